@@ -1,0 +1,13 @@
+/** Tests run from TypeScript sources; processes they spawn (workers, the API) run from dist/, built by `npm test`. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  moduleNameMapper: {
+    '^@rerank/engine$': '<rootDir>/libs/engine/src',
+    '^@rerank/model-gen$': '<rootDir>/libs/model-gen/src',
+    '^@rerank/jobs$': '<rootDir>/libs/jobs/src',
+  },
+  testTimeout: 120000,
+};
