@@ -3,7 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', {}] },
   moduleNameMapper: {
     '^@rerank/engine$': '<rootDir>/libs/engine/src',
     '^@rerank/model-gen$': '<rootDir>/libs/model-gen/src',

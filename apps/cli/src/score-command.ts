@@ -1,0 +1,148 @@
+import { parseArgs } from 'node:util';
+import { AutoReranker, type AutoRerankerOptions, type Pair } from '@rerank/engine';
+import { readPairChunks } from './read-pairs';
+
+export const SCORE_HELP = `rerank score --model <dir|name> [options] [input.jsonl]
+
+Scores (query, passage) pairs read as JSON lines ({"query": "...", "passage": "..."} or
+["query", "passage"]) from a file, or from stdin when no file (or "-") is given. Prints one
+JSON line per pair, in input order: {"index": 0, "score": 1.23} (a list of scores, one per
+layer, when several --cutoff-layers are asked for).
+
+Model
+  --model <dir|name>                  model directory (Hugging Face layout), a name under the cache
+                                      directory, or a hub id (downloaded once into the cache)
+  --family <name>                     encoder | llm | layerwise | lightweight (default: from reranker.json,
+                                      the model name, then config.json architectures)
+  --cache-dir <dir>                   where names are looked up and downloads cached
+                                      (default $RERANK_CACHE_DIR or ~/.cache/rerank)
+  --revision <rev>                    hub revision (default main); HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE apply
+  --offline                           never download
+  --trust-remote-code                 accepted for parity; ONNX graphs run no model code
+
+Scoring (the reference's options)
+  --use-fp16                          the model's fp16 graph on GPUs (ignored on CPU)
+  --quantized                         the model's int8 graph (model_quantized.onnx)
+  --query-instruction-for-rerank <s>  instruction put before each query
+  --query-instruction-format <f>      default "{}{}" (instruction, query); "\\n" becomes a newline
+  --passage-instruction-for-rerank <s>
+  --passage-instruction-format <f>
+  --devices <list>                    cpu, cuda:0, 1, ... comma separated (default: every GPU, else cpu)
+  --batch-size <n>                    rows per batch (default 128)
+  --max-batch-tokens <n>              padded tokens per batch (default 4096 on CPU, 65536 on GPU)
+  --threads <n>                       runtime threads per device session (default: runtime's choice)
+  --max-length <n>                    default 512
+  --query-max-length <n>              default 3/4 of --max-length
+  --normalize                         sigmoid of each score
+  --prompt <s>                        LLM families: the prompt after the pair
+  --cutoff-layers <list>              layer-wise / light-weight: layers to read, comma separated
+  --compress-ratio <n>                light-weight: 1, 2, 4 or 8
+  --compress-layers <list>            light-weight: layers where tokens are compressed
+
+Output
+  --stats                             print pairs, seconds and pairs/s to stderr at the end
+`;
+
+const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+const ints = (name: string, v: string | undefined) => list(v)?.map((s) => toInt(name, s));
+function toInt(name: string, v: string): number {
+  if (!/^-?\d+$/.test(v)) throw new Error(`--${name}: expected an integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+const int = (name: string, v: string | undefined) => (v === undefined ? undefined : toInt(name, v));
+
+export function parseScoreArgs(argv: string[]): { model: string; options: AutoRerankerOptions; input?: string; stats: boolean } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      family: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      revision: { type: 'string' },
+      offline: { type: 'boolean' },
+      'trust-remote-code': { type: 'boolean' },
+      'use-fp16': { type: 'boolean' },
+      quantized: { type: 'boolean' },
+      'query-instruction-for-rerank': { type: 'string' },
+      'query-instruction-format': { type: 'string' },
+      'passage-instruction-for-rerank': { type: 'string' },
+      'passage-instruction-format': { type: 'string' },
+      devices: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'max-batch-tokens': { type: 'string' },
+      threads: { type: 'string' },
+      'max-length': { type: 'string' },
+      'query-max-length': { type: 'string' },
+      normalize: { type: 'boolean' },
+      prompt: { type: 'string' },
+      'cutoff-layers': { type: 'string' },
+      'compress-ratio': { type: 'string' },
+      'compress-layers': { type: 'string' },
+      stats: { type: 'boolean' },
+      input: { type: 'string', short: 'i' },
+    },
+  });
+  if (!values.model) throw new Error('--model is required (a model directory, a name under the cache directory, or a hub id)');
+  if (positionals.length > 1) throw new Error(`one input file at most, got ${positionals.join(' ')}`);
+  const devices = list(values.devices)?.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
+  const options: AutoRerankerOptions = {
+    family: values.family,
+    cacheDir: values['cache-dir'],
+    revision: values.revision,
+    offline: values.offline,
+    trustRemoteCode: values['trust-remote-code'],
+    useFp16: values['use-fp16'],
+    quantized: values.quantized,
+    queryInstructionForRerank: values['query-instruction-for-rerank'],
+    queryInstructionFormat: values['query-instruction-format'],
+    passageInstructionForRerank: values['passage-instruction-for-rerank'],
+    passageInstructionFormat: values['passage-instruction-format'],
+    devices,
+    batchSize: int('batch-size', values['batch-size']),
+    maxBatchTokens: int('max-batch-tokens', values['max-batch-tokens']),
+    intraOpNumThreads: int('threads', values.threads),
+    maxLength: int('max-length', values['max-length']),
+    queryMaxLength: int('query-max-length', values['query-max-length']),
+    normalize: values.normalize,
+    prompt: values.prompt,
+    cutoffLayers: ints('cutoff-layers', values['cutoff-layers']),
+    compressRatio: int('compress-ratio', values['compress-ratio']),
+    compressLayers: ints('compress-layers', values['compress-layers']),
+  };
+  // Flags not given stay out, so each class applies its own defaults and checks.
+  for (const key of Object.keys(options) as (keyof AutoRerankerOptions)[]) if (options[key] === undefined) delete options[key];
+  return { model: values.model, options, input: values.input ?? positionals[0], stats: values.stats ?? false };
+}
+
+/** Pairs scored per engine call: large enough to batch well, small enough to stream. */
+const CHUNK = 8192;
+
+export async function runScore(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const { model, options, input, stats } = parseScoreArgs(argv);
+  const reranker = await AutoReranker.fromFinetuned(model, options);
+  let count = 0;
+  let started = 0n;
+  try {
+    await reranker.ready();
+    // Timed from here: model loading is not scoring.
+    started = process.hrtime.bigint();
+    for await (const pairs of readPairChunks(input, CHUNK)) {
+      const scores = (await reranker.computeScore(pairs as Pair[])) as number[] | number[][];
+      const perLayer = Array.isArray(scores[0]);
+      const lines: string[] = [];
+      for (let i = 0; i < pairs.length; i++) {
+        const score = perLayer ? (scores as number[][]).map((layer) => layer[i]) : (scores as number[])[i];
+        lines.push(JSON.stringify({ index: count + i, score }));
+      }
+      count += pairs.length;
+      if (!out.write(`${lines.join('\n')}\n`)) await new Promise((resolve) => out.once('drain', resolve));
+    }
+  } finally {
+    await reranker.close();
+  }
+  if (stats) {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    process.stderr.write(`scored ${count} pairs in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(1)} pairs/s, model loading excluded)\n`);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The reranker engine: FlagEmbedding's four reranker families on ONNX Runtime.
+ * A plain library: no Nest, no Redis.
+ */
+export * from './types';
+export * from './errors';
+export { FlagReranker, type FlagRerankerOptions, type FlagRerankerOverrides } from './rerankers/flag-reranker';
+export { FlagLLMReranker, type FlagLLMRerankerOptions, type FlagLLMRerankerOverrides } from './rerankers/flag-llm-reranker';
+export { LayerWiseFlagLLMReranker, type LayerWiseRerankerOptions, type LayerWiseRerankerOverrides } from './rerankers/layerwise-reranker';
+export { LightWeightFlagLLMReranker, type LightWeightRerankerOptions, type LightWeightRerankerOverrides } from './rerankers/lightweight-reranker';
+export { AutoReranker, createReranker, detectFamily, type AnyReranker, type AutoRerankerOptions, type FamilyDecision } from './rerankers/auto-reranker';
+export { BaseReranker } from './rerankers/base-reranker';
+export { parseDevice, resolveDevices, deviceName, type Device } from './devices';
+export { formatInstruction } from './instructions';
+export { familyFromName, KNOWN_MODEL_NAMES } from './model/family';
+export { readModelFiles, type ModelFiles, type RerankerJson } from './model/model-files';
+export { resolveModelDir, defaultCacheDir } from './model/resolve';
+export { downloadModel } from './model/hub';
+export { planBatches, paddingEfficiency, type BatchLimits } from './batching/batch-plan';
+export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT, COMPRESS_RATIOS } from './options';

@@ -1,0 +1,176 @@
+import type { BatchLimits } from '../batching/batch-plan';
+import { buildBatchTensors, type BatchTensors, type PaddingSide } from '../batching/tensors';
+import { RerankerArgumentError } from '../errors';
+import { applyInstruction } from '../instructions';
+import { type CallSettings, type ResolvedOptions, resolveCall, resolveOptions } from '../options';
+import { checkPairs, sigmoid } from '../pairs';
+import type { DeviceSession, RunOutput } from '../runtime/device-session';
+import type { GraphPlan } from '../runtime/graph-signature';
+import { runScoreTask } from '../runtime/score-pipeline';
+import type { EncodedPair } from '../sequences/encoded-pair';
+import type { Family, Pair, RerankerOptions, ScoreOverrides } from '../types';
+import { LoadedModel, wantsFp16 } from './loaded-model';
+
+/** How one call of a family turns pairs into model inputs and reads scores back. */
+export interface FamilyCall {
+  /** Score columns per pair (cutoff layers). */
+  columns: number;
+  padSide: PaddingSide;
+  padMultiple: number;
+  /** Builds one pair's model input from the token ids of its (instructed) texts. */
+  build(query: number[], passage: number[], index: number): EncodedPair;
+  /** Reads `columns` scores per row off the graph output. */
+  read(output: RunOutput, tensors: BatchTensors, rows: number): Float64Array;
+}
+
+/**
+ * What the four families share (the reference's AbsReranker): options, instructions, loading,
+ * multi-device scoring, normalization and putting scores back in input order. A family adds
+ * its sequence layout and how it reads scores (`prepareCall`).
+ */
+export abstract class BaseReranker {
+  protected readonly options: ResolvedOptions;
+  private model: Promise<LoadedModel> | undefined;
+  private readonly warn: (message: string) => void;
+
+  protected constructor(
+    readonly family: Family,
+    readonly modelNameOrPath: string,
+    private readonly rawOptions: RerankerOptions = {},
+  ) {
+    if (typeof modelNameOrPath !== 'string' || modelNameOrPath.trim() === '') {
+      throw new RerankerArgumentError('modelNameOrPath', `must name a model directory or hub id, got ${JSON.stringify(modelNameOrPath)}`);
+    }
+    this.options = resolveOptions(family, rawOptions);
+    // Surface a malformed instruction format now rather than mid-call.
+    applyInstruction('', this.options.queryInstruction, this.options.queryInstructionFormat, 'queryInstructionFormat');
+    applyInstruction('', this.options.passageInstruction, this.options.passageInstructionFormat, 'passageInstructionFormat');
+    this.warn = rawOptions.onWarning ?? ((m) => console.warn(`[rerank] ${m}`));
+    if (this.options.useFp16 && this.options.devices.every((d) => d.kind === 'cpu')) {
+      // The reference switches fp16 off on CPU too.
+      this.warn('useFp16 is ignored on CPU (fp32 graph used)');
+    }
+  }
+
+  /** Loads the model and starts a runtime session per device. Scoring calls this on first use. */
+  async ready(): Promise<void> {
+    const model = await this.loaded();
+    const call = resolveCall(this.family, this.options);
+    await Promise.all(model.sessions.map((s) => model.graphPlan(this.graphFor(model, call, s), [s])));
+  }
+
+  /** Releases the runtime sessions and their threads. */
+  async close(): Promise<void> {
+    const model = this.model;
+    this.model = undefined;
+    if (model) await (await model.catch(() => undefined))?.close();
+  }
+
+  /** Scores as `columns` per pair in input order, normalized when asked. */
+  protected async scoreColumns(input: unknown, overrides?: ScoreOverrides): Promise<{ pairs: readonly Pair[]; columns: number; scores: Float64Array; single: boolean }> {
+    const pairs = checkPairs(input);
+    const single = pairs !== input;
+    const call = resolveCall(this.family, this.options, overrides);
+    const model = await this.loaded();
+    const graphs = new Map(model.sessions.map((s) => [s, this.graphFor(model, call, s)]));
+    const plans = new Map<string, GraphPlan>();
+    for (const path of new Set(graphs.values())) {
+      plans.set(path, await model.graphPlan(path, model.sessions.filter((s) => graphs.get(s) === path)));
+    }
+    // Every graph a call runs is the same export in another precision: one plan fits them all.
+    const plan = plans.values().next().value as GraphPlan;
+    const family = this.prepareCall(model, call, plan);
+
+    const limits: BatchLimits = { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple };
+    const o = this.options;
+    const queryIds = new Map<string, number[]>();
+    const passageIds = new Map<string, number[]>();
+    const ids = (cache: Map<string, number[]>, text: string) => {
+      let v = cache.get(text);
+      if (!v) {
+        v = model.tokenizer.encode(text);
+        cache.set(text, v);
+      }
+      return v;
+    };
+    const scores = await runScoreTask(
+      {
+        count: pairs.length,
+        columns: family.columns,
+        limits,
+        encode: (start, end) => {
+          const out: EncodedPair[] = [];
+          for (let i = start; i < end; i++) {
+            const [query, passage] = pairs[i];
+            const q = ids(queryIds, applyInstruction(query, o.queryInstruction, o.queryInstructionFormat, 'queryInstructionFormat'));
+            const p = ids(passageIds, applyInstruction(passage, o.passageInstruction, o.passageInstructionFormat, 'passageInstructionFormat'));
+            out.push(family.build(q, p, i));
+          }
+          return out;
+        },
+        tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
+        graphFor: (device) => {
+          const path = graphs.get(device) as string;
+          return { path, output: (plans.get(path) as GraphPlan).output.name };
+        },
+        read: (out, tensors, rows) => family.read(out, tensors, rows),
+      },
+      model.sessions,
+    );
+    if (call.normalize) for (let i = 0; i < scores.length; i++) scores[i] = sigmoid(scores[i]);
+    return { pairs, columns: family.columns, scores, single };
+  }
+
+  /** The family's layout and score reading for one call's settings and graph. */
+  protected abstract prepareCall(model: LoadedModel, call: CallSettings, plan: GraphPlan): FamilyCall;
+
+  /** The graph a device runs for a call (light-weight picks a compression variant). */
+  protected graphFor(model: LoadedModel, _call: CallSettings, device: DeviceSession): string {
+    return this.defaultGraph(model, device);
+  }
+
+  /** Checks family-specific needs of a freshly opened model (throws ModelLoadError). */
+  protected abstract checkModel(model: LoadedModel): void;
+
+  /** The fp32 / fp16 / int8 graph a device runs by default. */
+  protected defaultGraph(model: LoadedModel, device: DeviceSession): string {
+    const { files } = model;
+    if (this.options.quantized && files.quantizedGraph) return files.quantizedGraph;
+    if (wantsFp16(this.family, this.options, device.device)) {
+      if (files.fp16Graph) return files.fp16Graph;
+      this.warnOnce(`fp16: ${files.dir} has no model_fp16.onnx; ${device.name} runs the fp32 graph`);
+    }
+    return files.graph;
+  }
+
+  private readonly warned = new Set<string>();
+  protected warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.warn(message);
+  }
+
+  private loaded(): Promise<LoadedModel> {
+    if (!this.model) {
+      const opening = LoadedModel.open(this.family, this.modelNameOrPath, this.options, this.rawOptions).then((m) => {
+        try {
+          this.checkModel(m);
+        } catch (e) {
+          void m.close();
+          throw e;
+        }
+        return m;
+      });
+      opening.catch(() => {
+        if (this.model === opening) this.model = undefined;
+      });
+      this.model = opening;
+    }
+    return this.model;
+  }
+}
+
+/** Splits row-major `columns`-per-pair scores into one list per column. */
+export function columnsToLists(scores: Float64Array, columns: number, count: number): number[][] {
+  return Array.from({ length: columns }, (_, c) => Array.from({ length: count }, (_, i) => scores[i * columns + c]));
+}

@@ -1,0 +1,87 @@
+import { ModelLoadError, RerankerArgumentError } from '../errors';
+import { type CallSettings, LLM_DEFAULT_PROMPT, LLM_SEPARATOR } from '../options';
+import type { PaddingSide } from '../batching/tensors';
+import { type DecoderParts, DecoderSequences } from '../sequences/decoder-sequences';
+import type { Family, RerankerOptions } from '../types';
+import { BaseReranker } from './base-reranker';
+import type { LoadedModel } from './loaded-model';
+
+/**
+ * What the three LLM families share: the `[bos] query / sep passage / sep prompt` layout,
+ * the yes-token and layer bookkeeping, and pooling at each row's last real token.
+ */
+export abstract class DecoderReranker extends BaseReranker {
+  protected readonly sequences = new DecoderSequences();
+  protected yesId = -1;
+  private sepIds: number[] = [];
+  private readonly promptIds = new Map<string, number[]>();
+
+  protected constructor(family: Family, modelNameOrPath: string, options: RerankerOptions) {
+    super(family, modelNameOrPath, options);
+  }
+
+  /** The family's prompt when neither the call nor reranker.json gives one. */
+  protected get defaultPrompt(): string {
+    return LLM_DEFAULT_PROMPT;
+  }
+
+  /** llm: bos only when it differs from pad; layer-wise and light-weight: always. */
+  protected abstract bosAlways: boolean;
+
+  protected checkModel(model: LoadedModel): void {
+    const { tokenizer, files } = model;
+    if (this.bosAlways && tokenizer.bosId === undefined) {
+      throw new ModelLoadError(`${files.dir}: the ${this.family} family starts every sequence with bos, but tokenizer_config.json names no bos_token`);
+    }
+    const yesToken = files.reranker.yesToken ?? 'Yes';
+    const yes = tokenizer.encode(yesToken);
+    if (yes.length === 0) throw new ModelLoadError(`${files.dir}: the yes token ${JSON.stringify(yesToken)} tokenizes to nothing`);
+    this.yesId = yes[0];
+    this.sepIds = tokenizer.encode(LLM_SEPARATOR);
+  }
+
+  protected parts(model: LoadedModel, call: CallSettings): DecoderParts {
+    const prompt = call.prompt ?? model.files.reranker.prompt ?? this.defaultPrompt;
+    let promptIds = this.promptIds.get(prompt);
+    if (!promptIds) {
+      promptIds = model.tokenizer.encode(prompt);
+      this.promptIds.set(prompt, promptIds);
+    }
+    const { bosId, padId } = model.tokenizer;
+    const withBos = bosId !== undefined && (this.bosAlways || bosId !== padId);
+    return { prefix: withBos ? [bosId as number] : [], sep: this.sepIds, prompt: promptIds };
+  }
+
+  protected paddingSide(model: LoadedModel, positionIds: boolean): PaddingSide {
+    // Without position ids a graph counts positions from the left edge: only right padding keeps scores per pair.
+    return positionIds ? model.tokenizer.paddingSide : 'right';
+  }
+
+  /** Cutoff layers as score columns of the graph's `layers`. */
+  protected layerColumns(model: LoadedModel, call: CallSettings): number[] {
+    const layers = model.files.reranker.layers;
+    if (!layers?.length) throw new ModelLoadError(`${model.files.dir}: reranker.json must list "layers", the layer numbers whose scores the graph returns`);
+    const cutoff = call.cutoffLayers ?? model.files.reranker.defaultCutoffLayers ?? [layers[layers.length - 1]];
+    return cutoff.map((layer) => {
+      const column = layers.indexOf(layer);
+      if (column < 0) throw new RerankerArgumentError('cutoffLayers', `layer ${layer} is not one this model returns; it offers ${JSON.stringify(layers)}`);
+      return column;
+    });
+  }
+}
+
+/** Picks the cutoff layers' columns of a `scores` [B, K] output, row-major. */
+export function readLayerScores(data: Float32Array, dims: readonly number[], rows: number, columns: readonly number[], layerCount: number): Float64Array {
+  const k = dims[1];
+  if (k !== layerCount) throw new ModelLoadError(`the graph returned ${k} score columns but reranker.json lists ${layerCount} layers`);
+  const out = new Float64Array(rows * columns.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns.length; c++) out[r * columns.length + c] = data[r * k + columns[c]];
+  return out;
+}
+
+/** Shapes row-major scores the way the reference returns them: one list per layer, flat when one layer. */
+export function shapeLayerScores(scores: Float64Array, columns: number, count: number, single: boolean): number | number[] | number[][] {
+  if (single) return columns === 1 ? scores[0] : Array.from(scores.subarray(0, columns));
+  const lists = Array.from({ length: columns }, (_, c) => Array.from({ length: count }, (_, i) => scores[i * columns + c]));
+  return columns === 1 ? lists[0] : lists;
+}

@@ -1,0 +1,45 @@
+import type { CallSettings } from '../options';
+import type { GraphPlan } from '../runtime/graph-signature';
+import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { FamilyCall } from './base-reranker';
+import { DecoderReranker } from './decoder-reranker';
+import type { LoadedModel } from './loaded-model';
+
+export type FlagLLMRerankerOptions = Omit<RerankerOptions, 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
+export type FlagLLMRerankerOverrides = Omit<ScoreOverrides, 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
+
+/** Decoder-only LLM rerankers (bge-reranker-v2-gemma): the logit of "Yes" after the prompt. */
+export class FlagLLMReranker extends DecoderReranker {
+  protected bosAlways = false;
+
+  constructor(modelNameOrPath: string, options: FlagLLMRerankerOptions = {}) {
+    super('llm', modelNameOrPath, options);
+  }
+
+  computeScore(pair: Pair, overrides?: FlagLLMRerankerOverrides): Promise<number>;
+  computeScore(pairs: readonly Pair[], overrides?: FlagLLMRerankerOverrides): Promise<number[]>;
+  async computeScore(input: Pair | readonly Pair[], overrides?: FlagLLMRerankerOverrides): Promise<number | number[]> {
+    const { scores, single } = await this.scoreColumns(input, overrides);
+    const list = Array.from(scores);
+    return single ? list[0] : list;
+  }
+
+  protected prepareCall(model: LoadedModel, call: CallSettings, plan: GraphPlan): FamilyCall {
+    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
+    this.sequences.checkLimits(limits);
+    const parts = this.parts(model, call);
+    const yesId = this.yesId;
+    return {
+      columns: 1,
+      padSide: this.paddingSide(model, plan.inputs.positionIds),
+      padMultiple: 8,
+      build: (q, p, i) => this.sequences.build(q, p, parts, limits, i),
+      read: (out, tensors, rows) => {
+        if (plan.output.kind === 'pooled') return Float64Array.from(out.data.subarray(0, rows));
+        // logits [B, T, V]: the yes-token logit at each row's last real token.
+        const [, width, vocab] = out.dims;
+        return Float64Array.from({ length: rows }, (_, r) => out.data[(r * width + tensors.lastIndex[r]) * vocab + yesId]);
+      },
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { ModelLoadError } from '../errors';
+import type { CallSettings } from '../options';
+import { EncoderSequences } from '../sequences/encoder-sequences';
+import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
+import { BaseReranker, type FamilyCall } from './base-reranker';
+import type { LoadedModel } from './loaded-model';
+
+export type FlagRerankerOptions = Omit<RerankerOptions, 'prompt' | 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
+export type FlagRerankerOverrides = Omit<ScoreOverrides, 'prompt' | 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
+
+/** Cross-encoder rerankers (bge-reranker-base / -large / -v2-m3, jina, gte, bce): one logit per pair. */
+export class FlagReranker extends BaseReranker {
+  private sequences: EncoderSequences | undefined;
+
+  constructor(modelNameOrPath: string, options: FlagRerankerOptions = {}) {
+    super('encoder', modelNameOrPath, options);
+  }
+
+  computeScore(pair: Pair, overrides?: FlagRerankerOverrides): Promise<number>;
+  computeScore(pairs: readonly Pair[], overrides?: FlagRerankerOverrides): Promise<number[]>;
+  async computeScore(input: Pair | readonly Pair[], overrides?: FlagRerankerOverrides): Promise<number | number[]> {
+    const { scores, single } = await this.scoreColumns(input, overrides);
+    const list = Array.from(scores);
+    return single ? list[0] : list;
+  }
+
+  protected checkModel(model: LoadedModel): void {
+    this.sequences = new EncoderSequences(model.tokenizer.pairTemplate(), true);
+  }
+
+  protected prepareCall(model: LoadedModel, call: CallSettings): FamilyCall {
+    const sequences = this.sequences as EncoderSequences;
+    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
+    sequences.checkLimits(limits);
+    return {
+      columns: 1,
+      // Encoders count positions from the left edge (BERT), so pads go on the right.
+      padSide: 'right',
+      padMultiple: 1,
+      build: (q, p, i) => sequences.build(q, p, limits, i),
+      read: (out, _tensors, rows) => {
+        if (out.dims.length === 2 && out.dims[1] !== 1) {
+          throw new ModelLoadError(`logits has ${out.dims[1]} labels per row; a reranker's classifier has one`);
+        }
+        return Float64Array.from(out.data.subarray(0, rows));
+      },
+    };
+  }
+}

@@ -1,0 +1,64 @@
+import { RerankerArgumentError } from '../errors';
+import { type CallSettings, LIGHTWEIGHT_DEFAULT_PROMPT } from '../options';
+import type { DeviceSession } from '../runtime/device-session';
+import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { FamilyCall } from './base-reranker';
+import { DecoderReranker, readLayerScores, shapeLayerScores } from './decoder-reranker';
+import type { LoadedModel } from './loaded-model';
+
+export type LightWeightRerankerOptions = RerankerOptions;
+export type LightWeightRerankerOverrides = ScoreOverrides;
+
+/**
+ * Light-weight LLM rerankers (bge-reranker-v2.5-gemma2-lightweight): layer-wise scores, right
+ * padding, per-row query and prompt lengths, and token compression fixed at export, so
+ * `compressRatio` / `compressLayers` select among the graphs the model ships.
+ */
+export class LightWeightFlagLLMReranker extends DecoderReranker {
+  protected bosAlways = true;
+
+  constructor(modelNameOrPath: string, options: LightWeightRerankerOptions = {}) {
+    super('lightweight', modelNameOrPath, options);
+  }
+
+  protected override get defaultPrompt(): string {
+    return LIGHTWEIGHT_DEFAULT_PROMPT;
+  }
+
+  computeScore(pair: Pair, overrides?: LightWeightRerankerOverrides): Promise<number | number[]>;
+  computeScore(pairs: readonly Pair[], overrides?: LightWeightRerankerOverrides): Promise<number[] | number[][]>;
+  async computeScore(input: Pair | readonly Pair[], overrides?: LightWeightRerankerOverrides): Promise<number | number[] | number[][]> {
+    const { scores, columns, pairs, single } = await this.scoreColumns(input, overrides);
+    return shapeLayerScores(scores, columns, pairs.length, single);
+  }
+
+  /** The graph exported with the call's compression settings. */
+  protected override graphFor(model: LoadedModel, call: CallSettings, device: DeviceSession): string {
+    const { files } = model;
+    const main = { file: this.defaultGraph(model, device), compressRatio: files.reranker.compressRatio ?? 1, compressLayers: files.reranker.compressLayers ?? [] };
+    const offers = [main, ...(files.reranker.variants ?? [])];
+    const sameLayers = (a: number[]) => call.compressLayers === null || (a.length === call.compressLayers.length && a.every((l) => call.compressLayers?.includes(l)));
+    // Ratio 1 compresses nothing, whatever the layers.
+    const match = offers.find((o) => o.compressRatio === call.compressRatio && (call.compressRatio === 1 || sameLayers(o.compressLayers)));
+    if (match) return match.file;
+    const list = offers.map((o) => `ratio ${o.compressRatio} at layers ${JSON.stringify(o.compressLayers)}`).join('; ');
+    const argument = offers.some((o) => o.compressRatio === call.compressRatio) ? 'compressLayers' : 'compressRatio';
+    throw new RerankerArgumentError(argument, `no graph of this model was exported with compressRatio ${call.compressRatio} and compressLayers ${JSON.stringify(call.compressLayers)}; it offers ${list}`);
+  }
+
+  protected prepareCall(model: LoadedModel, call: CallSettings): FamilyCall {
+    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
+    this.sequences.checkLimits(limits);
+    const parts = this.parts(model, call);
+    const columns = this.layerColumns(model, call);
+    const layerCount = model.files.reranker.layers?.length ?? 0;
+    return {
+      columns: columns.length,
+      // The graph finds the passage from the row's start: right padding, as the reference.
+      padSide: 'right',
+      padMultiple: 8,
+      build: (q, p, i) => this.sequences.build(q, p, parts, limits, i),
+      read: (out, _tensors, rows) => readLayerScores(out.data, out.dims, rows, columns, layerCount),
+    };
+  }
+}

@@ -1,0 +1,141 @@
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { ModelLoadError } from '../errors';
+import { type Device, deviceName } from '../devices';
+
+/** An input or output of a graph, as the runtime reports it. */
+export interface GraphValue {
+  name: string;
+  type: string;
+  rank: number;
+}
+
+export interface GraphSignature {
+  inputs: GraphValue[];
+  outputs: GraphValue[];
+}
+
+/** An int64 input tensor, ready to transfer to the device thread. */
+export interface Feed {
+  dtype: 'int64';
+  data: BigInt64Array;
+  dims: number[];
+}
+
+export interface RunOutput {
+  data: Float32Array;
+  dims: number[];
+}
+
+export class DeviceRunError extends Error {
+  override readonly name = 'DeviceRunError';
+  constructor(
+    message: string,
+    readonly oom: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface SessionSettings {
+  intraOpNumThreads?: number;
+}
+
+interface Reply {
+  id: number;
+  error?: { message: string; oom: boolean };
+  inputs?: GraphValue[];
+  outputs?: GraphValue[];
+  data?: Float32Array;
+  dims?: number[];
+}
+
+/**
+ * A device (CPU or one GPU) and the graphs loaded on it, run in a worker thread of its own
+ * (see device-thread.js for why). Graphs are keyed by file path.
+ */
+export class DeviceSession {
+  private readonly worker: Worker;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  constructor(
+    readonly device: Device,
+    private readonly settings: SessionSettings = {},
+  ) {
+    this.worker = new Worker(join(__dirname, 'device-thread.js'));
+    this.worker.unref();
+    this.worker.on('message', (reply: Reply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      waiter.resolve(reply);
+    });
+    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('exit', (code) => this.failAll(new Error(`device thread for ${deviceName(device)} exited with code ${code}`)));
+  }
+
+  get name(): string {
+    return deviceName(this.device);
+  }
+
+  /** Loads a graph on this device (once) and returns its signature. */
+  async load(path: string): Promise<GraphSignature> {
+    const reply = await this.call({ type: 'load', key: path, path, options: this.sessionOptions() });
+    if (reply.error) throw new ModelLoadError(this.explainLoadError(path, reply.error.message));
+    return { inputs: reply.inputs ?? [], outputs: reply.outputs ?? [] };
+  }
+
+  async run(path: string, feeds: Record<string, Feed>, output: string): Promise<RunOutput> {
+    const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
+    const reply = await this.call({ type: 'run', key: path, feeds, output }, transfer);
+    if (reply.error) throw new DeviceRunError(`${this.name}: ${reply.error.message}`, reply.error.oom);
+    return { data: reply.data as Float32Array, dims: reply.dims as number[] };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.worker.terminate();
+  }
+
+  private sessionOptions(): Record<string, unknown> {
+    const providers =
+      this.device.kind === 'cuda' ? [{ name: 'cuda', deviceId: this.device.index }] : ['cpu'];
+    return {
+      executionProviders: providers,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      interOpNumThreads: 1,
+      ...(this.settings.intraOpNumThreads ? { intraOpNumThreads: this.settings.intraOpNumThreads } : {}),
+    };
+  }
+
+  private explainLoadError(path: string, message: string): string {
+    if (this.device.kind === 'cuda' && /cuda|provider|libcu|cudnn/i.test(message)) {
+      return (
+        `cannot start ${path} on ${this.name}: ${message}. GPU nodes need onnxruntime-node's CUDA execution provider ` +
+        `(install with ONNXRUNTIME_NODE_INSTALL=cuda12, see docs/gpu.md) and a visible GPU with that index`
+      );
+    }
+    return `cannot load ${path} on ${this.name}: ${message}`;
+  }
+
+  private call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    if (this.closed) return Promise.reject(new Error(`device session ${this.name} is closed`));
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ ...message, id }, transfer);
+    }).finally(() => {
+      if (this.pending.size === 0) this.worker.unref();
+    });
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,38 @@
+import { RerankerArgumentError } from '../errors';
+import { type EncodedPair, type LengthLimits, truncateSecond } from './encoded-pair';
+
+/** Token ids of the parts the LLM families put around a pair, resolved per call. */
+export interface DecoderParts {
+  /** `[bos]`, or nothing when the family's bos rule says so. */
+  prefix: number[];
+  sep: number[];
+  prompt: number[];
+}
+
+/**
+ * LLM input: `prefix + query` as the first part, `sep + passage` as the second, truncated
+ * *only_second* to `maxLength + len(sep) + len(prompt)`, then `sep + prompt` appended.
+ */
+export class DecoderSequences {
+  checkLimits(limits: LengthLimits): void {
+    if (limits.maxLength < 1) throw new RerankerArgumentError('maxLength', `${limits.maxLength} leaves no room for the passage; use at least 1`);
+  }
+
+  build(query: number[], passage: number[], parts: DecoderParts, limits: LengthLimits, pairIndex: number): EncodedPair {
+    const q = query.length > limits.queryMaxLength ? query.slice(0, limits.queryMaxLength) : query;
+    const p = passage.length > limits.maxLength ? passage.slice(0, limits.maxLength) : passage;
+    const firstLength = parts.prefix.length + q.length;
+    const second = truncateSecond([...parts.sep, ...p], firstLength, limits.maxLength + parts.sep.length + parts.prompt.length, pairIndex);
+    const ids = new Int32Array(firstLength + second.length + parts.sep.length + parts.prompt.length);
+    let k = 0;
+    for (const part of [parts.prefix, q, second, parts.sep, parts.prompt]) {
+      ids.set(part, k);
+      k += part.length;
+    }
+    return {
+      ids,
+      queryLength: firstLength + parts.sep.length,
+      promptLength: parts.sep.length + parts.prompt.length,
+    };
+  }
+}
