@@ -39,6 +39,10 @@ export interface ResolvedOptions {
 
 /** Per-call settings, after overrides and defaults. */
 export interface CallSettings {
+  queryInstruction: string | null;
+  queryInstructionFormat: string;
+  passageInstruction: string | null;
+  passageInstructionFormat: string;
   batchSize: number;
   maxLength: number;
   queryMaxLength: number;
@@ -61,11 +65,15 @@ const FAMILY_KEYS: Record<Family, string[]> = {
   layerwise: ['prompt', 'cutoffLayers'],
   lightweight: ['prompt', 'cutoffLayers', 'compressLayers', 'compressRatio'],
 };
+const CALL_KEYS = [
+  'batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'maxBatchTokens',
+  'queryInstructionForRerank', 'queryInstructionFormat', 'passageInstructionForRerank', 'passageInstructionFormat',
+];
 const OVERRIDE_KEYS: Record<Family, string[]> = {
-  encoder: ['batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'maxBatchTokens'],
-  llm: ['batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'maxBatchTokens', 'prompt'],
-  layerwise: ['batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'maxBatchTokens', 'prompt', 'cutoffLayers'],
-  lightweight: ['batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'maxBatchTokens', 'prompt', 'cutoffLayers', 'compressLayers', 'compressRatio'],
+  encoder: CALL_KEYS,
+  llm: [...CALL_KEYS, 'prompt'],
+  layerwise: [...CALL_KEYS, 'prompt', 'cutoffLayers'],
+  lightweight: [...CALL_KEYS, 'prompt', 'cutoffLayers', 'compressLayers', 'compressRatio'],
 };
 
 function checkKeys(given: object, allowed: string[], family: Family, what: string): void {
@@ -152,6 +160,10 @@ export function resolveCall(family: Family, base: ResolvedOptions, overrides: Sc
   const maxLength = o.maxLength === undefined ? base.maxLength : positiveInt('maxLength', o.maxLength);
   const queryMaxLength = o.queryMaxLength != null ? nonNegativeInt('queryMaxLength', o.queryMaxLength) : base.queryMaxLength ?? Math.floor((maxLength * 3) / 4);
   return {
+    queryInstruction: o.queryInstructionForRerank === undefined ? base.queryInstruction : optionalText('queryInstructionForRerank', o.queryInstructionForRerank),
+    queryInstructionFormat: o.queryInstructionFormat === undefined ? base.queryInstructionFormat : text('queryInstructionFormat', o.queryInstructionFormat),
+    passageInstruction: o.passageInstructionForRerank === undefined ? base.passageInstruction : optionalText('passageInstructionForRerank', o.passageInstructionForRerank),
+    passageInstructionFormat: o.passageInstructionFormat === undefined ? base.passageInstructionFormat : text('passageInstructionFormat', o.passageInstructionFormat),
     batchSize: o.batchSize === undefined ? base.batchSize : positiveInt('batchSize', o.batchSize),
     maxLength,
     queryMaxLength,

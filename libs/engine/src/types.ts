@@ -57,8 +57,15 @@ export interface RerankerOptions {
   onWarning?: (message: string) => void;
 }
 
-/** What `computeScore` accepts per call, as the reference's keyword arguments. */
+/**
+ * What `computeScore` accepts per call: the reference's keyword arguments, plus the instruction
+ * settings (the reference fixes those at construction; a service scoring many jobs needs them per call).
+ */
 export interface ScoreOverrides {
+  queryInstructionForRerank?: string | null;
+  queryInstructionFormat?: string;
+  passageInstructionForRerank?: string | null;
+  passageInstructionFormat?: string;
   batchSize?: number;
   queryMaxLength?: number | null;
   maxLength?: number;

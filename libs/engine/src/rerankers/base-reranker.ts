@@ -42,9 +42,7 @@ export abstract class BaseReranker {
       throw new RerankerArgumentError('modelNameOrPath', `must name a model directory or hub id, got ${JSON.stringify(modelNameOrPath)}`);
     }
     this.options = resolveOptions(family, rawOptions);
-    // Surface a malformed instruction format now rather than mid-call.
-    applyInstruction('', this.options.queryInstruction, this.options.queryInstructionFormat, 'queryInstructionFormat');
-    applyInstruction('', this.options.passageInstruction, this.options.passageInstructionFormat, 'passageInstructionFormat');
+    checkInstructionFormats(resolveCall(family, this.options));
     this.warn = rawOptions.onWarning ?? ((m) => console.warn(`[rerank] ${m}`));
     if (this.options.useFp16 && this.options.devices.every((d) => d.kind === 'cpu')) {
       // The reference switches fp16 off on CPU too.
@@ -71,6 +69,7 @@ export abstract class BaseReranker {
     const pairs = checkPairs(input);
     const single = pairs !== input;
     const call = resolveCall(this.family, this.options, overrides);
+    checkInstructionFormats(call);
     const model = await this.loaded();
     const graphs = new Map(model.sessions.map((s) => [s, this.graphFor(model, call, s)]));
     const plans = new Map<string, GraphPlan>();
@@ -82,7 +81,6 @@ export abstract class BaseReranker {
     const family = this.prepareCall(model, call, plan);
 
     const limits: BatchLimits = { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple };
-    const o = this.options;
     const queryIds = new Map<string, number[]>();
     const passageIds = new Map<string, number[]>();
     const ids = (cache: Map<string, number[]>, text: string) => {
@@ -102,8 +100,8 @@ export abstract class BaseReranker {
           const out: EncodedPair[] = [];
           for (let i = start; i < end; i++) {
             const [query, passage] = pairs[i];
-            const q = ids(queryIds, applyInstruction(query, o.queryInstruction, o.queryInstructionFormat, 'queryInstructionFormat'));
-            const p = ids(passageIds, applyInstruction(passage, o.passageInstruction, o.passageInstructionFormat, 'passageInstructionFormat'));
+            const q = ids(queryIds, applyInstruction(query, call.queryInstruction, call.queryInstructionFormat, 'queryInstructionFormat'));
+            const p = ids(passageIds, applyInstruction(passage, call.passageInstruction, call.passageInstructionFormat, 'passageInstructionFormat'));
             out.push(family.build(q, p, i));
           }
           return out;
@@ -170,7 +168,8 @@ export abstract class BaseReranker {
   }
 }
 
-/** Splits row-major `columns`-per-pair scores into one list per column. */
-export function columnsToLists(scores: Float64Array, columns: number, count: number): number[][] {
-  return Array.from({ length: columns }, (_, c) => Array.from({ length: count }, (_, i) => scores[i * columns + c]));
+/** Surfaces a malformed instruction format before any work rather than mid-call. */
+function checkInstructionFormats(call: CallSettings): void {
+  applyInstruction('', call.queryInstruction, call.queryInstructionFormat, 'queryInstructionFormat');
+  applyInstruction('', call.passageInstruction, call.passageInstructionFormat, 'passageInstructionFormat');
 }
