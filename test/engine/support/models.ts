@@ -1,0 +1,24 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestModel, type MakeTestModelOptions, type TestModelInfo } from '@rerank/model-gen';
+
+/** Generated models for a test file, in a temp dir removed afterwards. */
+export class TestModels {
+  readonly root = mkdtempSync(join(tmpdir(), 'rerank-engine-test-'));
+  private readonly made = new Map<string, Promise<TestModelInfo>>();
+
+  /** A generated model; the same options give the same directory within a test file. */
+  get(options: Omit<MakeTestModelOptions, 'outDir'>, name = JSON.stringify(options)): Promise<TestModelInfo> {
+    let model = this.made.get(name);
+    if (!model) {
+      model = makeTestModel({ ...options, outDir: join(this.root, `m${this.made.size}`) });
+      this.made.set(name, model);
+    }
+    return model;
+  }
+
+  cleanup(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
