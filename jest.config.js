@@ -1,6 +1,6 @@
 /** Tests run from TypeScript sources; processes they spawn (workers, the API) run from dist/, built by `npm test`. */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/jest-environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },

@@ -9,7 +9,7 @@ export { FlagLLMReranker, type FlagLLMRerankerOptions, type FlagLLMRerankerOverr
 export { LayerWiseFlagLLMReranker, type LayerWiseRerankerOptions, type LayerWiseRerankerOverrides } from './rerankers/layerwise-reranker';
 export { LightWeightFlagLLMReranker, type LightWeightRerankerOptions, type LightWeightRerankerOverrides } from './rerankers/lightweight-reranker';
 export { AutoReranker, createReranker, detectFamily, type AnyReranker, type AutoRerankerOptions, type FamilyDecision } from './rerankers/auto-reranker';
-export { BaseReranker } from './rerankers/base-reranker';
+export { BaseReranker, type PairInputs } from './rerankers/base-reranker';
 export { parseDevice, resolveDevices, deviceName, type Device } from './devices';
 export { formatInstruction } from './instructions';
 export { familyFromName, KNOWN_MODEL_NAMES } from './model/family';

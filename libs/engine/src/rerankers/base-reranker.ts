@@ -1,4 +1,3 @@
-import type { BatchLimits } from '../batching/batch-plan';
 import { buildBatchTensors, type BatchTensors, type PaddingSide } from '../batching/tensors';
 import { RerankerArgumentError } from '../errors';
 import { applyInstruction } from '../instructions';
@@ -10,6 +9,14 @@ import { runScoreTask } from '../runtime/score-pipeline';
 import type { EncodedPair } from '../sequences/encoded-pair';
 import type { Family, Pair, RerankerOptions, ScoreOverrides } from '../types';
 import { LoadedModel, wantsFp16 } from './loaded-model';
+
+/** One pair's model inputs before padding (see `inspectInputs`). */
+export interface PairInputs {
+  inputIds: number[];
+  tokenTypeIds?: number[];
+  queryLength?: number;
+  promptLength?: number;
+}
 
 /** How one call of a family turns pairs into model inputs and reads scores back. */
 export interface FamilyCall {
@@ -64,8 +71,43 @@ export abstract class BaseReranker {
     if (model) await (await model.catch(() => undefined))?.close();
   }
 
+  /**
+   * The model inputs of each pair, unpadded, exactly as scoring builds them: for checking what
+   * the model sees (instructions, truncation, special tokens, separator and prompt).
+   */
+  async inspectInputs(input: Pair | readonly Pair[], overrides?: ScoreOverrides): Promise<PairInputs[]> {
+    const prepared = await this.prepare(input, overrides);
+    return prepared.encode(0, prepared.pairs.length).map((p) => ({
+      inputIds: Array.from(p.ids),
+      ...(p.typeIds && prepared.plan.inputs.tokenTypeIds ? { tokenTypeIds: Array.from(p.typeIds) } : {}),
+      ...(prepared.plan.inputs.lengths ? { queryLength: p.queryLength, promptLength: p.promptLength } : {}),
+    }));
+  }
+
   /** Scores as `columns` per pair in input order, normalized when asked. */
   protected async scoreColumns(input: unknown, overrides?: ScoreOverrides): Promise<{ pairs: readonly Pair[]; columns: number; scores: Float64Array; single: boolean }> {
+    const { pairs, single, call, model, family, plan, graphs, plans, encode } = await this.prepare(input, overrides);
+    const scores = await runScoreTask(
+      {
+        count: pairs.length,
+        columns: family.columns,
+        limits: { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple },
+        encode,
+        tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
+        graphFor: (device) => {
+          const path = graphs.get(device) as string;
+          return { path, output: (plans.get(path) as GraphPlan).output.name };
+        },
+        read: (out, tensors, rows) => family.read(out, tensors, rows),
+      },
+      model.sessions,
+    );
+    if (call.normalize) for (let i = 0; i < scores.length; i++) scores[i] = sigmoid(scores[i]);
+    return { pairs, columns: family.columns, scores, single };
+  }
+
+  /** Checks a call's input and settings, loads what it runs, and makes its pair encoder. */
+  private async prepare(input: unknown, overrides?: ScoreOverrides) {
     const pairs = checkPairs(input);
     const single = pairs !== input;
     const call = resolveCall(this.family, this.options, overrides);
@@ -79,11 +121,9 @@ export abstract class BaseReranker {
     // Every graph a call runs is the same export in another precision: one plan fits them all.
     const plan = plans.values().next().value as GraphPlan;
     const family = this.prepareCall(model, call, plan);
-
-    const limits: BatchLimits = { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple };
-    const queryIds = new Map<string, number[]>();
-    const passageIds = new Map<string, number[]>();
-    const ids = (cache: Map<string, number[]>, text: string) => {
+    // Queries repeat across pairs (and passages across queries): tokenize each text once per call.
+    const cache = new Map<string, number[]>();
+    const ids = (text: string) => {
       let v = cache.get(text);
       if (!v) {
         v = model.tokenizer.encode(text);
@@ -91,32 +131,17 @@ export abstract class BaseReranker {
       }
       return v;
     };
-    const scores = await runScoreTask(
-      {
-        count: pairs.length,
-        columns: family.columns,
-        limits,
-        encode: (start, end) => {
-          const out: EncodedPair[] = [];
-          for (let i = start; i < end; i++) {
-            const [query, passage] = pairs[i];
-            const q = ids(queryIds, applyInstruction(query, call.queryInstruction, call.queryInstructionFormat, 'queryInstructionFormat'));
-            const p = ids(passageIds, applyInstruction(passage, call.passageInstruction, call.passageInstructionFormat, 'passageInstructionFormat'));
-            out.push(family.build(q, p, i));
-          }
-          return out;
-        },
-        tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
-        graphFor: (device) => {
-          const path = graphs.get(device) as string;
-          return { path, output: (plans.get(path) as GraphPlan).output.name };
-        },
-        read: (out, tensors, rows) => family.read(out, tensors, rows),
-      },
-      model.sessions,
-    );
-    if (call.normalize) for (let i = 0; i < scores.length; i++) scores[i] = sigmoid(scores[i]);
-    return { pairs, columns: family.columns, scores, single };
+    const encode = (start: number, end: number): EncodedPair[] => {
+      const out: EncodedPair[] = [];
+      for (let i = start; i < end; i++) {
+        const [query, passage] = pairs[i];
+        const q = ids(applyInstruction(query, call.queryInstruction, call.queryInstructionFormat, 'queryInstructionFormat'));
+        const p = ids(applyInstruction(passage, call.passageInstruction, call.passageInstructionFormat, 'passageInstructionFormat'));
+        out.push(family.build(q, p, i));
+      }
+      return out;
+    };
+    return { pairs, single, call, model, graphs, plans, plan, family, encode };
   }
 
   /** The family's layout and score reading for one call's settings and graph. */
