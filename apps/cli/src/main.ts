@@ -1,0 +1,55 @@
+import { RerankerArgumentError, ModelLoadError } from '@rerank/engine';
+import { MAKE_TEST_MODEL_HELP, runMakeTestModel } from './make-test-model-command';
+import { InputError } from './read-pairs';
+import { runScore, SCORE_HELP } from './score-command';
+
+const HELP = `rerank: FlagEmbedding-compatible rerankers on ONNX Runtime
+
+Commands
+  rerank score --model <dir|name> [options] [input.jsonl]
+      score (query, passage) pairs read as JSON lines; one JSON line out per pair
+  rerank make-test-model --family <family> --out <dir> [options]
+      write a generated test model (real ONNX graph, deterministic weights)
+
+rerank <command> --help shows the options of a command.
+
+${SCORE_HELP}
+${MAKE_TEST_MODEL_HELP}`;
+
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
+  score: { help: SCORE_HELP, run: runScore },
+  'make-test-model': { help: MAKE_TEST_MODEL_HELP, run: runMakeTestModel },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`rerank: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')} (rerank --help)\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help);
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    const error = e as Error;
+    // Argument, input and model errors are the user's to fix: their message is enough.
+    const known = error instanceof RerankerArgumentError || error instanceof ModelLoadError || error instanceof InputError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    // The engine names options in camelCase; on the command line they are flags.
+    const message = error instanceof RerankerArgumentError ? `--${error.argument.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (${error.message})` : error.message;
+    process.stderr.write(`rerank ${name}: ${known || message.startsWith('--') ? message : error.stack ?? message}\n`);
+    return 2;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

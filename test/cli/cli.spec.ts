@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LayerWiseFlagLLMReranker, FlagReranker } from '@rerank/engine';
+import { makeCorpus } from '@rerank/model-gen';
+
+/** The `rerank` command as users run it (`npx rerank` resolves to bin/rerank.js, which runs dist/). */
+const BIN = join(__dirname, '..', '..', 'bin', 'rerank.js');
+const rerank = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+
+describe('rerank command', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rerank-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const pairs = makeCorpus(5).pairs(50);
+  const jsonl = pairs.map(([query, passage]) => JSON.stringify({ query, passage })).join('\n') + '\n';
+
+  test('make-test-model writes a model; score prints one line per pair, equal to the engine in-process', async () => {
+    const made = rerank(['make-test-model', '--family', 'encoder', '--out', join(dir, 'enc'), '--seed', '4']);
+    expect(made.status).toBe(0);
+    expect(made.stdout).toMatch(/generated encoder test model, 2 layers, hidden 32/);
+
+    const fromStdin = rerank(['score', '--model', join(dir, 'enc'), '--normalize'], jsonl);
+    expect(fromStdin.stderr).toBe('');
+    expect(fromStdin.status).toBe(0);
+    const lines = fromStdin.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const engine = new FlagReranker(join(dir, 'enc'), { normalize: true });
+    const expected = await engine.computeScore(pairs);
+    await engine.close();
+    expect(lines).toEqual(expected.map((score, index) => ({ index, score })));
+
+    writeFileSync(join(dir, 'pairs.jsonl'), jsonl);
+    const fromFile = rerank(['score', '--model', join(dir, 'enc'), '--normalize', join(dir, 'pairs.jsonl'), '--stats']);
+    expect(fromFile.stdout).toBe(fromStdin.stdout);
+    expect(fromFile.stderr).toMatch(/^scored 50 pairs in [\d.]+ s \([\d.]+ pairs\/s, model loading excluded\)/);
+  });
+
+  test('several cutoff layers print a list per pair', async () => {
+    expect(rerank(['make-test-model', '--family', 'layerwise', '--out', join(dir, 'lw'), '--layers', '3']).status).toBe(0);
+    const out = rerank(['score', '--model', join(dir, 'lw'), '--cutoff-layers', '1,3'], jsonl);
+    expect(out.status).toBe(0);
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const engine = new LayerWiseFlagLLMReranker(join(dir, 'lw'));
+    const [l1, l3] = (await engine.computeScore(pairs, { cutoffLayers: [1, 3] })) as number[][];
+    await engine.close();
+    expect(lines).toEqual(pairs.map((_, index) => ({ index, score: [l1[index], l3[index]] })));
+  });
+
+  test('mistakes exit 2 with a message that says what to fix', () => {
+    const noModel = rerank(['score'], '');
+    expect(noModel.status).toBe(2);
+    expect(noModel.stderr).toMatch(/--model is required/);
+    const badFlag = rerank(['score', '--model', join(dir, 'enc'), '--batch-size', '0'], jsonl);
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toMatch(/--batch-size \(batchSize: must be a positive integer, got 0\)/);
+    const badLine = rerank(['score', '--model', join(dir, 'enc')], '{"query": "q", "passage": "p"}\n{"query": 3}\n');
+    expect(badLine.status).toBe(2);
+    expect(badLine.stderr).toMatch(/line 2: expected \{"query": "...", "passage": "..."\} with two strings/);
+    const missing = rerank(['score', '--model', join(dir, 'nope')], jsonl);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/model directory .*nope does not exist/);
+    const unknown = rerank(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"; commands: score, make-test-model/);
+    const family = rerank(['make-test-model', '--family', 'bert', '--out', join(dir, 'x')]);
+    expect(family.stderr).toMatch(/--family must be one of encoder, llm, layerwise, lightweight/);
+  });
+
+  test('--help documents both commands', () => {
+    const help = rerank(['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of ['--use-fp16', '--query-instruction-for-rerank', '--passage-instruction-format', '--devices', '--batch-size', '--query-max-length', '--max-length', '--normalize', '--trust-remote-code', '--cache-dir', '--prompt', '--cutoff-layers', '--compress-layers', '--compress-ratio', '--preset', '--family']) {
+      expect(help.stdout).toContain(flag);
+    }
+    expect(rerank(['score', '--help']).stdout).toMatch(/^rerank score --model/);
+  });
+});
