@@ -14,7 +14,7 @@ export { parseDevice, resolveDevices, deviceName, type Device } from './devices'
 export { formatInstruction } from './instructions';
 export { familyFromName, KNOWN_MODEL_NAMES } from './model/family';
 export { readModelFiles, type ModelFiles, type RerankerJson } from './model/model-files';
-export { resolveModelDir, defaultCacheDir } from './model/resolve';
+export { resolveModelDir, defaultCacheDir, ENGINE_ENV_VARS } from './model/resolve';
 export { downloadModel } from './model/hub';
 export { planBatches, paddingEfficiency, type BatchLimits } from './batching/batch-plan';
 export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT, COMPRESS_RATIOS } from './options';

@@ -15,9 +15,23 @@ export interface ResolveOptions {
   withQuantized?: boolean;
 }
 
+/** Environment variables the engine reads, for docs and deployment checks. */
+export const ENGINE_ENV_VARS: readonly { name: string; description: string }[] = [
+  { name: 'RERANK_CACHE_DIR', description: 'where model names are looked up and hub downloads cached (default ~/.cache/rerank)' },
+  { name: 'HF_ENDPOINT', description: 'Hugging Face-compatible hub to download from (default https://huggingface.co)' },
+  { name: 'HF_TOKEN', description: 'token for private or gated hub models' },
+  { name: 'HF_HUB_OFFLINE', description: '1: never download' },
+  { name: 'RERANK_OFFLINE', description: '1: never download (same as HF_HUB_OFFLINE)' },
+];
+
+/** An environment variable, with an empty value meaning unset. */
+function env(name: string): string | undefined {
+  return process.env[name] || undefined;
+}
+
 /** `cacheDir`, else `RERANK_CACHE_DIR`, else `~/.cache/rerank`. */
 export function defaultCacheDir(cacheDir?: string | null): string {
-  return cacheDir ?? process.env.RERANK_CACHE_DIR ?? join(homedir(), '.cache', 'rerank');
+  return cacheDir ?? env('RERANK_CACHE_DIR') ?? join(homedir(), '.cache', 'rerank');
 }
 
 function envFlag(name: string): boolean {
@@ -47,8 +61,8 @@ export async function resolveModelDir(nameOrPath: string, options: ResolveOption
   return downloadModel(nameOrPath, {
     cacheDir,
     revision,
-    endpoint: options.hubEndpoint ?? process.env.HF_ENDPOINT,
-    token: options.hubToken ?? process.env.HF_TOKEN,
+    endpoint: options.hubEndpoint ?? env('HF_ENDPOINT'),
+    token: options.hubToken ?? env('HF_TOKEN'),
     offline: options.offline ?? (envFlag('HF_HUB_OFFLINE') || envFlag('RERANK_OFFLINE')),
     withFp16: options.withFp16,
     withQuantized: options.withQuantized,
