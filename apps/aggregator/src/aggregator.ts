@@ -1,0 +1,217 @@
+/**
+ * The aggregator: runs each job's aggregation parent once its shards are done (merge into top-k per
+ * query, store results with a TTL, mark the job completed), and delivers webhooks with retries.
+ */
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  type AggregateJobData,
+  BULL_PREFIX,
+  createLogger,
+  createRedis,
+  DELIVERY_HEADER,
+  enqueueWebhook,
+  EVENT_HEADER,
+  ATTEMPT_HEADER,
+  formatResults,
+  jobView,
+  JobStore,
+  mergeShardResults,
+  QUEUE_AGGREGATE,
+  QUEUE_WEBHOOKS,
+  type QueryResult,
+  rankAll,
+  type RerankConfig,
+  type ShardResult,
+  type ShardReturn,
+  SIGNATURE_HEADER,
+  signatureHeader,
+  type TerminalStatus,
+  waitForRedis,
+  webhookPayload,
+  type WebhookJobData,
+  workerQueueOptions,
+  WorkersRegistry,
+} from '@rerank/jobs';
+
+export class Aggregator {
+  private readonly log = createLogger(`aggregator pid ${process.pid}`);
+  private readonly redis: Redis;
+  private readonly store: JobStore;
+  private readonly webhooks: Queue<WebhookJobData>;
+  private readonly registry: WorkersRegistry;
+  private workers: Worker[] = [];
+
+  constructor(private readonly config: RerankConfig) {
+    this.redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
+    this.store = new JobStore(this.redis);
+    this.registry = new WorkersRegistry(this.redis);
+    this.webhooks = new Queue<WebhookJobData>(QUEUE_WEBHOOKS, { connection: this.redis, prefix: BULL_PREFIX });
+  }
+
+  async start(): Promise<void> {
+    await waitForRedis(this.redis, 30000);
+    const opts = workerQueueOptions(this.config);
+    const aggregate = new Worker<AggregateJobData>(QUEUE_AGGREGATE, (job) => this.aggregate(job), {
+      connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-aggregator-bull' }),
+      concurrency: 2,
+      ...opts,
+    });
+    aggregate.on('failed', (job, e) => void this.aggregationFailed(job, e));
+    const webhooks = new Worker<WebhookJobData>(QUEUE_WEBHOOKS, (job) => this.deliver(job), {
+      connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-webhooks-bull' }),
+      concurrency: 8,
+      ...opts,
+    });
+    this.workers = [aggregate, webhooks];
+    for (const w of this.workers) w.on('error', (e) => this.log.error(`${w.name}: ${e.message}`));
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.log.info('ready: aggregating jobs and delivering webhooks');
+  }
+
+  async ready(): Promise<{ ok: boolean; redis: string; workers: number }> {
+    let redis = 'ok';
+    try {
+      await this.redis.ping();
+    } catch (e) {
+      redis = (e as Error).message;
+    }
+    const workers = redis === 'ok' ? (await this.registry.live()).length : 0;
+    return { ok: redis === 'ok' && this.workers.length > 0 && this.workers.every((w) => w.isRunning()), redis, workers };
+  }
+
+  private async aggregate(job: Job<AggregateJobData>): Promise<unknown> {
+    const id = job.data.jobId;
+    const ttl = this.config.resultTtlSeconds;
+    const record = await this.store.get(id);
+    if (!record) return { skipped: 'job not found' };
+
+    const failed = await job.getFailedChildrenValues();
+    const failedKeys = Object.keys(failed);
+    if (failedKeys.length > 0) {
+      const shard = /-s(\d+)$/.exec(failedKeys[0])?.[1] ?? '?';
+      const message = `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${failed[failedKeys[0]]}`;
+      await this.finish(id, 'failed', { error: message, error_code: 'shard_failed' });
+      // The other shards no worker took yet need not run.
+      await job.removeUnprocessedChildren().catch(() => undefined);
+      await this.store.expire(id, ttl);
+      this.log.warn(`job ${id} failed: ${message}`);
+      return { failed: message };
+    }
+    if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'completed') {
+      await this.store.expire(id, ttl);
+      this.log.info(`job ${id} ${record.status}: nothing to merge`);
+      return { skipped: record.status };
+    }
+
+    const t = Date.now();
+    const values = await job.getChildrenValues<ShardReturn>();
+    const results: ShardResult[] = [];
+    const skipped: string[] = [];
+    for (const v of Object.values(values)) {
+      if ('skipped' in v) skipped.push(v.reason);
+      else results.push(v);
+    }
+    if (skipped.length > 0) {
+      // Only a job that ended meanwhile (cancel) has skipped shards.
+      const status = await this.store.status(id);
+      if (status === 'cancelled' || status === 'failed') {
+        await this.store.expire(id, ttl);
+        return { skipped: status };
+      }
+      await this.finish(id, 'failed', { error: `${skipped.length} shard(s) were not scored: ${skipped[0]}`, error_code: 'internal' });
+      return { failed: 'skipped shards' };
+    }
+    const layout = await this.store.layout(id);
+    if (!layout) throw new Error(`job ${id}: layout missing`);
+    let top: QueryResult[];
+    let scores;
+    try {
+      scores = mergeShardResults(results, layout.queries.map((q) => layout.sets[q.set].count));
+      const plan = rankAll(layout, scores, record.topK);
+      const [ids, texts] = await Promise.all([this.store.documentIds(id), record.returnDocuments ? this.store.documents(id, plan.flatIndices) : null]);
+      top = formatResults(layout, plan, ids, texts);
+    } catch (e) {
+      await this.finish(id, 'failed', { error: `merging shard results: ${(e as Error).message}`, error_code: 'internal' });
+      await this.store.expire(id, ttl);
+      throw e;
+    }
+    // Results first: once the job reads "completed", they are there.
+    await this.store.storeResults(id, top, scores, ttl);
+    const changed = await this.finish(id, 'completed', {});
+    this.log.info(`job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id)})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`);
+    return { merged: results.length };
+  }
+
+  /** Terminal status (once) and its webhook. */
+  private async finish(id: string, status: TerminalStatus, fields: Record<string, string | number>): Promise<boolean> {
+    const changed = await this.store.finish(id, status, fields);
+    if (changed) {
+      const record = await this.store.get(id);
+      if (record?.webhook) await enqueueWebhook(this.webhooks, this.config, id, status);
+    }
+    return changed === true;
+  }
+
+  /** The aggregation itself failed for good (Redis trouble, a bug): the job must not stay "running". */
+  private async aggregationFailed(job: Job<AggregateJobData> | undefined, e: Error): Promise<void> {
+    if (!job) return;
+    if (job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    this.log.error(`aggregation of job ${job.data.jobId} failed for good: ${e.message}`);
+    await this.finish(job.data.jobId, 'failed', { error: `aggregation failed: ${e.message}`, error_code: 'aggregation_failed' }).catch(() => undefined);
+  }
+
+  private async deliver(job: Job<WebhookJobData>): Promise<unknown> {
+    const { jobId, event } = job.data;
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const record = await this.store.get(jobId);
+    if (!record?.webhook) return { skipped: 'job or webhook gone' };
+    const view = jobView(record, await this.store.progress(jobId), record.baseUrl);
+    let results: QueryResult[] | null = null;
+    if (event === 'completed') {
+      const top = (await this.store.result(jobId)) as QueryResult[] | null;
+      const entries = top ? top.reduce((n, q) => n + q.top_k.length, 0) : Infinity;
+      if (top && entries <= this.config.webhook.inlineMax) results = top;
+    }
+    const deliveryId = String(job.id);
+    const body = JSON.stringify(webhookPayload(view, deliveryId, results));
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'rerank-webhooks/1',
+      [DELIVERY_HEADER]: deliveryId,
+      [EVENT_HEADER]: `job.${event}`,
+      [ATTEMPT_HEADER]: String(attempt),
+    };
+    if (record.webhookSecret) headers[SIGNATURE_HEADER] = signatureHeader(record.webhookSecret, body);
+    const now = Date.now();
+    await this.store.updateWebhook(jobId, { webhook_event: event, webhook_attempts: attempt, webhook_last_attempt_at: now });
+
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(record.webhook.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(this.config.webhook.timeoutMs) });
+      status = res.status;
+      await res.arrayBuffer().catch(() => undefined);
+      if (status < 200 || status >= 300) error = `receiver answered HTTP ${status}`;
+    } catch (e) {
+      const err = e as Error & { cause?: Error };
+      error = err.name === 'TimeoutError' ? `no answer within ${this.config.webhook.timeoutMs} ms (RERANK_WEBHOOK_TIMEOUT_MS)` : `${err.message}${err.cause ? `: ${err.cause.message}` : ''}`;
+    }
+    if (error === null) {
+      await this.store.updateWebhook(jobId, { webhook_state: 'delivered', webhook_last_status: status ?? '', webhook_last_error: '', webhook_delivered_at: Date.now() });
+      this.log.info(`webhook job.${event} of ${jobId} delivered (attempt ${attempt}, HTTP ${status})`);
+      return { status };
+    }
+    const final = attempt >= maxAttempts;
+    await this.store.updateWebhook(jobId, { webhook_state: final ? 'failed' : 'retrying', webhook_last_status: status ?? '', webhook_last_error: error });
+    this.log.warn(`webhook job.${event} of ${jobId}, attempt ${attempt}/${maxAttempts}: ${error}${final ? '; giving up (recorded on the job)' : '; will retry'}`);
+    throw new Error(error);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await this.webhooks.close();
+    await this.redis.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The aggregator process: `node dist/apps/aggregator/src/main.js`. Merges finished jobs, delivers
+ * webhooks; /health/live and /health/ready on HEALTH_PORT (default 8082, 0 for none).
+ */
+import type { Server } from 'node:http';
+import { ConfigError, createLogger, loadConfig, type RerankConfig, startHealthServer } from '@rerank/jobs';
+import { Aggregator } from './aggregator';
+
+const DEFAULT_HEALTH_PORT = 8082;
+
+async function main(): Promise<void> {
+  const log = createLogger(`aggregator pid ${process.pid}`);
+  let config: RerankConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const aggregator = new Aggregator(config);
+  let server: Server | undefined;
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info(`${sig}: stopping`);
+    server?.close();
+    aggregator.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Started by the stack (IPC channel): stop when it goes away.
+  if (process.send) process.on('disconnect', () => stop('parent gone'));
+  const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
+  try {
+    if (port > 0) server = await startHealthServer(port, () => aggregator.ready(), (m) => log.info(m));
+    await aggregator.start();
+  } catch (e) {
+    log.error(`start failed: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,40 @@
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { createRedis, type RerankConfig } from '@rerank/jobs';
+import { ApiKeyGuard } from './api-key.guard';
+import { HealthController } from './health.controller';
+import { HealthService } from './health.service';
+import { JobsController } from './jobs.controller';
+import { JobsService } from './jobs.service';
+import { ModelsController } from './models.controller';
+import { ModelsService } from './models.service';
+import { QueueService } from './queue.service';
+import { RerankController } from './rerank.controller';
+import { RerankService } from './rerank.service';
+import { CONFIG, REDIS } from './tokens';
+
+@Module({})
+export class AppModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  static forRoot(config: RerankConfig): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [RerankController, JobsController, ModelsController, HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: REDIS, useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api' }) },
+        ApiKeyGuard,
+        QueueService,
+        ModelsService,
+        JobsService,
+        RerankService,
+        HealthService,
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Request plumbing without express types: the JSON body reader (our own, so the size limit and
+ * malformed JSON get the API's error shape) and small request helpers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError } from '@rerank/jobs';
+
+export interface ApiRequest extends IncomingMessage {
+  body?: unknown;
+  /** Set by the API key guard: who owns what this request creates or reads. */
+  owner?: string;
+  ownerLabel?: string;
+}
+
+export function sendError(res: ServerResponse, e: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(e.toBody());
+  res.statusCode = e.status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Reads JSON bodies of at most `limit` bytes into `req.body`; answers 400/413/415 itself. */
+export function jsonBodyReader(limit: number) {
+  const tooLarge = (size: string) =>
+    new ApiError(413, 'limit_exceeded', `the request body (${size}) exceeds the limit of ${limit} bytes (RERANK_MAX_BODY_BYTES); for more documents split the work into several jobs`, undefined, {
+      name: 'bytes per request body',
+      value: limit,
+      env: 'RERANK_MAX_BODY_BYTES',
+    });
+  return (req: ApiRequest, res: ServerResponse, next: (err?: unknown) => void): void => {
+    if (!WITH_BODY.has(req.method ?? '')) return next();
+    const length = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (!chunked && (length === undefined || length === '0')) return next();
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json' && !type.endsWith('+json')) {
+      req.resume();
+      return sendError(res, new ApiError(415, 'unsupported_media_type', `Content-Type must be application/json, got ${type ? `"${type}"` : 'none'}; send the body as JSON`));
+    }
+    if (length !== undefined && Number(length) > limit) {
+      req.resume();
+      return sendError(res, tooLarge(`${length} bytes`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        sendError(res, tooLarge(`more than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (e) => {
+      if (!failed) {
+        failed = true;
+        next(e);
+      }
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const text = Buffer.concat(chunks, size).toString('utf8');
+      try {
+        req.body = JSON.parse(text);
+      } catch (e) {
+        return sendError(res, new ApiError(400, 'invalid_json', `the request body is not valid JSON (${(e as Error).message}); send one JSON object with Content-Type: application/json`));
+      }
+      next();
+    });
+  };
+}
+
+/** Scheme, host and port the client used (honours X-Forwarded-Proto/Host from a proxy). */
+export function baseUrl(req: IncomingMessage): string {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(',')[0].trim();
+  const proto = first(req.headers['x-forwarded-proto']) ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+  const host = first(req.headers['x-forwarded-host']) ?? req.headers.host ?? 'localhost';
+  return `${proto}://${host}`;
+}

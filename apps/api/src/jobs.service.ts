@@ -1,0 +1,198 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import {
+  ApiError,
+  buildFlow,
+  invalid,
+  type JobRecord,
+  JobStore,
+  jobLinks,
+  jobView,
+  notFound,
+  type PairScore,
+  planShards,
+  type QueryResult,
+  type RerankConfig,
+  rankingScore,
+  validateJobRequest,
+} from '@rerank/jobs';
+import { ModelsService } from './models.service';
+import { QueueService } from './queue.service';
+import { CONFIG, REDIS } from './tokens';
+
+/** Jobs with more pairs than this answer `?all=true` as JSON lines unless `format=json` is asked. */
+export const ALL_SCORES_JSON_MAX_PAIRS = 1000;
+
+export function newJobId(): string {
+  return `job_${randomBytes(12).toString('base64url')}`;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export interface CreateResult {
+  status: 200 | 202;
+  body: unknown;
+}
+
+/** Asynchronous jobs: accept (validate, shard, queue), read, cancel, results. */
+@Injectable()
+export class JobsService {
+  private readonly log = new Logger('jobs');
+  private readonly store: JobStore;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(REDIS) redis: Redis,
+    private readonly queues: QueueService,
+    private readonly models: ModelsService,
+  ) {
+    this.store = new JobStore(redis);
+  }
+
+  async create(body: unknown, owner: string, idempotencyKey: string | undefined, base: string): Promise<CreateResult> {
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255 || !/^[\x21-\x7e]+$/.test(idempotencyKey))) {
+      throw invalid('Idempotency-Key', 'expected 1 to 255 visible ASCII characters (e.g. a UUID)');
+    }
+    // Everything is checked before anything is written: a refused request leaves nothing in Redis.
+    const job = validateJobRequest(body, { limits: this.config.limits, models: this.models.known() });
+    const id = newJobId();
+    const requestHash = sha256(JSON.stringify(body));
+    const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
+    if (keyHash) {
+      const existing = await this.store.claimIdempotencyKey(owner, keyHash, id, requestHash, this.config.resultTtlSeconds);
+      if (existing) {
+        if (existing.body !== requestHash) {
+          throw new ApiError(409, 'idempotency_key_reused', 'Idempotency-Key: this key was used with a different request body; use a new key for a new job', 'Idempotency-Key', undefined, {
+            job_id: existing.job,
+          });
+        }
+        const record = await this.store.get(existing.job);
+        if (!record) {
+          throw new ApiError(409, 'idempotency_key_in_use', 'Idempotency-Key: the first request with this key is still being queued; retry in a moment', 'Idempotency-Key');
+        }
+        return { status: 200, body: await this.view(record, base) };
+      }
+    }
+
+    const t = Date.now();
+    const shards = planShards({ queries: job.queries, sets: job.sets, documentLengths: job.documents.map((d) => d.length) }, this.config.shard);
+    try {
+      await this.store.create({ id, owner, createdAt: t, job, shardsTotal: shards.length, baseUrl: base, requestHash });
+      await this.queues.addFlow(buildFlow(this.config, id, job.model, shards));
+      await this.store.activate(id);
+    } catch (e) {
+      this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
+      await this.store.discard(id).catch(() => undefined);
+      if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
+    }
+    this.log.log(`job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`);
+    return {
+      status: 202,
+      body: {
+        id,
+        object: 'rerank.job',
+        status: 'queued',
+        model: job.model,
+        created_at: new Date(t).toISOString(),
+        counts: { queries: job.queries.length, documents: job.documents.length, pairs: job.pairs },
+        progress: { shards_done: 0, shards_total: shards.length, pairs_done: 0, pairs_total: job.pairs },
+        links: jobLinks(id, base),
+      },
+    };
+  }
+
+  /** A job of this owner, or 404 (another key's job looks exactly like a missing one). */
+  async owned(id: string, owner: string): Promise<JobRecord> {
+    const record = /^job_[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.store.get(id) : null;
+    if (!record || record.owner !== owner) throw notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.resultTtlSeconds} s)`);
+    return record;
+  }
+
+  async view(record: JobRecord, base: string) {
+    return jobView(record, await this.store.progress(record.id), base);
+  }
+
+  async get(id: string, owner: string, base: string) {
+    return this.view(await this.owned(id, owner), base);
+  }
+
+  async cancel(id: string, owner: string, base: string) {
+    const record = await this.owned(id, owner);
+    if (record.status !== 'queued' && record.status !== 'running') {
+      throw new ApiError(409, 'job_finished', `job ${id} is already ${record.status}; only queued or running jobs can be cancelled`);
+    }
+    const changed = await this.store.finish(id, 'cancelled');
+    if (!changed) {
+      const now = await this.store.status(id);
+      throw new ApiError(409, 'job_finished', `job ${id} became ${now} before the cancel; nothing to cancel`);
+    }
+    // The job's keys expire even if its aggregation never runs; the aggregator drops the documents when it does.
+    await this.store.expire(id, this.config.resultTtlSeconds, true);
+    // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
+    await this.queues.dropUnstartedShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
+    if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');
+    this.log.log(`job ${id} cancelled`);
+    return this.get(id, owner, base);
+  }
+
+  private async completed(id: string, owner: string): Promise<JobRecord> {
+    const record = await this.owned(id, owner);
+    if (record.status !== 'completed') {
+      const why = record.status === 'failed' ? ` (error: ${record.error?.message})` : record.status === 'cancelled' ? '' : '; poll GET /v1/jobs/{id} (or use a webhook) until it completes';
+      throw new ApiError(409, 'job_not_completed', `job ${id} is ${record.status}, so it has no results${why}`, undefined, undefined, { status: record.status });
+    }
+    return record;
+  }
+
+  /** Top-k per query (and every score with `all`). */
+  async results(id: string, owner: string, all: boolean, format: string | undefined, res: ServerResponse): Promise<unknown> {
+    if (format !== undefined && format !== 'json' && format !== 'jsonl') throw invalid('format', `expected "json" or "jsonl", got ${JSON.stringify(format)}`);
+    const record = await this.completed(id, owner);
+    const top = (await this.store.result(id)) as QueryResult[] | null;
+    if (!top) throw notFound(`the results of job ${id} have expired`);
+    const head = { id, object: 'rerank.job.results', model: record.model, top_k: record.topK, metadata: record.metadata };
+    if (!all) return { ...head, results: top };
+
+    const asLines = format === 'jsonl' || (format === undefined && record.counts.pairs > ALL_SCORES_JSON_MAX_PAIRS);
+    const ids = await this.store.documentIds(id);
+    const layout = await this.store.layout(id);
+    if (!layout) throw notFound(`the results of job ${id} have expired`);
+    if (!asLines) {
+      const results = [];
+      for (const q of top) results.push({ ...q, scores: await this.store.queryScores(id, q.query_index) });
+      return { ...head, results };
+    }
+    await this.streamLines(id, top, ids, layout.sets.map((s) => s.offset), layout.queries.map((q) => q.set), res);
+    return undefined;
+  }
+
+  /** Every score as JSON lines: {"query_index", "query_id"?, "index", "id"?, "score", "scores"?}, query by query in document order. */
+  private async streamLines(id: string, top: QueryResult[], ids: (string | number | null)[] | null, offsets: number[], sets: number[], res: ServerResponse): Promise<void> {
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+    const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));
+    for (const q of top) {
+      const scores = (await this.store.queryScores(id, q.query_index)) as PairScore[];
+      const offset = offsets[sets[q.query_index]];
+      const qid = q.query_id !== undefined ? `,"query_id":${JSON.stringify(q.query_id)}` : '';
+      let chunk = '';
+      for (let i = 0; i < scores.length; i++) {
+        const s = scores[i];
+        const docId = ids?.[offset + i];
+        const score = rankingScore(s);
+        chunk +=
+          `{"query_index":${q.query_index}${qid},"index":${i}${docId !== null && docId !== undefined ? `,"id":${JSON.stringify(docId)}` : ''},` +
+          `"score":${Number.isFinite(score) ? score : null}${Array.isArray(s) ? `,"scores":${JSON.stringify(s)}` : ''}}\n`;
+        if (chunk.length > 65536) {
+          await write(chunk);
+          chunk = '';
+        }
+      }
+      if (chunk) await write(chunk);
+    }
+    res.end();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The HTTP API: `node dist/apps/api/src/main.js` (PORT, default 3000). Validates, queues and reads;
+ * holds no model (workers score everything, synchronous requests included).
+ */
+import 'reflect-metadata';
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, createLogger, describeConfig, loadConfig, type RerankConfig } from '@rerank/jobs';
+import { ApiErrorFilter } from './api-error.filter';
+import { AppModule } from './app.module';
+import { jsonBodyReader } from './http';
+import { setupOpenApi } from './openapi';
+
+async function main(): Promise<void> {
+  const log = createLogger(`api pid ${process.pid}`);
+  let config: RerankConfig;
+  try {
+    config = loadConfig(process.env, { requireModels: true });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger: new ConsoleLogger({ colors: Boolean(process.stdout.isTTY), logLevels: ['log', 'warn', 'error'] }),
+  });
+  app.use(jsonBodyReader(config.limits.maxBodyBytes));
+  app.useGlobalFilters(new ApiErrorFilter());
+  app.enableShutdownHooks();
+  setupOpenApi(app);
+  if (config.apiKeys.length === 0) log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
+  // Started by the stack (IPC channel): stop when it goes away.
+  if (process.send) process.on('disconnect', () => void app.close().then(() => process.exit(0)));
+  await app.listen(config.port);
+  const url = await app.getUrl();
+  new Logger('api').log(`listening on ${url} (docs at /docs, OpenAPI at /openapi.json); config ${JSON.stringify(describeConfig(config))}`);
+}
+
+void main().catch((e: Error) => {
+  console.error(`api failed to start: ${e.stack ?? e.message}`);
+  process.exit(1);
+});

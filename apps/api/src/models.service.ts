@@ -1,0 +1,97 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { type Family, familyFromName } from '@rerank/engine';
+import { HEARTBEAT_INTERVAL_MS, type KnownModel, type ModelConfig, type ModelFacts, readModelFacts, type RerankConfig, type WorkerHeartbeat, WorkersRegistry } from '@rerank/jobs';
+import { CONFIG, REDIS } from './tokens';
+
+/** Configured models, their families, and which live workers have them loaded (from heartbeats). */
+@Injectable()
+export class ModelsService implements OnModuleInit, OnModuleDestroy {
+  private workers: WorkerHeartbeat[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly registry: WorkersRegistry;
+  /** Facts read from model directories on this node's disk (the stack's case); API nodes need none. */
+  private readonly local = new Map<string, ModelFacts>();
+
+  constructor(
+    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(REDIS) redis: Redis,
+  ) {
+    this.registry = new WorkersRegistry(redis);
+    for (const m of config.models) this.local.set(m.name, readModelFacts(m.path));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), HEARTBEAT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async refresh(): Promise<WorkerHeartbeat[]> {
+    try {
+      this.workers = await this.registry.live();
+    } catch {
+      // Redis down: readiness reports it; keep the last list.
+    }
+    return this.workers;
+  }
+
+  get configured(): readonly ModelConfig[] {
+    return this.config.models;
+  }
+
+  private workerModel(name: string) {
+    for (const w of this.workers) {
+      const m = w.models.find((x) => x.name === name);
+      if (m) return m;
+    }
+    return undefined;
+  }
+
+  family(m: ModelConfig): Family | undefined {
+    return m.family ?? this.local.get(m.name)?.family ?? familyFromName(m.path) ?? this.workerModel(m.name)?.family;
+  }
+
+  generated(m: ModelConfig): boolean {
+    return m.generated === true || this.local.get(m.name)?.generated === true || this.workerModel(m.name)?.generated === true;
+  }
+
+  /** For request validation: names and (when known) families. */
+  known(): KnownModel[] {
+    return this.config.models.map((m) => {
+      const local = this.local.get(m.name);
+      const remote = this.workerModel(m.name);
+      const layers = local?.layers ?? remote?.layers;
+      const compression = local?.compression ?? remote?.compression;
+      return { name: m.name, family: this.family(m), ...(layers ? { layers } : {}), ...(compression ? { compression } : {}), ...(m.options ? { options: m.options } : {}) };
+    });
+  }
+
+  liveWorkers(): WorkerHeartbeat[] {
+    return this.workers;
+  }
+
+  list() {
+    return {
+      object: 'list',
+      data: this.config.models.map((m) => {
+        const workers = this.workers.filter((w) => w.state === 'ready' && w.models.some((x) => x.name === m.name));
+        const generated = this.generated(m);
+        return {
+          id: m.name,
+          object: 'model',
+          family: this.family(m) ?? null,
+          source: m.path,
+          generated_test_model: generated,
+          ...(generated ? { note: 'GENERATED TEST MODEL: random weights for trying the service out; its scores mean nothing. Set RERANK_MODELS to serve a real reranker.' } : {}),
+          ready: workers.length > 0,
+          workers: workers.map((w) => ({ id: w.id, device: w.device })),
+        };
+      }),
+    };
+  }
+}

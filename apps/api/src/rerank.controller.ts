@@ -1,0 +1,35 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiKeyGuard } from './api-key.guard';
+import { ErrorSchema, RerankRequestSchema, RerankResponseSchema } from './openapi';
+import { RerankService } from './rerank.service';
+
+@ApiTags('rerank')
+@ApiBearerAuth()
+@UseGuards(ApiKeyGuard)
+@Controller()
+export class RerankController {
+  constructor(private readonly rerank: RerankService) {}
+
+  @Post('v1/rerank')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Rerank documents for a query, synchronously (Cohere v1 / Jina shape)' })
+  @ApiBody({ schema: RerankRequestSchema })
+  @ApiResponse({ status: 200, schema: RerankResponseSchema })
+  @ApiResponse({ status: 400, description: 'Bad input', schema: ErrorSchema })
+  @ApiResponse({ status: 413, description: 'Too large for a synchronous request: use POST /v1/jobs', schema: ErrorSchema })
+  v1(@Body() body: unknown) {
+    return this.rerank.rerank(body, 1);
+  }
+
+  @Post('v2/rerank')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Rerank documents for a query, synchronously (Cohere v2 shape)' })
+  @ApiBody({ schema: RerankRequestSchema })
+  @ApiResponse({ status: 200, schema: RerankResponseSchema })
+  @ApiResponse({ status: 400, description: 'Bad input', schema: ErrorSchema })
+  @ApiResponse({ status: 413, description: 'Too large for a synchronous request: use POST /v1/jobs', schema: ErrorSchema })
+  v2(@Body() body: unknown) {
+    return this.rerank.rerank(body, 2);
+  }
+}

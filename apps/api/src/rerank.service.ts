@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { type Job } from 'bullmq';
+import { ApiError, rankingScore, type RerankConfig, type SyncJobData, type SyncReturn, topK, validateRerankRequest } from '@rerank/jobs';
+import { ModelsService } from './models.service';
+import { QueueService } from './queue.service';
+import { CONFIG } from './tokens';
+
+/**
+ * Synchronous reranking (Cohere v1/v2, Jina shapes). The API holds no model: the request becomes a
+ * small job without priority (so it goes before queued shards) and the API waits for its result.
+ */
+@Injectable()
+export class RerankService {
+  constructor(
+    @Inject(CONFIG) private readonly config: RerankConfig,
+    private readonly queues: QueueService,
+    private readonly models: ModelsService,
+  ) {}
+
+  async rerank(body: unknown, version: 1 | 2) {
+    const req = validateRerankRequest(body, { limits: this.config.limits, models: this.models.known() }, version);
+    const data: SyncJobData = { kind: 'sync', model: req.model, query: req.query, documents: req.documents, options: req.options };
+    let job: Job<SyncJobData>;
+    try {
+      job = (await this.queues.shards.add('sync', data, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 600 } })) as Job<SyncJobData>;
+    } catch (e) {
+      throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
+    }
+    let out: SyncReturn;
+    try {
+      out = (await job.waitUntilFinished(this.queues.shardEvents, this.config.syncTimeoutMs)) as SyncReturn;
+    } catch (e) {
+      const state = await job.getState().catch(() => 'unknown');
+      if (state === 'failed') {
+        throw new ApiError(500, 'scoring_failed', `scoring failed: ${(e as Error).message}`);
+      }
+      // Not done in time: take it back if no worker has started it.
+      if (state === 'waiting' || state === 'prioritized') await job.remove().catch(() => undefined);
+      throw new ApiError(
+        504,
+        'timeout',
+        `no worker finished the request within ${this.config.syncTimeoutMs} ms (RERANK_SYNC_TIMEOUT_MS); check GET /health/ready for live workers, or submit it as a job (POST /v1/jobs)`,
+      );
+    }
+    const ranked = topK(out.scores, req.topN);
+    return {
+      id: randomUUID(),
+      results: ranked.map((r) => ({
+        index: r.index,
+        relevance_score: rankingScore(r.score),
+        ...(req.returnDocuments ? { document: { text: req.documents[r.index] } } : {}),
+      })),
+      meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 } },
+      model: req.model,
+      usage: { documents: req.documents.length, search_units: 1 },
+    };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * A worker process: `node dist/apps/worker/src/main.js --device cpu|cuda:N`.
+ * One device per process; every configured model loaded once; shards scored one at a time.
+ */
+import { parseArgs } from 'node:util';
+import { deviceName, parseDevice } from '@rerank/engine';
+import { ConfigError, createLogger, loadConfig } from '@rerank/jobs';
+import { ShardWorker } from './shard-worker';
+
+const HELP = `usage: node dist/apps/worker/src/main.js --device cpu|cuda:N
+
+Scores shards from the Redis queue on one device. Environment: REDIS_URL, RERANK_MODELS,
+RERANK_THREADS (runtime threads), RERANK_CACHE_DIR, RERANK_LOCK_DURATION_MS,
+RERANK_STALLED_INTERVAL_MS, RERANK_MAX_STALLED_COUNT. SIGTERM finishes the current shard and exits.`;
+
+async function main(): Promise<void> {
+  const log = createLogger(`worker pid ${process.pid}`);
+  const { values } = parseArgs({ options: { device: { type: 'string' }, help: { type: 'boolean' } } });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  let config;
+  try {
+    config = loadConfig(process.env, { requireModels: true });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  let device: string;
+  try {
+    device = deviceName(parseDevice(values.device ?? config.devices[0]));
+  } catch (e) {
+    log.error(`--device: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  const worker = new ShardWorker(config, device);
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      log.warn(`${sig} again: exiting now (the current shard goes back to the queue after the lock expires)`);
+      process.exit(1);
+    }
+    log.info(`${sig} received`);
+    worker.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        log.error(`stop: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  // Under the launcher: stop when it goes away.
+  process.on('disconnect', () => onSignal('disconnect'));
+  try {
+    await worker.start();
+  } catch (e) {
+    log.error(`start failed: ${(e as Error).message}`);
+    await worker.stop().catch(() => undefined);
+    process.exit(1);
+  }
+  process.send?.({ type: 'ready', device, pid: process.pid });
+}
+
+void main();

@@ -1,0 +1,230 @@
+/**
+ * One worker process pinned to one device: loads every configured model once, then scores shards
+ * (and synchronous requests) from the `shards` queue, one at a time.
+ */
+import { hostname } from 'node:os';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type AnyReranker, AutoReranker, type Family, type Pair, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
+import {
+  createLogger,
+  createRedis,
+  HEARTBEAT_INTERVAL_MS,
+  type JobLayout,
+  JobStore,
+  type ModelConfig,
+  type ModelFacts,
+  type PairScore,
+  QUEUE_SHARDS,
+  readModelFacts,
+  type RerankConfig,
+  type ScoringJobData,
+  type ShardJobData,
+  type ShardReturn,
+  type SyncJobData,
+  type SyncReturn,
+  waitForRedis,
+  type WorkerHeartbeat,
+  workerQueueOptions,
+  WorkersRegistry,
+} from '@rerank/jobs';
+
+interface LoadedEntry {
+  config: ModelConfig;
+  reranker: AnyReranker;
+  family: Family;
+  facts: ModelFacts;
+}
+
+interface JobContext {
+  layout: JobLayout;
+  options: ScoreOverrides;
+}
+
+type Scorer = { computeScore(pairs: readonly Pair[], overrides?: ScoreOverrides): Promise<number[] | number[][]> };
+
+/** Engine output as one entry per pair (a list per pair when several layers). */
+export function perPair(scores: number[] | number[][], count: number): PairScore[] {
+  if (scores.length > 0 && Array.isArray(scores[0])) {
+    const layers = scores as number[][];
+    return Array.from({ length: count }, (_, i) => layers.map((l) => l[i]));
+  }
+  return scores as number[];
+}
+
+export class ShardWorker {
+  private readonly log;
+  private readonly id: string;
+  private readonly models = new Map<string, LoadedEntry>();
+  private readonly contexts = new Map<string, JobContext>();
+  private readonly redis: Redis;
+  private readonly store: JobStore;
+  private readonly registry: WorkersRegistry;
+  private bull: Worker<ScoringJobData, ShardReturn | SyncReturn> | undefined;
+  private beat: NodeJS.Timeout | undefined;
+  private state: WorkerHeartbeat['state'] = 'loading';
+  private readonly startedAt = Date.now();
+  private shardsScored = 0;
+  private pairsScored = 0;
+  private current: string | null = null;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: RerankConfig,
+    private readonly device: string,
+  ) {
+    this.id = `${hostname()}-${process.pid}`;
+    this.log = createLogger(`worker ${device} pid ${process.pid}`);
+    this.redis = createRedis(config.redisUrl, { name: 'rerank-worker' });
+    this.store = new JobStore(this.redis);
+    this.registry = new WorkersRegistry(this.redis);
+  }
+
+  async start(): Promise<void> {
+    await waitForRedis(this.redis, 30000);
+    this.beat = setInterval(() => void this.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    this.beat.unref();
+    await this.heartbeat();
+    for (const m of this.config.models) {
+      const t = Date.now();
+      const reranker = await AutoReranker.fromFinetuned(m.path, {
+        ...(m.options ?? {}),
+        ...(m.family ? { family: m.family } : {}),
+        ...(this.config.cacheDir ? { cacheDir: this.config.cacheDir } : {}),
+        devices: [this.device],
+        intraOpNumThreads: this.config.threads,
+        onWarning: (w: string) => this.log.warn(`${m.name}: ${w}`),
+      });
+      await reranker.ready();
+      const facts = readModelFacts(reranker.modelNameOrPath);
+      if (m.generated) facts.generated = true;
+      this.models.set(m.name, { config: m, reranker, family: reranker.family, facts });
+      this.log.info(`model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.threads} thread(s)`);
+    }
+    this.bull = new Worker<ScoringJobData, ShardReturn | SyncReturn>(QUEUE_SHARDS, (job) => this.process(job), {
+      connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-worker-bull' }),
+      concurrency: 1,
+      ...workerQueueOptions(this.config),
+    });
+    this.bull.on('error', (e) => this.log.error(`queue: ${e.message}`));
+    this.bull.on('failed', (job, e) => job && this.log.warn(`${job.name} ${job.id} failed (attempt ${job.attemptsMade}): ${e.message}`));
+    await this.bull.waitUntilReady();
+    this.state = 'ready';
+    await this.heartbeat();
+    this.log.info(`ready: ${this.models.size} model(s) on ${this.device}, taking shards`);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const hb: WorkerHeartbeat = {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      device: this.device,
+      threads: this.config.threads,
+      state: this.state,
+      models: [...this.models.entries()].map(([name, e]) => ({
+        name,
+        family: e.family,
+        generated: e.facts.generated,
+        ...(e.facts.layers ? { layers: e.facts.layers } : {}),
+        ...(e.facts.compression ? { compression: e.facts.compression } : {}),
+      })),
+      startedAt: this.startedAt,
+      beatAt: Date.now(),
+      shardsScored: this.shardsScored,
+      pairsScored: this.pairsScored,
+      current: this.current,
+    };
+    try {
+      await this.registry.beat(hb);
+    } catch (e) {
+      this.log.warn(`heartbeat: ${(e as Error).message}`);
+    }
+  }
+
+  private async process(job: Job<ScoringJobData>): Promise<ShardReturn | SyncReturn> {
+    const data = job.data;
+    if (data.kind === 'sync') return this.scoreSync(data);
+    return this.scoreShard(data);
+  }
+
+  private model(name: string): Scorer {
+    const entry = this.models.get(name);
+    // Every worker loads every configured model; a miss is a configuration mismatch between processes.
+    if (!entry) throw new Error(`model "${name}" is not loaded on worker ${this.id} (${this.device}); serve the same RERANK_MODELS everywhere`);
+    return entry.reranker as unknown as Scorer;
+  }
+
+  private async score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {
+    try {
+      const raw = await this.model(model).computeScore(pairs, options);
+      return perPair(raw, pairs.length);
+    } catch (e) {
+      // A bad option fails the same way on every retry.
+      if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);
+      throw e;
+    }
+  }
+
+  private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
+    const pairs: Pair[] = data.documents.map((d) => [data.query, d]);
+    const scores = await this.score(data.model, pairs, data.options);
+    this.pairsScored += pairs.length;
+    return { scores };
+  }
+
+  private async context(jobId: string): Promise<JobContext | null> {
+    const cached = this.contexts.get(jobId);
+    if (cached) return cached;
+    const [layout, options] = await Promise.all([this.store.layout(jobId), this.store.options(jobId)]);
+    if (!layout) return null;
+    const ctx: JobContext = { layout, options: options ?? {} };
+    this.contexts.set(jobId, ctx);
+    if (this.contexts.size > 64) this.contexts.delete(this.contexts.keys().next().value as string);
+    return ctx;
+  }
+
+  private async scoreShard(d: ShardJobData): Promise<ShardReturn> {
+    // Cancelled (or already failed) jobs: shards not started never run.
+    const status = await this.store.status(d.jobId);
+    if (status === null) return { skipped: true, reason: 'job not found (expired or removed)' };
+    if (JobStore.isTerminal(status)) return { skipped: true, reason: `job ${status}` };
+    const ctx = await this.context(d.jobId);
+    if (!ctx) return { skipped: true, reason: 'job layout not found' };
+    const query = ctx.layout.queries[d.q];
+    const set = ctx.layout.sets[query.set];
+    const texts = await this.store.documents(d.jobId, d.idx.map((i) => set.offset + i));
+    if (texts.some((t) => t === null)) return { skipped: true, reason: 'job documents not found (job ended)' };
+    const pairs: Pair[] = texts.map((t) => [query.text, t as string]);
+
+    await this.store.markRunning(d.jobId);
+    await this.store.noteShardRun(d.jobId, d.n);
+    this.current = d.jobId;
+    try {
+      const s = await this.score(d.model, pairs, ctx.options);
+      // Progress per shard number: a shard run again after a worker died overwrites its entry.
+      await this.store.recordShard(d.jobId, d.n, pairs.length);
+      this.shardsScored++;
+      this.pairsScored += pairs.length;
+      return { q: d.q, idx: d.idx, s };
+    } finally {
+      this.current = null;
+    }
+  }
+
+  /** SIGTERM: finish the current shard, then close the queue, the engine and Redis. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('stopping: finishing the current shard');
+      this.state = 'stopping';
+      await this.heartbeat();
+      if (this.beat) clearInterval(this.beat);
+      await this.bull?.close();
+      for (const e of this.models.values()) await e.reranker.close();
+      await this.registry.remove(this.id).catch(() => undefined);
+      await this.redis.quit().catch(() => undefined);
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+}

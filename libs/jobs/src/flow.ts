@@ -1,0 +1,71 @@
+/**
+ * How a job becomes a BullMQ flow: an aggregation parent (queue `aggregate`) whose children are
+ * the shards (queue `shards`). FlowProducer adds parent and children in one MULTI, so a job is
+ * queued whole or not at all. Children carry index lists, not texts (those are in the job store).
+ */
+import type { FlowJob, JobsOptions, Queue } from 'bullmq';
+import type { RerankConfig } from './config';
+import {
+  type AggregateJobData,
+  BULL_PREFIX,
+  QUEUE_AGGREGATE,
+  QUEUE_SHARDS,
+  SHARD_PRIORITY,
+  type ShardJobData,
+  shardJobId,
+  type TerminalStatus,
+  type WebhookJobData,
+  webhookJobId,
+} from './queues';
+import type { ShardPlan } from './sharding';
+
+export function shardJobOptions(config: RerankConfig, jobId: string, n: number): JobsOptions {
+  return {
+    jobId: shardJobId(jobId, n),
+    priority: SHARD_PRIORITY,
+    attempts: config.queue.shardAttempts,
+    backoff: { type: 'exponential', delay: 1000 },
+    // A shard that fails for good lets the parent run at once; the aggregator then fails the job
+    // with the shard's error (BullMQ's failParentOnFailure would fail the parent without running it).
+    continueParentOnFailure: true,
+    // The return value lives on in the parent's processed set; the child itself is not needed.
+    removeOnComplete: true,
+    removeOnFail: { age: config.resultTtlSeconds },
+  };
+}
+
+export function buildFlow(config: RerankConfig, jobId: string, model: string, shards: readonly ShardPlan[]): FlowJob {
+  const data: AggregateJobData = { jobId };
+  return {
+    name: 'aggregate',
+    queueName: QUEUE_AGGREGATE,
+    prefix: BULL_PREFIX,
+    data,
+    opts: { jobId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: config.resultTtlSeconds } },
+    children: shards.map((s, n) => {
+      const child: ShardJobData = { kind: 'shard', jobId, n, model, q: s.q, idx: s.idx };
+      return { name: 'shard', queueName: QUEUE_SHARDS, prefix: BULL_PREFIX, data: child, opts: shardJobOptions(config, jobId, n) };
+    }),
+  };
+}
+
+/** Worker options from the configuration (lock, stalled recovery). */
+export function workerQueueOptions(config: RerankConfig) {
+  return {
+    prefix: BULL_PREFIX,
+    lockDuration: config.queue.lockDurationMs,
+    stalledInterval: config.queue.stalledIntervalMs,
+    maxStalledCount: config.queue.maxStalledCount,
+  };
+}
+
+/** Queues the webhook of a job's terminal event; the BullMQ job id makes a second call a no-op. */
+export async function enqueueWebhook(queue: Queue<WebhookJobData>, config: RerankConfig, jobId: string, event: TerminalStatus): Promise<void> {
+  await queue.add('deliver', { jobId, event }, {
+    jobId: webhookJobId(jobId, event),
+    attempts: config.webhook.attempts,
+    backoff: { type: 'exponential', delay: config.webhook.backoffMs },
+    removeOnComplete: { age: 3600 },
+    removeOnFail: { age: config.resultTtlSeconds },
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * What request validation needs to know of a model beyond its name, read from its directory
+ * (reranker.json, config.json). Workers publish it in their heartbeats, so API nodes without the
+ * model files know it too.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Family, readModelFiles } from '@rerank/engine';
+
+export interface CompressionOffer {
+  ratio: number;
+  layers: number[];
+}
+
+export interface ModelFacts {
+  family?: Family;
+  /** Layers whose scores the graph returns (layer-wise / light-weight). */
+  layers?: number[];
+  /** Light-weight: the compression settings its graphs were exported with. */
+  compression?: CompressionOffer[];
+  /** Made by @rerank/model-gen (config.json `generated_by`): random weights. */
+  generated: boolean;
+}
+
+export function readModelFacts(dir: string): ModelFacts {
+  try {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) return { generated: false };
+    const files = readModelFiles(dir);
+    const r = files.reranker;
+    const cfgPath = join(dir, 'config.json');
+    const generated = existsSync(cfgPath) && Boolean((JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>).generated_by);
+    const facts: ModelFacts = { generated };
+    if (r.family) facts.family = r.family;
+    if (r.layers?.length) facts.layers = [...r.layers];
+    if (r.family === 'lightweight') {
+      facts.compression = [{ ratio: r.compressRatio ?? 1, layers: r.compressLayers ?? [] }, ...(r.variants ?? []).map((v) => ({ ratio: v.compressRatio, layers: v.compressLayers }))];
+    }
+    return facts;
+  } catch {
+    return { generated: false };
+  }
+}

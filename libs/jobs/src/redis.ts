@@ -1,0 +1,39 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * An ioredis client for a URL. `blocking` clients (BullMQ workers, QueueEvents) retry forever;
+ * request-path clients fail a command after a few retries so an HTTP request does not hang.
+ */
+export function createRedis(url: string, options: { blocking?: boolean; name?: string } = {}): Redis {
+  const opts: RedisOptions = {
+    maxRetriesPerRequest: options.blocking ? null : 3,
+    enableReadyCheck: true,
+    connectionName: options.name,
+    retryStrategy: (times) => Math.min(200 * times, 2000),
+  };
+  const client = new Redis(url, opts);
+  // ioredis reconnects by itself; log its errors at most every 10 s instead of an unhandled 'error' event per retry.
+  let lastLog = 0;
+  client.on('error', (e: Error) => {
+    if (Date.now() - lastLog < 10000) return;
+    lastLog = Date.now();
+    console.warn(`${new Date().toISOString()} WARN  [redis${options.name ? ` ${options.name}` : ''}] ${e.message} (reconnecting)`);
+  });
+  return client;
+}
+
+/** Resolves once the client answers PING (or rejects after `timeoutMs`). */
+export async function waitForRedis(client: Redis, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await client.ping();
+      return;
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`Redis did not answer within ${timeoutMs} ms: ${(last as Error)?.message ?? 'no reply'}`);
+}
