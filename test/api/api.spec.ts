@@ -185,8 +185,8 @@ describe('synchronous rerank (scored by the worker)', () => {
   const docs = ['Paris is the capital of France.', 'The river flows to the ocean.', 'France borders Spain.', 'Capital cities have many museums.'];
   const query = 'capital of France';
 
-  it('answers Cohere v1 requests with the engine scores, best first', async () => {
-    const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]));
+  it('answers Cohere v1 requests with the engine scores (0..1 as Cohere, sigmoid by default), best first', async () => {
+    const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]), { normalize: true });
     const r = await alice.post('/v1/rerank', { model: 'tiny', query, documents: docs, top_n: 3, return_documents: true });
     expect(r.status).toBe(200);
     expect(typeof r.body.id).toBe('string');
@@ -206,8 +206,15 @@ describe('synchronous rerank (scored by the worker)', () => {
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
   });
 
-  it('answers Jina-shaped requests ({text} documents, normalize)', async () => {
-    const r = await alice.post('/v1/rerank', { model: 'tiny', query, documents: docs.map((text) => ({ text })), top_n: 2, return_documents: true, normalize: true });
+  it('gives raw model scores with normalize: false', async () => {
+    const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]));
+    const r = await alice.post('/v1/rerank', { model: 'tiny', query, documents: docs, normalize: false });
+    expect(r.status).toBe(200);
+    for (const x of r.body.results) expect(x.relevance_score).toBe(expected[x.index]);
+  });
+
+  it('answers Jina-shaped requests ({text} documents)', async () => {
+    const r = await alice.post('/v1/rerank', { model: 'tiny', query, documents: docs.map((text) => ({ text })), top_n: 2, return_documents: true });
     expect(r.status).toBe(200);
     const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]), { normalize: true });
     for (const x of r.body.results) {

@@ -63,7 +63,7 @@ export const RerankResponseSchema: SchemaObject = {
     id: { type: 'string' },
     results: {
       type: 'array',
-      items: { type: 'object', properties: { index: { type: 'integer' }, relevance_score: { type: 'number' }, document: { type: 'object', properties: { text: { type: 'string' } } } } },
+      items: { type: 'object', properties: { index: { type: 'integer' }, relevance_score: { type: 'number', description: 'sigmoid of the model score (0..1), as Cohere and Jina; the raw score with normalize: false' }, document: { type: 'object', properties: { text: { type: 'string' } } } } },
     },
     meta: { type: 'object' },
     model: { type: 'string' },

@@ -51,6 +51,8 @@ export function validateRerankRequest(body: unknown, ctx: ValidationContext, ver
   if (body.max_tokens_per_doc !== undefined) throw invalid('max_tokens_per_doc', 'not supported; use max_length (tokens of query + document) instead');
   const topN = validateTopK(body.top_n, 'top_n', limits.maxTopK, documents.length);
   const returnDocuments = optionalBool(body, 'return_documents', false);
-  const options = readEngineOptions(body, model);
+  // Cohere and Jina return relevance scores in 0..1: the sigmoid of the model's score, unless the
+  // request sets normalize: false for raw scores.
+  const options: ScoreOverrides = { normalize: true, ...readEngineOptions(body, model) };
   return { model: model.name, query, documents, topN: Math.min(topN, documents.length), returnDocuments, options };
 }
