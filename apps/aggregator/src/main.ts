@@ -3,23 +3,14 @@
  * webhooks; /health/live and /health/ready on HEALTH_PORT (default 8082, 0 for none).
  */
 import type { Server } from 'node:http';
-import { ConfigError, createLogger, loadConfig, type RerankConfig, startHealthServer } from '@rerank/jobs';
+import { createLogger, loadConfigOrExit, startHealthServer } from '@rerank/jobs';
 import { Aggregator } from './aggregator';
 
 const DEFAULT_HEALTH_PORT = 8082;
 
 async function main(): Promise<void> {
   const log = createLogger(`aggregator pid ${process.pid}`);
-  let config: RerankConfig;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      log.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(log);
   const aggregator = new Aggregator(config);
   let server: Server | undefined;
   let stopping = false;

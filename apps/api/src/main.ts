@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, createLogger, describeConfig, loadConfig, type RerankConfig } from '@rerank/jobs';
+import { createLogger, describeConfig, loadConfigOrExit } from '@rerank/jobs';
 import { ApiErrorFilter } from './api-error.filter';
 import { AppModule } from './app.module';
 import { jsonBodyReader } from './http';
@@ -13,16 +13,7 @@ import { setupOpenApi } from './openapi';
 
 async function main(): Promise<void> {
   const log = createLogger(`api pid ${process.pid}`);
-  let config: RerankConfig;
-  try {
-    config = loadConfig(process.env, { requireModels: true });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      log.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(log, { requireModels: true });
   const app = await NestFactory.create(AppModule.forRoot(config), {
     bodyParser: false,
     logger: new ConsoleLogger({ colors: Boolean(process.stdout.isTTY), logLevels: ['log', 'warn', 'error'] }),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { makeTestModel } from '@rerank/model-gen';
-import { ConfigError, createLogger, createRedis, loadConfig, type RerankConfig, waitForRedis } from '@rerank/jobs';
+import { createLogger, createRedis, loadConfigOrExit, waitForRedis } from '@rerank/jobs';
 
 const log = createLogger('stack');
 const GENERATED_MODEL_NAME = 'generated-test-reranker';
@@ -144,16 +144,7 @@ async function main(): Promise<void> {
     console.log('usage: npm start  (node dist/apps/stack/src/main.js [--redis-port N])\nEnvironment: see the README (REDIS_URL, RERANK_MODELS, RERANK_DEVICES, PORT, ...).');
     return;
   }
-  let config: RerankConfig;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      log.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(log);
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 

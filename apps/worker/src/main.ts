@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { deviceName, parseDevice } from '@rerank/engine';
-import { ConfigError, createLogger, loadConfig } from '@rerank/jobs';
+import { createLogger, loadConfigOrExit } from '@rerank/jobs';
 import { ShardWorker } from './shard-worker';
 
 const HELP = `usage: node dist/apps/worker/src/main.js --device cpu|cuda:N
@@ -20,16 +20,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  let config;
-  try {
-    config = loadConfig(process.env, { requireModels: true });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      log.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(log, { requireModels: true });
   let device: string;
   try {
     device = deviceName(parseDevice(values.device ?? config.devices[0]));

@@ -250,6 +250,20 @@ export interface LoadOptions {
   requireModels?: boolean;
 }
 
+/**
+ * For a process's entry point: the configuration, or the problems logged and exit code 2
+ * (a configuration error is the operator's to fix, not a crash).
+ */
+export function loadConfigOrExit(log: { error(message: string): void }, options: LoadOptions = {}, env: Env = process.env): RerankConfig {
+  try {
+    return loadConfig(env, options);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    log.error(e.message);
+    process.exit(2);
+  }
+}
+
 /** Reads and checks every variable; throws ConfigError listing all problems. */
 export function loadConfig(env: Env = process.env, options: LoadOptions = {}): RerankConfig {
   const r = new Reader(env);
