@@ -1,9 +1,10 @@
 import { ModelLoadError, RerankerArgumentError } from '../errors';
 import { type CallSettings, LLM_DEFAULT_PROMPT, LLM_SEPARATOR } from '../options';
-import type { PaddingSide } from '../batching/tensors';
+import type { BatchTensors, PaddingSide } from '../batching/tensors';
+import type { RunOutput } from '../runtime/device-session';
 import { type DecoderParts, DecoderSequences } from '../sequences/decoder-sequences';
-import type { Family, RerankerOptions } from '../types';
-import { BaseReranker } from './base-reranker';
+import type { Family, Pair, RerankerOptions, ScoreOverrides } from '../types';
+import { BaseReranker, type FamilyCall } from './base-reranker';
 import type { LoadedModel } from './loaded-model';
 
 /**
@@ -57,6 +58,33 @@ export abstract class DecoderReranker extends BaseReranker {
     return positionIds ? model.tokenizer.paddingSide : 'right';
   }
 
+  /** The decoder layout for a call: `[bos] query / sep passage / sep prompt`, padded to a multiple of 8. */
+  protected decoderCall(
+    model: LoadedModel,
+    call: CallSettings,
+    padSide: PaddingSide,
+    columns: number,
+    read: (output: RunOutput, tensors: BatchTensors, rows: number) => Float64Array,
+  ): FamilyCall {
+    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
+    this.sequences.checkLimits(limits);
+    const parts = this.parts(model, call);
+    return { columns, padSide, padMultiple: 8, build: (q, p, i) => this.sequences.build(q, p, parts, limits, i), read };
+  }
+
+  /** Layer-wise and light-weight: the cutoff layers' columns of a `scores` [B, K] output. */
+  protected layerScoresCall(model: LoadedModel, call: CallSettings, padSide: PaddingSide): FamilyCall {
+    const columns = this.layerColumns(model, call);
+    const layerCount = model.files.reranker.layers?.length ?? 0;
+    return this.decoderCall(model, call, padSide, columns.length, (out, _tensors, rows) => readLayerScores(out.data, out.dims, rows, columns, layerCount));
+  }
+
+  /** Scores shaped as the reference's layer-wise families return them. */
+  protected async layerScores(input: Pair | readonly Pair[], overrides?: ScoreOverrides): Promise<number | number[] | number[][]> {
+    const { scores, columns, pairs, single } = await this.scoreColumns(input, overrides);
+    return shapeLayerScores(scores, columns, pairs.length, single);
+  }
+
   /** Cutoff layers as score columns of the graph's `layers`. */
   protected layerColumns(model: LoadedModel, call: CallSettings): number[] {
     const layers = model.files.reranker.layers;
@@ -71,7 +99,7 @@ export abstract class DecoderReranker extends BaseReranker {
 }
 
 /** Picks the cutoff layers' columns of a `scores` [B, K] output, row-major. */
-export function readLayerScores(data: Float32Array, dims: readonly number[], rows: number, columns: readonly number[], layerCount: number): Float64Array {
+function readLayerScores(data: Float32Array, dims: readonly number[], rows: number, columns: readonly number[], layerCount: number): Float64Array {
   const k = dims[1];
   if (k !== layerCount) throw new ModelLoadError(`the graph returned ${k} score columns but reranker.json lists ${layerCount} layers`);
   const out = new Float64Array(rows * columns.length);
@@ -80,7 +108,7 @@ export function readLayerScores(data: Float32Array, dims: readonly number[], row
 }
 
 /** Shapes row-major scores the way the reference returns them: one list per layer, flat when one layer. */
-export function shapeLayerScores(scores: Float64Array, columns: number, count: number, single: boolean): number | number[] | number[][] {
+function shapeLayerScores(scores: Float64Array, columns: number, count: number, single: boolean): number | number[] | number[][] {
   if (single) return columns === 1 ? scores[0] : Array.from(scores.subarray(0, columns));
   const lists = Array.from({ length: columns }, (_, c) => Array.from({ length: count }, (_, i) => scores[i * columns + c]));
   return columns === 1 ? lists[0] : lists;

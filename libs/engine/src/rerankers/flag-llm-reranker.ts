@@ -25,21 +25,12 @@ export class FlagLLMReranker extends DecoderReranker {
   }
 
   protected prepareCall(model: LoadedModel, call: CallSettings, plan: GraphPlan): FamilyCall {
-    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
-    this.sequences.checkLimits(limits);
-    const parts = this.parts(model, call);
     const yesId = this.yesId;
-    return {
-      columns: 1,
-      padSide: this.paddingSide(model, plan.inputs.positionIds),
-      padMultiple: 8,
-      build: (q, p, i) => this.sequences.build(q, p, parts, limits, i),
-      read: (out, tensors, rows) => {
-        if (plan.output.kind === 'pooled') return Float64Array.from(out.data.subarray(0, rows));
-        // logits [B, T, V]: the yes-token logit at each row's last real token.
-        const [, width, vocab] = out.dims;
-        return Float64Array.from({ length: rows }, (_, r) => out.data[(r * width + tensors.lastIndex[r]) * vocab + yesId]);
-      },
-    };
+    return this.decoderCall(model, call, this.paddingSide(model, plan.inputs.positionIds), 1, (out, tensors, rows) => {
+      if (plan.output.kind === 'pooled') return Float64Array.from(out.data.subarray(0, rows));
+      // logits [B, T, V]: the yes-token logit at each row's last real token.
+      const [, width, vocab] = out.dims;
+      return Float64Array.from({ length: rows }, (_, r) => out.data[(r * width + tensors.lastIndex[r]) * vocab + yesId]);
+    });
   }
 }

@@ -2,7 +2,7 @@ import type { CallSettings } from '../options';
 import type { GraphPlan } from '../runtime/graph-signature';
 import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
 import type { FamilyCall } from './base-reranker';
-import { DecoderReranker, readLayerScores, shapeLayerScores } from './decoder-reranker';
+import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
 
 export type LayerWiseRerankerOptions = Omit<RerankerOptions, 'compressLayers' | 'compressRatio'>;
@@ -21,23 +21,11 @@ export class LayerWiseFlagLLMReranker extends DecoderReranker {
 
   computeScore(pair: Pair, overrides?: LayerWiseRerankerOverrides): Promise<number | number[]>;
   computeScore(pairs: readonly Pair[], overrides?: LayerWiseRerankerOverrides): Promise<number[] | number[][]>;
-  async computeScore(input: Pair | readonly Pair[], overrides?: LayerWiseRerankerOverrides): Promise<number | number[] | number[][]> {
-    const { scores, columns, pairs, single } = await this.scoreColumns(input, overrides);
-    return shapeLayerScores(scores, columns, pairs.length, single);
+  computeScore(input: Pair | readonly Pair[], overrides?: LayerWiseRerankerOverrides): Promise<number | number[] | number[][]> {
+    return this.layerScores(input, overrides);
   }
 
   protected prepareCall(model: LoadedModel, call: CallSettings, plan: GraphPlan): FamilyCall {
-    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
-    this.sequences.checkLimits(limits);
-    const parts = this.parts(model, call);
-    const columns = this.layerColumns(model, call);
-    const layerCount = model.files.reranker.layers?.length ?? 0;
-    return {
-      columns: columns.length,
-      padSide: this.paddingSide(model, plan.inputs.positionIds),
-      padMultiple: 8,
-      build: (q, p, i) => this.sequences.build(q, p, parts, limits, i),
-      read: (out, _tensors, rows) => readLayerScores(out.data, out.dims, rows, columns, layerCount),
-    };
+    return this.layerScoresCall(model, call, this.paddingSide(model, plan.inputs.positionIds));
   }
 }

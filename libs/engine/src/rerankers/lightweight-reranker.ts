@@ -3,7 +3,7 @@ import { type CallSettings, LIGHTWEIGHT_DEFAULT_PROMPT } from '../options';
 import type { DeviceSession } from '../runtime/device-session';
 import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
 import type { FamilyCall } from './base-reranker';
-import { DecoderReranker, readLayerScores, shapeLayerScores } from './decoder-reranker';
+import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
 
 export type LightWeightRerankerOptions = RerankerOptions;
@@ -27,9 +27,8 @@ export class LightWeightFlagLLMReranker extends DecoderReranker {
 
   computeScore(pair: Pair, overrides?: LightWeightRerankerOverrides): Promise<number | number[]>;
   computeScore(pairs: readonly Pair[], overrides?: LightWeightRerankerOverrides): Promise<number[] | number[][]>;
-  async computeScore(input: Pair | readonly Pair[], overrides?: LightWeightRerankerOverrides): Promise<number | number[] | number[][]> {
-    const { scores, columns, pairs, single } = await this.scoreColumns(input, overrides);
-    return shapeLayerScores(scores, columns, pairs.length, single);
+  computeScore(input: Pair | readonly Pair[], overrides?: LightWeightRerankerOverrides): Promise<number | number[] | number[][]> {
+    return this.layerScores(input, overrides);
   }
 
   /** The graph exported with the call's compression settings. */
@@ -47,18 +46,7 @@ export class LightWeightFlagLLMReranker extends DecoderReranker {
   }
 
   protected prepareCall(model: LoadedModel, call: CallSettings): FamilyCall {
-    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
-    this.sequences.checkLimits(limits);
-    const parts = this.parts(model, call);
-    const columns = this.layerColumns(model, call);
-    const layerCount = model.files.reranker.layers?.length ?? 0;
-    return {
-      columns: columns.length,
-      // The graph finds the passage from the row's start: right padding, as the reference.
-      padSide: 'right',
-      padMultiple: 8,
-      build: (q, p, i) => this.sequences.build(q, p, parts, limits, i),
-      read: (out, _tensors, rows) => readLayerScores(out.data, out.dims, rows, columns, layerCount),
-    };
+    // The graph finds the passage from the row's start: right padding, as the reference.
+    return this.layerScoresCall(model, call, 'right');
   }
 }
