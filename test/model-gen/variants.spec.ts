@@ -138,3 +138,24 @@ describe('transformers.js', () => {
     await model.dispose();
   });
 });
+
+describe('encoder: fused transformer blocks (onnxruntime contrib operators)', () => {
+  it.each(['bert', 'xlmr'] as const)('%s: the fused graph gives the unfused scores, padding-independent', async (encoderStyle) => {
+    const plain = await makeTestModel({ family: 'encoder', encoderStyle, seed: 5, outDir: join(root, `plain-${encoderStyle}`) });
+    const fused = await makeTestModel({ family: 'encoder', encoderStyle, seed: 5, fused: true, outDir: join(root, `fused-${encoderStyle}`) });
+    const graph = readFileSync(fused.files.model).toString('latin1');
+    for (const op of ['Attention', 'SkipLayerNormalization', 'BiasGelu', 'com.microsoft']) expect(graph).toContain(op);
+    expect(signature(await ort.InferenceSession.create(fused.files.model))).toEqual(signature(await ort.InferenceSession.create(plain.files.model)));
+    const rows = pairsFor(plain, 8);
+    const a = await runRows(await ort.InferenceSession.create(plain.files.model), feeds(plain, rows, 'right', 3));
+    const fusedSession = await ort.InferenceSession.create(fused.files.model);
+    const b = await runRows(fusedSession, feeds(fused, rows, 'right', 3));
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+    const alone = await Promise.all(rows.map(async (r) => (await runRows(fusedSession, feeds(fused, [r], 'right')))[0]));
+    expect(maxAbsDiff(b, alone)).toBeLessThan(1e-5);
+  });
+
+  it('is refused for decoders', async () => {
+    await expect(makeTestModel({ family: 'llm', fused: true, outDir: join(root, 'fused-llm') })).rejects.toThrow(/only the encoder family/);
+  });
+});

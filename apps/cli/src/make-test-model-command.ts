@@ -19,6 +19,8 @@ scores mean nothing.
   --score-layers <list>     layer-wise / light-weight: layers with a score head
   --fp16                    also write onnx/model_fp16.onnx (for GPUs)
   --quantized               also write onnx/model_quantized.onnx (int8)
+  --fused                   encoder: transformer blocks as onnxruntime's fused operators (Attention,
+                            SkipLayerNormalization, BiasGelu), as its transformer optimizer leaves an export
 `;
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -46,6 +48,7 @@ export function parseMakeTestModelArgs(argv: string[]): MakeTestModelOptions {
       'score-layers': { type: 'string' },
       fp16: { type: 'boolean' },
       quantized: { type: 'boolean' },
+      fused: { type: 'boolean' },
     },
   });
   const families = ['encoder', 'llm', 'layerwise', 'lightweight'];
@@ -70,6 +73,7 @@ export function parseMakeTestModelArgs(argv: string[]): MakeTestModelOptions {
     scoreLayers: values['score-layers']?.split(',').map((s) => int('score-layers', s.trim()) as number),
     fp16: values.fp16,
     quantized: values.quantized,
+    fused: values.fused,
   };
   for (const key of Object.keys(options) as (keyof MakeTestModelOptions)[]) if (options[key] === undefined) delete options[key];
   return options;

@@ -38,6 +38,12 @@ export interface MakeTestModelOptions extends Partial<ModelDims> {
   fp16?: boolean;
   /** Also write onnx/model_quantized.onnx (dynamic int8 MatMuls). */
   quantized?: boolean;
+  /**
+   * Encoder only: write the transformer blocks of onnx/model.onnx as onnxruntime's fused contrib
+   * operators (Attention, SkipLayerNormalization, BiasGelu), the graph its transformer optimizer
+   * makes of an export. Same weights, same scores up to float rounding.
+   */
+  fused?: boolean;
   /** Output dtype of onnx/model.onnx (default float32; float16 adds a final Cast). */
   outputDtype?: 'float32' | 'float16';
   /** tokenizer_config padding_side for decoder families (default left for llm/layerwise, right for lightweight). */
@@ -122,7 +128,7 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
   }
 
   const weightCache = new Map<string, Float32Array>();
-  const graph = (extra: { floatType?: 'float32' | 'float16'; quantize?: boolean; outputDtype?: 'float32' | 'float16'; compressRatio?: number }): GraphBuilder =>
+  const graph = (extra: { floatType?: 'float32' | 'float16'; quantize?: boolean; fused?: boolean; outputDtype?: 'float32' | 'float16'; compressRatio?: number }): GraphBuilder =>
     decoder
       ? buildDecoderGraph({
           ...dims,
@@ -146,7 +152,8 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     return path;
   };
 
-  const main = graph({ outputDtype: o.outputDtype, compressRatio: 1 });
+  if (o.fused && decoder) throw new Error('fused: only the encoder family has a fused graph');
+  const main = graph({ outputDtype: o.outputDtype, compressRatio: 1, ...(o.fused ? { fused: true } : {}) });
   const modelPath = join(dir, 'onnx', 'model.onnx');
   const modelBytes = main.writeTo(modelPath);
   const files: TestModelInfo['files'] = {

@@ -23,6 +23,8 @@ export interface EncoderGraphOptions extends TransformerDims {
   floatType?: FloatType;
   outputDtype?: 'float32' | 'float16';
   quantize?: boolean;
+  /** Transformer blocks as fused onnxruntime contrib operators (float32 only). */
+  fused?: boolean;
   scales?: InitScales;
   /** Weight cache shared between graphs of one model. */
   weightCache?: WeightCache;
@@ -66,8 +68,14 @@ export function buildEncoderGraph(o: EncoderGraphOptions): GraphBuilder {
   }
   let x = m.layerNorm(emb, `${prefix}.embeddings.LayerNorm`, H, eps);
 
-  const maskAdd = m.keyMask(mask);
-  for (let i = 0; i < o.layers; i++) x = m.postLnBlock(x, maskAdd, `${prefix}.encoder.layer.${i}`, o, eps);
+  if (o.fused) {
+    if (o.quantize || (o.floatType ?? 'float32') !== 'float32') throw new Error('fused graphs are float32 only');
+    const mask32 = b.op('Cast', [mask], { to: DataType.INT32 });
+    for (let i = 0; i < o.layers; i++) x = m.fusedPostLnBlock(x, mask32, `${prefix}.encoder.layer.${i}`, o, eps);
+  } else {
+    const maskAdd = m.keyMask(mask);
+    for (let i = 0; i < o.layers; i++) x = m.postLnBlock(x, maskAdd, `${prefix}.encoder.layer.${i}`, o, eps);
+  }
 
   // First token ([CLS] / <s>) → dense + tanh → one logit.
   const cls = b.op('Gather', [x, b.scalarInt64(0)], { axis: 1 });

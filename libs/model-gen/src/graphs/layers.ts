@@ -136,6 +136,39 @@ export class ModelContext {
     return this.linear(h, `${name}.down_proj`, dims.intermediate, dims.hidden);
   }
 
+  /**
+   * The same post-LN block as onnxruntime's transformer optimizer leaves it: one com.microsoft
+   * Attention (packed QKV, raw 0/1 key mask), SkipLayerNormalization (residual + bias + LayerNorm in
+   * one kernel) and BiasGelu. Same weights as `postLnBlock`, so the same scores up to float rounding.
+   */
+  fusedPostLnBlock(x: string, mask32: string, name: string, dims: TransformerDims, eps: number): string {
+    const b = this.b;
+    const { hidden: H, heads, intermediate: I } = dims;
+    const a = `${name}.attention`;
+    const qkv = new Float32Array(H * 3 * H);
+    const parts = [
+      this.values(`${a}.q_proj.weight`, H * H, this.scales.qk / Math.sqrt(H)),
+      this.values(`${a}.k_proj.weight`, H * H, this.scales.qk / Math.sqrt(H)),
+      this.values(`${a}.v_proj.weight`, H * H, this.scales.proj / Math.sqrt(H)),
+    ];
+    for (let r = 0; r < H; r++) parts.forEach((w, k) => qkv.set(w.subarray(r * H, (r + 1) * H), r * 3 * H + k * H));
+    const qkvBias = new Float32Array(3 * H);
+    ['q_proj', 'k_proj', 'v_proj'].forEach((p, k) => qkvBias.set(this.values(`${a}.${p}.bias`, H, this.scales.bias), k * H));
+    const attn = b.contrib('Attention', [x, b.param(`${a}.qkv.weight`, qkv, [H, 3 * H]), b.param(`${a}.qkv.bias`, qkvBias, [3 * H]), mask32], {
+      num_heads: heads,
+      mask_filter_value: { f: MASK_NEG },
+    });
+    const skipNorm = (input: string, skip: string, bias: string, norm: string) =>
+      b.contrib('SkipLayerNormalization', [input, skip, this.param(`${norm}.weight`, [H], this.scales.bias, 1), this.param(`${norm}.bias`, [H], this.scales.bias), bias], {
+        epsilon: { f: eps },
+      });
+    const h = skipNorm(this.linear(attn, `${a}.o_proj`, H, H, this.scales.proj, false), x, this.param(`${a}.o_proj.bias`, [H], this.scales.bias), `${name}.attention_norm`);
+    const m = `${name}.mlp`;
+    const up = b.contrib('BiasGelu', [this.linear(h, `${m}.up_proj`, H, I, this.scales.proj, false), this.param(`${m}.up_proj.bias`, [I], this.scales.bias)]);
+    const down = this.linear(up, `${m}.down_proj`, I, H, this.scales.proj, false);
+    return skipNorm(down, h, this.param(`${m}.down_proj.bias`, [H], this.scales.bias), `${name}.output_norm`);
+  }
+
   /** Post-LN block (BERT / XLM-R): x = LN(x + attn(x)); x = LN(x + ffn(x)). */
   postLnBlock(x: string, maskAdd: string, name: string, dims: TransformerDims, eps: number): string {
     const b = this.b;

@@ -8,6 +8,9 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { AttrValue, DataType, DataTypeCode, encodeModel, ModelData, NodeData, TensorData, ValueInfoData } from './onnx-proto';
 import { toFloat16Array } from './float16';
 
+/** onnxruntime's contrib operator domain (Attention, SkipLayerNormalization, BiasGelu, ...). */
+export const MS_DOMAIN = 'com.microsoft';
+
 export type FloatType = 'float32' | 'float16';
 
 export interface GraphBuilderOptions {
@@ -134,6 +137,11 @@ export class GraphBuilder {
     return outs;
   }
 
+  /** Single-output onnxruntime contrib operator (domain com.microsoft). */
+  contrib(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
+    return this.node(opType, inputs, attrs, 1, MS_DOMAIN)[0];
+  }
+
   /** Single-output node. */
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
     return this.node(opType, inputs, attrs, 1)[0];
@@ -153,9 +161,11 @@ export class GraphBuilder {
   }
 
   build(): ModelData {
+    // Contrib operators (fused transformer kernels) live in onnxruntime's com.microsoft domain.
+    const contrib = this.nodes.some((n) => n.domain === MS_DOMAIN);
     return {
       irVersion: this.options.irVersion ?? 8,
-      opsets: [{ domain: '', version: this.options.opset ?? 17 }],
+      opsets: [{ domain: '', version: this.options.opset ?? 17 }, ...(contrib ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
       producerName: 'rerank-model-gen',
       producerVersion: '0.1.0',
       graphName: this.options.name ?? 'graph',
