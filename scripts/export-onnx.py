@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Export a Hugging Face reranker checkpoint to the engine's ONNX contract (docs/models.md).
 
-    python scripts/export-onnx.py BAAI/bge-reranker-v2-m3 out/bge-reranker-v2-m3 --family encoder
+    python scripts/export-onnx.py BAAI/bge-reranker-v2-m3 out/bge-reranker-v2-m3 --family encoder --optimize
     python scripts/export-onnx.py BAAI/bge-reranker-v2-gemma out/bge-reranker-v2-gemma --family llm --fp16
     python scripts/export-onnx.py BAAI/bge-reranker-v2-minicpm-layerwise out/minicpm --family layerwise --layers 8,16,24,28,32,40
     python scripts/export-onnx.py BAAI/bge-reranker-v2.5-gemma2-lightweight out/lw --family lightweight \
@@ -117,6 +117,9 @@ def main():
     ap.add_argument("--compress-layers", default="8")
     ap.add_argument("--fp16", action="store_true", help="also write model_fp16.onnx (exported on a CUDA device)")
     ap.add_argument("--quantize", action="store_true", help="also write model_quantized.onnx (dynamic int8)")
+    ap.add_argument("--optimize", action="store_true",
+                    help="encoder: fuse attention, skip-layernorm and bias-gelu with onnxruntime's transformer optimizer "
+                         "(same scores, faster on CPU and GPU)")
     args = ap.parse_args()
 
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
@@ -151,6 +154,14 @@ def main():
         if ratio != ratios[0]:
             variants.append({"file": name, "compress_ratio": ratio, "compress_layers": compress_layers})
         del module
+    if args.optimize and args.family == "encoder":
+        from onnxruntime.transformers import optimizer
+        from transformers import AutoConfig
+        cfg = AutoConfig.from_pretrained(args.checkpoint)
+        path = os.path.join(args.out, "onnx/model.onnx")
+        fused = optimizer.optimize_model(path, model_type="bert", num_heads=cfg.num_attention_heads,
+                                         hidden_size=cfg.hidden_size, opt_level=1)
+        fused.save_model_to_file(path)
     if args.fp16:
         module, output = build(torch.float16, "cuda", ratios[0])
         with torch.no_grad():
