@@ -29,7 +29,7 @@ Scoring (the reference's options)
   --passage-instruction-format <f>
   --devices <list>                    cpu, cuda:0, 1, ... comma separated (default: every GPU, else cpu)
   --batch-size <n>                    rows per batch (default 128)
-  --max-batch-tokens <n>              padded tokens per batch (default 4096 on CPU, 65536 on GPU)
+  --max-batch-tokens <n>              padded tokens per batch (default 512 on CPU, 65536 on GPU)
   --threads <n>                       runtime threads per device session (default: runtime's choice)
   --max-length <n>                    default 512
   --query-max-length <n>              default 3/4 of --max-length

@@ -11,9 +11,13 @@ export const LLM_PASSAGE_INSTRUCTION = 'B: ';
 export const LLM_SEPARATOR = '\n';
 export const COMPRESS_RATIOS = [1, 2, 4, 8] as const;
 
-/** Padded tokens per batch when not set: small batches keep CPU caches warm, GPUs want wide ones. */
+/**
+ * Padded tokens per batch when not set. On CPU, small length-sorted batches (about 4 rows of a
+ * realistic mix) run fastest: BENCHMARKS.md measures 512 as the best of 1 to 64 rows and 512 to
+ * 2048 tokens on MiniLM- and base-size encoders. GPUs want wide batches.
+ */
 export function defaultMaxBatchTokens(devices: readonly Device[]): number {
-  return devices.some((d) => d.kind === 'cuda') ? 65536 : 4096;
+  return devices.some((d) => d.kind === 'cuda') ? 65536 : 512;
 }
 
 export interface ResolvedOptions {
