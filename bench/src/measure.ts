@@ -1,0 +1,120 @@
+import { loadavg } from 'node:os';
+import { foreignCores, snapshot, waitForQuiet } from './cpu-monitor';
+import type { Row } from './types';
+
+/**
+ * What to do when other processes take CPU during a timed run: above `threshold` cores on average,
+ * wait for a quiet second (at most `maxWaitSeconds`) and time the run again, at most `retries` times.
+ */
+export const disturbance = { threshold: 0.25, retries: 2, maxWaitSeconds: 120 };
+
+/** Seconds since an arbitrary origin, monotonic. */
+export function now(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Nearest-rank percentile, p in [0, 100]. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export interface Measurement {
+  /** Median of the timed runs. */
+  seconds: number;
+  runs: number[];
+  warmupSeconds: number;
+  /** Cores other processes kept busy during each kept run (average over the run). */
+  foreign?: number[];
+  /** Timed runs thrown away because other processes disturbed them. */
+  discarded?: number;
+}
+
+export interface MeasureOptions {
+  /** Timed runs (median reported). */
+  runs: number;
+  /** The warm-up (default: one untimed `run`); `null` for none. */
+  warmup?: (() => Promise<unknown>) | null;
+  /** Called before each timed run, outside the timing (e.g. to rebuild transferred buffers). */
+  before?: () => Promise<unknown> | unknown;
+}
+
+/** A warm-up, then `runs` timed runs of `run`; reports the median. */
+export async function measure(run: () => Promise<unknown>, options: MeasureOptions): Promise<Measurement> {
+  const warmup = options.warmup === undefined ? run : options.warmup;
+  let warmupSeconds = 0;
+  if (warmup) {
+    await options.before?.();
+    const t = now();
+    await warmup();
+    warmupSeconds = now() - t;
+  }
+  const runs: number[] = [];
+  const foreign: number[] = [];
+  let discarded = 0;
+  for (let i = 0; i < options.runs; i++) {
+    for (let attempt = 0; ; attempt++) {
+      await options.before?.();
+      const a = snapshot();
+      const t = now();
+      await run();
+      const seconds = now() - t;
+      const others = foreignCores(a, snapshot());
+      if (others > disturbance.threshold && attempt < disturbance.retries) {
+        discarded++;
+        process.stderr.write(`[bench] other processes took ${others.toFixed(2)} cores during a timed run: waiting for a quiet machine, then timing it again\n`);
+        await waitForQuiet(disturbance.threshold / 2, disturbance.maxWaitSeconds);
+        continue;
+      }
+      runs.push(seconds);
+      foreign.push(others);
+      break;
+    }
+  }
+  return { seconds: median(runs), runs, warmupSeconds, foreign, discarded };
+}
+
+export function row(section: string, group: string, configuration: string, pairs: number, m: Measurement, notes = '', baseline = false): Row {
+  return {
+    section,
+    group,
+    configuration,
+    pairs,
+    seconds: m.seconds,
+    pairsPerSecond: pairs / m.seconds,
+    runs: m.runs,
+    ...(m.foreign?.length ? { foreignCores: Math.max(...m.foreign) } : {}),
+    ...(m.discarded ? { discarded: m.discarded } : {}),
+    notes,
+    ...(baseline ? { baseline } : {}),
+  };
+}
+
+/** Fills `ratio` of every row: its pairs/s over its group baseline's. */
+export function withRatios(rows: Row[]): Row[] {
+  const base = new Map<string, number>();
+  for (const r of rows) if (r.baseline) base.set(`${r.section}\0${r.group}`, r.pairsPerSecond);
+  for (const r of rows) {
+    const b = base.get(`${r.section}\0${r.group}`);
+    if (b) r.ratio = r.pairsPerSecond / b;
+  }
+  return rows;
+}
+
+/** The 1-minute load average, for noting how busy the machine was. */
+export function load1(): number {
+  return loadavg()[0];
+}
+
+export function fmt(value: number, digits = 2): string {
+  if (!Number.isFinite(value)) return String(value);
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
