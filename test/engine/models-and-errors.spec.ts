@@ -183,3 +183,23 @@ describe('option errors name the argument and the fix', () => {
     await expect(r.computeScore(['q', 'p'], { cutoffLayers: [1] } as object)).rejects.toThrow(/^cutoffLayers: not an option of the encoder family/);
   });
 });
+
+describe('session options', () => {
+  const models = new TestModels();
+  afterAll(() => models.cleanup());
+
+  test('reach onnxruntime: a bad one fails at load with its message, a valid one scores as before', async () => {
+    const model = await models.get({ family: 'encoder' });
+    const pair: [string, string] = ['what is ai', 'artificial intelligence'];
+    const plain = new FlagReranker(model.dir);
+    const tuned = new FlagReranker(model.dir, { sessionOptions: { graphOptimizationLevel: 'basic', extra: { session: { intra_op: { allow_spinning: '0' } } } } });
+    const broken = new FlagReranker(model.dir, { sessionOptions: { graphOptimizationLevel: 'warp-speed' } });
+    try {
+      expect(Math.abs((await tuned.computeScore(pair)) - (await plain.computeScore(pair)))).toBeLessThan(1e-5);
+      await expect(broken.ready()).rejects.toThrow(/cannot load .* on cpu: .*warp-speed/);
+    } finally {
+      await Promise.all([plain.close(), tuned.close(), broken.close()]);
+    }
+    expect(() => new FlagReranker(model.dir, { sessionOptions: 'fast' as unknown as Record<string, unknown> })).toThrow(/^sessionOptions: must be an object/);
+  });
+});

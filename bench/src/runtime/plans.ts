@@ -1,4 +1,4 @@
-import { paddingEfficiency, planBatches } from '@rerank/engine';
+import { chunkRanges, paddingEfficiency, planBatches } from '@rerank/engine';
 
 /**
  * Batch plans over pre-tokenized pairs: lists of pair indices per batch. All are length-sorted,
@@ -22,22 +22,14 @@ export function tokenBudgetPlan(name: string, lengths: ArrayLike<number>, tokens
 }
 
 /**
- * Mirrors the engine's pipeline (libs/engine/src/runtime/score-pipeline.ts): the first 256 pairs,
- * then chunks of 4096, each chunk length-sorted and cut under the row and padded-token bounds.
- * Keep FIRST_CHUNK and CHUNK in step with the engine.
+ * The engine's plan (libs/engine/src/runtime/score-pipeline.ts): the engine's chunks, each
+ * length-sorted and cut under the row and padded-token bounds.
  */
-export const ENGINE_FIRST_CHUNK = 256;
-export const ENGINE_CHUNK = 4096;
 export function enginePlan(name: string, lengths: ArrayLike<number>, limits: { batchSize: number; maxBatchTokens: number; padMultiple: number }): Plan {
   const batches: number[][] = [];
-  let start = 0;
-  let chunk = ENGINE_FIRST_CHUNK;
-  while (start < lengths.length) {
-    const end = Math.min(lengths.length, start + chunk);
+  for (const [start, end] of chunkRanges(lengths.length)) {
     const local = Array.from({ length: end - start }, (_, i) => lengths[start + i]);
     for (const b of planBatches(local, limits)) batches.push(b.map((i) => start + i));
-    start = end;
-    chunk = ENGINE_CHUNK;
   }
   return { name, padMultiple: limits.padMultiple, batches };
 }

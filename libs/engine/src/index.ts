@@ -16,5 +16,5 @@ export { familyFromName, KNOWN_MODEL_NAMES } from './model/family';
 export { readModelFiles, type ModelFiles, type RerankerJson } from './model/model-files';
 export { resolveModelDir, defaultCacheDir, ENGINE_ENV_VARS } from './model/resolve';
 export { downloadModel } from './model/hub';
-export { planBatches, paddingEfficiency, type BatchLimits } from './batching/batch-plan';
+export { planBatches, paddingEfficiency, chunkRanges, type BatchLimits } from './batching/batch-plan';
 export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT, COMPRESS_RATIOS } from './options';

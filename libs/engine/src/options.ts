@@ -39,6 +39,7 @@ export interface ResolvedOptions {
   maxBatchTokens: number;
   intraOpNumThreads: number;
   quantized: boolean;
+  sessionOptions: Record<string, unknown>;
 }
 
 /** Per-call settings, after overrides and defaults. */
@@ -61,7 +62,7 @@ export interface CallSettings {
 const COMMON_KEYS = [
   'useFp16', 'queryInstructionForRerank', 'queryInstructionFormat', 'passageInstructionForRerank', 'passageInstructionFormat',
   'devices', 'batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'trustRemoteCode', 'cacheDir',
-  'maxBatchTokens', 'intraOpNumThreads', 'quantized', 'revision', 'hubEndpoint', 'hubToken', 'offline', 'onWarning',
+  'maxBatchTokens', 'intraOpNumThreads', 'quantized', 'sessionOptions', 'revision', 'hubEndpoint', 'hubToken', 'offline', 'onWarning',
 ];
 const FAMILY_KEYS: Record<Family, string[]> = {
   encoder: [],
@@ -121,6 +122,10 @@ function layerList(name: string, v: unknown): number[] | null {
   }
   return [...v];
 }
+function plainObject(name: string, v: unknown): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new RerankerArgumentError(name, `must be an object of onnxruntime session options, got ${JSON.stringify(v)}`);
+  return v as Record<string, unknown>;
+}
 function compressRatio(v: unknown): number {
   if (!(COMPRESS_RATIOS as readonly unknown[]).includes(v)) throw new RerankerArgumentError('compressRatio', `must be 1, 2, 4 or 8, got ${JSON.stringify(v)}`);
   return v as number;
@@ -153,6 +158,7 @@ export function resolveOptions(family: Family, options: RerankerOptions): Resolv
     maxBatchTokens: o.maxBatchTokens === undefined ? defaultMaxBatchTokens(devices) : positiveInt('maxBatchTokens', o.maxBatchTokens),
     intraOpNumThreads: o.intraOpNumThreads === undefined ? 0 : nonNegativeInt('intraOpNumThreads', o.intraOpNumThreads),
     quantized: o.quantized === undefined ? false : bool('quantized', o.quantized),
+    sessionOptions: o.sessionOptions === undefined ? {} : plainObject('sessionOptions', o.sessionOptions),
   };
 }
 

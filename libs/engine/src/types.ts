@@ -45,6 +45,13 @@ export interface RerankerOptions {
   intraOpNumThreads?: number;
   /** Run `model_quantized.onnx` (int8) instead of the fp32 graph. */
   quantized?: boolean;
+  /**
+   * Further onnxruntime session options for `InferenceSession.create`, over the engine's defaults
+   * (`graphOptimizationLevel: 'all'`, sequential execution, one inter-op thread), e.g.
+   * `{ extra: { session: { intra_op: { allow_spinning: '0' } } } }`. `devices` and
+   * `intraOpNumThreads` still decide the provider and thread count.
+   */
+  sessionOptions?: Record<string, unknown>;
   /** Hub download: revision (branch, tag or commit). */
   revision?: string;
   /** Hub download: endpoint, default `HF_ENDPOINT` or https://huggingface.co. */

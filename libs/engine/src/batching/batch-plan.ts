@@ -38,6 +38,23 @@ export function planBatches(lengths: ArrayLike<number>, limits: BatchLimits): nu
   return batches;
 }
 
+/**
+ * The ranges of pairs tokenized and planned together: a small first chunk so devices start early,
+ * then chunks large enough that sorting within a chunk pads as little as sorting everything.
+ */
+export const FIRST_CHUNK = 256;
+export const CHUNK = 4096;
+export function* chunkRanges(count: number): Generator<[start: number, end: number]> {
+  let start = 0;
+  let size = FIRST_CHUNK;
+  while (start < count) {
+    const end = Math.min(count, start + size);
+    yield [start, end];
+    start = end;
+    size = CHUNK;
+  }
+}
+
 /** Real tokens over tokens computed, for a plan. */
 export function paddingEfficiency(lengths: ArrayLike<number>, batches: number[][], padMultiple: number): number {
   let real = 0;

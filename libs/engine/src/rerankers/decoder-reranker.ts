@@ -58,7 +58,11 @@ export abstract class DecoderReranker extends BaseReranker {
     return positionIds ? model.tokenizer.paddingSide : 'right';
   }
 
-  /** The decoder layout for a call: `[bos] query / sep passage / sep prompt`, padded to a multiple of 8. */
+  /**
+   * The decoder layout for a call: `[bos] query / sep passage / sep prompt`. Batches are padded to a
+   * multiple of 8 on GPUs, as the reference (tensor cores); on CPU that only adds work, and scores are
+   * the same either way (position ids and last-token pooling make them independent of padding).
+   */
   protected decoderCall(
     model: LoadedModel,
     call: CallSettings,
@@ -69,7 +73,8 @@ export abstract class DecoderReranker extends BaseReranker {
     const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
     this.sequences.checkLimits(limits);
     const parts = this.parts(model, call);
-    return { columns, padSide, padMultiple: 8, build: (q, p, i) => this.sequences.build(q, p, parts, limits, i), read };
+    const padMultiple = this.options.devices.some((d) => d.kind === 'cuda') ? 8 : 1;
+    return { columns, padSide, padMultiple, build: (q, p, i) => this.sequences.build(q, p, parts, limits, i), read };
   }
 
   /** Layer-wise and light-weight: the cutoff layers' columns of a `scores` [B, K] output. */

@@ -41,7 +41,7 @@ export class LoadedModel {
       throw new ModelLoadError(`quantized: ${dir} has no int8 graph (onnx/model_quantized.onnx or model_int8.onnx); export one (docs/models.md) or drop the option`);
     }
     const tokenizer = new TextTokenizer(files);
-    const sessions = options.devices.map((d) => new DeviceSession(d, { intraOpNumThreads: options.intraOpNumThreads }));
+    const sessions = options.devices.map((d) => new DeviceSession(d, { intraOpNumThreads: options.intraOpNumThreads, extra: options.sessionOptions }));
     return new LoadedModel(family, files, tokenizer, sessions);
   }
 

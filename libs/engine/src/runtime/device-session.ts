@@ -39,6 +39,8 @@ export class DeviceRunError extends Error {
 
 export interface SessionSettings {
   intraOpNumThreads?: number;
+  /** Further onnxruntime session options, over the engine's defaults (not the device or thread count). */
+  extra?: Record<string, unknown>;
 }
 
 interface Reply {
@@ -104,10 +106,12 @@ export class DeviceSession {
     const providers =
       this.device.kind === 'cuda' ? [{ name: 'cuda', deviceId: this.device.index }] : ['cpu'];
     return {
-      executionProviders: providers,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       interOpNumThreads: 1,
+      ...this.settings.extra,
+      // The device and thread count are the engine's own settings.
+      executionProviders: providers,
       ...(this.settings.intraOpNumThreads ? { intraOpNumThreads: this.settings.intraOpNumThreads } : {}),
     };
   }

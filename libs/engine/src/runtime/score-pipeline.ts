@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { OutOfMemoryError } from '../errors';
-import { type BatchLimits, paddedLength, planBatches } from '../batching/batch-plan';
+import { type BatchLimits, chunkRanges, paddedLength, planBatches } from '../batching/batch-plan';
 import type { BatchTensors } from '../batching/tensors';
 import type { EncodedPair } from '../sequences/encoded-pair';
 import { BatchQueue } from './batch-queue';
@@ -28,11 +28,8 @@ interface Batch {
   pairs: EncodedPair[];
 }
 
-/** Pairs tokenized before the devices start; later chunks are tokenized while devices compute. */
-const FIRST_CHUNK = 256;
-const CHUNK = 4096;
 /** Batches posted to a device thread ahead of its current one, so it never waits on the main thread. */
-const LANES_PER_DEVICE = 2;
+export const LANES_PER_DEVICE = 2;
 
 /**
  * Tokenize → plan → run on every device at once. Pairs are tokenized in chunks, each chunk
@@ -47,17 +44,14 @@ export async function runScoreTask(task: ScoreTask, devices: readonly DeviceSess
   const queue = new BatchQueue<Batch>();
 
   const produce = async () => {
-    let start = 0;
-    let chunk = FIRST_CHUNK;
-    while (start < task.count && !queue.failure) {
-      const end = Math.min(task.count, start + chunk);
+    // Later chunks are tokenized while the devices compute the earlier ones.
+    for (const [start, end] of chunkRanges(task.count)) {
+      if (queue.failure) break;
       const pairs = task.encode(start, end);
       const lengths = pairs.map((p) => p.ids.length);
       for (const local of planBatches(lengths, limits)) {
         queue.push({ indices: local.map((i) => start + i), pairs: local.map((i) => pairs[i]) });
       }
-      start = end;
-      chunk = CHUNK;
       // Let the devices' replies through before tokenizing the next chunk.
       await yieldToEventLoop();
     }
