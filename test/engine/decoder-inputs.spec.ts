@@ -20,16 +20,11 @@ const LIGHTWEIGHT_PROMPT = [149, 112, 78, 144, 114, 14, 116, 20, 76, 142, 198];
 
 describe('LLM family inputs', () => {
   const models = new TestModels();
-  const open: { close(): Promise<void> }[] = [];
-  const track = <T extends { close(): Promise<void> }>(r: T) => (open.push(r), r);
-  afterAll(async () => {
-    await Promise.all(open.map((r) => r.close()));
-    models.cleanup();
-  });
+  afterAll(() => models.cleanup());
 
   test('llm: [bos] "A: " query, "\\n" "B: " passage, "\\n" prompt', async () => {
     const model = await models.get({ family: 'llm' });
-    const r = track(new FlagLLMReranker(model.dir));
+    const r = models.track(new FlagLLMReranker(model.dir));
     expect(await r.inspectInputs([QUERY, PASSAGE])).toEqual([{ inputIds: [2, ...A_QUERY, ...SEP, ...B_PASSAGE, ...SEP, ...LLM_PROMPT] }]);
   });
 
@@ -40,13 +35,13 @@ describe('LLM family inputs', () => {
     const configPath = join(dir, 'tokenizer_config.json');
     const config = JSON.parse(readFileSync(configPath, 'utf8'));
     writeFileSync(configPath, JSON.stringify({ ...config, pad_token: config.bos_token }));
-    const r = track(new FlagLLMReranker(dir));
+    const r = models.track(new FlagLLMReranker(dir));
     expect((await r.inspectInputs([QUERY, PASSAGE]))[0].inputIds.slice(0, 6)).toEqual([...A_QUERY, ...SEP]);
   });
 
   test('the prompt and instructions can be changed per call; null instructions leave texts as they are', async () => {
     const model = await models.get({ family: 'llm' });
-    const r = track(new FlagLLMReranker(model.dir));
+    const r = models.track(new FlagLLMReranker(model.dir));
     const [input] = await r.inspectInputs([QUERY, PASSAGE], { prompt: 'Yes', queryInstructionForRerank: null, passageInstructionForRerank: null });
     // Without "A: " / "B: " the texts start bare: "what"=5 and "cooking"=45, not "Ġwhat"=4 / "Ġcooking"=44.
     expect(input.inputIds).toEqual([2, 5, 6, 34, ...SEP, 45, 46, ...SEP, 139]);
@@ -54,7 +49,7 @@ describe('LLM family inputs', () => {
 
   test('only_second truncation to maxLength + len(sep) + len(prompt); the query to queryMaxLength', async () => {
     const model = await models.get({ family: 'llm' });
-    const r = track(new FlagLLMReranker(model.dir));
+    const r = models.track(new FlagLLMReranker(model.dir));
     // first = [bos] + 3 query tokens; second = sep + 4 passage tokens; budget 4 + 1 + 0 = 5 → second keeps sep only.
     const [input] = await r.inspectInputs(['what is machine learning', PASSAGE], { maxLength: 4, queryMaxLength: 3, prompt: '' });
     expect(input.inputIds).toEqual([2, 143, 210, 4, 162, 162]);
@@ -65,19 +60,19 @@ describe('LLM family inputs', () => {
 
   test('a query that leaves no room for the passage is refused', async () => {
     const model = await models.get({ family: 'llm' });
-    const r = track(new FlagLLMReranker(model.dir));
+    const r = models.track(new FlagLLMReranker(model.dir));
     await expect(r.inspectInputs(['what is machine learning', PASSAGE], { maxLength: 2, queryMaxLength: 10, prompt: '' })).rejects.toThrow(RerankerArgumentError);
   });
 
   test('layer-wise: the same layout, bos always', async () => {
     const model = await models.get({ family: 'layerwise' });
-    const r = track(new LayerWiseFlagLLMReranker(model.dir));
+    const r = models.track(new LayerWiseFlagLLMReranker(model.dir));
     expect(await r.inspectInputs([QUERY, PASSAGE])).toEqual([{ inputIds: [2, ...A_QUERY, ...SEP, ...B_PASSAGE, ...SEP, ...LLM_PROMPT] }]);
   });
 
   test('light-weight: its own prompt, query and prompt lengths as the reference defines them', async () => {
     const model = await models.get({ family: 'lightweight' });
-    const r = track(new LightWeightFlagLLMReranker(model.dir));
+    const r = models.track(new LightWeightFlagLLMReranker(model.dir));
     expect(await r.inspectInputs([QUERY, PASSAGE])).toEqual([
       {
         inputIds: [2, ...A_QUERY, ...SEP, ...B_PASSAGE, ...SEP, ...LIGHTWEIGHT_PROMPT],

@@ -12,17 +12,11 @@ const P_IDS = [7, 8, 6, 9, 23, 12, 21, 22];
 
 describe('encoder inputs (FlagReranker)', () => {
   const models = new TestModels();
-  const rerankers: FlagReranker[] = [];
   const open = async (style: 'bert' | 'xlmr', options = {}) => {
     const model = await models.get({ family: 'encoder', encoderStyle: style });
-    const r = new FlagReranker(model.dir, options);
-    rerankers.push(r);
-    return r;
+    return models.track(new FlagReranker(model.dir, options));
   };
-  afterAll(async () => {
-    await Promise.all(rerankers.map((r) => r.close()));
-    models.cleanup();
-  });
+  afterAll(() => models.cleanup());
 
   test('BERT pair template: [CLS] q [SEP] p [SEP], token types 0 then 1', async () => {
     const r = await open('bert');

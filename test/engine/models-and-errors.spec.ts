@@ -26,20 +26,15 @@ const editJson = (path: string, edit: (v: Record<string, unknown>) => Record<str
 
 describe('model directories', () => {
   const models = new TestModels();
-  const open: { close(): Promise<void> }[] = [];
-  const track = <T extends { close(): Promise<void> }>(r: T) => (open.push(r), r);
-  afterAll(async () => {
-    await Promise.all(open.map((r) => r.close()));
-    models.cleanup();
-  });
+  afterAll(() => models.cleanup());
 
   test('missing directory, graph or tokenizer: an error that says what was expected', async () => {
     const model = await models.get({ family: 'encoder' });
-    await expect(track(new FlagReranker(join(models.root, 'nope'))).ready()).rejects.toThrow(/model directory .*nope does not exist/);
+    await expect(models.track(new FlagReranker(join(models.root, 'nope'))).ready()).rejects.toThrow(/model directory .*nope does not exist/);
     const noGraph = variantOf(models.root, model.dir, 'no-graph', (d) => rmSync(join(d, 'onnx'), { recursive: true }));
-    await expect(track(new FlagReranker(noGraph)).ready()).rejects.toThrow(/is not a model directory: expected onnx\/model\.onnx or model\.onnx/);
+    await expect(models.track(new FlagReranker(noGraph)).ready()).rejects.toThrow(/is not a model directory: expected onnx\/model\.onnx or model\.onnx/);
     const noTokenizer = variantOf(models.root, model.dir, 'no-tokenizer', (d) => rmSync(join(d, 'tokenizer.json')));
-    await expect(track(new FlagReranker(noTokenizer)).ready()).rejects.toThrow(/no tokenizer\.json in .*no-tokenizer/);
+    await expect(models.track(new FlagReranker(noTokenizer)).ready()).rejects.toThrow(/no tokenizer\.json in .*no-tokenizer/);
   });
 
   test('model.onnx beside the metadata (no onnx/ folder) works too', async () => {
@@ -49,36 +44,36 @@ describe('model directories', () => {
       rmSync(join(d, 'onnx'), { recursive: true });
     });
     const pair: [string, string] = ['what is ai', 'artificial intelligence'];
-    expect(await track(new FlagReranker(flat)).computeScore(pair)).toBe(await track(new FlagReranker(model.dir)).computeScore(pair));
+    expect(await models.track(new FlagReranker(flat)).computeScore(pair)).toBe(await models.track(new FlagReranker(model.dir)).computeScore(pair));
   });
 
   test('a graph that does not fit the family is refused at load, naming expected and found signatures', async () => {
     const llm = await models.get({ family: 'llm' });
     // reranker.json says llm: the class says which to use.
-    await expect(track(new FlagReranker(llm.dir)).ready()).rejects.toThrow(/is a llm model \(reranker\.json\), not encoder; use the matching class or AutoReranker/);
+    await expect(models.track(new FlagReranker(llm.dir)).ready()).rejects.toThrow(/is a llm model \(reranker\.json\), not encoder; use the matching class or AutoReranker/);
     // Without reranker.json, the graph itself is checked.
     const bare = variantOf(models.root, llm.dir, 'llm-bare', (d) => rmSync(join(d, 'reranker.json')));
-    const error = await track(new FlagReranker(bare)).ready().catch((e: Error) => e);
+    const error = await models.track(new FlagReranker(bare)).ready().catch((e: Error) => e);
     expect(error).toBeInstanceOf(ModelLoadError);
     expect((error as Error).message).toMatch(/does not fit the encoder family \(input position_ids is not one the engine feeds\): expected inputs input_ids:int64\[B,T\], attention_mask:int64\[B,T\], token_type_ids:int64\[B,T\] \(optional\); output logits:float\[B,1\] or logits:float\[B\]; found inputs input_ids:int64\[rank 2\], attention_mask:int64\[rank 2\], position_ids:int64\[rank 2\]; outputs scores:float32\[rank 1\]/);
     const layerwise = await models.get({ family: 'layerwise' });
     const lwBare = variantOf(models.root, layerwise.dir, 'lw-bare', (d) => rmSync(join(d, 'reranker.json')));
-    await expect(track(new FlagLLMReranker(lwBare)).ready()).rejects.toThrow(/does not fit the llm family \(no output of the expected name and rank\)/);
-    await expect(track(new LightWeightFlagLLMReranker(lwBare)).ready()).rejects.toThrow(/does not fit the lightweight family \(input query_lengths is missing\)/);
+    await expect(models.track(new FlagLLMReranker(lwBare)).ready()).rejects.toThrow(/does not fit the llm family \(no output of the expected name and rank\)/);
+    await expect(models.track(new LightWeightFlagLLMReranker(lwBare)).ready()).rejects.toThrow(/does not fit the lightweight family \(input query_lengths is missing\)/);
   });
 
   test('layer-wise needs the layer numbers in reranker.json; the LLM families need a yes token', async () => {
     const layerwise = await models.get({ family: 'layerwise' });
     const noLayers = variantOf(models.root, layerwise.dir, 'lw-no-layers', (d) => editJson(join(d, 'reranker.json'), ({ layers: _l, default_cutoff_layers: _d, ...rest }) => rest));
-    await expect(track(new LayerWiseFlagLLMReranker(noLayers)).computeScore(['q', 'p'])).rejects.toThrow(/reranker\.json must list "layers"/);
+    await expect(models.track(new LayerWiseFlagLLMReranker(noLayers)).computeScore(['q', 'p'])).rejects.toThrow(/reranker\.json must list "layers"/);
     const noBos = variantOf(models.root, layerwise.dir, 'lw-no-bos', (d) => editJson(join(d, 'tokenizer_config.json'), ({ bos_token: _b, ...rest }) => rest));
     rmSync(join(noBos, 'special_tokens_map.json'), { force: true });
-    await expect(track(new LayerWiseFlagLLMReranker(noBos)).ready()).rejects.toThrow(/starts every sequence with bos, but tokenizer_config\.json names no bos_token/);
+    await expect(models.track(new LayerWiseFlagLLMReranker(noBos)).ready()).rejects.toThrow(/starts every sequence with bos, but tokenizer_config\.json names no bos_token/);
   });
 
   test('cutoff layers must be ones the graph returns', async () => {
     const layerwise = await models.get({ family: 'layerwise' });
-    const r = track(new LayerWiseFlagLLMReranker(layerwise.dir));
+    const r = models.track(new LayerWiseFlagLLMReranker(layerwise.dir));
     await expect(r.computeScore(['q', 'p'], { cutoffLayers: [42] })).rejects.toThrow(
       new RegExp(`^cutoffLayers: layer 42 is not one this model returns; it offers \\[${(layerwise.scoreLayers as number[]).join(',')}\\]`),
     );
@@ -86,34 +81,29 @@ describe('model directories', () => {
 
   test('quantized asks for the int8 graph, and says when there is none', async () => {
     const encoder = await models.get({ family: 'encoder' });
-    await expect(track(new FlagReranker(encoder.dir, { quantized: true })).ready()).rejects.toThrow(/quantized: .* has no int8 graph/);
+    await expect(models.track(new FlagReranker(encoder.dir, { quantized: true })).ready()).rejects.toThrow(/quantized: .* has no int8 graph/);
   });
 
   test('useFp16 on CPU warns and runs fp32, as the reference', async () => {
     const encoder = await models.get({ family: 'encoder' });
     const warnings: string[] = [];
-    const r = track(new FlagReranker(encoder.dir, { useFp16: true, onWarning: (m) => warnings.push(m) }));
+    const r = models.track(new FlagReranker(encoder.dir, { useFp16: true, onWarning: (m) => warnings.push(m) }));
     const pair: [string, string] = ['what is ai', 'artificial intelligence'];
-    expect(await r.computeScore(pair)).toBe(await track(new FlagReranker(encoder.dir)).computeScore(pair));
+    expect(await r.computeScore(pair)).toBe(await models.track(new FlagReranker(encoder.dir)).computeScore(pair));
     expect(warnings).toEqual(['useFp16 is ignored on CPU (fp32 graph used)']);
   });
 });
 
 describe('AutoReranker', () => {
   const models = new TestModels();
-  const open: { close(): Promise<void> }[] = [];
-  afterAll(async () => {
-    await Promise.all(open.map((r) => r.close()));
-    models.cleanup();
-  });
+  afterAll(() => models.cleanup());
 
   test('family from reranker.json', async () => {
     for (const family of ['encoder', 'llm', 'layerwise', 'lightweight'] as const) {
       const model = await models.get({ family });
       expect(await detectFamily(model.dir)).toMatchObject({ family, source: 'reranker.json' });
     }
-    const r = await AutoReranker.fromFinetuned((await models.get({ family: 'layerwise' })).dir);
-    open.push(r);
+    const r = models.track(await AutoReranker.fromFinetuned((await models.get({ family: 'layerwise' })).dir));
     expect(r).toBeInstanceOf(LayerWiseFlagLLMReranker);
   });
 
@@ -152,7 +142,7 @@ describe('AutoReranker', () => {
       editJson(join(d, 'config.json'), (c) => ({ ...c, architectures: ['SomethingElse'] }));
     });
     await expect(detectFamily(dir)).rejects.toThrow(/cannot tell the family of .*mystery: no "family" in reranker\.json, the name is not one of bge-reranker-base.*architectures \["SomethingElse"\].*pass family/);
-    await expect(AutoReranker.fromFinetuned(dir, { family: 'decoder-only-base' })).resolves.toBeInstanceOf(FlagLLMReranker);
+    expect(models.track(await AutoReranker.fromFinetuned(dir, { family: 'decoder-only-base' }))).toBeInstanceOf(FlagLLMReranker);
     await expect(detectFamily(dir, { family: 'transformer' })).rejects.toThrow(/^family: unknown family "transformer"; use one of encoder, encoder-only-base/);
   });
 });

@@ -8,19 +8,16 @@ const PAIR: [string, string] = ['what is machine learning', 'machine learning is
 
 describe('scores', () => {
   const models = new TestModels();
-  const open: { close(): Promise<void> }[] = [];
-  const track = <T extends { close(): Promise<void> }>(r: T) => (open.push(r), r);
   const pairs = makeCorpus(7).pairs(120);
   afterAll(async () => {
-    await Promise.all(open.map((r) => r.close()));
     await releaseDirectSessions();
-    models.cleanup();
+    await models.cleanup();
   });
 
   describe('equal a direct runtime call on the same ids', () => {
     test('encoder (bert): the hand-checked ids through onnxruntime give exactly the engine score', async () => {
       const model = await models.get({ family: 'encoder' });
-      const r = track(new FlagReranker(model.dir));
+      const r = models.track(new FlagReranker(model.dir));
       const ids = [2, 5, 6, 7, 8, 3, 7, 8, 6, 9, 23, 12, 21, 22, 3];
       const typeIds = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1];
       const direct = await runDirect(model.files.model, [{ ids, typeIds }], { output: 'logits' });
@@ -29,7 +26,7 @@ describe('scores', () => {
 
     test('llm: exactly the direct call on the ids; left-padded (as on GPUs, to a multiple of 8) within 1e-5', async () => {
       const model = await models.get({ family: 'llm' });
-      const r = track(new FlagLLMReranker(model.dir));
+      const r = models.track(new FlagLLMReranker(model.dir));
       const [{ inputIds }] = await r.inspectInputs(PAIR);
       const score = await r.computeScore(PAIR);
       const unpadded = await runDirect(model.files.model, [{ ids: inputIds }], { output: 'scores' });
@@ -41,7 +38,7 @@ describe('scores', () => {
 
     test('layer-wise: each cutoff layer is its column of the scores output', async () => {
       const model = await models.get({ family: 'layerwise', layers: 3 });
-      const r = track(new LayerWiseFlagLLMReranker(model.dir));
+      const r = models.track(new LayerWiseFlagLLMReranker(model.dir));
       const layers = model.scoreLayers as number[];
       expect(layers.length).toBeGreaterThan(1);
       const [{ inputIds }] = await r.inspectInputs(PAIR);
@@ -55,7 +52,7 @@ describe('scores', () => {
 
     test('light-weight: right padding and the query/prompt lengths', async () => {
       const model = await models.get({ family: 'lightweight' });
-      const r = track(new LightWeightFlagLLMReranker(model.dir));
+      const r = models.track(new LightWeightFlagLLMReranker(model.dir));
       const [input] = await r.inspectInputs(PAIR);
       const out = await runDirect(model.files.model, [{ ids: input.inputIds, queryLength: input.queryLength, promptLength: input.promptLength }], { output: 'scores' });
       const layers = model.scoreLayers as number[];
@@ -68,7 +65,7 @@ describe('scores', () => {
     test.each(['encoder', 'llm', 'layerwise', 'lightweight'] as const)('%s: input order kept whatever the batches and devices', async (family) => {
       const model = await models.get({ family });
       const R = { encoder: FlagReranker, llm: FlagLLMReranker, layerwise: LayerWiseFlagLLMReranker, lightweight: LightWeightFlagLLMReranker }[family];
-      const r = track(new R(model.dir));
+      const r = models.track(new R(model.dir));
       const base = (await r.computeScore(pairs)) as number[];
       expect(base).toHaveLength(pairs.length);
       expect(new Set(base.map((x) => x.toFixed(6))).size).toBeGreaterThan(pairs.length * 0.9);
@@ -83,14 +80,14 @@ describe('scores', () => {
       const reversed = (await r.computeScore([...pairs].reverse())) as number[];
       reversed.reverse().forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
       // Two devices (two CPU sessions working in parallel).
-      const two = track(new R(model.dir, { devices: ['cpu', 'cpu'] }));
+      const two = models.track(new R(model.dir, { devices: ['cpu', 'cpu'] }));
       const split = (await two.computeScore(pairs)) as number[];
       split.forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
     });
 
     test('a single pair gives a number, a list gives a list (even of one), an empty list nothing', async () => {
       const model = await models.get({ family: 'encoder' });
-      const r = track(new FlagReranker(model.dir));
+      const r = models.track(new FlagReranker(model.dir));
       expect(typeof (await r.computeScore(PAIR))).toBe('number');
       expect(await r.computeScore([PAIR])).toHaveLength(1);
       expect(await r.computeScore([])).toEqual([]);
@@ -100,10 +97,10 @@ describe('scores', () => {
   describe('normalize and per-call overrides', () => {
     test('normalize applies the sigmoid, in the constructor or per call', async () => {
       const model = await models.get({ family: 'encoder' });
-      const raw = (await track(new FlagReranker(model.dir)).computeScore(pairs.slice(0, 20))) as number[];
-      const normalized = await track(new FlagReranker(model.dir, { normalize: true })).computeScore(pairs.slice(0, 20));
+      const raw = (await models.track(new FlagReranker(model.dir)).computeScore(pairs.slice(0, 20))) as number[];
+      const normalized = await models.track(new FlagReranker(model.dir, { normalize: true })).computeScore(pairs.slice(0, 20));
       expect(normalized).toEqual(raw.map(sigmoid));
-      const r = track(new FlagReranker(model.dir));
+      const r = models.track(new FlagReranker(model.dir));
       expect(await r.computeScore(pairs.slice(0, 20), { normalize: true })).toEqual(raw.map(sigmoid));
       // An override lasts one call.
       expect(await r.computeScore(pairs.slice(0, 20))).toEqual(raw);
@@ -111,7 +108,7 @@ describe('scores', () => {
 
     test('maxLength per call changes what is scored', async () => {
       const model = await models.get({ family: 'encoder' });
-      const r = track(new FlagReranker(model.dir));
+      const r = models.track(new FlagReranker(model.dir));
       const long: [string, string] = ['what is ai', 'machine learning is a subset of artificial intelligence '.repeat(20)];
       const full = await r.computeScore(long);
       const short = await r.computeScore(long, { maxLength: 16 });
@@ -123,7 +120,7 @@ describe('scores', () => {
 
     test('prompt per call (LLM)', async () => {
       const model = await models.get({ family: 'llm' });
-      const r = track(new FlagLLMReranker(model.dir));
+      const r = models.track(new FlagLLMReranker(model.dir));
       const a = await r.computeScore(PAIR);
       const b = await r.computeScore(PAIR, { prompt: 'Does the passage answer the query?' });
       expect(b).not.toBe(a);
@@ -132,7 +129,7 @@ describe('scores', () => {
 
     test('several cutoff layers give one list per layer', async () => {
       const model = await models.get({ family: 'layerwise', layers: 3 });
-      const r = track(new LayerWiseFlagLLMReranker(model.dir));
+      const r = models.track(new LayerWiseFlagLLMReranker(model.dir));
       const layers = model.scoreLayers as number[];
       const both = (await r.computeScore(pairs.slice(0, 10), { cutoffLayers: [layers[0], layers[1]] })) as number[][];
       expect(both).toHaveLength(2);
@@ -142,7 +139,7 @@ describe('scores', () => {
 
     test('light-weight compression settings select the graph exported with them', async () => {
       const model = await models.get({ family: 'lightweight' });
-      const r = track(new LightWeightFlagLLMReranker(model.dir));
+      const r = models.track(new LightWeightFlagLLMReranker(model.dir));
       const one = (await r.computeScore(pairs.slice(0, 10))) as number[];
       const two = (await r.computeScore(pairs.slice(0, 10), { compressRatio: 2 })) as number[];
       expect(two).not.toEqual(one);
@@ -161,23 +158,23 @@ describe('scores', () => {
     test('an LLM graph with token logits [B, T, V] is pooled at the last real token by the engine', async () => {
       const pooled = await models.get({ family: 'llm', seed: 3 });
       const logits = await models.get({ family: 'llm', seed: 3, llmOutput: 'logits' });
-      const a = (await track(new FlagLLMReranker(pooled.dir)).computeScore(pairs.slice(0, 30))) as number[];
-      const b = (await track(new FlagLLMReranker(logits.dir)).computeScore(pairs.slice(0, 30))) as number[];
+      const a = (await models.track(new FlagLLMReranker(pooled.dir)).computeScore(pairs.slice(0, 30))) as number[];
+      const b = (await models.track(new FlagLLMReranker(logits.dir)).computeScore(pairs.slice(0, 30))) as number[];
       b.forEach((s, i) => expect(Math.abs(s - a[i])).toBeLessThan(1e-5));
     });
 
     test('a float16 output is read as numbers (float16-rounded)', async () => {
       const f32 = await models.get({ family: 'encoder', seed: 5 });
       const f16 = await models.get({ family: 'encoder', seed: 5, outputDtype: 'float16' });
-      const a = (await track(new FlagReranker(f32.dir)).computeScore(pairs.slice(0, 30))) as number[];
-      const b = (await track(new FlagReranker(f16.dir)).computeScore(pairs.slice(0, 30))) as number[];
+      const a = (await models.track(new FlagReranker(f32.dir)).computeScore(pairs.slice(0, 30))) as number[];
+      const b = (await models.track(new FlagReranker(f16.dir)).computeScore(pairs.slice(0, 30))) as number[];
       b.forEach((s, i) => expect(Math.abs(s - a[i])).toBeLessThanOrEqual(Math.abs(a[i]) * 2 ** -10 + 1e-7));
     });
   });
 
   test('pair errors name the item and what it should be', async () => {
     const model = await models.get({ family: 'encoder' });
-    const r = track(new FlagReranker(model.dir));
+    const r = models.track(new FlagReranker(model.dir));
     await expect(r.computeScore([PAIR, [] as unknown as [string, string]])).rejects.toThrow(/^pairs\[1\]: expected \[query, passage\] \(two strings\), got an empty list/);
     await expect(r.computeScore([PAIR, ['q', 5] as unknown as [string, string]])).rejects.toThrow(/^pairs\[1\]\[1\]: the passage must be a string, got 5/);
     await expect(r.computeScore([[null, 'p'] as unknown as [string, string]])).rejects.toThrow(/^pairs\[0\]\[0\]: the query must be a string, got null/);

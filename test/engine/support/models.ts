@@ -3,10 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestModel, type MakeTestModelOptions, type TestModelInfo } from '@rerank/model-gen';
 
-/** Generated models for a test file, in a temp dir removed afterwards. */
+/** Generated models for a test file, in a temp dir removed afterwards, and the rerankers to close. */
 export class TestModels {
   readonly root = mkdtempSync(join(tmpdir(), 'rerank-engine-test-'));
   private readonly made = new Map<string, Promise<TestModelInfo>>();
+  private readonly open: { close(): Promise<void> }[] = [];
+
+  /** Closes `reranker` at cleanup. */
+  track<T extends { close(): Promise<void> }>(reranker: T): T {
+    this.open.push(reranker);
+    return reranker;
+  }
 
   /** A generated model; the same options give the same directory within a test file. */
   get(options: Omit<MakeTestModelOptions, 'outDir'>, name = JSON.stringify(options)): Promise<TestModelInfo> {
@@ -18,7 +25,8 @@ export class TestModels {
     return model;
   }
 
-  cleanup(): void {
+  async cleanup(): Promise<void> {
+    await Promise.all(this.open.map((r) => r.close()));
     rmSync(this.root, { recursive: true, force: true });
   }
 }
