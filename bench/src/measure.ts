@@ -47,6 +47,26 @@ export interface MeasureOptions {
   before?: () => Promise<unknown> | unknown;
 }
 
+/** One timed run of `run`, timed again (after a quiet second) when other processes disturbed it. */
+async function timedRun(run: () => Promise<unknown>, before?: () => Promise<unknown> | unknown): Promise<{ seconds: number; foreign: number; discarded: number }> {
+  let discarded = 0;
+  for (let attempt = 0; ; attempt++) {
+    await before?.();
+    const a = snapshot();
+    const t = now();
+    await run();
+    const seconds = now() - t;
+    const others = foreignCores(a, snapshot());
+    if (others > disturbance.threshold && attempt < disturbance.retries) {
+      discarded++;
+      process.stderr.write(`[bench] other processes took ${others.toFixed(2)} cores during a timed run: waiting for a quiet machine, then timing it again\n`);
+      await waitForQuiet(disturbance.threshold / 2, disturbance.maxWaitSeconds);
+      continue;
+    }
+    return { seconds, foreign: others, discarded };
+  }
+}
+
 /** A warm-up, then `runs` timed runs of `run`; reports the median. */
 export async function measure(run: () => Promise<unknown>, options: MeasureOptions): Promise<Measurement> {
   const warmup = options.warmup === undefined ? run : options.warmup;
@@ -61,25 +81,68 @@ export async function measure(run: () => Promise<unknown>, options: MeasureOptio
   const foreign: number[] = [];
   let discarded = 0;
   for (let i = 0; i < options.runs; i++) {
-    for (let attempt = 0; ; attempt++) {
-      await options.before?.();
-      const a = snapshot();
-      const t = now();
-      await run();
-      const seconds = now() - t;
-      const others = foreignCores(a, snapshot());
-      if (others > disturbance.threshold && attempt < disturbance.retries) {
-        discarded++;
-        process.stderr.write(`[bench] other processes took ${others.toFixed(2)} cores during a timed run: waiting for a quiet machine, then timing it again\n`);
-        await waitForQuiet(disturbance.threshold / 2, disturbance.maxWaitSeconds);
-        continue;
-      }
-      runs.push(seconds);
-      foreign.push(others);
-      break;
-    }
+    const r = await timedRun(run, options.before);
+    runs.push(r.seconds);
+    foreign.push(r.foreign);
+    discarded += r.discarded;
   }
   return { seconds: median(runs), runs, warmupSeconds, foreign, discarded };
+}
+
+/** One configuration of an alternating measurement. */
+export interface Contender {
+  name: string;
+  run: () => Promise<unknown>;
+  /** Untimed, once before the first round (default none: warm it up yourself). */
+  warmup?: () => Promise<unknown>;
+  /** Called before each timed run, outside the timing. */
+  before?: () => Promise<unknown> | unknown;
+}
+
+export interface Alternation {
+  /** One measurement per contender (median of its runs, one run per round). */
+  measurements: Measurement[];
+  /** rounds[r][c]: seconds of contender c in round r. */
+  rounds: number[][];
+}
+
+/**
+ * Contenders timed in turn, A/B/A/B...: `rounds` rounds, each running every contender once in the
+ * given order. On a machine whose speed drifts over minutes, the ratio of two contenders within a
+ * round (`roundRatios`) is steadier than the ratio of medians taken minutes apart.
+ */
+export async function alternate(contenders: readonly Contender[], rounds: number): Promise<Alternation> {
+  const warmups: number[] = [];
+  for (const c of contenders) {
+    const t = now();
+    await c.warmup?.();
+    warmups.push(c.warmup ? now() - t : 0);
+  }
+  const table: number[][] = [];
+  const foreign: number[][] = contenders.map(() => []);
+  const discarded = contenders.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    const round: number[] = [];
+    for (let c = 0; c < contenders.length; c++) {
+      const x = await timedRun(contenders[c].run, contenders[c].before);
+      round.push(x.seconds);
+      foreign[c].push(x.foreign);
+      discarded[c] += x.discarded;
+    }
+    table.push(round);
+  }
+  return {
+    rounds: table,
+    measurements: contenders.map((_, c) => {
+      const runs = table.map((round) => round[c]);
+      return { seconds: median(runs), runs, warmupSeconds: warmups[c], foreign: foreign[c], discarded: discarded[c] };
+    }),
+  };
+}
+
+/** Per round: the speed of contender `a` over contender `b` (same work: their seconds inverted). */
+export function roundRatios(alt: Alternation, a: number, b: number): number[] {
+  return alt.rounds.map((round) => round[b] / round[a]);
 }
 
 export function row(section: string, group: string, configuration: string, pairs: number, m: Measurement, notes = '', baseline = false): Row {

@@ -7,6 +7,8 @@ export interface BenchModel {
   dir: string;
   family: Family;
   preset: PresetName;
+  /** Graph variant: `fused` (onnxruntime contrib operators in onnx/model.onnx), `int8` (adds onnx/model_quantized.onnx). */
+  variant?: ModelVariantName;
   parameterCount: number;
   /** Generated in this run (seconds), or reused from the cache (0). */
   generatedSeconds: number;
@@ -30,20 +32,24 @@ function generatorFingerprint(): string {
 
 let fingerprint: string | undefined;
 
+/** `fused`: the encoder blocks as onnxruntime contrib operators; `int8`: the plain graph plus its int8 variant. */
+export type ModelVariantName = 'plain' | 'fused' | 'int8';
+
 /**
  * A generated model of the given family and preset under `cacheDir`, reused when a previous run
  * made it with the same generator sources (`.bench-model.json` marks a complete directory).
  */
-export async function benchModel(cacheDir: string, family: Family, preset: PresetName, seed = 1): Promise<BenchModel> {
+export async function benchModel(cacheDir: string, family: Family, preset: PresetName, seed = 1, variant: ModelVariantName = 'plain'): Promise<BenchModel> {
   fingerprint ??= generatorFingerprint();
-  const dir = resolve(cacheDir, `${family}-${preset}-seed${seed}`);
+  const dir = resolve(cacheDir, `${family}-${preset}-seed${seed}${variant === 'plain' ? '' : `-${variant}`}`);
+  const v = variant === 'plain' ? {} : { variant };
   const marker = join(dir, '.bench-model.json');
   if (existsSync(marker)) {
     const info = JSON.parse(readFileSync(marker, 'utf8')) as { fingerprint: string; parameterCount: number };
-    if (info.fingerprint === fingerprint) return { dir, family, preset, parameterCount: info.parameterCount, generatedSeconds: 0 };
+    if (info.fingerprint === fingerprint) return { dir, family, preset, ...v, parameterCount: info.parameterCount, generatedSeconds: 0 };
   }
   rmSync(dir, { recursive: true, force: true });
-  const info = await makeTestModel({ family, outDir: dir, preset, seed });
-  writeFileSync(marker, JSON.stringify({ fingerprint, family, preset, seed, parameterCount: info.parameterCount }) + '\n');
-  return { dir, family, preset, parameterCount: info.parameterCount, generatedSeconds: info.elapsedMs / 1000 };
+  const info = await makeTestModel({ family, outDir: dir, preset, seed, ...(variant === 'fused' ? { fused: true } : variant === 'int8' ? { quantized: true } : {}) });
+  writeFileSync(marker, JSON.stringify({ fingerprint, family, preset, seed, variant, parameterCount: info.parameterCount }) + '\n');
+  return { dir, family, preset, ...v, parameterCount: info.parameterCount, generatedSeconds: info.elapsedMs / 1000 };
 }

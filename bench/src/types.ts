@@ -21,6 +21,11 @@ export interface Row {
   baseline?: boolean;
   /** Every timed run, seconds. */
   runs?: number[];
+  /**
+   * Rows timed alternating (A/B/A/B) share this id: `runs[i]` of each was timed in round i, so the
+   * ratio of two such rows can be taken round by round (the median of those is the headline ratio).
+   */
+  alternation?: string;
   /** The most cores other processes kept busy during one of the kept timed runs (a shared machine). */
   foreignCores?: number;
   /** Timed runs discarded and repeated because other processes disturbed them. */

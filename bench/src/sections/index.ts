@@ -6,8 +6,9 @@
 import type { Section } from '../types';
 import { encoderSection } from './encoder';
 import { llmSection } from './llm';
+import { systemSection } from './system';
 
-export const SECTIONS: readonly Section[] = [encoderSection, llmSection];
+export const SECTIONS: readonly Section[] = [encoderSection, llmSection, systemSection];
 
 /** Sections run when `--sections` is not given. */
 export const DEFAULT_SECTIONS = SECTIONS.map((s) => s.id);

@@ -42,20 +42,23 @@ export const llmSection: Section = {
       warmupPairs: quick ? 2 : 16,
       limitPlans: sweep,
       referenceRows: 128,
-      enginePadMultiple: 8,
+      referencePadMultiple: 8,
+      // The engine pads LLM batches to a multiple of 8 on GPUs only.
+      enginePadMultiple: 1,
       reference: true,
       enginePlanOnRuntime: !quick,
       tunedEngine: !quick,
       deviceThread: false,
       transformersJs: false,
+      alternate: true,
     });
     return {
       id: 'llm',
       title: this.title,
       description: [
-        'A generated decoder (`@rerank/model-gen` preset `decoder`: 4 layers, hidden 1,024, 16 heads, intermediate 4,096, vocab 32,000; inputs `input_ids`, `attention_mask`, `position_ids`, output the pooled yes-logit `scores` [B]) scored by `FlagLLMReranker` with its defaults (prompt, `A: ` / `B: ` instructions, left padding, widths padded to a multiple of 8).',
+        'A generated decoder (`@rerank/model-gen` preset `decoder`: 4 layers, hidden 1,024, 16 heads, intermediate 4,096, vocab 32,000; inputs `input_ids`, `attention_mask`, `position_ids`, output the pooled yes-logit `scores` [B]) scored by `FlagLLMReranker` with its defaults (prompt, `A: ` / `B: ` instructions, left padding; on the CPU batches are no longer padded to a multiple of 8, which the engine does on GPUs only).',
         "Rows as in the encoder section: the runtime limit over pre-built batches (engine's token ids, no padding multiple), the engine's own plan, and the reference plan (FlagEmbedding's LLM reranker: fixed batches of 128 rows after a length sort, padded to a multiple of 8). transformers.js is not run: it has no model class for this generated graph.",
-        `${group}: ${runs === 1 ? 'one timed run' : `median of ${runs} timed runs`} after a warm-up; limit sweep: ${sweep.map(planName).join('; ')}.`,
+        `${group}: the engine and the best limit plan timed alternating (${runs === 1 ? 'one round' : `${runs} rounds, A/B/A/B; the headline ratio is the median of the per-round ratios`}), the reference ${runs === 1 ? 'once' : `${runs} times (median)`}, the other rows once, after a warm-up; limit sweep: ${sweep.map(planName).join('; ')}.`,
       ],
       rows: result.rows,
       metrics: result.metrics,

@@ -4,11 +4,12 @@
  * Computed at render time, so a report re-rendered from saved results (`--report-from`) gets them
  * too and the saved JSON holds only measurements.
  */
-import { fmt } from '../measure';
+import { fmt, median } from '../measure';
 import type { Metric, Row, SectionResult } from '../types';
+import { CONFIG, FUSED, FUSED_DIFF, INT8, TENSOR_TIME, TOKENIZER_TIME } from './names';
 
-export const TOKENIZER_TIME = 'tokenizer time (all texts, engine tokenizer)';
-export const TENSOR_TIME = "tensor building, engine's plan (buildBatchTensors)";
+export { TENSOR_TIME, TOKENIZER_TIME };
+
 
 /** Metric names this module writes (and, for results saved by earlier versions, replaces). */
 const DERIVED = new Set([
@@ -24,9 +25,32 @@ const DERIVED = new Set([
   "tensor building's share of the engine's time",
   "engine's plan on the runtime / engine (time)",
   "device-thread hand-off (engine's plan, worker − main thread)",
+  FUSED.engineVsLimit,
+  FUSED.limitVsPlain,
+  FUSED.engineVsPlain,
+  INT8.speed,
 ]);
 
-const ENGINE = 'engine: computeScore, defaults';
+const ENGINE = CONFIG.engine;
+
+/**
+ * The speed of `a` over `b`. Rows timed alternating (same `alternation`, same number of runs): the
+ * median of the per-round ratios, with the rounds; otherwise the ratio of the medians.
+ */
+export function speedRatio(a: Row, b: Row): { value: number; rounds?: number[]; ofMedians: number } {
+  const ofMedians = a.pairsPerSecond / b.pairsPerSecond;
+  if (a.alternation && a.alternation === b.alternation && a.runs && b.runs && a.runs.length === b.runs.length && a.runs.length > 0) {
+    const rounds = a.runs.map((x, i) => ((b.runs as number[])[i] / x) * (a.pairs / b.pairs));
+    return { value: median(rounds), rounds, ofMedians };
+  }
+  return { value: ofMedians, ofMedians };
+}
+
+/** "median of 3 A/B rounds (0.98, 1.01, 0.97); ratio of the medians 0.99", or nothing when not alternated. */
+function roundsNote(r: ReturnType<typeof speedRatio>): string {
+  if (!r.rounds) return '';
+  return `median of ${r.rounds.length} A/B round${r.rounds.length === 1 ? '' : 's'} (${r.rounds.map((x) => fmt(x, 3)).join(', ')}); ratio of the medians ${fmt(r.ofMedians, 3)}`;
+}
 
 function metricValue(metrics: readonly Metric[], name: string): number | undefined {
   const m = metrics.find((x) => x.name === name);
@@ -68,7 +92,21 @@ export function deriveObservations(result: SectionResult): void {
     const tuned = find('engine: computeScore, batchSize');
     const tokSeconds = metricValue(raw, TOKENIZER_TIME);
     const tensorSeconds = metricValue(raw, TENSOR_TIME);
-    if (engine && limit) add('engine / runtime limit', engine.pairsPerSecond / limit.pairsPerSecond, '×', `limit: ${limit.configuration.replace(/^runtime limit \(best\): /, '')}`, true);
+    const engineVsLimit = engine && limit ? speedRatio(engine, limit) : undefined;
+    if (engineVsLimit && limit)
+      add('engine / runtime limit', engineVsLimit.value, '×', [`limit: ${limit.configuration.replace(/^runtime limit \(best\): /, '')}`, roundsNote(engineVsLimit)].filter(Boolean).join('; '), true);
+    const engineFused = rows.find((r) => r.configuration === CONFIG.engineFused);
+    const limitFused = rows.find((r) => r.configuration.startsWith(`${CONFIG.limitFusedPrefix} (best)`));
+    const fusedVsLimit = engineFused && limitFused ? speedRatio(engineFused, limitFused) : undefined;
+    const fusedLimitVsPlain = limitFused && limit ? speedRatio(limitFused, limit) : undefined;
+    const fusedEngineVsPlain = engineFused && engine ? speedRatio(engineFused, engine) : undefined;
+    if (fusedVsLimit) add(FUSED.engineVsLimit, fusedVsLimit.value, '×', roundsNote(fusedVsLimit) || undefined, true);
+    if (fusedLimitVsPlain) add(FUSED.limitVsPlain, fusedLimitVsPlain.value, '×', roundsNote(fusedLimitVsPlain) || undefined, true);
+    if (fusedEngineVsPlain) add(FUSED.engineVsPlain, fusedEngineVsPlain.value, '×', roundsNote(fusedEngineVsPlain) || undefined);
+    const fp32 = rows.find((r) => r.configuration === INT8.fp32);
+    const int8 = rows.find((r) => r.configuration === INT8.int8);
+    const int8Speed = fp32 && int8 ? speedRatio(int8, fp32) : undefined;
+    if (int8Speed) add(INT8.speed, int8Speed.value, '×', roundsNote(int8Speed) || undefined, true);
     if (engine && tjs) add('engine / transformers.js', engine.pairsPerSecond / tjs.pairsPerSecond, '×', undefined, true);
     if (engine && ref) add('engine / reference plan (runtime only)', engine.pairsPerSecond / ref.pairsPerSecond, '×', undefined, true);
     if (engine && refEnd) add('engine / reference end to end', engine.pairsPerSecond / refEnd.pairsPerSecond);
@@ -80,8 +118,25 @@ export function deriveObservations(result: SectionResult): void {
     if (engine && tensorSeconds !== undefined) add("tensor building's share of the engine's time", (100 * tensorSeconds) / engine.seconds, '%');
     metrics.push(...derived, ...raw);
 
-    if (!engine || !limit) continue;
-    const parts: string[] = [`**${group}**: the engine reaches ${fmt(engine.pairsPerSecond / limit.pairsPerSecond, 2)} of the runtime's limit (${fmt(engine.pairsPerSecond, 1)} vs ${fmt(limit.pairsPerSecond, 1)} pairs/s).`];
+    if (int8Speed && int8 && fp32) {
+      const v = (name: string) => raw.find((m) => m.name === name)?.value;
+      observations.push(
+        `**${group}**: the int8 graph scores ${fmt(int8Speed.value, 2)}× the fp32 graph's pairs/s through the engine (${fmt(int8.pairsPerSecond, 1)} vs ${fmt(fp32.pairsPerSecond, 1)}${int8Speed.rounds ? `, ${roundsNote(int8Speed)}` : ''}). ` +
+          `Drift: scores differ by ${v(INT8.meanDiff)} on average (at most ${v(INT8.maxDiff)}); per query the rankings correlate at Spearman ρ ${v(INT8.spearman)} on average and share ${v(INT8.overlap)} of their top 10. ` +
+          'The engine offers it as an option (`quantized: true`), not as a default.',
+      );
+    }
+    if (!engine || !limit || !engineVsLimit) continue;
+    const parts: string[] = [
+      `**${group}**: the engine reaches ${fmt(engineVsLimit.value, 2)} of the runtime's limit (${fmt(engine.pairsPerSecond, 1)} vs ${fmt(limit.pairsPerSecond, 1)} pairs/s${engineVsLimit.rounds ? `; ${roundsNote(engineVsLimit)}` : ''}).`,
+    ];
+    if (fusedVsLimit && fusedLimitVsPlain && engineFused && limitFused) {
+      parts.push(
+        `On the fused graph the runtime's limit itself rises to ${fmt(fusedLimitVsPlain.value, 2)}× the plain graph's (${fmt(limitFused.pairsPerSecond, 1)} pairs/s), and the engine reaches ${fmt(fusedVsLimit.value, 2)} of that fused limit` +
+          (fusedEngineVsPlain ? ` (${fmt(fusedEngineVsPlain.value, 2)}× the engine on the plain graph)` : '') +
+          `; its scores differ from the plain graph's by at most ${raw.find((m) => m.name === FUSED_DIFF)?.value ?? '?'}.`,
+      );
+    }
     if (planMain) {
       const effEngine = metricValue(raw, "padding efficiency, engine's plan");
       const effBest = metricValue(raw, 'padding efficiency, best limit plan');

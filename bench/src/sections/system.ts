@@ -1,0 +1,290 @@
+/**
+ * Section 3: a 10,000-document job through the job system (API → Redis → worker → aggregator, real
+ * processes from dist/ on a redis-server of its own) against the engine in-process on the same pairs
+ * with the same threads, timed alternating. Also POST → 202 for a 10,000-document body, Redis memory
+ * during the job and after the result's time to live, and the workers' resident memory.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FlagReranker, type Pair } from '@rerank/engine';
+import { makeCorpus, type PresetName } from '@rerank/model-gen';
+import { foreignCores, snapshot } from '../cpu-monitor';
+import { alternate, fmt, median, percentile, row } from '../measure';
+import { benchModel, type BenchModel } from '../models';
+import { sampler, Stack } from '../stack/stack';
+import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
+import { absDiffs } from './compare';
+import { speedRatio } from './observations';
+
+export const SYSTEM_SEED = 11;
+export const MODEL_NAME = 'bench';
+
+export const SYS = {
+  inProcess: 'engine in-process: computeScore of all pairs, same threads',
+  jobPrefix: 'job: POST → completed',
+  ratio: 'job / in-process (median of A/B rounds)',
+  postMedian: 'POST → 202, median',
+  postP95: 'POST → 202, p95',
+  redisPeak: 'Redis used_memory, peak sampled during the jobs',
+  redisAfterTtl: 'Redis used_memory after the TTL',
+  workerHwm: 'worker VmHWM (peak resident)',
+};
+
+/** A job's texts: `documents` passages shared by `queries` queries (realistic lengths). */
+export interface JobWorkload {
+  preset: PresetName;
+  documents: string[];
+  queries: string[];
+  /** Query-major: every document with the first query, then with the second... */
+  pairs: Pair[];
+  /** The POST /v1/jobs body, serialized once. */
+  body: Buffer;
+  label: string;
+}
+
+export function jobWorkload(preset: PresetName, documents: number, queries: number, seed = SYSTEM_SEED): JobWorkload {
+  const corpus = makeCorpus(seed, { lengths: 'realistic' });
+  const docs = Array.from({ length: documents }, () => corpus.passage());
+  const qs = Array.from({ length: queries }, () => corpus.query());
+  const body = Buffer.from(JSON.stringify({ model: MODEL_NAME, queries: qs.map((query, i) => ({ id: `q${i}`, query })), documents: docs, top_k: 10 }));
+  return {
+    preset,
+    documents: docs,
+    queries: qs,
+    pairs: qs.flatMap((q) => docs.map((d) => [q, d] as Pair)),
+    body,
+    label: `${preset}: ${documents.toLocaleString('en-US')} documents × ${queries} quer${queries === 1 ? 'y' : 'ies'} (${(documents * queries).toLocaleString('en-US')} pairs)`,
+  };
+}
+
+/** A small job (the first documents, one query) that warms the workers' sessions and the API's code paths. */
+export function warmupBody(w: JobWorkload, documents: number): Buffer {
+  return Buffer.from(JSON.stringify({ model: MODEL_NAME, query: w.queries[0], documents: w.documents.slice(0, documents), top_k: 10 }));
+}
+
+export interface JobRun {
+  id: string;
+  postMs: number;
+  wallSeconds: number;
+  serverTotalMs: number | null;
+  queuedMs: number | null;
+  mergeMs?: number;
+  shards: number;
+}
+
+/** POST the body, poll every `everyMs` until completed. */
+export async function runJob(stack: Stack, body: Buffer, everyMs = 50): Promise<JobRun> {
+  const t = performance.now();
+  const { id, ms } = await stack.submit(body);
+  const v = await stack.waitCompleted(id, everyMs);
+  const wallSeconds = (performance.now() - t) / 1000;
+  // The aggregator logs the merge just after it marks the job completed.
+  await sleep(20);
+  const mergeMs = stack.mergeMs(id);
+  return { id, postMs: ms, wallSeconds, serverTotalMs: v.timings.total_ms, queuedMs: v.timings.queued_ms, shards: v.progress.shards_total, ...(mergeMs !== undefined ? { mergeMs } : {}) };
+}
+
+const MB = 1024 * 1024;
+const mb = (bytes: number) => `${fmt(bytes / MB, 1)} MB`;
+
+interface Workload {
+  preset: PresetName;
+  documents: number;
+  queries: number;
+  rounds: number;
+}
+
+function workloads(ctx: BenchContext): Workload[] {
+  const { quick, runs, complete, models } = ctx.options;
+  if (quick) return [{ preset: 'tiny', documents: 2000, queries: 3, rounds: 1 }];
+  const all: Workload[] = [
+    { preset: 'tiny', documents: 10000, queries: 3, rounds: Math.max(3, runs) },
+    { preset: 'minilm', documents: 10000, queries: 1, rounds: complete ? runs : 1 },
+  ];
+  // --models picks workloads here too.
+  return models ? all.filter((w) => models.includes(w.preset)) : all;
+}
+
+async function measureWorkload(ctx: BenchContext, spec: Workload, notes: string[]): Promise<{ rows: Row[]; metrics: Metric[] }> {
+  const { threads, quick } = ctx.options;
+  const w = jobWorkload(spec.preset, spec.documents, spec.queries);
+  const group = w.label;
+  const log = (m: string) => ctx.log(`[system · ${group}] ${m}`);
+  const model: BenchModel = await benchModel(ctx.options.cacheDir, 'encoder', spec.preset);
+  const ttl = quick ? 3 : 10;
+  const metrics: Metric[] = [];
+  const metric = (name: string, value: number | string, unit?: string, mnotes?: string, headline = false) =>
+    metrics.push({ group, name, value, ...(unit ? { unit } : {}), ...(mnotes ? { notes: mnotes } : {}), ...(headline ? { headline } : {}) });
+
+  log(`starting redis-server, API, aggregator (RERANK_RESULT_TTL_SECONDS=${ttl})…`);
+  const stack = await Stack.start({ model: { name: MODEL_NAME, path: model.dir }, resultTtlSeconds: ttl });
+  const engine = new FlagReranker(model.dir, { devices: ['cpu'], intraOpNumThreads: threads });
+  try {
+    const empty = Number((await stack.redis.info('memory')).used_memory);
+    await stack.startWorkers(['cpu'], threads);
+    await engine.ready();
+    // A session pays once for every new batch shape: with the tiny model that cost is a large part of
+    // a run, so both sides are warmed on the whole workload; the MiniLM-size one on 1,000 documents.
+    const full = spec.preset === 'tiny';
+    log(`1 worker (${threads} threads) ready; warming up (${full ? 'the whole workload' : '1,000 documents'} each)`);
+    await engine.computeScore(full ? w.pairs : w.pairs.slice(0, 1000));
+    await runJob(stack, full ? w.body : warmupBody(w, Math.min(1000, spec.documents)));
+
+    let inProcessScores: number[] = [];
+    const jobRuns: JobRun[] = [];
+    let redisPeakSampled = 0;
+    let workerRssPeak = 0;
+    const alt = await alternate(
+      [
+        {
+          name: 'in-process',
+          run: async () => {
+            inProcessScores = (await engine.computeScore(w.pairs)) as number[];
+          },
+        },
+        {
+          name: 'job',
+          run: async () => {
+            const redis = sampler(async () => Number((await stack.redis.info('memory')).used_memory), 100);
+            const rss = sampler(async () => (await stack.workerMemory()).reduce((s, m) => s + m.rss, 0), 250);
+            try {
+              jobRuns.push(await runJob(stack, w.body));
+            } finally {
+              redisPeakSampled = Math.max(redisPeakSampled, await redis.stop());
+              workerRssPeak = Math.max(workerRssPeak, await rss.stop());
+            }
+          },
+        },
+      ],
+      spec.rounds,
+    );
+    const n = w.pairs.length;
+    const alternation = `system/${group}`;
+    const last = jobRuns[jobRuns.length - 1];
+    const rows: Row[] = [
+      { ...row('system', group, SYS.inProcess, n, alt.measurements[0], `FlagReranker, devices ['cpu'], intraOpNumThreads ${threads}; one call`, true), alternation },
+      {
+        ...row('system', group, `${SYS.jobPrefix}: API → Redis → 1 worker (${threads} threads) → aggregator`, n, alt.measurements[1],
+          `${last.shards} shards; POST → 202 ${jobRuns.map((r) => fmt(r.postMs, 0)).join(', ')} ms; server created → completed ${jobRuns.map((r) => fmt((r.serverTotalMs ?? NaN) / 1000, 2)).join(', ')} s; merge ${jobRuns.map((r) => r.mergeMs ?? '?').join(', ')} ms; polled every 50 ms`),
+        alternation,
+      },
+    ];
+    for (const r of rows) log(`${r.configuration}: ${fmt(r.pairsPerSecond)} pairs/s (runs ${r.runs?.map((x) => fmt(x, 2)).join(', ')} s)`);
+
+    // Same scores as in-process?
+    const jobScores = (await stack.allScores(last.id, w.queries.length)).flat();
+    const d = absDiffs(inProcessScores, jobScores);
+    metric('max |Δscore| job vs in-process', d.max === 0 ? '0' : d.max.toExponential(1), '', `every score of the last job (?all=true) against the in-process run, ${n} pairs`);
+
+    const info = await stack.redis.info('memory');
+    const mem = await stack.workerMemory();
+    metric('Redis used_memory, empty stack (API + aggregator + worker connected)', mb(empty));
+    metric(SYS.redisPeak, mb(redisPeakSampled), '', `sampled every 100 ms (INFO memory used_memory); the body is ${mb(w.body.length)} of JSON`, true);
+    metric('Redis used_memory_peak (INFO), the server\'s life up to here', mb(Number(info.used_memory_peak)), '', 'includes the warm-up job');
+    metric('worker VmRSS, largest sum sampled during the jobs', mb(workerRssPeak), '', 'sampled every 250 ms');
+    for (const m of mem) metric(`${SYS.workerHwm}, pid ${m.pid}`, mb(m.hwm), '', `VmRSS now ${mb(m.rss)}`, mem.length === 1);
+
+    // After the result's time to live: only what outlives a job stays.
+    const t = performance.now();
+    await sleep(ttl * 1000);
+    await waitFor(async () => (await stack.redis.client.exists(`rerank:job:${last.id}`, `rerank:job:${last.id}:scores`)) === 0, 15000);
+    const after = Number((await stack.redis.info('memory')).used_memory);
+    const keys = await stack.redis.client.dbsize();
+    metric(SYS.redisAfterTtl, mb(after), '', `${fmt((performance.now() - t) / 1000, 1)} s after the last job completed (TTL ${ttl} s); ${keys} keys left (BullMQ queue metadata, worker heartbeats)`, true);
+
+    // POST → 202 with the workers stopped: nothing competes for the CPU; each job cancelled right after (untimed).
+    await stack.stopWorkers();
+    const posts: number[] = [];
+    const submissions = quick ? 10 : 20;
+    const cpu0 = snapshot();
+    for (let i = 0; i < submissions + 2; i++) {
+      const r = await stack.submit(w.body);
+      if (i >= 2) posts.push(r.ms);
+      await stack.cancel(r.id);
+    }
+    const others = foreignCores(cpu0, snapshot());
+    metric(SYS.postMedian, fmt(median(posts), 1), 'ms', `${submissions} submissions of the ${spec.documents.toLocaleString('en-US')}-document body (${mb(w.body.length)}, serialized beforehand), after 2 untimed; workers stopped, each job cancelled right after its 202`, true);
+    metric(SYS.postP95, fmt(percentile(posts, 95), 1), 'ms', `max ${fmt(Math.max(...posts), 1)} ms; other processes took ${fmt(others, 2)} cores meanwhile`, true);
+    log(`POST → 202: median ${fmt(median(posts), 1)} ms, p95 ${fmt(percentile(posts, 95), 1)} ms`);
+    return { rows, metrics };
+  } catch (e) {
+    notes.push(`**${group}**: failed: ${(e as Error).message.split('\n')[0]}`);
+    process.stderr.write(`[system] API output:\n${stack.api.output().slice(-3000)}\n[system] aggregator output:\n${stack.aggregator.output().slice(-3000)}\n[system] launcher output:\n${stack.launcher?.output().slice(-3000) ?? ''}\n`);
+    throw e;
+  } finally {
+    await engine.close();
+    await stack.stop();
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check()) && Date.now() < deadline) await sleep(200);
+}
+
+export function deriveSystem(result: SectionResult): void {
+  const observations: string[] = [];
+  result.metrics = result.metrics.filter((m) => m.name !== SYS.ratio);
+  const groups = [...new Set(result.rows.map((r) => r.group))];
+  for (const group of groups) {
+    const rows = result.rows.filter((r) => r.group === group);
+    const inProcess = rows.find((r) => r.configuration === SYS.inProcess);
+    const job = rows.find((r) => r.configuration.startsWith(SYS.jobPrefix));
+    if (!inProcess || !job) continue;
+    const ratio = speedRatio(job, inProcess);
+    result.metrics.unshift({
+      group,
+      name: SYS.ratio,
+      value: fmt(ratio.value, 3),
+      unit: '×',
+      headline: true,
+      notes: ratio.rounds ? `rounds ${ratio.rounds.map((x) => fmt(x, 3)).join(', ')}; target ≥ 0.9` : 'target ≥ 0.9',
+    });
+    const m = (name: string) => result.metrics.find((x) => x.group === group && x.name === name);
+    const p95 = Number(m(SYS.postP95)?.value);
+    const parts = [
+      `**${group}**: the job reaches ${fmt(ratio.value, 2)} of the in-process engine's throughput (${fmt(job.pairsPerSecond, 1)} vs ${fmt(inProcess.pairsPerSecond, 1)} pairs/s${ratio.rounds && ratio.rounds.length > 1 ? `, median of ${ratio.rounds.length} A/B rounds` : ''}): target 0.9 ${ratio.value >= 0.9 ? 'met' : `missed by ${fmt(0.9 - ratio.value, 2)}`}.`,
+    ];
+    if (Number.isFinite(p95)) parts.push(`POST → 202 for the body: median ${m(SYS.postMedian)?.value} ms, p95 ${fmt(p95, 1)} ms (target < 250 ms: ${p95 < 250 ? 'met' : `missed by ${fmt(p95 - 250, 0)} ms`}).`);
+    const peak = m(SYS.redisPeak);
+    const after = m(SYS.redisAfterTtl);
+    if (peak && after) parts.push(`Redis held at most ${peak.value} during the jobs and ${after.value} once the result's time to live had passed.`);
+    observations.push(parts.join(' '));
+  }
+  result.observations = observations;
+}
+
+export const systemSection: Section = {
+  id: 'system',
+  title: 'System: API, Redis, workers, aggregator',
+  summary: 'a 10,000-document job end to end vs the engine in-process; POST → 202; Redis and worker memory',
+  derive: deriveSystem,
+  async run(ctx: BenchContext): Promise<SectionResult> {
+    const rows: Row[] = [];
+    const metrics: Metric[] = [];
+    const notes: string[] = [];
+    const specs = workloads(ctx);
+    for (const spec of specs) {
+      const r = await measureWorkload(ctx, spec, notes);
+      rows.push(...r.rows);
+      metrics.push(...r.metrics);
+    }
+    const { threads } = ctx.options;
+    return {
+      id: 'system',
+      title: this.title,
+      description: [
+        `The job system as it runs in production, each app a process of its own from \`dist/\`: a redis-server of its own (no persistence), the API, the aggregator and the worker launcher with one CPU worker (\`--devices cpu\`, \`RERANK_THREADS=${threads}\`), default shard size (\`RERANK_SHARD_MAX_PAIRS\` 1,000) and \`RERANK_RESULT_TTL_SECONDS\` short (${ctx.options.quick ? 3 : 10} s) so that the memory after it can be read. Documents and queries: \`makeCorpus(${SYSTEM_SEED}, { lengths: 'realistic' })\` passages and queries; one query set shared by all documents.`,
+        `- **job**: \`POST /v1/jobs\` with the body serialized beforehand, then \`GET /v1/jobs/{id}\` every 50 ms until \`completed\`, timed at the client: the wall time from POST to the poll that sees \`completed\`.\n` +
+          `- **in-process**: the engine in this process, \`FlagReranker.computeScore\` of the same pairs in one call, the same intra-op threads (${threads}).\n` +
+          `The two alternate (in-process, job, in-process, job, ...), after a warm-up of each (tiny: the whole workload each, since a session pays once for every new batch shape and with the tiny model that is a large part of a run; MiniLM: 1,000 documents each). The tiny preset (2 layers, hidden 32) makes the job overhead-dominated, the hard case; the MiniLM-size model is compute-dominated. ` +
+          `The job's scores are checked against the in-process ones (\`?all=true\`).`,
+        `- **POST → 202**: ${ctx.options.quick ? 10 : 20} submissions of the whole body after 2 untimed ones, timed at the client, with the workers stopped so that nothing competes for the CPU; each job is cancelled (\`DELETE\`) right after its 202, untimed.\n` +
+          '- **memory**: Redis `used_memory` sampled every 100 ms during the jobs and `used_memory_peak`; `used_memory` once the TTL has passed (the job\'s keys gone); the workers\' `VmRSS` (sampled) and `VmHWM` from `/proc/<pid>/status`.',
+        ...specs.map((s) => `**${s.preset}: ${s.documents.toLocaleString('en-US')} documents × ${s.queries}**: ${s.rounds === 1 ? 'one A/B round' : `${s.rounds} A/B rounds`}.`),
+      ],
+      rows,
+      metrics,
+      notes,
+    };
+  },
+};
