@@ -1,6 +1,6 @@
 /**
  * One worker process pinned to one device: loads every configured model once, then scores shards
- * (and synchronous requests) from the `shards` queue, one at a time.
+ * (and synchronous requests) from the `shards` queue, `RERANK_WORKER_CONCURRENCY` at a time.
  */
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -66,7 +66,8 @@ export class ShardWorker {
   private readonly startedAt = Date.now();
   private shardsScored = 0;
   private pairsScored = 0;
-  private current: string | null = null;
+  /** Jobs of the shards being scored now (a job may have several). */
+  private readonly running: string[] = [];
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -103,7 +104,7 @@ export class ShardWorker {
     }
     this.bull = new Worker<ScoringJobData, ShardReturn | SyncReturn>(QUEUE_SHARDS, (job) => this.process(job), {
       connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-worker-bull' }),
-      concurrency: 1,
+      concurrency: this.config.workerConcurrency,
       ...workerQueueOptions(this.config),
     });
     this.bull.on('error', (e) => this.log.error(`queue: ${e.message}`));
@@ -133,7 +134,7 @@ export class ShardWorker {
       beatAt: Date.now(),
       shardsScored: this.shardsScored,
       pairsScored: this.pairsScored,
-      current: this.current,
+      current: this.running[0] ?? null,
     };
     try {
       await this.registry.beat(hb);
@@ -199,7 +200,7 @@ export class ShardWorker {
 
     await this.store.markRunning(d.jobId);
     await this.store.noteShardRun(d.jobId, d.n);
-    this.current = d.jobId;
+    this.running.push(d.jobId);
     try {
       const s = await this.score(d.model, pairs, ctx.options);
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
@@ -208,14 +209,14 @@ export class ShardWorker {
       this.pairsScored += pairs.length;
       return { q: d.q, idx: d.idx, s };
     } finally {
-      this.current = null;
+      this.running.splice(this.running.indexOf(d.jobId), 1);
     }
   }
 
   /** SIGTERM: finish the current shard, then close the queue, the engine and Redis. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.log.info('stopping: finishing the current shard');
+      this.log.info('stopping: finishing the shards being scored');
       this.state = 'stopping';
       await this.heartbeat();
       if (this.beat) clearInterval(this.beat);

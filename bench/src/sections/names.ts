@@ -26,3 +26,9 @@ export const INT8 = {
   maxDiff: 'max |Δscore| int8 vs fp32',
   meanDiff: 'mean |Δscore| int8 vs fp32',
 };
+
+export const SCALE = {
+  onePrefix: '1 worker process',
+  twoPrefix: '2 worker processes',
+  ratio: '2 workers / 1 worker (median of A/B rounds)',
+};

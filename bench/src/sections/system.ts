@@ -95,7 +95,7 @@ interface Workload {
 
 function workloads(ctx: BenchContext): Workload[] {
   const { quick, runs, complete, models } = ctx.options;
-  if (quick) return [{ preset: 'tiny', documents: 2000, queries: 3, rounds: 1 }];
+  if (quick) return [{ preset: 'tiny', documents: 1000, queries: 3, rounds: 1 }];
   const all: Workload[] = [
     { preset: 'tiny', documents: 10000, queries: 3, rounds: Math.max(3, runs) },
     { preset: 'minilm', documents: 10000, queries: 1, rounds: complete ? runs : 1 },
