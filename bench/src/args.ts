@@ -4,13 +4,13 @@ import type { BenchOptions } from './types';
 
 export const USAGE = `npm run bench -- [options]
 
-  --quick               a short run (under a minute): MiniLM only, 128 pairs, two plans, one timed run
+  --quick               a short run (under a minute): MiniLM 64 pairs, two plans, small jobs, one timed run
   --complete            every configuration on every workload, base at 10,000 pairs too (hours on 2 cores)
   --sections a,b        sections to run, in order (default: all): ${SECTIONS.map((s) => s.id).join(', ')}
   --threads N           the runtime's intra-op thread count, everywhere (default 2)
   --runs K              timed runs per measurement, median reported (default 3; 1 with --quick)
   --out FILE            the Markdown report (default BENCHMARKS.md; bench/results/quick.md with --quick)
-  --pairs N,M           encoder pair counts (default 2000,10000 for minilm, 2000 for base; 128 with --quick)
+  --pairs N,M           encoder pair counts (default 2000,10000 for minilm, 2000 for base; 64 with --quick)
   --models a,b          encoder presets (default minilm,base; minilm with --quick)
   --cache-dir DIR       generated models (default .cache/bench-models)
   --report-from FILE    re-render the report and chart from saved results (bench/results/full.json)

@@ -156,6 +156,12 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
     if (res.observations?.length) out.push('**Observations** (derived from the numbers above)', '', ...res.observations.map((x) => `- ${x}`), '');
     if (res.notes.length) out.push(...res.notes.map((x) => `- ${x}`), '');
   }
+  out.push(
+    '## GPU',
+    '',
+    'Not measured. The issue asks for the CUDA execution provider on the base-size model (fp32 and fp16, pairs/s, scores against the CPU\'s) only where a GPU machine is lent to the session; none was lent to the sessions that wrote this harness, so every number here is CPU. docs/gpu.md says how to install the CUDA provider and check a worker on a GPU node.',
+    '',
+  );
   if (other) {
     out.push(`## The ${other.mode} run`, '');
     out.push(
