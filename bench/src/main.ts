@@ -24,9 +24,14 @@ function commandLine(argv: readonly string[]): string {
     : `node dist/bench/src/main.js${quoted.length ? ` ${quoted.join(' ')}` : ''}`;
 }
 
-/** Writes the chart (SVG + PNG), the JSON and the Markdown of a run. */
-function writeReport(record: RunRecord, out: string, log: (m: string) => void, renderedFrom?: string): void {
-  const base = join(ROOT, 'bench', 'charts', record.mode === 'quick' ? 'pairs-per-second-quick' : 'pairs-per-second');
+/**
+ * Writes the chart (SVG + PNG), the JSON and the Markdown of a run. The default report of a mode
+ * (BENCHMARKS.md, bench/results/quick.md) keeps its files under bench/charts and bench/results; a run
+ * with `--out other.md` (a single section, say) writes other.json, other.svg and other.png beside it
+ * and leaves those of the last full and quick runs alone.
+ */
+function writeReport(record: RunRecord, out: string, log: (m: string) => void, renderedFrom?: string, own = false): void {
+  const base = own ? out.replace(/\.md$/, '') : join(ROOT, 'bench', 'charts', record.mode === 'quick' ? 'pairs-per-second-quick' : 'pairs-per-second');
   record.chart = `${base}.svg`;
   mkdirSync(dirname(base), { recursive: true });
   const rows = record.results.flatMap((r) => r.rows);
@@ -40,9 +45,9 @@ function writeReport(record: RunRecord, out: string, log: (m: string) => void, r
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   // The measurements as measured (a re-rendered report leaves them alone).
-  if (!renderedFrom) writeFileSync(join(resultsDir, `${record.mode}.json`), JSON.stringify({ ...record, chart: undefined }, null, 2) + '\n');
+  if (!renderedFrom) writeFileSync(own ? `${base}.json` : join(resultsDir, `${record.mode}.json`), JSON.stringify({ ...record, chart: undefined }, null, 2) + '\n');
   const otherPath = join(resultsDir, `${record.mode === 'quick' ? 'full' : 'quick'}.json`);
-  const other = existsSync(otherPath) ? (JSON.parse(readFileSync(otherPath, 'utf8')) as RunRecord) : undefined;
+  const other = !own && existsSync(otherPath) ? (JSON.parse(readFileSync(otherPath, 'utf8')) as RunRecord) : undefined;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, renderMarkdown(record, out, other, renderedFrom));
   log(`wrote ${out}, ${base}.svg, ${base}.png`);
@@ -109,7 +114,7 @@ async function main(): Promise<number> {
     results,
     chart: '',
   };
-  writeReport(record, options.out, ctx.log);
+  writeReport(record, options.out, ctx.log, undefined, options.outGiven === true);
   ctx.log(`done in ${((now() - start) / 60).toFixed(1)} min (load ${record.loadAfter[0].toFixed(2)} after)`);
   return failed ? 1 : 0;
 }

@@ -57,13 +57,15 @@ export const scaleOutSection: Section = {
           { preset: 'tiny', documents: 10000, queries: 3, rounds, warmupDocuments: 10000, reference: true },
           { preset: 'minilm', documents: 2000, queries: 1, rounds, warmupDocuments: 300, reference: true },
         ];
+    // --models picks workloads here too.
+    const chosen = ctx.options.models ? specs.filter((s) => ctx.options.models?.includes(s.preset)) : specs;
     const rows: Row[] = [];
     const description: string[] = [
       'The stack of section 3 (its own redis-server, the API, the aggregator, the launcher from `dist/`), each job `POST /v1/jobs` → `completed` timed at the client. ' +
         'The configurations alternate: before each timed run the launcher is restarted with that configuration\'s devices and `RERANK_THREADS` (it splits the threads across its CPU workers) and the new workers are warmed with a job (untimed). ' +
         `One worker with half the cores against two with half each is scale-out as a second device or node gives it; one worker with all ${ctx.options.threads} cores (not in --quick) shows what splitting the same cores into processes costs or gains.`,
     ];
-    for (const spec of specs) {
+    for (const spec of chosen) {
       rows.push(...(await measureWorkload(ctx, spec)));
       description.push(`**${spec.preset}, ${spec.documents.toLocaleString('en-US')} documents × ${spec.queries}**: ${spec.rounds === 1 ? 'one round' : `${spec.rounds} rounds`}; warm-up job of ${spec.warmupDocuments.toLocaleString('en-US')} documents${spec.warmupDocuments >= spec.documents ? ' (the whole job: the tiny model pays for every new batch shape a large share of a run)' : ''}.`);
     }

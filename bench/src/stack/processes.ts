@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { freePort } from '@rerank/jobs';
 
 /** The repository root (this file runs as dist/bench/src/stack/processes.js). */
 export const ROOT = resolve(__dirname, '../../../..');
@@ -19,18 +19,6 @@ export const ENTRY = {
   aggregator: join(ROOT, 'dist/apps/aggregator/src/main.js'),
   launcher: join(ROOT, 'dist/apps/worker/src/launcher.js'),
 };
-
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 export interface AppProcess {
   name: string;

@@ -3,7 +3,8 @@
  * worker launcher that can be stopped and started with other devices. What sections 3 and 4 drive.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AppProcess, freePort, residentMemory, spawnApp, startRedis, waitFor, type BenchRedis } from './processes';
+import { freePort } from '@rerank/jobs';
+import { type AppProcess, residentMemory, spawnApp, startRedis, waitFor, type BenchRedis } from './processes';
 
 export interface StackOptions {
   /** The model name clients send, and its directory. */
