@@ -4,7 +4,7 @@
  */
 import { WorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
 import { ApiClient } from './http';
-import { freePort } from './ports';
+import { freePort } from '@rerank/jobs';
 import { type AppProcess, spawnApp, waitFor, waitForHttp } from './processes';
 import { startRedis, type TestRedis } from './redis-server';
 

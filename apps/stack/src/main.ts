@@ -6,12 +6,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { makeTestModel } from '@rerank/model-gen';
-import { createLogger, createRedis, loadConfigOrExit, waitForRedis } from '@rerank/jobs';
+import { createLogger, createRedis, freePort, loadConfigOrExit, waitForRedis } from '@rerank/jobs';
 
 const log = createLogger('stack');
 const GENERATED_MODEL_NAME = 'generated-test-reranker';
@@ -27,18 +26,6 @@ interface Child {
 const children: Child[] = [];
 let redisChild: Child | undefined;
 let shuttingDown: Promise<void> | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts a process with its lines prefixed by its name; its own process group, so Ctrl-C reaches the stack only. */
 function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ipc: boolean): Child {

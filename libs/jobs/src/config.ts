@@ -51,7 +51,7 @@ export interface RerankConfig {
   limits: Limits;
   syncTimeoutMs: number;
   resultTtlSeconds: number;
-  shard: { maxPairs: number; maxChars: number };
+  shard: { maxPairs: number; maxChars: number; minShards: number };
   /** Shards one worker process scores at once. */
   workerConcurrency: number;
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
@@ -86,6 +86,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_SYNC_TIMEOUT_MS', default: '30000', description: 'How long a synchronous request waits for a worker before 504.' },
   { name: 'RERANK_RESULT_TTL_SECONDS', default: '86400', description: 'How long a finished job, its results and its idempotency key stay in Redis.' },
   { name: 'RERANK_SHARD_MAX_PAIRS', default: '1000', description: 'Most pairs in one shard (the unit of work a worker takes).' },
+  { name: 'RERANK_SHARD_MIN_COUNT', default: '16', description: 'A job is cut into at least this many shards of similar cost when its pairs allow (down to 32 pairs per shard), so several workers share even a small job evenly.' },
   { name: 'RERANK_WORKER_CONCURRENCY', default: '2', description: 'Shards one worker scores at once. Two keep its device busy while the other shard\'s texts are read from and its scores written to Redis, and tokenized; the engine interleaves their batches.' },
   { name: 'RERANK_SHARD_MAX_CHARS', default: '1000000', description: 'Most characters (query + document, summed over pairs) in one shard.' },
   { name: 'RERANK_WEBHOOK_ATTEMPTS', default: '8', description: 'Delivery attempts of a webhook before its failure is recorded on the job.' },
@@ -322,7 +323,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     },
     syncTimeoutMs: r.int('RERANK_SYNC_TIMEOUT_MS', 100),
     resultTtlSeconds: r.int('RERANK_RESULT_TTL_SECONDS', 1),
-    shard: { maxPairs: r.int('RERANK_SHARD_MAX_PAIRS', 1), maxChars: r.int('RERANK_SHARD_MAX_CHARS', 1) },
+    shard: { maxPairs: r.int('RERANK_SHARD_MAX_PAIRS', 1), maxChars: r.int('RERANK_SHARD_MAX_CHARS', 1), minShards: r.int('RERANK_SHARD_MIN_COUNT', 1, 10000) },
     workerConcurrency: r.int('RERANK_WORKER_CONCURRENCY', 1, 64),
     webhook: {
       attempts: r.int('RERANK_WEBHOOK_ATTEMPTS', 1, 100),

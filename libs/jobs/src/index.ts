@@ -11,6 +11,7 @@ export * from './job-store';
 export * from './job-view';
 export * from './logger';
 export * from './merge';
+export * from './ports';
 export * from './queues';
 export * from './redis';
 export * from './results';

@@ -1,13 +1,20 @@
 /**
  * Splits a job into shards: each shard is one query against a group of its documents, bounded by
  * pairs and by characters. Documents are sorted by length first, so a shard holds documents of
- * similar length and the engine's batches inside it pad little.
+ * similar length and the engine's batches inside it pad little. A job is cut into at least
+ * `minShards` shards of similar cost (characters) where its pairs allow, so that several workers share
+ * even a small job evenly: with a handful of shards the slowest worker's share sets the wall time.
  */
+
+/** The smallest shard `minShards` cuts down to: below it, per-shard overhead outweighs the balance. */
+export const MIN_SHARD_PAIRS = 32;
 
 export interface ShardLimits {
   maxPairs: number;
   /** Characters of query + document, summed over the shard's pairs. */
   maxChars: number;
+  /** Cut a job into at least this many shards, down to MIN_SHARD_PAIRS pairs each. */
+  minShards: number;
 }
 
 export interface ShardPlan {
@@ -33,8 +40,28 @@ export function orderByLength(lengths: ArrayLike<number>, offset: number, count:
   return order;
 }
 
-export function planShards(input: ShardInput, limits: ShardLimits): ShardPlan[] {
-  const maxPairs = Math.max(1, limits.maxPairs);
+/** The job's own bounds: the configured ones, tightened so the job makes about `minShards` shards. */
+export function jobShardLimits(input: ShardInput, limits: ShardLimits): { maxPairs: number; maxChars: number } {
+  let pairs = 0;
+  let chars = 0;
+  for (const query of input.queries) {
+    const set = input.sets[query.set];
+    pairs += set.count;
+    chars += query.text.length * set.count;
+    for (let i = 0; i < set.count; i++) chars += input.documentLengths[set.offset + i];
+  }
+  const minShards = Math.max(1, limits.minShards);
+  const floorPairs = Math.min(pairs, MIN_SHARD_PAIRS);
+  const maxPairs = Math.min(limits.maxPairs, Math.max(floorPairs, Math.ceil(pairs / minShards)));
+  // Characters stand for cost: shards of long documents hold fewer pairs.
+  const floorChars = pairs > 0 ? Math.ceil((chars / pairs) * floorPairs) : 0;
+  const maxChars = Math.min(limits.maxChars, Math.max(floorChars, Math.ceil(chars / minShards)));
+  return { maxPairs: Math.max(1, maxPairs), maxChars: Math.max(1, maxChars) };
+}
+
+export function planShards(input: ShardInput, configured: ShardLimits): ShardPlan[] {
+  const limits = jobShardLimits(input, configured);
+  const maxPairs = limits.maxPairs;
   const orders = new Map<number, number[]>();
   const shards: ShardPlan[] = [];
   input.queries.forEach((query, q) => {
