@@ -8,6 +8,7 @@ module.exports = {
     '^@rerank/engine$': '<rootDir>/libs/engine/src',
     '^@rerank/model-gen$': '<rootDir>/libs/model-gen/src',
     '^@rerank/jobs$': '<rootDir>/libs/jobs/src',
+    '^@rerank/harness$': '<rootDir>/libs/harness/src',
   },
   testTimeout: 120000,
 };

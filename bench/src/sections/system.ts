@@ -10,7 +10,7 @@ import { makeCorpus, type PresetName } from '@rerank/model-gen';
 import { foreignCores, snapshot } from '../cpu-monitor';
 import { alternate, fmt, median, percentile, row } from '../measure';
 import { benchModel, type BenchModel } from '../models';
-import { waitFor } from '../stack/processes';
+import { waitFor } from '@rerank/harness';
 import { sampler, Stack } from '../stack/stack';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
 import { absDiffs } from './compare';
@@ -96,7 +96,7 @@ interface Workload {
 
 function workloads(ctx: BenchContext): Workload[] {
   const { quick, runs, complete, models } = ctx.options;
-  if (quick) return [{ preset: 'tiny', documents: 1000, queries: 3, rounds: 1 }];
+  if (quick) return [{ preset: 'tiny', documents: 500, queries: 3, rounds: 1 }];
   const all: Workload[] = [
     { preset: 'tiny', documents: 10000, queries: 3, rounds: Math.max(3, runs) },
     { preset: 'minilm', documents: 10000, queries: 1, rounds: complete ? runs : 1 },

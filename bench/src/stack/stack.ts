@@ -4,7 +4,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@rerank/jobs';
-import { type AppProcess, residentMemory, spawnApp, startRedis, waitFor, type BenchRedis } from './processes';
+import { type AppProcess, spawnApp, waitFor } from '@rerank/harness';
+import { residentMemory, startRedis, type BenchRedis } from './processes';
 
 export interface StackOptions {
   /** The model name clients send, and its directory. */
