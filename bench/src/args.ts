@@ -24,6 +24,11 @@ function list(value: string | undefined, flag: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+function required(value: string | undefined, flag: string, what: string): string {
+  if (!value) throw new Error(`${flag} needs ${what}`);
+  return value;
+}
+
 function positive(value: string | undefined, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
@@ -61,8 +66,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
         runs = positive(value(), flag);
         break;
       case '--out':
-        out = value();
-        if (!out) throw new Error('--out needs a file');
+        out = required(value(), flag, 'a file');
         break;
       case '--pairs':
         pairCounts = list(value(), flag).map((v) => positive(v, flag));
@@ -72,12 +76,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
         for (const m of models) if (!['tiny', 'minilm', 'base'].includes(m)) throw new Error(`--models: unknown encoder preset ${m} (tiny, minilm, base)`);
         break;
       case '--cache-dir':
-        cacheDir = value();
-        if (!cacheDir) throw new Error('--cache-dir needs a directory');
+        cacheDir = required(value(), flag, 'a directory');
         break;
       case '--report-from':
-        reportFrom = value();
-        if (!reportFrom) throw new Error('--report-from needs a file');
+        reportFrom = required(value(), flag, 'a file');
         break;
       case '--help':
       case '-h':

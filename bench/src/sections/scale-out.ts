@@ -92,7 +92,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<Row[]
   const chosen = spec.reference ? [c.one, c.two, c.oneAllCores] : [c.one, c.two];
   const warmup = spec.warmupDocuments >= spec.documents ? w.body : warmupBody(w, spec.warmupDocuments);
   const stack = await Stack.start({ model: { name: MODEL_NAME, path: model.dir }, resultTtlSeconds: 120 });
-  const shards: number[] = [];
+  let shards = 0;
   try {
     const contender = (config: Config): Contender => ({
       name: config.name,
@@ -102,7 +102,9 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<Row[]
         log(`${config.name}: started, warming up`);
         await runJob(stack, warmup);
       },
-      run: async () => shards.push((await runJob(stack, w.body)).shards),
+      run: async () => {
+        shards = (await runJob(stack, w.body)).shards;
+      },
     });
     log(`${spec.rounds} round(s), alternating ${chosen.map((x) => x.name).join(' / ')}`);
     const alt = await alternate(chosen.map(contender), spec.rounds);
@@ -116,7 +118,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<Row[]
         seconds: m.seconds,
         pairsPerSecond: w.pairs.length / m.seconds,
         runs: m.runs,
-        notes: `--devices ${config.devices.join(',')}, RERANK_THREADS=${config.threads}; ${shards[0]} shards`,
+        notes: `--devices ${config.devices.join(',')}, RERANK_THREADS=${config.threads}; ${shards} shards`,
         alternation: `scale-out/${group}`,
         ...(i === 0 ? { baseline: true } : {}),
       };

@@ -105,7 +105,7 @@ function workloads(ctx: BenchContext): Workload[] {
   return models ? all.filter((w) => models.includes(w.preset)) : all;
 }
 
-async function measureWorkload(ctx: BenchContext, spec: Workload, notes: string[]): Promise<{ rows: Row[]; metrics: Metric[] }> {
+async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ rows: Row[]; metrics: Metric[] }> {
   const { threads, quick } = ctx.options;
   const w = jobWorkload(spec.preset, spec.documents, spec.queries);
   const group = w.label;
@@ -209,7 +209,6 @@ async function measureWorkload(ctx: BenchContext, spec: Workload, notes: string[
     log(`POST → 202: median ${fmt(median(posts), 1)} ms, p95 ${fmt(percentile(posts, 95), 1)} ms`);
     return { rows, metrics };
   } catch (e) {
-    notes.push(`**${group}**: failed: ${(e as Error).message.split('\n')[0]}`);
     process.stderr.write(`[system] API output:\n${stack.api.output().slice(-3000)}\n[system] aggregator output:\n${stack.aggregator.output().slice(-3000)}\n[system] launcher output:\n${stack.launcher?.output().slice(-3000) ?? ''}\n`);
     throw e;
   } finally {
@@ -258,10 +257,9 @@ export const systemSection: Section = {
   async run(ctx: BenchContext): Promise<SectionResult> {
     const rows: Row[] = [];
     const metrics: Metric[] = [];
-    const notes: string[] = [];
     const specs = workloads(ctx);
     for (const spec of specs) {
-      const r = await measureWorkload(ctx, spec, notes);
+      const r = await measureWorkload(ctx, spec);
       rows.push(...r.rows);
       metrics.push(...r.metrics);
     }
@@ -281,7 +279,7 @@ export const systemSection: Section = {
       ],
       rows,
       metrics,
-      notes,
+      notes: [],
     };
   },
 };

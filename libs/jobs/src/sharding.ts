@@ -42,13 +42,17 @@ export function orderByLength(lengths: ArrayLike<number>, offset: number, count:
 
 /** The job's own bounds: the configured ones, tightened so the job makes about `minShards` shards. */
 export function jobShardLimits(input: ShardInput, limits: ShardLimits): { maxPairs: number; maxChars: number } {
+  const setChars = input.sets.map((set) => {
+    let n = 0;
+    for (let i = 0; i < set.count; i++) n += input.documentLengths[set.offset + i];
+    return n;
+  });
   let pairs = 0;
   let chars = 0;
   for (const query of input.queries) {
     const set = input.sets[query.set];
     pairs += set.count;
-    chars += query.text.length * set.count;
-    for (let i = 0; i < set.count; i++) chars += input.documentLengths[set.offset + i];
+    chars += query.text.length * set.count + setChars[query.set];
   }
   const minShards = Math.max(1, limits.minShards);
   const floorPairs = Math.min(pairs, MIN_SHARD_PAIRS);
