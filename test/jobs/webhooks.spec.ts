@@ -22,7 +22,7 @@ beforeAll(async () => {
     models: [{ name: 'tiny', path: dir }, { name: 'ghost', path: dir }],
     workerModels: [{ name: 'tiny', path: dir }],
     devices: 'cpu',
-    env: { RERANK_WEBHOOK_ATTEMPTS: '4', RERANK_WEBHOOK_BACKOFF_MS: '200', RERANK_WEBHOOK_TIMEOUT_MS: '3000', RERANK_SHARD_ATTEMPTS: '2' },
+    env: { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_WEBHOOK_ATTEMPTS: '4', RERANK_WEBHOOK_BACKOFF_MS: '200', RERANK_WEBHOOK_TIMEOUT_MS: '3000', RERANK_SHARD_ATTEMPTS: '2' },
   });
 });
 

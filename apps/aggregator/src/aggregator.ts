@@ -17,6 +17,7 @@ import {
   jobView,
   JobStore,
   mergeShardResults,
+  postWebhook,
   QUEUE_AGGREGATE,
   QUEUE_WEBHOOKS,
   type QueryResult,
@@ -27,6 +28,8 @@ import {
   SIGNATURE_HEADER,
   signatureHeader,
   type TerminalStatus,
+  WebhookTargetError,
+  WebhookTimeoutError,
   waitForRedis,
   webhookPayload,
   type WebhookJobData,
@@ -44,7 +47,7 @@ export class Aggregator {
 
   constructor(private readonly config: RerankConfig) {
     this.redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
-    this.store = new JobStore(this.redis);
+    this.store = new JobStore(this.redis, { secretKey: config.security.secretKey });
     this.registry = new WorkersRegistry(this.redis);
     this.webhooks = new Queue<WebhookJobData>(QUEUE_WEBHOOKS, { connection: this.redis, prefix: BULL_PREFIX });
   }
@@ -190,13 +193,17 @@ export class Aggregator {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(record.webhook.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(this.config.webhook.timeoutMs) });
+      // Never send unsigned what the client asked to have signed.
+      if (record.webhookSecretError) throw new Error(record.webhookSecretError);
+      // Resolves the host once, checks it against the SSRF policy and connects to that address only; 3xx is not followed.
+      const res = await postWebhook(record.webhook.url, body, headers, { policy: { allowed: this.config.security.webhookAllowedHosts }, timeoutMs: this.config.webhook.timeoutMs });
       status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
       if (status < 200 || status >= 300) error = `receiver answered HTTP ${status}`;
     } catch (e) {
-      const err = e as Error & { cause?: Error };
-      error = err.name === 'TimeoutError' ? `no answer within ${this.config.webhook.timeoutMs} ms (RERANK_WEBHOOK_TIMEOUT_MS)` : `${err.message}${err.cause ? `: ${err.cause.message}` : ''}`;
+      const err = e as Error;
+      if (err instanceof WebhookTimeoutError) error = `no answer within ${this.config.webhook.timeoutMs} ms (RERANK_WEBHOOK_TIMEOUT_MS)`;
+      else if (err instanceof WebhookTargetError) error = `refused: ${err.message}`;
+      else error = err.message;
     }
     if (error === null) {
       await this.store.updateWebhook(jobId, { webhook_state: 'delivered', webhook_last_status: status ?? '', webhook_last_error: '', webhook_delivered_at: Date.now() });

@@ -9,6 +9,8 @@ import { JobsService } from './jobs.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 import { QueueService } from './queue.service';
+import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimitService } from './rate-limit.service';
 import { RerankController } from './rerank.controller';
 import { RerankService } from './rerank.service';
 import { CONFIG, REDIS } from './tokens';
@@ -25,6 +27,8 @@ export class AppModule implements OnApplicationShutdown {
         { provide: CONFIG, useValue: config },
         { provide: REDIS, useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api' }) },
         ApiKeyGuard,
+        RateLimitService,
+        RateLimitGuard,
         QueueService,
         ModelsService,
         JobsService,

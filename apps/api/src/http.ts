@@ -3,7 +3,7 @@
  * malformed JSON get the API's error shape) and small request helpers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError } from '@rerank/jobs';
+import { ApiError, type HostList } from '@rerank/jobs';
 
 export interface ApiRequest extends IncomingMessage {
   body?: unknown;
@@ -80,10 +80,20 @@ export function jsonBodyReader(limit: number) {
   };
 }
 
-/** Scheme, host and port the client used (honours X-Forwarded-Proto/Host from a proxy). */
-export function baseUrl(req: IncomingMessage): string {
+/** Whose X-Forwarded-* headers count (RERANK_TRUST_PROXY): nobody (null), any peer, or peers in a list. */
+export type ProxyTrust = HostList | 'all' | null;
+
+/**
+ * Scheme, host and port the client used, for job links. X-Forwarded-Proto/Host are honoured only
+ * when the peer is a trusted proxy; otherwise anyone could make links point elsewhere.
+ */
+export function baseUrl(req: IncomingMessage, trust: ProxyTrust = null): string {
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(',')[0].trim();
-  const proto = first(req.headers['x-forwarded-proto']) ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
-  const host = first(req.headers['x-forwarded-host']) ?? req.headers.host ?? 'localhost';
+  const peer = req.socket.remoteAddress ?? '';
+  const trusted = trust === 'all' || (trust !== null && trust.hasAddress(peer));
+  const ownProto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const fwdProto = trusted ? first(req.headers['x-forwarded-proto'])?.toLowerCase() : undefined;
+  const proto = fwdProto === 'http' || fwdProto === 'https' ? fwdProto : ownProto;
+  const host = (trusted ? first(req.headers['x-forwarded-host']) : undefined) || req.headers.host || 'localhost';
   return `${proto}://${host}`;
 }

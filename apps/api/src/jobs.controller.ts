@@ -1,17 +1,27 @@
 import type { ServerResponse } from 'node:http';
-import { Body, Controller, Delete, Get, Headers, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { RerankConfig } from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
-import { type ApiRequest, baseUrl } from './http';
+import { type ApiRequest, baseUrl, type ProxyTrust } from './http';
 import { JobsService } from './jobs.service';
+import { RateLimitGuard } from './rate-limit.guard';
+import { CONFIG } from './tokens';
 import { ErrorSchema, JobRequestSchema, JobSchema, ResultsSchema } from './openapi';
 
 @ApiTags('jobs')
 @ApiBearerAuth()
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller('v1/jobs')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  private readonly trust: ProxyTrust;
+
+  constructor(
+    private readonly jobs: JobsService,
+    @Inject(CONFIG) config: RerankConfig,
+  ) {
+    this.trust = config.security.trustProxy;
+  }
 
   @Post()
   @ApiOperation({ summary: 'Submit an asynchronous rerank job', description: 'Answers 202 once the job is durably queued. The same Idempotency-Key and body give the same job (200); the same key with another body 409.' })
@@ -22,8 +32,9 @@ export class JobsController {
   @ApiResponse({ status: 400, description: 'Bad input (nothing queued)', schema: ErrorSchema })
   @ApiResponse({ status: 409, description: 'Idempotency-Key used with another body', schema: ErrorSchema })
   @ApiResponse({ status: 413, description: 'A limit exceeded (names it and its variable)', schema: ErrorSchema })
+  @ApiResponse({ status: 429, description: 'Rate limit or active-jobs quota of the API key (Retry-After, RateLimit-* headers)', schema: ErrorSchema })
   async create(@Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    const out = await this.jobs.create(body, req.owner as string, key, baseUrl(req));
+    const out = await this.jobs.create(body, req.owner as string, key, baseUrl(req, this.trust), res);
     res.statusCode = out.status;
     return out.body;
   }
@@ -34,7 +45,7 @@ export class JobsController {
   @ApiResponse({ status: 200, schema: JobSchema })
   @ApiResponse({ status: 404, description: 'No such job for this key', schema: ErrorSchema })
   get(@Param('id') id: string, @Req() req: ApiRequest) {
-    return this.jobs.get(id, req.owner as string, baseUrl(req));
+    return this.jobs.get(id, req.owner as string, baseUrl(req, this.trust));
   }
 
   @Get(':id/results')
@@ -55,6 +66,6 @@ export class JobsController {
   @ApiResponse({ status: 200, schema: JobSchema })
   @ApiResponse({ status: 409, description: 'Already finished', schema: ErrorSchema })
   cancel(@Param('id') id: string, @Req() req: ApiRequest) {
-    return this.jobs.cancel(id, req.owner as string, baseUrl(req));
+    return this.jobs.cancel(id, req.owner as string, baseUrl(req, this.trust));
   }
 }

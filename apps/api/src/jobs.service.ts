@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import {
   ApiError,
   buildFlow,
+  checkWebhookUrl,
   invalid,
   type JobRecord,
   JobStore,
@@ -20,6 +21,7 @@ import {
 } from '@rerank/jobs';
 import { ModelsService } from './models.service';
 import { QueueService } from './queue.service';
+import { RateLimitService } from './rate-limit.service';
 import { CONFIG, REDIS } from './tokens';
 
 /** Jobs with more pairs than this answer `?all=true` as JSON lines unless `format=json` is asked. */
@@ -47,16 +49,19 @@ export class JobsService {
     @Inject(REDIS) redis: Redis,
     private readonly queues: QueueService,
     private readonly models: ModelsService,
+    private readonly rateLimits: RateLimitService,
   ) {
-    this.store = new JobStore(redis);
+    this.store = new JobStore(redis, { secretKey: config.security.secretKey });
   }
 
-  async create(body: unknown, owner: string, idempotencyKey: string | undefined, base: string): Promise<CreateResult> {
+  async create(body: unknown, owner: string, idempotencyKey: string | undefined, base: string, res: ServerResponse): Promise<CreateResult> {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255 || !/^[\x21-\x7e]+$/.test(idempotencyKey))) {
       throw invalid('Idempotency-Key', 'expected 1 to 255 visible ASCII characters (e.g. a UUID)');
     }
     // Everything is checked before anything is written: a refused request leaves nothing in Redis.
     const job = validateJobRequest(body, { limits: this.config.limits, models: this.models.known() });
+    // SSRF guard: the webhook host must be (and resolve only to) public addresses unless allow-listed.
+    if (job.webhook) await checkWebhookUrl(job.webhook.url, { allowed: this.config.security.webhookAllowedHosts });
     const id = newJobId();
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
@@ -76,16 +81,27 @@ export class JobsService {
       }
     }
 
+    try {
+      await this.rateLimits.consumePairs(owner, job.pairs, res, body !== null && typeof body === 'object' && 'query' in body ? 'documents' : 'queries');
+    } catch (e) {
+      if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      throw e;
+    }
+
     const t = Date.now();
     const shards = planShards({ queries: job.queries, sets: job.sets, documentLengths: job.documents.map((d) => d.length) }, this.config.shard);
     try {
       await this.store.create({ id, owner, createdAt: t, job, shardsTotal: shards.length, baseUrl: base, requestHash });
+      // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
+      await this.rateLimits.claimActiveJob(owner, id, res);
       await this.queues.addFlow(buildFlow(this.config, id, job.model, shards));
       await this.store.activate(id);
     } catch (e) {
-      this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
       await this.store.discard(id).catch(() => undefined);
       if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      if (e instanceof ApiError) throw e;
+      this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
+      await this.rateLimits.releaseActiveJob(owner, id).catch(() => undefined);
       throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
     }
     this.log.log(`job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`);

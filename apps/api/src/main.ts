@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   setupOpenApi(app);
   if (config.apiKeys.length === 0) log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
+  if (!config.security.secretKey) log.warn('RERANK_SECRET_KEY is not set: webhook secrets are stored in plain text in Redis (docs/security.md)');
   // Started by the stack (IPC channel): stop when it goes away.
   if (process.send) process.on('disconnect', () => void app.close().then(() => process.exit(0)));
   await app.listen(config.port);

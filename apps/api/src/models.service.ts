@@ -75,6 +75,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
     return this.workers;
   }
 
+  /** Clients see names, families and readiness; never the server's model paths. */
   list() {
     return {
       object: 'list',
@@ -85,7 +86,6 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
           id: m.name,
           object: 'model',
           family: this.family(m) ?? null,
-          source: m.path,
           generated_test_model: generated,
           ...(generated ? { note: 'GENERATED TEST MODEL: random weights for trying the service out; its scores mean nothing. Set RERANK_MODELS to serve a real reranker.' } : {}),
           ready: workers.length > 0,

@@ -1,12 +1,15 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from './api-key.guard';
+import type { ApiRequest } from './http';
+import { RateLimitGuard } from './rate-limit.guard';
 import { ErrorSchema, RerankRequestSchema, RerankResponseSchema } from './openapi';
 import { RerankService } from './rerank.service';
 
 @ApiTags('rerank')
 @ApiBearerAuth()
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller()
 export class RerankController {
   constructor(private readonly rerank: RerankService) {}
@@ -18,8 +21,8 @@ export class RerankController {
   @ApiResponse({ status: 200, schema: RerankResponseSchema })
   @ApiResponse({ status: 400, description: 'Bad input', schema: ErrorSchema })
   @ApiResponse({ status: 413, description: 'Too large for a synchronous request: use POST /v1/jobs', schema: ErrorSchema })
-  v1(@Body() body: unknown) {
-    return this.rerank.rerank(body, 1);
+  v1(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
+    return this.rerank.rerank(body, 1, req.owner as string, res);
   }
 
   @Post('v2/rerank')
@@ -29,7 +32,7 @@ export class RerankController {
   @ApiResponse({ status: 200, schema: RerankResponseSchema })
   @ApiResponse({ status: 400, description: 'Bad input', schema: ErrorSchema })
   @ApiResponse({ status: 413, description: 'Too large for a synchronous request: use POST /v1/jobs', schema: ErrorSchema })
-  v2(@Body() body: unknown) {
-    return this.rerank.rerank(body, 2);
+  v2(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
+    return this.rerank.rerank(body, 2, req.owner as string, res);
   }
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job } from 'bullmq';
 import { ApiError, rankingScore, type RerankConfig, type SyncJobData, type SyncReturn, topK, validateRerankRequest } from '@rerank/jobs';
 import { ModelsService } from './models.service';
 import { QueueService } from './queue.service';
+import { RateLimitService } from './rate-limit.service';
 import { CONFIG } from './tokens';
 
 /**
@@ -16,10 +18,12 @@ export class RerankService {
     @Inject(CONFIG) private readonly config: RerankConfig,
     private readonly queues: QueueService,
     private readonly models: ModelsService,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
-  async rerank(body: unknown, version: 1 | 2) {
+  async rerank(body: unknown, version: 1 | 2, owner: string, res: ServerResponse) {
     const req = validateRerankRequest(body, { limits: this.config.limits, models: this.models.known() }, version);
+    await this.rateLimits.consumePairs(owner, req.documents.length, res, 'documents');
     const data: SyncJobData = { kind: 'sync', model: req.model, query: req.query, documents: req.documents, options: req.options };
     let job: Job<SyncJobData>;
     try {

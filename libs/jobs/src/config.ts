@@ -6,6 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FAMILIES, type Family, parseDevice, deviceName } from '@rerank/engine';
+import { HostList } from './net/address-policy';
+import { MIN_SECRET_KEY_CHARS } from './net/secret-box';
 
 export interface ModelConfig {
   /** What clients send as `model`. */
@@ -56,6 +58,19 @@ export interface RerankConfig {
   workerConcurrency: number;
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shardAttempts: number };
+  security: SecurityConfig;
+}
+
+/** Guards of the service (docs/security.md). */
+export interface SecurityConfig {
+  /** Internal hosts/CIDRs webhooks may reach (RERANK_WEBHOOK_ALLOWED_HOSTS); empty: public addresses only. */
+  webhookAllowedHosts: HostList;
+  /** Whose X-Forwarded-* headers count: nobody (null), any peer ('all'), or peers in these CIDRs. */
+  trustProxy: HostList | 'all' | null;
+  /** Key of webhook secrets at rest (RERANK_SECRET_KEY); unset: stored in plain text. */
+  secretKey: string | undefined;
+  /** Per API key, shared by all API replicas through Redis; 0 turns a limit off. */
+  rateLimits: { requestsPerMinute: number; pairsPerMinute: number; activeJobs: number };
 }
 
 export interface ConfigVar {
@@ -97,6 +112,12 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_STALLED_INTERVAL_MS', default: '30000', description: 'How often workers look for stalled shards (of dead workers) and queue them again.' },
   { name: 'RERANK_MAX_STALLED_COUNT', default: '5', description: 'How many times a shard may stall (its worker killed) before it fails.' },
   { name: 'RERANK_SHARD_ATTEMPTS', default: '3', description: 'Attempts of a shard that throws (engine errors) before it fails the job.' },
+  { name: 'RERANK_WEBHOOK_ALLOWED_HOSTS', default: null, description: 'Internal webhook receivers allowed despite the SSRF guard: hostnames and CIDRs, comma separated (e.g. 10.0.0.0/8,hooks.internal). Unset: webhook URLs whose host is or resolves to a loopback, private, link-local, CGNAT, multicast or unspecified address are refused. Set it on the API and the aggregator alike.' },
+  { name: 'RERANK_TRUST_PROXY', default: null, description: 'Whose X-Forwarded-Proto/Host the API believes when building job links: true (any peer: only behind a proxy that overwrites them) or the proxies\' addresses/CIDRs, comma separated. Unset: X-Forwarded-* is ignored.' },
+  { name: 'RERANK_SECRET_KEY', default: null, description: 'Encrypts webhook secrets at rest in Redis (AES-256-GCM; at least 32 characters, e.g. `openssl rand -base64 32`). Set the same value on the API and the aggregator. Unset: secrets are stored in plain text (a warning is logged).' },
+  { name: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', default: '3000', description: 'Requests per minute per API key (open API: all clients together) on /v1/rerank, /v2/rerank, /v1/jobs and /v1/models, shared by all API replicas; 429 with Retry-After beyond. 0: no limit.' },
+  { name: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', default: '5000000', description: '(query, document) pairs per minute per API key, synchronous requests and jobs together; 429 with Retry-After beyond. 0: no limit.' },
+  { name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS', default: '200', description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.' },
 ];
 
 export class ConfigError extends Error {
@@ -337,9 +358,37 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
       maxStalledCount: r.int('RERANK_MAX_STALLED_COUNT', 1, 1000),
       shardAttempts: r.int('RERANK_SHARD_ATTEMPTS', 1, 100),
     },
+    security: readSecurity(r, env),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+function readSecurity(r: Reader, env: Env): SecurityConfig {
+  const allowed = HostList.parse(raw(env, 'RERANK_WEBHOOK_ALLOWED_HOSTS'), 'RERANK_WEBHOOK_ALLOWED_HOSTS');
+  allowed.problems.forEach((p) => r.fail(p));
+  let trustProxy: SecurityConfig['trustProxy'] = null;
+  const trustRaw = raw(env, 'RERANK_TRUST_PROXY');
+  if (trustRaw && /^(true|1|all|\*)$/i.test(trustRaw)) trustProxy = 'all';
+  else if (trustRaw && !/^(false|0|none)$/i.test(trustRaw)) {
+    const parsed = HostList.parse(trustRaw, 'RERANK_TRUST_PROXY');
+    parsed.problems.forEach((p) => r.fail(`${p} (or true to trust any peer)`));
+    trustProxy = parsed.list;
+  }
+  const secretKey = raw(env, 'RERANK_SECRET_KEY');
+  if (secretKey !== undefined && secretKey.length < MIN_SECRET_KEY_CHARS) {
+    r.fail(`RERANK_SECRET_KEY: at least ${MIN_SECRET_KEY_CHARS} characters, got ${secretKey.length}; generate one with \`openssl rand -base64 32\``);
+  }
+  return {
+    webhookAllowedHosts: allowed.list,
+    trustProxy,
+    secretKey,
+    rateLimits: {
+      requestsPerMinute: r.int('RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', 0),
+      pairsPerMinute: r.int('RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', 0),
+      activeJobs: r.int('RERANK_RATE_LIMIT_ACTIVE_JOBS', 0),
+    },
+  };
 }
 
 /** Configuration without secrets, for start-up logs. */
@@ -365,5 +414,11 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
     queue: c.queue,
     webhook: c.webhook,
     resultTtlSeconds: c.resultTtlSeconds,
+    security: {
+      webhookAllowedHosts: c.security.webhookAllowedHosts.size,
+      trustProxy: c.security.trustProxy === null ? false : c.security.trustProxy === 'all' ? 'all' : c.security.trustProxy.size,
+      secretsEncrypted: c.security.secretKey !== undefined,
+      rateLimits: c.security.rateLimits,
+    },
   };
 }

@@ -24,3 +24,4 @@ export * from './validation/engine-options';
 export * from './validation/job-request';
 export * from './validation/rerank-request';
 export * from './model-facts';
+export * from './net';

@@ -9,6 +9,7 @@ import { type JobStatus, jobKeys, keys, type TerminalStatus, TERMINAL } from './
 import type { DocumentSet, JobQuery, NormalizedJob } from './validation/job-request';
 import type { ItemId } from './validation/documents';
 import type { PairScore } from './merge';
+import { SecretBox } from './net/secret-box';
 
 export interface WebhookState {
   url: string;
@@ -38,6 +39,8 @@ export interface JobRecord {
   metadata: Record<string, unknown> | null;
   webhook: WebhookState | null;
   webhookSecret: string | null;
+  /** Set when the stored secret is encrypted and cannot be opened (RERANK_SECRET_KEY unset or different). */
+  webhookSecretError?: string;
   error: { code: string; message: string } | null;
   baseUrl: string;
   requestHash: string;
@@ -84,8 +87,19 @@ return 0`;
 const int = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
 const json = <T>(v: string | undefined, fallback: T): T => (v ? (JSON.parse(v) as T) : fallback);
 
+export interface JobStoreOptions {
+  /** RERANK_SECRET_KEY: webhook secrets are stored encrypted under it. */
+  secretKey?: string;
+}
+
 export class JobStore {
-  constructor(readonly redis: Redis) {
+  private readonly box: SecretBox | null;
+
+  constructor(
+    readonly redis: Redis,
+    options: JobStoreOptions = {},
+  ) {
+    this.box = options.secretKey ? new SecretBox(options.secretKey) : null;
     redis.defineCommand('rerankFinish', { numberOfKeys: 1, lua: FINISH_SCRIPT });
     redis.defineCommand('rerankRunning', { numberOfKeys: 1, lua: RUNNING_SCRIPT });
   }
@@ -112,7 +126,7 @@ export class JobStore {
     };
     if (job.webhook) {
       fields.webhook_url = job.webhook.url;
-      fields.webhook_secret = job.webhook.secret ?? '';
+      fields.webhook_secret = job.webhook.secret && this.box ? this.box.seal(job.webhook.secret, id) : (job.webhook.secret ?? '');
       fields.webhook_state = 'pending';
       fields.webhook_attempts = 0;
     }
@@ -145,6 +159,7 @@ export class JobStore {
   async get(id: string): Promise<JobRecord | null> {
     const h = await this.redis.hgetall(keys.job(id));
     if (!h.id) return null;
+    const secret = this.openSecret(h.id, h.webhook_secret);
     return {
       id: h.id,
       owner: h.owner,
@@ -171,11 +186,23 @@ export class JobStore {
             deliveredAt: int(h.webhook_delivered_at),
           }
         : null,
-      webhookSecret: h.webhook_secret || null,
+      webhookSecret: secret.value,
+      ...(secret.error ? { webhookSecretError: secret.error } : {}),
       error: h.error ? { code: h.error_code || 'job_failed', message: h.error } : null,
       baseUrl: h.base_url ?? '',
       requestHash: h.request_hash ?? '',
     };
+  }
+
+  private openSecret(id: string, stored: string | undefined): { value: string | null; error?: string } {
+    if (!stored) return { value: null };
+    if (!SecretBox.isSealed(stored)) return { value: stored };
+    if (!this.box) return { value: null, error: 'the webhook secret is stored encrypted but RERANK_SECRET_KEY is not set here; set the same key as on the API' };
+    try {
+      return { value: this.box.open(stored, id) };
+    } catch {
+      return { value: null, error: 'the webhook secret cannot be decrypted with this RERANK_SECRET_KEY; set the same key as on the API' };
+    }
   }
 
   async status(id: string): Promise<JobStatus | null> {

@@ -3,6 +3,7 @@
  */
 import type { JobRecord, Progress } from './job-store';
 import type { QueryResult } from './results';
+import { redactUrl } from './net/webhook-target';
 
 export interface JobLinks {
   self: string;
@@ -67,7 +68,7 @@ export function jobView(job: JobRecord, progress: Progress, baseUrl = '', now = 
     metadata: job.metadata,
     webhook: job.webhook
       ? {
-          url: job.webhook.url,
+          url: redactUrl(job.webhook.url),
           state: job.webhook.state,
           event: job.webhook.event,
           attempts: job.webhook.attempts,

@@ -69,6 +69,9 @@ export function validateWebhook(v: unknown): WebhookTarget | null {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('webhook.url', `scheme "${url.protocol}" is not supported; use http:// or https://`);
   if (v.url.length > 2048) throw invalid('webhook.url', `at most 2048 characters, got ${v.url.length}`);
+  // Credentials in the URL would be stored and shown with the job; sign deliveries with "secret" instead.
+  if (url.username || url.password) throw invalid('webhook.url', 'credentials (user:password@) are not allowed in the URL; authenticate deliveries with "webhook.secret" (X-Rerank-Signature) instead');
+  // Where the host points (loopback, private, ...) is checked by checkWebhookUrl, which resolves names.
   let secret: string | null = null;
   if (v.secret !== undefined && v.secret !== null) {
     if (typeof v.secret !== 'string' || v.secret.length < 8 || v.secret.length > 1024) {

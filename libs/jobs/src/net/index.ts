@@ -1,0 +1,3 @@
+export * from './address-policy';
+export * from './secret-box';
+export * from './webhook-target';
