@@ -15,6 +15,7 @@ import {
   planShards,
   type QueryResult,
   type RerankConfig,
+  isRedisUnavailable,
   rankingScore,
   validateJobRequest,
 } from '@rerank/jobs';
@@ -83,9 +84,14 @@ export class JobsService {
       await this.queues.addFlow(buildFlow(this.config, id, job.model, shards));
       await this.store.activate(id);
     } catch (e) {
-      this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
       await this.store.discard(id).catch(() => undefined);
       if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      if (!isRedisUnavailable(e)) {
+        // Not an outage: a 500 with the stack in the log (the error filter), never "retry later".
+        this.log.error(`job ${id} could not be queued: ${(e as Error)?.stack ?? String(e)}`);
+        throw e;
+      }
+      this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
       throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
     }
     this.log.log(`job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`);

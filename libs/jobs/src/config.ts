@@ -32,6 +32,10 @@ export interface Limits {
   maxPairs: number;
   maxTopK: number;
   syncMaxDocuments: number;
+  /** Deepest nesting of a job's `metadata` (default 32). */
+  maxMetadataDepth?: number;
+  /** Largest `metadata` as JSON, in bytes (default 16384). */
+  maxMetadataBytes?: number;
 }
 
 export interface RerankConfig {
@@ -97,6 +101,8 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_STALLED_INTERVAL_MS', default: '30000', description: 'How often workers look for stalled shards (of dead workers) and queue them again.' },
   { name: 'RERANK_MAX_STALLED_COUNT', default: '5', description: 'How many times a shard may stall (its worker killed) before it fails.' },
   { name: 'RERANK_SHARD_ATTEMPTS', default: '3', description: 'Attempts of a shard that throws (engine errors) before it fails the job.' },
+  { name: 'RERANK_MAX_METADATA_DEPTH', default: '32', description: 'Deepest nesting of a job\'s `metadata` (objects and lists inside it); deeper is a 400.' },
+  { name: 'RERANK_MAX_METADATA_BYTES', default: '16384', description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.' },
 ];
 
 export class ConfigError extends Error {
@@ -320,6 +326,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
       maxPairs: r.int('RERANK_MAX_PAIRS', 1),
       maxTopK: r.int('RERANK_MAX_TOP_K', 1),
       syncMaxDocuments: r.int('RERANK_SYNC_MAX_DOCUMENTS', 1),
+      maxMetadataDepth: r.int('RERANK_MAX_METADATA_DEPTH', 1, 1000),
+      maxMetadataBytes: r.int('RERANK_MAX_METADATA_BYTES', 2),
     },
     syncTimeoutMs: r.int('RERANK_SYNC_TIMEOUT_MS', 100),
     resultTtlSeconds: r.int('RERANK_RESULT_TTL_SECONDS', 1),

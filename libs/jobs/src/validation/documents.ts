@@ -78,6 +78,8 @@ export function readDocuments(
     throw overLimit(field, `${before + value.length} documents`, { name: 'documents per request', value: limits.maxDocuments, env: 'RERANK_MAX_DOCUMENTS' }, 'split the work into several jobs');
   }
   const shape = withIds ? 'a string or {"id"?: ..., "text": "..."}' : 'a string or {"text": "..."}';
+  /** Index in this list of each id seen: results are looked up by id, so ids are unique per set. */
+  const seen = new Map<ItemId, number>();
   for (let i = 0; i < value.length; i++) {
     const item: unknown = value[i];
     const where = `${field}[${i}]`;
@@ -92,6 +94,16 @@ export function readDocuments(
     }
     if (item.text === undefined) throw invalid(`${where}.text`, `missing; a document is ${shape}`);
     texts.push(checkText(item.text, `${where}.text`, limits, 'document', true));
-    ids.push(item.id === undefined ? null : checkId(item.id, `${where}.id`));
+    if (item.id === undefined) {
+      ids.push(null);
+      continue;
+    }
+    const id = checkId(item.id, `${where}.id`);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw invalid(`${where}.id`, `duplicate document id ${JSON.stringify(id)}: ${field}[${first}] has the same id; give every document of a list its own id (or none)`);
+    }
+    seen.set(id, i);
+    ids.push(id);
   }
 }
