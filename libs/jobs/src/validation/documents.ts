@@ -1,4 +1,4 @@
-import type { Family } from '@rerank/engine';
+import type { DecoderPartLengths, Family } from '@rerank/engine';
 import type { Limits } from '../config';
 import type { CompressionOffer } from '../model-facts';
 import { invalid, overLimit } from '../errors';
@@ -15,6 +15,10 @@ export interface KnownModel {
   compression?: CompressionOffer[];
   /** Engine constructor options from RERANK_MODELS (defaults of per-call options). */
   options?: Record<string, unknown>;
+  /** The model's position limit, when known: max_length beyond what fits is a 400. */
+  maxPositions?: number;
+  /** LLM families: bos / separator / default prompt token counts, when known. */
+  decoderParts?: DecoderPartLengths;
 }
 
 export interface ValidationContext {
