@@ -151,7 +151,7 @@ const BAD: BadCase[] = [
   { name: 'layer option on an encoder', body: job({ cutoff_layers: [1] }), status: 400, field: 'cutoff_layers', message: /families only/ },
   { name: 'normalize not a boolean', body: job({ normalize: 'yes' }), status: 400, field: 'normalize', message: /expected true or false/ },
   { name: 'max_length too small', body: job({ max_length: 4 }), status: 400, field: 'max_length', message: /from 16 to/ },
-  { name: 'query_max_length leaves no room', body: job({ max_length: 64, query_max_length: 60 }), status: 400, field: 'query_max_length', message: /use at most 56/ },
+  { name: 'max_length beyond the model positions', body: job({ max_length: 4000 }), status: 400, field: 'max_length', message: /^max_length: 4000 makes sequences of up to 4000 tokens .*beyond model "tiny"'s 512 positions; send max_length 512 or less/ },
   { name: 'bad instruction format', body: job({ query_instruction_for_rerank: 'Q: ', query_instruction_format: '{x}{}' }), status: 400, field: 'query_instruction_format', message: /format field \{x\} is not supported/ },
   { name: 'return_documents not a boolean', body: job({ return_documents: 'yes' }), status: 400, field: 'return_documents', message: /expected true or false/ },
   { name: 'too many documents', body: job({ documents: manyDocs(3001, 1) }), status: 413, code: 'limit_exceeded', field: 'documents', message: /3001 documents exceeds the limit of 3000 .*RERANK_MAX_DOCUMENTS/ },

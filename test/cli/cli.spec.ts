@@ -74,4 +74,22 @@ describe('rerank command', () => {
     }
     expect(rerank(['score', '--help']).stdout).toMatch(/^rerank score --model/);
   });
+  test('--max-length beyond the model positions exits 2 naming max-length and the limit; an over-long query part is scored with a warning', async () => {
+    // 'enc' is made by the first test: a BERT encoder with 512 positions.
+    const long = rerank(['score', '--model', join(dir, 'enc'), '--max-length', '4000'], jsonl);
+    expect(long.status).toBe(2);
+    expect(long.stderr).toMatch(/^rerank score: --max-length \(maxLength: 4000 makes sequences of up to 4000 tokens .*beyond the model's 512 positions .*use maxLength 512 or less\)/);
+    expect(long.stdout).toBe('');
+    expect(long.stderr).not.toMatch(/indices element out of data bounds|broadcast/);
+    // A query part that fills maxLength: scored untruncated, like the engine in-process and the reference.
+    const query = 'what is machine learning a subset of ai';
+    const input = JSON.stringify({ query, passage: 'machine learning is a subset of artificial intelligence' }) + '\n';
+    const over = rerank(['score', '--model', join(dir, 'enc'), '--max-length', '8', '--query-max-length', '8'], input);
+    expect(over.status).toBe(0);
+    expect(over.stderr).toMatch(/pair 0: the query part takes 11 of the 8 tokens maxLength allows.*scored untruncated/);
+    const engine = new FlagReranker(join(dir, 'enc'), { onWarning: () => undefined });
+    const expected = await engine.computeScore([query, 'machine learning is a subset of artificial intelligence'], { maxLength: 19, queryMaxLength: 8 });
+    await engine.close();
+    expect(JSON.parse(over.stdout)).toEqual({ index: 0, score: expected });
+  });
 });

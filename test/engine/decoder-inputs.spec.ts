@@ -58,10 +58,56 @@ describe('LLM family inputs', () => {
     expect(cut.inputIds).toEqual([2, 143, 210, 4, 6, ...SEP, 145, 210, 44, 46, 44, 46, ...SEP, ...LLM_PROMPT]);
   });
 
-  test('a query that leaves no room for the passage is refused', async () => {
+  test('a query that leaves no room for the passage: scored untruncated as the reference, with a warning', async () => {
+    const model = await models.get({ family: 'llm' });
+    const warnings: string[] = [];
+    const r = models.track(new FlagLLMReranker(model.dir, { onWarning: (m) => warnings.push(m) }));
+    const pair: [string, string] = ['what is machine learning', PASSAGE];
+    // first = [bos] "A: what is machine learning" (7 tokens) > maxLength 4 + sep 1 + prompt 0: nothing is cut
+    // (the passage is only cut to maxLength on its own, as the reference tokenizes it).
+    const [input] = await r.inspectInputs(pair, { maxLength: 4, queryMaxLength: 10, prompt: '' });
+    expect(input.inputIds).toEqual([2, 143, 210, 4, 6, 8, 10, ...SEP, ...B_PASSAGE, ...SEP]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^pair 0: the query part takes 7 of the 5 tokens maxLength allows, leaving no room for the passage; the sequence is scored untruncated/);
+    // The same ids without truncation (maxLength 12) give the same score.
+    const [whole] = await r.inspectInputs(pair, { maxLength: 12, queryMaxLength: 10, prompt: '' });
+    expect(whole.inputIds).toEqual(input.inputIds);
+    const overflowed = await r.computeScore(pair, { maxLength: 4, queryMaxLength: 10, prompt: '' });
+    expect(overflowed).toBe(await r.computeScore(pair, { maxLength: 12, queryMaxLength: 10, prompt: '' }));
+    expect(Number.isFinite(overflowed)).toBe(true);
+  });
+
+  test('every generated decoder family scores its default settings with a passage far beyond maxLength', async () => {
+    const long = 'cooking recipes '.repeat(2000);
+    const longQuery = 'what is ai '.repeat(500);
+    for (const family of ['llm', 'layerwise', 'lightweight'] as const) {
+      const model = await models.get({ family });
+      const Cls = { llm: FlagLLMReranker, layerwise: LayerWiseFlagLLMReranker, lightweight: LightWeightFlagLLMReranker }[family];
+      const r = models.track(new Cls(model.dir));
+      const prompt = family === 'lightweight' ? LIGHTWEIGHT_PROMPT : LLM_PROMPT;
+      const [input] = await r.inspectInputs([longQuery, long]);
+      // The longest sequence there is (a long query too): maxLength 512 + (sep + prompt) twice, as the reference builds it.
+      expect([family, input.inputIds.length]).toEqual([family, 512 + 2 * (SEP.length + prompt.length)]);
+      const score = (await r.computeScore([longQuery, long])) as number;
+      expect([family, Number.isFinite(score)]).toEqual([family, true]);
+    }
+  });
+
+  test('maxLength whose sequences cannot fit the positions is refused, naming maxLength and the limit', async () => {
     const model = await models.get({ family: 'llm' });
     const r = models.track(new FlagLLMReranker(model.dir));
-    await expect(r.inspectInputs(['what is machine learning', PASSAGE], { maxLength: 2, queryMaxLength: 10, prompt: '' })).rejects.toThrow(RerankerArgumentError);
+    // 1000 + 2 × (1 + 35) = 1072 > 1024 positions.
+    await expect(r.computeScore([QUERY, PASSAGE], { maxLength: 1000 })).rejects.toThrow(
+      /^maxLength: 1000 makes sequences of up to 1072 tokens \(maxLength plus separator and prompt, which the reference adds twice\), beyond the model's 1024 positions \(config.json max_position_embeddings\); use maxLength 952 or less$/,
+    );
+    const longest: [string, string] = ['what is ai '.repeat(500), 'cooking recipes '.repeat(2000)];
+    const [input] = await r.inspectInputs(longest, { maxLength: 952 });
+    expect(input.inputIds).toHaveLength(1024);
+    expect(Number.isFinite(await r.computeScore(longest, { maxLength: 952 }))).toBe(true);
+    await expect(r.computeScore([QUERY, PASSAGE], { maxLength: 2, queryMaxLength: 2000, prompt: '' })).resolves.toEqual(expect.any(Number));
+    await expect(r.computeScore(['what '.repeat(1100), PASSAGE], { maxLength: 2, queryMaxLength: 2000, prompt: '' })).rejects.toThrow(
+      /^maxLength: pair 0: .*beyond the model's 1024 positions/,
+    );
   });
 
   test('layer-wise: the same layout, bos always', async () => {

@@ -1,4 +1,4 @@
-import { FlagReranker, RerankerArgumentError } from '@rerank/engine';
+import { FlagReranker, positionLimit, RerankerArgumentError } from '@rerank/engine';
 import { TestModels } from './support/models';
 
 // Token ids below were checked by hand against the generated vocabularies: bert style
@@ -91,10 +91,56 @@ describe('encoder inputs (FlagReranker)', () => {
     await expect(r.inspectInputs([Q, P], { maxLength: 4 })).rejects.toThrow(/^maxLength: 4 is below what the pair template needs .* use at least 5/);
   });
 
-  test('a query that leaves no room for the passage is refused, naming the pair', async () => {
-    const r = await open('bert');
-    await expect(r.inspectInputs([[Q, P], ['what is machine learning a subset of ai', P]], { maxLength: 8, queryMaxLength: 8 })).rejects.toThrow(
-      /^maxLength: pair 1: the query part takes 11 of the 8 tokens allowed.*raise maxLength or lower queryMaxLength/,
+  test('a query that leaves no room for the passage: scored untruncated as the reference, with one warning', async () => {
+    const warnings: string[] = [];
+    const r = await open('bert', { onWarning: (m: string) => warnings.push(m) });
+    const long = 'what is machine learning a subset of ai'; // 8 tokens
+    const LONG_IDS = [5, 6, 7, 8, 9, 23, 12, 20];
+    const pairs: [string, string][] = [[Q, P], [long, P]];
+    const inputs = await r.inspectInputs(pairs, { maxLength: 8, queryMaxLength: 8 });
+    // Pair 0 fits as usual; pair 1's query part (11 tokens) fills maxLength 8: nothing is cut (Hugging Face only logs an error).
+    expect(inputs.map((x) => x.inputIds)).toEqual([
+      [2, ...Q_IDS, 3, 7, 3],
+      [2, ...LONG_IDS, 3, ...P_IDS, 3],
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^pair 1: the query part takes 11 of the 8 tokens maxLength allows, leaving no room for the passage; the sequence is scored untruncated, as the reference does/);
+    // The score is the one of the same 19 tokens built without any truncation (maxLength 19).
+    const overflowed = await r.computeScore([long, P], { maxLength: 8, queryMaxLength: 8 });
+    const whole = await r.computeScore([long, P], { maxLength: 19, queryMaxLength: 8 });
+    expect((await r.inspectInputs([long, P], { maxLength: 19, queryMaxLength: 8 }))[0].inputIds).toEqual(inputs[1].inputIds);
+    expect(overflowed).toBe(whole);
+    expect(Number.isFinite(overflowed)).toBe(true);
+  });
+
+  test('an untruncated sequence beyond the model positions is refused, naming maxLength and the limit', async () => {
+    const r = await open('bert', { onWarning: () => undefined });
+    const query = 'what '.repeat(600).trim(); // 600 tokens
+    await expect(r.computeScore([[Q, P], [query, P]], { maxLength: 64, queryMaxLength: 600 })).rejects.toThrow(
+      /^maxLength: pair 1: its query part leaves no room for the passage within maxLength 64, so nothing is truncated \(as the reference\), and the whole sequence of 611 tokens is beyond the model's 512 positions \(config.json max_position_embeddings\); lower queryMaxLength/,
     );
+  });
+
+  test('maxLength beyond the model positions is refused before the runtime sees it (bert 512; xlmr 514 - padding offset = 512)', async () => {
+    for (const style of ['bert', 'xlmr'] as const) {
+      const r = await open(style);
+      const call = r.computeScore([Q, 'machine '.repeat(2000)], { maxLength: 4000 });
+      await expect(call).rejects.toThrow(RerankerArgumentError);
+      await expect(r.computeScore([Q, P], { maxLength: 513 })).rejects.toThrow(
+        /^maxLength: 513 makes sequences of up to 513 tokens \(query, passage and special tokens\), beyond the model's 512 positions \(config.json max_position_embeddings\); use maxLength 512 or less$/,
+      );
+      // The limit itself is fine: a 512-token sequence scores.
+      const [input] = await r.inspectInputs([Q, 'machine '.repeat(2000)], { maxLength: 512 });
+      expect(input.inputIds).toHaveLength(512);
+      expect(Number.isFinite(await r.computeScore([Q, 'machine '.repeat(2000)], { maxLength: 512 }))).toBe(true);
+    }
+  });
+
+  test('positionLimit reads config.json: BERT as is, RoBERTa-like minus padding_idx + 1', () => {
+    expect(positionLimit({ model_type: 'bert', max_position_embeddings: 512, pad_token_id: 0 })).toBe(512);
+    expect(positionLimit({ model_type: 'xlm-roberta', max_position_embeddings: 514, pad_token_id: 1 })).toBe(512);
+    expect(positionLimit({ architectures: ['RobertaForSequenceClassification'], max_position_embeddings: 514, pad_token_id: 1 })).toBe(512);
+    expect(positionLimit({ model_type: 'gemma', max_position_embeddings: 8192, pad_token_id: 0 })).toBe(8192);
+    expect(positionLimit({ model_type: 'bert' })).toBeUndefined();
   });
 });

@@ -12,6 +12,7 @@ const EXPECTED_NAMES = [
   'RERANK_LOCK_DURATION_MS', 'RERANK_STALLED_INTERVAL_MS', 'RERANK_MAX_STALLED_COUNT', 'RERANK_SHARD_ATTEMPTS',
   'RERANK_WEBHOOK_ALLOWED_HOSTS', 'RERANK_TRUST_PROXY', 'RERANK_SECRET_KEY',
   'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', 'RERANK_RATE_LIMIT_ACTIVE_JOBS',
+  'RERANK_MAX_METADATA_DEPTH', 'RERANK_MAX_METADATA_BYTES',
 ];
 
 function problems(env: Record<string, string>, requireModels = false): string[] {
@@ -60,6 +61,8 @@ describe('configuration', () => {
       RERANK_STALLED_INTERVAL_MS: c.queue.stalledIntervalMs,
       RERANK_MAX_STALLED_COUNT: c.queue.maxStalledCount,
       RERANK_SHARD_ATTEMPTS: c.queue.shardAttempts,
+      RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth,
+      RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes,
       PORT: c.port,
     };
     for (const [name, value] of Object.entries(numeric)) {

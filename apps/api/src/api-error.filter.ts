@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { ApiError } from '@rerank/jobs';
+import { ApiError, isRedisUnavailable } from '@rerank/jobs';
 import { type ApiRequest, sendError } from './http';
 
 const CODES: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'limit_exceeded', 415: 'unsupported_media_type' };
@@ -22,7 +22,7 @@ export class ApiErrorFilter implements ExceptionFilter {
       return sendError(res, new ApiError(status, CODES[status] ?? 'error', message));
     }
     const err = exception as Error;
-    if (err?.name === 'MaxRetriesPerRequestError' || /ECONNREFUSED|Connection is closed|ETIMEDOUT|ENOTFOUND/.test(err?.message ?? '')) {
+    if (isRedisUnavailable(err)) {
       this.log.warn(`${req.method} ${req.url}: Redis unavailable: ${err.message}`);
       return sendError(res, new ApiError(503, 'unavailable', 'the job store (Redis) is unreachable; nothing was done, retry later'));
     }

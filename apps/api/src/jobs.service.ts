@@ -16,6 +16,7 @@ import {
   planShards,
   type QueryResult,
   type RerankConfig,
+  isRedisUnavailable,
   rankingScore,
   validateJobRequest,
 } from '@rerank/jobs';
@@ -100,8 +101,13 @@ export class JobsService {
       await this.store.discard(id).catch(() => undefined);
       if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
       if (e instanceof ApiError) throw e;
-      this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
       await this.rateLimits.releaseActiveJob(owner, id).catch(() => undefined);
+      if (!isRedisUnavailable(e)) {
+        // Not an outage: a 500 with the stack in the log (the error filter), never "retry later".
+        this.log.error(`job ${id} could not be queued: ${(e as Error)?.stack ?? String(e)}`);
+        throw e;
+      }
+      this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
       throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
     }
     this.log.log(`job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`);

@@ -18,7 +18,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
     @Inject(REDIS) redis: Redis,
   ) {
     this.registry = new WorkersRegistry(redis);
-    for (const m of config.models) this.local.set(m.name, readModelFacts(m.path));
+    for (const m of config.models) this.local.set(m.name, readModelFacts(m.path, m.family));
   }
 
   async onModuleInit(): Promise<void> {
@@ -67,7 +67,17 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
       const remote = this.workerModel(m.name);
       const layers = local?.layers ?? remote?.layers;
       const compression = local?.compression ?? remote?.compression;
-      return { name: m.name, family: this.family(m), ...(layers ? { layers } : {}), ...(compression ? { compression } : {}), ...(m.options ? { options: m.options } : {}) };
+      const maxPositions = local?.maxPositions ?? remote?.maxPositions;
+      const decoderParts = local?.decoderParts ?? remote?.decoderParts;
+      return {
+        name: m.name,
+        family: this.family(m),
+        ...(layers ? { layers } : {}),
+        ...(compression ? { compression } : {}),
+        ...(m.options ? { options: m.options } : {}),
+        ...(maxPositions !== undefined ? { maxPositions } : {}),
+        ...(decoderParts ? { decoderParts } : {}),
+      };
     });
   }
 

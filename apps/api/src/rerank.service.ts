@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job } from 'bullmq';
-import { ApiError, rankingScore, type RerankConfig, type SyncJobData, type SyncReturn, topK, validateRerankRequest } from '@rerank/jobs';
+import { ApiError, isRedisUnavailable, rankingScore, type RerankConfig, type SyncJobData, type SyncReturn, topK, validateRerankRequest } from '@rerank/jobs';
 import { ModelsService } from './models.service';
 import { QueueService } from './queue.service';
 import { RateLimitService } from './rate-limit.service';
@@ -29,6 +29,7 @@ export class RerankService {
     try {
       job = (await this.queues.shards.add('sync', data, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 600 } })) as Job<SyncJobData>;
     } catch (e) {
+      if (!isRedisUnavailable(e)) throw e;
       throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
     }
     let out: SyncReturn;

@@ -97,7 +97,7 @@ export class ShardWorker {
         onWarning: (w: string) => this.log.warn(`${m.name}: ${w}`),
       });
       await reranker.ready();
-      const facts = readModelFacts(reranker.modelNameOrPath);
+      const facts = readModelFacts(reranker.modelNameOrPath, reranker.family);
       if (m.generated) facts.generated = true;
       this.models.set(m.name, { config: m, reranker, family: reranker.family, facts });
       this.log.info(`model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.threads} thread(s)`);
@@ -129,6 +129,8 @@ export class ShardWorker {
         generated: e.facts.generated,
         ...(e.facts.layers ? { layers: e.facts.layers } : {}),
         ...(e.facts.compression ? { compression: e.facts.compression } : {}),
+        ...(e.facts.maxPositions !== undefined ? { maxPositions: e.facts.maxPositions } : {}),
+        ...(e.facts.decoderParts ? { decoderParts: e.facts.decoderParts } : {}),
       })),
       startedAt: this.startedAt,
       beatAt: Date.now(),

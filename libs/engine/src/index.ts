@@ -12,9 +12,12 @@ export { AutoReranker, createReranker, detectFamily, type AnyReranker, type Auto
 export { BaseReranker, type PairInputs } from './rerankers/base-reranker';
 export { parseDevice, resolveDevices, deviceName, type Device } from './devices';
 export { formatInstruction } from './instructions';
-export { familyFromName, KNOWN_MODEL_NAMES } from './model/family';
+export { familyFromName, familyFromArchitectures, KNOWN_MODEL_NAMES } from './model/family';
 export { readModelFiles, type ModelFiles, type RerankerJson } from './model/model-files';
 export { resolveModelDir, defaultCacheDir, ENGINE_ENV_VARS } from './model/resolve';
 export { downloadModel } from './model/hub';
 export { planBatches, paddingEfficiency, chunkRanges, type BatchLimits } from './batching/batch-plan';
 export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT, COMPRESS_RATIOS } from './options';
+export { positionLimit } from './model/position-limit';
+export { readSequenceFacts, type SequenceFacts, type DecoderPartLengths } from './model/sequence-facts';
+export { longestDecoderSequence } from './sequences/decoder-sequences';

@@ -34,6 +34,10 @@ export interface Limits {
   maxPairs: number;
   maxTopK: number;
   syncMaxDocuments: number;
+  /** Deepest nesting of a job's `metadata` (default 32). */
+  maxMetadataDepth?: number;
+  /** Largest `metadata` as JSON, in bytes (default 16384). */
+  maxMetadataBytes?: number;
 }
 
 export interface RerankConfig {
@@ -118,6 +122,8 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', default: '3000', description: 'Requests per minute per API key (open API: all clients together) on /v1/rerank, /v2/rerank, /v1/jobs and /v1/models, shared by all API replicas; 429 with Retry-After beyond. 0: no limit.' },
   { name: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', default: '5000000', description: '(query, document) pairs per minute per API key, synchronous requests and jobs together; 429 with Retry-After beyond. 0: no limit.' },
   { name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS', default: '200', description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.' },
+  { name: 'RERANK_MAX_METADATA_DEPTH', default: '32', description: 'Deepest nesting of a job\'s `metadata` (objects and lists inside it); deeper is a 400.' },
+  { name: 'RERANK_MAX_METADATA_BYTES', default: '16384', description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.' },
 ];
 
 export class ConfigError extends Error {
@@ -341,6 +347,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
       maxPairs: r.int('RERANK_MAX_PAIRS', 1),
       maxTopK: r.int('RERANK_MAX_TOP_K', 1),
       syncMaxDocuments: r.int('RERANK_SYNC_MAX_DOCUMENTS', 1),
+      maxMetadataDepth: r.int('RERANK_MAX_METADATA_DEPTH', 1, 1000),
+      maxMetadataBytes: r.int('RERANK_MAX_METADATA_BYTES', 2),
     },
     syncTimeoutMs: r.int('RERANK_SYNC_TIMEOUT_MS', 100),
     resultTtlSeconds: r.int('RERANK_RESULT_TTL_SECONDS', 1),

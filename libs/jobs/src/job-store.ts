@@ -68,6 +68,8 @@ export interface NewJob {
 
 /** Keys of a job not yet queued expire after this long unless `activate` runs (a crash in between leaves nothing for good). */
 const PENDING_TTL_SECONDS = 3600;
+/** Fields per HSET / HMGET: commands stay bounded whatever the job size (argument spreads, Redis buffers). */
+export const REDIS_CHUNK = 1000;
 
 const FINISH_SCRIPT = `
 local s = redis.call('HGET', KEYS[1], 'status')
@@ -130,14 +132,18 @@ export class JobStore {
       fields.webhook_state = 'pending';
       fields.webhook_attempts = 0;
     }
-    const docArgs: (string | number)[] = new Array(job.documents.length * 2);
-    for (let i = 0; i < job.documents.length; i++) {
-      docArgs[2 * i] = i;
-      docArgs[2 * i + 1] = job.documents[i];
-    }
     const p = this.redis.multi();
     p.hset(keys.job(id), fields);
-    p.hset(keys.docs(id), ...docArgs);
+    // Documents in HSETs of REDIS_CHUNK fields: one spread of 2 × N arguments overflows the stack near 60,000 documents.
+    for (let start = 0; start < job.documents.length; start += REDIS_CHUNK) {
+      const end = Math.min(job.documents.length, start + REDIS_CHUNK);
+      const docArgs: (string | number)[] = new Array((end - start) * 2);
+      for (let i = start; i < end; i++) {
+        docArgs[2 * (i - start)] = i;
+        docArgs[2 * (i - start) + 1] = job.documents[i];
+      }
+      p.hset(keys.docs(id), ...docArgs);
+    }
     p.set(keys.layout(id), JSON.stringify({ queries: job.queries, sets: job.sets }));
     if (job.documentIds) p.set(keys.docIds(id), JSON.stringify(job.documentIds));
     for (const k of [keys.job(id), keys.docs(id), keys.layout(id), keys.docIds(id)]) p.expire(k, PENDING_TTL_SECONDS);
@@ -230,7 +236,14 @@ export class JobStore {
   /** Texts of flattened document indices (null where gone). */
   async documents(id: string, indices: readonly number[]): Promise<(string | null)[]> {
     if (indices.length === 0) return [];
-    return this.redis.hmget(keys.docs(id), ...indices.map(String));
+    if (indices.length <= REDIS_CHUNK) return this.redis.hmget(keys.docs(id), ...indices.map(String));
+    // Large reads in HMGETs of REDIS_CHUNK fields, pipelined (one round trip), for the same reason as create.
+    const p = this.redis.pipeline();
+    for (let start = 0; start < indices.length; start += REDIS_CHUNK) p.hmget(keys.docs(id), ...indices.slice(start, start + REDIS_CHUNK).map(String));
+    const replies = (await exec(p)) as (string | null)[][];
+    const out: (string | null)[] = [];
+    for (const part of replies) for (const v of part) out.push(v);
+    return out;
   }
 
   async documentIds(id: string): Promise<(ItemId | null)[] | null> {
@@ -273,9 +286,11 @@ export class JobStore {
   async storeResults(id: string, top: unknown, scores: readonly PairScore[][], ttlSeconds: number): Promise<void> {
     const p = this.redis.multi();
     p.set(keys.result(id), JSON.stringify(top));
-    const args: string[] = [];
-    scores.forEach((list, q) => args.push(String(q), JSON.stringify(list)));
-    if (args.length) p.hset(keys.scores(id), ...args);
+    for (let start = 0; start < scores.length; start += REDIS_CHUNK) {
+      const args: string[] = [];
+      for (let q = start; q < Math.min(scores.length, start + REDIS_CHUNK); q++) args.push(String(q), JSON.stringify(scores[q]));
+      p.hset(keys.scores(id), ...args);
+    }
     await exec(p);
     await this.expire(id, ttlSeconds);
   }
@@ -328,7 +343,10 @@ interface ScriptClient {
   rerankRunning(key: string, now: number): Promise<number>;
 }
 
-async function exec(p: ReturnType<Redis['multi']>): Promise<void> {
+/** Runs a MULTI or pipeline; throws the first command error, else returns the replies. */
+async function exec(p: ReturnType<Redis['multi']>): Promise<unknown[]> {
   const res = await p.exec();
-  for (const [err] of res ?? []) if (err) throw err;
+  if (!res) throw new Error('Redis discarded the transaction (EXEC returned null)');
+  for (const [err] of res) if (err) throw err;
+  return res.map(([, v]) => v);
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Family, readModelFiles } from '@rerank/engine';
+import { type DecoderPartLengths, type Family, familyFromArchitectures, readModelFiles, readSequenceFacts } from '@rerank/engine';
 
 export interface CompressionOffer {
   ratio: number;
@@ -20,9 +20,14 @@ export interface ModelFacts {
   compression?: CompressionOffer[];
   /** Made by @rerank/model-gen (config.json `generated_by`): random weights. */
   generated: boolean;
+  /** Longest sequence the model's positions take (config.json), when known. */
+  maxPositions?: number;
+  /** LLM families: token counts of bos, separator and default prompt (for the length check at submission). */
+  decoderParts?: DecoderPartLengths;
 }
 
-export function readModelFacts(dir: string): ModelFacts {
+/** `family`: the configured one, when RERANK_MODELS names it (else reranker.json or config.json's architectures). */
+export function readModelFacts(dir: string, family?: Family): ModelFacts {
   try {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) return { generated: false };
     const files = readModelFiles(dir);
@@ -34,6 +39,17 @@ export function readModelFacts(dir: string): ModelFacts {
     if (r.layers?.length) facts.layers = [...r.layers];
     if (r.family === 'lightweight') {
       facts.compression = [{ ratio: r.compressRatio ?? 1, layers: r.compressLayers ?? [] }, ...(r.variants ?? []).map((v) => ({ ratio: v.compressRatio, layers: v.compressLayers }))];
+    }
+    const architectures = Array.isArray(files.config.architectures) ? (files.config.architectures as string[]) : undefined;
+    const knownFamily = family ?? r.family ?? familyFromArchitectures(architectures);
+    if (knownFamily) {
+      try {
+        const seq = readSequenceFacts(files, knownFamily);
+        if (seq.maxPositions !== undefined) facts.maxPositions = seq.maxPositions;
+        if (seq.decoderParts) facts.decoderParts = seq.decoderParts;
+      } catch {
+        // A tokenizer that does not load here fails loudly in the worker; the length check is then left to it.
+      }
     }
     return facts;
   } catch {

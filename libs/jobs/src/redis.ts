@@ -37,3 +37,22 @@ export async function waitForRedis(client: Redis, timeoutMs = 10000): Promise<vo
   }
   throw new Error(`Redis did not answer within ${timeoutMs} ms: ${(last as Error)?.message ?? 'no reply'}`);
 }
+
+/** Error codes of a connection that failed or dropped (Node's net errors). */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/**
+ * True only for errors that mean Redis could not be reached (refused, dropped or timed-out
+ * connections, ioredis giving up on a command): those are a 503 "retry later". Anything else
+ * (a bug, a stack overflow, a Redis reply error such as OOM or WRONGTYPE) is an internal error.
+ */
+export function isRedisUnavailable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const err = e as Error & { code?: unknown; errno?: unknown };
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  if (typeof err.code === 'string' && CONNECTION_CODES.has(err.code)) return true;
+  // ioredis: "Connection is closed.", "Stream isn't writeable and enableOfflineQueue options is false", connect timeouts.
+  if (/^Connection is closed|Stream isn't writeable|^connect ETIMEDOUT|^Command timed out/.test(err.message)) return true;
+  if (/\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)\b/.test(err.message)) return true;
+  return false;
+}

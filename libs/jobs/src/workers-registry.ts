@@ -3,7 +3,7 @@
  * readiness and model list read them. A worker that stops beating drops out after HEARTBEAT_TTL_MS.
  */
 import type { Redis } from 'ioredis';
-import type { Family } from '@rerank/engine';
+import type { DecoderPartLengths, Family } from '@rerank/engine';
 import type { CompressionOffer } from './model-facts';
 import { keys } from './queues';
 
@@ -16,6 +16,8 @@ export interface WorkerModel {
   generated: boolean;
   layers?: number[];
   compression?: CompressionOffer[];
+  maxPositions?: number;
+  decoderParts?: DecoderPartLengths;
 }
 
 export interface WorkerHeartbeat {

@@ -15,6 +15,13 @@ import { makeTokenizer } from './tokenizers';
 import { SpecialTokenIds } from './tokenizers/common';
 import { coreWordId } from './tokenizers/vocab';
 
+/**
+ * Positions of generated decoders at least: the LLM layout adds separator and prompt twice beyond
+ * maxLength (512 + 2 × 36 tokens with the default prompt), so a 512-position table would refuse the
+ * families' default settings. Extra rows leave the first ones (and so every score) unchanged.
+ */
+export const DECODER_MIN_POSITIONS = 1024;
+
 export interface MakeTestModelOptions extends Partial<ModelDims> {
   family: Family;
   outDir: string;
@@ -94,7 +101,7 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     heads: o.heads ?? base.heads,
     intermediate: o.intermediate ?? base.intermediate,
     vocabSize: o.vocabSize ?? base.vocabSize,
-    maxPositions: o.maxPositions ?? base.maxPositions,
+    maxPositions: o.maxPositions ?? (o.family === 'encoder' ? base.maxPositions : Math.max(base.maxPositions, DECODER_MIN_POSITIONS)),
   };
   if (dims.hidden % dims.heads !== 0) throw new Error(`hidden ${dims.hidden} is not a multiple of heads ${dims.heads}`);
   const seed = o.seed ?? 1;

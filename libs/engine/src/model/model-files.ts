@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ModelLoadError } from '../errors';
 import type { Family } from '../types';
 import { parseFamily } from './family';
+import { positionLimit } from './position-limit';
 
 /** A light-weight graph exported with other compression settings. */
 export interface CompressionVariant {
@@ -33,6 +34,8 @@ export interface ModelFiles {
   tokenizerJson: string;
   tokenizerConfig: Record<string, unknown>;
   config: Record<string, unknown>;
+  /** Longest sequence the position embeddings take (config.json; see positionLimit); undefined: unknown. */
+  maxPositions?: number;
   reranker: RerankerJson;
 }
 
@@ -53,6 +56,7 @@ export function readModelFiles(dir: string): ModelFiles {
   const tokenizerJson = join(dir, 'tokenizer.json');
   if (!existsSync(tokenizerJson)) throw new ModelLoadError(`no tokenizer.json in ${dir}: the engine needs the fast-tokenizer file that Hugging Face models ship`);
   const tokenizerConfig = { ...readJson(dir, 'special_tokens_map.json'), ...readJson(dir, 'tokenizer_config.json') };
+  const config = readJson(dir, 'config.json');
   return {
     dir,
     graph,
@@ -60,7 +64,8 @@ export function readModelFiles(dir: string): ModelFiles {
     quantizedGraph: firstExisting(dir, QUANTIZED_CANDIDATES),
     tokenizerJson,
     tokenizerConfig,
-    config: readJson(dir, 'config.json'),
+    config,
+    maxPositions: positionLimit(config),
     reranker: parseRerankerJson(readJson(dir, 'reranker.json'), dir),
   };
 }

@@ -6,7 +6,7 @@ import { checkPairs, sigmoid } from '../pairs';
 import type { DeviceSession, RunOutput } from '../runtime/device-session';
 import type { GraphPlan } from '../runtime/graph-signature';
 import { runScoreTask } from '../runtime/score-pipeline';
-import type { EncodedPair } from '../sequences/encoded-pair';
+import type { EncodedPair, QueryOverflowNotice } from '../sequences/encoded-pair';
 import type { Family, Pair, RerankerOptions, ScoreOverrides } from '../types';
 import { LoadedModel, wantsFp16 } from './loaded-model';
 
@@ -164,6 +164,22 @@ export abstract class BaseReranker {
       this.warnOnce(`fp16: ${files.dir} has no model_fp16.onnx; ${device.name} runs the fp32 graph`);
     }
     return files.graph;
+  }
+
+  /**
+   * A call's notice for pairs whose query part leaves no room for the passage: scored untruncated,
+   * as the reference does, with one warning per call (the first such pair and how to avoid it).
+   */
+  protected queryOverflowNotice(): QueryOverflowNotice {
+    let told = false;
+    return (pairIndex, firstLength, maxTotal) => {
+      if (told) return;
+      told = true;
+      this.warn(
+        `pair ${pairIndex}: the query part takes ${firstLength} of the ${maxTotal} tokens maxLength allows, leaving no room for the passage; ` +
+          'the sequence is scored untruncated, as the reference does (lower queryMaxLength or raise maxLength to truncate the passage instead); later pairs of this call are not reported',
+      );
+    };
   }
 
   private readonly warned = new Set<string>();

@@ -70,11 +70,12 @@ export abstract class DecoderReranker extends BaseReranker {
     columns: number,
     read: (output: RunOutput, tensors: BatchTensors, rows: number) => Float64Array,
   ): FamilyCall {
-    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
-    this.sequences.checkLimits(limits);
+    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength, maxPositions: model.files.maxPositions };
     const parts = this.parts(model, call);
+    this.sequences.checkLimits(limits, parts);
+    const onOverflow = this.queryOverflowNotice();
     const padMultiple = this.options.devices.some((d) => d.kind === 'cuda') ? 8 : 1;
-    return { columns, padSide, padMultiple, build: (q, p, i) => this.sequences.build(q, p, parts, limits, i), read };
+    return { columns, padSide, padMultiple, build: (q, p, i) => this.sequences.build(q, p, parts, limits, i, onOverflow), read };
   }
 
   /** Layer-wise and light-weight: the cutoff layers' columns of a `scores` [B, K] output. */

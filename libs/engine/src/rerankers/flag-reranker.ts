@@ -30,14 +30,15 @@ export class FlagReranker extends BaseReranker {
 
   protected prepareCall(model: LoadedModel, call: CallSettings): FamilyCall {
     const sequences = this.sequences as EncoderSequences;
-    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength };
+    const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength, maxPositions: model.files.maxPositions };
     sequences.checkLimits(limits);
+    const onOverflow = this.queryOverflowNotice();
     return {
       columns: 1,
       // Encoders count positions from the left edge (BERT), so pads go on the right.
       padSide: 'right',
       padMultiple: 1,
-      build: (q, p, i) => sequences.build(q, p, limits, i),
+      build: (q, p, i) => sequences.build(q, p, limits, i, onOverflow),
       read: (out, _tensors, rows) => {
         if (out.dims.length === 2 && out.dims[1] !== 1) {
           throw new ModelLoadError(`logits has ${out.dims[1]} labels per row; a reranker's classifier has one`);

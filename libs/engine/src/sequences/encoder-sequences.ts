@@ -1,6 +1,6 @@
 import { RerankerArgumentError } from '../errors';
 import type { PairTemplate } from '../tokenization/text-tokenizer';
-import { type EncodedPair, type LengthLimits, truncateSecond } from './encoded-pair';
+import { checkLongest, checkPositions, type EncodedPair, type LengthLimits, type QueryOverflowNotice, truncateSecond } from './encoded-pair';
 
 /**
  * Cross-encoder input: the tokenizer's pair template over (query ids truncated to queryMaxLength,
@@ -24,12 +24,15 @@ export class EncoderSequences {
         `${limits.maxLength} is below what the pair template needs (${this.template.specialCount} special tokens and one token of each text); use at least ${this.minMaxLength}`,
       );
     }
+    // Truncation keeps a pair within maxLength (unless its query alone fills it: see build).
+    checkLongest(limits.maxLength, limits, 'query, passage and special tokens');
   }
 
-  build(query: number[], passage: number[], limits: LengthLimits, pairIndex: number): EncodedPair {
+  build(query: number[], passage: number[], limits: LengthLimits, pairIndex: number, onOverflow?: QueryOverflowNotice): EncodedPair {
     const q = query.length > limits.queryMaxLength ? query.slice(0, limits.queryMaxLength) : query;
     let p = passage.length > limits.maxLength ? passage.slice(0, limits.maxLength) : passage;
-    p = truncateSecond(p, q.length + this.template.specialCount, limits.maxLength, pairIndex);
+    p = truncateSecond(p, q.length + this.template.specialCount, limits.maxLength, pairIndex, onOverflow);
+    checkPositions(q.length + this.template.specialCount + p.length, limits, pairIndex);
     const { ids, typeIds } = this.template.apply(q, p);
     return this.withTypeIds ? { ids, typeIds } : { ids };
   }

@@ -1,4 +1,4 @@
-import type { Family } from '@rerank/engine';
+import type { DecoderPartLengths, Family } from '@rerank/engine';
 import type { Limits } from '../config';
 import type { CompressionOffer } from '../model-facts';
 import { invalid, overLimit } from '../errors';
@@ -15,6 +15,10 @@ export interface KnownModel {
   compression?: CompressionOffer[];
   /** Engine constructor options from RERANK_MODELS (defaults of per-call options). */
   options?: Record<string, unknown>;
+  /** The model's position limit, when known: max_length beyond what fits is a 400. */
+  maxPositions?: number;
+  /** LLM families: bos / separator / default prompt token counts, when known. */
+  decoderParts?: DecoderPartLengths;
 }
 
 export interface ValidationContext {
@@ -78,6 +82,8 @@ export function readDocuments(
     throw overLimit(field, `${before + value.length} documents`, { name: 'documents per request', value: limits.maxDocuments, env: 'RERANK_MAX_DOCUMENTS' }, 'split the work into several jobs');
   }
   const shape = withIds ? 'a string or {"id"?: ..., "text": "..."}' : 'a string or {"text": "..."}';
+  /** Index in this list of each id seen: results are looked up by id, so ids are unique per set. */
+  const seen = new Map<ItemId, number>();
   for (let i = 0; i < value.length; i++) {
     const item: unknown = value[i];
     const where = `${field}[${i}]`;
@@ -92,6 +98,16 @@ export function readDocuments(
     }
     if (item.text === undefined) throw invalid(`${where}.text`, `missing; a document is ${shape}`);
     texts.push(checkText(item.text, `${where}.text`, limits, 'document', true));
-    ids.push(item.id === undefined ? null : checkId(item.id, `${where}.id`));
+    if (item.id === undefined) {
+      ids.push(null);
+      continue;
+    }
+    const id = checkId(item.id, `${where}.id`);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw invalid(`${where}.id`, `duplicate document id ${JSON.stringify(id)}: ${field}[${first}] has the same id; give every document of a list its own id (or none)`);
+    }
+    seen.set(id, i);
+    ids.push(id);
   }
 }

@@ -3,7 +3,7 @@
  * anything is queued so a bad option is a 400 and never a failed job. The checks mirror the
  * engine's own (RerankerArgumentError) and instruction formats are tried with the engine's formatter.
  */
-import { COMPRESS_RATIOS, type Family, formatInstruction, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
+import { COMPRESS_RATIOS, type Family, formatInstruction, longestDecoderSequence, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
 import { invalid } from '../errors';
 import { describe, isInt, type JsonObject } from './common';
 import type { KnownModel } from './documents';
@@ -100,13 +100,39 @@ export function readEngineOptions(body: JsonObject, model: KnownModel): ScoreOve
   return out as ScoreOverrides;
 }
 
+/**
+ * max_length against the model's positions, as the engine checks it (its refusal, made at submission):
+ * the longest sequence truncation can make for these settings must fit. A query part that alone fills
+ * max_length is scored untruncated by the engine (as the reference) when it fits, so it is not refused
+ * here. A prompt other than the model's default counts as no tokens: the API refuses only what the
+ * engine would.
+ */
+function checkPositions(o: ScoreOverrides, model: KnownModel, base: Record<string, unknown>): void {
+  const limit = model.maxPositions;
+  if (limit === undefined) return;
+  const maxLength = o.maxLength ?? (typeof base.maxLength === 'number' ? base.maxLength : 512);
+  const queryMaxLength = o.queryMaxLength ?? (typeof base.queryMaxLength === 'number' ? base.queryMaxLength : Math.floor((maxLength * 3) / 4));
+  let longest = maxLength;
+  let what = 'query, document and special tokens';
+  if (model.family && model.family !== 'encoder' && model.decoderParts) {
+    const customPrompt = (o.prompt !== undefined && o.prompt !== null) || typeof base.prompt === 'string';
+    const parts = { ...model.decoderParts, ...(customPrompt ? { prompt: 0 } : {}) };
+    longest = longestDecoderSequence({ maxLength, queryMaxLength }, parts);
+    what = 'max_length plus separator and prompt, which the reference adds twice';
+  }
+  if (longest <= limit) return;
+  const room = limit - (longest - maxLength);
+  throw invalid(
+    'max_length',
+    `${maxLength}${o.maxLength === undefined ? ' (the default)' : ''} makes sequences of up to ${longest} tokens (${what}), beyond model "${model.name}"'s ${limit} positions; ` +
+      (room >= 1 ? `send max_length ${room} or less` : 'send a shorter prompt'),
+  );
+}
+
 /** Checks that depend on the model (lengths, its layers, its exported compression settings). */
 function checkAgainstModel(o: ScoreOverrides, model: KnownModel): void {
   const base = model.options ?? {};
-  const maxLength = o.maxLength ?? (typeof base.maxLength === 'number' ? base.maxLength : 512);
-  if (o.queryMaxLength !== undefined && o.queryMaxLength !== null && o.queryMaxLength > maxLength - 8) {
-    throw invalid('query_max_length', `${o.queryMaxLength} leaves too little of max_length ${maxLength} for the document; use at most ${maxLength - 8} (or raise max_length)`);
-  }
+  checkPositions(o, model, base);
   if (o.cutoffLayers && model.layers) {
     const bad = o.cutoffLayers.find((l) => !model.layers?.includes(l));
     if (bad !== undefined) throw invalid('cutoff_layers', `layer ${bad} is not one model "${model.name}" scores; it offers ${JSON.stringify(model.layers)}`);

@@ -3,6 +3,7 @@
  * Pure: nothing here touches Redis, so a refused request leaves nothing behind.
  */
 import type { Family, ScoreOverrides } from '@rerank/engine';
+import type { Limits } from '../config';
 import { invalid, overLimit } from '../errors';
 import { describe, isInt, isObject, type JsonObject, optionalBool, rejectUnknownKeys } from './common';
 import { checkId, checkText, type ItemId, pickModel, readDocuments, type ValidationContext } from './documents';
@@ -10,6 +11,7 @@ import { ENGINE_OPTION_FIELDS, readEngineOptions } from './engine-options';
 
 export const DEFAULT_TOP_K = 10;
 export const MAX_METADATA_BYTES = 16384;
+export const DEFAULT_MAX_METADATA_DEPTH = 32;
 
 export interface JobQuery {
   id: ItemId | null;
@@ -82,11 +84,33 @@ export function validateWebhook(v: unknown): WebhookTarget | null {
   return { url: url.toString(), secret };
 }
 
-function validateMetadata(v: unknown): JsonObject | null {
+/**
+ * Nesting depth of a JSON value, walked with an explicit stack (recursion, JSON.stringify included,
+ * overflows the call stack on a few thousand levels). Stops as soon as the depth passes `max`.
+ */
+export function jsonDepthExceeds(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function validateMetadata(v: unknown, limits: Limits): JsonObject | null {
   if (v === undefined || v === null) return null;
   if (!isObject(v)) throw invalid('metadata', `expected an object (echoed back with the job), got ${describe(v)}`);
+  const maxDepth = limits.maxMetadataDepth ?? DEFAULT_MAX_METADATA_DEPTH;
+  const maxBytes = limits.maxMetadataBytes ?? MAX_METADATA_BYTES;
+  if (jsonDepthExceeds(v, maxDepth)) {
+    throw invalid('metadata', `nested more than ${maxDepth} levels deep (the limit RERANK_MAX_METADATA_DEPTH); send flatter metadata`);
+  }
   const size = Buffer.byteLength(JSON.stringify(v));
-  if (size > MAX_METADATA_BYTES) throw invalid('metadata', `${size} bytes as JSON; at most ${MAX_METADATA_BYTES}`);
+  if (size > maxBytes) throw invalid('metadata', `${size} bytes as JSON; at most ${maxBytes} (the limit RERANK_MAX_METADATA_BYTES)`);
   return v;
 }
 
@@ -165,7 +189,7 @@ export function validateJobRequest(body: unknown, ctx: ValidationContext): Norma
   const returnDocuments = optionalBool(body, 'return_documents', true);
   const options = readEngineOptions(body, model);
   const webhook = validateWebhook(body.webhook);
-  const metadata = validateMetadata(body.metadata);
+  const metadata = validateMetadata(body.metadata, limits);
   return {
     model: model.name,
     family: model.family,
