@@ -26,8 +26,12 @@ export function sendError(res: ServerResponse, e: ApiError): void {
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
-/** Reads JSON bodies of at most `limit` bytes into `req.body`; answers 400/413/415 itself. */
-export function jsonBodyReader(limit: number) {
+/**
+ * Reads JSON bodies of at most `limit` bytes into `req.body`; answers 400/401/413/415 itself.
+ * `authenticate` runs first (every route with a body needs a key), so a caller without a valid key
+ * gets 401 before a byte of the body is read or parsed.
+ */
+export function jsonBodyReader(limit: number, authenticate: (req: ApiRequest) => void = () => undefined) {
   const tooLarge = (size: string) =>
     new ApiError(413, 'limit_exceeded', `the request body (${size}) exceeds the limit of ${limit} bytes (RERANK_MAX_BODY_BYTES); for more documents split the work into several jobs`, undefined, {
       name: 'bytes per request body',
@@ -36,6 +40,12 @@ export function jsonBodyReader(limit: number) {
     });
   return (req: ApiRequest, res: ServerResponse, next: (err?: unknown) => void): void => {
     if (!WITH_BODY.has(req.method ?? '')) return next();
+    try {
+      authenticate(req);
+    } catch (e) {
+      req.resume();
+      return sendError(res, e as ApiError);
+    }
     const length = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (!chunked && (length === undefined || length === '0')) return next();
@@ -61,11 +71,12 @@ export function jsonBodyReader(limit: number) {
       }
       chunks.push(chunk);
     });
-    req.on('error', (e) => {
-      if (!failed) {
-        failed = true;
-        next(e);
-      }
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (failed) return;
+      failed = true;
+      // The client went away mid-body: nobody is left to answer, and it is no server error.
+      if (req.destroyed || e.code === 'ECONNRESET' || e.message === 'aborted') return void res.destroy();
+      next(e);
     });
     req.on('end', () => {
       if (failed) return;

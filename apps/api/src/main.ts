@@ -7,6 +7,7 @@ import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createLogger, describeConfig, loadConfigOrExit } from '@rerank/jobs';
 import { ApiErrorFilter } from './api-error.filter';
+import { ApiKeys } from './api-keys';
 import { AppModule } from './app.module';
 import { jsonBodyReader } from './http';
 import { setupOpenApi } from './openapi';
@@ -18,7 +19,14 @@ async function main(): Promise<void> {
     bodyParser: false,
     logger: new ConsoleLogger({ colors: Boolean(process.stdout.isTTY), logLevels: ['log', 'warn', 'error'] }),
   });
-  app.use(jsonBodyReader(config.limits.maxBodyBytes));
+  const keys = new ApiKeys(config.apiKeys);
+  app.use(
+    jsonBodyReader(config.limits.maxBodyBytes, (req) => {
+      const caller = keys.authenticate(req);
+      req.owner = caller.owner;
+      req.ownerLabel = caller.label;
+    }),
+  );
   app.useGlobalFilters(new ApiErrorFilter());
   app.enableShutdownHooks();
   setupOpenApi(app);
