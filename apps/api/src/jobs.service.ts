@@ -18,6 +18,7 @@ import {
   rankingScore,
   validateJobRequest,
 } from '@rerank/jobs';
+import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { QueueService } from './queue.service';
 import { CONFIG, REDIS } from './tokens';
@@ -44,9 +45,10 @@ export class JobsService {
 
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
     private readonly queues: QueueService,
     private readonly models: ModelsService,
+    private readonly backpressure: BackpressureService,
   ) {
     this.store = new JobStore(redis);
   }
@@ -57,6 +59,8 @@ export class JobsService {
     }
     // Everything is checked before anything is written: a refused request leaves nothing in Redis.
     const job = validateJobRequest(body, { limits: this.config.limits, models: this.models.known() });
+    // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
+    await this.backpressure.admit(job.pairs, job.documents.reduce((n, d) => n + d.length, 0));
     const id = newJobId();
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
@@ -80,12 +84,18 @@ export class JobsService {
     const shards = planShards({ queries: job.queries, sets: job.sets, documentLengths: job.documents.map((d) => d.length) }, this.config.shard);
     try {
       await this.store.create({ id, owner, createdAt: t, job, shardsTotal: shards.length, baseUrl: base, requestHash });
+      await this.backpressure.track(id, job.pairs);
       await this.queues.addFlow(buildFlow(this.config, id, job.model, shards));
       await this.store.activate(id);
     } catch (e) {
       this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
-      await this.store.discard(id).catch(() => undefined);
-      if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      const cleanUp = async () => {
+        await this.store.discard(id).catch(() => undefined);
+        if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      };
+      // With Redis gone the clean-up would wait for the command timeout: answer first (the job's keys expire anyway).
+      if (this.redis.status === 'ready') await cleanUp();
+      else void cleanUp();
       throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
     }
     this.log.log(`job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`);
