@@ -332,6 +332,8 @@ describe('docker-compose.yml', () => {
     const cmd = (redis.command as string[]).join(' ');
     expect(cmd).toMatch(/--appendonly yes/);
     expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+    // Bounded memory: the stack's default unless RERANK_REDIS_MAXMEMORY is set.
+    expect(/--maxmemory (\S+)/.exec(cmd)?.[1]).toBe('${RERANK_REDIS_MAXMEMORY:-1gb}');
     const dataVolume = (redis.volumes as string[]).find((v) => v.endsWith(':/data'));
     expect(dataVolume).toBeDefined();
     expect(Object.keys(compose.volumes)).toContain(dataVolume!.split(':')[0]);
@@ -650,6 +652,9 @@ describe('deploy/k8s', () => {
     const args = [...((c.command ?? []) as string[]), ...((c.args ?? []) as string[])].join(' ');
     expect(args).toMatch(/--appendonly yes/);
     expect(args).toMatch(/--maxmemory-policy noeviction/);
+    // maxmemory below the container's memory limit: full Redis refuses writes instead of being killed.
+    const gib = (v: string) => Number(/^(\d+)(gb|Gi)$/.exec(v)?.[1] ?? NaN);
+    expect(gib(/--maxmemory (\S+)/.exec(args)?.[1] ?? '')).toBeLessThan(gib(c.resources.limits.memory));
     const dir = /--dir (\S+)/.exec(args)?.[1] ?? '/data';
     const mount = (c.volumeMounts as Obj[]).find((m) => m.mountPath === dir);
     expect((redis.spec.volumeClaimTemplates as Obj[]).map((t) => t.metadata.name)).toContain(mount?.name);

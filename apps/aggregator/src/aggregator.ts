@@ -32,6 +32,7 @@ import {
   WebhookTimeoutError,
   waitForRedis,
   webhookPayload,
+  withInfraRetry,
   type WebhookJobData,
   workerQueueOptions,
   WorkersRegistry,
@@ -83,32 +84,41 @@ export class Aggregator {
     return { ok: redis === 'ok' && this.workers.length > 0 && this.workers.every((w) => w.isRunning()), redis, workers };
   }
 
+  /** A Redis read or write, retried through infrastructure errors (OOM, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
+  private op<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
+  }
+
   private async aggregate(job: Job<AggregateJobData>): Promise<unknown> {
     const id = job.data.jobId;
     const ttl = this.config.resultTtlSeconds;
-    const record = await this.store.get(id);
+    const record = await this.op(`reading job ${id}`, () => this.store.get(id));
     if (!record) return { skipped: 'job not found' };
 
-    const failed = await job.getFailedChildrenValues();
+    const failed = await this.op(`reading the failed shards of job ${id}`, () => job.getFailedChildrenValues());
     const failedKeys = Object.keys(failed);
     if (failedKeys.length > 0) {
       const shard = /-s(\d+)$/.exec(failedKeys[0])?.[1] ?? '?';
-      const message = `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${failed[failedKeys[0]]}`;
+      const reason = String(failed[failedKeys[0]]);
+      // A shard out of infrastructure retries failed once, with Redis's reason; others used their attempts.
+      const message = /^Redis unavailable/.test(reason) ? `shard ${shard} failed: ${reason}` : `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`;
       await this.finish(id, 'failed', { error: message, error_code: 'shard_failed' });
       // The other shards no worker took yet need not run.
       await job.removeUnprocessedChildren().catch(() => undefined);
-      await this.store.expire(id, ttl);
+      await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
       this.log.warn(`job ${id} failed: ${message}`);
       return { failed: message };
     }
     if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'completed') {
-      await this.store.expire(id, ttl);
+      // Run again after its webhook could not be queued (Redis refused the write): queue it now (a no-op when queued).
+      if (record.webhook) await this.op(`queueing the webhook of job ${id}`, () => enqueueWebhook(this.webhooks, this.config, id, record.status as TerminalStatus));
+      await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
       this.log.info(`job ${id} ${record.status}: nothing to merge`);
       return { skipped: record.status };
     }
 
     const t = Date.now();
-    const values = await job.getChildrenValues<ShardReturn>();
+    const values = await this.op(`reading the shard scores of job ${id}`, () => job.getChildrenValues<ShardReturn>());
     const results: ShardResult[] = [];
     const skipped: string[] = [];
     for (const v of Object.values(values)) {
@@ -117,43 +127,49 @@ export class Aggregator {
     }
     if (skipped.length > 0) {
       // Only a job that ended meanwhile (cancel) has skipped shards.
-      const status = await this.store.status(id);
+      const status = await this.op(`reading the status of job ${id}`, () => this.store.status(id));
       if (status === 'cancelled' || status === 'failed') {
-        await this.store.expire(id, ttl);
+        await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
         return { skipped: status };
       }
       await this.finish(id, 'failed', { error: `${skipped.length} shard(s) were not scored: ${skipped[0]}`, error_code: 'internal' });
       return { failed: 'skipped shards' };
     }
-    const layout = await this.store.layout(id);
+    const layout = await this.op(`reading the layout of job ${id}`, () => this.store.layout(id));
     if (!layout) throw new Error(`job ${id}: layout missing`);
     let top: QueryResult[];
     let scores;
     try {
       scores = mergeShardResults(results, layout.queries.map((q) => layout.sets[q.set].count));
       const plan = rankAll(layout, scores, record.topK);
-      const [ids, texts] = await Promise.all([this.store.documentIds(id), record.returnDocuments ? this.store.documents(id, plan.flatIndices) : null]);
+      const [ids, texts] = await this.op(`reading the documents of job ${id}`, () =>
+        Promise.all([this.store.documentIds(id), record.returnDocuments ? this.store.documents(id, plan.flatIndices) : null]),
+      );
       top = formatResults(layout, plan, ids, texts);
     } catch (e) {
+      if (e instanceof Error && e.name === 'InfraRetryExhaustedError') throw e;
       await this.finish(id, 'failed', { error: `merging shard results: ${(e as Error).message}`, error_code: 'internal' });
-      await this.store.expire(id, ttl);
+      await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
       throw e;
     }
     // Results first: once the job reads "completed", they are there.
-    await this.store.storeResults(id, top, scores, ttl);
+    await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, ttl));
     const changed = await this.finish(id, 'completed', {});
-    this.log.info(`job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id)})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`);
+    this.log.info(`job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id).catch(() => '?')})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`);
     return { merged: results.length };
   }
 
   /** Terminal status (once) and its webhook. */
   private async finish(id: string, status: TerminalStatus, fields: Record<string, string | number>): Promise<boolean> {
-    const changed = await this.store.finish(id, status, fields);
-    if (changed) {
-      const record = await this.store.get(id);
-      if (record?.webhook) await enqueueWebhook(this.webhooks, this.config, id, status);
+    const changed = await this.op(`marking job ${id} ${status}`, () => this.store.finish(id, status, fields));
+    if (changed === null) return false;
+    // Queued when this call changed the status, and again when an earlier run changed it to the same
+    // status but could not queue the webhook (its BullMQ id makes a second add a no-op).
+    const record = await this.op(`reading job ${id}`, () => this.store.get(id));
+    if (record?.webhook && (changed || record.status === status)) {
+      await this.op(`queueing the webhook of job ${id}`, () => enqueueWebhook(this.webhooks, this.config, id, status));
     }
-    return changed === true;
+    return changed;
   }
 
   /** The aggregation itself failed for good (Redis trouble, a bug): the job must not stay "running". */
@@ -168,12 +184,14 @@ export class Aggregator {
     const { jobId, event } = job.data;
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
-    const record = await this.store.get(jobId);
+    const record = await this.op(`reading job ${jobId}`, () => this.store.get(jobId));
     if (!record?.webhook) return { skipped: 'job or webhook gone' };
-    const view = jobView(record, await this.store.progress(jobId), record.baseUrl);
+    // Delivered already: this run repeats a delivery whose completion Redis refused to record (OOM); don't POST twice.
+    if (record.webhook.state === 'delivered' && record.webhook.event === event) return { skipped: 'delivered' };
+    const view = jobView(record, await this.op(`reading the progress of job ${jobId}`, () => this.store.progress(jobId)), record.baseUrl);
     let results: QueryResult[] | null = null;
     if (event === 'completed') {
-      const top = (await this.store.result(jobId)) as QueryResult[] | null;
+      const top = (await this.op(`reading the results of job ${jobId}`, () => this.store.result(jobId))) as QueryResult[] | null;
       const entries = top ? top.reduce((n, q) => n + q.top_k.length, 0) : Infinity;
       if (top && entries <= this.config.webhook.inlineMax) results = top;
     }
@@ -188,7 +206,7 @@ export class Aggregator {
     };
     if (record.webhookSecret) headers[SIGNATURE_HEADER] = signatureHeader(record.webhookSecret, body);
     const now = Date.now();
-    await this.store.updateWebhook(jobId, { webhook_event: event, webhook_attempts: attempt, webhook_last_attempt_at: now });
+    await this.op(`recording a webhook attempt of job ${jobId}`, () => this.store.updateWebhook(jobId, { webhook_event: event, webhook_attempts: attempt, webhook_last_attempt_at: now }));
 
     let status: number | null = null;
     let error: string | null = null;
@@ -206,12 +224,17 @@ export class Aggregator {
       else error = err.message;
     }
     if (error === null) {
-      await this.store.updateWebhook(jobId, { webhook_state: 'delivered', webhook_last_status: status ?? '', webhook_last_error: '', webhook_delivered_at: Date.now() });
+      const deliveredAt = Date.now();
+      await this.op(`recording the webhook delivery of job ${jobId}`, () =>
+        this.store.updateWebhook(jobId, { webhook_state: 'delivered', webhook_last_status: status ?? '', webhook_last_error: '', webhook_delivered_at: deliveredAt }),
+      );
       this.log.info(`webhook job.${event} of ${jobId} delivered (attempt ${attempt}, HTTP ${status})`);
       return { status };
     }
     const final = attempt >= maxAttempts;
-    await this.store.updateWebhook(jobId, { webhook_state: final ? 'failed' : 'retrying', webhook_last_status: status ?? '', webhook_last_error: error });
+    await this.op(`recording a webhook failure of job ${jobId}`, () =>
+      this.store.updateWebhook(jobId, { webhook_state: final ? 'failed' : 'retrying', webhook_last_status: status ?? '', webhook_last_error: error as string }),
+    );
     this.log.warn(`webhook job.${event} of ${jobId}, attempt ${attempt}/${maxAttempts}: ${error}${final ? '; giving up (recorded on the job)' : '; will retry'}`);
     throw new Error(error);
   }

@@ -2,6 +2,7 @@ import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '
 import type { Redis } from 'ioredis';
 import { createRedis, type RerankConfig } from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
+import { BackpressureService } from './backpressure';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { JobsController } from './jobs.controller';
@@ -25,7 +26,7 @@ export class AppModule implements OnApplicationShutdown {
       controllers: [RerankController, JobsController, ModelsController, HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
-        { provide: REDIS, useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api' }) },
+        { provide: REDIS, useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api', commandTimeoutMs: config.redisCommandTimeoutMs }) },
         ApiKeyGuard,
         RateLimitService,
         RateLimitGuard,
@@ -33,6 +34,7 @@ export class AppModule implements OnApplicationShutdown {
         ModelsService,
         JobsService,
         RerankService,
+        BackpressureService,
         HealthService,
       ],
     };

@@ -21,6 +21,8 @@ export function sendError(res: ServerResponse, e: ApiError): void {
   res.statusCode = e.status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
+  // Errors that say when to come back (503 overloaded: Retry-After).
+  for (const [name, value] of Object.entries((e as { headers?: Record<string, string> }).headers ?? {})) res.setHeader(name, value);
   res.end(body);
 }
 

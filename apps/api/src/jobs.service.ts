@@ -20,6 +20,7 @@ import {
   rankingScore,
   validateJobRequest,
 } from '@rerank/jobs';
+import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { QueueService } from './queue.service';
 import { RateLimitService } from './rate-limit.service';
@@ -47,10 +48,11 @@ export class JobsService {
 
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
     private readonly queues: QueueService,
     private readonly models: ModelsService,
     private readonly rateLimits: RateLimitService,
+    private readonly backpressure: BackpressureService,
   ) {
     this.store = new JobStore(redis, { secretKey: config.security.secretKey });
   }
@@ -63,6 +65,8 @@ export class JobsService {
     const job = validateJobRequest(body, { limits: this.config.limits, models: this.models.known() });
     // SSRF guard: the webhook host must be (and resolve only to) public addresses unless allow-listed.
     if (job.webhook) await checkWebhookUrl(job.webhook.url, { allowed: this.config.security.webhookAllowedHosts });
+    // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
+    await this.backpressure.admit(job.pairs, job.documents.reduce((n, d) => n + d.length, 0));
     const id = newJobId();
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
@@ -95,13 +99,19 @@ export class JobsService {
       await this.store.create({ id, owner, createdAt: t, job, shardsTotal: shards.length, baseUrl: base, requestHash });
       // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
       await this.rateLimits.claimActiveJob(owner, id, res);
+      await this.backpressure.track(id, job.pairs);
       await this.queues.addFlow(buildFlow(this.config, id, job.model, shards));
       await this.store.activate(id);
     } catch (e) {
-      await this.store.discard(id).catch(() => undefined);
-      if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      const cleanUp = async () => {
+        await this.store.discard(id).catch(() => undefined);
+        if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+        await this.rateLimits.releaseActiveJob(owner, id).catch(() => undefined);
+      };
+      // With Redis gone the clean-up would wait for the command timeout: answer first (the job's keys expire anyway).
+      if (this.redis.status === 'ready') await cleanUp();
+      else void cleanUp();
       if (e instanceof ApiError) throw e;
-      await this.rateLimits.releaseActiveJob(owner, id).catch(() => undefined);
       if (!isRedisUnavailable(e)) {
         // Not an outage: a 500 with the stack in the log (the error filter), never "retry later".
         this.log.error(`job ${id} could not be queued: ${(e as Error)?.stack ?? String(e)}`);

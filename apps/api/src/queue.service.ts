@@ -39,8 +39,18 @@ export class QueueService implements OnModuleDestroy {
     this.shardEvents.on('error', () => undefined);
   }
 
+  /** Adds a job's flow; gives up after the command timeout so a request never hangs on a Redis that is gone. */
   async addFlow(flow: FlowJob): Promise<void> {
-    await this.flows.add(flow);
+    const limitMs = this.config.redisCommandTimeoutMs + 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Command timed out: the flow was not queued within ${limitMs} ms (RERANK_REDIS_COMMAND_TIMEOUT_MS)`)), limitMs);
+    });
+    try {
+      await Promise.race([this.flows.add(flow), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Removes the shards of a job that no worker has taken (cancel). */

@@ -72,10 +72,11 @@ async function shutdown(code: number): Promise<void> {
   return shuttingDown;
 }
 
-async function startRedis(dataDir: string, port: number): Promise<string> {
+async function startRedis(dataDir: string, port: number, maxmemory: string): Promise<string> {
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no'];
+  // Bounded memory (RERANK_REDIS_MAXMEMORY) with noeviction: BullMQ must never lose keys; the API refuses work before it is full.
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction', '--daemonize', 'no'];
   redisChild = start('redis', 'redis-server', args, process.env, false);
   const url = `redis://127.0.0.1:${port}`;
   const client = createRedis(url, { name: 'rerank-stack' });
@@ -90,7 +91,7 @@ async function startRedis(dataDir: string, port: number): Promise<string> {
   } finally {
     client.disconnect();
   }
-  log.info(`redis-server on ${url}, append-only persistence in ${dir}`);
+  log.info(`redis-server on ${url}, append-only persistence in ${dir}, maxmemory ${maxmemory} (RERANK_REDIS_MAXMEMORY)`);
   return url;
 }
 
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (!config.redisUrlFromEnv) {
     const port = values['redis-port'] ? Number(values['redis-port']) : await freePort();
-    env.REDIS_URL = await startRedis(config.dataDir, port);
+    env.REDIS_URL = await startRedis(config.dataDir, port, config.redisMaxmemory);
   }
   if (!config.modelsFromEnv) env.RERANK_MODELS = await generatedModel(config.dataDir);
   // One HEALTH_PORT for two processes: the launcher takes it, the aggregator the next one; unset, neither serves health here.

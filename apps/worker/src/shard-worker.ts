@@ -10,6 +10,7 @@ import {
   createLogger,
   createRedis,
   HEARTBEAT_INTERVAL_MS,
+  InfraRetryExhaustedError,
   type JobLayout,
   JobStore,
   type ModelConfig,
@@ -24,6 +25,8 @@ import {
   type SyncJobData,
   type SyncReturn,
   waitForRedis,
+  waitUntilWritable,
+  withInfraRetry,
   type WorkerHeartbeat,
   workerQueueOptions,
   WorkersRegistry,
@@ -107,7 +110,13 @@ export class ShardWorker {
       concurrency: this.config.workerConcurrency,
       ...workerQueueOptions(this.config),
     });
-    this.bull.on('error', (e) => this.log.error(`queue: ${e.message}`));
+    // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
+    let lastQueueError = 0;
+    this.bull.on('error', (e) => {
+      if (Date.now() - lastQueueError < 5000) return;
+      lastQueueError = Date.now();
+      this.log.error(`queue: ${e.message}`);
+    });
     this.bull.on('failed', (job, e) => job && this.log.warn(`${job.name} ${job.id} failed (attempt ${job.attemptsMade}): ${e.message}`));
     await this.bull.waitUntilReady();
     this.state = 'ready';
@@ -187,26 +196,46 @@ export class ShardWorker {
     return ctx;
   }
 
+  /** A Redis read or write of a shard, retried through infrastructure errors (RERANK_INFRA_RETRY_MS). */
+  private redisOp<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
+  }
+
   private async scoreShard(d: ShardJobData): Promise<ShardReturn> {
+    try {
+      return await this.runShard(d);
+    } catch (e) {
+      if (!(e instanceof InfraRetryExhaustedError)) throw e;
+      // Out of infrastructure retries: fail the shard for good with the reason (not another attempt).
+      // The failure is itself a write: wait until Redis takes writes, so BullMQ can record it.
+      this.log.error(`shard ${d.n} of job ${d.jobId}: ${e.message}; failing it once Redis takes writes again`);
+      await waitUntilWritable(this.redis, `rerank:probe:${this.id}`);
+      throw new UnrecoverableError(e.message);
+    }
+  }
+
+  private async runShard(d: ShardJobData): Promise<ShardReturn> {
+    const where = `shard ${d.n} of job ${d.jobId}`;
     // Cancelled (or already failed) jobs: shards not started never run.
-    const status = await this.store.status(d.jobId);
+    const status = await this.redisOp(`reading the status of job ${d.jobId}`, () => this.store.status(d.jobId));
     if (status === null) return { skipped: true, reason: 'job not found (expired or removed)' };
     if (JobStore.isTerminal(status)) return { skipped: true, reason: `job ${status}` };
-    const ctx = await this.context(d.jobId);
+    const ctx = await this.redisOp(`reading the layout of job ${d.jobId}`, () => this.context(d.jobId));
     if (!ctx) return { skipped: true, reason: 'job layout not found' };
     const query = ctx.layout.queries[d.q];
     const set = ctx.layout.sets[query.set];
-    const texts = await this.store.documents(d.jobId, d.idx.map((i) => set.offset + i));
+    const texts = await this.redisOp(`reading the texts of ${where}`, () => this.store.documents(d.jobId, d.idx.map((i) => set.offset + i)));
     if (texts.some((t) => t === null)) return { skipped: true, reason: 'job documents not found (job ended)' };
     const pairs: Pair[] = texts.map((t) => [query.text, t as string]);
 
-    await this.store.markRunning(d.jobId);
-    await this.store.noteShardRun(d.jobId, d.n);
+    await this.redisOp(`marking job ${d.jobId} running`, () => this.store.markRunning(d.jobId));
+    await this.redisOp(`counting a run of ${where}`, () => this.store.noteShardRun(d.jobId, d.n));
     this.running.push(d.jobId);
     try {
       const s = await this.score(d.model, pairs, ctx.options);
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
-      await this.store.recordShard(d.jobId, d.n, pairs.length);
+      // Once this write went through, BullMQ's completion write (the scores) almost surely goes through too.
+      await this.redisOp(`recording the progress of ${where}`, () => this.store.recordShard(d.jobId, d.n, pairs.length));
       this.shardsScored++;
       this.pairsScored += pairs.length;
       return { q: d.q, idx: d.idx, s };

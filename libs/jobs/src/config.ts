@@ -62,6 +62,14 @@ export interface RerankConfig {
   workerConcurrency: number;
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shardAttempts: number };
+  /** Retry time of Redis infrastructure errors in workers and the aggregator (RERANK_INFRA_RETRY_MS). */
+  infraRetryMs: number;
+  /** Request-path Redis command timeout of the API. */
+  redisCommandTimeoutMs: number;
+  /** When the API refuses new work with 503 overloaded (0 pairs: no pairs check). */
+  backpressure: { maxQueuedPairs: number; redisMemoryCeiling: number };
+  /** maxmemory of the stack's own redis-server. */
+  redisMaxmemory: string;
   security: SecurityConfig;
 }
 
@@ -124,6 +132,11 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS', default: '200', description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.' },
   { name: 'RERANK_MAX_METADATA_DEPTH', default: '32', description: 'Deepest nesting of a job\'s `metadata` (objects and lists inside it); deeper is a 400.' },
   { name: 'RERANK_MAX_METADATA_BYTES', default: '16384', description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.' },
+  { name: 'RERANK_INFRA_RETRY_MS', default: '300000', description: 'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.' },
+  { name: 'RERANK_REDIS_COMMAND_TIMEOUT_MS', default: '5000', description: 'The API fails a Redis command after this long (503) instead of waiting for Redis; while Redis is disconnected it answers 503 at once.' },
+  { name: 'RERANK_MAX_QUEUED_PAIRS', default: '20000000', description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while the pairs of unfinished jobs plus its own would pass this; 0 turns the check off. At least RERANK_MAX_PAIRS.' },
+  { name: 'RERANK_REDIS_MEMORY_CEILING', default: '0.9', description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while Redis used_memory is above this fraction of its maxmemory (0 < x <= 1; INFO memory, read at most once a second). No check when Redis has no maxmemory.' },
+  { name: 'RERANK_REDIS_MAXMEMORY', default: '1gb', description: 'maxmemory of the redis-server that `npm start` starts when REDIS_URL is unset (Redis units: 512mb, 2gb; with noeviction). Other Redis deployments set their own.' },
 ];
 
 export class ConfigError extends Error {
@@ -160,6 +173,19 @@ class Reader {
       return fallback;
     }
     return Number(v);
+  }
+
+  /** A fraction in (0, 1]. */
+  fraction(name: string): number {
+    const v = this.value(name);
+    const fallback = Number(DEFAULTS[name] ?? 1);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!/^(0|1)?(\.\d+)?$/.test(v) || !(n > 0 && n <= 1)) {
+      this.problems.push(`${name}=${JSON.stringify(v)}: expected a fraction above 0 and at most 1, e.g. 0.9${DEFAULTS[name] ? ` (default ${DEFAULTS[name]})` : ''}`);
+      return fallback;
+    }
+    return n;
   }
 
   fail(message: string): void {
@@ -367,7 +393,17 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
       shardAttempts: r.int('RERANK_SHARD_ATTEMPTS', 1, 100),
     },
     security: readSecurity(r, env),
+    infraRetryMs: r.int('RERANK_INFRA_RETRY_MS', 0),
+    redisCommandTimeoutMs: r.int('RERANK_REDIS_COMMAND_TIMEOUT_MS', 100),
+    backpressure: { maxQueuedPairs: r.int('RERANK_MAX_QUEUED_PAIRS', 0), redisMemoryCeiling: r.fraction('RERANK_REDIS_MEMORY_CEILING') },
+    redisMaxmemory: r.value('RERANK_REDIS_MAXMEMORY') ?? '1gb',
   };
+  if (!/^\d+(b|kb|mb|gb|k|m|g)?$/i.test(config.redisMaxmemory)) {
+    r.fail(`RERANK_REDIS_MAXMEMORY=${JSON.stringify(config.redisMaxmemory)}: expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)`);
+  }
+  if (config.backpressure.maxQueuedPairs > 0 && config.backpressure.maxQueuedPairs < config.limits.maxPairs) {
+    r.fail(`RERANK_MAX_QUEUED_PAIRS=${config.backpressure.maxQueuedPairs} is below RERANK_MAX_PAIRS=${config.limits.maxPairs}: a job of the largest size could never be accepted; raise it (or 0 to turn the check off)`);
+  }
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
 }
@@ -428,5 +464,7 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
       secretsEncrypted: c.security.secretKey !== undefined,
       rateLimits: c.security.rateLimits,
     },
+    infraRetryMs: c.infraRetryMs,
+    backpressure: c.backpressure,
   };
 }

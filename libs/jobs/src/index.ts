@@ -7,6 +7,7 @@ export * from './config';
 export * from './errors';
 export * from './flow';
 export * from './health-server';
+export * from './infra-retry';
 export * from './job-store';
 export * from './job-view';
 export * from './logger';
