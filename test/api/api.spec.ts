@@ -36,6 +36,7 @@ beforeAll(async () => {
     devices: 'cpu',
     env: {
       RERANK_API_KEYS: `alice:${ALICE},bob:${BOB}`,
+      RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
       RERANK_MAX_BODY_BYTES: '200000',
       RERANK_MAX_DOCUMENTS: '3000',
       RERANK_MAX_DOCUMENT_CHARS: '2000',
