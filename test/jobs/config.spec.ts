@@ -10,6 +10,7 @@ const EXPECTED_NAMES = [
   'RERANK_MAX_TOP_K', 'RERANK_SYNC_MAX_DOCUMENTS', 'RERANK_SYNC_TIMEOUT_MS', 'RERANK_RESULT_TTL_SECONDS', 'RERANK_SHARD_MAX_PAIRS',
   'RERANK_SHARD_MAX_CHARS', 'RERANK_SHARD_MIN_COUNT', 'RERANK_WORKER_CONCURRENCY', 'RERANK_WEBHOOK_ATTEMPTS', 'RERANK_WEBHOOK_BACKOFF_MS', 'RERANK_WEBHOOK_TIMEOUT_MS', 'RERANK_WEBHOOK_INLINE_MAX',
   'RERANK_LOCK_DURATION_MS', 'RERANK_STALLED_INTERVAL_MS', 'RERANK_MAX_STALLED_COUNT', 'RERANK_SHARD_ATTEMPTS',
+  'RERANK_DRAIN_TIMEOUT_MS',
 ];
 
 function problems(env: Record<string, string>, requireModels = false): string[] {
@@ -58,6 +59,7 @@ describe('configuration', () => {
       RERANK_STALLED_INTERVAL_MS: c.queue.stalledIntervalMs,
       RERANK_MAX_STALLED_COUNT: c.queue.maxStalledCount,
       RERANK_SHARD_ATTEMPTS: c.queue.shardAttempts,
+      RERANK_DRAIN_TIMEOUT_MS: c.drainTimeoutMs,
       PORT: c.port,
     };
     for (const [name, value] of Object.entries(numeric)) {

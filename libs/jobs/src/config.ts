@@ -56,6 +56,8 @@ export interface RerankConfig {
   workerConcurrency: number;
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shardAttempts: number };
+  /** How long the API waits for in-flight requests on SIGTERM. */
+  drainTimeoutMs: number;
 }
 
 export interface ConfigVar {
@@ -93,10 +95,11 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_WEBHOOK_BACKOFF_MS', default: '2000', description: 'First retry delay of a webhook; doubles with each attempt (exponential backoff).' },
   { name: 'RERANK_WEBHOOK_TIMEOUT_MS', default: '10000', description: 'Timeout of one webhook POST.' },
   { name: 'RERANK_WEBHOOK_INLINE_MAX', default: '100', description: 'Webhooks carry the results inline when the job has at most this many top-k entries (all queries together); otherwise only the link.' },
-  { name: 'RERANK_LOCK_DURATION_MS', default: '30000', description: 'BullMQ lock of a shard being scored; a worker that dies loses its shard to another after this long.' },
-  { name: 'RERANK_STALLED_INTERVAL_MS', default: '30000', description: 'How often workers look for stalled shards (of dead workers) and queue them again.' },
+  { name: 'RERANK_LOCK_DURATION_MS', default: '10000', description: 'BullMQ lock of a shard being scored, renewed by its worker every half of it; a worker that dies loses its shard to another within this plus RERANK_STALLED_INTERVAL_MS (about 12 s with the defaults). Keep it above twice the longest pause of a worker\'s event loop.' },
+  { name: 'RERANK_STALLED_INTERVAL_MS', default: '2000', description: 'How often workers (and the aggregator, for its queues) look for stalled shards of dead processes and queue them again; one cheap Redis script per interval across all workers.' },
   { name: 'RERANK_MAX_STALLED_COUNT', default: '5', description: 'How many times a shard may stall (its worker killed) before it fails.' },
   { name: 'RERANK_SHARD_ATTEMPTS', default: '3', description: 'Attempts of a shard that throws (engine errors) before it fails the job.' },
+  { name: 'RERANK_DRAIN_TIMEOUT_MS', default: '25000', description: 'On SIGTERM the API stops accepting connections and waits this long for in-flight requests (synchronous reranks included) before it answers what is left with 503 and exits; keep it below the orchestrator\'s grace period.' },
 ];
 
 export class ConfigError extends Error {
@@ -337,6 +340,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
       maxStalledCount: r.int('RERANK_MAX_STALLED_COUNT', 1, 1000),
       shardAttempts: r.int('RERANK_SHARD_ATTEMPTS', 1, 100),
     },
+    drainTimeoutMs: r.int('RERANK_DRAIN_TIMEOUT_MS', 0),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
