@@ -14,6 +14,7 @@ const EXPECTED_NAMES = [
   'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', 'RERANK_RATE_LIMIT_ACTIVE_JOBS',
   'RERANK_MAX_METADATA_DEPTH', 'RERANK_MAX_METADATA_BYTES',
   'RERANK_INFRA_RETRY_MS', 'RERANK_REDIS_COMMAND_TIMEOUT_MS', 'RERANK_MAX_QUEUED_PAIRS', 'RERANK_REDIS_MEMORY_CEILING', 'RERANK_REDIS_MAXMEMORY',
+  'RERANK_DRAIN_TIMEOUT_MS',
 ];
 
 function problems(env: Record<string, string>, requireModels = false): string[] {
@@ -64,6 +65,7 @@ describe('configuration', () => {
       RERANK_SHARD_ATTEMPTS: c.queue.shardAttempts,
       RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth,
       RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes,
+      RERANK_DRAIN_TIMEOUT_MS: c.drainTimeoutMs,
       PORT: c.port,
     };
     for (const [name, value] of Object.entries(numeric)) {

@@ -15,6 +15,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** RERANK_MODELS of the workers when it differs from the API's. */
   workerModels?: { name: string; path: string; family?: string }[];
+  /** 'default': the configured lock and stalled-check defaults instead of FAST_RECOVERY_ENV. */
+  recovery?: 'fast' | 'default';
 }
 
 export const FAST_RECOVERY_ENV = {
@@ -53,7 +55,7 @@ export class Cluster {
       RERANK_MODELS: JSON.stringify(this.options.models),
       PORT: String(port),
       HEALTH_PORT: '0',
-      ...FAST_RECOVERY_ENV,
+      ...(this.options.recovery === 'default' ? {} : FAST_RECOVERY_ENV),
       ...this.options.env,
     };
     this.api = spawnApp('api', this.env);
@@ -73,6 +75,31 @@ export class Cluster {
       throw new Error(`${e.message}\nlauncher output:\n${launcher.output().slice(-4000)}`);
     });
     return launcher;
+  }
+
+  /** A worker process of its own (no launcher, so no restart backoff), ready when this resolves. */
+  async startWorker(extraEnv: Record<string, string> = {}): Promise<AppProcess> {
+    const env = { ...this.env, ...extraEnv, ...(this.options.workerModels ? { RERANK_MODELS: JSON.stringify(this.options.workerModels) } : {}) };
+    const worker = spawnApp('worker', env, ['--device', 'cpu']);
+    await waitFor(`worker pid ${worker.proc.pid} ready`, async () => ((await this.readyWorkers()).some((w) => w.pid === worker.proc.pid) ? true : undefined), 60000, 100).catch((e: Error) => {
+      throw new Error(`${e.message}\nworker output:\n${worker.output().slice(-4000)}`);
+    });
+    return worker;
+  }
+
+  /** A new API process (after the old one stopped or was killed), serving when this resolves. */
+  async restartApi(): Promise<AppProcess> {
+    await this.api.kill();
+    this.api = spawnApp('api', this.env);
+    await waitForHttp(`${this.client.base}/health/live`, 200, 30000, this.api);
+    return this.api;
+  }
+
+  /** A new aggregator process (after the old one stopped or was killed). */
+  async restartAggregator(): Promise<AppProcess> {
+    await this.aggregator.kill();
+    this.aggregator = spawnApp('aggregator', this.env);
+    return this.aggregator;
   }
 
   async stopWorkers(): Promise<void> {

@@ -1,6 +1,8 @@
 /**
  * The HTTP API: `node dist/apps/api/src/main.js` (PORT, default 3000). Validates, queues and reads;
- * holds no model (workers score everything, synchronous requests included).
+ * holds no model (workers score everything, synchronous requests included). On SIGTERM it stops
+ * accepting, lets requests in flight finish (up to RERANK_DRAIN_TIMEOUT_MS), and only then closes its
+ * queue listeners and Redis: synchronous requests still get their scores.
  */
 import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
@@ -9,6 +11,7 @@ import { createLogger, describeConfig, loadConfigOrExit } from '@rerank/jobs';
 import { ApiErrorFilter } from './api-error.filter';
 import { ApiKeys } from './api-keys';
 import { AppModule } from './app.module';
+import { HttpDrain } from './drain';
 import { jsonBodyReader } from './http';
 import { setupOpenApi } from './openapi';
 
@@ -19,6 +22,8 @@ async function main(): Promise<void> {
     bodyParser: false,
     logger: new ConsoleLogger({ colors: Boolean(process.stdout.isTTY), logLevels: ['log', 'warn', 'error'] }),
   });
+  const drain = new HttpDrain();
+  app.use(drain.track);
   const keys = new ApiKeys(config.apiKeys);
   app.use(
     jsonBodyReader(config.limits.maxBodyBytes, (req) => {
@@ -28,12 +33,30 @@ async function main(): Promise<void> {
     }),
   );
   app.useGlobalFilters(new ApiErrorFilter());
-  app.enableShutdownHooks();
   setupOpenApi(app);
   if (config.apiKeys.length === 0) log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
   if (!config.security.secretKey) log.warn('RERANK_SECRET_KEY is not set: webhook secrets are stored in plain text in Redis (docs/security.md)');
+
+  // Not Nest's enableShutdownHooks: its close() runs the destroy hooks (queue listeners) before it
+  // closes the HTTP server, which left synchronous requests in flight without their answers.
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) {
+      log.warn(`${why} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`);
+    const r = await drain.drain(app.getHttpServer(), config.drainTimeoutMs);
+    log.info(`drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`);
+    await app.close().catch((e: Error) => log.error(`close: ${e.message}`));
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   // Started by the stack (IPC channel): stop when it goes away.
-  if (process.send) process.on('disconnect', () => void app.close().then(() => process.exit(0)));
+  if (process.send) process.on('disconnect', () => void stop('parent gone'));
   await app.listen(config.port);
   const url = await app.getUrl();
   new Logger('api').log(`listening on ${url} (docs at /docs, OpenAPI at /openapi.json); config ${JSON.stringify(describeConfig(config))}`);

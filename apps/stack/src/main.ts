@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole service on one machine. Starts redis-server when REDIS_URL is unset
  * (append-only persistence under <RERANK_DATA_DIR>/redis), serves a generated test model when
- * RERANK_MODELS is unset, then the API, the aggregator and the worker launcher. Ctrl-C / SIGTERM
+ * RERANK_MODELS is unset, then the API, the aggregator and the worker launcher. Once the API is up,
+ * a crashed API, aggregator or launcher is restarted with backoff (as the launcher restarts its
+ * workers); before that, a crash stops the stack (a port taken, bad configuration). Ctrl-C / SIGTERM
  * stops everything it started, Redis last.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { makeTestModel } from '@rerank/model-gen';
-import { createLogger, createRedis, freePort, loadConfigOrExit, waitForRedis } from '@rerank/jobs';
+import { createLogger, createRedis, freePort, loadConfigOrExit, Supervisor, waitForRedis } from '@rerank/jobs';
 
 const log = createLogger('stack');
 const GENERATED_MODEL_NAME = 'generated-test-reranker';
@@ -23,16 +25,24 @@ interface Child {
   expectedExit: boolean;
 }
 
-const children: Child[] = [];
+const supervised: Supervisor[] = [];
 let redisChild: Child | undefined;
 let shuttingDown: Promise<void> | undefined;
+/** Set once the API answered: from then on crashed processes are restarted instead of stopping the stack. */
+let up = false;
 
 /** Starts a process with its lines prefixed by its name; its own process group, so Ctrl-C reaches the stack only. */
-function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ipc: boolean): Child {
+function spawnPrefixed(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ipc: boolean): ChildProcess {
   const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])], detached: true });
   const prefix = `[${name}] `;
   createInterface({ input: proc.stdout! }).on('line', (l) => process.stdout.write(prefix + l + '\n'));
   createInterface({ input: proc.stderr! }).on('line', (l) => process.stderr.write(prefix + l + '\n'));
+  return proc;
+}
+
+/** redis-server: not restarted; its unexpected exit stops the stack. */
+function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  const proc = spawnPrefixed(name, command, args, env, false);
   const child: Child = {
     name,
     proc,
@@ -49,6 +59,25 @@ function start(name: string, command: string, args: string[], env: NodeJS.Proces
   return child;
 }
 
+/** An app process (IPC channel: it stops when the stack goes away), restarted with backoff once the stack is up. */
+function supervise(name: string, script: string, env: NodeJS.ProcessEnv): Supervisor {
+  const s = new Supervisor({
+    name,
+    log,
+    stopTimeoutMs: STOP_TIMEOUT_MS,
+    spawn: () => spawnPrefixed(name, process.execPath, [script], env, true),
+    shouldRestart: () => up && !shuttingDown,
+    onGiveUp: (exit) => {
+      if (shuttingDown) return;
+      log.error(`${name} exited unexpectedly (${exit.signal ?? `code ${exit.code}`}) while the stack was starting; stopping the stack`);
+      void shutdown(1);
+    },
+  });
+  supervised.push(s);
+  s.start();
+  return s;
+}
+
 async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   c.expectedExit = true;
   if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
@@ -61,7 +90,7 @@ async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<
 async function shutdown(code: number): Promise<void> {
   shuttingDown ??= (async () => {
     log.info('stopping API, aggregator and workers');
-    await Promise.all(children.map((c) => stopChild(c)));
+    await Promise.all(supervised.map((s) => s.stop()));
     if (redisChild) {
       log.info('stopping redis-server (append-only file flushed on shutdown)');
       await stopChild(redisChild);
@@ -77,7 +106,7 @@ async function startRedis(dataDir: string, port: number, maxmemory: string): Pro
   mkdirSync(dir, { recursive: true });
   // Bounded memory (RERANK_REDIS_MAXMEMORY) with noeviction: BullMQ must never lose keys; the API refuses work before it is full.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction', '--daemonize', 'no'];
-  redisChild = start('redis', 'redis-server', args, process.env, false);
+  redisChild = start('redis', 'redis-server', args, process.env);
   const url = `redis://127.0.0.1:${port}`;
   const client = createRedis(url, { name: 'rerank-stack' });
   client.on('error', () => undefined);
@@ -110,11 +139,9 @@ async function generatedModel(dataDir: string): Promise<string> {
   return JSON.stringify([{ name: GENERATED_MODEL_NAME, path: dir, family: 'encoder', generated: true }]);
 }
 
-async function waitHttp(url: string, until: (status: number) => boolean, timeoutMs: number, abort: Promise<unknown>): Promise<boolean> {
+async function waitHttp(url: string, until: (status: number) => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  let stop = false;
-  void abort.then(() => (stop = true));
-  while (Date.now() < deadline && !stop && !shuttingDown) {
+  while (Date.now() < deadline && !shuttingDown) {
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (until(r.status)) return true;
@@ -144,20 +171,19 @@ async function main(): Promise<void> {
   if (!config.modelsFromEnv) env.RERANK_MODELS = await generatedModel(config.dataDir);
   // One HEALTH_PORT for two processes: the launcher takes it, the aggregator the next one; unset, neither serves health here.
   const health = config.healthPort;
-  const node = process.execPath;
   const dist = join(__dirname, '..', '..');
-  const api = start('api', node, [join(dist, 'api', 'src', 'main.js')], env, true);
-  const aggregator = start('aggregator', node, [join(dist, 'aggregator', 'src', 'main.js')], { ...env, HEALTH_PORT: health ? String(health + 1) : '0' }, true);
-  const workers = start('workers', node, [join(dist, 'worker', 'src', 'launcher.js')], { ...env, HEALTH_PORT: health ? String(health) : '0' }, true);
-  children.push(api, aggregator, workers);
+  supervise('api', join(dist, 'api', 'src', 'main.js'), env);
+  supervise('aggregator', join(dist, 'aggregator', 'src', 'main.js'), { ...env, HEALTH_PORT: health ? String(health + 1) : '0' });
+  supervise('workers', join(dist, 'worker', 'src', 'launcher.js'), { ...env, HEALTH_PORT: health ? String(health) : '0' });
 
-  const died = Promise.race(children.map((c) => c.exited));
+  // Until the API answers, any exit stops the stack (onGiveUp sets shuttingDown, which ends the wait).
   const base = `http://127.0.0.1:${config.port}`;
-  if (!(await waitHttp(`${base}/health/live`, (s) => s === 200, 60000, died))) {
-    log.error('the API did not come up; stopping');
+  if (!(await waitHttp(`${base}/health/live`, (s) => s === 200, 60000))) {
+    if (!shuttingDown) log.error('the API did not come up; stopping');
     return shutdown(1);
   }
-  if (await waitHttp(`${base}/health/ready`, (s) => s === 200, 300000, died)) {
+  up = true;
+  if (await waitHttp(`${base}/health/ready`, (s) => s === 200, 300000)) {
     log.info(`ready: http://localhost:${config.port} (API docs at /docs), devices ${config.devices.join(', ')}; Ctrl-C stops everything`);
   }
 }

@@ -62,6 +62,8 @@ export interface RerankConfig {
   workerConcurrency: number;
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shardAttempts: number };
+  /** How long the API waits for in-flight requests on SIGTERM. */
+  drainTimeoutMs: number;
   /** Retry time of Redis infrastructure errors in workers and the aggregator (RERANK_INFRA_RETRY_MS). */
   infraRetryMs: number;
   /** Request-path Redis command timeout of the API. */
@@ -120,8 +122,8 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_WEBHOOK_BACKOFF_MS', default: '2000', description: 'First retry delay of a webhook; doubles with each attempt (exponential backoff).' },
   { name: 'RERANK_WEBHOOK_TIMEOUT_MS', default: '10000', description: 'Timeout of one webhook POST.' },
   { name: 'RERANK_WEBHOOK_INLINE_MAX', default: '100', description: 'Webhooks carry the results inline when the job has at most this many top-k entries (all queries together); otherwise only the link.' },
-  { name: 'RERANK_LOCK_DURATION_MS', default: '30000', description: 'BullMQ lock of a shard being scored; a worker that dies loses its shard to another after this long.' },
-  { name: 'RERANK_STALLED_INTERVAL_MS', default: '30000', description: 'How often workers look for stalled shards (of dead workers) and queue them again.' },
+  { name: 'RERANK_LOCK_DURATION_MS', default: '10000', description: 'BullMQ lock of a shard being scored, renewed by its worker every half of it; a worker that dies loses its shard to another within this plus RERANK_STALLED_INTERVAL_MS (about 12 s with the defaults). Keep it above twice the longest pause of a worker\'s event loop.' },
+  { name: 'RERANK_STALLED_INTERVAL_MS', default: '2000', description: 'How often workers (and the aggregator, for its queues) look for stalled shards of dead processes and queue them again; one cheap Redis script per interval across all workers.' },
   { name: 'RERANK_MAX_STALLED_COUNT', default: '5', description: 'How many times a shard may stall (its worker killed) before it fails.' },
   { name: 'RERANK_SHARD_ATTEMPTS', default: '3', description: 'Attempts of a shard that throws (engine errors) before it fails the job.' },
   { name: 'RERANK_WEBHOOK_ALLOWED_HOSTS', default: null, description: 'Internal webhook receivers allowed despite the SSRF guard: hostnames and CIDRs, comma separated (e.g. 10.0.0.0/8,hooks.internal). Unset: webhook URLs whose host is or resolves to a loopback, private, link-local, CGNAT, multicast or unspecified address are refused. Set it on the API and the aggregator alike.' },
@@ -137,6 +139,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_MAX_QUEUED_PAIRS', default: '20000000', description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while the pairs of unfinished jobs plus its own would pass this; 0 turns the check off. At least RERANK_MAX_PAIRS.' },
   { name: 'RERANK_REDIS_MEMORY_CEILING', default: '0.9', description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while Redis used_memory is above this fraction of its maxmemory (0 < x <= 1; INFO memory, read at most once a second). No check when Redis has no maxmemory.' },
   { name: 'RERANK_REDIS_MAXMEMORY', default: '1gb', description: 'maxmemory of the redis-server that `npm start` starts when REDIS_URL is unset (Redis units: 512mb, 2gb; with noeviction). Other Redis deployments set their own.' },
+  { name: 'RERANK_DRAIN_TIMEOUT_MS', default: '25000', description: 'On SIGTERM the API stops accepting connections and waits this long for in-flight requests (synchronous reranks included) before it answers what is left with 503 and exits; keep it below the orchestrator\'s grace period.' },
 ];
 
 export class ConfigError extends Error {
@@ -397,6 +400,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     redisCommandTimeoutMs: r.int('RERANK_REDIS_COMMAND_TIMEOUT_MS', 100),
     backpressure: { maxQueuedPairs: r.int('RERANK_MAX_QUEUED_PAIRS', 0), redisMemoryCeiling: r.fraction('RERANK_REDIS_MEMORY_CEILING') },
     redisMaxmemory: r.value('RERANK_REDIS_MAXMEMORY') ?? '1gb',
+    drainTimeoutMs: r.int('RERANK_DRAIN_TIMEOUT_MS', 0),
   };
   if (!/^\d+(b|kb|mb|gb|k|m|g)?$/i.test(config.redisMaxmemory)) {
     r.fail(`RERANK_REDIS_MAXMEMORY=${JSON.stringify(config.redisMaxmemory)}: expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)`);
