@@ -82,6 +82,29 @@ class LightweightScores(torch.nn.Module):
         return torch.stack(per_layer, dim=1)
 
 
+def load_causal_lm(family, checkpoint, dtype):
+    """As the reference loads it: the layer-wise and light-weight families first through FlagEmbedding's
+    bundled model classes (LayerWiseMiniCPMForCausalLM, CostWiseGemmaForCausalLM), which need no
+    remote code; then the checkpoint's own code (trust_remote_code), as the hub repositories ship it."""
+    from transformers import AutoModelForCausalLM
+    bundled = None
+    try:
+        if family == "layerwise":
+            from FlagEmbedding.inference.reranker.decoder_only.models.modeling_minicpm_reranker import \
+                LayerWiseMiniCPMForCausalLM as bundled
+        elif family == "lightweight":
+            from FlagEmbedding.inference.reranker.decoder_only.models.gemma_model import \
+                CostWiseGemmaForCausalLM as bundled
+    except ImportError:
+        bundled = None
+    if bundled is not None:
+        try:
+            return bundled.from_pretrained(checkpoint, torch_dtype=dtype)
+        except Exception as e:  # not that architecture: fall back to the checkpoint's code
+            print(f"export-onnx: FlagEmbedding's {bundled.__name__} did not load it ({e}); trying its own code")
+    return AutoModelForCausalLM.from_pretrained(checkpoint, torch_dtype=dtype, trust_remote_code=True)
+
+
 def sample_inputs(tokenizer, family, device):
     ids = tokenizer("what is a reranker", "a model that scores query passage pairs", return_tensors="pt")
     input_ids = ids["input_ids"].to(device)
@@ -122,7 +145,7 @@ def main():
                          "(same scores, faster on CPU and GPU)")
     args = ap.parse_args()
 
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.checkpoint, trust_remote_code=True)
     tokenizer.save_pretrained(args.out)  # tokenizer.json, tokenizer_config.json, special_tokens_map.json
@@ -134,7 +157,7 @@ def main():
         if args.family == "encoder":
             model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint, torch_dtype=dtype).to(device).eval()
             return model, "logits"
-        model = AutoModelForCausalLM.from_pretrained(args.checkpoint, torch_dtype=dtype, trust_remote_code=True).to(device).eval()
+        model = load_causal_lm(args.family, args.checkpoint, dtype).to(device).eval()
         if args.family == "llm":
             yes_id = tokenizer("Yes", add_special_tokens=False)["input_ids"][0]
             return LlmScores(model, yes_id), "scores"
@@ -154,6 +177,13 @@ def main():
         if ratio != ratios[0]:
             variants.append({"file": name, "compress_ratio": ratio, "compress_layers": compress_layers})
         del module
+    # Quantize the plain graph: the fused one has com.microsoft operators whose outputs the
+    # quantizer's shape inference cannot type.
+    if args.quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantize_dynamic(os.path.join(args.out, "onnx/model.onnx"), os.path.join(args.out, "onnx/model_quantized.onnx"),
+                         weight_type=QuantType.QInt8)
+
     if args.optimize and args.family == "encoder":
         from onnxruntime.transformers import optimizer
         from transformers import AutoConfig
@@ -166,11 +196,6 @@ def main():
         module, output = build(torch.float16, "cuda", ratios[0])
         with torch.no_grad():
             export(module, sample_inputs(tokenizer, args.family, "cuda"), output, os.path.join(args.out, "onnx/model_fp16.onnx"))
-    if args.quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        quantize_dynamic(os.path.join(args.out, "onnx/model.onnx"), os.path.join(args.out, "onnx/model_quantized.onnx"),
-                         weight_type=QuantType.QInt8)
-
     if layers:
         reranker["layers"] = layers
         reranker["default_cutoff_layers"] = ([int(x) for x in args.default_cutoff_layers.split(",")]
