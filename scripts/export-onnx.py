@@ -73,13 +73,16 @@ class LightweightScores(torch.nn.Module):
                          return_dict=True, cutoff_layers=self.layers, compress_ratio=self.ratio,
                          compress_layer=self.compress_layers, query_lengths=query_lengths,
                          prompt_lengths=prompt_lengths)
-        # Right padding, as the reference: the last real token is at sum(mask) - 1 (before compression
-        # the model maps positions itself; its outputs are per kept position).
+        # Right padding, as the reference: each layer's score is read at its last real token, found in
+        # that layer's own mask (after compression the rows are shorter than the input).
         per_layer = []
-        for s in out[0]:
+        for s, mask in zip(out.logits, out.attention_masks):
             s = s.squeeze(-1) if s.dim() == 3 else s
-            per_layer.append(s[torch.arange(s.shape[0]), (attention_mask.sum(dim=1) - 1).clamp(max=s.shape[1] - 1)])
-        return torch.stack(per_layer, dim=1)
+            per_layer.append(s[torch.arange(s.shape[0]), mask.sum(dim=1) - 1])
+        scores = torch.stack(per_layer, dim=1)
+        # Without compression the model never reads the lengths; keep them graph inputs all the same
+        # (the contract has them), at no cost to the scores.
+        return scores + 0 * (query_lengths + prompt_lengths).unsqueeze(1).to(scores.dtype)
 
 
 def load_causal_lm(family, checkpoint, dtype):
