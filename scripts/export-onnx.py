@@ -7,9 +7,10 @@
     python scripts/export-onnx.py BAAI/bge-reranker-v2.5-gemma2-lightweight out/lw --family lightweight \
         --layers 25,28 --compress-ratios 1,2,4,8 --compress-layers 8
 
-Needs: torch, transformers, onnx, onnxruntime (for --quantize). It is not run by this
-project's CI (the build machine has no model hub access and no Python ML stack); the graphs it
-writes follow the same contract as the generated test models, which the tests do run.
+Needs: torch, transformers, onnx, onnxruntime (for --quantize and --optimize), and FlagEmbedding for
+the layer-wise and light-weight families (its bundled model classes, as the reference loads them):
+`npm run setup:python` installs the pinned set into .venv. CI runs it for all four families on
+local random-weight checkpoints and compares with FlagEmbedding (test/reference, docs/models.md).
 
 What each family's graph computes (fidelity per pair: positions are explicit, pooling is at the
 last real token, so padding side and batch composition do not change a pair's score):
