@@ -7,9 +7,10 @@
     python scripts/export-onnx.py BAAI/bge-reranker-v2.5-gemma2-lightweight out/lw --family lightweight \
         --layers 25,28 --compress-ratios 1,2,4,8 --compress-layers 8
 
-Needs: torch, transformers, onnx, onnxruntime (for --quantize). It is not run by this
-project's CI (the build machine has no model hub access and no Python ML stack); the graphs it
-writes follow the same contract as the generated test models, which the tests do run.
+Needs: torch, transformers, onnx, onnxruntime (for --quantize and --optimize), and FlagEmbedding for
+the layer-wise and light-weight families (its bundled model classes, as the reference loads them):
+`npm run setup:python` installs the pinned set into .venv. CI runs it for all four families on
+local random-weight checkpoints and compares with FlagEmbedding (test/reference, docs/models.md).
 
 What each family's graph computes (fidelity per pair: positions are explicit, pooling is at the
 last real token, so padding side and batch composition do not change a pair's score):
@@ -73,13 +74,39 @@ class LightweightScores(torch.nn.Module):
                          return_dict=True, cutoff_layers=self.layers, compress_ratio=self.ratio,
                          compress_layer=self.compress_layers, query_lengths=query_lengths,
                          prompt_lengths=prompt_lengths)
-        # Right padding, as the reference: the last real token is at sum(mask) - 1 (before compression
-        # the model maps positions itself; its outputs are per kept position).
+        # Right padding, as the reference: each layer's score is read at its last real token, found in
+        # that layer's own mask (after compression the rows are shorter than the input).
         per_layer = []
-        for s in out[0]:
+        for s, mask in zip(out.logits, out.attention_masks):
             s = s.squeeze(-1) if s.dim() == 3 else s
-            per_layer.append(s[torch.arange(s.shape[0]), (attention_mask.sum(dim=1) - 1).clamp(max=s.shape[1] - 1)])
-        return torch.stack(per_layer, dim=1)
+            per_layer.append(s[torch.arange(s.shape[0]), mask.sum(dim=1) - 1])
+        scores = torch.stack(per_layer, dim=1)
+        # Without compression the model never reads the lengths; keep them graph inputs all the same
+        # (the contract has them), at no cost to the scores.
+        return scores + 0 * (query_lengths + prompt_lengths).unsqueeze(1).to(scores.dtype)
+
+
+def load_causal_lm(family, checkpoint, dtype):
+    """As the reference loads it: the layer-wise and light-weight families first through FlagEmbedding's
+    bundled model classes (LayerWiseMiniCPMForCausalLM, CostWiseGemmaForCausalLM), which need no
+    remote code; then the checkpoint's own code (trust_remote_code), as the hub repositories ship it."""
+    from transformers import AutoModelForCausalLM
+    bundled = None
+    try:
+        if family == "layerwise":
+            from FlagEmbedding.inference.reranker.decoder_only.models.modeling_minicpm_reranker import \
+                LayerWiseMiniCPMForCausalLM as bundled
+        elif family == "lightweight":
+            from FlagEmbedding.inference.reranker.decoder_only.models.gemma_model import \
+                CostWiseGemmaForCausalLM as bundled
+    except ImportError:
+        bundled = None
+    if bundled is not None:
+        try:
+            return bundled.from_pretrained(checkpoint, torch_dtype=dtype)
+        except Exception as e:  # not that architecture: fall back to the checkpoint's code
+            print(f"export-onnx: FlagEmbedding's {bundled.__name__} did not load it ({e}); trying its own code")
+    return AutoModelForCausalLM.from_pretrained(checkpoint, torch_dtype=dtype, trust_remote_code=True)
 
 
 def sample_inputs(tokenizer, family, device):
@@ -122,7 +149,7 @@ def main():
                          "(same scores, faster on CPU and GPU)")
     args = ap.parse_args()
 
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.checkpoint, trust_remote_code=True)
     tokenizer.save_pretrained(args.out)  # tokenizer.json, tokenizer_config.json, special_tokens_map.json
@@ -134,7 +161,7 @@ def main():
         if args.family == "encoder":
             model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint, torch_dtype=dtype).to(device).eval()
             return model, "logits"
-        model = AutoModelForCausalLM.from_pretrained(args.checkpoint, torch_dtype=dtype, trust_remote_code=True).to(device).eval()
+        model = load_causal_lm(args.family, args.checkpoint, dtype).to(device).eval()
         if args.family == "llm":
             yes_id = tokenizer("Yes", add_special_tokens=False)["input_ids"][0]
             return LlmScores(model, yes_id), "scores"
@@ -154,6 +181,13 @@ def main():
         if ratio != ratios[0]:
             variants.append({"file": name, "compress_ratio": ratio, "compress_layers": compress_layers})
         del module
+    # Quantize the plain graph: the fused one has com.microsoft operators whose outputs the
+    # quantizer's shape inference cannot type.
+    if args.quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantize_dynamic(os.path.join(args.out, "onnx/model.onnx"), os.path.join(args.out, "onnx/model_quantized.onnx"),
+                         weight_type=QuantType.QInt8)
+
     if args.optimize and args.family == "encoder":
         from onnxruntime.transformers import optimizer
         from transformers import AutoConfig
@@ -166,11 +200,6 @@ def main():
         module, output = build(torch.float16, "cuda", ratios[0])
         with torch.no_grad():
             export(module, sample_inputs(tokenizer, args.family, "cuda"), output, os.path.join(args.out, "onnx/model_fp16.onnx"))
-    if args.quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        quantize_dynamic(os.path.join(args.out, "onnx/model.onnx"), os.path.join(args.out, "onnx/model_quantized.onnx"),
-                         weight_type=QuantType.QInt8)
-
     if layers:
         reranker["layers"] = layers
         reranker["default_cutoff_layers"] = ([int(x) for x in args.default_cutoff_layers.split(",")]

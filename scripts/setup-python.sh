@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prepares the Python side (the reference FlagEmbedding, the export recipe, the benchmark peers) in
+# its own virtual environment, with the pinned versions of python/requirements.txt.
+#
+#   scripts/setup-python.sh            (or: npm run setup:python)
+#
+# Idempotent and cached: when the environment already holds exactly these requirements it returns
+# at once. Needs Python >= 3.9 with the venv module (Debian's system Python: `apt-get install -y
+# python3-venv` as root); nothing else here needs root. Environment:
+#   RERANK_PYTHON       the interpreter to build the environment from (default: python3)
+#   RERANK_PYTHON_VENV  where the environment goes (default: .venv in the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${RERANK_PYTHON:-python3}"
+VENV="${RERANK_PYTHON_VENV:-.venv}"
+REQUIREMENTS=python/requirements.txt
+STAMP="$VENV/.requirements.sha256"
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "setup-python: $PYTHON not found; install Python 3.9+ (Debian: apt-get install -y python3 python3-venv) or set RERANK_PYTHON" >&2
+  exit 1
+fi
+want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+  echo "setup-python: $VENV is up to date"
+  exit 0
+fi
+
+start=$(date +%s)
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV" || {
+    echo "setup-python: '$PYTHON -m venv' failed; on Debian's system Python run (as root) apt-get install -y python3-venv" >&2
+    exit 1
+  }
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip==24.3.1
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
+"$VENV/bin/python" -c 'import torch, transformers, FlagEmbedding, onnx, onnxruntime; print("setup-python: torch", torch.__version__, "transformers", transformers.__version__, "onnxruntime", onnxruntime.__version__)'
+echo "$want" > "$STAMP"
+echo "setup-python: $VENV ready in $(( $(date +%s) - start ))s"
