@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# System packages the stack and the tests need besides Node 20: redis-server (Debian's package).
-# Idempotent: installs nothing when redis-server is already on the PATH. Works as root (CI, containers)
+# System packages the stack and the tests need besides Node 20 (Debian's packages): redis-server, and
+# python3 with its venv module for the reference suite's own environment (scripts/setup-python.sh).
+# Idempotent: installs only what is missing. Works as root (CI, containers)
 # and as a normal user (through sudo, which then asks for a password).
 set -euo pipefail
 
-if command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
@@ -13,11 +17,11 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
   as_root=(sudo)
 else
-  echo "redis-server is missing and this user cannot install it: run 'apt-get install -y redis-server' as root" >&2
+  echo "missing ${missing[*]} and this user cannot install it: run 'apt-get install -y ${missing[*]}' as root" >&2
   exit 1
 fi
 
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-redis-server --version
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+echo "installed: ${missing[*]}"
