@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { AutoReranker, type AutoRerankerOptions, type Pair } from '@rerank/engine';
+import { AutoReranker, type AutoRerankerOptions } from '@rerank/engine';
 import { readPairChunks } from './read-pairs';
 
 export const SCORE_HELP = `rerank score --model <dir|name> [options] [input.jsonl]
@@ -128,13 +128,9 @@ export async function runScore(argv: string[], out: NodeJS.WritableStream = proc
     // Timed from here: model loading is not scoring.
     started = process.hrtime.bigint();
     for await (const pairs of readPairChunks(input, CHUNK)) {
-      const scores = (await reranker.computeScore(pairs as Pair[])) as number[] | number[][];
-      const perLayer = Array.isArray(scores[0]);
-      const lines: string[] = [];
-      for (let i = 0; i < pairs.length; i++) {
-        const score = perLayer ? (scores as number[][]).map((layer) => layer[i]) : (scores as number[])[i];
-        lines.push(JSON.stringify({ index: count + i, score }));
-      }
+      // Pair-major: a number per pair, or a list per pair (one score per layer).
+      const scores = await reranker.score(pairs);
+      const lines = scores.map((score, i) => JSON.stringify({ index: count + i, score }));
       count += pairs.length;
       if (!out.write(`${lines.join('\n')}\n`)) await new Promise((resolve) => out.once('drain', resolve));
     }

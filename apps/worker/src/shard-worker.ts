@@ -44,17 +44,6 @@ interface JobContext {
   options: ScoreOverrides;
 }
 
-type Scorer = { computeScore(pairs: readonly Pair[], overrides?: ScoreOverrides): Promise<number[] | number[][]> };
-
-/** Engine output as one entry per pair (a list per pair when several layers). */
-export function perPair(scores: number[] | number[][], count: number): PairScore[] {
-  if (scores.length > 0 && Array.isArray(scores[0])) {
-    const layers = scores as number[][];
-    return Array.from({ length: count }, (_, i) => layers.map((l) => l[i]));
-  }
-  return scores as number[];
-}
-
 export class ShardWorker {
   private readonly log;
   private readonly id: string;
@@ -160,17 +149,17 @@ export class ShardWorker {
     return this.scoreShard(data);
   }
 
-  private model(name: string): Scorer {
+  private model(name: string): AnyReranker {
     const entry = this.models.get(name);
     // Every worker loads every configured model; a miss is a configuration mismatch between processes.
     if (!entry) throw new Error(`model "${name}" is not loaded on worker ${this.id} (${this.device}); serve the same RERANK_MODELS everywhere`);
-    return entry.reranker as unknown as Scorer;
+    return entry.reranker;
   }
 
   private async score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {
     try {
-      const raw = await this.model(model).computeScore(pairs, options);
-      return perPair(raw, pairs.length);
+      // Pair-major, whatever the family: a number per pair, or a list per pair when several layers.
+      return await this.model(model).score(pairs, options);
     } catch (e) {
       // A bad option fails the same way on every retry.
       if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);

@@ -5,6 +5,21 @@ export const FAMILIES: readonly Family[] = ['encoder', 'llm', 'layerwise', 'ligh
 /** A (query, passage) pair, as the reference takes it. */
 export type Pair = readonly [query: string, passage: string];
 
+/**
+ * One pair's score: a number, or one number per returned layer when a layer-wise or light-weight
+ * call asks for several cutoff layers.
+ */
+export type PairScore = number | number[];
+
+/** What `score()` returns: one `PairScore` per input pair, in input order (pair-major). */
+export type PairScores<S extends PairScore = PairScore> = S[];
+
+/**
+ * What `computeScore` of a list returns, as the reference shapes it: a flat list when each pair has
+ * one score, else one list per layer (layer-major).
+ */
+export type ListScores<S extends PairScore = PairScore> = S extends number ? number[] : number[][];
+
 /** 'cpu', 'cuda', 'cuda:N', or N (meaning cuda:N). */
 export type DeviceSpec = string | number;
 

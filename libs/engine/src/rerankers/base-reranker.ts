@@ -7,7 +7,7 @@ import type { DeviceSession, RunOutput } from '../runtime/device-session';
 import type { GraphPlan } from '../runtime/graph-signature';
 import { runScoreTask } from '../runtime/score-pipeline';
 import type { EncodedPair, QueryOverflowNotice } from '../sequences/encoded-pair';
-import type { Family, Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { Family, ListScores, Pair, PairScore, PairScores, RerankerOptions, ScoreOverrides } from '../types';
 import { LoadedModel, wantsFp16 } from './loaded-model';
 
 /** One pair's model inputs before padding (see `inspectInputs`). */
@@ -32,10 +32,12 @@ export interface FamilyCall {
 
 /**
  * What the four families share (the reference's AbsReranker): options, instructions, loading,
- * multi-device scoring, normalization and putting scores back in input order. A family adds
- * its sequence layout and how it reads scores (`prepareCall`).
+ * multi-device scoring, normalization and putting scores back in input order, `score` and
+ * `computeScore`. A family adds its sequence layout and how it reads scores (`prepareCall`), and
+ * names its per-call overrides (`Overrides`) and one pair's score (`One`: `number`, or
+ * `number | number[]` for the families with cutoff layers).
  */
-export abstract class BaseReranker {
+export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverrides, One extends PairScore = PairScore> {
   protected readonly options: ResolvedOptions;
   private model: Promise<LoadedModel> | undefined;
   private readonly warn: (message: string) => void;
@@ -84,13 +86,36 @@ export abstract class BaseReranker {
     }));
   }
 
-  /** Scores as `columns` per pair in input order, normalized when asked. */
-  protected async scoreColumns(input: unknown, overrides?: ScoreOverrides): Promise<{ pairs: readonly Pair[]; columns: number; scores: Float64Array; single: boolean }> {
+  /**
+   * Scores pairs, pair-major: one entry per pair, in input order, normalized when asked; each a number,
+   * or one number per cutoff layer when a layer-wise or light-weight call asks for several. One pair
+   * is scored as a list of one. What the job worker and the CLI consume, whatever the family.
+   */
+  async score(pairs: Pair | readonly Pair[], overrides?: Overrides): Promise<PairScores<One>> {
+    return (await this.scoreRows(pairs, overrides)).rows;
+  }
+
+  /**
+   * The reference's `compute_score`: one pair gives its score (a number, or a list per layer), a list
+   * gives a list in input order, and several cutoff layers give one list per layer (layer-major).
+   */
+  computeScore(pair: Pair, overrides?: Overrides): Promise<One>;
+  computeScore(pairs: readonly Pair[], overrides?: Overrides): Promise<ListScores<One>>;
+  async computeScore(input: Pair | readonly Pair[], overrides?: Overrides): Promise<One | ListScores<One>> {
+    const { rows, columns, single } = await this.scoreRows(input, overrides);
+    if (single) return rows[0];
+    // The family's type parameters say which shape its columns give (see BaseReranker).
+    return (columns === 1 ? rows : layerMajor(rows as number[][], columns)) as ListScores<One>;
+  }
+
+  /** Pair-major scores of a call, with its score columns and whether the input was one pair. */
+  private async scoreRows(input: unknown, overrides?: ScoreOverrides): Promise<{ rows: PairScores<One>; columns: number; single: boolean }> {
     const { pairs, single, call, model, family, plan, graphs, plans, encode } = await this.prepare(input, overrides);
+    const { columns } = family;
     const scores = await runScoreTask(
       {
         count: pairs.length,
-        columns: family.columns,
+        columns,
         limits: { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple },
         encode,
         tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
@@ -103,7 +128,10 @@ export abstract class BaseReranker {
       model.sessions,
     );
     if (call.normalize) for (let i = 0; i < scores.length; i++) scores[i] = sigmoid(scores[i]);
-    return { pairs, columns: family.columns, scores, single };
+    const rows: PairScore[] =
+      columns === 1 ? Array.from(scores) : Array.from({ length: pairs.length }, (_, i) => Array.from(scores.subarray(i * columns, (i + 1) * columns)));
+    // One score column gives numbers, several give lists: the shapes the family's `One` names.
+    return { rows: rows as PairScores<One>, columns, single };
   }
 
   /** Checks a call's input and settings, loads what it runs, and makes its pair encoder. */
@@ -207,6 +235,11 @@ export abstract class BaseReranker {
     }
     return this.model;
   }
+}
+
+/** Pair-major rows of `columns` scores → one list per column (the reference's layer-wise shape). */
+function layerMajor(rows: readonly number[][], columns: number): number[][] {
+  return Array.from({ length: columns }, (_, c) => rows.map((row) => row[c]));
 }
 
 /** Surfaces a malformed instruction format before any work rather than mid-call. */

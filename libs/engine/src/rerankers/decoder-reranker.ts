@@ -3,7 +3,7 @@ import { type CallSettings, LLM_DEFAULT_PROMPT, LLM_SEPARATOR } from '../options
 import type { BatchTensors, PaddingSide } from '../batching/tensors';
 import type { RunOutput } from '../runtime/device-session';
 import { type DecoderParts, DecoderSequences } from '../sequences/decoder-sequences';
-import type { Family, Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { Family, PairScore, RerankerOptions, ScoreOverrides } from '../types';
 import { BaseReranker, type FamilyCall } from './base-reranker';
 import type { LoadedModel } from './loaded-model';
 
@@ -11,7 +11,7 @@ import type { LoadedModel } from './loaded-model';
  * What the three LLM families share: the `[bos] query / sep passage / sep prompt` layout,
  * the yes-token and layer bookkeeping, and pooling at each row's last real token.
  */
-export abstract class DecoderReranker extends BaseReranker {
+export abstract class DecoderReranker<Overrides extends ScoreOverrides, One extends PairScore> extends BaseReranker<Overrides, One> {
   protected readonly sequences = new DecoderSequences();
   protected yesId = -1;
   private sepIds: number[] = [];
@@ -85,12 +85,6 @@ export abstract class DecoderReranker extends BaseReranker {
     return this.decoderCall(model, call, padSide, columns.length, (out, _tensors, rows) => readLayerScores(out.data, out.dims, rows, columns, layerCount));
   }
 
-  /** Scores shaped as the reference's layer-wise families return them. */
-  protected async layerScores(input: Pair | readonly Pair[], overrides?: ScoreOverrides): Promise<number | number[] | number[][]> {
-    const { scores, columns, pairs, single } = await this.scoreColumns(input, overrides);
-    return shapeLayerScores(scores, columns, pairs.length, single);
-  }
-
   /** Cutoff layers as score columns of the graph's `layers`. */
   protected layerColumns(model: LoadedModel, call: CallSettings): number[] {
     const layers = model.files.reranker.layers;
@@ -111,11 +105,4 @@ function readLayerScores(data: Float32Array, dims: readonly number[], rows: numb
   const out = new Float64Array(rows * columns.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < columns.length; c++) out[r * columns.length + c] = data[r * k + columns[c]];
   return out;
-}
-
-/** Shapes row-major scores the way the reference returns them: one list per layer, flat when one layer. */
-function shapeLayerScores(scores: Float64Array, columns: number, count: number, single: boolean): number | number[] | number[][] {
-  if (single) return columns === 1 ? scores[0] : Array.from(scores.subarray(0, columns));
-  const lists = Array.from({ length: columns }, (_, c) => Array.from({ length: count }, (_, i) => scores[i * columns + c]));
-  return columns === 1 ? lists[0] : lists;
 }

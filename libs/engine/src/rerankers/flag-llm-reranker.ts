@@ -1,6 +1,6 @@
 import type { CallSettings } from '../options';
 import type { GraphPlan } from '../runtime/graph-signature';
-import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { RerankerOptions, ScoreOverrides } from '../types';
 import type { FamilyCall } from './base-reranker';
 import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
@@ -9,19 +9,11 @@ export type FlagLLMRerankerOptions = Omit<RerankerOptions, 'cutoffLayers' | 'com
 export type FlagLLMRerankerOverrides = Omit<ScoreOverrides, 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
 
 /** Decoder-only LLM rerankers (bge-reranker-v2-gemma): the logit of "Yes" after the prompt. */
-export class FlagLLMReranker extends DecoderReranker {
+export class FlagLLMReranker extends DecoderReranker<FlagLLMRerankerOverrides, number> {
   protected bosAlways = false;
 
   constructor(modelNameOrPath: string, options: FlagLLMRerankerOptions = {}) {
     super('llm', modelNameOrPath, options);
-  }
-
-  computeScore(pair: Pair, overrides?: FlagLLMRerankerOverrides): Promise<number>;
-  computeScore(pairs: readonly Pair[], overrides?: FlagLLMRerankerOverrides): Promise<number[]>;
-  async computeScore(input: Pair | readonly Pair[], overrides?: FlagLLMRerankerOverrides): Promise<number | number[]> {
-    const { scores, single } = await this.scoreColumns(input, overrides);
-    const list = Array.from(scores);
-    return single ? list[0] : list;
   }
 
   protected prepareCall(model: LoadedModel, call: CallSettings, plan: GraphPlan): FamilyCall {

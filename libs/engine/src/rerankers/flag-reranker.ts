@@ -1,7 +1,7 @@
 import { ModelLoadError } from '../errors';
 import type { CallSettings } from '../options';
 import { EncoderSequences } from '../sequences/encoder-sequences';
-import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { RerankerOptions, ScoreOverrides } from '../types';
 import { BaseReranker, type FamilyCall } from './base-reranker';
 import type { LoadedModel } from './loaded-model';
 
@@ -9,19 +9,11 @@ export type FlagRerankerOptions = Omit<RerankerOptions, 'prompt' | 'cutoffLayers
 export type FlagRerankerOverrides = Omit<ScoreOverrides, 'prompt' | 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
 
 /** Cross-encoder rerankers (bge-reranker-base / -large / -v2-m3, jina, gte, bce): one logit per pair. */
-export class FlagReranker extends BaseReranker {
+export class FlagReranker extends BaseReranker<FlagRerankerOverrides, number> {
   private sequences: EncoderSequences | undefined;
 
   constructor(modelNameOrPath: string, options: FlagRerankerOptions = {}) {
     super('encoder', modelNameOrPath, options);
-  }
-
-  computeScore(pair: Pair, overrides?: FlagRerankerOverrides): Promise<number>;
-  computeScore(pairs: readonly Pair[], overrides?: FlagRerankerOverrides): Promise<number[]>;
-  async computeScore(input: Pair | readonly Pair[], overrides?: FlagRerankerOverrides): Promise<number | number[]> {
-    const { scores, single } = await this.scoreColumns(input, overrides);
-    const list = Array.from(scores);
-    return single ? list[0] : list;
   }
 
   protected checkModel(model: LoadedModel): void {

@@ -1,6 +1,6 @@
 import type { CallSettings } from '../options';
 import type { GraphPlan } from '../runtime/graph-signature';
-import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { RerankerOptions, ScoreOverrides } from '../types';
 import type { FamilyCall } from './base-reranker';
 import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
@@ -12,17 +12,11 @@ export type LayerWiseRerankerOverrides = Omit<ScoreOverrides, 'compressLayers' |
  * Layer-wise LLM rerankers (bge-reranker-v2-minicpm-layerwise): a score head per layer; `cutoffLayers`
  * picks which layers' scores come back (a list per layer when several, flat when one).
  */
-export class LayerWiseFlagLLMReranker extends DecoderReranker {
+export class LayerWiseFlagLLMReranker extends DecoderReranker<LayerWiseRerankerOverrides, number | number[]> {
   protected bosAlways = true;
 
   constructor(modelNameOrPath: string, options: LayerWiseRerankerOptions = {}) {
     super('layerwise', modelNameOrPath, options);
-  }
-
-  computeScore(pair: Pair, overrides?: LayerWiseRerankerOverrides): Promise<number | number[]>;
-  computeScore(pairs: readonly Pair[], overrides?: LayerWiseRerankerOverrides): Promise<number[] | number[][]>;
-  computeScore(input: Pair | readonly Pair[], overrides?: LayerWiseRerankerOverrides): Promise<number | number[] | number[][]> {
-    return this.layerScores(input, overrides);
   }
 
   protected prepareCall(model: LoadedModel, call: CallSettings, plan: GraphPlan): FamilyCall {

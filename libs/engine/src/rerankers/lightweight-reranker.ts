@@ -1,7 +1,7 @@
 import { RerankerArgumentError } from '../errors';
 import { type CallSettings, LIGHTWEIGHT_DEFAULT_PROMPT } from '../options';
 import type { DeviceSession } from '../runtime/device-session';
-import type { Pair, RerankerOptions, ScoreOverrides } from '../types';
+import type { RerankerOptions, ScoreOverrides } from '../types';
 import type { FamilyCall } from './base-reranker';
 import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
@@ -14,7 +14,7 @@ export type LightWeightRerankerOverrides = ScoreOverrides;
  * padding, per-row query and prompt lengths, and token compression fixed at export, so
  * `compressRatio` / `compressLayers` select among the graphs the model ships.
  */
-export class LightWeightFlagLLMReranker extends DecoderReranker {
+export class LightWeightFlagLLMReranker extends DecoderReranker<LightWeightRerankerOverrides, number | number[]> {
   protected bosAlways = true;
 
   constructor(modelNameOrPath: string, options: LightWeightRerankerOptions = {}) {
@@ -23,12 +23,6 @@ export class LightWeightFlagLLMReranker extends DecoderReranker {
 
   protected override get defaultPrompt(): string {
     return LIGHTWEIGHT_DEFAULT_PROMPT;
-  }
-
-  computeScore(pair: Pair, overrides?: LightWeightRerankerOverrides): Promise<number | number[]>;
-  computeScore(pairs: readonly Pair[], overrides?: LightWeightRerankerOverrides): Promise<number[] | number[][]>;
-  computeScore(input: Pair | readonly Pair[], overrides?: LightWeightRerankerOverrides): Promise<number | number[] | number[][]> {
-    return this.layerScores(input, overrides);
   }
 
   /** The graph exported with the call's compression settings. */
