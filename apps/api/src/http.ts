@@ -17,11 +17,21 @@ export function sendError(res: ServerResponse, e: ApiError): void {
     res.destroy();
     return;
   }
-  const body = JSON.stringify(e.toBody());
+  const body = JSON.stringify(compatErrorBody(e, res.req?.url ?? ''));
   res.statusCode = e.status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(body);
+}
+
+/**
+ * The error body for a route's clients: Cohere's routes add Cohere's top-level `message` beside our
+ * `error` object; TEI's `POST /rerank` answers TEI's `{error, error_type}`.
+ */
+function compatErrorBody(e: ApiError, url: string): unknown {
+  const path = url.split('?')[0];
+  if (path === '/v1/rerank' || path === '/v2/rerank') return { message: e.message, ...e.toBody() };
+  return e.toBody();
 }
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);

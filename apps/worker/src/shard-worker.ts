@@ -16,6 +16,7 @@ import {
   type ModelFacts,
   type PairScore,
   QUEUE_SHARDS,
+  rankingScore,
   readModelFacts,
   type RerankConfig,
   type ScoringJobData,
@@ -28,6 +29,7 @@ import {
   workerQueueOptions,
   WorkersRegistry,
 } from '@rerank/jobs';
+import { cutToTokens, splitIntoChunks } from './document-budget';
 
 interface LoadedEntry {
   config: ModelConfig;
@@ -50,6 +52,16 @@ export function perPair(scores: number[] | number[][], count: number): PairScore
     return Array.from({ length: count }, (_, i) => layers.map((l) => l[i]));
   }
   return scores as number[];
+}
+
+/** Each document's score: its best chunk's (pairs are in document order; owners[i] is pair i's document). */
+export function bestChunks(scores: PairScore[], owners: number[], documents: number): PairScore[] {
+  const best: PairScore[] = new Array(documents);
+  for (let i = 0; i < scores.length; i++) {
+    const d = owners[i];
+    if (best[d] === undefined || rankingScore(scores[i]) > rankingScore(best[d])) best[d] = scores[i];
+  }
+  return best;
 }
 
 export class ShardWorker {
@@ -170,10 +182,63 @@ export class ShardWorker {
   }
 
   private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
-    const pairs: Pair[] = data.documents.map((d) => [data.query, d]);
+    const { pairs, owners } = await this.syncPairs(data);
     const scores = await this.score(data.model, pairs, data.options);
+    const tokens = await this.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
-    return { scores };
+    return { scores: owners ? bestChunks(scores, owners, data.documents.length) : scores, tokens, pairs: pairs.length };
+  }
+
+  /** A sync request's pairs: documents cut to max_tokens_per_doc, then split into chunks (owners: the document of each pair). */
+  private async syncPairs(data: SyncJobData): Promise<{ pairs: Pair[]; owners: number[] | null }> {
+    const reranker = this.loadedModel(data.model).reranker;
+    const count = async (text: string) => (await reranker.tokenIds(text)).length;
+    const cap = data.maxTokensPerDoc;
+    const docs = cap === undefined ? data.documents : await Promise.all(data.documents.map((d) => cutToTokens(d, cap, count)));
+    if (data.maxChunksPerDoc === undefined) return { pairs: docs.map((d) => [data.query, d]), owners: null };
+    // Room for the passage beside this query: maxLength minus the query part and the template.
+    const frame = await this.guarded(() => reranker.inspectInputs([[data.query, '']], data.options));
+    const budget = this.guardedSync(() => reranker.maxLengthFor(data.options)) - frame[0].inputIds.length;
+    if (budget < 1) return { pairs: docs.map((d) => [data.query, d]), owners: null };
+    const pairs: Pair[] = [];
+    const owners: number[] = [];
+    for (let i = 0; i < docs.length; i++) {
+      for (const chunk of await splitIntoChunks(docs[i], budget, data.maxChunksPerDoc, count)) {
+        pairs.push([data.query, chunk]);
+        owners.push(i);
+      }
+    }
+    return { pairs, owners };
+  }
+
+  /** Tokens the model reads for these pairs (special tokens included), as scoring builds them. */
+  private async inputTokens(model: string, pairs: Pair[], options: ScoreOverrides): Promise<number> {
+    const inputs = await this.guarded(() => this.loadedModel(model).reranker.inspectInputs(pairs, options));
+    return inputs.reduce((n, p) => n + p.inputIds.length, 0);
+  }
+
+  private loadedModel(name: string): LoadedEntry {
+    this.model(name);
+    return this.models.get(name) as LoadedEntry;
+  }
+
+  /** A bad option fails the same way on every retry. */
+  private async guarded<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);
+      throw e;
+    }
+  }
+
+  private guardedSync<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);
+      throw e;
+    }
   }
 
   private async context(jobId: string): Promise<JobContext | null> {

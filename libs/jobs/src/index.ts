@@ -25,3 +25,4 @@ export * from './validation/job-request';
 export * from './validation/rerank-request';
 export * from './model-facts';
 export * from './net';
+export * from './validation/ranked-documents';

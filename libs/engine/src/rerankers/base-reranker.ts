@@ -84,6 +84,16 @@ export abstract class BaseReranker {
     }));
   }
 
+  /** Token ids of a text under the model's tokenizer, without special tokens or instructions (for callers that budget tokens per document). */
+  async tokenIds(text: string): Promise<number[]> {
+    return (await this.loaded()).tokenizer.encode(text);
+  }
+
+  /** The maxLength (tokens of query + passage + special tokens) a call with these overrides truncates to. */
+  maxLengthFor(overrides?: ScoreOverrides): number {
+    return resolveCall(this.family, this.options, overrides).maxLength;
+  }
+
   /** Scores as `columns` per pair in input order, normalized when asked. */
   protected async scoreColumns(input: unknown, overrides?: ScoreOverrides): Promise<{ pairs: readonly Pair[]; columns: number; scores: Float64Array; single: boolean }> {
     const { pairs, single, call, model, family, plan, graphs, plans, encode } = await this.prepare(input, overrides);
