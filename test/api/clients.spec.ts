@@ -236,3 +236,85 @@ describe('null means absent', () => {
     expect(res.body.results[0].top_k.map((x: { index: number; score: number }) => [x.index, x.score])).toEqual(ranking(raw).map((i) => [i, raw[i]]));
   });
 });
+
+describe('Hugging Face TEI shape: POST /rerank {query, texts}, GET /info', () => {
+  it('[{index, score, text?}] best first; sigmoid scores unless raw_scores', async () => {
+    const expected = await expectedScores(query, docs);
+    const r = await api().post('/rerank', { query, texts: docs, return_text: true, truncate: true, truncation_direction: 'Right', raw_scores: false });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual(ranking(expected).map((i) => ({ index: i, score: expected[i], text: docs[i] })));
+    const raw = (await engine.computeScore(docs.map((d) => [query, d] as Pair))) as number[];
+    const rawReply = await api().post('/rerank', { query, texts: docs, raw_scores: true });
+    expect(rawReply.body).toEqual(ranking(raw).map((i) => ({ index: i, score: raw[i] })));
+  });
+
+  it('truncation_direction "Left": a long text keeps its end', async () => {
+    const long = makeDocuments(1, 11, 1500, 1500)[0];
+    const frame = (await engine.inspectInputs([[query, '']]))[0].inputIds.length;
+    const budget = 512 - frame;
+    const words = long.split(' ');
+    let tail = '';
+    for (let k = 1; k <= words.length; k++) {
+      const t = words.slice(words.length - k).join(' ');
+      if ((await count(t)) > budget) break;
+      tail = t;
+    }
+    expect(tail.length).toBeLessThan(long.length);
+    const [expected] = await expectedScores(query, [tail]);
+    const [right] = await expectedScores(query, [long]);
+    expect(expected).not.toBe(right);
+    const r = await api().post('/rerank', { query, texts: [long], truncation_direction: 'Left' });
+    expect(r.body).toEqual([{ index: 0, score: expected }]);
+    const rightReply = await api().post('/rerank', { query, texts: [long] });
+    expect(rightReply.body).toEqual([{ index: 0, score: right }]);
+  });
+
+  it("errors in TEI's shape and status codes", async () => {
+    const empty = await api().post('/rerank', { query: '', texts: ['a'] });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toEqual({ error: 'query: must not be empty; send the query text', error_type: 'empty' });
+    const bad = await api().post('/rerank', { query, texts: ['a'], truncation_direction: 'Up' });
+    expect(bad.status).toBe(413);
+    expect(bad.body).toEqual({ error: 'truncation_direction: expected "Right" or "Left", got a string ("Up")', error_type: 'validation' });
+  });
+
+  it('GET /info', async () => {
+    const r = await api().get('/info');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ model_id: 'tiny', max_input_length: 512, max_client_batch_size: 10000, model_type: { reranker: expect.any(Object) } });
+  });
+});
+
+describe('vLLM / Infinity shapes: POST /rerank {documents}, /score and /v1/score', () => {
+  it('/rerank with documents: Cohere-like results, usage.total_tokens; Infinity raw_scores, vLLM truncate_prompt_tokens', async () => {
+    const expected = await expectedScores(query, docs);
+    const r = await api().post('/rerank', { model: 'tiny', query, documents: docs, top_n: 3, return_documents: true });
+    expect(r.status).toBe(200);
+    expect(r.body.usage.total_tokens).toBe(await tokensOf(query, docs));
+    expect(r.body.results).toEqual(ranking(expected).slice(0, 3).map((i) => ({ index: i, relevance_score: expected[i], document: { text: docs[i] } })));
+    const raw = (await engine.computeScore(docs.map((d) => [query, d] as Pair), { maxLength: 20 })) as number[];
+    const infinity = await api().post('/rerank', { model: 'tiny', query, documents: docs, raw_scores: true, truncate_prompt_tokens: 20 });
+    expect(infinity.body.results).toEqual(ranking(raw).map((i) => ({ index: i, relevance_score: raw[i] })));
+  });
+
+  it.each(['/score', '/v1/score'])('%s: one-to-one, one-to-many and pairwise, in input order', async (path) => {
+    const one = await api().post(path, { model: 'tiny', text_1: query, text_2: docs[0] });
+    expect(one.status).toBe(200);
+    const [s0] = await expectedScores(query, [docs[0]]);
+    expect(one.body).toMatchObject({ object: 'list', model: 'tiny', data: [{ index: 0, object: 'score', score: s0 }] });
+    expect(one.body.usage.total_tokens).toBe(await tokensOf(query, [docs[0]]));
+
+    const many = await api().post(path, { model: 'tiny', text_1: query, text_2: docs });
+    const expected = await expectedScores(query, docs);
+    expect(many.body.data).toEqual(expected.map((score, index) => ({ index, object: 'score', score })));
+
+    const queries = ['alpha', 'river ocean', 'alpha'];
+    const pairwise = await api().post(path, { model: 'tiny', text_1: queries, text_2: docs.slice(0, 3) });
+    const each = await Promise.all(queries.map(async (q, i) => (await expectedScores(q, [docs[i]]))[0]));
+    expect(pairwise.body.data).toEqual(each.map((score, index) => ({ index, object: 'score', score })));
+
+    const mismatch = await api().post(path, { model: 'tiny', text_1: queries, text_2: docs });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.message).toBe('text_2: 5 texts for 3 in text_1; pairwise scoring needs lists of one length');
+  });
+});

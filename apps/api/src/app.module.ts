@@ -2,6 +2,8 @@ import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '
 import type { Redis } from 'ioredis';
 import { createRedis, type RerankConfig } from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
+import { CompatController } from './compat/compat.controller';
+import { CompatService } from './compat/compat.service';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { JobsController } from './jobs.controller';
@@ -22,7 +24,7 @@ export class AppModule implements OnApplicationShutdown {
   static forRoot(config: RerankConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [RerankController, JobsController, ModelsController, HealthController],
+      controllers: [RerankController, JobsController, ModelsController, HealthController, CompatController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: REDIS, useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api' }) },
@@ -33,6 +35,7 @@ export class AppModule implements OnApplicationShutdown {
         ModelsService,
         JobsService,
         RerankService,
+        CompatService,
         HealthService,
       ],
     };

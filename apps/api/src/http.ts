@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, type HostList } from '@rerank/jobs';
+import { TeiError } from './compat/tei-error';
 
 export interface ApiRequest extends IncomingMessage {
   body?: unknown;
@@ -29,10 +30,14 @@ export function sendError(res: ServerResponse, e: ApiError): void {
  * `error` object; TEI's `POST /rerank` answers TEI's `{error, error_type}`.
  */
 function compatErrorBody(e: ApiError, url: string): unknown {
+  if (e instanceof TeiError) return e.teiBody();
   const path = url.split('?')[0];
-  if (path === '/v1/rerank' || path === '/v2/rerank') return { message: e.message, ...e.toBody() };
+  if (MESSAGE_ROUTES.has(path)) return { message: e.message, ...e.toBody() };
   return e.toBody();
 }
+
+/** Routes whose clients (Cohere, vLLM, Infinity) read a top-level `message`. */
+const MESSAGE_ROUTES = new Set(['/v1/rerank', '/v2/rerank', '/rerank', '/score', '/v1/score']);
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 

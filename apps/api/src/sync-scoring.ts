@@ -15,6 +15,7 @@ export interface SyncScoringRequest {
   options: ScoreOverrides;
   maxTokensPerDoc?: number;
   maxChunksPerDoc?: number;
+  truncateLeft?: boolean;
   /** Cohere's priority (0 = highest); see syncPriority. */
   priority?: number;
 }
@@ -58,6 +59,7 @@ export async function scoreSync(queues: QueueService, config: RerankConfig, req:
     options: req.options,
     ...(req.maxTokensPerDoc !== undefined ? { maxTokensPerDoc: req.maxTokensPerDoc } : {}),
     ...(req.maxChunksPerDoc !== undefined ? { maxChunksPerDoc: req.maxChunksPerDoc } : {}),
+    ...(req.truncateLeft ? { truncateLeft: true } : {}),
   });
   let jobs: Job<SyncJobData>[];
   try {

@@ -59,3 +59,25 @@ export async function splitIntoChunks(text: string, budget: number, maxChunks: n
   }
   return chunks;
 }
+
+/**
+ * The longest suffix of `text` of at most `maxTokens` tokens, starting after a whitespace when one
+ * fits, else at a character (TEI's truncation_direction "Left": a document keeps its end).
+ */
+export async function keepLastTokens(text: string, maxTokens: number, count: TokenCounter): Promise<string> {
+  if (Buffer.byteLength(text) + 1 <= maxTokens) return text;
+  if ((await count(text)) <= maxTokens) return text;
+  const fits = async (start: number) => (await count(text.slice(start))) <= maxTokens;
+  // Word starts, latest first: the suffix from starts[j] shrinks as j grows.
+  const starts: number[] = [];
+  for (let i = text.length - 1; i > 0; i--) if (!/\s/.test(text[i]) && /\s/.test(text[i - 1])) starts.push(i);
+  if (starts.length > 0 && (await fits(starts[0]))) {
+    // Largest suffix that fits: the last j (earliest start) with fits(starts[j]).
+    const k = await lastTrue(0, starts.length - 1, (j) => fits(starts[j]));
+    return text.slice(starts[k]);
+  }
+  const from = await lastTrue(0, text.length - 1, async (i) => i === 0 || fits(text.length - i));
+  const start = text.length - Math.max(from, 1);
+  const c = text.charCodeAt(start);
+  return text.slice(c >= 0xdc00 && c <= 0xdfff ? start + 1 : start);
+}

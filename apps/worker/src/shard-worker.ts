@@ -29,7 +29,7 @@ import {
   workerQueueOptions,
   WorkersRegistry,
 } from '@rerank/jobs';
-import { cutToTokens, splitIntoChunks } from './document-budget';
+import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
 
 interface LoadedEntry {
   config: ModelConfig;
@@ -194,12 +194,13 @@ export class ShardWorker {
     const reranker = this.loadedModel(data.model).reranker;
     const count = async (text: string) => (await reranker.tokenIds(text)).length;
     const cap = data.maxTokensPerDoc;
-    const docs = cap === undefined ? data.documents : await Promise.all(data.documents.map((d) => cutToTokens(d, cap, count)));
-    if (data.maxChunksPerDoc === undefined) return { pairs: docs.map((d) => [data.query, d]), owners: null };
+    let docs = cap === undefined ? data.documents : await Promise.all(data.documents.map((d) => cutToTokens(d, cap, count)));
+    if (data.maxChunksPerDoc === undefined && !data.truncateLeft) return { pairs: docs.map((d) => [data.query, d]), owners: null };
     // Room for the passage beside this query: maxLength minus the query part and the template.
     const frame = await this.guarded(() => reranker.inspectInputs([[data.query, '']], data.options));
     const budget = this.guardedSync(() => reranker.maxLengthFor(data.options)) - frame[0].inputIds.length;
-    if (budget < 1) return { pairs: docs.map((d) => [data.query, d]), owners: null };
+    if (budget >= 1 && data.truncateLeft) docs = await Promise.all(docs.map((d) => keepLastTokens(d, budget, count)));
+    if (budget < 1 || data.maxChunksPerDoc === undefined) return { pairs: docs.map((d) => [data.query, d]), owners: null };
     const pairs: Pair[] = [];
     const owners: number[] = [];
     for (let i = 0; i < docs.length; i++) {

@@ -26,3 +26,4 @@ export * from './validation/rerank-request';
 export * from './model-facts';
 export * from './net';
 export * from './validation/ranked-documents';
+export * from './validation/compat-requests';

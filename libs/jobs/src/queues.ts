@@ -77,6 +77,8 @@ export interface SyncJobData {
   maxTokensPerDoc?: number;
   /** A document longer than fits beside the query is scored as up to this many chunks, best chunk wins (Cohere v1 max_chunks_per_doc). */
   maxChunksPerDoc?: number;
+  /** A document longer than fits beside the query keeps its end, not its start (TEI truncation_direction "Left"). */
+  truncateLeft?: boolean;
 }
 
 export type ScoringJobData = ShardJobData | SyncJobData;
