@@ -26,7 +26,7 @@ beforeAll(async () => {
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],
     devices: 'cpu',
-    env: { RERANK_API_KEYS: `client:${KEY}`, RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_MAX_TOP_K: '100' },
+    env: { RERANK_API_KEYS: `client:${KEY}`, RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_MAX_TOP_K: '100', RERANK_SYNC_TIMEOUT_MS: '150000' },
   });
   base = cluster.client.base;
   engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
@@ -316,5 +316,27 @@ describe('vLLM / Infinity shapes: POST /rerank {documents}, /score and /v1/score
     const mismatch = await api().post(path, { model: 'tiny', text_1: queries, text_2: docs });
     expect(mismatch.status).toBe(400);
     expect(mismatch.body.message).toBe('text_2: 5 texts for 3 in text_1; pairwise scoring needs lists of one length');
+  });
+});
+
+describe('10,000 documents in one synchronous call', () => {
+  it('cohere-ai v2: cut into shard-sized parts (RERANK_SHARD_MAX_PAIRS 1000 → 10), ranked as the engine', async () => {
+    const many = makeDocuments(10000, 21, 3, 10);
+    const redis = cluster.redis.client;
+    const before = new Set(await redis.zrange('rerank:q:shards:completed', 0, -1));
+    const r = await new CohereClientV2({ token: KEY, environment: base, timeoutInSeconds: 300 } as never).rerank({ model: 'tiny', query: 'river library', documents: many, topN: 20 }, { timeoutInSeconds: 300 });
+    const added = (await redis.zrange('rerank:q:shards:completed', 0, -1)).filter((id) => !before.has(id));
+    expect(added).toHaveLength(10);
+    const expected = await expectedScores('river library', many);
+    expect(r.results.map((x) => x.index)).toEqual(ranking(expected).slice(0, 20));
+    for (const x of r.results) expect(x.relevanceScore).toBe(expected[x.index]);
+    expect(r.meta?.billedUnits?.searchUnits).toBe(100);
+  });
+
+  it('beyond RERANK_SYNC_MAX_DOCUMENTS: 413 pointing to /v1/jobs', async () => {
+    const r = await api().post('/v2/rerank', { model: 'tiny', query: 'q', documents: Array.from({ length: 10001 }, (_, i) => `d${i}`) });
+    expect(r.status).toBe(413);
+    expect(r.body.message).toMatch(/^documents: 10001 documents exceed the synchronous limit of 10000 \(RERANK_SYNC_MAX_DOCUMENTS\); submit them as an asynchronous job instead: POST \/v1\/jobs/);
+    expect(r.body.error).toMatchObject({ code: 'too_large_for_sync', field: 'documents', jobs_url: '/v1/jobs' });
   });
 });
