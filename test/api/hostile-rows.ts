@@ -111,9 +111,12 @@ const MOVED: Row[] = [
   { name: 'body too large', body: job({ documents: manyDocs(150, 1500) }), status: 413, code: 'limit_exceeded', message: /exceeds the limit of 200000 bytes \(RERANK_MAX_BODY_BYTES\)/ },
   { name: 'Idempotency-Key too long (300)', body: job({}), headers: [['Idempotency-Key', 'k'.repeat(300)]], status: 400, field: 'Idempotency-Key', message: /1 to 255 visible ASCII/ },
   { name: 'sync: top_n zero', path: '/v1/rerank', body: { model: 'tiny', query: 'q', documents: ['a'], top_n: 0 }, status: 400, field: 'top_n', message: /from 1 to 50/ },
-  { name: 'sync: rank_fields other than text', path: '/v1/rerank', body: { model: 'tiny', query: 'q', documents: [{ text: 'a' }], rank_fields: ['title'] }, status: 400, field: 'rank_fields', message: /only \["text"\] is supported/ },
-  { name: 'sync v2: max_tokens_per_doc', path: '/v2/rerank', body: { model: 'tiny', query: 'q', documents: ['a'], max_tokens_per_doc: 100 }, status: 400, field: 'max_tokens_per_doc', message: /use max_length/ },
-  { name: 'sync: document ids are not part of the shape', path: '/v1/rerank', body: { model: 'tiny', query: 'q', documents: [{ id: 1, text: 'a' }] }, status: 400, field: 'documents[0].id', message: /unknown field; a document is a string or \{"text"/ },
+  { name: 'sync: no document has the rank_fields', path: '/v1/rerank', body: { model: 'tiny', query: 'q', documents: [{ text: 'a' }], rank_fields: ['title'] }, status: 400, field: 'documents[0]', message: /has none of the rank_fields \(title\)/ },
+  { name: 'sync: rank_fields not a list of names', path: '/v1/rerank', body: { model: 'tiny', query: 'q', documents: [{ text: 'a' }], rank_fields: 'title' }, status: 400, field: 'rank_fields', message: /non-empty list of field names/ },
+  { name: 'sync v2: max_tokens_per_doc zero', path: '/v2/rerank', body: { model: 'tiny', query: 'q', documents: ['a'], max_tokens_per_doc: 0 }, status: 400, field: 'max_tokens_per_doc', message: /expected an integer from 1/ },
+  { name: 'sync: max_chunks_per_doc zero', path: '/v1/rerank', body: { model: 'tiny', query: 'q', documents: ['a'], max_chunks_per_doc: 0 }, status: 400, field: 'max_chunks_per_doc', message: /expected an integer from 1 to 100/ },
+  { name: 'sync v2: negative priority', path: '/v2/rerank', body: { model: 'tiny', query: 'q', documents: ['a'], priority: -1 }, status: 400, field: 'priority', message: /expected an integer from 0/ },
+  { name: 'sync: document object without text', path: '/v1/rerank', body: { model: 'tiny', query: 'q', documents: [{ id: 1, title: 'a' }] }, status: 400, field: 'documents[0].text', message: /missing; a document is a string or an object with "text"/ },
 ];
 
 /** Routes, methods, the documentation endpoints. */

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { createRedis, type RerankConfig } from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
 import { BackpressureService } from './backpressure';
+import { CompatController } from './compat/compat.controller';
+import { CompatService } from './compat/compat.service';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { JobsController } from './jobs.controller';
@@ -14,6 +16,7 @@ import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimitService } from './rate-limit.service';
 import { RerankController } from './rerank.controller';
 import { RerankService } from './rerank.service';
+import { SyncScoring } from './sync-scoring';
 import { CONFIG, REDIS } from './tokens';
 
 @Module({})
@@ -23,7 +26,7 @@ export class AppModule implements OnApplicationShutdown {
   static forRoot(config: RerankConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [RerankController, JobsController, ModelsController, HealthController],
+      controllers: [RerankController, JobsController, ModelsController, HealthController, CompatController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: REDIS, useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api', commandTimeoutMs: config.redisCommandTimeoutMs }) },
@@ -35,6 +38,8 @@ export class AppModule implements OnApplicationShutdown {
         JobsService,
         RerankService,
         BackpressureService,
+        CompatService,
+        SyncScoring,
         HealthService,
       ],
     };

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, type HostList } from '@rerank/jobs';
+import { TeiError } from './compat/tei-error';
 
 export interface ApiRequest extends IncomingMessage {
   body?: unknown;
@@ -17,7 +18,7 @@ export function sendError(res: ServerResponse, e: ApiError): void {
     res.destroy();
     return;
   }
-  const body = JSON.stringify(e.toBody());
+  const body = JSON.stringify(compatErrorBody(e, res.req?.url ?? ''));
   res.statusCode = e.status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
@@ -25,6 +26,20 @@ export function sendError(res: ServerResponse, e: ApiError): void {
   for (const [name, value] of Object.entries((e as { headers?: Record<string, string> }).headers ?? {})) res.setHeader(name, value);
   res.end(body);
 }
+
+/**
+ * The error body for a route's clients: Cohere's routes add Cohere's top-level `message` beside our
+ * `error` object; TEI's `POST /rerank` answers TEI's `{error, error_type}`.
+ */
+function compatErrorBody(e: ApiError, url: string): unknown {
+  if (e instanceof TeiError) return e.teiBody();
+  const path = url.split('?')[0];
+  if (MESSAGE_ROUTES.has(path)) return { message: e.message, ...e.toBody() };
+  return e.toBody();
+}
+
+/** Routes whose clients (Cohere, vLLM, Infinity) read a top-level `message`. */
+const MESSAGE_ROUTES = new Set(['/v1/rerank', '/v2/rerank', '/rerank', '/score', '/v1/score']);
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 

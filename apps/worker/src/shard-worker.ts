@@ -17,6 +17,7 @@ import {
   type ModelFacts,
   type PairScore,
   QUEUE_SHARDS,
+  rankingScore,
   readModelFacts,
   type RerankConfig,
   type ScoringJobData,
@@ -31,6 +32,7 @@ import {
   workerQueueOptions,
   WorkersRegistry,
 } from '@rerank/jobs';
+import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
 
 interface LoadedEntry {
   config: ModelConfig;
@@ -42,6 +44,16 @@ interface LoadedEntry {
 interface JobContext {
   layout: JobLayout;
   options: ScoreOverrides;
+}
+
+/** Each document's score: its best chunk's (pairs are in document order; owners[i] is pair i's document). */
+export function bestChunks(scores: PairScore[], owners: number[], documents: number): PairScore[] {
+  const best: PairScore[] = new Array(documents);
+  for (let i = 0; i < scores.length; i++) {
+    const d = owners[i];
+    if (best[d] === undefined || rankingScore(scores[i]) > rankingScore(best[d])) best[d] = scores[i];
+  }
+  return best;
 }
 
 export class ShardWorker {
@@ -156,22 +168,65 @@ export class ShardWorker {
     return entry.reranker;
   }
 
-  private async score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {
+  /** Pair-major, whatever the family: a number per pair, or a list per pair when several layers. */
+  private score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {
+    return this.guarded(() => this.model(model).score(pairs, options));
+  }
+
+  private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
+    const { pairs, owners } = await this.syncPairs(data);
+    const scores = await this.score(data.model, pairs, data.options);
+    const tokens = await this.inputTokens(data.model, pairs, data.options);
+    this.pairsScored += pairs.length;
+    return { scores: owners ? bestChunks(scores, owners, data.documents.length) : scores, tokens, pairs: pairs.length };
+  }
+
+  /** A sync request's pairs: documents cut to max_tokens_per_doc, then split into chunks (owners: the document of each pair). */
+  private async syncPairs(data: SyncJobData): Promise<{ pairs: Pair[]; owners: number[] | null }> {
+    const reranker = this.model(data.model);
+    const count = async (text: string) => (await reranker.tokenIds(text)).length;
+    const cap = data.maxTokensPerDoc;
+    let docs = cap === undefined ? data.documents : await Promise.all(data.documents.map((d) => cutToTokens(d, cap, count)));
+    if (data.maxChunksPerDoc === undefined && !data.truncateLeft) return { pairs: docs.map((d) => [data.query, d]), owners: null };
+    // Room for the passage beside this query: maxLength minus the query part and the template.
+    const frame = await this.guarded(() => reranker.inspectInputs([[data.query, '']], data.options));
+    const budget = this.guardedSync(() => reranker.maxLengthFor(data.options)) - frame[0].inputIds.length;
+    if (budget >= 1 && data.truncateLeft) docs = await Promise.all(docs.map((d) => keepLastTokens(d, budget, count)));
+    if (budget < 1 || data.maxChunksPerDoc === undefined) return { pairs: docs.map((d) => [data.query, d]), owners: null };
+    const pairs: Pair[] = [];
+    const owners: number[] = [];
+    for (let i = 0; i < docs.length; i++) {
+      for (const chunk of await splitIntoChunks(docs[i], budget, data.maxChunksPerDoc, count)) {
+        pairs.push([data.query, chunk]);
+        owners.push(i);
+      }
+    }
+    return { pairs, owners };
+  }
+
+  /** Tokens the model reads for these pairs (special tokens included), as scoring builds them. */
+  private async inputTokens(model: string, pairs: Pair[], options: ScoreOverrides): Promise<number> {
+    const inputs = await this.guarded(() => this.model(model).inspectInputs(pairs, options));
+    return inputs.reduce((n, p) => n + p.inputIds.length, 0);
+  }
+
+  /** A bad option fails the same way on every retry. */
+  private async guarded<T>(f: () => Promise<T>): Promise<T> {
     try {
-      // Pair-major, whatever the family: a number per pair, or a list per pair when several layers.
-      return await this.model(model).score(pairs, options);
+      return await f();
     } catch (e) {
-      // A bad option fails the same way on every retry.
       if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);
       throw e;
     }
   }
 
-  private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
-    const pairs: Pair[] = data.documents.map((d) => [data.query, d]);
-    const scores = await this.score(data.model, pairs, data.options);
-    this.pairsScored += pairs.length;
-    return { scores };
+  private guardedSync<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);
+      throw e;
+    }
   }
 
   private async context(jobId: string): Promise<JobContext | null> {

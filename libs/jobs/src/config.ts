@@ -111,7 +111,7 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_MAX_QUERIES', default: '100', description: 'Most queries in one job.' },
   { name: 'RERANK_MAX_PAIRS', default: '1000000', description: 'Most (query, document) pairs in one job.' },
   { name: 'RERANK_MAX_TOP_K', default: '1000', description: 'Largest top_k / top_n accepted.' },
-  { name: 'RERANK_SYNC_MAX_DOCUMENTS', default: '1000', description: 'Most documents of a synchronous /v1/rerank or /v2/rerank request; larger ones get 413 pointing to /v1/jobs.' },
+  { name: 'RERANK_SYNC_MAX_DOCUMENTS', default: '10000', description: 'Most documents of a synchronous /v1/rerank or /v2/rerank request (cut into shard-sized parts that workers share); larger ones get 413 pointing to /v1/jobs.' },
   { name: 'RERANK_SYNC_TIMEOUT_MS', default: '30000', description: 'How long a synchronous request waits for a worker before 504.' },
   { name: 'RERANK_RESULT_TTL_SECONDS', default: '86400', description: 'How long a finished job, its results and its idempotency key stay in Redis.' },
   { name: 'RERANK_SHARD_MAX_PAIRS', default: '1000', description: 'Most pairs in one shard (the unit of work a worker takes).' },

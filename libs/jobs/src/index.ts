@@ -27,3 +27,5 @@ export * from './validation/job-request';
 export * from './validation/rerank-request';
 export * from './model-facts';
 export * from './net';
+export * from './validation/ranked-documents';
+export * from './validation/compat-requests';

@@ -26,6 +26,15 @@ export const QUEUE_WEBHOOKS = 'webhooks';
 /** Shards of asynchronous jobs; synchronous requests go without priority, so they come first. */
 export const SHARD_PRIORITY = 10;
 
+/**
+ * BullMQ priority of a synchronous request from Cohere's `priority` (0, the default, is the highest):
+ * 0 → no BullMQ priority (ahead of everything, as before); 1..9 → BullMQ priority 1..9, in that order;
+ * 10 and above → 9. Every synchronous request stays ahead of asynchronous job shards (SHARD_PRIORITY).
+ */
+export function syncPriority(priority: number): number | undefined {
+  return priority <= 0 ? undefined : Math.min(priority, SHARD_PRIORITY - 1);
+}
+
 export const keys = {
   job: (id: string) => `rerank:job:${id}`,
   layout: (id: string) => `rerank:job:${id}:layout`,
@@ -64,6 +73,12 @@ export interface SyncJobData {
   query: string;
   documents: string[];
   options: ScoreOverrides;
+  /** Each document cut to this many tokens before scoring (Cohere v2 max_tokens_per_doc). */
+  maxTokensPerDoc?: number;
+  /** A document longer than fits beside the query is scored as up to this many chunks, best chunk wins (Cohere v1 max_chunks_per_doc). */
+  maxChunksPerDoc?: number;
+  /** A document longer than fits beside the query keeps its end, not its start (TEI truncation_direction "Left"). */
+  truncateLeft?: boolean;
 }
 
 export type ScoringJobData = ShardJobData | SyncJobData;
@@ -75,7 +90,12 @@ export interface SkippedShard {
 
 export type ShardReturn = ShardResult | SkippedShard;
 export interface SyncReturn {
+  /** One per document (the best chunk's when chunked). */
   scores: PairScore[];
+  /** Tokens the model read (every pair's input, special tokens included), for usage.total_tokens. */
+  tokens?: number;
+  /** Pairs scored (chunks count separately), for billed search units. */
+  pairs?: number;
 }
 
 export interface AggregateJobData {

@@ -86,6 +86,16 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
     }));
   }
 
+  /** Token ids of a text under the model's tokenizer, without special tokens or instructions (for callers that budget tokens per document). */
+  async tokenIds(text: string): Promise<number[]> {
+    return (await this.loaded()).tokenizer.encode(text);
+  }
+
+  /** The maxLength (tokens of query + passage + special tokens) a call with these overrides truncates to. */
+  maxLengthFor(overrides?: ScoreOverrides): number {
+    return resolveCall(this.family, this.options, overrides).maxLength;
+  }
+
   /**
    * Scores pairs, pair-major: one entry per pair, in input order, normalized when asked; each a number,
    * or one number per cutoff layer when a layer-wise or light-weight call asks for several. One pair

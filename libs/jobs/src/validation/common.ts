@@ -55,3 +55,14 @@ export function optionalBool(obj: JsonObject, key: string, fallback: boolean): b
 export function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }
+
+/**
+ * A copy of a request object without its `null` fields: clients (LangChain, generated SDKs) send
+ * `null` for "not set", so null means absent everywhere, except in `keep` (fields where null has a
+ * meaning of its own, e.g. an engine option's "none").
+ */
+export function withoutNulls(obj: JsonObject, keep: readonly string[] = []): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== null || keep.includes(k)) out[k] = v;
+  return out;
+}

@@ -81,6 +81,16 @@ export const ENGINE_OPTIONS: readonly EngineOptionSpec[] = [
 
 export const ENGINE_OPTION_FIELDS: readonly string[] = ENGINE_OPTIONS.map((o) => o.field);
 
+/** Engine options where `null` means something (the engine's "none" / "default"), kept when nulls are dropped. */
+export const NULLABLE_ENGINE_FIELDS: readonly string[] = ENGINE_OPTIONS.filter((o) => {
+  try {
+    o.check(null, o.field);
+    return true;
+  } catch {
+    return false;
+  }
+}).map((o) => o.field);
+
 /**
  * The engine options of a request body, checked, as the engine's per-call overrides.
  * `family` (when known) rejects options of other families.

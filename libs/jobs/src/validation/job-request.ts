@@ -5,9 +5,9 @@
 import type { Family, ScoreOverrides } from '@rerank/engine';
 import type { Limits } from '../config';
 import { invalid, overLimit } from '../errors';
-import { describe, isInt, isObject, type JsonObject, optionalBool, rejectUnknownKeys } from './common';
+import { describe, isInt, isObject, type JsonObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
 import { checkId, checkText, type ItemId, pickModel, readDocuments, type ValidationContext } from './documents';
-import { ENGINE_OPTION_FIELDS, readEngineOptions } from './engine-options';
+import { ENGINE_OPTION_FIELDS, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
 
 export const DEFAULT_TOP_K = 10;
 export const MAX_METADATA_BYTES = 16384;
@@ -114,11 +114,12 @@ function validateMetadata(v: unknown, limits: Limits): JsonObject | null {
   return v;
 }
 
-export function validateJobRequest(body: unknown, ctx: ValidationContext): NormalizedJob {
+export function validateJobRequest(input: unknown, ctx: ValidationContext): NormalizedJob {
   const { limits } = ctx;
-  if (!isObject(body)) {
-    throw invalid('', `the request body must be a JSON object (Content-Type: application/json) with "query" + "documents" or "queries", got ${describe(body)}`);
+  if (!isObject(input)) {
+    throw invalid('', `the request body must be a JSON object (Content-Type: application/json) with "query" + "documents" or "queries", got ${describe(input)}`);
   }
+  const body = withoutNulls(input, NULLABLE_ENGINE_FIELDS);
   rejectUnknownKeys(body, JOB_FIELDS, '', 'a job');
   const model = pickModel(body.model, ctx.models);
 

@@ -1,58 +1,88 @@
 /**
  * POST /v1/rerank and /v2/rerank (Cohere v1 / v2 and Jina request shapes), checked and normalized.
+ * `null` means absent (LangChain and generated SDKs send it for unset fields).
  */
 import type { ScoreOverrides } from '@rerank/engine';
 import { ApiError, invalid } from '../errors';
-import { describe, isObject, optionalBool, rejectUnknownKeys } from './common';
-import { checkText, type ItemId, pickModel, readDocuments, type ValidationContext } from './documents';
-import { ENGINE_OPTION_FIELDS, readEngineOptions } from './engine-options';
+import { describe, isInt, isObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
+import { checkText, pickModel, type ValidationContext } from './documents';
+import { ENGINE_OPTION_FIELDS, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
 import { validateTopK } from './job-request';
+import { readRankedDocuments } from './ranked-documents';
 
 export interface NormalizedRerank {
   model: string;
   query: string;
+  /** The text each document is scored by (rank_fields applied). */
   documents: string[];
+  /** Each document as the response returns it (`return_documents`): the object as sent, or {text}. */
+  originals: Record<string, unknown>[];
   topN: number;
   returnDocuments: boolean;
   options: ScoreOverrides;
+  /** Cohere v2: each document cut to this many tokens before scoring (default 4096). */
+  maxTokensPerDoc?: number;
+  /** Cohere v1: a long document is split into at most this many chunks that fit beside the query; its score is its best chunk's. */
+  maxChunksPerDoc?: number;
+  /** Cohere v2: 0 (default) is the highest; see syncPriority for the queue mapping. */
+  priority: number;
 }
 
-const RERANK_FIELDS = ['model', 'query', 'documents', 'top_n', 'return_documents', 'rank_fields', 'max_chunks_per_doc', 'max_tokens_per_doc', ...ENGINE_OPTION_FIELDS];
+/** Cohere's default `max_tokens_per_doc` (v2). */
+export const COHERE_MAX_TOKENS_PER_DOC = 4096;
+/** Most chunks per document we produce for `max_chunks_per_doc`. */
+export const MAX_CHUNKS_PER_DOC = 100;
 
-export function validateRerankRequest(body: unknown, ctx: ValidationContext, version: 1 | 2): NormalizedRerank {
+const RERANK_FIELDS = ['model', 'query', 'documents', 'top_n', 'return_documents', 'rank_fields', 'max_chunks_per_doc', 'max_tokens_per_doc', 'priority', ...ENGINE_OPTION_FIELDS];
+
+export function tooLargeForSync(count: number, max: number): ApiError {
+  return new ApiError(
+    413,
+    'too_large_for_sync',
+    `documents: ${count} documents exceed the synchronous limit of ${max} (RERANK_SYNC_MAX_DOCUMENTS); ` +
+      'submit them as an asynchronous job instead: POST /v1/jobs with the same query and documents, then GET /v1/jobs/{id}/results (or pass a webhook)',
+    'documents',
+    { name: 'documents per synchronous request', value: max, env: 'RERANK_SYNC_MAX_DOCUMENTS' },
+    { jobs_url: '/v1/jobs' },
+  );
+}
+
+function optionalInt(v: unknown, field: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!isInt(v) || v < min || v > max) throw invalid(field, `expected an integer from ${min} to ${max}, got ${describe(v)}`);
+  return v;
+}
+
+export function validateRerankRequest(input: unknown, ctx: ValidationContext, version: 1 | 2): NormalizedRerank {
   const { limits } = ctx;
-  if (!isObject(body)) {
-    throw invalid('', `the request body must be a JSON object (Content-Type: application/json) with "query" and "documents", got ${describe(body)}`);
+  if (!isObject(input)) {
+    throw invalid('', `the request body must be a JSON object (Content-Type: application/json) with "query" and "documents", got ${describe(input)}`);
   }
+  const body = withoutNulls(input, NULLABLE_ENGINE_FIELDS);
   rejectUnknownKeys(body, RERANK_FIELDS, '', `a v${version} rerank request`);
   const model = pickModel(body.model, ctx.models);
   if (body.query === undefined) throw invalid('query', 'missing; send the query text');
   const query = checkText(body.query, 'query', limits, 'query', false);
-  if (Array.isArray(body.documents) && body.documents.length > limits.syncMaxDocuments) {
-    throw new ApiError(
-      413,
-      'too_large_for_sync',
-      `documents: ${body.documents.length} documents exceed the synchronous limit of ${limits.syncMaxDocuments} (RERANK_SYNC_MAX_DOCUMENTS); ` +
-        'submit them as an asynchronous job instead: POST /v1/jobs with the same query and documents, then GET /v1/jobs/{id}/results (or pass a webhook)',
-      'documents',
-      { name: 'documents per synchronous request', value: limits.syncMaxDocuments, env: 'RERANK_SYNC_MAX_DOCUMENTS' },
-      { jobs_url: '/v1/jobs' },
-    );
-  }
-  const documents: string[] = [];
-  const ids: (ItemId | null)[] = [];
-  readDocuments(body.documents, 'documents', limits, documents, ids, false, 0);
-  if (body.rank_fields !== undefined) {
-    if (!Array.isArray(body.rank_fields) || body.rank_fields.length !== 1 || body.rank_fields[0] !== 'text') {
-      throw invalid('rank_fields', `only ["text"] is supported (documents are strings or {"text": "..."}), got ${describe(body.rank_fields)}`);
-    }
-  }
-  if (body.max_chunks_per_doc !== undefined) throw invalid('max_chunks_per_doc', 'not supported: documents are scored whole (truncated to max_length tokens); leave it out');
-  if (body.max_tokens_per_doc !== undefined) throw invalid('max_tokens_per_doc', 'not supported; use max_length (tokens of query + document) instead');
+  if (Array.isArray(body.documents) && body.documents.length > limits.syncMaxDocuments) throw tooLargeForSync(body.documents.length, limits.syncMaxDocuments);
+  const { texts: documents, originals } = readRankedDocuments(body.documents, body.rank_fields, limits);
+  const maxChunksPerDoc = optionalInt(body.max_chunks_per_doc, 'max_chunks_per_doc', 1, MAX_CHUNKS_PER_DOC);
+  const maxTokensPerDoc = optionalInt(body.max_tokens_per_doc, 'max_tokens_per_doc', 1, 1_000_000) ?? (version === 2 ? COHERE_MAX_TOKENS_PER_DOC : undefined);
+  const priority = optionalInt(body.priority, 'priority', 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const topN = validateTopK(body.top_n, 'top_n', limits.maxTopK, documents.length);
   const returnDocuments = optionalBool(body, 'return_documents', false);
   // Cohere and Jina return relevance scores in 0..1: the sigmoid of the model's score, unless the
   // request sets normalize: false for raw scores.
   const options: ScoreOverrides = { normalize: true, ...readEngineOptions(body, model) };
-  return { model: model.name, query, documents, topN: Math.min(topN, documents.length), returnDocuments, options };
+  return {
+    model: model.name,
+    query,
+    documents,
+    originals,
+    topN: Math.min(topN, documents.length),
+    returnDocuments,
+    options,
+    ...(maxTokensPerDoc !== undefined ? { maxTokensPerDoc } : {}),
+    ...(maxChunksPerDoc !== undefined ? { maxChunksPerDoc } : {}),
+    priority,
+  };
 }
