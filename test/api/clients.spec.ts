@@ -9,7 +9,10 @@ import { CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
 import { CohereRerank } from '@langchain/cohere';
 import { Document } from '@langchain/core/documents';
 import { AutoReranker, type FlagReranker, type Pair } from '@rerank/engine';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster';
+import { waitFor } from '../support/processes';
 import { makeDocuments } from '../support/data';
 import { testEncoderDir, removeTestModels } from '../support/model';
 
@@ -165,18 +168,27 @@ describe('cohere-ai SDK, v2 rerank', () => {
   });
 
   it('priority maps to the BullMQ priority of the sync job: 0 none, 1..9 as given, above 9 → 9 (still ahead of job shards at 10)', async () => {
-    const redis = cluster.redis.client;
-    const seen = async () => new Set(await redis.zrange('rerank:q:shards:completed', 0, -1));
-    for (const [priority, bull] of [
-      [0, '0'],
-      [5, '5'],
-      [500, '9'],
-    ] as const) {
-      const before = await seen();
-      await client().rerank({ model: 'tiny', query: `priority ${priority}`, documents: docs, priority });
-      const added = [...(await seen())].filter((id) => !before.has(id));
-      expect(added).toHaveLength(1);
-      expect(await redis.hget(`rerank:q:shards:${added[0]}`, 'priority')).toBe(bull);
+    // Answered sync jobs leave Redis at once, so the queue is paused to read each one while it waits.
+    const queue = new Queue('shards', { prefix: 'rerank:q', connection: new Redis(cluster.redis.url, { maxRetriesPerRequest: null }) });
+    try {
+      for (const [priority, bull] of [
+        [0, 0],
+        [5, 5],
+        [500, 9],
+      ] as const) {
+        await queue.pause();
+        const answer = client().rerank({ model: 'tiny', query: `priority ${priority}`, documents: docs, priority });
+        const waiting = await waitFor(`the sync job of priority ${priority}`, async () =>
+          (await queue.getJobs(['waiting', 'prioritized', 'paused'])).find((j) => (j.data as { query?: string }).query === `priority ${priority}`),
+        );
+        expect(waiting.opts.priority ?? 0).toBe(bull);
+        await queue.resume();
+        const r = await answer;
+        expect(r.results).toHaveLength(docs.length);
+      }
+    } finally {
+      await queue.resume();
+      await queue.close();
     }
   });
 });
@@ -323,10 +335,12 @@ describe('10,000 documents in one synchronous call', () => {
   it('cohere-ai v2: cut into shard-sized parts (RERANK_SHARD_MAX_PAIRS 1000 → 10), ranked as the engine', async () => {
     const many = makeDocuments(10000, 21, 3, 10);
     const redis = cluster.redis.client;
-    const before = new Set(await redis.zrange('rerank:q:shards:completed', 0, -1));
+    // Answered parts leave Redis at once: count them in the queue's event stream instead.
+    const last = (await redis.xrevrange('rerank:q:shards:events', '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
     const r = await new CohereClientV2({ token: KEY, environment: base, timeoutInSeconds: 300 } as never).rerank({ model: 'tiny', query: 'river library', documents: many, topN: 20 }, { timeoutInSeconds: 300 });
-    const added = (await redis.zrange('rerank:q:shards:completed', 0, -1)).filter((id) => !before.has(id));
-    expect(added).toHaveLength(10);
+    const events = await redis.xrange('rerank:q:shards:events', `(${last}`, '+');
+    const fields = events.map(([, f]) => Object.fromEntries(f.reduce<[string, string][]>((acc, v, i) => (i % 2 ? acc : [...acc, [v, f[i + 1]]]), [])));
+    expect(fields.filter((f) => f.event === 'added' && f.name === 'sync')).toHaveLength(10);
     const expected = await expectedScores('river library', many);
     expect(r.results.map((x) => x.index)).toEqual(ranking(expected).slice(0, 20));
     for (const x of r.results) expect(x.relevanceScore).toBe(expected[x.index]);

@@ -62,7 +62,7 @@ export function isInt(v: unknown): v is number {
  * meaning of its own, e.g. an engine option's "none").
  */
 export function withoutNulls(obj: JsonObject, keep: readonly string[] = []): JsonObject {
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== null || keep.includes(k)) out[k] = v;
-  return out;
+  // Object.fromEntries defines own properties: a "__proto__" key stays a key (refused as unknown) instead of
+  // becoming the copy's prototype, whose fields would then read as if the client had sent them.
+  return Object.fromEntries(Object.entries(obj).filter(([k, v]) => v !== null || keep.includes(k))) as JsonObject;
 }
