@@ -23,7 +23,7 @@ const DECLARED: ReadonlyMap<string, ConfigVar> = new Map(CONFIG_VARS.map((v) => 
 /** Used only while building an image, never by the service. */
 const BUILD_VARS = ['ONNXRUNTIME_NODE_INSTALL'];
 /** Variables a deployed process reads (not only `npm start` or the test harness). */
-const KNOWN_RUNTIME_VARS = new Set(CONFIG_VARS.filter((v) => v.processes.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name));
+const KNOWN_RUNTIME_VARS = new Set<string>(CONFIG_VARS.filter((v) => v.processes.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name));
 
 /** Default health ports of the processes without an HTTP API (launcher 8081, aggregator 8082, in their main files). */
 const DEFAULT_HEALTH_PORT: Record<string, number> = { launcher: 8081, aggregator: 8082 };

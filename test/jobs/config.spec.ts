@@ -68,8 +68,8 @@ describe('configuration', () => {
       RERANK_STALLED_INTERVAL_MS: c.queue.stalledIntervalMs,
       RERANK_MAX_STALLED_COUNT: c.queue.maxStalledCount,
       RERANK_SHARD_ATTEMPTS: c.queue.shardAttempts,
-      RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth,
-      RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes,
+      RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth!,
+      RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes!,
       PORT: c.port,
     };
     for (const [name, value] of Object.entries(numeric)) {

@@ -147,7 +147,11 @@ export function rawValue(env: Env, name: string): string | undefined {
 }
 
 /** Reads one declared variable: its value (the default while unset), or its problems. */
-export function readVar<T>(v: ConfigVar<T>, env: Env): Parsed<T> {
+export function readVar<V extends ConfigVar>(v: V, env: Env): Parsed<ValueOf<V>> {
+  return readDeclared(v, env) as Parsed<ValueOf<V>>;
+}
+
+function readDeclared<T>(v: ConfigVar<T>, env: Env): Parsed<T> {
   const raw = rawValue(env, v.name);
   if (raw !== undefined) {
     const parsed = v.type.parse(raw, v.name, v.default);
@@ -163,7 +167,7 @@ export function readVars<const Vars extends readonly ConfigVar[]>(vars: Vars, en
   const values: Record<string, unknown> = {};
   const problems = unknownVariables(vars, env);
   for (const v of vars) {
-    const parsed = readVar(v, env);
+    const parsed = readDeclared(v, env);
     values[v.name] = parsed.value;
     problems.push(...parsed.problems);
   }
