@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARS, ConfigError, loadConfig, parseDevices } from '@rerank/jobs';
+import { CONFIG_VARS, type ConfigVar, ConfigError, loadConfig, parseDevices, type ProcessName } from '@rerank/jobs';
 import { ENGINE_ENV_VARS } from '@rerank/engine';
 
 type Obj = Record<string, any>;
@@ -17,13 +17,13 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
 // ---- what the deployment files may refer to ---------------------------------------------------
 
-/** Every variable the job system reads (libs/jobs/src/config.ts). */
-const CONFIG_NAMES = new Set(CONFIG_VARS.map((v) => v.name));
-/** Read by the engine (model lookup and hub downloads), not by the job system's config module. */
-const ENGINE_VARS = ENGINE_ENV_VARS.map((v) => v.name).filter((name) => !CONFIG_NAMES.has(name));
+/** Every variable of the service, with the processes that read it (libs/jobs/src/config.ts). */
+const CONFIG_NAMES = new Set<string>(CONFIG_VARS.map((v) => v.name));
+const DECLARED: ReadonlyMap<string, ConfigVar> = new Map(CONFIG_VARS.map((v) => [v.name, v]));
 /** Used only while building an image, never by the service. */
 const BUILD_VARS = ['ONNXRUNTIME_NODE_INSTALL'];
-const KNOWN_RUNTIME_VARS = new Set([...CONFIG_NAMES, ...ENGINE_VARS]);
+/** Variables a deployed process reads (not only `npm start` or the test harness). */
+const KNOWN_RUNTIME_VARS = new Set<string>(CONFIG_VARS.filter((v) => v.processes.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name));
 
 /** Default health ports of the processes without an HTTP API (launcher 8081, aggregator 8082, in their main files). */
 const DEFAULT_HEALTH_PORT: Record<string, number> = { launcher: 8081, aggregator: 8082 };
@@ -43,6 +43,30 @@ const ENTRY_POINTS: { dist: string; source: string; role: Role }[] = [
   { dist: 'dist/apps/worker/src/main.js', source: 'apps/worker/src/main.ts', role: 'worker' },
   { dist: 'bin/rerank.js', source: 'apps/cli/src/main.ts', role: 'cli' },
 ];
+
+/** The processes a container of each role runs: the launcher forks workers with its environment. */
+const ROLE_PROCESSES: Record<Role, readonly ProcessName[]> = {
+  api: ['api'],
+  aggregator: ['aggregator'],
+  launcher: ['launcher', 'worker'],
+  worker: ['worker'],
+  cli: ['cli'],
+};
+
+/**
+ * Variables set for one container (not the shared ConfigMap or compose anchor) that no process of
+ * its role reads: an API-only limit on a worker does nothing, and usually means the wrong file.
+ */
+function misplacedVars(names: Iterable<string>, role: Role): string[] {
+  const runs = ROLE_PROCESSES[role];
+  const out: string[] = [];
+  for (const name of names) {
+    const v = DECLARED.get(name);
+    if (!v) out.push(`${name}: not a variable of the service`);
+    else if (!v.processes.some((p) => runs.includes(p))) out.push(`${name}: read by ${v.processes.join(', ')}, not by ${runs.join(', ')}`);
+  }
+  return out;
+}
 
 /** The roles a command starts; fails on a dist/ or bin/ path that is no known entry point or has no source. */
 function rolesOf(command: string[] | string): Role[] {
@@ -281,7 +305,23 @@ describe('Dockerfiles', () => {
 describe('configuration variables', () => {
   it('docs/deploy.md documents every variable', () => {
     const doc = read('docs/deploy.md');
-    for (const name of [...CONFIG_NAMES, ...ENGINE_VARS]) expect({ name, documented: doc.includes(`\`${name}\``) }).toEqual({ name, documented: true });
+    for (const name of CONFIG_NAMES) expect({ name, documented: doc.includes(`| \`${name}\` |`) }).toEqual({ name, documented: true });
+  });
+
+  it('the engine reads only declared variables, declared for the processes that run it (workers, CLI)', () => {
+    for (const { name } of ENGINE_ENV_VARS) {
+      expect({ name, processes: DECLARED.get(name)?.processes }).toEqual({ name, processes: expect.arrayContaining(['worker', 'cli']) });
+    }
+  });
+
+  it('a container setting a variable its processes do not read is flagged', () => {
+    expect(misplacedVars(['RERANK_API_KEYS', 'RERANK_DEVICES', 'HF_TOKEN'], 'launcher')).toEqual(['RERANK_API_KEYS: read by api, not by launcher, worker']);
+    expect(misplacedVars(['RERANK_DEVICES', 'RERANK_MAX_TOP_K'], 'aggregator')).toEqual([
+      'RERANK_DEVICES: read by launcher, worker, stack, not by aggregator',
+      'RERANK_MAX_TOP_K: read by api, not by aggregator',
+    ]);
+    expect(misplacedVars(['RERANK_MAX_DOCUMENT'], 'api')).toEqual(['RERANK_MAX_DOCUMENT: not a variable of the service']);
+    expect(misplacedVars(['PORT', 'RERANK_API_KEYS', 'RERANK_TRUST_PROXY'], 'api')).toEqual([]);
   });
 });
 
@@ -416,12 +456,24 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets only known variables, and each service starts with its configuration', () => {
-    for (const m of text.matchAll(/\$\{(\w+)/g)) expect({ interpolated: m[1], known: KNOWN_RUNTIME_VARS.has(m[1]) }).toEqual({ interpolated: m[1], known: true });
+    // Compose itself reads interpolated variables (RERANK_REDIS_MAXMEMORY sizes its Redis, as `npm start` does): any declared one.
+    for (const m of text.matchAll(/\$\{(\w+)/g)) expect({ interpolated: m[1], known: CONFIG_NAMES.has(m[1]) }).toEqual({ interpolated: m[1], known: true });
     for (const [name, svc] of Object.entries(services)) {
       for (const key of Object.keys(svc.environment ?? {})) expect({ service: name, key, known: KNOWN_RUNTIME_VARS.has(key) }).toEqual({ service: name, key, known: true });
       const role = ourImage(String(svc.image)) ? roleOf(svc) : undefined;
       if (!role || role === 'cli') continue;
       expect({ service: name, problems: configProblems(envOf(svc), role) }).toEqual({ service: name, problems: [] });
+    }
+  });
+
+  it('variables given to one service are read by that service; shared ones by some process', () => {
+    const shared = (compose['x-rerank-env'] ?? {}) as Obj;
+    for (const key of Object.keys(shared)) expect({ shared: key, deployed: KNOWN_RUNTIME_VARS.has(key) }).toEqual({ shared: key, deployed: true });
+    for (const [name, svc] of ours) {
+      const role = roleOf(svc);
+      if (!role || role === 'cli') continue;
+      const own = Object.keys((svc.environment ?? {}) as Obj).filter((k) => !(k in shared));
+      expect({ service: name, misplaced: misplacedVars(own, role) }).toEqual({ service: name, misplaced: [] });
     }
   });
 });
@@ -596,6 +648,13 @@ describe('deploy/k8s', () => {
         expect({ container: x.workload.metadata.name, name: e.name, known: KNOWN_RUNTIME_VARS.has(e.name as string) }).toEqual({ container: x.workload.metadata.name, name: e.name, known: true });
         if ('value' in e) expect(typeof e.value).toBe('string');
       }
+    }
+  });
+
+  it('variables set on one container are read by its processes (a worker with an API-only variable is flagged)', () => {
+    for (const x of containers.filter((c) => c.role && c.role !== 'cli')) {
+      const own = ((x.c.env ?? []) as Obj[]).map((e) => e.name as string);
+      expect({ workload: x.workload.metadata.name, misplaced: misplacedVars(own, x.role!) }).toEqual({ workload: x.workload.metadata.name, misplaced: [] });
     }
   });
 

@@ -1,4 +1,8 @@
-import { CONFIG_VARS, ConfigError, loadConfig, parseModels } from '@rerank/jobs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_VAR, CONFIG_VARS, ConfigError, PROCESSES, closestName, editDistance, loadConfig, parseModels, readVar, unknownVariables } from '@rerank/jobs';
+import { spawnApp } from '@rerank/harness';
+import { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from '../../libs/jobs/src/config-docs';
 import { restartDelay, threadPlan } from '../../apps/worker/src/launcher';
 
 const MODELS = { RERANK_MODELS: 'tiny=/models/tiny' };
@@ -15,6 +19,8 @@ const EXPECTED_NAMES = [
   'RERANK_MAX_METADATA_DEPTH', 'RERANK_MAX_METADATA_BYTES',
   'RERANK_INFRA_RETRY_MS', 'RERANK_REDIS_COMMAND_TIMEOUT_MS', 'RERANK_MAX_QUEUED_PAIRS', 'RERANK_REDIS_MEMORY_CEILING', 'RERANK_REDIS_MAXMEMORY',
   'RERANK_DRAIN_TIMEOUT_MS',
+  // Model downloads (read by workers and the CLI through the engine) and the test harness.
+  'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'RERANK_OFFLINE', 'RERANK_HARNESS_LOGS', 'RERANK_PYTHON', 'RERANK_PYTHON_VENV', 'RERANK_REFERENCE_DIR',
 ];
 
 function problems(env: Record<string, string>, requireModels = false): string[] {
@@ -63,8 +69,8 @@ describe('configuration', () => {
       RERANK_STALLED_INTERVAL_MS: c.queue.stalledIntervalMs,
       RERANK_MAX_STALLED_COUNT: c.queue.maxStalledCount,
       RERANK_SHARD_ATTEMPTS: c.queue.shardAttempts,
-      RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth,
-      RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes,
+      RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth!,
+      RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes!,
       RERANK_DRAIN_TIMEOUT_MS: c.drainTimeoutMs,
       PORT: c.port,
     };
@@ -135,5 +141,115 @@ describe('configuration', () => {
     expect(threadPlan(['cpu', 'cpu', 'cpu'], 2)).toEqual([1, 1, 1]);
     expect(threadPlan(['cuda:0', 'cuda:1', 'cpu'], 8)).toEqual([2, 2, 8]);
     expect([0, 1, 2, 3, 10].map(restartDelay)).toEqual([1000, 2000, 4000, 8000, 30000]);
+  });
+
+  it('refuses a RERANK_* variable that nothing declares, naming the closest declared one', () => {
+    expect(problems({ ...MODELS, RERANK_MAX_DOCUMENT: '5' })).toEqual([
+      'RERANK_MAX_DOCUMENT: unknown variable, no process reads it; did you mean RERANK_MAX_DOCUMENTS? (every variable: docs/deploy.md, Configuration)',
+    ]);
+    // All of them at once, sorted, together with bad values.
+    const p = problems({ ...MODELS, RERANK_WEBHOOK_ALLOWED_HOST: '10.0.0.0/8', RERANK_SHARD_MAX_PAIR: '9', RERANK_SYNC_TIMEOUT_MS: '5' });
+    expect(p).toEqual([
+      'RERANK_SHARD_MAX_PAIR: unknown variable, no process reads it; did you mean RERANK_SHARD_MAX_PAIRS? (every variable: docs/deploy.md, Configuration)',
+      'RERANK_WEBHOOK_ALLOWED_HOST: unknown variable, no process reads it; did you mean RERANK_WEBHOOK_ALLOWED_HOSTS? (every variable: docs/deploy.md, Configuration)',
+      'RERANK_SYNC_TIMEOUT_MS="5": expected an integer from 100 to 9007199254740991 (default 30000)',
+    ]);
+    // Only the RERANK_ prefix is ours: other variables of the environment pass.
+    expect(problems({ ...MODELS, PATH: '/usr/bin', NODE_OPTIONS: '--max-old-space-size=4096', HF_HOME: '/x', rerank_lower: '1' })).toEqual([]);
+  });
+
+  it('knows a variable declared for any process in every process (tests give one env to all)', () => {
+    // RERANK_REDIS_MAXMEMORY is read by `npm start` only, RERANK_HARNESS_LOGS by the test harness only.
+    expect(CONFIG_VAR.RERANK_REDIS_MAXMEMORY.processes).toEqual(['stack']);
+    expect(CONFIG_VAR.RERANK_HARNESS_LOGS.processes).toEqual(['harness']);
+    const c = loadConfig({ ...MODELS, RERANK_REDIS_MAXMEMORY: '2gb', RERANK_HARNESS_LOGS: '1', RERANK_DATA_DIR: '/tmp/x' });
+    expect(c.redisMaxmemory).toBe('2gb');
+    expect(c.dataDir).toBe('/tmp/x');
+    expect(unknownVariables(CONFIG_VARS, { RERANK_REDIS_MAXMEMORY: '2gb', RERANK_HARNESS_LOGS: '1' })).toEqual([]);
+  });
+
+  it('did-you-mean: edit distance, the closest declared name', () => {
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('RERANK_THREADS', 'RERANK_THREADS')).toBe(0);
+    expect(closestName('RERANK_THREAD', CONFIG_VARS)).toBe('RERANK_THREADS');
+    expect(closestName('RERANK_DEVICE', CONFIG_VARS)).toBe('RERANK_DEVICES');
+    expect(closestName('RERANK_APIKEYS', CONFIG_VARS)).toBe('RERANK_API_KEYS');
+    expect(closestName('RERANK_RATE_LIMIT_ACTIVE_JOB', CONFIG_VARS)).toBe('RERANK_RATE_LIMIT_ACTIVE_JOBS');
+    expect(closestName('RERANK_OFLINE', CONFIG_VARS)).toBe('RERANK_OFFLINE');
+  });
+
+  it('type and range errors name the variable, the value and what is expected', () => {
+    const p = problems({
+      ...MODELS,
+      RERANK_WORKER_CONCURRENCY: '65',
+      RERANK_MAX_BODY_BYTES: '1023',
+      HEALTH_PORT: '-1',
+      RERANK_THREADS: '2.5',
+      RERANK_REDIS_MEMORY_CEILING: '1.5',
+      RERANK_REDIS_MAXMEMORY: '2 gigabytes',
+      HF_HUB_OFFLINE: 'maybe',
+      HF_ENDPOINT: 'ftp://hub.example',
+      RERANK_SECRET_KEY: 'short',
+      RERANK_TRUST_PROXY: '10.0.0.0/99',
+    });
+    expect(p).toEqual([
+      'HEALTH_PORT="-1": expected an integer from 0 to 65535',
+      'HF_ENDPOINT="ftp://hub.example": expected the http(s) URL of a Hugging Face-compatible hub, e.g. https://huggingface.co',
+      'HF_HUB_OFFLINE="maybe": expected 1 or 0 (true/false, yes/no, on/off)',
+      'RERANK_THREADS="2.5": expected an integer from 1 to 1024',
+      'RERANK_MAX_BODY_BYTES="1023": expected an integer from 1024 to 9007199254740991 (default 33554432)',
+      'RERANK_WORKER_CONCURRENCY="65": expected an integer from 1 to 64 (default 2)',
+      expect.stringMatching(/^RERANK_TRUST_PROXY: .*10\.0\.0\.0\/99.* \(or true to trust any peer\)$/),
+      'RERANK_SECRET_KEY: at least 32 characters, got 5; generate one with `openssl rand -base64 32`',
+      'RERANK_REDIS_MEMORY_CEILING="1.5": expected a fraction above 0 and at most 1, e.g. 0.9 (default 0.9)',
+      'RERANK_REDIS_MAXMEMORY="2 gigabytes": expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)',
+    ]);
+    // Range ends are inclusive; blank means unset (the default).
+    const c = loadConfig({ ...MODELS, RERANK_WORKER_CONCURRENCY: '64', RERANK_MAX_BODY_BYTES: '1024', HEALTH_PORT: '0', RERANK_REDIS_MEMORY_CEILING: '1', RERANK_MAX_TOP_K: '  ' });
+    expect([c.workerConcurrency, c.limits.maxBodyBytes, c.healthPort, c.backpressure.redisMemoryCeiling, c.limits.maxTopK]).toEqual([64, 1024, 0, 1, 1000]);
+  });
+
+  it('reads model download settings for the workers to pass to the engine', () => {
+    expect(loadConfig(MODELS).hub).toEqual({ endpoint: undefined, token: undefined, offline: false });
+    expect(loadConfig({ ...MODELS, HF_ENDPOINT: 'https://hub.internal/', HF_TOKEN: 'hf_abc', RERANK_OFFLINE: 'true' }).hub).toEqual({ endpoint: 'https://hub.internal/', token: 'hf_abc', offline: true });
+    expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: '1', RERANK_OFFLINE: '0' }).hub.offline).toBe(true);
+    expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: 'off' }).hub.offline).toBe(false);
+  });
+
+  it('every declaration: a default its own type accepts, known processes, a type label', () => {
+    for (const v of CONFIG_VARS) {
+      expect({ name: v.name, problems: readVar(v, {}).problems }).toEqual({ name: v.name, problems: [] });
+      expect({ name: v.name, processes: v.processes.length > 0 && v.processes.every((p) => (PROCESSES as readonly string[]).includes(p)) }).toEqual({ name: v.name, processes: true });
+      expect(v.type.label.length).toBeGreaterThan(3);
+      // A variable without a default says in words what applies while unset.
+      if (v.default === null) expect({ name: v.name, unset: typeof (v as { unset?: string }).unset }).toEqual({ name: v.name, unset: 'string' });
+    }
+  });
+
+  it('docs/deploy.md: the configuration table is the one generated from the schema (npm run docs:config)', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    expect(withConfigTable(doc)).toBe(doc);
+    const table = configTable().split('\n');
+    expect(table).toHaveLength(CONFIG_VARS.length + 2);
+    expect(table[0]).toBe('| variable | default | type | used by | what it does |');
+    // One row per variable, with its default, type and readers.
+    expect(table.find((r) => r.startsWith('| `RERANK_WORKER_CONCURRENCY` |'))).toBe(
+      `| \`RERANK_WORKER_CONCURRENCY\` | \`2\` | integer 1–64 | workers | ${CONFIG_VAR.RERANK_WORKER_CONCURRENCY.description} |`,
+    );
+    expect(table.find((r) => r.startsWith('| `RERANK_SECRET_KEY` |'))).toMatch(/^\| `RERANK_SECRET_KEY` \| none: plain text, a warning at start \| text, ≥ 32 characters \| API, aggregator \| /);
+    expect(table.find((r) => r.startsWith('| `RERANK_REDIS_MAXMEMORY` |'))).toMatch(/\| `npm start` \|/);
+    // A stale table is noticed: the generator rewrites exactly the text between the markers.
+    const stale = doc.replace(/\| `PORT` \| `3000` \|/, '| `PORT` | `8080` |');
+    expect(stale).not.toBe(doc);
+    expect(withConfigTable(stale)).toBe(doc);
+    expect(() => withConfigTable(doc.replace(CONFIG_TABLE_END, ''))).toThrow(/markers/);
+    expect(doc.indexOf(CONFIG_TABLE_START)).toBeGreaterThan(0);
+  });
+
+  it('a real process with a misspelled variable refuses to start (exit 2) and says what it meant', async () => {
+    const app = spawnApp('aggregator', { REDIS_URL: 'redis://127.0.0.1:1', HEALTH_PORT: '0', RERANK_WEBHOOK_ATEMPTS: '3' });
+    expect(await app.exited).toBe(2);
+    expect(app.output()).toMatch(/RERANK_WEBHOOK_ATEMPTS: unknown variable, no process reads it; did you mean RERANK_WEBHOOK_ATTEMPTS\?/);
   });
 });

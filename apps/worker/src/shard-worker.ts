@@ -92,7 +92,12 @@ export class ShardWorker {
     await this.heartbeat();
     for (const m of this.config.models) {
       const t = Date.now();
+      const { hub } = this.config;
       const reranker = await AutoReranker.fromFinetuned(m.path, {
+        // Hub settings from the configuration; a model's own options win.
+        ...(hub.endpoint ? { hubEndpoint: hub.endpoint } : {}),
+        ...(hub.token ? { hubToken: hub.token } : {}),
+        ...(hub.offline ? { offline: true } : {}),
         ...(m.options ?? {}),
         ...(m.family ? { family: m.family } : {}),
         ...(this.config.cacheDir ? { cacheDir: this.config.cacheDir } : {}),

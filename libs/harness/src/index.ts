@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CONFIG_VAR, ConfigError, readVar } from '@rerank/jobs';
 
 /** The repository root: the nearest folder above this file with the project's package.json (runs from libs/ under ts-jest and from dist/libs/ after the build). */
 function findRoot(from: string): string {
@@ -38,13 +39,20 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
+/** RERANK_HARNESS_LOGS, read through the configuration schema (a bad value stops the tests with the reason). */
+function echoLogs(): boolean {
+  const { value, problems } = readVar(CONFIG_VAR.RERANK_HARNESS_LOGS, process.env);
+  if (problems.length) throw new ConfigError(problems);
+  return value === true;
+}
+
 /** Keeps a spawned process's output; echoes it to stderr when `RERANK_HARNESS_LOGS` is set. */
 export function track(name: string, proc: ChildProcess): AppProcess {
   let out = '';
   const keep = (chunk: Buffer) => {
     out += chunk.toString();
     if (out.length > 2_000_000) out = out.slice(-1_000_000);
-    if (process.env.RERANK_HARNESS_LOGS) process.stderr.write(`[${name}] ${chunk.toString()}`);
+    if (echoLogs()) process.stderr.write(`[${name}] ${chunk.toString()}`);
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);

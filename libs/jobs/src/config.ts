@@ -1,11 +1,27 @@
 /**
- * Every environment variable of the job system, read and checked in one place. Each app calls
- * `loadConfig()` once at start; a bad value stops it with a message naming the variable.
- * `CONFIG_VARS` lists them all (name, default, description) for docs and deploy checks.
+ * Every environment variable of the service, declared once in `CONFIG_VARS` and read only through
+ * it: `loadConfig()` builds the typed `RerankConfig` from the declarations, refuses a bad value
+ * with a message naming the variable, and refuses a `RERANK_*` variable that nothing declares
+ * (with the closest declared name). The configuration table of docs/deploy.md
+ * (`npm run docs:config`) and the deploy checks (test/deploy) are derived from the same list.
+ *
+ * Entry format (one line per variable, in documentation order):
+ *
+ *   { name: 'RERANK_X', type: int(1, 100), default: '10', processes: ['api', 'worker'], description: '...' },
+ *
+ * - `type`: int(min, max?), fraction(), text({ minLength? }), url(schemes, expected), redisSize(),
+ *   flag(), directory(), or custom(label, parser) for structured values (config-schema.ts);
+ * - `default`: the default as a string, parsed by `type`; null when there is none, with `unset`
+ *   saying in words what applies then (the docs' default column);
+ * - `processes`: which of api, launcher, worker, aggregator, stack (`npm start`), cli, harness
+ *   (tests and bench) read it. The launcher passes its environment on to its workers.
+ *
+ * Then read it in `loadConfig` as `v.RERANK_X` (typed: number here; `| undefined` without a default).
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { FAMILIES, type Family, parseDevice, deviceName } from '@rerank/engine';
+import { type ConfigVar, type Env, custom, flag, fraction, int, type Parsed, readVars, redisSize, text, url } from './config-schema';
 import { HostList } from './net/address-policy';
 import { MIN_SECRET_KEY_CHARS } from './net/secret-box';
 
@@ -51,6 +67,8 @@ export interface RerankConfig {
   models: ModelConfig[];
   modelsFromEnv: boolean;
   cacheDir: string | undefined;
+  /** Model downloads (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE / RERANK_OFFLINE), passed to the engine by workers. */
+  hub: { endpoint: string | undefined; token: string | undefined; offline: boolean };
   devices: string[];
   threads: number;
   apiKeys: ApiKey[];
@@ -87,60 +105,61 @@ export interface SecurityConfig {
   rateLimits: { requestsPerMinute: number; pairsPerMinute: number; activeJobs: number };
 }
 
-export interface ConfigVar {
-  name: string;
-  /** The default as a string; null when there is none (the behaviour without it is in the description). */
-  default: string | null;
-  description: string;
-}
-
-/** All variables, in documentation order. */
-export const CONFIG_VARS: readonly ConfigVar[] = [
-  { name: 'REDIS_URL', default: null, description: 'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.' },
-  { name: 'PORT', default: '3000', description: 'HTTP port of the API.' },
-  { name: 'HEALTH_PORT', default: null, description: 'Port of the /health/live and /health/ready endpoints of the worker launcher and the aggregator (default 8081 for the launcher, 8082 for the aggregator; 0 turns the health server off).' },
-  { name: 'RERANK_DATA_DIR', default: './data', description: 'Where `npm start` keeps redis persistence (<dir>/redis) and the generated test model (<dir>/models).' },
-  { name: 'RERANK_MODELS', default: null, description: 'Models to serve: a JSON array [{"name","path","family"?,"options"?}] or the shorthand name=path,name2=path2 (path: model directory or hub id). Unset: `npm start` generates and serves a tiny test model; the other apps refuse to start.' },
-  { name: 'RERANK_CACHE_DIR', default: null, description: 'Engine model cache (hub downloads, names looked up by the engine); default ~/.cache/rerank.' },
-  { name: 'RERANK_DEVICES', default: 'cpu', description: 'Devices of the worker launcher, one worker process each: cpu, cuda:0, cuda:1, ... comma separated (cpu may repeat).' },
-  { name: 'RERANK_THREADS', default: null, description: 'CPU threads for scoring (default: the number of CPU cores). The launcher splits them across its CPU workers; a worker uses them as the runtime intra-op threads.' },
-  { name: 'RERANK_API_KEYS', default: null, description: 'API keys, comma separated, each optionally as label:key. Unset: the API runs open (a warning is logged).' },
-  { name: 'RERANK_MAX_BODY_BYTES', default: '33554432', description: 'Largest request body in bytes (413 beyond).' },
-  { name: 'RERANK_MAX_DOCUMENTS', default: '100000', description: 'Most documents in one request (all queries together).' },
-  { name: 'RERANK_MAX_DOCUMENT_CHARS', default: '20000', description: 'Most characters in one document or query.' },
-  { name: 'RERANK_MAX_QUERIES', default: '100', description: 'Most queries in one job.' },
-  { name: 'RERANK_MAX_PAIRS', default: '1000000', description: 'Most (query, document) pairs in one job.' },
-  { name: 'RERANK_MAX_TOP_K', default: '1000', description: 'Largest top_k / top_n accepted.' },
-  { name: 'RERANK_SYNC_MAX_DOCUMENTS', default: '10000', description: 'Most documents of a synchronous /v1/rerank or /v2/rerank request (cut into shard-sized parts that workers share); larger ones get 413 pointing to /v1/jobs.' },
-  { name: 'RERANK_SYNC_TIMEOUT_MS', default: '30000', description: 'How long a synchronous request waits for a worker before 504.' },
-  { name: 'RERANK_RESULT_TTL_SECONDS', default: '86400', description: 'How long a finished job, its results and its idempotency key stay in Redis.' },
-  { name: 'RERANK_SHARD_MAX_PAIRS', default: '1000', description: 'Most pairs in one shard (the unit of work a worker takes).' },
-  { name: 'RERANK_SHARD_MIN_COUNT', default: '16', description: 'A job is cut into at least this many shards of similar cost when its pairs allow (down to 32 pairs per shard), so several workers share even a small job evenly.' },
-  { name: 'RERANK_WORKER_CONCURRENCY', default: '2', description: 'Shards one worker scores at once. Two keep its device busy while the other shard\'s texts are read from and its scores written to Redis, and tokenized; the engine interleaves their batches.' },
-  { name: 'RERANK_SHARD_MAX_CHARS', default: '1000000', description: 'Most characters (query + document, summed over pairs) in one shard.' },
-  { name: 'RERANK_WEBHOOK_ATTEMPTS', default: '8', description: 'Delivery attempts of a webhook before its failure is recorded on the job.' },
-  { name: 'RERANK_WEBHOOK_BACKOFF_MS', default: '2000', description: 'First retry delay of a webhook; doubles with each attempt (exponential backoff).' },
-  { name: 'RERANK_WEBHOOK_TIMEOUT_MS', default: '10000', description: 'Timeout of one webhook POST.' },
-  { name: 'RERANK_WEBHOOK_INLINE_MAX', default: '100', description: 'Webhooks carry the results inline when the job has at most this many top-k entries (all queries together); otherwise only the link.' },
-  { name: 'RERANK_LOCK_DURATION_MS', default: '10000', description: 'BullMQ lock of a shard being scored, renewed by its worker every half of it; a worker that dies loses its shard to another within this plus RERANK_STALLED_INTERVAL_MS (about 12 s with the defaults). Keep it above twice the longest pause of a worker\'s event loop.' },
-  { name: 'RERANK_STALLED_INTERVAL_MS', default: '2000', description: 'How often workers (and the aggregator, for its queues) look for stalled shards of dead processes and queue them again; one cheap Redis script per interval across all workers.' },
-  { name: 'RERANK_MAX_STALLED_COUNT', default: '5', description: 'How many times a shard may stall (its worker killed) before it fails.' },
-  { name: 'RERANK_SHARD_ATTEMPTS', default: '3', description: 'Attempts of a shard that throws (engine errors) before it fails the job.' },
-  { name: 'RERANK_WEBHOOK_ALLOWED_HOSTS', default: null, description: 'Internal webhook receivers allowed despite the SSRF guard: hostnames and CIDRs, comma separated (e.g. 10.0.0.0/8,hooks.internal). Unset: webhook URLs whose host is or resolves to a loopback, private, link-local, CGNAT, multicast or unspecified address are refused. Set it on the API and the aggregator alike.' },
-  { name: 'RERANK_TRUST_PROXY', default: null, description: 'Whose X-Forwarded-Proto/Host the API believes when building job links: true (any peer: only behind a proxy that overwrites them) or the proxies\' addresses/CIDRs, comma separated. Unset: X-Forwarded-* is ignored.' },
-  { name: 'RERANK_SECRET_KEY', default: null, description: 'Encrypts webhook secrets at rest in Redis (AES-256-GCM; at least 32 characters, e.g. `openssl rand -base64 32`). Set the same value on the API and the aggregator. Unset: secrets are stored in plain text (a warning is logged).' },
-  { name: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', default: '3000', description: 'Requests per minute per API key (open API: all clients together) on /v1/rerank, /v2/rerank, /v1/jobs and /v1/models, shared by all API replicas; 429 with Retry-After beyond. 0: no limit.' },
-  { name: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', default: '5000000', description: '(query, document) pairs per minute per API key, synchronous requests and jobs together; 429 with Retry-After beyond. 0: no limit.' },
-  { name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS', default: '200', description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.' },
-  { name: 'RERANK_MAX_METADATA_DEPTH', default: '32', description: 'Deepest nesting of a job\'s `metadata` (objects and lists inside it); deeper is a 400.' },
-  { name: 'RERANK_MAX_METADATA_BYTES', default: '16384', description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.' },
-  { name: 'RERANK_INFRA_RETRY_MS', default: '300000', description: 'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.' },
-  { name: 'RERANK_REDIS_COMMAND_TIMEOUT_MS', default: '5000', description: 'The API fails a Redis command after this long (503) instead of waiting for Redis; while Redis is disconnected it answers 503 at once.' },
-  { name: 'RERANK_MAX_QUEUED_PAIRS', default: '20000000', description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while the pairs of unfinished jobs plus its own would pass this; 0 turns the check off. At least RERANK_MAX_PAIRS.' },
-  { name: 'RERANK_REDIS_MEMORY_CEILING', default: '0.9', description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while Redis used_memory is above this fraction of its maxmemory (0 < x <= 1; INFO memory, read at most once a second). No check when Redis has no maxmemory.' },
-  { name: 'RERANK_REDIS_MAXMEMORY', default: '1gb', description: 'maxmemory of the redis-server that `npm start` starts when REDIS_URL is unset (Redis units: 512mb, 2gb; with noeviction). Other Redis deployments set their own.' },
-  { name: 'RERANK_DRAIN_TIMEOUT_MS', default: '25000', description: 'On SIGTERM the API stops accepting connections and waits this long for in-flight requests (synchronous reranks included) before it answers what is left with 503 and exits; keep it below the orchestrator\'s grace period.' },
-];
+/** All variables, in documentation order (entry format: top of this file). */
+export const CONFIG_VARS = [
+  { name: 'REDIS_URL', type: url(['redis', 'rediss'], 'redis://host:port[/db] or rediss://...'), default: null, unset: '`redis://127.0.0.1:6379`; `npm start` runs its own', processes: ['api', 'worker', 'aggregator', 'stack'], description: 'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.' },
+  { name: 'PORT', type: int(0, 65535), default: '3000', processes: ['api', 'stack'], description: 'HTTP port of the API.' },
+  { name: 'HEALTH_PORT', type: int(0, 65535), default: null, unset: '8081 launcher, 8082 aggregator', processes: ['launcher', 'aggregator', 'stack'], description: 'Port of the /health/live and /health/ready endpoints of the worker launcher and the aggregator (default 8081 for the launcher, 8082 for the aggregator; 0 turns the health server off).' },
+  { name: 'RERANK_DATA_DIR', type: directory(), default: './data', processes: ['stack'], description: 'Where `npm start` keeps redis persistence (<dir>/redis) and the generated test model (<dir>/models); not used by the images.' },
+  { name: 'RERANK_MODELS', type: custom('models: name=path,... or JSON', parseModelsVar), default: null, unset: '(required; `npm start`: a generated test model)', processes: ['api', 'worker', 'stack'], description: 'Models to serve: a JSON array [{"name","path","family"?,"options"?}] or the shorthand name=path,name2=path2 (path: model directory or hub id). Unset: `npm start` generates and serves a tiny test model; the other apps refuse to start.' },
+  { name: 'RERANK_CACHE_DIR', type: text(), default: null, unset: '`~/.cache/rerank`; `/models` in the images', processes: ['worker', 'cli'], description: 'Engine model cache (hub downloads, names looked up by the engine): the models volume in the images; default ~/.cache/rerank.' },
+  { name: 'HF_ENDPOINT', type: url(['http', 'https'], 'the http(s) URL of a Hugging Face-compatible hub, e.g. https://huggingface.co'), default: null, unset: '`https://huggingface.co`', processes: ['worker', 'cli'], description: 'Hugging Face-compatible hub that model ids are downloaded from (a mirror); leave it unset rather than empty.' },
+  { name: 'HF_TOKEN', type: text(), default: null, unset: 'none', processes: ['worker', 'cli'], description: 'Token for private or gated hub repositories.' },
+  { name: 'HF_HUB_OFFLINE', type: flag(), default: null, unset: 'off', processes: ['worker', 'cli'], description: '1: never download a model; use what is in RERANK_CACHE_DIR.' },
+  { name: 'RERANK_OFFLINE', type: flag(), default: null, unset: 'off', processes: ['worker', 'cli'], description: '1: never download a model (the same as HF_HUB_OFFLINE).' },
+  { name: 'RERANK_DEVICES', type: custom('devices: cpu, cuda:N, ...', parseDevicesVar), default: 'cpu', processes: ['launcher', 'worker', 'stack'], description: 'Devices of the worker launcher, one worker process each: cpu, cuda:0, cuda:1, ... comma separated (cpu may repeat); the GPU image sets cuda:0.' },
+  { name: 'RERANK_THREADS', type: int(1, 1024), default: null, unset: 'CPU cores', processes: ['launcher', 'worker'], description: 'CPU threads for scoring (default: the number of CPU cores). The launcher splits them across its CPU workers; a worker uses them as the runtime intra-op threads (GPU workers at most 2). In a container set it to its CPU limit: Node sees the host\'s cores.' },
+  { name: 'RERANK_API_KEYS', type: custom('keys: label:key,...', parseApiKeysVar), default: null, unset: 'none (API open, with a warning)', processes: ['api'], description: 'API keys, comma separated, each optionally as label:key; keys of 8+ characters without spaces. A job is visible only to its key. Unset: the API runs open (a warning is logged).' },
+  { name: 'RERANK_MAX_BODY_BYTES', type: int(1024), default: '33554432', processes: ['api'], description: 'Largest request body in bytes (413 beyond).' },
+  { name: 'RERANK_MAX_DOCUMENTS', type: int(1), default: '100000', processes: ['api'], description: 'Most documents in one request (all queries together).' },
+  { name: 'RERANK_MAX_DOCUMENT_CHARS', type: int(1), default: '20000', processes: ['api'], description: 'Most characters in one document or query.' },
+  { name: 'RERANK_MAX_QUERIES', type: int(1), default: '100', processes: ['api'], description: 'Most queries in one job.' },
+  { name: 'RERANK_MAX_PAIRS', type: int(1), default: '1000000', processes: ['api'], description: 'Most (query, document) pairs in one job.' },
+  { name: 'RERANK_MAX_TOP_K', type: int(1), default: '1000', processes: ['api'], description: 'Largest top_k / top_n accepted.' },
+  { name: 'RERANK_SYNC_MAX_DOCUMENTS', type: int(1), default: '10000', processes: ['api'], description: 'Most documents of a synchronous /v1/rerank or /v2/rerank request (cut into shard-sized parts that workers share); larger ones get 413 pointing to /v1/jobs.' },
+  { name: 'RERANK_SYNC_TIMEOUT_MS', type: int(100), default: '30000', processes: ['api'], description: 'How long a synchronous request waits for a worker before 504.' },
+  { name: 'RERANK_RESULT_TTL_SECONDS', type: int(1), default: '86400', processes: ['api', 'aggregator'], description: 'How long a finished job, its results and its idempotency key stay in Redis.' },
+  { name: 'RERANK_SHARD_MAX_PAIRS', type: int(1), default: '1000', processes: ['api'], description: 'Most pairs in one shard (the unit of work a worker takes).' },
+  { name: 'RERANK_SHARD_MIN_COUNT', type: int(1, 10000), default: '16', processes: ['api'], description: 'A job is cut into at least this many shards of similar cost when its pairs allow (down to 32 pairs per shard), so several workers share even a small job evenly.' },
+  { name: 'RERANK_WORKER_CONCURRENCY', type: int(1, 64), default: '2', processes: ['worker'], description: 'Shards one worker scores at once. Two keep its device busy while the other shard\'s texts are read from and its scores written to Redis, and tokenized; the engine interleaves their batches.' },
+  { name: 'RERANK_SHARD_MAX_CHARS', type: int(1), default: '1000000', processes: ['api'], description: 'Most characters (query + document, summed over pairs) in one shard.' },
+  { name: 'RERANK_WEBHOOK_ATTEMPTS', type: int(1, 100), default: '8', processes: ['api', 'aggregator'], description: 'Delivery attempts of a webhook before its failure is recorded on the job.' },
+  { name: 'RERANK_WEBHOOK_BACKOFF_MS', type: int(1), default: '2000', processes: ['api', 'aggregator'], description: 'First retry delay of a webhook; doubles with each attempt (exponential backoff).' },
+  { name: 'RERANK_WEBHOOK_TIMEOUT_MS', type: int(100), default: '10000', processes: ['aggregator'], description: 'Timeout of one webhook POST.' },
+  { name: 'RERANK_WEBHOOK_INLINE_MAX', type: int(0), default: '100', processes: ['aggregator'], description: 'Webhooks carry the results inline when the job has at most this many top-k entries (all queries together); otherwise only the link.' },
+  { name: 'RERANK_LOCK_DURATION_MS', type: int(1000), default: '10000', processes: ['worker', 'aggregator'], description: 'BullMQ lock of a shard being scored, renewed by its worker every half of it; a worker that dies loses its shard to another within this plus RERANK_STALLED_INTERVAL_MS (about 12 s with the defaults). Keep it above twice the longest pause of a worker\'s event loop.' },
+  { name: 'RERANK_STALLED_INTERVAL_MS', type: int(500), default: '2000', processes: ['worker', 'aggregator'], description: 'How often workers (and the aggregator, for its queues) look for stalled shards of dead processes and queue them again; one cheap Redis script per interval across all workers.' },
+  { name: 'RERANK_MAX_STALLED_COUNT', type: int(1, 1000), default: '5', processes: ['worker', 'aggregator'], description: 'How many times a shard may stall (its worker killed) before it fails.' },
+  { name: 'RERANK_SHARD_ATTEMPTS', type: int(1, 100), default: '3', processes: ['api', 'aggregator'], description: 'Attempts of a shard that throws (engine errors) before it fails the job.' },
+  { name: 'RERANK_WEBHOOK_ALLOWED_HOSTS', type: custom('hostnames and CIDRs', parseHostListVar), default: null, unset: 'none: public addresses only', processes: ['api', 'aggregator'], description: 'Internal webhook receivers allowed despite the SSRF guard: hostnames and CIDRs, comma separated (e.g. 10.0.0.0/8,hooks.internal). Unset: webhook URLs whose host is or resolves to a loopback, private, link-local, CGNAT, multicast or unspecified address are refused. Set it on the API and the aggregator alike.' },
+  { name: 'RERANK_TRUST_PROXY', type: custom('true, or addresses/CIDRs', parseTrustProxyVar), default: null, unset: 'none: X-Forwarded-* ignored', processes: ['api'], description: 'Whose X-Forwarded-Proto/Host the API believes when building job links: true (any peer: only behind a proxy that overwrites them) or the proxies\' addresses/CIDRs, comma separated. Unset: X-Forwarded-* is ignored.' },
+  { name: 'RERANK_SECRET_KEY', type: text({ minLength: MIN_SECRET_KEY_CHARS, hint: 'generate one with `openssl rand -base64 32`' }), default: null, unset: 'none: plain text, a warning at start', processes: ['api', 'aggregator'], description: 'Encrypts webhook secrets at rest in Redis (AES-256-GCM; at least 32 characters, e.g. `openssl rand -base64 32`). Set the same value on the API and the aggregator. Unset: secrets are stored in plain text (a warning is logged).' },
+  { name: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', type: int(0), default: '3000', processes: ['api'], description: 'Requests per minute per API key (open API: all clients together) on /v1/rerank, /v2/rerank, /v1/jobs and /v1/models, shared by all API replicas; 429 with Retry-After beyond. 0: no limit.' },
+  { name: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', type: int(0), default: '5000000', processes: ['api'], description: '(query, document) pairs per minute per API key, synchronous requests and jobs together; 429 with Retry-After beyond. 0: no limit.' },
+  { name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS', type: int(0), default: '200', processes: ['api'], description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.' },
+  { name: 'RERANK_MAX_METADATA_DEPTH', type: int(1, 1000), default: '32', processes: ['api'], description: 'Deepest nesting of a job\'s `metadata` (objects and lists inside it); deeper is a 400.' },
+  { name: 'RERANK_MAX_METADATA_BYTES', type: int(2), default: '16384', processes: ['api'], description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.' },
+  { name: 'RERANK_INFRA_RETRY_MS', type: int(0), default: '300000', processes: ['worker', 'aggregator'], description: 'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.' },
+  { name: 'RERANK_REDIS_COMMAND_TIMEOUT_MS', type: int(100), default: '5000', processes: ['api'], description: 'The API fails a Redis command after this long (503) instead of waiting for Redis; while Redis is disconnected it answers 503 at once.' },
+  { name: 'RERANK_MAX_QUEUED_PAIRS', type: int(0), default: '20000000', processes: ['api'], description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while the pairs of unfinished jobs plus its own would pass this; 0 turns the check off. At least RERANK_MAX_PAIRS.' },
+  { name: 'RERANK_REDIS_MEMORY_CEILING', type: fraction(), default: '0.9', processes: ['api'], description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while Redis used_memory is above this fraction of its maxmemory (0 < x <= 1; INFO memory, read at most once a second). No check when Redis has no maxmemory.' },
+  { name: 'RERANK_REDIS_MAXMEMORY', type: redisSize(), default: '1gb', processes: ['stack'], description: 'maxmemory of the redis-server that `npm start` starts when REDIS_URL is unset (Redis units: 512mb, 2gb; with noeviction). Other Redis deployments set their own.' },
+  { name: 'RERANK_DRAIN_TIMEOUT_MS', type: int(0), default: '25000', processes: ['api'], description: 'On SIGTERM the API stops accepting connections and waits this long for in-flight requests (synchronous reranks included) before it answers what is left with 503 and exits; keep it below the orchestrator\'s grace period.' },
+  { name: 'RERANK_PYTHON', type: text(), default: null, unset: '`python3`', processes: ['harness'], description: 'scripts/setup-python.sh: the interpreter the reference environment is built from.' },
+  { name: 'RERANK_PYTHON_VENV', type: text(), default: null, unset: '`.venv`', processes: ['harness'], description: 'scripts/setup-python.sh and the reference suite: where the Python environment (FlagEmbedding, the export recipe) lives.' },
+  { name: 'RERANK_REFERENCE_DIR', type: text(), default: null, unset: '`.cache/reference`', processes: ['harness'], description: 'The reference suite: where the generated checkpoints, their exports and FlagEmbedding\'s expected scores are kept.' },
+  { name: 'RERANK_HARNESS_LOGS', type: flag(), default: null, unset: 'off', processes: ['harness'], description: 'Tests and bench: 1 echoes the output of the processes they start (libs/harness) to stderr.' },
+] as const satisfies readonly ConfigVar[];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -149,51 +168,40 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+/** Each declaration by name, for code outside `loadConfig` that reads one variable: `readVar(CONFIG_VAR.RERANK_X, env)`. */
+export const CONFIG_VAR = Object.fromEntries(CONFIG_VARS.map((v) => [v.name, v])) as { [V in (typeof CONFIG_VARS)[number] as V['name']]: V };
 
-const DEFAULTS: Record<string, string | null> = Object.fromEntries(CONFIG_VARS.map((v) => [v.name, v.default]));
-
-/** Reads one variable: undefined when unset or blank. */
-function raw(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
+/** A path, resolved against the working directory. */
+function directory() {
+  return custom<string>('directory', (raw) => ({ value: resolve(raw), problems: [] }));
 }
 
-class Reader {
-  readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
+function parseModelsVar(raw: string): Parsed<ModelConfig[]> {
+  const { models, problems } = parseModels(raw);
+  return { value: models, problems };
+}
 
-  value(name: string): string | undefined {
-    return raw(this.env, name) ?? DEFAULTS[name] ?? undefined;
-  }
+function parseApiKeysVar(raw: string): Parsed<ApiKey[]> {
+  const { keys, problems } = parseApiKeys(raw);
+  return { value: keys, problems };
+}
 
-  int(name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const v = this.value(name);
-    const fallback = Number(DEFAULTS[name] ?? min);
-    if (v === undefined) return fallback;
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-      this.problems.push(`${name}=${JSON.stringify(v)}: expected an integer from ${min} to ${max}${DEFAULTS[name] ? ` (default ${DEFAULTS[name]})` : ''}`);
-      return fallback;
-    }
-    return Number(v);
-  }
+function parseDevicesVar(raw: string): Parsed<string[]> {
+  const { devices, problems } = parseDevices(raw);
+  return { value: devices, problems };
+}
 
-  /** A fraction in (0, 1]. */
-  fraction(name: string): number {
-    const v = this.value(name);
-    const fallback = Number(DEFAULTS[name] ?? 1);
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (!/^(0|1)?(\.\d+)?$/.test(v) || !(n > 0 && n <= 1)) {
-      this.problems.push(`${name}=${JSON.stringify(v)}: expected a fraction above 0 and at most 1, e.g. 0.9${DEFAULTS[name] ? ` (default ${DEFAULTS[name]})` : ''}`);
-      return fallback;
-    }
-    return n;
-  }
+function parseHostListVar(raw: string, name: string): Parsed<HostList> {
+  const { list, problems } = HostList.parse(raw, name);
+  return { value: list, problems };
+}
 
-  fail(message: string): void {
-    this.problems.push(message);
-  }
+/** `true` (any peer), `false`, or the proxies' addresses/CIDRs. */
+function parseTrustProxyVar(raw: string, name: string): Parsed<HostList | 'all' | null> {
+  if (/^(true|1|all|\*)$/i.test(raw)) return { value: 'all', problems: [] };
+  if (/^(false|0|none)$/i.test(raw)) return { value: null, problems: [] };
+  const { list, problems } = HostList.parse(raw, name);
+  return { value: list, problems: problems.map((p) => `${p} (or true to trust any peer)`) };
 }
 
 /** The shorthand `name=path,name2=path2` or a JSON array of model entries. */
@@ -296,15 +304,6 @@ export function parseDevices(text: string): { devices: string[]; problems: strin
   return { devices, problems };
 }
 
-function parseRedisUrl(r: Reader, v: string): void {
-  try {
-    const u = new URL(v);
-    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('scheme');
-  } catch {
-    r.fail(`REDIS_URL=${JSON.stringify(v)}: expected redis://host:port[/db] or rediss://...`);
-  }
-}
-
 export interface LoadOptions {
   /** Refuse to start without RERANK_MODELS (workers, API, aggregator); the stack generates one instead. */
   requireModels?: boolean;
@@ -326,117 +325,71 @@ export function loadConfigOrExit(log: { error(message: string): void }, options:
 
 /** Reads and checks every variable; throws ConfigError listing all problems. */
 export function loadConfig(env: Env = process.env, options: LoadOptions = {}): RerankConfig {
-  const r = new Reader(env);
-  const redisRaw = raw(env, 'REDIS_URL');
-  if (redisRaw) parseRedisUrl(r, redisRaw);
-
-  const modelsRaw = raw(env, 'RERANK_MODELS');
-  let models: ModelConfig[] = [];
-  if (modelsRaw) {
-    const parsed = parseModels(modelsRaw);
-    models = parsed.models;
-    parsed.problems.forEach((p) => r.fail(p));
-  } else if (options.requireModels) {
-    r.fail('RERANK_MODELS: not set; list the models to serve, e.g. RERANK_MODELS=bge=BAAI/bge-reranker-base (or run `npm start`, which serves a generated test model)');
+  const { values: v, problems } = readVars(CONFIG_VARS, env);
+  if (v.RERANK_MODELS === undefined && options.requireModels) {
+    problems.push('RERANK_MODELS: not set; list the models to serve, e.g. RERANK_MODELS=bge=BAAI/bge-reranker-base (or run `npm start`, which serves a generated test model)');
   }
-
-  const devicesParsed = parseDevices(r.value('RERANK_DEVICES') ?? 'cpu');
-  devicesParsed.problems.forEach((p) => r.fail(p));
-
-  let apiKeys: ApiKey[] = [];
-  const keysRaw = raw(env, 'RERANK_API_KEYS');
-  if (keysRaw) {
-    const parsed = parseApiKeys(keysRaw);
-    apiKeys = parsed.keys;
-    parsed.problems.forEach((p) => r.fail(p));
-  }
-
-  const healthRaw = raw(env, 'HEALTH_PORT');
-  const healthPort = healthRaw === undefined ? undefined : r.int('HEALTH_PORT', 0, 65535);
-  const threadsRaw = raw(env, 'RERANK_THREADS');
-  const threads = threadsRaw === undefined ? availableParallelism() : r.int('RERANK_THREADS', 1, 1024);
-
   const config: RerankConfig = {
-    redisUrl: redisRaw ?? 'redis://127.0.0.1:6379',
-    redisUrlFromEnv: redisRaw !== undefined,
-    port: r.int('PORT', 0, 65535),
-    healthPort,
-    dataDir: resolve(r.value('RERANK_DATA_DIR') ?? './data'),
-    models,
-    modelsFromEnv: modelsRaw !== undefined,
-    cacheDir: raw(env, 'RERANK_CACHE_DIR'),
-    devices: devicesParsed.devices,
-    threads,
-    apiKeys,
+    redisUrl: v.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrlFromEnv: v.REDIS_URL !== undefined,
+    port: v.PORT,
+    healthPort: v.HEALTH_PORT,
+    dataDir: v.RERANK_DATA_DIR,
+    models: v.RERANK_MODELS ?? [],
+    modelsFromEnv: v.RERANK_MODELS !== undefined,
+    cacheDir: v.RERANK_CACHE_DIR,
+    hub: { endpoint: v.HF_ENDPOINT, token: v.HF_TOKEN, offline: v.HF_HUB_OFFLINE === true || v.RERANK_OFFLINE === true },
+    devices: v.RERANK_DEVICES,
+    threads: v.RERANK_THREADS ?? availableParallelism(),
+    apiKeys: v.RERANK_API_KEYS ?? [],
     limits: {
-      maxBodyBytes: r.int('RERANK_MAX_BODY_BYTES', 1024),
-      maxDocuments: r.int('RERANK_MAX_DOCUMENTS', 1),
-      maxDocumentChars: r.int('RERANK_MAX_DOCUMENT_CHARS', 1),
-      maxQueries: r.int('RERANK_MAX_QUERIES', 1),
-      maxPairs: r.int('RERANK_MAX_PAIRS', 1),
-      maxTopK: r.int('RERANK_MAX_TOP_K', 1),
-      syncMaxDocuments: r.int('RERANK_SYNC_MAX_DOCUMENTS', 1),
-      maxMetadataDepth: r.int('RERANK_MAX_METADATA_DEPTH', 1, 1000),
-      maxMetadataBytes: r.int('RERANK_MAX_METADATA_BYTES', 2),
+      maxBodyBytes: v.RERANK_MAX_BODY_BYTES,
+      maxDocuments: v.RERANK_MAX_DOCUMENTS,
+      maxDocumentChars: v.RERANK_MAX_DOCUMENT_CHARS,
+      maxQueries: v.RERANK_MAX_QUERIES,
+      maxPairs: v.RERANK_MAX_PAIRS,
+      maxTopK: v.RERANK_MAX_TOP_K,
+      syncMaxDocuments: v.RERANK_SYNC_MAX_DOCUMENTS,
+      maxMetadataDepth: v.RERANK_MAX_METADATA_DEPTH,
+      maxMetadataBytes: v.RERANK_MAX_METADATA_BYTES,
     },
-    syncTimeoutMs: r.int('RERANK_SYNC_TIMEOUT_MS', 100),
-    resultTtlSeconds: r.int('RERANK_RESULT_TTL_SECONDS', 1),
-    shard: { maxPairs: r.int('RERANK_SHARD_MAX_PAIRS', 1), maxChars: r.int('RERANK_SHARD_MAX_CHARS', 1), minShards: r.int('RERANK_SHARD_MIN_COUNT', 1, 10000) },
-    workerConcurrency: r.int('RERANK_WORKER_CONCURRENCY', 1, 64),
+    syncTimeoutMs: v.RERANK_SYNC_TIMEOUT_MS,
+    resultTtlSeconds: v.RERANK_RESULT_TTL_SECONDS,
+    shard: { maxPairs: v.RERANK_SHARD_MAX_PAIRS, maxChars: v.RERANK_SHARD_MAX_CHARS, minShards: v.RERANK_SHARD_MIN_COUNT },
+    workerConcurrency: v.RERANK_WORKER_CONCURRENCY,
     webhook: {
-      attempts: r.int('RERANK_WEBHOOK_ATTEMPTS', 1, 100),
-      backoffMs: r.int('RERANK_WEBHOOK_BACKOFF_MS', 1),
-      timeoutMs: r.int('RERANK_WEBHOOK_TIMEOUT_MS', 100),
-      inlineMax: r.int('RERANK_WEBHOOK_INLINE_MAX', 0),
+      attempts: v.RERANK_WEBHOOK_ATTEMPTS,
+      backoffMs: v.RERANK_WEBHOOK_BACKOFF_MS,
+      timeoutMs: v.RERANK_WEBHOOK_TIMEOUT_MS,
+      inlineMax: v.RERANK_WEBHOOK_INLINE_MAX,
     },
     queue: {
-      lockDurationMs: r.int('RERANK_LOCK_DURATION_MS', 1000),
-      stalledIntervalMs: r.int('RERANK_STALLED_INTERVAL_MS', 500),
-      maxStalledCount: r.int('RERANK_MAX_STALLED_COUNT', 1, 1000),
-      shardAttempts: r.int('RERANK_SHARD_ATTEMPTS', 1, 100),
+      lockDurationMs: v.RERANK_LOCK_DURATION_MS,
+      stalledIntervalMs: v.RERANK_STALLED_INTERVAL_MS,
+      maxStalledCount: v.RERANK_MAX_STALLED_COUNT,
+      shardAttempts: v.RERANK_SHARD_ATTEMPTS,
     },
-    security: readSecurity(r, env),
-    infraRetryMs: r.int('RERANK_INFRA_RETRY_MS', 0),
-    redisCommandTimeoutMs: r.int('RERANK_REDIS_COMMAND_TIMEOUT_MS', 100),
-    backpressure: { maxQueuedPairs: r.int('RERANK_MAX_QUEUED_PAIRS', 0), redisMemoryCeiling: r.fraction('RERANK_REDIS_MEMORY_CEILING') },
-    redisMaxmemory: r.value('RERANK_REDIS_MAXMEMORY') ?? '1gb',
-    drainTimeoutMs: r.int('RERANK_DRAIN_TIMEOUT_MS', 0),
+    security: {
+      webhookAllowedHosts: v.RERANK_WEBHOOK_ALLOWED_HOSTS ?? new HostList(),
+      trustProxy: v.RERANK_TRUST_PROXY ?? null,
+      secretKey: v.RERANK_SECRET_KEY,
+      rateLimits: {
+        requestsPerMinute: v.RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE,
+        pairsPerMinute: v.RERANK_RATE_LIMIT_PAIRS_PER_MINUTE,
+        activeJobs: v.RERANK_RATE_LIMIT_ACTIVE_JOBS,
+      },
+    },
+    infraRetryMs: v.RERANK_INFRA_RETRY_MS,
+    redisCommandTimeoutMs: v.RERANK_REDIS_COMMAND_TIMEOUT_MS,
+    backpressure: { maxQueuedPairs: v.RERANK_MAX_QUEUED_PAIRS, redisMemoryCeiling: v.RERANK_REDIS_MEMORY_CEILING },
+    redisMaxmemory: v.RERANK_REDIS_MAXMEMORY,
+    drainTimeoutMs: v.RERANK_DRAIN_TIMEOUT_MS,
   };
-  if (!/^\d+(b|kb|mb|gb|k|m|g)?$/i.test(config.redisMaxmemory)) {
-    r.fail(`RERANK_REDIS_MAXMEMORY=${JSON.stringify(config.redisMaxmemory)}: expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)`);
-  }
   if (config.backpressure.maxQueuedPairs > 0 && config.backpressure.maxQueuedPairs < config.limits.maxPairs) {
-    r.fail(`RERANK_MAX_QUEUED_PAIRS=${config.backpressure.maxQueuedPairs} is below RERANK_MAX_PAIRS=${config.limits.maxPairs}: a job of the largest size could never be accepted; raise it (or 0 to turn the check off)`);
+    problems.push(`RERANK_MAX_QUEUED_PAIRS=${config.backpressure.maxQueuedPairs} is below RERANK_MAX_PAIRS=${config.limits.maxPairs}: a job of the largest size could never be accepted; raise it (or 0 to turn the check off)`);
   }
-  if (r.problems.length) throw new ConfigError(r.problems);
+  if (problems.length) throw new ConfigError(problems);
   return config;
-}
-
-function readSecurity(r: Reader, env: Env): SecurityConfig {
-  const allowed = HostList.parse(raw(env, 'RERANK_WEBHOOK_ALLOWED_HOSTS'), 'RERANK_WEBHOOK_ALLOWED_HOSTS');
-  allowed.problems.forEach((p) => r.fail(p));
-  let trustProxy: SecurityConfig['trustProxy'] = null;
-  const trustRaw = raw(env, 'RERANK_TRUST_PROXY');
-  if (trustRaw && /^(true|1|all|\*)$/i.test(trustRaw)) trustProxy = 'all';
-  else if (trustRaw && !/^(false|0|none)$/i.test(trustRaw)) {
-    const parsed = HostList.parse(trustRaw, 'RERANK_TRUST_PROXY');
-    parsed.problems.forEach((p) => r.fail(`${p} (or true to trust any peer)`));
-    trustProxy = parsed.list;
-  }
-  const secretKey = raw(env, 'RERANK_SECRET_KEY');
-  if (secretKey !== undefined && secretKey.length < MIN_SECRET_KEY_CHARS) {
-    r.fail(`RERANK_SECRET_KEY: at least ${MIN_SECRET_KEY_CHARS} characters, got ${secretKey.length}; generate one with \`openssl rand -base64 32\``);
-  }
-  return {
-    webhookAllowedHosts: allowed.list,
-    trustProxy,
-    secretKey,
-    rateLimits: {
-      requestsPerMinute: r.int('RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', 0),
-      pairsPerMinute: r.int('RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', 0),
-      activeJobs: r.int('RERANK_RATE_LIMIT_ACTIVE_JOBS', 0),
-    },
-  };
 }
 
 /** Configuration without secrets, for start-up logs. */

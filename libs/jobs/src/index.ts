@@ -4,6 +4,7 @@
  * aggregator, stack) are thin shells over it.
  */
 export * from './config';
+export * from './config-schema';
 export * from './errors';
 export * from './flow';
 export * from './health-server';
