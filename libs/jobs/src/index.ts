@@ -5,10 +5,12 @@
  */
 export * from './config';
 export * from './errors';
-export * from './flow';
 export * from './health-server';
 export * from './infra-retry';
-export * from './job-store';
+export * from './job-layout';
+export * from './store/job-repository';
+export * from './store/keys';
+export * from './store/scripts';
 export * from './job-view';
 export * from './logger';
 export * from './merge';
@@ -19,7 +21,11 @@ export * from './results';
 export * from './sharding';
 export * from './supervisor';
 export * from './webhook';
-export * from './workers-registry';
+export * from './store/workers-registry';
+export * from './queue/scoring-queue';
+export * from './queue/bull-flow';
+export * from './queue/bull-scoring-queue';
+export * from './queue/bull-consumers';
 export * from './validation/common';
 export * from './validation/documents';
 export * from './validation/engine-options';
