@@ -3,6 +3,7 @@
  * OpenAPI, synchronous rerank (Cohere / Jina shapes), keys, idempotency, cancel. Bad input: hostile-input.spec.ts.
  */
 import { AutoReranker, type FlagReranker } from '@rerank/engine';
+import { JobRepository } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { ApiClient } from '../support/http';
@@ -215,7 +216,7 @@ describe('jobs: keys, idempotency, cancel', () => {
     const again = await alice.post('/v1/jobs', body, key);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
-    const jobsNow = async () => (await cluster.redis.client.keys('rerank:job:*')).filter((k) => /^rerank:job:[^:]+$/.test(k)).sort();
+    const jobsNow = () => new JobRepository(cluster.redis.client).jobIds();
     const before = await jobsNow();
     const other = await alice.post('/v1/jobs', { ...body, top_k: 4 }, key);
     expect(other.status).toBe(409);
@@ -255,14 +256,15 @@ describe('jobs: keys, idempotency, cancel', () => {
       expect(doneAtCancel).toBeGreaterThanOrEqual(2);
 
       // The aggregation parent runs once the shard in flight (if any) is done; it drops the documents.
-      await waitFor('cancelled job settled', async () => ((await cluster.redis.client.exists(`rerank:job:${id}:docs`)) === 0 ? true : undefined), 20000);
-      expect(await cluster.redis.client.ttl(`rerank:job:${id}`)).toBeGreaterThan(0);
+      const jobs = new JobRepository(cluster.redis.client);
+      await waitFor('cancelled job settled', async () => (!(await jobs.hasDocuments(id)) ? true : undefined), 20000);
+      expect(await jobs.ttl(id)).toBeGreaterThan(0);
       const view = (await alice.get(`/v1/jobs/${id}`)).body;
       expect(view.status).toBe('cancelled');
       // One worker: at most the shards it had started finish after the cancel.
       expect(view.progress.shards_done).toBeLessThanOrEqual(doneAtCancel + WORKER_CONCURRENCY);
       expect(view.progress.shards_done).toBeLessThan(total);
-      const runs = await cluster.redis.client.hlen(`rerank:job:${id}:runs`);
+      const runs = Object.keys(await jobs.shardRuns(id)).length;
       expect(runs).toBe(view.progress.shards_done);
       expect(await cluster.redis.client.zcard('rerank:q:shards:prioritized')).toBe(0);
 

@@ -4,7 +4,7 @@
  * 503 while Redis is down, and the infrastructure-error classifier and retry on real replies.
  */
 import { Redis } from 'ioredis';
-import { freePort, InfraRetryExhaustedError, isRedisInfraError, loadConfig, ConfigError, withInfraRetry } from '@rerank/jobs';
+import { freePort, InfraRetryExhaustedError, isRedisInfraError, JobRepository, loadConfig, ConfigError, withInfraRetry } from '@rerank/jobs';
 import { parseInfoMemory } from '../../apps/api/src/backpressure';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
@@ -129,7 +129,7 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
   });
 
   /** A cancelled job's documents are dropped when its aggregation runs: wait for it, so memory and keys hold still. */
-  const gone = (id: string) => waitFor(`job ${id} documents dropped`, async () => ((await cluster.redis.client.exists(`rerank:job:${id}:docs`)) === 0 ? true : undefined), 30000);
+  const gone = (id: string) => waitFor(`job ${id} documents dropped`, async () => (!(await new JobRepository(cluster.redis.client).hasDocuments(id)) ? true : undefined), 30000);
   const job = (seed: number) => ({ model: 'tiny', query: 'harbor', documents: makeDocuments(3000, seed, 3, 8) });
 
   it('503 overloaded with Retry-After when the queued pairs would pass RERANK_MAX_QUEUED_PAIRS; nothing stored; accepted again once room', async () => {

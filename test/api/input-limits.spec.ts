@@ -4,7 +4,7 @@
  * whole, metadata depth and size, duplicate document ids, max_length against the model's positions,
  * and an internal error answered 500 (not a Redis outage).
  */
-import { JobStore } from '@rerank/jobs';
+import { JobRepository } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { testEncoderDir, testLayerwiseDir, removeTestModels } from '../support/model';
 
@@ -57,19 +57,13 @@ describe('POST /v1/jobs input limits', () => {
     expect(created.status).toBe(202);
     expect(created.body.counts).toEqual({ queries: 1, documents: N, pairs: N });
     const id: string = created.body.id;
-    const redis = cluster.redis.client;
-    const docsKey = `rerank:job:${id}:docs`;
-    expect(await redis.hlen(docsKey)).toBe(N);
-    for (const i of [0, 1, 999, 1000, 1001, 59999, 60000, 77777, N - 1]) expect([i, await redis.hget(docsKey, String(i))]).toEqual([i, docText(i)]);
-    // Every text, read back in one pass, is where it belongs.
-    const all = await redis.hgetall(docsKey);
-    expect(Object.keys(all).length).toBe(N);
-    let wrong = 0;
-    for (let i = 0; i < N; i++) if (all[String(i)] !== docText(i)) wrong++;
-    expect(wrong).toBe(0);
-    // What workers and the aggregator read: every text of the job at once (in chunks), in the order asked.
+    const jobs = new JobRepository(cluster.redis.client);
+    const samples = [0, 1, 999, 1000, 1001, 59999, 60000, 77777, N - 1];
+    expect(await jobs.documents(id, samples)).toEqual(samples.map(docText));
+    expect(await jobs.documents(id, [N])).toEqual([null]);
+    // Every text of the job at once (in chunks), in the order asked, each where it belongs.
     const backwards = Array.from({ length: N }, (_, i) => N - 1 - i);
-    const texts = await new JobStore(redis).documents(id, backwards);
+    const texts = await jobs.documents(id, backwards);
     expect(texts.length).toBe(N);
     let misplaced = 0;
     for (let k = 0; k < N; k++) if (texts[k] !== docText(backwards[k])) misplaced++;

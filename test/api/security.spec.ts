@@ -4,7 +4,7 @@
  * SSRF guard at the API, proxy headers, /v1/models without paths, API keys, and webhook secrets
  * encrypted at rest while deliveries stay correctly signed.
  */
-import { freePort, verifySignature } from '@rerank/jobs';
+import { freePort, JobRepository, keys, verifySignature } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { ApiClient } from '../support/http';
 import { removeTestModels, testEncoderDir } from '../support/model';
@@ -140,7 +140,7 @@ describe('active jobs per key', () => {
     expect((await client.del(`/v1/jobs/${one.body.id}`)).body.status).toBe('cancelled');
     const four = await client.post('/v1/jobs', job());
     expect(four.status).toBe(202);
-    expect(await cluster.redis.client.zrange(`rerank-limits:active:${(await cluster.redis.client.hget(`rerank:job:${four.body.id}`, 'owner'))!}`, 0, -1)).toEqual(
+    expect(await cluster.redis.client.zrange(keys.activeJobs((await new JobRepository(cluster.redis.client).get(four.body.id))!.owner), 0, -1)).toEqual(
       expect.arrayContaining([two.body.id, four.body.id]),
     );
   });
@@ -210,7 +210,7 @@ describe('webhook secrets at rest', () => {
     const client = cluster.client.withKey(KEYS.main);
     const created = await client.post('/v1/jobs', job({ webhook: { url: receiver.url, secret: WEBHOOK_SECRET } }));
     expect(created.status).toBe(202);
-    const stored = await cluster.redis.client.hget(`rerank:job:${created.body.id}`, 'webhook_secret');
+    const stored = await new JobRepository(cluster.redis.client).storedWebhookSecret(created.body.id);
     expect(stored).toMatch(/^enc:v1:/);
     expect(stored).not.toContain(WEBHOOK_SECRET);
     await cluster.startWorkers('cpu');

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AutoReranker, type FlagReranker } from '@rerank/engine';
-import { BULL_PREFIX, CONFIG_VARS, QUEUE_SHARDS, verifySignature } from '@rerank/jobs';
+import { BULL_PREFIX, CONFIG_VARS, JobRepository, QUEUE_SHARDS, verifySignature } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { removeTestModels, testEncoderDir } from '../support/model';
@@ -108,7 +108,7 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     await expectCompleted(cluster, id, query, docs);
     // Every shard ran, those of killed workers more than once.
     const shards = (await cluster.client.get(`/v1/jobs/${id}`)).body.progress.shards_total as number;
-    const runs = Object.values(await cluster.redis.client.hgetall(`rerank:job:${id}:runs`)).map(Number);
+    const runs = Object.values(await new JobRepository(cluster.redis.client).shardRuns(id));
     expect(runs).toHaveLength(shards);
     expect(runs.filter((n) => n > 1).length).toBeGreaterThanOrEqual(1);
   });
@@ -138,7 +138,7 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
       const id = await submit(cluster, query, docs);
       jobs.push({ id, docs });
       const pid = cluster.aggregator.proc.pid!;
-      const seen = await waitFor('the aggregation to start', async () => ((await cluster.redis.client.lrange(active, 0, -1)).includes(id) ? true : (await cluster.redis.client.hget(`rerank:job:${id}`, 'status')) === 'completed' ? false : undefined), 120000, 1);
+      const seen = await waitFor('the aggregation to start', async () => ((await cluster.redis.client.lrange(active, 0, -1)).includes(id) ? true : (await new JobRepository(cluster.redis.client).status(id)) === 'completed' ? false : undefined), 120000, 1);
       if (!seen) continue;
       process.kill(pid, 'SIGSTOP');
       await sleep(200);

@@ -5,7 +5,7 @@
  * - two workers SIGKILLed mid-job: the job still completes, every pair scored once, same results.
  */
 import { AutoReranker, type FlagReranker } from '@rerank/engine';
-import { WorkersRegistry } from '@rerank/jobs';
+import { JobRepository, WorkersRegistry } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments, QUERIES } from '../support/data';
 import { testEncoderDir, removeTestModels } from '../support/model';
@@ -174,8 +174,8 @@ describe('a 10,000-document job with three queries', () => {
     timings.killedTwiceWallMs = r.wallMs;
     checkProgress(r);
     // Shards of killed workers ran again (runs > 1); progress counted each shard once (checked above).
-    const runs = await cluster.redis.client.hgetall(`rerank:job:${r.id}:runs`);
-    const reruns = Object.values(runs).filter((n) => Number(n) > 1).length;
+    const runs = await new JobRepository(cluster.redis.client).shardRuns(r.id);
+    const reruns = Object.values(runs).filter((n) => n > 1).length;
     console.log(`killed worker pids ${killed.join(', ')}; shards run again: ${reruns}`);
     expect(Object.keys(runs)).toHaveLength(30);
     expect(reruns).toBeGreaterThanOrEqual(1);

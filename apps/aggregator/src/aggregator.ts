@@ -2,86 +2,82 @@
  * The aggregator: runs each job's aggregation parent once its shards are done (merge into top-k per
  * query, store results with a TTL, mark the job completed), and delivers webhooks with retries.
  */
-import { type Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
-  type AggregateJobData,
-  BULL_PREFIX,
+  type AggregationTask,
   createLogger,
-  createRedis,
   DELIVERY_HEADER,
-  enqueueWebhook,
   EVENT_HEADER,
   ATTEMPT_HEADER,
+  flatIndex,
   formatResults,
   jobView,
-  JobStore,
+  type JobRepository,
+  type Logger,
   mergeShardResults,
   postWebhook,
-  QUEUE_AGGREGATE,
-  QUEUE_WEBHOOKS,
   type QueryResult,
+  type QueueConsumer,
   rankAll,
   type RerankConfig,
   type ShardResult,
-  type ShardReturn,
   SIGNATURE_HEADER,
   signatureHeader,
   type TerminalStatus,
   WebhookTargetError,
   WebhookTimeoutError,
-  waitForRedis,
   webhookPayload,
   withInfraRetry,
-  type WebhookJobData,
-  workerQueueOptions,
-  WorkersRegistry,
+  type WebhookQueue,
+  type WebhookTask,
+  type WorkersRegistry,
 } from '@rerank/jobs';
 
-export class Aggregator {
-  private readonly log = createLogger(`aggregator pid ${process.pid}`);
-  private readonly redis: Redis;
-  private readonly store: JobStore;
-  private readonly webhooks: Queue<WebhookJobData>;
-  private readonly registry: WorkersRegistry;
-  private workers: Worker[] = [];
+/** What the aggregator needs of the job repository. */
+export type AggregatorJobs = Pick<
+  JobRepository,
+  'waitForConnection' | 'ping' | 'get' | 'status' | 'layout' | 'documents' | 'documentIds' | 'progress' | 'result' | 'finish' | 'storeResults' | 'expire' | 'recordWebhookAttempt' | 'recordWebhookOutcome'
+>;
 
-  constructor(private readonly config: RerankConfig) {
-    this.redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
-    this.store = new JobStore(this.redis, { secretKey: config.security.secretKey });
-    this.registry = new WorkersRegistry(this.redis);
-    this.webhooks = new Queue<WebhookJobData>(QUEUE_WEBHOOKS, { connection: this.redis, prefix: BULL_PREFIX });
+export interface AggregatorDeps {
+  jobs: AggregatorJobs;
+  registry: Pick<WorkersRegistry, 'live'>;
+  webhooks: WebhookQueue;
+  /** Starts the queue consumers (BullMQ: consumeAggregations, consumeWebhooks), each calling back into the aggregator. */
+  consume: (aggregator: Aggregator) => QueueConsumer[];
+  log?: Logger;
+}
+
+type RankLayout = Parameters<typeof flatIndex>[0];
+
+export class Aggregator {
+  private readonly log: Logger;
+  private readonly store: AggregatorJobs;
+  private consumers: QueueConsumer[] = [];
+
+  constructor(
+    private readonly config: RerankConfig,
+    private readonly deps: AggregatorDeps,
+  ) {
+    this.log = deps.log ?? createLogger(`aggregator pid ${process.pid}`);
+    this.store = deps.jobs;
   }
 
   async start(): Promise<void> {
-    await waitForRedis(this.redis, 30000);
-    const opts = workerQueueOptions(this.config);
-    const aggregate = new Worker<AggregateJobData>(QUEUE_AGGREGATE, (job) => this.aggregate(job), {
-      connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-aggregator-bull' }),
-      concurrency: 2,
-      ...opts,
-    });
-    aggregate.on('failed', (job, e) => void this.aggregationFailed(job, e));
-    const webhooks = new Worker<WebhookJobData>(QUEUE_WEBHOOKS, (job) => this.deliver(job), {
-      connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-webhooks-bull' }),
-      concurrency: 8,
-      ...opts,
-    });
-    this.workers = [aggregate, webhooks];
-    for (const w of this.workers) w.on('error', (e) => this.log.error(`${w.name}: ${e.message}`));
-    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    await this.store.waitForConnection(30000);
+    this.consumers = this.deps.consume(this);
+    await Promise.all(this.consumers.map((c) => c.waitUntilReady()));
     this.log.info('ready: aggregating jobs and delivering webhooks');
   }
 
   async ready(): Promise<{ ok: boolean; redis: string; workers: number }> {
     let redis = 'ok';
     try {
-      await this.redis.ping();
+      await this.store.ping();
     } catch (e) {
       redis = (e as Error).message;
     }
-    const workers = redis === 'ok' ? (await this.registry.live()).length : 0;
-    return { ok: redis === 'ok' && this.workers.length > 0 && this.workers.every((w) => w.isRunning()), redis, workers };
+    const workers = redis === 'ok' ? (await this.deps.registry.live()).length : 0;
+    return { ok: redis === 'ok' && this.consumers.length > 0 && this.consumers.every((c) => c.isRunning()), redis, workers };
   }
 
   /** A Redis read or write, retried through infrastructure errors (OOM, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
@@ -89,39 +85,38 @@ export class Aggregator {
     return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
   }
 
-  private async aggregate(job: Job<AggregateJobData>): Promise<unknown> {
-    const id = job.data.jobId;
+  /** A job's shards all ended: merge, store, complete (or fail), queue its webhook. */
+  async aggregate(task: AggregationTask): Promise<unknown> {
+    const id = task.jobId;
     const ttl = this.config.resultTtlSeconds;
     const record = await this.op(`reading job ${id}`, () => this.store.get(id));
     if (!record) return { skipped: 'job not found' };
 
-    const failed = await this.op(`reading the failed shards of job ${id}`, () => job.getFailedChildrenValues());
-    const failedKeys = Object.keys(failed);
-    if (failedKeys.length > 0) {
-      const shard = /-s(\d+)$/.exec(failedKeys[0])?.[1] ?? '?';
-      const reason = String(failed[failedKeys[0]]);
+    const failed = await this.op(`reading the failed shards of job ${id}`, () => task.failedShards());
+    if (failed.length > 0) {
+      const { shard, reason } = failed[0];
       // A shard out of infrastructure retries failed once, with Redis's reason; others used their attempts.
       const message = /^Redis unavailable/.test(reason) ? `shard ${shard} failed: ${reason}` : `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`;
-      await this.finish(id, 'failed', { error: message, error_code: 'shard_failed' });
+      await this.finish(id, 'failed', { code: 'shard_failed', message });
       // The other shards no worker took yet need not run.
-      await job.removeUnprocessedChildren().catch(() => undefined);
+      await task.removePendingShards().catch(() => undefined);
       await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
       this.log.warn(`job ${id} failed: ${message}`);
       return { failed: message };
     }
     if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'completed') {
       // Run again after its webhook could not be queued (Redis refused the write): queue it now (a no-op when queued).
-      if (record.webhook) await this.op(`queueing the webhook of job ${id}`, () => enqueueWebhook(this.webhooks, this.config, id, record.status as TerminalStatus));
+      if (record.webhook) await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, record.status as TerminalStatus));
       await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
       this.log.info(`job ${id} ${record.status}: nothing to merge`);
       return { skipped: record.status };
     }
 
     const t = Date.now();
-    const values = await this.op(`reading the shard scores of job ${id}`, () => job.getChildrenValues<ShardReturn>());
+    const values = await this.op(`reading the shard scores of job ${id}`, () => task.shardResults());
     const results: ShardResult[] = [];
     const skipped: string[] = [];
-    for (const v of Object.values(values)) {
+    for (const v of values) {
       if ('skipped' in v) skipped.push(v.reason);
       else results.push(v);
     }
@@ -132,7 +127,7 @@ export class Aggregator {
         await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
         return { skipped: status };
       }
-      await this.finish(id, 'failed', { error: `${skipped.length} shard(s) were not scored: ${skipped[0]}`, error_code: 'internal' });
+      await this.finish(id, 'failed', { code: 'internal', message: `${skipped.length} shard(s) were not scored: ${skipped[0]}` });
       return { failed: 'skipped shards' };
     }
     const layout = await this.op(`reading the layout of job ${id}`, () => this.store.layout(id));
@@ -142,48 +137,61 @@ export class Aggregator {
     try {
       scores = mergeShardResults(results, layout.queries.map((q) => layout.sets[q.set].count));
       const plan = rankAll(layout, scores, record.topK);
-      const [ids, texts] = await this.op(`reading the documents of job ${id}`, () =>
-        Promise.all([this.store.documentIds(id), record.returnDocuments ? this.store.documents(id, plan.flatIndices) : null]),
-      );
+      const ids = await this.op(`reading the document ids of job ${id}`, () => this.store.documentIds(id));
+      const texts = record.returnDocuments ? await this.topTexts(id, layout, plan, results) : null;
       top = formatResults(layout, plan, ids, texts);
     } catch (e) {
       if (e instanceof Error && e.name === 'InfraRetryExhaustedError') throw e;
-      await this.finish(id, 'failed', { error: `merging shard results: ${(e as Error).message}`, error_code: 'internal' });
+      await this.finish(id, 'failed', { code: 'internal', message: `merging shard results: ${(e as Error).message}` });
       await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
       throw e;
     }
-    // Results first: once the job reads "completed", they are there.
+    // Results first (with the expiry, and the texts dropped): once the job reads "completed", they are there.
     await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, ttl));
-    const changed = await this.finish(id, 'completed', {});
+    const changed = await this.finish(id, 'completed');
     this.log.info(`job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id).catch(() => '?')})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`);
     return { merged: results.length };
   }
 
+  /**
+   * Texts of the top-k entries, aligned with plan.flatIndices: from the shards' return values (each
+   * carries its own top-k's texts), read from Redis only for any a shard did not carry.
+   */
+  private async topTexts(id: string, layout: RankLayout, plan: ReturnType<typeof rankAll>, results: readonly ShardResult[]): Promise<(string | null)[]> {
+    const carried = new Map<number, string>();
+    for (const r of results) for (const [index, text] of r.texts ?? []) carried.set(flatIndex(layout, r.q, index), text);
+    const texts: (string | null)[] = plan.flatIndices.map((f) => carried.get(f) ?? null);
+    const missing = plan.flatIndices.filter((_, i) => texts[i] === null);
+    if (missing.length > 0) {
+      const read = await this.op(`reading the documents of job ${id}`, () => this.store.documents(id, missing));
+      let m = 0;
+      for (let i = 0; i < texts.length; i++) if (texts[i] === null) texts[i] = read[m++];
+    }
+    return texts;
+  }
+
   /** Terminal status (once) and its webhook. */
-  private async finish(id: string, status: TerminalStatus, fields: Record<string, string | number>): Promise<boolean> {
-    const changed = await this.op(`marking job ${id} ${status}`, () => this.store.finish(id, status, fields));
+  private async finish(id: string, status: TerminalStatus, error?: { code: string; message: string }): Promise<boolean> {
+    const changed = await this.op(`marking job ${id} ${status}`, () => this.store.finish(id, status, error));
     if (changed === null) return false;
     // Queued when this call changed the status, and again when an earlier run changed it to the same
     // status but could not queue the webhook (its BullMQ id makes a second add a no-op).
     const record = await this.op(`reading job ${id}`, () => this.store.get(id));
     if (record?.webhook && (changed || record.status === status)) {
-      await this.op(`queueing the webhook of job ${id}`, () => enqueueWebhook(this.webhooks, this.config, id, status));
+      await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, status));
     }
     return changed;
   }
 
   /** The aggregation itself failed for good (Redis trouble, a bug): the job must not stay "running". */
-  private async aggregationFailed(job: Job<AggregateJobData> | undefined, e: Error): Promise<void> {
-    if (!job) return;
-    if (job.attemptsMade < (job.opts.attempts ?? 1)) return;
-    this.log.error(`aggregation of job ${job.data.jobId} failed for good: ${e.message}`);
-    await this.finish(job.data.jobId, 'failed', { error: `aggregation failed: ${e.message}`, error_code: 'aggregation_failed' }).catch(() => undefined);
+  async aggregationFailed(task: AggregationTask, e: Error): Promise<void> {
+    this.log.error(`aggregation of job ${task.jobId} failed for good: ${e.message}`);
+    await this.finish(task.jobId, 'failed', { code: 'aggregation_failed', message: `aggregation failed: ${e.message}` }).catch(() => undefined);
   }
 
-  private async deliver(job: Job<WebhookJobData>): Promise<unknown> {
-    const { jobId, event } = job.data;
-    const attempt = job.attemptsMade + 1;
-    const maxAttempts = job.opts.attempts ?? 1;
+  /** One delivery attempt of a job's webhook; throws to be retried (the queue's backoff). */
+  async deliver(task: WebhookTask): Promise<unknown> {
+    const { jobId, event, attempt, maxAttempts, deliveryId } = task;
     const record = await this.op(`reading job ${jobId}`, () => this.store.get(jobId));
     if (!record?.webhook) return { skipped: 'job or webhook gone' };
     // Delivered already: this run repeats a delivery whose completion Redis refused to record (OOM); don't POST twice.
@@ -195,7 +203,6 @@ export class Aggregator {
       const entries = top ? top.reduce((n, q) => n + q.top_k.length, 0) : Infinity;
       if (top && entries <= this.config.webhook.inlineMax) results = top;
     }
-    const deliveryId = String(job.id);
     const body = JSON.stringify(webhookPayload(view, deliveryId, results));
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -206,7 +213,7 @@ export class Aggregator {
     };
     if (record.webhookSecret) headers[SIGNATURE_HEADER] = signatureHeader(record.webhookSecret, body);
     const now = Date.now();
-    await this.op(`recording a webhook attempt of job ${jobId}`, () => this.store.updateWebhook(jobId, { webhook_event: event, webhook_attempts: attempt, webhook_last_attempt_at: now }));
+    await this.op(`recording a webhook attempt of job ${jobId}`, () => this.store.recordWebhookAttempt(jobId, event, attempt, now));
 
     let status: number | null = null;
     let error: string | null = null;
@@ -226,22 +233,20 @@ export class Aggregator {
     if (error === null) {
       const deliveredAt = Date.now();
       await this.op(`recording the webhook delivery of job ${jobId}`, () =>
-        this.store.updateWebhook(jobId, { webhook_state: 'delivered', webhook_last_status: status ?? '', webhook_last_error: '', webhook_delivered_at: deliveredAt }),
+        this.store.recordWebhookOutcome(jobId, { state: 'delivered', status, at: deliveredAt }),
       );
       this.log.info(`webhook job.${event} of ${jobId} delivered (attempt ${attempt}, HTTP ${status})`);
       return { status };
     }
     const final = attempt >= maxAttempts;
     await this.op(`recording a webhook failure of job ${jobId}`, () =>
-      this.store.updateWebhook(jobId, { webhook_state: final ? 'failed' : 'retrying', webhook_last_status: status ?? '', webhook_last_error: error as string }),
+      this.store.recordWebhookOutcome(jobId, { state: final ? 'failed' : 'retrying', status, error: error as string }),
     );
     this.log.warn(`webhook job.${event} of ${jobId}, attempt ${attempt}/${maxAttempts}: ${error}${final ? '; giving up (recorded on the job)' : '; will retry'}`);
     throw new Error(error);
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
-    await this.webhooks.close();
-    await this.redis.quit().catch(() => undefined);
+    await Promise.all(this.consumers.map((c) => c.close()));
   }
 }

@@ -3,7 +3,7 @@
  * webhooks; /health/live and /health/ready on HEALTH_PORT (default 8082, 0 for none).
  */
 import type { Server } from 'node:http';
-import { createLogger, loadConfigOrExit, startHealthServer } from '@rerank/jobs';
+import { BullWebhookQueue, consumeAggregations, consumeWebhooks, createLogger, createRedis, JobRepository, loadConfigOrExit, startHealthServer, WorkersRegistry } from '@rerank/jobs';
 import { Aggregator } from './aggregator';
 
 const DEFAULT_HEALTH_PORT = 8082;
@@ -11,7 +11,29 @@ const DEFAULT_HEALTH_PORT = 8082;
 async function main(): Promise<void> {
   const log = createLogger(`aggregator pid ${process.pid}`);
   const config = loadConfigOrExit(log);
-  const aggregator = new Aggregator(config);
+  const redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
+  const webhooks = new BullWebhookQueue(redis, config);
+  const onError = (queue: string) => (e: Error) => log.error(`${queue}: ${e.message}`);
+  const service = new Aggregator(config, {
+    jobs: new JobRepository(redis, { secretKey: config.security.secretKey }),
+    registry: new WorkersRegistry(redis),
+    webhooks,
+    log,
+    consume: (a) => [
+      consumeAggregations(config, (task) => a.aggregate(task), (task, e) => a.aggregationFailed(task, e), { name: 'rerank-aggregator-bull', onError: onError('aggregate') }),
+      consumeWebhooks(config, (task) => a.deliver(task), { name: 'rerank-webhooks-bull', onError: onError('webhooks') }),
+    ],
+  });
+  // The consumers, then the webhook queue, then Redis.
+  const aggregator = {
+    start: () => service.start(),
+    ready: () => service.ready(),
+    stop: async () => {
+      await service.stop();
+      await webhooks.close();
+      await redis.quit().catch(() => undefined);
+    },
+  };
   let server: Server | undefined;
   let stopping = false;
   const stop = (sig: string) => {

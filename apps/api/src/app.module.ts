@@ -1,6 +1,6 @@
-import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { createRedis, type RerankConfig } from '@rerank/jobs';
+import { BullScoringQueue, createRedis, JobRepository, type RerankConfig, type ScoringQueue, WorkersRegistry } from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
 import { BackpressureService } from './backpressure';
 import { CompatController } from './compat/compat.controller';
@@ -11,17 +11,26 @@ import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
-import { QueueService } from './queue.service';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimitService } from './rate-limit.service';
 import { RerankController } from './rerank.controller';
 import { RerankService } from './rerank.service';
 import { SyncScoring } from './sync-scoring';
-import { CONFIG, REDIS } from './tokens';
+import { CONFIG, JOB_REPOSITORY, REDIS, SCORING_QUEUE, WORKERS_REGISTRY } from './tokens';
 
+/**
+ * The API's composition root: controllers over services; the services get the job repository, the
+ * scoring queue (BullMQ) and the workers registry as providers, never build them.
+ *
+ * Queues are not registered through @nestjs/bullmq: the same BullMQ adapters (libs/jobs/src/queue)
+ * serve the worker and the aggregator, which are not Nest apps, and the API only produces.
+ */
 @Module({})
-export class AppModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(SCORING_QUEUE) private readonly queue: ScoringQueue,
+  ) {}
 
   static forRoot(config: RerankConfig): DynamicModule {
     return {
@@ -33,7 +42,9 @@ export class AppModule implements OnApplicationShutdown {
         ApiKeyGuard,
         RateLimitService,
         RateLimitGuard,
-        QueueService,
+        { provide: JOB_REPOSITORY, useFactory: (redis: Redis) => new JobRepository(redis, { secretKey: config.security.secretKey }), inject: [REDIS] },
+        { provide: SCORING_QUEUE, useFactory: (redis: Redis) => new BullScoringQueue(redis, config), inject: [REDIS] },
+        { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new WorkersRegistry(redis), inject: [REDIS] },
         ModelsService,
         JobsService,
         RerankService,
@@ -43,6 +54,11 @@ export class AppModule implements OnApplicationShutdown {
         HealthService,
       ],
     };
+  }
+
+  /** Queue listeners first (the HTTP server is drained by then), Redis last. */
+  async onModuleDestroy(): Promise<void> {
+    await this.queue.close();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -7,32 +7,15 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { ApiError, isRedisInfraError, type RerankConfig } from '@rerank/jobs';
+import { ApiError, isRedisInfraError, JOB_PREFIX, keys, type RerankConfig, runScript, SCRIPTS } from '@rerank/jobs';
 import { CONFIG, REDIS } from './tokens';
 
 /** job id -> pairs of every job accepted and not yet found finished. */
-export const PENDING_PAIRS_KEY = 'rerank:pending-pairs';
+export const PENDING_PAIRS_KEY = keys.pendingPairs;
 /** How long the gauges are reused (one INFO and one sum per second at most, per API process). */
 const GAUGE_TTL_MS = 1000;
 export const OVERLOADED_RETRY_AFTER_S = 5;
 export const UNAVAILABLE_RETRY_AFTER_S = 2;
-
-/**
- * Sums the pairs of unfinished jobs and drops the entries of jobs that ended or are gone (a job
- * leaves the gauge when its status is terminal, whoever made it so; no counter to drift).
- */
-const SUM_PENDING_SCRIPT = `
-local entries = redis.call('HGETALL', KEYS[1])
-local sum = 0
-for i = 1, #entries, 2 do
-  local s = redis.call('HGET', ARGV[1] .. entries[i], 'status')
-  if (not s) or s == 'completed' or s == 'failed' or s == 'cancelled' then
-    redis.call('HDEL', KEYS[1], entries[i])
-  else
-    sum = sum + tonumber(entries[i + 1])
-  end
-end
-return sum`;
 
 /** A 503 that carries Retry-After (written by sendError). */
 export class RetryLaterError extends ApiError {
@@ -62,9 +45,7 @@ export class BackpressureService {
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
     @Inject(REDIS) private readonly redis: Redis,
-  ) {
-    redis.defineCommand('rerankPendingPairs', { numberOfKeys: 1, lua: SUM_PENDING_SCRIPT });
-  }
+  ) {}
 
   /** Throws 503 (unavailable or overloaded, with Retry-After) unless new work of this size may be stored. */
   async admit(pairs: number, bytes: number): Promise<void> {
@@ -126,7 +107,8 @@ export class BackpressureService {
 
   private async queuedPairs(): Promise<number> {
     if (this.pending && Date.now() - this.pending.at < GAUGE_TTL_MS) return this.pending.pairs;
-    const pairs = Number(await (this.redis as unknown as { rerankPendingPairs(key: string, prefix: string): Promise<number> }).rerankPendingPairs(PENDING_PAIRS_KEY, 'rerank:job:'));
+    // Lua (sum-pending-pairs.lua): sums unfinished jobs' pairs, dropping jobs that ended or are gone.
+    const pairs = Number(await runScript(this.redis, SCRIPTS.sumPendingPairs, [PENDING_PAIRS_KEY], [JOB_PREFIX]));
     this.pending = { at: Date.now(), pairs };
     return pairs;
   }

@@ -1,22 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import type { RerankConfig } from '@rerank/jobs';
+import type { JobRepository, RerankConfig } from '@rerank/jobs';
 import { ModelsService } from './models.service';
-import { CONFIG, REDIS } from './tokens';
+import { CONFIG, JOB_REPOSITORY } from './tokens';
 
 /** Ready: Redis answers and at least one live worker has every configured model loaded. */
 @Injectable()
 export class HealthService {
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(JOB_REPOSITORY) private readonly jobs: Pick<JobRepository, 'ping'>,
     private readonly models: ModelsService,
   ) {}
 
   async ready() {
     let redis = 'ok';
     try {
-      await this.redis.ping();
+      await this.jobs.ping();
     } catch (e) {
       redis = `unreachable: ${(e as Error).message}`;
     }

@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import {
   ApiError,
-  buildFlow,
   checkWebhookUrl,
+  flatIndex,
   invalid,
+  type JobLayout,
   type JobRecord,
-  JobStore,
+  type JobRepository,
   jobLinks,
   jobView,
   notFound,
@@ -17,14 +17,14 @@ import {
   type QueryResult,
   type RerankConfig,
   isRedisUnavailable,
+  type ScoringQueue,
   rankingScore,
   validateJobRequest,
 } from '@rerank/jobs';
 import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
-import { QueueService } from './queue.service';
 import { RateLimitService } from './rate-limit.service';
-import { CONFIG, REDIS } from './tokens';
+import { CONFIG, JOB_REPOSITORY, SCORING_QUEUE } from './tokens';
 
 /** Jobs with more pairs than this answer `?all=true` as JSON lines unless `format=json` is asked. */
 export const ALL_SCORES_JSON_MAX_PAIRS = 1000;
@@ -44,18 +44,15 @@ export interface CreateResult {
 @Injectable()
 export class JobsService {
   private readonly log = new Logger('jobs');
-  private readonly store: JobStore;
 
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    @Inject(REDIS) private readonly redis: Redis,
-    private readonly queues: QueueService,
+    @Inject(JOB_REPOSITORY) private readonly store: JobRepository,
+    @Inject(SCORING_QUEUE) private readonly queues: ScoringQueue,
     private readonly models: ModelsService,
     private readonly rateLimits: RateLimitService,
     private readonly backpressure: BackpressureService,
-  ) {
-    this.store = new JobStore(redis, { secretKey: config.security.secretKey });
-  }
+  ) {}
 
   async create(body: unknown, owner: string, idempotencyKey: string | undefined, base: string, res: ServerResponse): Promise<CreateResult> {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255 || !/^[\x21-\x7e]+$/.test(idempotencyKey))) {
@@ -100,7 +97,7 @@ export class JobsService {
       // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
       await this.rateLimits.claimActiveJob(owner, id, res);
       await this.backpressure.track(id, job.pairs);
-      await this.queues.addFlow(buildFlow(this.config, id, job.model, shards));
+      await this.queues.addJob(id, job.model, shards);
       await this.store.activate(id);
     } catch (e) {
       const cleanUp = async () => {
@@ -109,7 +106,7 @@ export class JobsService {
         await this.rateLimits.releaseActiveJob(owner, id).catch(() => undefined);
       };
       // With Redis gone the clean-up would wait for the command timeout: answer first (the job's keys expire anyway).
-      if (this.redis.status === 'ready') await cleanUp();
+      if (this.store.connected) await cleanUp();
       else void cleanUp();
       if (e instanceof ApiError) throw e;
       if (!isRedisUnavailable(e)) {
@@ -164,7 +161,7 @@ export class JobsService {
     // The job's keys expire even if its aggregation never runs; the aggregator drops the documents when it does.
     await this.store.expire(id, this.config.resultTtlSeconds, true);
     // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
-    await this.queues.dropUnstartedShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
+    await this.queues.cancelPendingShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
     if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');
     this.log.log(`job ${id} cancelled`);
     return this.get(id, owner, base);
@@ -197,23 +194,22 @@ export class JobsService {
       for (const q of top) results.push({ ...q, scores: await this.store.queryScores(id, q.query_index) });
       return { ...head, results };
     }
-    await this.streamLines(id, top, ids, layout.sets.map((s) => s.offset), layout.queries.map((q) => q.set), res);
+    await this.streamLines(id, top, ids, layout, res);
     return undefined;
   }
 
   /** Every score as JSON lines: {"query_index", "query_id"?, "index", "id"?, "score", "scores"?}, query by query in document order. */
-  private async streamLines(id: string, top: QueryResult[], ids: (string | number | null)[] | null, offsets: number[], sets: number[], res: ServerResponse): Promise<void> {
+  private async streamLines(id: string, top: QueryResult[], ids: (string | number | null)[] | null, layout: JobLayout, res: ServerResponse): Promise<void> {
     res.statusCode = 200;
     res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
     const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));
     for (const q of top) {
       const scores = (await this.store.queryScores(id, q.query_index)) as PairScore[];
-      const offset = offsets[sets[q.query_index]];
       const qid = q.query_id !== undefined ? `,"query_id":${JSON.stringify(q.query_id)}` : '';
       let chunk = '';
       for (let i = 0; i < scores.length; i++) {
         const s = scores[i];
-        const docId = ids?.[offset + i];
+        const docId = ids?.[flatIndex(layout, q.query_index, i)];
         const score = rankingScore(s);
         chunk +=
           `{"query_index":${q.query_index}${qid},"index":${i}${docId !== null && docId !== undefined ? `,"id":${JSON.stringify(docId)}` : ''},` +

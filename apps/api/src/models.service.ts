@@ -1,23 +1,20 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { type Family, familyFromName } from '@rerank/engine';
-import { HEARTBEAT_INTERVAL_MS, type KnownModel, type ModelConfig, type ModelFacts, readModelFacts, type RerankConfig, type WorkerHeartbeat, WorkersRegistry } from '@rerank/jobs';
-import { CONFIG, REDIS } from './tokens';
+import { HEARTBEAT_INTERVAL_MS, type KnownModel, type ModelConfig, type ModelFacts, readModelFacts, type RerankConfig, type WorkerHeartbeat, type WorkersRegistry } from '@rerank/jobs';
+import { CONFIG, WORKERS_REGISTRY } from './tokens';
 
 /** Configured models, their families, and which live workers have them loaded (from heartbeats). */
 @Injectable()
 export class ModelsService implements OnModuleInit, OnModuleDestroy {
   private workers: WorkerHeartbeat[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly registry: WorkersRegistry;
   /** Facts read from model directories on this node's disk (the stack's case); API nodes need none. */
   private readonly local = new Map<string, ModelFacts>();
 
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    @Inject(REDIS) redis: Redis,
+    @Inject(WORKERS_REGISTRY) private readonly registry: Pick<WorkersRegistry, 'live'>,
   ) {
-    this.registry = new WorkersRegistry(redis);
     for (const m of config.models) this.local.set(m.name, readModelFacts(m.path, m.family));
   }
 

@@ -1,39 +1,17 @@
 /**
  * Per-key rate limits and quotas, shared by every API replica through Redis: requests per minute,
  * (query, document) pairs per minute, and jobs queued or running at once. Keys live under
- * `rerank-limits:` (outside the job key space). A limit of 0 is off.
+ * `rerank-limits:` (outside the job key space; store/keys.ts). A limit of 0 is off.
  */
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { ApiError, keys, type LimitInfo, overLimit, type RerankConfig } from '@rerank/jobs';
+import { ApiError, JOB_PREFIX, keys, type LimitInfo, overLimit, type RerankConfig, runScript, SCRIPTS } from '@rerank/jobs';
 import { CONFIG, REDIS } from './tokens';
 
-export const LIMITS_PREFIX = 'rerank-limits';
 /** Retry-After of a refusal for too many active jobs: when one ends is unknown, so a short poll. */
 export const ACTIVE_JOBS_RETRY_SECONDS = 5;
-
-/**
- * Claims a slot for a job in the owner's set of active jobs: first drops members whose job hash is
- * gone or terminal (so finished, failed and cancelled jobs free their slot however they ended),
- * then adds the job unless the set is full. Returns -1 when added, else the active count.
- */
-const CLAIM_ACTIVE_SCRIPT = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
-for _, id in ipairs(ids) do
-  local s = redis.call('HGET', ARGV[1] .. id, 'status')
-  if (not s) or s == 'completed' or s == 'failed' or s == 'cancelled' then redis.call('ZREM', KEYS[1], id) end
-end
-local n = redis.call('ZCARD', KEYS[1])
-if n >= tonumber(ARGV[2]) then return n end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], 2592000000)
-return -1`;
-
-interface ClaimClient {
-  rerankClaimActive(key: string, jobPrefix: string, limit: number, id: string, now: number): Promise<number>;
-}
 
 @Injectable()
 export class RateLimitService {
@@ -48,10 +26,9 @@ export class RateLimitService {
   ) {
     this.limits = config.security.rateLimits;
     const limiter = (name: string, points: number) =>
-      points > 0 ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `${LIMITS_PREFIX}:${name}`, points, duration: 60, rejectIfRedisNotReady: true }) : null;
+      points > 0 ? new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.rateLimit(name), points, duration: 60, rejectIfRedisNotReady: true }) : null;
     this.requests = limiter('requests', this.limits.requestsPerMinute);
     this.pairs = limiter('pairs', this.limits.pairsPerMinute);
-    redis.defineCommand('rerankClaimActive', { numberOfKeys: 1, lua: CLAIM_ACTIVE_SCRIPT });
   }
 
   /** One request of `owner`: RateLimit-* headers on `res`, or 429 with Retry-After. */
@@ -73,7 +50,8 @@ export class RateLimitService {
   async claimActiveJob(owner: string, id: string, res: ServerResponse): Promise<void> {
     const max = this.limits.activeJobs;
     if (max === 0) return;
-    const n = await (this.redis as unknown as ClaimClient).rerankClaimActive(this.activeKey(owner), keys.job(''), max, id, Date.now());
+    // Lua (claim-active-job.lua): drops members whose job ended or is gone, then adds unless full; -1 when added.
+    const n = Number(await runScript(this.redis, SCRIPTS.claimActiveJob, [keys.activeJobs(owner)], [JOB_PREFIX, max, id, Date.now()]));
     if (n >= 0) {
       setHeaders(res, { 'Retry-After': String(ACTIVE_JOBS_RETRY_SECONDS) });
       throw new ApiError(
@@ -90,11 +68,7 @@ export class RateLimitService {
   /** A claimed job that was not queued after all. */
   async releaseActiveJob(owner: string, id: string): Promise<void> {
     if (this.limits.activeJobs === 0) return;
-    await this.redis.zrem(this.activeKey(owner), id);
-  }
-
-  private activeKey(owner: string): string {
-    return `${LIMITS_PREFIX}:active:${owner}`;
+    await this.redis.zrem(keys.activeJobs(owner), id);
   }
 
   private async consume(limiter: RateLimiterRedis, owner: string, points: number, res: ServerResponse, limit: LimitInfo, message: string): Promise<void> {

@@ -4,12 +4,10 @@
  * request (up to RERANK_SYNC_MAX_DOCUMENTS) is cut like a job's shards so several workers share it.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type Job } from 'bullmq';
 import type { ScoreOverrides } from '@rerank/engine';
-import { ApiError, isRedisUnavailable, type PairScore, type RerankConfig, type SyncJobData, syncPriority, type SyncReturn } from '@rerank/jobs';
+import { ApiError, isRedisUnavailable, type PairScore, type RerankConfig, type ScoringQueue, type SyncJobData, syncPriority } from '@rerank/jobs';
 import { BackpressureService } from './backpressure';
-import { QueueService } from './queue.service';
-import { CONFIG } from './tokens';
+import { CONFIG, SCORING_QUEUE } from './tokens';
 
 export interface SyncScoringRequest {
   model: string;
@@ -57,22 +55,21 @@ export class SyncScoring {
 
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    private readonly queues: QueueService,
+    @Inject(SCORING_QUEUE) private readonly queue: ScoringQueue,
     private readonly backpressure: BackpressureService,
   ) {}
 
   /** A part's texts leave Redis once it is answered (BullMQ would keep a completed job's data for removeOnComplete's age). */
-  private async drop(job: Job<SyncJobData>): Promise<void> {
-    await job.remove().catch((e: Error) => this.log.warn(`sync request ${job.id}: removing it from Redis: ${e.message} (it expires within 60 s)`));
+  private async drop(id: string): Promise<void> {
+    await this.queue.removeSync(id).catch((e: Error) => this.log.warn(`sync request ${id}: removing it from Redis: ${e.message} (it expires within 60 s)`));
   }
 
   async score(req: SyncScoringRequest): Promise<SyncScores> {
-    const { config, queues } = this;
+    const { config, queue } = this;
     // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
     await this.backpressure.admit(req.documents.length, req.documents.reduce((n, d) => n + d.length, req.query.length));
     const slices = sliceDocuments(req.query, req.documents, config.shard.maxPairs, config.shard.maxChars);
     const priority = syncPriority(req.priority ?? 0);
-    const opts = { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 600 }, ...(priority !== undefined ? { priority } : {}) };
     const data = (s: [number, number]): SyncJobData => ({
       kind: 'sync',
       model: req.model,
@@ -83,42 +80,48 @@ export class SyncScoring {
       ...(req.maxChunksPerDoc !== undefined ? { maxChunksPerDoc: req.maxChunksPerDoc } : {}),
       ...(req.truncateLeft ? { truncateLeft: true } : {}),
     });
-    let jobs: Job<SyncJobData>[];
+    let ids: string[];
     try {
-      jobs = (await queues.shards.addBulk(slices.map((s) => ({ name: 'sync', data: data(s), opts })))) as Job<SyncJobData>[];
+      ids = await Promise.all(slices.map((s) => queue.addSyncShard(data(s), priority)));
     } catch (e) {
       if (!isRedisUnavailable(e)) throw e;
       throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
     }
     const deadline = Date.now() + config.syncTimeoutMs;
-    const settled = await Promise.allSettled(jobs.map((j) => j.waitUntilFinished(queues.shardEvents, Math.max(1, deadline - Date.now())) as Promise<SyncReturn>));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) {
-      const states = await Promise.all(jobs.map((j) => j.getState().catch(() => 'unknown')));
-      // Take back what no worker has started; a running part goes once it ends.
-      await Promise.all(
-        jobs.map((j, i) =>
-          states[i] === 'active' ? void j.waitUntilFinished(queues.shardEvents, config.syncTimeoutMs).then(() => this.drop(j), () => this.drop(j)) : this.drop(j),
-        ),
-      );
-      if (states.includes('failed')) throw new ApiError(500, 'scoring_failed', `scoring failed: ${(failed.reason as Error).message}`);
+    const outcomes = await Promise.all(ids.map((id) => queue.waitForSync(id, Math.max(1, deadline - Date.now()))));
+    const scores: SyncScores = { scores: [], tokens: 0, pairs: 0 };
+    const drops: Promise<void>[] = [];
+    let failure: string | undefined;
+    let late = false;
+    for (const [i, o] of outcomes.entries()) {
+      if (o.state === 'completed') {
+        scores.scores.push(...o.value.scores);
+        scores.tokens += o.value.tokens ?? 0;
+        scores.pairs += o.value.pairs ?? o.value.scores.length;
+        drops.push(this.drop(ids[i]));
+      } else if (o.state === 'failed') {
+        failure ??= o.error;
+        drops.push(this.drop(ids[i]));
+      } else {
+        late = true;
+        // Not done in time: a running part goes once it ends; one nobody took goes now.
+        if (o.active) void queue.waitForSync(ids[i], config.syncTimeoutMs).then(() => this.drop(ids[i]), () => this.drop(ids[i]));
+        else drops.push(this.drop(ids[i]));
+      }
+    }
+    await Promise.all(drops);
+    if (failure !== undefined) throw new ApiError(500, 'scoring_failed', `scoring failed: ${failure}`);
+    if (late) {
       throw new ApiError(
         504,
         'timeout',
-        `no worker finished the request within ${config.syncTimeoutMs} ms (RERANK_SYNC_TIMEOUT_MS): ${req.documents.length} documents in ${jobs.length} part(s); ` +
+        `no worker finished the request within ${config.syncTimeoutMs} ms (RERANK_SYNC_TIMEOUT_MS): ${req.documents.length} documents in ${ids.length} part(s); ` +
           'check GET /health/ready for live workers, or submit it as an asynchronous job: POST /v1/jobs with the same query and documents, then GET /v1/jobs/{id}/results',
         undefined,
         undefined,
         { jobs_url: '/v1/jobs' },
       );
     }
-    await Promise.all(jobs.map((j) => this.drop(j)));
-    const out: SyncScores = { scores: [], tokens: 0, pairs: 0 };
-    for (const s of settled as PromiseFulfilledResult<SyncReturn>[]) {
-      out.scores.push(...s.value.scores);
-      out.tokens += s.value.tokens ?? 0;
-      out.pairs += s.value.pairs ?? s.value.scores.length;
-    }
-    return out;
+    return scores;
   }
 }

@@ -4,7 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { deviceName, parseDevice } from '@rerank/engine';
-import { createLogger, loadConfigOrExit } from '@rerank/jobs';
+import { hostname } from 'node:os';
+import { consumeShards, createLogger, createRedis, JobRepository, loadConfigOrExit, WorkersRegistry } from '@rerank/jobs';
+import { EngineScorer } from './engine-scorer';
 import { ShardWorker } from './shard-worker';
 
 const HELP = `usage: node dist/apps/worker/src/main.js --device cpu|cuda:N
@@ -28,7 +30,31 @@ async function main(): Promise<void> {
     log.error(`--device: ${(e as Error).message}`);
     process.exit(2);
   }
-  const worker = new ShardWorker(config, device);
+  const id = `${hostname()}-${process.pid}`;
+  const workerLog = createLogger(`worker ${device} pid ${process.pid}`);
+  const redis = createRedis(config.redisUrl, { name: 'rerank-worker' });
+  const shardWorker = new ShardWorker(config, device, {
+    id,
+    log: workerLog,
+    jobs: new JobRepository(redis),
+    registry: new WorkersRegistry(redis),
+    scorer: new EngineScorer(config, device, workerLog, id),
+    consume: (handler) => {
+      // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
+      let lastQueueError = 0;
+      return consumeShards(config, handler, {
+        name: 'rerank-worker-bull',
+        onError: (e) => {
+          if (Date.now() - lastQueueError < 5000) return;
+          lastQueueError = Date.now();
+          workerLog.error(`queue: ${e.message}`);
+        },
+        onFailed: (what, attempts, _max, e) => workerLog.warn(`${what} failed (attempt ${attempts}): ${e.message}`),
+      });
+    },
+  });
+  // The worker, then its Redis connection.
+  const worker = { start: () => shardWorker.start(), stop: () => shardWorker.stop().finally(() => redis.quit().catch(() => undefined)) };
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;

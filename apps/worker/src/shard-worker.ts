@@ -1,49 +1,47 @@
 /**
- * One worker process pinned to one device: loads every configured model once, then scores shards
- * (and synchronous requests) from the `shards` queue, `RERANK_WORKER_CONCURRENCY` at a time.
+ * One worker process pinned to one device: scores shards (and synchronous requests) from the
+ * `shards` queue, `RERANK_WORKER_CONCURRENCY` at a time. Its repository, registry, scorer and queue
+ * consumer come from main.ts (unit tests pass a fake scorer and call `handle` directly).
  */
 import { hostname } from 'node:os';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { type AnyReranker, AutoReranker, type Family, type Pair, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
+import type { Pair } from '@rerank/engine';
 import {
   createLogger,
-  createRedis,
+  flatIndices,
   HEARTBEAT_INTERVAL_MS,
   InfraRetryExhaustedError,
-  type JobLayout,
-  JobStore,
-  type ModelConfig,
-  type ModelFacts,
+  type JobRepository,
+  type Logger,
+  PermanentTaskError,
+  type QueueConsumer,
   type PairScore,
-  QUEUE_SHARDS,
   rankingScore,
-  readModelFacts,
   type RerankConfig,
   type ScoringJobData,
+  type ShardContext,
   type ShardJobData,
   type ShardReturn,
+  shardTopK,
   type SyncJobData,
   type SyncReturn,
-  waitForRedis,
-  waitUntilWritable,
   withInfraRetry,
   type WorkerHeartbeat,
-  workerQueueOptions,
-  WorkersRegistry,
+  type WorkersRegistry,
 } from '@rerank/jobs';
-import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
+import type { ShardScorer } from './engine-scorer';
 
-interface LoadedEntry {
-  config: ModelConfig;
-  reranker: AnyReranker;
-  family: Family;
-  facts: ModelFacts;
-}
+/** What the worker needs of the job repository. */
+export type ShardJobs = Pick<JobRepository, 'waitForConnection' | 'waitUntilWritable' | 'shardContext' | 'startShard' | 'recordShard'>;
 
-interface JobContext {
-  layout: JobLayout;
-  options: ScoreOverrides;
+export interface ShardWorkerDeps {
+  jobs: ShardJobs;
+  registry: Pick<WorkersRegistry, 'beat' | 'remove'>;
+  scorer: ShardScorer;
+  /** Starts taking scoring tasks from the queue (BullMQ: consumeShards). */
+  consume: (handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>) => QueueConsumer;
+  /** Worker id in heartbeats (default host-pid). */
+  id?: string;
+  log?: Logger;
 }
 
 /** Each document's score: its best chunk's (pairs are in document order; owners[i] is pair i's document). */
@@ -57,14 +55,11 @@ export function bestChunks(scores: PairScore[], owners: number[], documents: num
 }
 
 export class ShardWorker {
-  private readonly log;
-  private readonly id: string;
-  private readonly models = new Map<string, LoadedEntry>();
-  private readonly contexts = new Map<string, JobContext>();
-  private readonly redis: Redis;
-  private readonly store: JobStore;
-  private readonly registry: WorkersRegistry;
-  private bull: Worker<ScoringJobData, ShardReturn | SyncReturn> | undefined;
+  private readonly log: Logger;
+  readonly id: string;
+  private readonly contexts = new Map<string, ShardContext>();
+  private readonly jobs: ShardJobs;
+  private consumer: QueueConsumer | undefined;
   private beat: NodeJS.Timeout | undefined;
   private state: WorkerHeartbeat['state'] = 'loading';
   private readonly startedAt = Date.now();
@@ -77,57 +72,24 @@ export class ShardWorker {
   constructor(
     private readonly config: RerankConfig,
     private readonly device: string,
+    private readonly deps: ShardWorkerDeps,
   ) {
-    this.id = `${hostname()}-${process.pid}`;
-    this.log = createLogger(`worker ${device} pid ${process.pid}`);
-    this.redis = createRedis(config.redisUrl, { name: 'rerank-worker' });
-    this.store = new JobStore(this.redis);
-    this.registry = new WorkersRegistry(this.redis);
+    this.id = deps.id ?? `${hostname()}-${process.pid}`;
+    this.log = deps.log ?? createLogger(`worker ${device} pid ${process.pid}`);
+    this.jobs = deps.jobs;
   }
 
   async start(): Promise<void> {
-    await waitForRedis(this.redis, 30000);
+    await this.jobs.waitForConnection(30000);
     this.beat = setInterval(() => void this.heartbeat(), HEARTBEAT_INTERVAL_MS);
     this.beat.unref();
     await this.heartbeat();
-    for (const m of this.config.models) {
-      const t = Date.now();
-      const { hub } = this.config;
-      const reranker = await AutoReranker.fromFinetuned(m.path, {
-        // Hub settings from the configuration; a model's own options win.
-        ...(hub.endpoint ? { hubEndpoint: hub.endpoint } : {}),
-        ...(hub.token ? { hubToken: hub.token } : {}),
-        ...(hub.offline ? { offline: true } : {}),
-        ...(m.options ?? {}),
-        ...(m.family ? { family: m.family } : {}),
-        ...(this.config.cacheDir ? { cacheDir: this.config.cacheDir } : {}),
-        devices: [this.device],
-        intraOpNumThreads: this.config.threads,
-        onWarning: (w: string) => this.log.warn(`${m.name}: ${w}`),
-      });
-      await reranker.ready();
-      const facts = readModelFacts(reranker.modelNameOrPath, reranker.family);
-      if (m.generated) facts.generated = true;
-      this.models.set(m.name, { config: m, reranker, family: reranker.family, facts });
-      this.log.info(`model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.threads} thread(s)`);
-    }
-    this.bull = new Worker<ScoringJobData, ShardReturn | SyncReturn>(QUEUE_SHARDS, (job) => this.process(job), {
-      connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-worker-bull' }),
-      concurrency: this.config.workerConcurrency,
-      ...workerQueueOptions(this.config),
-    });
-    // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
-    let lastQueueError = 0;
-    this.bull.on('error', (e) => {
-      if (Date.now() - lastQueueError < 5000) return;
-      lastQueueError = Date.now();
-      this.log.error(`queue: ${e.message}`);
-    });
-    this.bull.on('failed', (job, e) => job && this.log.warn(`${job.name} ${job.id} failed (attempt ${job.attemptsMade}): ${e.message}`));
-    await this.bull.waitUntilReady();
+    await this.deps.scorer.load();
+    this.consumer = this.deps.consume((data) => this.handle(data));
+    await this.consumer.waitUntilReady();
     this.state = 'ready';
     await this.heartbeat();
-    this.log.info(`ready: ${this.models.size} model(s) on ${this.device}, taking shards`);
+    this.log.info(`ready: ${this.deps.scorer.models().length} model(s) on ${this.device}, taking shards`);
   }
 
   private async heartbeat(): Promise<void> {
@@ -138,15 +100,7 @@ export class ShardWorker {
       device: this.device,
       threads: this.config.threads,
       state: this.state,
-      models: [...this.models.entries()].map(([name, e]) => ({
-        name,
-        family: e.family,
-        generated: e.facts.generated,
-        ...(e.facts.layers ? { layers: e.facts.layers } : {}),
-        ...(e.facts.compression ? { compression: e.facts.compression } : {}),
-        ...(e.facts.maxPositions !== undefined ? { maxPositions: e.facts.maxPositions } : {}),
-        ...(e.facts.decoderParts ? { decoderParts: e.facts.decoderParts } : {}),
-      })),
+      models: this.deps.scorer.models(),
       startedAt: this.startedAt,
       beatAt: Date.now(),
       shardsScored: this.shardsScored,
@@ -154,92 +108,32 @@ export class ShardWorker {
       current: this.running[0] ?? null,
     };
     try {
-      await this.registry.beat(hb);
+      await this.deps.registry.beat(hb);
     } catch (e) {
       this.log.warn(`heartbeat: ${(e as Error).message}`);
     }
   }
 
-  private async process(job: Job<ScoringJobData>): Promise<ShardReturn | SyncReturn> {
-    const data = job.data;
+  /** One task from the shards queue. */
+  handle(data: ScoringJobData): Promise<ShardReturn | SyncReturn> {
     if (data.kind === 'sync') return this.scoreSync(data);
     return this.scoreShard(data);
   }
 
-  private model(name: string): AnyReranker {
-    const entry = this.models.get(name);
-    // Every worker loads every configured model; a miss is a configuration mismatch between processes.
-    if (!entry) throw new Error(`model "${name}" is not loaded on worker ${this.id} (${this.device}); serve the same RERANK_MODELS everywhere`);
-    return entry.reranker;
-  }
-
-  /** Pair-major, whatever the family: a number per pair, or a list per pair when several layers. */
-  private score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {
-    return this.guarded(() => this.model(model).score(pairs, options));
-  }
-
   private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
-    const { pairs, owners } = await this.syncPairs(data);
-    const scores = await this.score(data.model, pairs, data.options);
-    const tokens = await this.inputTokens(data.model, pairs, data.options);
+    const { scorer } = this.deps;
+    const { pairs, owners } = await scorer.syncPairs(data);
+    const scores = await scorer.score(data.model, pairs, data.options);
+    const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
     return { scores: owners ? bestChunks(scores, owners, data.documents.length) : scores, tokens, pairs: pairs.length };
   }
 
-  /** A sync request's pairs: documents cut to max_tokens_per_doc, then split into chunks (owners: the document of each pair). */
-  private async syncPairs(data: SyncJobData): Promise<{ pairs: Pair[]; owners: number[] | null }> {
-    const reranker = this.model(data.model);
-    const count = async (text: string) => (await reranker.tokenIds(text)).length;
-    const cap = data.maxTokensPerDoc;
-    let docs = cap === undefined ? data.documents : await Promise.all(data.documents.map((d) => cutToTokens(d, cap, count)));
-    if (data.maxChunksPerDoc === undefined && !data.truncateLeft) return { pairs: docs.map((d) => [data.query, d]), owners: null };
-    // Room for the passage beside this query: maxLength minus the query part and the template.
-    const frame = await this.guarded(() => reranker.inspectInputs([[data.query, '']], data.options));
-    const budget = this.guardedSync(() => reranker.maxLengthFor(data.options)) - frame[0].inputIds.length;
-    if (budget >= 1 && data.truncateLeft) docs = await Promise.all(docs.map((d) => keepLastTokens(d, budget, count)));
-    if (budget < 1 || data.maxChunksPerDoc === undefined) return { pairs: docs.map((d) => [data.query, d]), owners: null };
-    const pairs: Pair[] = [];
-    const owners: number[] = [];
-    for (let i = 0; i < docs.length; i++) {
-      for (const chunk of await splitIntoChunks(docs[i], budget, data.maxChunksPerDoc, count)) {
-        pairs.push([data.query, chunk]);
-        owners.push(i);
-      }
-    }
-    return { pairs, owners };
-  }
-
-  /** Tokens the model reads for these pairs (special tokens included), as scoring builds them. */
-  private async inputTokens(model: string, pairs: Pair[], options: ScoreOverrides): Promise<number> {
-    const inputs = await this.guarded(() => this.model(model).inspectInputs(pairs, options));
-    return inputs.reduce((n, p) => n + p.inputIds.length, 0);
-  }
-
-  /** A bad option fails the same way on every retry. */
-  private async guarded<T>(f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (e) {
-      if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);
-      throw e;
-    }
-  }
-
-  private guardedSync<T>(f: () => T): T {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof RerankerArgumentError) throw new UnrecoverableError(e.message);
-      throw e;
-    }
-  }
-
-  private async context(jobId: string): Promise<JobContext | null> {
+  private async context(jobId: string): Promise<ShardContext | null> {
     const cached = this.contexts.get(jobId);
     if (cached) return cached;
-    const [layout, options] = await Promise.all([this.store.layout(jobId), this.store.options(jobId)]);
-    if (!layout) return null;
-    const ctx: JobContext = { layout, options: options ?? {} };
+    const ctx = await this.jobs.shardContext(jobId);
+    if (!ctx) return null;
     this.contexts.set(jobId, ctx);
     if (this.contexts.size > 64) this.contexts.delete(this.contexts.keys().next().value as string);
     return ctx;
@@ -256,54 +150,54 @@ export class ShardWorker {
     } catch (e) {
       if (!(e instanceof InfraRetryExhaustedError)) throw e;
       // Out of infrastructure retries: fail the shard for good with the reason (not another attempt).
-      // The failure is itself a write: wait until Redis takes writes, so BullMQ can record it.
+      // The failure is itself a write: wait until Redis takes writes, so the queue can record it.
       this.log.error(`shard ${d.n} of job ${d.jobId}: ${e.message}; failing it once Redis takes writes again`);
-      await waitUntilWritable(this.redis, `rerank:probe:${this.id}`);
-      throw new UnrecoverableError(e.message);
+      await this.jobs.waitUntilWritable(this.id);
+      throw new PermanentTaskError(e.message);
     }
   }
 
+  /** Two round trips of its own per shard: start (status, texts, running, run count) and progress. */
   private async runShard(d: ShardJobData): Promise<ShardReturn> {
     const where = `shard ${d.n} of job ${d.jobId}`;
-    // Cancelled (or already failed) jobs: shards not started never run.
-    const status = await this.redisOp(`reading the status of job ${d.jobId}`, () => this.store.status(d.jobId));
-    if (status === null) return { skipped: true, reason: 'job not found (expired or removed)' };
-    if (JobStore.isTerminal(status)) return { skipped: true, reason: `job ${status}` };
     const ctx = await this.redisOp(`reading the layout of job ${d.jobId}`, () => this.context(d.jobId));
-    if (!ctx) return { skipped: true, reason: 'job layout not found' };
+    if (!ctx) return { skipped: true, reason: 'job not found (expired or removed)' };
     const query = ctx.layout.queries[d.q];
-    const set = ctx.layout.sets[query.set];
-    const texts = await this.redisOp(`reading the texts of ${where}`, () => this.store.documents(d.jobId, d.idx.map((i) => set.offset + i)));
-    if (texts.some((t) => t === null)) return { skipped: true, reason: 'job documents not found (job ended)' };
-    const pairs: Pair[] = texts.map((t) => [query.text, t as string]);
+    // Cancelled (or already failed) jobs: shards not started never run.
+    const start = await this.redisOp(`starting ${where}`, () => this.jobs.startShard(d.jobId, d.n, flatIndices(ctx.layout, d.q, d.idx)));
+    if (start.state === 'gone') return { skipped: true, reason: 'job not found (expired or removed)' };
+    if (start.state === 'missing') return { skipped: true, reason: 'job documents not found (job ended)' };
+    if (start.state !== 'ok') return { skipped: true, reason: `job ${start.state}` };
+    const texts = start.texts;
+    const pairs: Pair[] = texts.map((t) => [query.text, t]);
 
-    await this.redisOp(`marking job ${d.jobId} running`, () => this.store.markRunning(d.jobId));
-    await this.redisOp(`counting a run of ${where}`, () => this.store.noteShardRun(d.jobId, d.n));
     this.running.push(d.jobId);
     try {
-      const s = await this.score(d.model, pairs, ctx.options);
+      const s = await this.deps.scorer.score(d.model, pairs, ctx.options);
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
-      // Once this write went through, BullMQ's completion write (the scores) almost surely goes through too.
-      await this.redisOp(`recording the progress of ${where}`, () => this.store.recordShard(d.jobId, d.n, pairs.length));
+      // Once this write went through, the queue's completion write (the scores) almost surely goes through too.
+      await this.redisOp(`recording the progress of ${where}`, () => this.jobs.recordShard(d.jobId, d.n, pairs.length));
       this.shardsScored++;
       this.pairsScored += pairs.length;
-      return { q: d.q, idx: d.idx, s };
+      const result: ShardReturn = { q: d.q, idx: d.idx, s };
+      // The aggregator returns documents from these: the query's top-k is among its shards' top-k.
+      if (ctx.returnDocuments) result.texts = shardTopK(d.idx, s, ctx.topK).map((i) => [d.idx[i], texts[i]]);
+      return result;
     } finally {
       this.running.splice(this.running.indexOf(d.jobId), 1);
     }
   }
 
-  /** SIGTERM: finish the current shard, then close the queue, the engine and Redis. */
+  /** SIGTERM: finish the current shard, then close the queue, the engine and the heartbeat. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('stopping: finishing the shards being scored');
       this.state = 'stopping';
       await this.heartbeat();
       if (this.beat) clearInterval(this.beat);
-      await this.bull?.close();
-      for (const e of this.models.values()) await e.reranker.close();
-      await this.registry.remove(this.id).catch(() => undefined);
-      await this.redis.quit().catch(() => undefined);
+      await this.consumer?.close();
+      await this.deps.scorer.close();
+      await this.deps.registry.remove(this.id).catch(() => undefined);
       this.log.info('stopped');
     })();
     return this.stopping;

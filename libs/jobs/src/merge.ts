@@ -13,6 +13,12 @@ export interface ShardResult {
   idx: number[];
   /** Scores, aligned with `idx`. */
   s: PairScore[];
+  /**
+   * When the job returns documents: the texts of the shard's own top-k as [index within the set,
+   * text]. The job's top-k per query is among its shards' top-k (same order, ties to the lower
+   * index), so the aggregator needs no second read of the texts.
+   */
+  texts?: [number, string][];
 }
 
 export interface Ranked {
@@ -58,4 +64,15 @@ export function topK(scores: readonly PairScore[], k: number): Ranked[] {
   const key = scores.map(rankingScore);
   order.sort((a, b) => key[b] - key[a] || a - b);
   return order.slice(0, Math.max(0, k)).map((index) => ({ index, score: scores[index] }));
+}
+
+/**
+ * Positions (in `idx` order) of a shard's k best pairs, by the same order as topK over the whole
+ * query (score, then the lower document index): the query's top-k is among its shards' top-k.
+ */
+export function shardTopK(idx: readonly number[], scores: readonly PairScore[], k: number): number[] {
+  const order = Array.from({ length: idx.length }, (_, i) => i);
+  const key = scores.map(rankingScore);
+  order.sort((a, b) => key[b] - key[a] || idx[a] - idx[b]);
+  return order.slice(0, Math.max(0, k));
 }

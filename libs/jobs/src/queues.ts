@@ -1,23 +1,10 @@
 /**
- * Queue names, Redis key layout, and what travels in each queue.
- *
- *   rerank:job:<id>            hash   the job (status, model, counts, options, webhook, timings, owner)
- *   rerank:job:<id>:layout     string JSON {queries:[{id,text,set}], sets:[{offset,count}]}
- *   rerank:job:<id>:docs       hash   flattened document index -> text (deleted once the job ends)
- *   rerank:job:<id>:docids     string JSON list of document ids (only when some were given)
- *   rerank:job:<id>:progress   hash   shard number -> pairs scored (a re-run overwrites, never adds)
- *   rerank:job:<id>:runs       hash   shard number -> times scoring started (diagnostics)
- *   rerank:job:<id>:result     string JSON top-k per query
- *   rerank:job:<id>:scores     hash   query index -> JSON list of every score, in document order
- *   rerank:idem:<owner>:<hash> string JSON {job, body} for Idempotency-Key
- *   rerank:workers             zset   worker id -> last heartbeat (ms)
- *   rerank:worker:<id>         string JSON heartbeat (device, models, pid), expires
- *   rerank:q:<queue>:...       BullMQ (prefix rerank:q): queues shards, aggregate, webhooks
+ * Queue names and what travels in each queue (the Redis key layout is in store/keys.ts).
  */
 import type { ScoreOverrides } from '@rerank/engine';
 import type { PairScore, ShardResult } from './merge';
 
-export const BULL_PREFIX = 'rerank:q';
+export { BULL_PREFIX } from './store/keys';
 
 export const QUEUE_SHARDS = 'shards';
 export const QUEUE_AGGREGATE = 'aggregate';
@@ -33,25 +20,6 @@ export const SHARD_PRIORITY = 10;
  */
 export function syncPriority(priority: number): number | undefined {
   return priority <= 0 ? undefined : Math.min(priority, SHARD_PRIORITY - 1);
-}
-
-export const keys = {
-  job: (id: string) => `rerank:job:${id}`,
-  layout: (id: string) => `rerank:job:${id}:layout`,
-  docs: (id: string) => `rerank:job:${id}:docs`,
-  docIds: (id: string) => `rerank:job:${id}:docids`,
-  progress: (id: string) => `rerank:job:${id}:progress`,
-  runs: (id: string) => `rerank:job:${id}:runs`,
-  result: (id: string) => `rerank:job:${id}:result`,
-  scores: (id: string) => `rerank:job:${id}:scores`,
-  idempotency: (owner: string, keyHash: string) => `rerank:idem:${owner}:${keyHash}`,
-  workers: 'rerank:workers',
-  worker: (id: string) => `rerank:worker:${id}`,
-};
-
-/** Every key of a job (for TTLs and clean-up). */
-export function jobKeys(id: string): string[] {
-  return [keys.job(id), keys.layout(id), keys.docs(id), keys.docIds(id), keys.progress(id), keys.runs(id), keys.result(id), keys.scores(id)];
 }
 
 /** A shard of an asynchronous job: one query against some of its documents. */

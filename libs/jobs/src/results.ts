@@ -2,7 +2,7 @@
  * The results of a job as the API returns them (and webhooks inline): per query, its top-k best
  * first. Built once by the aggregator and stored as is.
  */
-import type { JobLayout } from './job-store';
+import { flatIndex, type JobLayout } from './job-layout';
 import { type PairScore, type Ranked, rankingScore, topK } from './merge';
 import type { ItemId } from './validation/documents';
 
@@ -33,8 +33,7 @@ export function rankAll(layout: JobLayout, scores: readonly PairScore[][], k: nu
   const ranked = scores.map((list) => topK(list, k));
   const flatIndices: number[] = [];
   ranked.forEach((list, q) => {
-    const offset = layout.sets[layout.queries[q].set].offset;
-    for (const r of list) flatIndices.push(offset + r.index);
+    for (const r of list) flatIndices.push(flatIndex(layout, q, r.index));
   });
   return { ranked, flatIndices };
 }
@@ -54,12 +53,11 @@ export function formatResults(layout: JobLayout, plan: RankPlan, ids: (ItemId | 
   let t = 0;
   return plan.ranked.map((list, q) => {
     const query = layout.queries[q];
-    const offset = layout.sets[query.set].offset;
     const entry: QueryResult = {
       query_index: q,
       ...(query.id !== null && query.id !== undefined ? { query_id: query.id } : {}),
       query: query.text,
-      top_k: list.map((r) => rankedDocument(r, ids?.[offset + r.index], texts ? texts[t++] : undefined)),
+      top_k: list.map((r) => rankedDocument(r, ids?.[flatIndex(layout, q, r.index)], texts ? texts[t++] : undefined)),
     };
     return entry;
   });

@@ -6,6 +6,8 @@
  * even a small job evenly: with a handful of shards the slowest worker's share sets the wall time.
  */
 
+import { flatIndex } from './job-layout';
+
 /** The smallest shard `minShards` cuts down to: below it, per-shard overhead outweighs the balance. */
 export const MIN_SHARD_PAIRS = 32;
 
@@ -78,7 +80,7 @@ export function planShards(input: ShardInput, configured: ShardLimits): ShardPla
     let idx: number[] = [];
     let chars = 0;
     for (const i of order) {
-      const pairChars = query.text.length + input.documentLengths[set.offset + i];
+      const pairChars = query.text.length + input.documentLengths[flatIndex(input, q, i)];
       // A pair alone may exceed maxChars: it still gets a shard of its own.
       if (idx.length > 0 && (idx.length >= maxPairs || chars + pairChars > limits.maxChars)) {
         shards.push({ q, idx, chars });

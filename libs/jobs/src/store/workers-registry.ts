@@ -4,8 +4,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { DecoderPartLengths, Family } from '@rerank/engine';
-import type { CompressionOffer } from './model-facts';
-import { keys } from './queues';
+import type { CompressionOffer } from '../model-facts';
+import { keys } from './keys';
 
 export const HEARTBEAT_INTERVAL_MS = 2000;
 export const HEARTBEAT_TTL_MS = 7000;

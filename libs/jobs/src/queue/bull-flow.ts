@@ -4,7 +4,7 @@
  * queued whole or not at all. Children carry index lists, not texts (those are in the job store).
  */
 import type { FlowJob, JobsOptions, Queue } from 'bullmq';
-import type { RerankConfig } from './config';
+import type { RerankConfig } from '../config';
 import {
   type AggregateJobData,
   BULL_PREFIX,
@@ -16,8 +16,8 @@ import {
   type TerminalStatus,
   type WebhookJobData,
   webhookJobId,
-} from './queues';
-import type { ShardPlan } from './sharding';
+} from '../queues';
+import type { ShardPlan } from '../sharding';
 
 export function shardJobOptions(config: RerankConfig, jobId: string, n: number): JobsOptions {
   return {

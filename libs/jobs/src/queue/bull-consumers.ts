@@ -1,0 +1,103 @@
+/**
+ * The consumer side of the queues on BullMQ: a BullMQ Worker per queue that turns its jobs into the
+ * services' tasks (scoring data, AggregationTask, WebhookTask). The services never see BullMQ.
+ */
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { RerankConfig } from '../config';
+import { type AggregateJobData, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS, type ScoringJobData, type ShardReturn, type SyncReturn, type WebhookJobData } from '../queues';
+import { createRedis } from '../redis';
+import { workerQueueOptions } from './bull-flow';
+import type { AggregationTask, QueueConsumer, WebhookTask } from './scoring-queue';
+
+/** Thrown by a handler: fail the queue job now, without its remaining attempts. */
+export class PermanentTaskError extends Error {
+  override readonly name = 'PermanentTaskError';
+}
+
+export interface ConsumerOptions {
+  concurrency: number;
+  /** Connection name (CLIENT LIST). */
+  name: string;
+  onError?: (e: Error) => void;
+  /** A task failed (attempt `attemptsMade` of `maxAttempts`). */
+  onFailed?: (what: string, attemptsMade: number, maxAttempts: number, e: Error) => void;
+}
+
+interface RawOptions<D> {
+  concurrency: number;
+  name: string;
+  onError?: (e: Error) => void;
+  onFailed?: (job: Job<D>, e: Error) => void;
+}
+
+function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D>) => Promise<R>, options: RawOptions<D>): QueueConsumer {
+  const worker = new Worker<D, R>(
+    queue,
+    async (job) => {
+      try {
+        return await handler(job);
+      } catch (e) {
+        if (e instanceof PermanentTaskError) throw new UnrecoverableError(e.message);
+        throw e;
+      }
+    },
+    {
+      connection: createRedis(config.redisUrl, { blocking: true, name: options.name }),
+      concurrency: options.concurrency,
+      ...workerQueueOptions(config),
+    },
+  );
+  if (options.onError) worker.on('error', options.onError);
+  else worker.on('error', () => undefined);
+  const onFailed = options.onFailed;
+  if (onFailed) worker.on('failed', (job, e) => job && onFailed(job, e));
+  return { name: queue, isRunning: () => worker.isRunning(), waitUntilReady: async () => void (await worker.waitUntilReady()), close: () => worker.close() };
+}
+
+/** Scoring shards and synchronous requests, `config.workerConcurrency` at once. */
+export function consumeShards(config: RerankConfig, handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>, options: Omit<ConsumerOptions, 'concurrency'>): QueueConsumer {
+  return consume<ScoringJobData, ShardReturn | SyncReturn>(config, QUEUE_SHARDS, (job) => handler(job.data), { ...options, onFailed: described(options.onFailed), concurrency: config.workerConcurrency });
+}
+
+function described<D>(onFailed: ConsumerOptions['onFailed']): RawOptions<D>['onFailed'] {
+  return onFailed && ((job, e) => onFailed(`${job.name} ${job.id}`, job.attemptsMade, job.opts.attempts ?? 1, e));
+}
+
+function aggregationTask(job: Job<AggregateJobData>): AggregationTask {
+  return {
+    jobId: job.data.jobId,
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    failedShards: async () => Object.entries(await job.getFailedChildrenValues()).map(([key, reason]) => ({ shard: /-s(\d+)$/.exec(key)?.[1] ?? '?', reason: String(reason) })),
+    shardResults: async () => Object.values(await job.getChildrenValues<ShardReturn>()),
+    removePendingShards: () => job.removeUnprocessedChildren(),
+  };
+}
+
+/**
+ * Aggregation parents. `onFailedForGood` runs when an aggregation used its last attempt (the job
+ * must not stay running).
+ */
+export function consumeAggregations(
+  config: RerankConfig,
+  handler: (task: AggregationTask) => Promise<unknown>,
+  onFailedForGood: (task: AggregationTask, e: Error) => Promise<void>,
+  options: Omit<ConsumerOptions, 'concurrency' | 'onFailed'>,
+): QueueConsumer {
+  return consume<AggregateJobData, unknown>(config, QUEUE_AGGREGATE, (job) => handler(aggregationTask(job)), {
+    ...options,
+    concurrency: 2,
+    onFailed: (job, e) => {
+      if (job.attemptsMade >= (job.opts.attempts ?? 1)) void onFailedForGood(aggregationTask(job), e).catch(() => undefined);
+    },
+  });
+}
+
+export function consumeWebhooks(config: RerankConfig, handler: (task: WebhookTask) => Promise<unknown>, options: Omit<ConsumerOptions, 'concurrency'>): QueueConsumer {
+  return consume<WebhookJobData, unknown>(
+    config,
+    QUEUE_WEBHOOKS,
+    (job) => handler({ jobId: job.data.jobId, event: job.data.event, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, deliveryId: String(job.id) }),
+    { ...options, onFailed: described(options.onFailed), concurrency: 8 },
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * The queue ports: what the services need of a queue, whatever carries it. The BullMQ adapters
+ * are bull-scoring-queue.ts (producer side: API, aggregator) and bull-consumers.ts (worker side);
+ * the unit tests use in-memory fakes of the same interfaces.
+ */
+import type { ShardReturn, SyncJobData, SyncReturn, TerminalStatus } from '../queues';
+import type { ShardPlan } from '../sharding';
+
+/** How a synchronous shard ended, or that it did not in time. */
+export type SyncOutcome =
+  | { state: 'completed'; value: SyncReturn }
+  | { state: 'failed'; error: string }
+  /** `active`: a worker has it (it is removed once it ends), else nobody took it yet. */
+  | { state: 'timeout'; active: boolean };
+
+/** Queues webhook deliveries of a job's terminal event (a second call for the same event is a no-op). */
+export interface WebhookQueue {
+  queueWebhook(jobId: string, event: TerminalStatus): Promise<void>;
+}
+
+/** The producer side of the scoring queues (the API). */
+export interface ScoringQueue extends WebhookQueue {
+  /** A job as one unit: its shards and the aggregation that runs once they are done; all queued or none. */
+  addJob(jobId: string, model: string, shards: readonly ShardPlan[]): Promise<void>;
+  /**
+   * A part of a synchronous request as one shard ahead of job shards; returns its id. `priority`: a
+   * BullMQ priority below the job shards' (see syncPriority), or none (first of all).
+   */
+  addSyncShard(data: SyncJobData, priority?: number): Promise<string>;
+  /** Waits up to `timeoutMs` for a synchronous shard. */
+  waitForSync(id: string, timeoutMs: number): Promise<SyncOutcome>;
+  /** Removes a synchronous shard and its texts (done, failed, or never started). */
+  removeSync(id: string): Promise<void>;
+  /** Removes the shards of a job that no worker has taken yet (cancel). */
+  cancelPendingShards(jobId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A job's aggregation, run once all its shards ended. */
+export interface AggregationTask {
+  jobId: string;
+  attemptsMade: number;
+  maxAttempts: number;
+  /** Shards that failed for good: their shard number and the reason. */
+  failedShards(): Promise<{ shard: string; reason: string }[]>;
+  /** What each completed shard returned. */
+  shardResults(): Promise<ShardReturn[]>;
+  /** Removes the shards no worker has taken yet. */
+  removePendingShards(): Promise<void>;
+}
+
+/** One attempt to deliver a job's webhook. */
+export interface WebhookTask {
+  jobId: string;
+  event: TerminalStatus;
+  /** 1 for the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+  /** The same across retries of one delivery (X-Rerank-Delivery). */
+  deliveryId: string;
+}
+
+/** A running consumer of one queue. */
+export interface QueueConsumer {
+  readonly name: string;
+  isRunning(): boolean;
+  waitUntilReady(): Promise<void>;
+  close(): Promise<void>;
+}
