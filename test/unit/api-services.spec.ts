@@ -12,6 +12,7 @@ import { JobsService } from '../../apps/api/src/jobs.service';
 import { ModelsService } from '../../apps/api/src/models.service';
 import { RateLimitService } from '../../apps/api/src/rate-limit.service';
 import { RerankService } from '../../apps/api/src/rerank.service';
+import { SyncScoring } from '../../apps/api/src/sync-scoring';
 import { ShardWorker } from '../../apps/worker/src/shard-worker';
 import { startRedis, type TestRedis } from '../support/redis-server';
 import { aggregationTask, FakeScorer, FakeScoringQueue, FakeWebhookQueue, unitConfig } from './fakes';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   const backpressure = new BackpressureService(config, redis.client);
   await redis.client.ping();
   service = new JobsService(config, jobs, queue, models, rateLimits, backpressure);
-  rerank = new RerankService(config, queue, models, rateLimits, backpressure);
+  rerank = new RerankService(config, new SyncScoring(config, queue, backpressure), models, rateLimits);
 });
 afterAll(async () => {
   await redis?.stop();
@@ -130,7 +131,7 @@ describe('RerankService', () => {
       { index: 2, relevance_score: 4, document: { text: 'cccc' } },
       { index: 0, relevance_score: 2, document: { text: 'bb' } },
     ]);
-    expect(out.usage).toEqual({ documents: 3, search_units: 1 });
+    expect(out.usage).toEqual({ documents: 3, search_units: 1, total_tokens: 6 });
     expect(queue.sync.size).toBe(0);
   });
 
@@ -144,7 +145,8 @@ describe('RerankService', () => {
       queue.hold = false;
     }
     expect(queue.removed.length).toBe(removedBefore + 1);
-    const failing = new RerankService(config, new FakeScoringQueue(async () => Promise.reject(new Error('device lost'))), new ModelsService(config, new WorkersRegistry(redis.client)), new RateLimitService(config, redis.client), new BackpressureService(config, redis.client));
+    const failingQueue = new FakeScoringQueue(async () => Promise.reject(new Error('device lost')));
+    const failing = new RerankService(config, new SyncScoring(config, failingQueue, new BackpressureService(config, redis.client)), new ModelsService(config, new WorkersRegistry(redis.client)), new RateLimitService(config, redis.client));
     await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({ status: 500, code: 'scoring_failed', message: 'scoring failed: device lost' });
   });
 });

@@ -85,7 +85,7 @@ it('skips shards of cancelled, vanished or emptied jobs without scoring them', a
 
 it('scores a synchronous request from its own texts; a bad option fails it for good', async () => {
   const w = worker();
-  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {} })).toEqual({ scores: [3, 1] });
+  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {} })).toEqual({ scores: [3, 1], tokens: 4, pairs: 2 });
   await expect(w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: { maxLength: -1 } })).rejects.toBeInstanceOf(PermanentTaskError);
 });
 
@@ -102,7 +102,7 @@ it('start loads the models, takes tasks from its consumer and beats; stop closes
   expect(scorer.loaded).toBe(true);
   const live = await registry.live();
   expect(live.map((h) => [h.id, h.state, h.device, h.models.map((m) => m.name)])).toEqual([['unit-worker', 'ready', 'cpu', ['enc']]]);
-  expect(await handler!({ kind: 'sync', model: 'enc', query: 'q', documents: ['ab'], options: {} })).toEqual({ scores: [2] });
+  expect(await handler!({ kind: 'sync', model: 'enc', query: 'q', documents: ['ab'], options: {} })).toEqual({ scores: [2], tokens: 2, pairs: 1 });
   await w.stop();
   expect([consumer.closed, scorer.closed]).toEqual([true, true]);
   expect(await registry.live()).toEqual([]);
