@@ -17,7 +17,6 @@ export * from './queues';
 export * from './redis';
 export * from './results';
 export * from './sharding';
-export * from './supervisor';
 export * from './webhook';
 export * from './workers-registry';
 export * from './validation/common';

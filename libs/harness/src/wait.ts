@@ -1,0 +1,54 @@
+/** Readiness: polling a condition, and polling an HTTP endpoint until it answers as expected. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppProcess } from './process';
+
+/** Polls until `check` returns a value (not undefined), or throws after `timeoutMs` with `what`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Thrown by `waitForHttp` when the process it watches exits first: no use waiting on. */
+export class ProcessExitedError extends Error {}
+
+export interface WaitForHttpOptions {
+  /** The status to wait for (default 200), or a test of it. */
+  status?: number | ((status: number) => boolean);
+  timeoutMs?: number;
+  everyMs?: number;
+  /** The process that should answer: its exit ends the wait at once, and its output tail goes into the error. */
+  process?: AppProcess;
+  /** Ends the wait early (the caller is shutting down). */
+  signal?: AbortSignal;
+}
+
+/** Polls `url` with GET until it answers the expected status; throws after the timeout, on abort, or when `process` exits. */
+export async function waitForHttp(url: string, options: WaitForHttpOptions = {}): Promise<void> {
+  const { status = 200, timeoutMs = 30000, everyMs = 150, process: proc, signal } = options;
+  const ok = typeof status === 'number' ? (s: number) => s === status : status;
+  const tail = () => (proc && proc.output() ? ` (${proc.name} output:\n${proc.output().slice(-3000)})` : '');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal?.aborted) throw new Error(`stopped waiting for ${url}`);
+    if (proc && !proc.running()) throw new ProcessExitedError(`${proc.name} exited (code ${await proc.exited}) before ${url} answered${tail()}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await r.arrayBuffer();
+      if (ok(r.status)) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} to answer ${typeof status === 'number' ? status : 'as expected'}${tail()}`);
+    await sleep(everyMs);
+  }
+}
