@@ -6,7 +6,7 @@ import { freePort, WorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
 import { spawnApp } from './apps';
 import type { AppProcess } from './process';
 import { type RedisServerOptions, startRedisServer, type RedisServer } from './redis-server';
-import { waitFor, waitForHttp } from './wait';
+import { ProcessExitedError, waitFor, waitForHttp } from './wait';
 
 export interface ModelEntry {
   name: string;
@@ -83,7 +83,7 @@ export class Cluster {
     const launcher = spawnApp('launcher', this.workerEnv(extraEnv), ['--devices', list.join(',')]);
     this.launcher = launcher;
     await waitFor(`${list.length} worker(s) ready`, async () => {
-      if (!launcher.running()) throw new Error(`the launcher exited (code ${await launcher.exited})`);
+      if (!launcher.running()) throw new ProcessExitedError(`the launcher exited (code ${await launcher.exited})`);
       return (await this.readyWorkers()).length >= list.length ? true : undefined;
     }, this.options.workerReadyTimeoutMs ?? 120000, 100).catch((e: Error) => {
       throw new Error(`${e.message}\nlauncher output:\n${launcher.output().slice(-4000)}`);
@@ -95,7 +95,7 @@ export class Cluster {
   async startWorker(extraEnv: Record<string, string> = {}, device = 'cpu'): Promise<AppProcess> {
     const worker = spawnApp('worker', this.workerEnv(extraEnv), ['--device', device]);
     await waitFor(`worker pid ${worker.proc.pid} ready`, async () => {
-      if (!worker.running()) throw new Error(`the worker exited (code ${await worker.exited})`);
+      if (!worker.running()) throw new ProcessExitedError(`the worker exited (code ${await worker.exited})`);
       return (await this.readyWorkers()).some((w) => w.pid === worker.proc.pid) ? true : undefined;
     }, this.options.workerReadyTimeoutMs ?? 120000, 100).catch((e: Error) => {
       throw new Error(`${e.message}\nworker output:\n${worker.output().slice(-4000)}`);
@@ -129,7 +129,7 @@ export class Cluster {
   async aggregatorReady(timeoutMs = 30000): Promise<void> {
     const agg = this.aggregator;
     await waitFor('the aggregator to be ready', async () => {
-      if (!agg.running()) throw new Error(`the aggregator exited (code ${await agg.exited}): ${agg.output().slice(-3000)}`);
+      if (!agg.running()) throw new ProcessExitedError(`the aggregator exited (code ${await agg.exited}): ${agg.output().slice(-3000)}`);
       return /ready: aggregating/.test(agg.output()) ? true : undefined;
     }, timeoutMs, 100);
   }

@@ -1,7 +1,7 @@
 /**
  * A redis-server of our own: `npm start` (append-only file under the data dir, bounded memory), each
  * test file (a temporary directory, optionally fsynced AOF so a SIGKILL loses nothing) and the bench
- * (no persistence). Started on a free port unless told one; ready when it answers PING.
+ * (no persistence). Started on a free port unless told one; ready when it answers as itself (its pid).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '@rerank/jobs';
 import { type AppProcess, type OutputMode, startProcess } from './process';
-import { waitFor } from './wait';
+import { ProcessExitedError, waitFor } from './wait';
 
 /** `none`: nothing on disk; `aof-always`: every write fsynced; `aof-everysec`: fsync once a second (the stack). */
 export type RedisPersistence = 'none' | 'aof-always' | 'aof-everysec';
@@ -72,10 +72,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await waitFor(`redis-server on port ${port}`, async () => {
       if (!proc.running()) {
         const code = await proc.exited;
-        throw new Error(`redis-server exited with code ${code} (is redis-server installed and port ${port} free?) ${proc.output().slice(-2000)}`);
+        throw new ProcessExitedError(`redis-server exited with code ${code} (is redis-server installed and port ${port} free?) ${proc.output().slice(-2000)}`);
       }
       if (client.status === 'wait' || client.status === 'end') await client.connect().catch(() => undefined);
-      return (await client.ping()) === 'PONG' ? true : undefined;
+      // Ours, not another server already on the port (then ours exits: "Address already in use").
+      const pid = /^process_id:(\d+)/m.exec(await client.info('server'))?.[1];
+      return Number(pid) === proc.proc.pid ? true : undefined;
     }, options.readyTimeoutMs ?? 15000, 100).catch(async (e: Error) => {
       await proc.kill();
       throw e;

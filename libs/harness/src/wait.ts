@@ -2,7 +2,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppProcess } from './process';
 
-/** Polls until `check` returns a value (not undefined), or throws after `timeoutMs` with `what`. */
+/** A process that should have answered has exited: `waitFor` stops polling at once when `check` throws this. */
+export class ProcessExitedError extends Error {}
+
+/**
+ * Polls until `check` returns a value (not undefined), or throws after `timeoutMs` with `what`. Errors
+ * thrown by `check` count as "not yet", except ProcessExitedError, which ends the wait.
+ */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -11,15 +17,13 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       const v = await check();
       if (v !== undefined) return v;
     } catch (e) {
+      if (e instanceof ProcessExitedError) throw e;
       last = e;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await sleep(everyMs);
   }
 }
-
-/** Thrown by `waitForHttp` when the process it watches exits first: no use waiting on. */
-export class ProcessExitedError extends Error {}
 
 export interface WaitForHttpOptions {
   /** The status to wait for (default 200), or a test of it. */
