@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type Logger, Supervisor } from '@rerank/jobs';
+import { Supervisor } from '@rerank/harness';
+import { freePort, type Logger } from '@rerank/jobs';
 import { ApiClient } from '../support/http';
 import { type AppProcess, spawnApp, waitFor, waitForHttp } from '../support/processes';
 

@@ -6,66 +6,35 @@
  * workers); before that, a crash stops the stack (a port taken, bad configuration). Ctrl-C / SIGTERM
  * stops everything it started, Redis last.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { type RedisServer, spawnProcess, startRedisServer, Supervisor, waitForHttp } from '@rerank/harness';
 import { makeTestModel } from '@rerank/model-gen';
-import { createLogger, createRedis, freePort, loadConfigOrExit, Supervisor, waitForRedis } from '@rerank/jobs';
+import { createLogger, freePort, loadConfigOrExit } from '@rerank/jobs';
 
 const log = createLogger('stack');
 const GENERATED_MODEL_NAME = 'generated-test-reranker';
 const STOP_TIMEOUT_MS = 60000;
 
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-  expectedExit: boolean;
-}
-
 const supervised: Supervisor[] = [];
-let redisChild: Child | undefined;
+let redis: RedisServer | undefined;
 let shuttingDown: Promise<void> | undefined;
+/** Aborted by shutdown: ends the waits for the API. */
+const stopping = new AbortController();
 /** Set once the API answered: from then on crashed processes are restarted instead of stopping the stack. */
 let up = false;
 
-/** Starts a process with its lines prefixed by its name; its own process group, so Ctrl-C reaches the stack only. */
-function spawnPrefixed(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ipc: boolean): ChildProcess {
-  const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])], detached: true });
-  const prefix = `[${name}] `;
-  createInterface({ input: proc.stdout! }).on('line', (l) => process.stdout.write(prefix + l + '\n'));
-  createInterface({ input: proc.stderr! }).on('line', (l) => process.stderr.write(prefix + l + '\n'));
-  return proc;
-}
-
-/** redis-server: not restarted; its unexpected exit stops the stack. */
-function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawnPrefixed(name, command, args, env, false);
-  const child: Child = {
-    name,
-    proc,
-    expectedExit: false,
-    exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)))),
-  };
-  proc.once('error', (e) => log.error(`${name}: ${e.message}`));
-  void child.exited.then((code) => {
-    if (!child.expectedExit && !shuttingDown) {
-      log.error(`${name} exited unexpectedly (code ${code}); stopping the stack`);
-      void shutdown(1);
-    }
-  });
-  return child;
-}
-
-/** An app process (IPC channel: it stops when the stack goes away), restarted with backoff once the stack is up. */
+/**
+ * An app process, its lines prefixed by its name, restarted with backoff once the stack is up. IPC
+ * channel: it stops when the stack goes away; its own process group: Ctrl-C reaches the stack only.
+ */
 function supervise(name: string, script: string, env: NodeJS.ProcessEnv): Supervisor {
   const s = new Supervisor({
     name,
     log,
     stopTimeoutMs: STOP_TIMEOUT_MS,
-    spawn: () => spawnPrefixed(name, process.execPath, [script], env, true),
+    spawn: () => spawnProcess({ name, command: process.execPath, args: [script], env, output: 'prefix', ipc: true, detached: true }),
     shouldRestart: () => up && !shuttingDown,
     onGiveUp: (exit) => {
       if (shuttingDown) return;
@@ -78,22 +47,14 @@ function supervise(name: string, script: string, env: NodeJS.ProcessEnv): Superv
   return s;
 }
 
-async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  c.expectedExit = true;
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  const timer = setTimeout(() => c.proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  c.proc.kill(signal);
-  await c.exited;
-  clearTimeout(timer);
-}
-
 async function shutdown(code: number): Promise<void> {
   shuttingDown ??= (async () => {
+    stopping.abort();
     log.info('stopping API, aggregator and workers');
     await Promise.all(supervised.map((s) => s.stop()));
-    if (redisChild) {
+    if (redis) {
       log.info('stopping redis-server (append-only file flushed on shutdown)');
-      await stopChild(redisChild);
+      await redis.stop();
     }
     log.info('stopped');
     process.exit(code);
@@ -101,27 +62,19 @@ async function shutdown(code: number): Promise<void> {
   return shuttingDown;
 }
 
+/** redis-server with AOF under the data dir; not restarted: its unexpected exit stops the stack. */
 async function startRedis(dataDir: string, port: number, maxmemory: string): Promise<string> {
   const dir = join(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
   // Bounded memory (RERANK_REDIS_MAXMEMORY) with noeviction: BullMQ must never lose keys; the API refuses work before it is full.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction', '--daemonize', 'no'];
-  redisChild = start('redis', 'redis-server', args, process.env);
-  const url = `redis://127.0.0.1:${port}`;
-  const client = createRedis(url, { name: 'rerank-stack' });
-  client.on('error', () => undefined);
-  try {
-    await Promise.race([
-      waitForRedis(client, 15000),
-      redisChild.exited.then((c) => {
-        throw new Error(`redis-server exited with code ${c} (is redis-server installed and port ${port} free?)`);
-      }),
-    ]);
-  } finally {
-    client.disconnect();
-  }
-  log.info(`redis-server on ${url}, append-only persistence in ${dir}, maxmemory ${maxmemory} (RERANK_REDIS_MAXMEMORY)`);
-  return url;
+  redis = await startRedisServer({ port, dir, persistence: 'aof-everysec', maxmemory, output: 'prefix', stopTimeoutMs: STOP_TIMEOUT_MS });
+  const proc = redis.process;
+  void proc.exited.then((code) => {
+    if (shuttingDown) return;
+    log.error(`redis exited unexpectedly (code ${code}); stopping the stack`);
+    void shutdown(1);
+  });
+  log.info(`redis-server on ${redis.url}, append-only persistence in ${dir}, maxmemory ${maxmemory} (RERANK_REDIS_MAXMEMORY)`);
+  return redis.url;
 }
 
 async function generatedModel(dataDir: string): Promise<string> {
@@ -139,18 +92,14 @@ async function generatedModel(dataDir: string): Promise<string> {
   return JSON.stringify([{ name: GENERATED_MODEL_NAME, path: dir, family: 'encoder', generated: true }]);
 }
 
-async function waitHttp(url: string, until: (status: number) => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !shuttingDown) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (until(r.status)) return true;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
+/** Whether `url` answered the status before the timeout (false too when the stack is shutting down). */
+async function answers(url: string, status: number, timeoutMs: number): Promise<boolean> {
+  try {
+    await waitForHttp(url, { status, timeoutMs, everyMs: 250, signal: stopping.signal });
+    return true;
+  } catch {
+    return false;
   }
-  return false;
 }
 
 async function main(): Promise<void> {
@@ -178,12 +127,12 @@ async function main(): Promise<void> {
 
   // Until the API answers, any exit stops the stack (onGiveUp sets shuttingDown, which ends the wait).
   const base = `http://127.0.0.1:${config.port}`;
-  if (!(await waitHttp(`${base}/health/live`, (s) => s === 200, 60000))) {
+  if (!(await answers(`${base}/health/live`, 200, 60000))) {
     if (!shuttingDown) log.error('the API did not come up; stopping');
     return shutdown(1);
   }
   up = true;
-  if (await waitHttp(`${base}/health/ready`, (s) => s === 200, 300000)) {
+  if (await answers(`${base}/health/ready`, 200, 300000)) {
     log.info(`ready: http://localhost:${config.port} (API docs at /docs), devices ${config.devices.join(', ')}; Ctrl-C stops everything`);
   }
 }

@@ -3,12 +3,12 @@
  * Starts one worker process per listed device, splits RERANK_THREADS across CPU workers, restarts a
  * crashed worker with backoff, forwards SIGTERM/SIGINT, and serves /health on HEALTH_PORT (default 8081).
  */
-import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, loadConfig, parseDevices, type RerankConfig, startHealthServer, Supervisor } from '@rerank/jobs';
+import { spawnProcess, Supervisor } from '@rerank/harness';
+import { ConfigError, createLogger, loadConfig, parseDevices, type RerankConfig, startHealthServer } from '@rerank/jobs';
 
-export { restartDelay } from '@rerank/jobs';
+export { restartDelay } from '@rerank/harness';
 
 const DEFAULT_HEALTH_PORT = 8081;
 const STOP_TIMEOUT_MS = 60000;
@@ -69,12 +69,9 @@ class Launcher {
   private fork(device: string, threads: number) {
     const env: NodeJS.ProcessEnv = { ...process.env, RERANK_THREADS: String(threads) };
     delete env.HEALTH_PORT;
-    return fork(join(__dirname, 'main.js'), ['--device', device], {
-      env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // Its own process group: a terminal's Ctrl-C reaches the launcher only, which stops workers in order.
-      detached: true,
-    });
+    // Output passes through (a worker's log lines name it); IPC for the ready message; its own process
+    // group, so a terminal's Ctrl-C reaches the launcher only, which stops workers in order.
+    return spawnProcess({ name: `worker ${device}`, command: process.execPath, args: [...process.execArgv, join(__dirname, 'main.js'), '--device', device], env, output: 'inherit', ipc: true, detached: true });
   }
 
   async ready(): Promise<{ ok: boolean; workers: unknown[] }> {

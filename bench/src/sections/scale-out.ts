@@ -6,7 +6,7 @@
 import type { PresetName } from '@rerank/model-gen';
 import { alternate, type Contender, fmt } from '../measure';
 import { benchModel } from '../models';
-import { Stack } from '../stack/stack';
+import { Stack, threadsEnv } from '../stack/stack';
 import type { BenchContext, Row, Section, SectionResult } from '../types';
 import { speedRatio } from './observations';
 import { SCALE } from './names';
@@ -98,7 +98,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<Row[]
       name: config.name,
       before: async () => {
         await stack.stopWorkers();
-        await stack.startWorkers(config.devices, config.threads);
+        await stack.startWorkers(config.devices, threadsEnv(config.threads));
         log(`${config.name}: started, warming up`);
         await runJob(stack, warmup);
       },

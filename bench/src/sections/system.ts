@@ -11,7 +11,7 @@ import { foreignCores, snapshot } from '../cpu-monitor';
 import { alternate, fmt, median, percentile, row } from '../measure';
 import { benchModel, type BenchModel } from '../models';
 import { waitFor } from '@rerank/harness';
-import { sampler, Stack } from '../stack/stack';
+import { sampler, Stack, threadsEnv } from '../stack/stack';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
 import { absDiffs } from './compare';
 import { speedRatio } from './observations';
@@ -121,7 +121,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
   const engine = new FlagReranker(model.dir, { devices: ['cpu'], intraOpNumThreads: threads });
   try {
     const empty = Number((await stack.redis.info('memory')).used_memory);
-    await stack.startWorkers(['cpu'], threads);
+    await stack.startWorkers(['cpu'], threadsEnv(threads));
     await engine.ready();
     // A session pays once for every new batch shape: with the tiny model that cost is a large part of
     // a run, so both sides are warmed on the whole workload; the MiniLM-size one on 1,000 documents.

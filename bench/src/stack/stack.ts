@@ -1,11 +1,12 @@
 /**
- * The job system as separate processes on one redis-server of its own: API, aggregator, and a
- * worker launcher that can be stopped and started with other devices. What sections 3 and 4 drive.
+ * The job system as separate processes on one redis-server of its own (@rerank/harness's Cluster),
+ * with what the bench adds: jobs submitted from bodies serialized beforehand, completion polling,
+ * all scores, the aggregator's merge time, and the workers' resident memory. Sections 3 and 4 drive
+ * it, restarting the launcher with other devices and threads (`startWorkers` with RERANK_THREADS).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@rerank/jobs';
-import { type AppProcess, spawnApp, waitFor } from '@rerank/harness';
-import { residentMemory, startRedis, type BenchRedis } from './processes';
+import { Cluster } from '@rerank/harness';
+import { residentMemory } from './processes';
 
 export interface StackOptions {
   /** The model name clients send, and its directory. */
@@ -24,84 +25,12 @@ export interface JobView {
   error: { code: string; message: string } | null;
 }
 
-interface Heartbeat {
-  pid: number;
-  device: string;
-  threads: number;
-  state: string;
-}
+/** RERANK_THREADS of a launcher, split by it across its CPU workers. */
+export const threadsEnv = (threads: number) => ({ RERANK_THREADS: String(threads) });
 
-export class Stack {
-  api!: AppProcess;
-  aggregator!: AppProcess;
-  launcher: AppProcess | undefined;
-  base!: string;
-  private env!: Record<string, string>;
-
-  private constructor(
-    readonly redis: BenchRedis,
-    private readonly options: StackOptions,
-  ) {}
-
-  /** redis-server, API and aggregator (no workers yet). */
-  static async start(options: StackOptions): Promise<Stack> {
-    const redis = await startRedis();
-    const s = new Stack(redis, options);
-    try {
-      await s.boot();
-    } catch (e) {
-      await s.stop();
-      throw e;
-    }
-    return s;
-  }
-
-  private async boot(): Promise<void> {
-    const port = await freePort();
-    this.env = {
-      REDIS_URL: this.redis.url,
-      RERANK_MODELS: JSON.stringify([this.options.model]),
-      PORT: String(port),
-      HEALTH_PORT: '0',
-      RERANK_RESULT_TTL_SECONDS: String(this.options.resultTtlSeconds),
-      ...this.options.env,
-    };
-    this.base = `http://127.0.0.1:${port}`;
-    this.api = spawnApp('api', this.env);
-    this.aggregator = spawnApp('aggregator', this.env);
-    await waitFor(`the API on port ${port}`, async () => {
-      if (this.api.proc.exitCode !== null) throw new Error(`the API exited: ${this.api.output().slice(-3000)}`);
-      const r = await fetch(`${this.base}/health/live`, { signal: AbortSignal.timeout(2000) });
-      return r.status === 200 ? true : undefined;
-    }, 30000, 100);
-    await waitFor('the aggregator', () => (/ready: aggregating/.test(this.aggregator.output()) ? true : undefined), 30000, 100);
-  }
-
-  /** Starts the launcher with these devices (`RERANK_THREADS` = `threads`, split by the launcher) and waits for every worker. */
-  async startWorkers(devices: string[], threads: number, env: Record<string, string> = {}): Promise<void> {
-    const launcher = spawnApp('launcher', { ...this.env, RERANK_THREADS: String(threads), ...env }, ['--devices', devices.join(',')]);
-    this.launcher = launcher;
-    await waitFor(`${devices.length} worker(s) ready`, async () => {
-      if (launcher.proc.exitCode !== null) throw new Error(`the launcher exited: ${launcher.output().slice(-3000)}`);
-      return (await this.workers()).filter((w) => w.state === 'ready').length >= devices.length ? true : undefined;
-    }, 120000, 100).catch((e: Error) => {
-      throw new Error(`${e.message}\nlauncher output:\n${launcher.output().slice(-4000)}`);
-    });
-  }
-
-  async stopWorkers(): Promise<void> {
-    await this.launcher?.stop(60000);
-    this.launcher = undefined;
-    // A clean stop removes the heartbeats.
-    await waitFor('workers gone', async () => ((await this.workers()).length === 0 ? true : undefined), 20000, 100);
-  }
-
-  /** Live worker heartbeats (pid, device, threads, state). */
-  async workers(): Promise<Heartbeat[]> {
-    const ids = await this.redis.client.zrangebyscore('rerank:workers', Date.now() - 7000, '+inf');
-    if (ids.length === 0) return [];
-    const values = await this.redis.client.mget(...ids.map((id) => `rerank:worker:${id}`));
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as Heartbeat);
+export class Stack extends Cluster {
+  constructor(options: StackOptions) {
+    super({ models: [options.model], env: { RERANK_RESULT_TTL_SECONDS: String(options.resultTtlSeconds), ...options.env } });
   }
 
   /** POST /v1/jobs with a body serialized beforehand; the milliseconds to the 202 at the client. */
@@ -165,11 +94,6 @@ export class Stack {
       if (m) out.push({ pid: w.pid, ...m });
     }
     return out;
-  }
-
-  async stop(): Promise<void> {
-    await Promise.allSettled([this.launcher?.stop(60000), this.api?.stop(), this.aggregator?.stop()]);
-    await this.redis.stop();
   }
 }
 

@@ -20,7 +20,6 @@ export * from './queues';
 export * from './redis';
 export * from './results';
 export * from './sharding';
-export * from './supervisor';
 export * from './webhook';
 export * from './store/workers-registry';
 export * from './queue/scoring-queue';

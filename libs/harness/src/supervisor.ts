@@ -4,7 +4,14 @@
  * workers with it, and `npm start` its API, aggregator and launcher.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Logger } from './logger';
+import { stopProcess } from './process';
+
+/** Where the supervisor reports starts, restarts and give-ups (@rerank/jobs' Logger fits). */
+export interface SupervisorLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
 
 /** A process that ran this long before dying starts over at the shortest restart delay. */
 export const STABLE_RUN_MS = 60000;
@@ -27,7 +34,7 @@ export interface SupervisorOptions {
   name: string;
   /** Starts a fresh process (called again for each restart). */
   spawn: () => ChildProcess;
-  log: Logger;
+  log: SupervisorLog;
   /** Whether an unexpected exit is restarted (default: always). Returning false leaves it down (`onGiveUp`). */
   shouldRestart?: (exit: ChildExit) => boolean;
   /** Called when an unexpected exit is not restarted. */
@@ -92,15 +99,7 @@ export class Supervisor {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       const child = this.current;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        const kill = setTimeout(() => child.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 60000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        child.kill(signal);
-      });
+      if (child) await stopProcess(child, { signal, timeoutMs: this.opts.stopTimeoutMs ?? 60000 });
     })();
     return this.stopping;
   }
