@@ -83,6 +83,9 @@ describe('npm start restarts a crashed API and aggregator', () => {
     const port = await freePort();
     const redisPort = await freePort();
     stack = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, ['--redis-port', String(redisPort)]);
+    // The stack's own word that it is up (it restarts crashed processes only from then on); on a busy
+    // machine another process can answer on a port freePort() just handed out, so the port alone is no proof.
+    await waitFor('the stack ready', () => (stack!.output().includes('INFO  [stack] ready: http') ? true : undefined), 90000, 100);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`, 200, 90000, stack);
     const api = new ApiClient(`http://127.0.0.1:${port}`);
 
