@@ -169,7 +169,8 @@ describe('cohere-ai SDK, v2 rerank', () => {
 
   it('priority maps to the BullMQ priority of the sync job: 0 none, 1..9 as given, above 9 → 9 (still ahead of job shards at 10)', async () => {
     // Answered sync jobs leave Redis at once, so the queue is paused to read each one while it waits.
-    const queue = new Queue('shards', { prefix: 'rerank:q', connection: new Redis(cluster.redis.url, { maxRetriesPerRequest: null }) });
+    const connection = new Redis(cluster.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('shards', { prefix: 'rerank:q', connection });
     try {
       for (const [priority, bull] of [
         [0, 0],
@@ -189,6 +190,8 @@ describe('cohere-ai SDK, v2 rerank', () => {
     } finally {
       await queue.resume();
       await queue.close();
+      // A connection passed to BullMQ stays the caller's to close.
+      connection.disconnect();
     }
   });
 });
