@@ -63,6 +63,7 @@ export function isInt(v: unknown): v is number {
  */
 export function withoutNulls(obj: JsonObject, keep: readonly string[] = []): JsonObject {
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== null || keep.includes(k)) out[k] = v;
+  // defineProperty: a "__proto__" key stays an own (unknown) field instead of setting the prototype.
+  for (const [k, v] of Object.entries(obj)) if (v !== null || keep.includes(k)) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   return out;
 }
