@@ -154,11 +154,11 @@ export const JobRequestSchema = z
     },
   });
 
-const ProgressSchema = z.object({ shards_done: z.int(), shards_total: z.int(), pairs_done: z.int(), pairs_total: z.int() }).meta({ id: 'JobProgress' });
-const CountsSchema = z.object({ queries: z.int(), documents: z.int(), pairs: z.int() }).meta({ id: 'JobCounts' });
-const LinksSchema = z.object({ self: z.string(), results: z.string(), cancel: z.string() }).meta({ id: 'JobLinks' });
+const ProgressSchema = z.object({ shards_done: z.int(), shards_total: z.int(), pairs_done: z.int(), pairs_total: z.int() }).meta({ id: 'JobProgress', example: { shards_done: 3, shards_total: 8, pairs_done: 3000, pairs_total: 8000 } });
+const CountsSchema = z.object({ queries: z.int(), documents: z.int(), pairs: z.int() }).meta({ id: 'JobCounts', example: { queries: 1, documents: 8000, pairs: 8000 } });
+const LinksSchema = z.object({ self: z.string(), results: z.string(), cancel: z.string() }).meta({ id: 'JobLinks', example: { self: 'https://rerank.example.com/v1/jobs/job_01', results: 'https://rerank.example.com/v1/jobs/job_01/results', cancel: 'https://rerank.example.com/v1/jobs/job_01' } });
 const JobErrorSchema = z.object({ code: z.string(), message: z.string() }).nullable();
-export const JobStatusSchema = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).meta({ id: 'JobStatus' });
+export const JobStatusSchema = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).meta({ id: 'JobStatus', example: 'completed' });
 
 const exampleLinks = { self: 'https://rerank.example.com/v1/jobs/job_01', results: 'https://rerank.example.com/v1/jobs/job_01/results', cancel: 'https://rerank.example.com/v1/jobs/job_01' };
 
