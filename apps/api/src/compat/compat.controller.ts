@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { Body, Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiError, vllmRerankToCohere } from '@rerank/jobs';
+import { vllmRerankToCohere } from '@rerank/jobs';
 import { ApiKeyGuard } from '../api-key.guard';
-import type { ApiRequest } from '../http';
+import { type ApiRequest, toApiError } from '../http';
 import { RateLimitGuard } from '../rate-limit.guard';
 import { RerankService } from '../rerank.service';
 import { CompatService } from './compat.service';
@@ -30,7 +30,8 @@ export class CompatController {
     try {
       return await this.compat.teiRerank(body, req.owner as string, res);
     } catch (e) {
-      throw e instanceof ApiError ? TeiError.from(e) : e;
+      const known = toApiError(e);
+      throw known ? TeiError.from(known) : e;
     }
   }
 

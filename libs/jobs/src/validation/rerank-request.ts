@@ -4,7 +4,7 @@
  */
 import type { Field, ScoreOverrides } from '@rerank/engine';
 import { COHERE_MAX_TOKENS_PER_DOC, fieldNames, REQUEST_FIELDS, RerankRequestSchema } from '../contract/http-bodies';
-import { ApiError, invalid } from '../errors';
+import { invalid, ValidationError } from '../errors';
 import { describe, isObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
 import { checkText, pickModel, type ValidationContext } from './documents';
 import { checkField, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
@@ -35,13 +35,12 @@ export const MAX_CHUNKS_PER_DOC = REQUEST_FIELDS.maxChunksPerDoc.schema.maxValue
 
 const RERANK_FIELDS = fieldNames(RerankRequestSchema);
 
-export function tooLargeForSync(count: number, max: number): ApiError {
-  return new ApiError(
-    413,
+export function tooLargeForSync(count: number, max: number): ValidationError {
+  return new ValidationError(
     'too_large_for_sync',
+    'documents',
     `documents: ${count} documents exceed the synchronous limit of ${max} (RERANK_SYNC_MAX_DOCUMENTS); ` +
       'submit them as an asynchronous job instead: POST /v1/jobs with the same query and documents, then GET /v1/jobs/{id}/results (or pass a webhook)',
-    'documents',
     { name: 'documents per synchronous request', value: max, env: 'RERANK_SYNC_MAX_DOCUMENTS' },
     { jobs_url: '/v1/jobs' },
   );
