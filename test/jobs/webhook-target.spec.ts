@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import {
-  ApiError,
+  ValidationError,
   checkWebhookUrl,
   HostList,
   internalReason,
@@ -18,12 +18,12 @@ import {
 
 const NONE = new HostList();
 
-async function refusal(url: string, allowed = NONE, resolve?: Resolver): Promise<ApiError> {
+async function refusal(url: string, allowed = NONE, resolve?: Resolver): Promise<ValidationError> {
   const e = await checkWebhookUrl(validateWebhook({ url })!.url, { allowed, resolve }).then(
     () => undefined,
     (x: unknown) => x,
   );
-  if (!(e instanceof ApiError)) throw new Error(`${url} was accepted`);
+  if (!(e instanceof ValidationError)) throw new Error(`${url} was accepted`);
   return e;
 }
 
@@ -55,7 +55,7 @@ describe('webhook URLs refused at submission', () => {
   ];
   it.each(cases)('%s', async (url, message) => {
     const e = await refusal(url);
-    expect(e.status).toBe(400);
+    expect(e.kind).toBe('invalid');
     expect(e.field).toBe('webhook.url');
     expect(e.message).toMatch(/^webhook\.url: address /);
     expect(e.message).toMatch(message);
@@ -88,10 +88,10 @@ describe('webhook URLs refused at submission', () => {
     } catch (x) {
       e = x;
     }
-    expect(e).toBeInstanceOf(ApiError);
-    expect((e as ApiError).field).toBe('webhook.url');
-    expect((e as ApiError).message).toMatch(/^webhook\.url: credentials \(user:password@\) are not allowed/);
-    expect((e as ApiError).message).not.toContain('hunter2pass');
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).field).toBe('webhook.url');
+    expect((e as ValidationError).message).toMatch(/^webhook\.url: credentials \(user:password@\) are not allowed/);
+    expect((e as ValidationError).message).not.toContain('hunter2pass');
     expect(() => validateWebhook({ url: 'https://token@hooks.example.com/h' })).toThrow(/credentials/);
   });
 });

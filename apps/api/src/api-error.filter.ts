@@ -1,11 +1,11 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { ApiError, isRedisUnavailable } from '@rerank/jobs';
-import { type ApiRequest, sendError } from './http';
+import { type ApiRequest, sendError, toApiError } from './http';
 
 const CODES: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'limit_exceeded', 415: 'unsupported_media_type' };
 
-/** Every error leaves the API as {error: {code, message, field?}}. */
+/** Every error leaves the API as {error: {code, message, field?}}; core errors get their status in toApiError (http.ts). */
 @Catch()
 export class ApiErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('http');
@@ -14,7 +14,8 @@ export class ApiErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const res = http.getResponse<ServerResponse>();
     const req = http.getRequest<ApiRequest>();
-    if (exception instanceof ApiError) return sendError(res, exception);
+    const known = toApiError(exception);
+    if (known) return sendError(res, known);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const message =

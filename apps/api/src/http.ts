@@ -3,7 +3,7 @@
  * malformed JSON get the API's error shape) and small request helpers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, type HostList } from '@rerank/jobs';
+import { ApiError, type HostList, ValidationError, type ValidationKind } from '@rerank/jobs';
 import { TeiError } from './compat/tei-error';
 
 export interface ApiRequest extends IncomingMessage {
@@ -11,6 +11,23 @@ export interface ApiRequest extends IncomingMessage {
   /** Set by the API key guard: who owns what this request creates or reads. */
   owner?: string;
   ownerLabel?: string;
+}
+
+/** The one place core errors get their HTTP status and code. */
+const VALIDATION_STATUS: Record<ValidationKind, { status: number; code: string }> = {
+  invalid: { status: 400, code: 'invalid_request' },
+  limit: { status: 413, code: 'limit_exceeded' },
+  too_large_for_sync: { status: 413, code: 'too_large_for_sync' },
+};
+
+/** An error of ours as the HTTP API answers it, or null for anything else (a bug, Redis, ...). */
+export function toApiError(e: unknown): ApiError | null {
+  if (e instanceof ApiError) return e;
+  if (e instanceof ValidationError) {
+    const { status, code } = VALIDATION_STATUS[e.kind];
+    return new ApiError(status, code, e.message, e.field, e.limit, e.extra);
+  }
+  return null;
 }
 
 export function sendError(res: ServerResponse, e: ApiError): void {
@@ -61,7 +78,9 @@ export function jsonBodyReader(limit: number, authenticate: (req: ApiRequest) =>
       authenticate(req);
     } catch (e) {
       req.resume();
-      return sendError(res, e as ApiError);
+      const api = toApiError(e);
+      if (!api) return next(e);
+      return sendError(res, api);
     }
     const length = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;

@@ -1,195 +1,285 @@
 /**
- * OpenAPI schemas of the wire format (the validation itself lives in @rerank/jobs), and the
- * document setup: UI at /docs, JSON at /openapi.json.
+ * The OpenAPI 3.1 document, generated from the contract (@rerank/jobs contract/http-bodies.ts, whose
+ * engine options come from the engine's contract): named component schemas with examples, every
+ * status each route answers, the webhooks with their signature headers, NDJSON results. Served at
+ * /openapi.json (and /openapi.yaml) with the UI at /docs; linted with Redocly's recommended rules in
+ * test/api/openapi.spec.ts.
  */
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { ENGINE_OPTIONS } from '@rerank/jobs';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import {
+  ATTEMPT_HEADER,
+  DELIVERY_HEADER,
+  ErrorSchema,
+  EVENT_HEADER,
+  HealthSchema,
+  JobRequestSchema,
+  JobResultsSchema,
+  JobSchema,
+  ModelListSchema,
+  RerankRequestSchema,
+  RerankResponseSchema,
+  ScoreLineSchema,
+  ScoreRequestSchema,
+  ScoreResponseSchema,
+  SIGNATURE_HEADER,
+  TeiErrorSchema,
+  TeiInfoSchema,
+  TeiRerankRequestSchema,
+  TeiRerankResponseSchema,
+  VllmRerankRequestSchema,
+  WebhookPayloadSchema,
+} from '@rerank/jobs';
+import { z } from 'zod';
 
-const engineOptionProps: Record<string, SchemaObject> = Object.fromEntries(
-  ENGINE_OPTIONS.map((o) => {
-    const type: SchemaObject =
-      o.field === 'normalize'
-        ? { type: 'boolean' }
-        : ['cutoff_layers', 'compress_layers'].includes(o.field)
-          ? { type: 'array', items: { type: 'integer' }, nullable: true }
-          : ['max_length', 'query_max_length', 'batch_size', 'max_batch_tokens', 'compress_ratio'].includes(o.field)
-            ? { type: 'integer', nullable: o.field === 'query_max_length' }
-            : { type: 'string', nullable: !o.field.endsWith('_format') };
-    return [o.field, { ...type, description: `Engine option: ${o.description}${o.families ? ` (${o.families.join(' / ')} families only)` : ''}` }];
-  }),
-);
+const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
-const documentItem: SchemaObject = {
-  oneOf: [{ type: 'string' }, { type: 'object', required: ['text'], properties: { id: { oneOf: [{ type: 'string' }, { type: 'integer' }] }, text: { type: 'string' } } }],
-  description: 'A document: a string, or {id?, text}',
+/** What each error status means, shared by the routes that answer it. */
+const ERROR_MEANING: Record<number, string> = {
+  400: 'A field is missing or wrong (error.field names it; the message says what to send); nothing was queued',
+  401: 'No API key, or not one of RERANK_API_KEYS (Authorization: Bearer <key>)',
+  404: 'No such job for this API key (or its results have expired)',
+  409: 'The job is not in a state that allows this',
+  413: 'The request body or a configured limit is too large (error.limit names the limit and its variable)',
+  415: 'The body is not application/json',
+  429: 'Rate limit or active-jobs quota of this API key (Retry-After says when to come back)',
+  503: 'Overloaded (Redis near its memory limit, too many pending pairs) or the job store is unreachable; nothing was done (Retry-After)',
+  504: 'The synchronous request did not finish in time (RERANK_SYNC_TIMEOUT_MS); submit large work as a job (POST /v1/jobs)',
 };
 
-export const ErrorSchema: SchemaObject = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string', example: 'invalid_request' },
-        message: { type: 'string', example: 'documents[3].text: expected document as a string, got a number (5)' },
-        field: { type: 'string', example: 'documents[3].text' },
-        limit: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'integer' }, env: { type: 'string' } } },
+const retryAfter = z.int().meta({ description: 'Seconds to wait before retrying', example: 5 });
+
+function errors(statuses: number[], schema: z.ZodType = ErrorSchema): Record<number, ResponseConfig> {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      {
+        description: ERROR_MEANING[s],
+        content: json(schema),
+        ...(s === 429 || s === 503 ? { headers: z.object({ 'Retry-After': retryAfter }) } : {}),
+      },
+    ]),
+  );
+}
+
+/** Node's HTTP server refuses some requests before any route sees them, on every path. */
+const BEFORE_ROUTING: Record<string, ResponseConfig> = {
+  '4XX': { description: 'Refused by the HTTP server before routing, without a body: a malformed request (400) or headers too large (431)' },
+};
+
+const jobId = z.object({ id: z.string().meta({ description: 'The job id from POST /v1/jobs', example: 'job_01' }) });
+const SYNC_ERRORS = [400, 401, 413, 415, 429, 503, 504];
+
+function routes(): RouteConfig[] {
+  return [
+    {
+      method: 'post',
+      path: '/v1/rerank',
+      operationId: 'rerankV1',
+      tags: ['rerank'],
+      summary: 'Rerank documents for a query (Cohere v1 / Jina shape)',
+      description: 'Synchronous: scored by the workers ahead of queued jobs. Relevance scores are the sigmoid of the model score unless normalize: false.',
+      request: { body: { content: json(RerankRequestSchema), required: true } },
+      responses: { 200: { description: 'Results, best first', content: json(RerankResponseSchema) }, ...errors(SYNC_ERRORS) },
+    },
+    {
+      method: 'post',
+      path: '/v2/rerank',
+      operationId: 'rerankV2',
+      tags: ['rerank'],
+      summary: 'Rerank documents for a query (Cohere v2 shape)',
+      description: 'As /v1/rerank; max_tokens_per_doc defaults to 4096 and priority orders synchronous requests.',
+      request: { body: { content: json(RerankRequestSchema), required: true } },
+      responses: { 200: { description: 'Results, best first', content: json(RerankResponseSchema) }, ...errors(SYNC_ERRORS) },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs',
+      operationId: 'createJob',
+      tags: ['jobs'],
+      summary: 'Submit an asynchronous rerank job',
+      description: 'Answers 202 once the job is durably queued. The same Idempotency-Key and body give the same job (200); the same key with another body 409.',
+      request: {
+        headers: z.object({ 'Idempotency-Key': z.string().min(1).max(255).optional().meta({ description: '1 to 255 visible ASCII characters, e.g. a UUID', example: '3f1c0a9e-6d0b-4c1e-9b8a-2f7c5d4e3a21' }) }),
+        body: { content: json(JobRequestSchema), required: true },
+      },
+      responses: {
+        202: { description: 'Queued', content: json(JobSchema) },
+        200: { description: 'Replay of an Idempotency-Key: the existing job', content: json(JobSchema) },
+        ...errors([400, 401, 413, 415, 429, 503]),
+        409: { description: 'Idempotency-Key already used with another body', content: json(ErrorSchema) },
       },
     },
-  },
-};
-
-export const RerankRequestSchema: SchemaObject = {
-  type: 'object',
-  required: ['query', 'documents'],
-  properties: {
-    model: { type: 'string', description: 'A served model (GET /v1/models); optional when only one is served' },
-    query: { type: 'string' },
-    documents: { type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'object', required: ['text'], properties: { text: { type: 'string' } } }] } },
-    top_n: { type: 'integer', minimum: 1, description: 'How many results (default: all)' },
-    return_documents: { type: 'boolean', default: false },
-    rank_fields: { type: 'array', items: { type: 'string', enum: ['text'] } },
-    ...engineOptionProps,
-  },
-  example: { model: 'my-reranker', query: 'What is the capital of France?', documents: ['Paris is the capital of France.', 'Berlin is in Germany.'], top_n: 1, return_documents: true },
-};
-
-export const RerankResponseSchema: SchemaObject = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    results: {
-      type: 'array',
-      items: { type: 'object', properties: { index: { type: 'integer' }, relevance_score: { type: 'number', description: 'sigmoid of the model score (0..1), as Cohere and Jina; the raw score with normalize: false' }, document: { type: 'object', properties: { text: { type: 'string' } } } } },
+    {
+      method: 'get',
+      path: '/v1/jobs/{id}',
+      operationId: 'getJob',
+      tags: ['jobs'],
+      summary: 'Status, progress, timings, error and webhook delivery of a job',
+      request: { params: jobId },
+      responses: { 200: { description: 'The job', content: json(JobSchema) }, ...errors([401, 404, 429, 503]) },
     },
-    meta: { type: 'object' },
-    model: { type: 'string' },
-    usage: { type: 'object' },
-  },
-};
-
-export const JobRequestSchema: SchemaObject = {
-  type: 'object',
-  description: 'Either query + documents, or queries (each with its documents), or queries + shared documents.',
-  properties: {
-    model: { type: 'string' },
-    query: { type: 'string' },
-    documents: { type: 'array', items: documentItem },
-    queries: {
-      type: 'array',
-      items: {
-        oneOf: [
-          { type: 'string' },
-          { type: 'object', required: ['query'], properties: { id: { oneOf: [{ type: 'string' }, { type: 'integer' }] }, query: { type: 'string' }, documents: { type: 'array', items: documentItem } } },
-        ],
+    {
+      method: 'delete',
+      path: '/v1/jobs/{id}',
+      operationId: 'cancelJob',
+      tags: ['jobs'],
+      summary: 'Cancel a job',
+      description: 'Shards not started never run; the job ends cancelled and its webhook says so.',
+      request: { params: jobId },
+      responses: { 200: { description: 'The cancelled job', content: json(JobSchema) }, ...errors([401, 404, 409, 429, 503]) },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs/{id}/results',
+      operationId: 'getJobResults',
+      tags: ['jobs'],
+      summary: 'Top-k per query, best first (ties: lower index first)',
+      description:
+        '?all=true adds every score: as JSON (each result with "scores") for small jobs, or as JSON lines (application/x-ndjson, one ScoreLine per pair) ' +
+        'for jobs of more pairs than fit one JSON answer; format=json|jsonl chooses.',
+      request: {
+        params: jobId,
+        query: z.object({
+          all: z.enum(['true', 'false', '1', '0']).optional().meta({ description: 'Every score, not only the top-k', example: 'true' }),
+          format: z.enum(['json', 'jsonl']).optional().meta({ description: 'With all=true: one JSON document, or JSON lines', example: 'jsonl' }),
+        }),
       },
-    },
-    top_k: { type: 'integer', minimum: 1, default: 10 },
-    return_documents: { type: 'boolean', default: true, description: 'Include document texts in the top-k results' },
-    webhook: {
-      type: 'object',
-      required: ['url'],
-      properties: { url: { type: 'string', format: 'uri' }, secret: { type: 'string', description: 'HMAC-SHA256 key of the X-Rerank-Signature header' } },
-    },
-    metadata: { type: 'object', description: 'Echoed back with the job and its webhook' },
-    ...engineOptionProps,
-  },
-  example: {
-    model: 'my-reranker',
-    queries: [{ id: 'q1', query: 'capital of France' }],
-    documents: [{ id: 'd1', text: 'Paris is the capital of France.' }, 'Berlin is in Germany.'],
-    top_k: 10,
-    webhook: { url: 'https://example.com/hooks/rerank', secret: 'a-long-shared-secret' },
-  },
-};
-
-const progress: SchemaObject = {
-  type: 'object',
-  properties: { shards_done: { type: 'integer' }, shards_total: { type: 'integer' }, pairs_done: { type: 'integer' }, pairs_total: { type: 'integer' } },
-};
-
-export const JobSchema: SchemaObject = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    object: { type: 'string', example: 'rerank.job' },
-    status: { type: 'string', enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] },
-    model: { type: 'string' },
-    created_at: { type: 'string', format: 'date-time' },
-    started_at: { type: 'string', format: 'date-time', nullable: true },
-    finished_at: { type: 'string', format: 'date-time', nullable: true },
-    progress,
-    counts: { type: 'object', properties: { queries: { type: 'integer' }, documents: { type: 'integer' }, pairs: { type: 'integer' } } },
-    top_k: { type: 'integer' },
-    timings: { type: 'object', properties: { queued_ms: { type: 'integer' }, running_ms: { type: 'integer' }, total_ms: { type: 'integer' } } },
-    error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
-    metadata: { type: 'object', nullable: true },
-    webhook: {
-      type: 'object',
-      nullable: true,
-      properties: {
-        url: { type: 'string' },
-        state: { type: 'string', enum: ['pending', 'retrying', 'delivered', 'failed'] },
-        event: { type: 'string', nullable: true },
-        attempts: { type: 'integer' },
-        last_status: { type: 'integer', nullable: true },
-        last_error: { type: 'string', nullable: true },
-        last_attempt_at: { type: 'string', nullable: true },
-        delivered_at: { type: 'string', nullable: true },
-      },
-    },
-    links: { type: 'object', properties: { self: { type: 'string' }, results: { type: 'string' }, cancel: { type: 'string' } } },
-  },
-};
-
-export const ResultsSchema: SchemaObject = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    model: { type: 'string' },
-    top_k: { type: 'integer' },
-    results: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          query_index: { type: 'integer' },
-          query_id: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
-          query: { type: 'string' },
-          top_k: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                index: { type: 'integer' },
-                id: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
-                score: { type: 'number' },
-                scores: { type: 'array', items: { type: 'number' } },
-                document: { type: 'object', properties: { text: { type: 'string' } } },
-              },
-            },
-          },
-          scores: { type: 'array', items: { type: 'number' }, description: 'With ?all=true: every score in document order' },
+      responses: {
+        200: {
+          description: 'Results (JSON), or every score as JSON lines',
+          content: { 'application/json': { schema: JobResultsSchema }, 'application/x-ndjson': { schema: ScoreLineSchema } },
         },
+        ...errors([400, 401, 404, 429, 503]),
+        409: { description: 'The job has not completed (or failed, or was cancelled): it has no results', content: json(ErrorSchema) },
       },
     },
-  },
-};
+    {
+      method: 'get',
+      path: '/v1/models',
+      operationId: 'listModels',
+      tags: ['models'],
+      summary: 'Served models, their family, and the workers that have them loaded',
+      responses: { 200: { description: 'The models', content: json(ModelListSchema) }, ...errors([401, 429, 503]) },
+    },
+    {
+      method: 'get',
+      path: '/health/live',
+      operationId: 'live',
+      tags: ['health'],
+      summary: 'The process is up',
+      security: [],
+      responses: { 200: { description: 'Up', content: json(HealthSchema) }, ...BEFORE_ROUTING },
+    },
+    {
+      method: 'get',
+      path: '/health/ready',
+      operationId: 'ready',
+      tags: ['health'],
+      summary: 'Redis reachable and at least one worker has the models loaded',
+      security: [],
+      responses: { 200: { description: 'Ready', content: json(HealthSchema) }, ...BEFORE_ROUTING, 503: { description: 'Not ready (the body says why)', content: json(HealthSchema) } },
+    },
+    {
+      method: 'post',
+      path: '/rerank',
+      operationId: 'rerankCompat',
+      tags: ['compatibility'],
+      summary: "TEI's or vLLM / Infinity's rerank",
+      description: 'A body with "texts" is TEI\'s ({query, texts} → [{index, score, text?}], TEI\'s errors and statuses); one with "documents" is vLLM / Infinity\'s (Cohere-like answer).',
+      request: { body: { content: json(z.union([TeiRerankRequestSchema, VllmRerankRequestSchema])), required: true } },
+      responses: {
+        200: { description: 'TEI: [{index, score, text?}] best first; vLLM / Infinity: the Cohere-like answer', content: json(z.union([TeiRerankResponseSchema, RerankResponseSchema])) },
+        400: { description: 'TEI: empty input (error_type "empty"); vLLM / Infinity: a field is wrong', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        401: { description: ERROR_MEANING[401], content: json(ErrorSchema) },
+        413: { description: 'TEI: validation error (error_type "validation"); vLLM / Infinity: too large', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        424: { description: 'TEI: the backend failed (error_type "backend")', content: json(TeiErrorSchema) },
+        429: { description: 'TEI: overloaded; vLLM / Infinity: rate limited', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        503: { description: 'TEI: unhealthy; vLLM / Infinity: overloaded or unavailable', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        504: { description: ERROR_MEANING[504], content: json(ErrorSchema) },
+      },
+    },
+    {
+      method: 'get',
+      path: '/info',
+      operationId: 'teiInfo',
+      tags: ['compatibility'],
+      summary: "TEI's model information",
+      responses: { 200: { description: 'Model information', content: json(TeiInfoSchema) }, ...errors([401]) },
+    },
+    ...(['/score', '/v1/score'] as const).map(
+      (path): RouteConfig => ({
+        method: 'post',
+        path,
+        operationId: path === '/score' ? 'score' : 'scoreV1',
+        tags: ['compatibility'],
+        summary: path === '/score' ? "vLLM's score API" : "vLLM's score API (OpenAI-style path)",
+        description: '{model, text_1, text_2}: one-to-one, one-to-many (text_1 a string) or pairwise (two lists of one length) → {data: [{index, score}], usage}.',
+        request: { body: { content: json(ScoreRequestSchema), required: true } },
+        responses: { 200: { description: 'Scores in input order', content: json(ScoreResponseSchema) }, ...errors(SYNC_ERRORS) },
+      }),
+    ),
+  ];
+}
+
+const webhookHeaders = z.object({
+  [SIGNATURE_HEADER]: z
+    .string()
+    .optional()
+    .meta({ description: 'With a webhook secret: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>. Check it and the age of t before trusting the body.', example: 't=1735732800,v1=5d41402abc4b2a76b9719d911017c592' }),
+  [DELIVERY_HEADER]: z.string().meta({ description: 'The delivery id (also in the body); the same on every retry: deduplicate on it', example: '42' }),
+  [EVENT_HEADER]: z.enum(['job.completed', 'job.failed', 'job.cancelled']).meta({ description: 'The event (also in the body)', example: 'job.completed' }),
+  [ATTEMPT_HEADER]: z.string().meta({ description: 'Attempt number, from 1', example: '1' }),
+});
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An opaque API key from RERANK_API_KEYS, sent as Authorization: Bearer <key> (not a JWT).',
+  });
+  for (const route of routes()) registry.registerPath(route);
+  for (const event of ['completed', 'failed', 'cancelled'] as const) {
+    registry.registerWebhook({
+      method: 'post',
+      path: `job.${event}`,
+      operationId: `webhookJob${event[0].toUpperCase()}${event.slice(1)}`,
+      tags: ['webhooks'],
+      summary: `Sent once when a job ${event === 'completed' ? 'completes' : event === 'failed' ? 'fails' : 'is cancelled'}`,
+      description: 'POSTed to webhook.url of the job, retried with exponential backoff until a 2xx (RERANK_WEBHOOK_ATTEMPTS).',
+      security: [],
+      request: { headers: webhookHeaders, body: { content: json(WebhookPayloadSchema), required: true } },
+      responses: { 200: { description: 'Received (any 2xx)' }, 400: { description: 'Refused: the delivery is retried, then recorded as failed on the job' } },
+    });
+  }
+  const generator = new OpenApiGeneratorV31(registry.definitions);
+  return generator.generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Rerank service',
+      version: '1',
+      description:
+        'Reranking API: synchronous /v1/rerank and /v2/rerank (Cohere / Jina shapes), the compatibility routes of TEI, vLLM and Infinity, ' +
+        'and asynchronous jobs of any size (/v1/jobs) scored by device-pinned workers. Errors are {"error": {"code", "message", "field"?}}.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: '/', description: 'This server (a local stack listens on http://127.0.0.1:3000 by default, PORT)' }],
+    security: [{ apiKey: [] }],
+    tags: [
+      { name: 'rerank', description: 'Synchronous reranking (Cohere v1 / v2, Jina)' },
+      { name: 'jobs', description: 'Asynchronous jobs: submit, poll, results, cancel' },
+      { name: 'models', description: 'Served models' },
+      { name: 'health', description: 'Liveness and readiness' },
+      { name: 'compatibility', description: "Other rerank servers' routes (TEI, vLLM, Infinity)" },
+      { name: 'webhooks', description: 'Calls this service makes to webhook.url when a job ends' },
+    ],
+  }) as unknown as Record<string, unknown>;
+}
 
 export function setupOpenApi(app: INestApplication): void {
-  const doc = new DocumentBuilder()
-    .setTitle('Rerank service')
-    .setDescription(
-      'Reranking API: synchronous /v1/rerank and /v2/rerank (Cohere / Jina shapes) and asynchronous jobs of any size (/v1/jobs) ' +
-        'scored by device-pinned workers. Errors are {"error": {"code", "message", "field"?}}. Webhooks carry ' +
-        'X-Rerank-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>.',
-    )
-    .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key from RERANK_API_KEYS' })
-    .build();
-  const document = SwaggerModule.createDocument(app, doc);
+  const document = buildOpenApiDocument() as unknown as OpenAPIObject;
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
 }

@@ -1,6 +1,24 @@
 import { parseArgs } from 'node:util';
-import { AutoReranker, type AutoRerankerOptions } from '@rerank/engine';
+import { AutoReranker, type AutoRerankerOptions, type CliFlag, cliFlagName, ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl } from '@rerank/engine';
 import { readPairChunks } from './read-pairs';
+
+/** One help line per flag: the flag and its argument, then the doc and default from the contract. */
+function flagLines(section: CliFlag['section']): string {
+  return ENGINE_OPTION_NAMES.flatMap((name) => {
+    const d: EngineOptionDecl = ENGINE_OPTIONS[name];
+    if (d.cli?.section !== section) return [];
+    const arg = { boolean: '', int: ' <n>', ints: ' <list>', string: ' <s>', devices: ' <list>' }[d.cli.kind];
+    const usage = `  --${cliFlagName(name)}${arg}`;
+    const indent = ' '.repeat(38);
+    const head = usage.length > 36 ? `${usage}\n${indent}` : usage.padEnd(38);
+    const families = d.families ? ` [${d.families.join(' / ')}]` : '';
+    const defaults = d.default && d.cli.kind !== 'boolean' ? `default ${d.default.text}` : '';
+    const line = `${head}${d.doc}${families}`;
+    // The default on the same line when it fits, else under the doc.
+    if (!defaults) return [line];
+    return [line.length - line.lastIndexOf('\n') + defaults.length < 110 ? `${line} (${defaults})` : `${line}\n${indent}${defaults}`];
+  }).join('\n');
+}
 
 export const SCORE_HELP = `rerank score --model <dir|name> [options] [input.jsonl]
 
@@ -14,42 +32,43 @@ Model
                                       directory, or a hub id (downloaded once into the cache)
   --family <name>                     encoder | llm | layerwise | lightweight (default: from reranker.json,
                                       the model name, then config.json architectures)
-  --cache-dir <dir>                   where names are looked up and downloads cached
-                                      (default $RERANK_CACHE_DIR or ~/.cache/rerank)
-  --revision <rev>                    hub revision (default main); HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE apply
-  --offline                           never download
-  --trust-remote-code                 accepted for parity; ONNX graphs run no model code
+${flagLines('model')}
 
-Scoring (the reference's options)
-  --use-fp16                          the model's fp16 graph on GPUs (ignored on CPU)
-  --quantized                         the model's int8 graph (model_quantized.onnx)
-  --query-instruction-for-rerank <s>  instruction put before each query
-  --query-instruction-format <f>      default "{}{}" (instruction, query); "\\n" becomes a newline
-  --passage-instruction-for-rerank <s>
-  --passage-instruction-format <f>
-  --devices <list>                    cpu, cuda:0, 1, ... comma separated (default: every GPU, else cpu)
-  --batch-size <n>                    rows per batch (default 128)
-  --max-batch-tokens <n>              padded tokens per batch (default 512 on CPU, 65536 on GPU)
-  --threads <n>                       runtime threads per device session (default: runtime's choice)
-  --max-length <n>                    default 512
-  --query-max-length <n>              default 3/4 of --max-length
-  --normalize                         sigmoid of each score
-  --prompt <s>                        LLM families: the prompt after the pair
-  --cutoff-layers <list>              layer-wise / light-weight: layers to read, comma separated
-  --compress-ratio <n>                light-weight: 1, 2, 4 or 8
-  --compress-layers <list>            light-weight: layers where tokens are compressed
+Scoring (the reference's options; lists are comma separated; "\\n" in formats becomes a newline)
+${flagLines('scoring')}
 
 Output
   --stats                             print pairs, seconds and pairs/s to stderr at the end
 `;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
-const ints = (name: string, v: string | undefined) => list(v)?.map((s) => toInt(name, s));
 function toInt(name: string, v: string): number {
   if (!/^-?\d+$/.test(v)) throw new Error(`--${name}: expected an integer, got ${JSON.stringify(v)}`);
   return Number(v);
 }
-const int = (name: string, v: string | undefined) => (v === undefined ? undefined : toInt(name, v));
+
+/** A flag's text as the option's value; the engine checks the value against the contract. */
+function flagValue(kind: CliFlag['kind'], flag: string, v: string | boolean): unknown {
+  if (typeof v === 'boolean') return v;
+  switch (kind) {
+    case 'int':
+      return toInt(flag, v);
+    case 'ints':
+      return list(v)?.map((s) => toInt(flag, s));
+    case 'devices':
+      return list(v)?.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
+    default:
+      return v;
+  }
+}
+
+/** The engine options that have a flag, as parseArgs options. */
+const ENGINE_FLAGS = Object.fromEntries(
+  ENGINE_OPTION_NAMES.flatMap((name) => {
+    const cli = (ENGINE_OPTIONS[name] as EngineOptionDecl).cli;
+    return cli ? [[cliFlagName(name), { type: cli.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]] : [];
+  }),
+);
 
 export function parseScoreArgs(argv: string[]): { model: string; options: AutoRerankerOptions; input?: string; stats: boolean } {
   const { values, positionals } = parseArgs({
@@ -58,61 +77,24 @@ export function parseScoreArgs(argv: string[]): { model: string; options: AutoRe
     options: {
       model: { type: 'string' },
       family: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      revision: { type: 'string' },
-      offline: { type: 'boolean' },
-      'trust-remote-code': { type: 'boolean' },
-      'use-fp16': { type: 'boolean' },
-      quantized: { type: 'boolean' },
-      'query-instruction-for-rerank': { type: 'string' },
-      'query-instruction-format': { type: 'string' },
-      'passage-instruction-for-rerank': { type: 'string' },
-      'passage-instruction-format': { type: 'string' },
-      devices: { type: 'string' },
-      'batch-size': { type: 'string' },
-      'max-batch-tokens': { type: 'string' },
-      threads: { type: 'string' },
-      'max-length': { type: 'string' },
-      'query-max-length': { type: 'string' },
-      normalize: { type: 'boolean' },
-      prompt: { type: 'string' },
-      'cutoff-layers': { type: 'string' },
-      'compress-ratio': { type: 'string' },
-      'compress-layers': { type: 'string' },
+      ...ENGINE_FLAGS,
       stats: { type: 'boolean' },
       input: { type: 'string', short: 'i' },
     },
   });
-  if (!values.model) throw new Error('--model is required (a model directory, a name under the cache directory, or a hub id)');
+  if (typeof values.model !== 'string' || !values.model) throw new Error('--model is required (a model directory, a name under the cache directory, or a hub id)');
   if (positionals.length > 1) throw new Error(`one input file at most, got ${positionals.join(' ')}`);
-  const devices = list(values.devices)?.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
-  const options: AutoRerankerOptions = {
-    family: values.family,
-    cacheDir: values['cache-dir'],
-    revision: values.revision,
-    offline: values.offline,
-    trustRemoteCode: values['trust-remote-code'],
-    useFp16: values['use-fp16'],
-    quantized: values.quantized,
-    queryInstructionForRerank: values['query-instruction-for-rerank'],
-    queryInstructionFormat: values['query-instruction-format'],
-    passageInstructionForRerank: values['passage-instruction-for-rerank'],
-    passageInstructionFormat: values['passage-instruction-format'],
-    devices,
-    batchSize: int('batch-size', values['batch-size']),
-    maxBatchTokens: int('max-batch-tokens', values['max-batch-tokens']),
-    intraOpNumThreads: int('threads', values.threads),
-    maxLength: int('max-length', values['max-length']),
-    queryMaxLength: int('query-max-length', values['query-max-length']),
-    normalize: values.normalize,
-    prompt: values.prompt,
-    cutoffLayers: ints('cutoff-layers', values['cutoff-layers']),
-    compressRatio: int('compress-ratio', values['compress-ratio']),
-    compressLayers: ints('compress-layers', values['compress-layers']),
-  };
+  const options: Record<string, unknown> = {};
+  if (values.family !== undefined) options.family = values.family;
   // Flags not given stay out, so each class applies its own defaults and checks.
-  for (const key of Object.keys(options) as (keyof AutoRerankerOptions)[]) if (options[key] === undefined) delete options[key];
-  return { model: values.model, options, input: values.input ?? positionals[0], stats: values.stats ?? false };
+  for (const name of ENGINE_OPTION_NAMES) {
+    const cli = (ENGINE_OPTIONS[name] as EngineOptionDecl).cli;
+    const flag = cliFlagName(name);
+    const given = (values as Record<string, string | boolean | undefined>)[flag];
+    if (cli && given !== undefined) options[name] = flagValue(cli.kind, flag, given);
+  }
+  const input = typeof values.input === 'string' ? values.input : positionals[0];
+  return { model: values.model, options: options as AutoRerankerOptions, input, stats: values.stats === true };
 }
 
 /** Pairs scored per engine call: large enough to batch well, small enough to stream. */

@@ -17,7 +17,25 @@ export { readModelFiles, type ModelFiles, type RerankerJson } from './model/mode
 export { resolveModelDir, defaultCacheDir, ENGINE_ENV_VARS } from './model/resolve';
 export { downloadModel } from './model/hub';
 export { planBatches, paddingEfficiency, chunkRanges, type BatchLimits } from './batching/batch-plan';
-export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT, COMPRESS_RATIOS } from './options';
+export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT } from './options';
+export {
+  COMPRESS_RATIOS,
+  ENGINE_OPTIONS,
+  ENGINE_OPTION_NAMES,
+  API_ENGINE_OPTIONS,
+  optionDecl,
+  optionNamesOf,
+  snakeName,
+  cliFlagName,
+  findCompressionGraph,
+  type ApiEngineOption,
+  type CliFlag,
+  type EngineOptionDecl,
+  type EngineOptionName,
+  type OptionsOf,
+  type OverridesOf,
+} from './contract/engine-options';
+export { fields, fieldProblem, refined, type Field, type FieldProblem } from './contract/field';
 export { positionLimit } from './model/position-limit';
 export { readSequenceFacts, type SequenceFacts, type DecoderPartLengths } from './model/sequence-facts';
 export { longestDecoderSequence } from './sequences/decoder-sequences';

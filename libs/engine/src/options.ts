@@ -1,6 +1,10 @@
+import { ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl, type EngineOptionName, optionDecl, optionNamesOf, type OptionsOf, type OverridesOf } from './contract/engine-options';
+import { fieldProblem } from './contract/field';
 import { type Device, resolveDevices } from './devices';
 import { RerankerArgumentError } from './errors';
 import type { Family, RerankerOptions, ScoreOverrides } from './types';
+
+export { COMPRESS_RATIOS } from './contract/engine-options';
 
 /** Defaults of the LLM families (FlagEmbedding decoder_only/*.py). */
 export const LLM_DEFAULT_PROMPT =
@@ -9,7 +13,6 @@ export const LIGHTWEIGHT_DEFAULT_PROMPT = 'Predict whether passage B contains an
 export const LLM_QUERY_INSTRUCTION = 'A: ';
 export const LLM_PASSAGE_INSTRUCTION = 'B: ';
 export const LLM_SEPARATOR = '\n';
-export const COMPRESS_RATIOS = [1, 2, 4, 8] as const;
 
 /**
  * Padded tokens per batch when not set. On CPU, small length-sorted batches (about 4 rows of a
@@ -59,129 +62,88 @@ export interface CallSettings {
   maxBatchTokens: number;
 }
 
-const COMMON_KEYS = [
-  'useFp16', 'queryInstructionForRerank', 'queryInstructionFormat', 'passageInstructionForRerank', 'passageInstructionFormat',
-  'devices', 'batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'trustRemoteCode', 'cacheDir',
-  'maxBatchTokens', 'intraOpNumThreads', 'quantized', 'sessionOptions', 'revision', 'hubEndpoint', 'hubToken', 'offline', 'onWarning',
-];
-const FAMILY_KEYS: Record<Family, string[]> = {
-  encoder: [],
-  llm: ['prompt'],
-  layerwise: ['prompt', 'cutoffLayers'],
-  lightweight: ['prompt', 'cutoffLayers', 'compressLayers', 'compressRatio'],
-};
-const CALL_KEYS = [
-  'batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'maxBatchTokens',
-  'queryInstructionForRerank', 'queryInstructionFormat', 'passageInstructionForRerank', 'passageInstructionFormat',
-];
-const OVERRIDE_KEYS: Record<Family, string[]> = {
-  encoder: CALL_KEYS,
-  llm: [...CALL_KEYS, 'prompt'],
-  layerwise: [...CALL_KEYS, 'prompt', 'cutoffLayers'],
-  lightweight: [...CALL_KEYS, 'prompt', 'cutoffLayers', 'compressLayers', 'compressRatio'],
-};
+/** The option's value, checked against its declaration (contract/engine-options.ts). */
+function checked<K extends EngineOptionName>(name: K, value: unknown): NonNullable<OptionsOf[K]> | null {
+  const decl = optionDecl(name);
+  const problem = fieldProblem(decl.field, value);
+  if (problem) throw new RerankerArgumentError(name, problem.message ?? `must be ${decl.field.expect}, got ${JSON.stringify(value)}`);
+  return value as NonNullable<OptionsOf[K]> | null;
+}
 
-function checkKeys(given: object, allowed: string[], family: Family, what: string): void {
+/** The declared default of an option with a constant default. */
+function fallback<T>(name: EngineOptionName): T {
+  return optionDecl(name).default?.value as T;
+}
+
+/** Unknown options, or options of other families, named with where they do apply. */
+function checkKeys(given: object, family: Family, perCall: boolean): void {
+  const allowed: readonly string[] = optionNamesOf(family, perCall);
   for (const key of Object.keys(given)) {
     if ((given as Record<string, unknown>)[key] === undefined) continue;
     if (!allowed.includes(key)) {
-      const elsewhere = Object.entries(FAMILY_KEYS).filter(([, keys]) => keys.includes(key)).map(([f]) => f);
+      const decl = (ENGINE_OPTIONS as Record<string, EngineOptionDecl>)[key];
+      const elsewhere = decl?.families && !(perCall && decl.scope !== 'call') ? decl.families : [];
+      const what = perCall ? 'per-call overrides' : 'options';
       const hint = elsewhere.length ? `it applies to the ${elsewhere.join(' / ')} families only` : `known ${what}: ${allowed.join(', ')}`;
       throw new RerankerArgumentError(key, `not an option of the ${family} family (${hint})`);
     }
   }
 }
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-
-export function positiveInt(name: string, v: unknown): number {
-  if (!isInt(v) || v < 1) throw new RerankerArgumentError(name, `must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-function nonNegativeInt(name: string, v: unknown): number {
-  if (!isInt(v) || v < 0) throw new RerankerArgumentError(name, `must be an integer >= 0, got ${JSON.stringify(v)}`);
-  return v;
-}
-function bool(name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new RerankerArgumentError(name, `must be true or false, got ${JSON.stringify(v)}`);
-  return v;
-}
-function optionalText(name: string, v: unknown): string | null {
-  if (v === null) return null;
-  if (typeof v !== 'string') throw new RerankerArgumentError(name, `must be a string or null, got ${JSON.stringify(v)}`);
-  return v;
-}
-function text(name: string, v: unknown): string {
-  if (typeof v !== 'string') throw new RerankerArgumentError(name, `must be a string, got ${JSON.stringify(v)}`);
-  return v;
-}
-function layerList(name: string, v: unknown): number[] | null {
-  if (v === null) return null;
-  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => isInt(x) && x >= 0)) {
-    throw new RerankerArgumentError(name, `must be a non-empty list of layer numbers, got ${JSON.stringify(v)}`);
-  }
-  return [...v];
-}
-function plainObject(name: string, v: unknown): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new RerankerArgumentError(name, `must be an object of onnxruntime session options, got ${JSON.stringify(v)}`);
-  return v as Record<string, unknown>;
-}
-function compressRatio(v: unknown): number {
-  if (!(COMPRESS_RATIOS as readonly unknown[]).includes(v)) throw new RerankerArgumentError('compressRatio', `must be 1, 2, 4 or 8, got ${JSON.stringify(v)}`);
-  return v as number;
-}
-
 /** Validates constructor options and fills the reference's defaults. Throws on the first bad one. */
 export function resolveOptions(family: Family, options: RerankerOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new RerankerArgumentError('options', `must be an object, got ${JSON.stringify(options)}`);
-  checkKeys(options, [...COMMON_KEYS, ...FAMILY_KEYS[family]], family, 'options');
+  checkKeys(options, family, false);
   const llm = family !== 'encoder';
-  const o = options;
+  const o = options as OptionsOf;
+  // Every given option against its declaration, in declaration order (the first bad one is reported).
+  for (const name of ENGINE_OPTION_NAMES) if (name !== 'devices' && o[name] !== undefined) checked(name, o[name]);
   const devices = resolveDevices(o.devices);
-  const maxLength = o.maxLength === undefined ? 512 : positiveInt('maxLength', o.maxLength);
+  const or = <K extends EngineOptionName>(name: K) => (o[name] === undefined ? fallback<NonNullable<OptionsOf[K]>>(name) : (o[name] as NonNullable<OptionsOf[K]>));
   return {
-    useFp16: o.useFp16 === undefined ? false : bool('useFp16', o.useFp16),
-    queryInstruction: o.queryInstructionForRerank === undefined ? (llm ? LLM_QUERY_INSTRUCTION : null) : optionalText('queryInstructionForRerank', o.queryInstructionForRerank),
-    queryInstructionFormat: o.queryInstructionFormat === undefined ? '{}{}' : text('queryInstructionFormat', o.queryInstructionFormat),
-    passageInstruction: o.passageInstructionForRerank === undefined ? (llm ? LLM_PASSAGE_INSTRUCTION : null) : optionalText('passageInstructionForRerank', o.passageInstructionForRerank),
-    passageInstructionFormat: o.passageInstructionFormat === undefined ? '{}{}' : text('passageInstructionFormat', o.passageInstructionFormat),
+    useFp16: or('useFp16'),
+    queryInstruction: o.queryInstructionForRerank === undefined ? (llm ? LLM_QUERY_INSTRUCTION : null) : o.queryInstructionForRerank,
+    queryInstructionFormat: or('queryInstructionFormat'),
+    passageInstruction: o.passageInstructionForRerank === undefined ? (llm ? LLM_PASSAGE_INSTRUCTION : null) : o.passageInstructionForRerank,
+    passageInstructionFormat: or('passageInstructionFormat'),
     devices,
-    batchSize: o.batchSize === undefined ? 128 : positiveInt('batchSize', o.batchSize),
-    queryMaxLength: o.queryMaxLength == null ? null : nonNegativeInt('queryMaxLength', o.queryMaxLength),
-    maxLength,
-    normalize: o.normalize === undefined ? false : bool('normalize', o.normalize),
-    cacheDir: o.cacheDir == null ? null : text('cacheDir', o.cacheDir),
-    prompt: o.prompt == null ? null : text('prompt', o.prompt),
-    cutoffLayers: o.cutoffLayers == null ? null : layerList('cutoffLayers', o.cutoffLayers),
-    compressLayers: o.compressLayers == null ? null : layerList('compressLayers', o.compressLayers),
-    compressRatio: o.compressRatio === undefined ? 1 : compressRatio(o.compressRatio),
-    maxBatchTokens: o.maxBatchTokens === undefined ? defaultMaxBatchTokens(devices) : positiveInt('maxBatchTokens', o.maxBatchTokens),
-    intraOpNumThreads: o.intraOpNumThreads === undefined ? 0 : nonNegativeInt('intraOpNumThreads', o.intraOpNumThreads),
-    quantized: o.quantized === undefined ? false : bool('quantized', o.quantized),
-    sessionOptions: o.sessionOptions === undefined ? {} : plainObject('sessionOptions', o.sessionOptions),
+    batchSize: or('batchSize'),
+    queryMaxLength: o.queryMaxLength ?? null,
+    maxLength: or('maxLength'),
+    normalize: or('normalize'),
+    cacheDir: o.cacheDir ?? null,
+    prompt: o.prompt ?? null,
+    cutoffLayers: o.cutoffLayers ? [...o.cutoffLayers] : null,
+    compressLayers: o.compressLayers ? [...o.compressLayers] : null,
+    compressRatio: or('compressRatio'),
+    maxBatchTokens: o.maxBatchTokens ?? defaultMaxBatchTokens(devices),
+    intraOpNumThreads: or('intraOpNumThreads'),
+    quantized: or('quantized'),
+    sessionOptions: or('sessionOptions'),
   };
 }
 
 /** Applies per-call overrides, as the reference's keyword arguments to compute_score. */
 export function resolveCall(family: Family, base: ResolvedOptions, overrides: ScoreOverrides = {}): CallSettings {
   if (overrides === null || typeof overrides !== 'object') throw new RerankerArgumentError('overrides', `must be an object, got ${JSON.stringify(overrides)}`);
-  checkKeys(overrides, OVERRIDE_KEYS[family], family, 'per-call overrides');
-  const o = overrides;
-  const maxLength = o.maxLength === undefined ? base.maxLength : positiveInt('maxLength', o.maxLength);
-  const queryMaxLength = o.queryMaxLength != null ? nonNegativeInt('queryMaxLength', o.queryMaxLength) : base.queryMaxLength ?? Math.floor((maxLength * 3) / 4);
+  checkKeys(overrides, family, true);
+  const o = overrides as OverridesOf;
+  for (const name of ENGINE_OPTION_NAMES) if (o[name as keyof OverridesOf] !== undefined) checked(name, o[name as keyof OverridesOf]);
+  const maxLength = o.maxLength ?? base.maxLength;
   return {
-    queryInstruction: o.queryInstructionForRerank === undefined ? base.queryInstruction : optionalText('queryInstructionForRerank', o.queryInstructionForRerank),
-    queryInstructionFormat: o.queryInstructionFormat === undefined ? base.queryInstructionFormat : text('queryInstructionFormat', o.queryInstructionFormat),
-    passageInstruction: o.passageInstructionForRerank === undefined ? base.passageInstruction : optionalText('passageInstructionForRerank', o.passageInstructionForRerank),
-    passageInstructionFormat: o.passageInstructionFormat === undefined ? base.passageInstructionFormat : text('passageInstructionFormat', o.passageInstructionFormat),
-    batchSize: o.batchSize === undefined ? base.batchSize : positiveInt('batchSize', o.batchSize),
+    queryInstruction: o.queryInstructionForRerank === undefined ? base.queryInstruction : o.queryInstructionForRerank,
+    queryInstructionFormat: o.queryInstructionFormat ?? base.queryInstructionFormat,
+    passageInstruction: o.passageInstructionForRerank === undefined ? base.passageInstruction : o.passageInstructionForRerank,
+    passageInstructionFormat: o.passageInstructionFormat ?? base.passageInstructionFormat,
+    batchSize: o.batchSize ?? base.batchSize,
     maxLength,
-    queryMaxLength,
-    normalize: o.normalize === undefined ? base.normalize : bool('normalize', o.normalize),
-    prompt: o.prompt === undefined ? base.prompt : o.prompt === null ? null : text('prompt', o.prompt),
-    cutoffLayers: o.cutoffLayers === undefined ? base.cutoffLayers : layerList('cutoffLayers', o.cutoffLayers),
-    compressLayers: o.compressLayers === undefined ? base.compressLayers : layerList('compressLayers', o.compressLayers),
-    compressRatio: o.compressRatio === undefined ? base.compressRatio : compressRatio(o.compressRatio),
-    maxBatchTokens: o.maxBatchTokens === undefined ? base.maxBatchTokens : positiveInt('maxBatchTokens', o.maxBatchTokens),
+    // null per call: the constructor's, else 3/4 of max length.
+    queryMaxLength: o.queryMaxLength ?? base.queryMaxLength ?? Math.floor((maxLength * 3) / 4),
+    normalize: o.normalize ?? base.normalize,
+    prompt: o.prompt === undefined ? base.prompt : o.prompt,
+    cutoffLayers: o.cutoffLayers === undefined ? base.cutoffLayers : o.cutoffLayers && [...o.cutoffLayers],
+    compressLayers: o.compressLayers === undefined ? base.compressLayers : o.compressLayers && [...o.compressLayers],
+    compressRatio: o.compressRatio ?? base.compressRatio,
+    maxBatchTokens: o.maxBatchTokens ?? base.maxBatchTokens,
   };
 }

@@ -1,6 +1,8 @@
 /**
- * The one error shape of the HTTP API: `{error: {code, message, field?, limit?}}`. Validation and
- * services throw ApiError; the API's exception filter writes it as is.
+ * Errors of the core. Validation throws ValidationError: what is wrong (field, message, kind), no
+ * HTTP status; the API maps kinds to statuses in one place (apps/api/src/http.ts, toApiError).
+ * ApiError is the HTTP API's one error shape, `{error: {code, message, field?, limit?}}`, thrown by
+ * the API's services for what only HTTP has (404, 409, 429, 503 ...).
  */
 
 export interface LimitInfo {
@@ -47,20 +49,38 @@ export class ApiError extends Error {
   }
 }
 
-/** 400: a field is missing or wrong; the message says what to send instead. */
-export function invalid(field: string, message: string): ApiError {
-  return new ApiError(400, 'invalid_request', field ? `${field}: ${message}` : message, field || undefined);
+/**
+ * What is wrong with a request:
+ * - 'invalid': a field is missing or wrong;
+ * - 'limit': a configured limit was exceeded (`limit` names it and its variable);
+ * - 'too_large_for_sync': more than a synchronous request serves; submit it as a job.
+ */
+export type ValidationKind = 'invalid' | 'limit' | 'too_large_for_sync';
+
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(
+    readonly kind: ValidationKind,
+    /** The field at fault (`documents[3].text`); undefined for the body as a whole. */
+    readonly field: string | undefined,
+    /** Starts with "<field>: " when there is a field, and says what to send instead. */
+    message: string,
+    readonly limit?: LimitInfo,
+    /** Further facts for the client (e.g. `jobs_url`). */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
 }
 
-/** 413: a configured limit was exceeded; names the limit and its variable. */
-export function overLimit(field: string, what: string, limit: LimitInfo, hint = ''): ApiError {
-  return new ApiError(
-    413,
-    'limit_exceeded',
-    `${field}: ${what} exceeds the limit of ${limit.value} ${limit.name} (${limit.env})${hint ? `; ${hint}` : ''}`,
-    field,
-    limit,
-  );
+/** A field is missing or wrong; the message says what to send instead. */
+export function invalid(field: string, message: string): ValidationError {
+  return new ValidationError('invalid', field || undefined, field ? `${field}: ${message}` : message);
+}
+
+/** A configured limit was exceeded; names the limit and its variable. */
+export function overLimit(field: string, what: string, limit: LimitInfo, hint = ''): ValidationError {
+  return new ValidationError('limit', field, `${field}: ${what} exceeds the limit of ${limit.value} ${limit.name} (${limit.env})${hint ? `; ${hint}` : ''}`, limit);
 }
 
 export function notFound(message: string): ApiError {

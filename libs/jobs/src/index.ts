@@ -35,3 +35,4 @@ export * from './model-facts';
 export * from './net';
 export * from './validation/ranked-documents';
 export * from './validation/compat-requests';
+export * from './contract/http-bodies';

@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { Body, Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiError, vllmRerankToCohere } from '@rerank/jobs';
+import { vllmRerankToCohere } from '@rerank/jobs';
 import { ApiKeyGuard } from '../api-key.guard';
-import type { ApiRequest } from '../http';
+import { type ApiRequest, toApiError } from '../http';
 import { RateLimitGuard } from '../rate-limit.guard';
 import { RerankService } from '../rerank.service';
 import { CompatService } from './compat.service';
@@ -15,8 +14,6 @@ import { TeiError } from './tei-error';
  * `POST /rerank` is claimed by TEI and by vLLM / Infinity: a body with `texts` is TEI's, one with
  * `documents` is theirs (Cohere-like).
  */
-@ApiTags('compatibility')
-@ApiBearerAuth()
 @UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller()
 export class CompatController {
@@ -27,33 +24,30 @@ export class CompatController {
 
   @Post('rerank')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Rerank: TEI shape ({query, texts} → [{index, score, text?}]) or vLLM / Infinity shape ({query, documents}, Cohere-like)' })
   async rerankAny(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
     const isTei = body !== null && typeof body === 'object' && !Array.isArray(body) && 'texts' in body && !('documents' in body);
     if (!isTei) return this.rerank.rerank(vllmRerankToCohere(body), 1, req.owner as string, res);
     try {
       return await this.compat.teiRerank(body, req.owner as string, res);
     } catch (e) {
-      throw e instanceof ApiError ? TeiError.from(e) : e;
+      const known = toApiError(e);
+      throw known ? TeiError.from(known) : e;
     }
   }
 
   @Get('info')
-  @ApiOperation({ summary: "TEI's model information" })
   info() {
     return this.compat.info();
   }
 
   @Post('score')
   @HttpCode(200)
-  @ApiOperation({ summary: "vLLM's score API: {model, text_1, text_2} → {data: [{index, score}], usage}" })
   score(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
     return this.compat.score(body, req.owner as string, res);
   }
 
   @Post('v1/score')
   @HttpCode(200)
-  @ApiOperation({ summary: "vLLM's score API (OpenAI-style path)" })
   scoreV1(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
     return this.compat.score(body, req.owner as string, res);
   }

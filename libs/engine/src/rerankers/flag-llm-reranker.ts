@@ -1,12 +1,12 @@
 import type { CallSettings } from '../options';
 import type { GraphPlan } from '../runtime/graph-signature';
-import type { RerankerOptions, ScoreOverrides } from '../types';
+import type { OptionsOf, OverridesOf } from '../contract/engine-options';
 import type { FamilyCall } from './base-reranker';
 import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
 
-export type FlagLLMRerankerOptions = Omit<RerankerOptions, 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
-export type FlagLLMRerankerOverrides = Omit<ScoreOverrides, 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
+export type FlagLLMRerankerOptions = OptionsOf<'llm'>;
+export type FlagLLMRerankerOverrides = OverridesOf<'llm'>;
 
 /** Decoder-only LLM rerankers (bge-reranker-v2-gemma): the logit of "Yes" after the prompt. */
 export class FlagLLMReranker extends DecoderReranker<FlagLLMRerankerOverrides, number> {

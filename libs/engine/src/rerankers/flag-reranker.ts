@@ -1,12 +1,12 @@
 import { ModelLoadError } from '../errors';
 import type { CallSettings } from '../options';
 import { EncoderSequences } from '../sequences/encoder-sequences';
-import type { RerankerOptions, ScoreOverrides } from '../types';
+import type { OptionsOf, OverridesOf } from '../contract/engine-options';
 import { BaseReranker, type FamilyCall } from './base-reranker';
 import type { LoadedModel } from './loaded-model';
 
-export type FlagRerankerOptions = Omit<RerankerOptions, 'prompt' | 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
-export type FlagRerankerOverrides = Omit<ScoreOverrides, 'prompt' | 'cutoffLayers' | 'compressLayers' | 'compressRatio'>;
+export type FlagRerankerOptions = OptionsOf<'encoder'>;
+export type FlagRerankerOverrides = OverridesOf<'encoder'>;
 
 /** Cross-encoder rerankers (bge-reranker-base / -large / -v2-m3, jina, gte, bce): one logit per pair. */
 export class FlagReranker extends BaseReranker<FlagRerankerOverrides, number> {

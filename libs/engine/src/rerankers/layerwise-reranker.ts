@@ -1,12 +1,12 @@
 import type { CallSettings } from '../options';
 import type { GraphPlan } from '../runtime/graph-signature';
-import type { RerankerOptions, ScoreOverrides } from '../types';
+import type { OptionsOf, OverridesOf } from '../contract/engine-options';
 import type { FamilyCall } from './base-reranker';
 import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
 
-export type LayerWiseRerankerOptions = Omit<RerankerOptions, 'compressLayers' | 'compressRatio'>;
-export type LayerWiseRerankerOverrides = Omit<ScoreOverrides, 'compressLayers' | 'compressRatio'>;
+export type LayerWiseRerankerOptions = OptionsOf<'layerwise'>;
+export type LayerWiseRerankerOverrides = OverridesOf<'layerwise'>;
 
 /**
  * Layer-wise LLM rerankers (bge-reranker-v2-minicpm-layerwise): a score head per layer; `cutoffLayers`

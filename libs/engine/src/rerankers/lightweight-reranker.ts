@@ -1,13 +1,14 @@
 import { RerankerArgumentError } from '../errors';
+import { findCompressionGraph } from '../contract/engine-options';
 import { type CallSettings, LIGHTWEIGHT_DEFAULT_PROMPT } from '../options';
 import type { DeviceSession } from '../runtime/device-session';
-import type { RerankerOptions, ScoreOverrides } from '../types';
+import type { OptionsOf, OverridesOf } from '../contract/engine-options';
 import type { FamilyCall } from './base-reranker';
 import { DecoderReranker } from './decoder-reranker';
 import type { LoadedModel } from './loaded-model';
 
-export type LightWeightRerankerOptions = RerankerOptions;
-export type LightWeightRerankerOverrides = ScoreOverrides;
+export type LightWeightRerankerOptions = OptionsOf<'lightweight'>;
+export type LightWeightRerankerOverrides = OverridesOf<'lightweight'>;
 
 /**
  * Light-weight LLM rerankers (bge-reranker-v2.5-gemma2-lightweight): layer-wise scores, right
@@ -30,9 +31,11 @@ export class LightWeightFlagLLMReranker extends DecoderReranker<LightWeightReran
     const { files } = model;
     const main = { file: this.defaultGraph(model, device), compressRatio: files.reranker.compressRatio ?? 1, compressLayers: files.reranker.compressLayers ?? [] };
     const offers = [main, ...(files.reranker.variants ?? [])];
-    const sameLayers = (a: number[]) => call.compressLayers === null || (a.length === call.compressLayers.length && a.every((l) => call.compressLayers?.includes(l)));
-    // Ratio 1 compresses nothing, whatever the layers.
-    const match = offers.find((o) => o.compressRatio === call.compressRatio && (call.compressRatio === 1 || sameLayers(o.compressLayers)));
+    const match = findCompressionGraph(
+      offers.map((o) => ({ ratio: o.compressRatio, layers: o.compressLayers, file: o.file })),
+      call.compressRatio,
+      call.compressLayers,
+    );
     if (match) return match.file;
     const list = offers.map((o) => `ratio ${o.compressRatio} at layers ${JSON.stringify(o.compressLayers)}`).join('; ');
     const argument = offers.some((o) => o.compressRatio === call.compressRatio) ? 'compressLayers' : 'compressRatio';

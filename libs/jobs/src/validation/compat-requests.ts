@@ -9,7 +9,8 @@ import type { ScoreOverrides } from '@rerank/engine';
 import { invalid } from '../errors';
 import { describe, isInt, isObject, type JsonObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
 import { checkText, pickModel, type ValidationContext } from './documents';
-import { ENGINE_OPTION_FIELDS, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
+import { NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
+import { fieldNames, ScoreRequestSchema, TeiRerankRequestSchema } from '../contract/http-bodies';
 import { tooLargeForSync } from './rerank-request';
 
 export interface NormalizedTeiRerank {
@@ -22,7 +23,7 @@ export interface NormalizedTeiRerank {
   options: ScoreOverrides;
 }
 
-const TEI_FIELDS = ['model', 'query', 'texts', 'raw_scores', 'return_text', 'truncate', 'truncation_direction', ...ENGINE_OPTION_FIELDS];
+const TEI_FIELDS = fieldNames(TeiRerankRequestSchema);
 
 function bodyObject(input: unknown, what: string): JsonObject {
   if (!isObject(input)) throw invalid('', `the request body must be a JSON object (Content-Type: application/json) ${what}, got ${describe(input)}`);
@@ -81,7 +82,7 @@ export interface NormalizedScore {
   options: ScoreOverrides;
 }
 
-const SCORE_FIELDS = ['model', 'text_1', 'text_2', 'truncate_prompt_tokens', 'encoding_format', 'user', ...ENGINE_OPTION_FIELDS];
+const SCORE_FIELDS = fieldNames(ScoreRequestSchema);
 
 function oneOrMany(v: unknown, field: string, ctx: ValidationContext): string | string[] {
   if (v === undefined) throw invalid(field, 'missing; send a string or a list of strings');

@@ -1,95 +1,28 @@
 /**
  * Engine options as the API takes them (snake_case fields of the request body), checked before
- * anything is queued so a bad option is a 400 and never a failed job. The checks mirror the
- * engine's own (RerankerArgumentError) and instruction formats are tried with the engine's formatter.
+ * anything is queued so a bad option is a 400 and never a failed job. Each option is declared once,
+ * in the engine's contract (@rerank/engine API_ENGINE_OPTIONS: type, service bounds, families, doc);
+ * the checks here are that declaration run by zod, in the API's words.
  */
-import { COMPRESS_RATIOS, type Family, formatInstruction, longestDecoderSequence, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
+import { API_ENGINE_OPTIONS, type ApiEngineOption, type Field, fieldProblem, findCompressionGraph, longestDecoderSequence, type ScoreOverrides } from '@rerank/engine';
 import { invalid } from '../errors';
-import { describe, isInt, type JsonObject } from './common';
+import { describe, type JsonObject } from './common';
 import type { KnownModel } from './documents';
 
-type Check = (value: unknown, field: string) => unknown;
-
-interface EngineOptionSpec {
-  field: string;
-  engine: keyof ScoreOverrides;
-  /** Families the option applies to; undefined: all. */
-  families?: readonly Family[];
-  check: Check;
-  description: string;
-}
-
-const LLM_FAMILIES: readonly Family[] = ['llm', 'layerwise', 'lightweight'];
-const LAYER_FAMILIES: readonly Family[] = ['layerwise', 'lightweight'];
-
-const bool: Check = (v, f) => {
-  if (typeof v !== 'boolean') throw invalid(f, `expected true or false, got ${describe(v)}`);
-  return v;
-};
-const int =
-  (min: number, max: number, nullable = false): Check =>
-  (v, f) => {
-    if (v === null && nullable) return null;
-    if (!isInt(v) || v < min || v > max) throw invalid(f, `expected an integer from ${min} to ${max}${nullable ? ' or null' : ''}, got ${describe(v)}`);
-    return v;
-  };
-const text =
-  (nullable: boolean, max = 10000): Check =>
-  (v, f) => {
-    if (v === null && nullable) return null;
-    if (typeof v !== 'string') throw invalid(f, `expected a string${nullable ? ' or null' : ''}, got ${describe(v)}`);
-    if (v.length > max) throw invalid(f, `at most ${max} characters, got ${v.length}`);
-    return v;
-  };
-const format: Check = (v, f) => {
-  const s = text(false, 1000)(v, f) as string;
-  try {
-    formatInstruction(s, 'instruction', 'text', f);
-  } catch (e) {
-    if (e instanceof RerankerArgumentError) throw invalid(f, e.message.slice(f.length + 2));
-    throw e;
-  }
-  return s;
-};
-const layers: Check = (v, f) => {
-  if (v === null) return null;
-  if (!Array.isArray(v) || v.length === 0 || v.length > 256 || !v.every((x) => isInt(x) && x >= 0 && x <= 1000)) {
-    throw invalid(f, `expected a non-empty list of layer numbers (integers >= 0), got ${describe(v)}`);
-  }
-  return [...(v as number[])];
-};
-const ratio: Check = (v, f) => {
-  if (!(COMPRESS_RATIOS as readonly unknown[]).includes(v)) throw invalid(f, `expected one of ${COMPRESS_RATIOS.join(', ')}, got ${describe(v)}`);
-  return v;
-};
-
-export const ENGINE_OPTIONS: readonly EngineOptionSpec[] = [
-  { field: 'normalize', engine: 'normalize', check: bool, description: 'sigmoid of each score (0..1)' },
-  { field: 'max_length', engine: 'maxLength', check: int(16, 131072), description: 'tokens of query + document (at least 16: room for any pair template and some text)' },
-  { field: 'query_max_length', engine: 'queryMaxLength', check: int(0, 131072, true), description: 'tokens of the query (default 3/4 of max_length)' },
-  { field: 'batch_size', engine: 'batchSize', check: int(1, 4096), description: 'pairs per model batch' },
-  { field: 'max_batch_tokens', engine: 'maxBatchTokens', check: int(1, 16777216), description: 'padded tokens per model batch' },
-  { field: 'query_instruction_for_rerank', engine: 'queryInstructionForRerank', check: text(true), description: 'instruction put before each query' },
-  { field: 'query_instruction_format', engine: 'queryInstructionFormat', check: format, description: 'format of instruction and query, default "{}{}"' },
-  { field: 'passage_instruction_for_rerank', engine: 'passageInstructionForRerank', check: text(true), description: 'instruction put before each document' },
-  { field: 'passage_instruction_format', engine: 'passageInstructionFormat', check: format, description: 'format of instruction and document, default "{}{}"' },
-  { field: 'prompt', engine: 'prompt', families: LLM_FAMILIES, check: text(true), description: 'LLM families: the prompt after the pair' },
-  { field: 'cutoff_layers', engine: 'cutoffLayers', families: LAYER_FAMILIES, check: layers, description: 'layer-wise / light-weight: layers whose scores to return' },
-  { field: 'compress_ratio', engine: 'compressRatio', families: ['lightweight'], check: ratio, description: 'light-weight: 1, 2, 4 or 8' },
-  { field: 'compress_layers', engine: 'compressLayers', families: ['lightweight'], check: layers, description: 'light-weight: layers where tokens are compressed' },
-];
+/** The options the API takes, in declaration order. */
+export const ENGINE_OPTIONS: readonly ApiEngineOption[] = API_ENGINE_OPTIONS;
 
 export const ENGINE_OPTION_FIELDS: readonly string[] = ENGINE_OPTIONS.map((o) => o.field);
 
 /** Engine options where `null` means something (the engine's "none" / "default"), kept when nulls are dropped. */
-export const NULLABLE_ENGINE_FIELDS: readonly string[] = ENGINE_OPTIONS.filter((o) => {
-  try {
-    o.check(null, o.field);
-    return true;
-  } catch {
-    return false;
-  }
-}).map((o) => o.field);
+export const NULLABLE_ENGINE_FIELDS: readonly string[] = ENGINE_OPTIONS.filter((o) => o.check.schema.safeParse(null).success).map((o) => o.field);
+
+/** A value against its contract field, or a 400 naming the field: "<field>: expected <what>, got <value>". */
+export function checkField<T>(f: Field, value: unknown, field: string): T {
+  const problem = fieldProblem(f, value);
+  if (problem) throw invalid(field, problem.message ?? `expected ${f.expect}, got ${describe(value)}`);
+  return value as T;
+}
 
 /**
  * The engine options of a request body, checked, as the engine's per-call overrides.
@@ -104,7 +37,8 @@ export function readEngineOptions(body: JsonObject, model: KnownModel): ScoreOve
     if (family && spec.families && !spec.families.includes(family)) {
       throw invalid(spec.field, `applies to the ${spec.families.join(' / ')} families only; model "${model.name}" is ${family === 'encoder' || family === 'llm' ? 'an' : 'a'} ${family} reranker, so leave it out`);
     }
-    out[spec.engine] = spec.check(v, spec.field);
+    const value = checkField(spec.check, v, spec.field);
+    out[spec.engine] = Array.isArray(value) ? [...value] : value;
   }
   checkAgainstModel(out as ScoreOverrides, model);
   return out as ScoreOverrides;
@@ -150,8 +84,7 @@ function checkAgainstModel(o: ScoreOverrides, model: KnownModel): void {
   if ((o.compressRatio !== undefined || o.compressLayers !== undefined) && model.compression) {
     const ratio = o.compressRatio ?? (typeof base.compressRatio === 'number' ? base.compressRatio : 1);
     const layers = o.compressLayers !== undefined ? o.compressLayers : Array.isArray(base.compressLayers) ? (base.compressLayers as number[]) : null;
-    const same = (a: number[]) => layers === null || (a.length === layers.length && a.every((l) => layers.includes(l)));
-    if (!model.compression.some((c) => c.ratio === ratio && (ratio === 1 || same(c.layers)))) {
+    if (!findCompressionGraph(model.compression, ratio, layers)) {
       const offers = model.compression.map((c) => `ratio ${c.ratio} at layers ${JSON.stringify(c.layers)}`).join('; ');
       const field = model.compression.some((c) => c.ratio === ratio) ? 'compress_layers' : 'compress_ratio';
       throw invalid(field, `model "${model.name}" has no graph exported with compress_ratio ${ratio} and compress_layers ${JSON.stringify(layers)}; it offers ${offers}`);

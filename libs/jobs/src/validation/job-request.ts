@@ -7,7 +7,8 @@ import type { Limits } from '../config';
 import { invalid, overLimit } from '../errors';
 import { describe, isInt, isObject, type JsonObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
 import { checkId, checkText, type ItemId, pickModel, readDocuments, type ValidationContext } from './documents';
-import { ENGINE_OPTION_FIELDS, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
+import { NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
+import { fieldNames, JobRequestSchema, WebhookTargetSchema } from '../contract/http-bodies';
 
 export const DEFAULT_TOP_K = 10;
 export const MAX_METADATA_BYTES = 16384;
@@ -48,7 +49,7 @@ export interface NormalizedJob {
   metadata: JsonObject | null;
 }
 
-const JOB_FIELDS = ['model', 'query', 'documents', 'queries', 'top_k', 'return_documents', 'webhook', 'metadata', ...ENGINE_OPTION_FIELDS];
+const JOB_FIELDS = fieldNames(JobRequestSchema);
 
 export function validateTopK(v: unknown, field: string, maxTopK: number, fallback: number): number {
   if (v === undefined) return Math.min(fallback, maxTopK);
@@ -61,7 +62,7 @@ export function validateTopK(v: unknown, field: string, maxTopK: number, fallbac
 export function validateWebhook(v: unknown): WebhookTarget | null {
   if (v === undefined || v === null) return null;
   if (!isObject(v)) throw invalid('webhook', `expected {"url": "https://...", "secret"?: "..."}, got ${describe(v)}`);
-  rejectUnknownKeys(v, ['url', 'secret'], 'webhook', 'webhook');
+  rejectUnknownKeys(v, fieldNames(WebhookTargetSchema), 'webhook', 'webhook');
   if (typeof v.url !== 'string') throw invalid('webhook.url', `expected an http(s) URL, got ${describe(v.url)}`);
   let url: URL;
   try {

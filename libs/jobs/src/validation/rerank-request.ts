@@ -2,11 +2,12 @@
  * POST /v1/rerank and /v2/rerank (Cohere v1 / v2 and Jina request shapes), checked and normalized.
  * `null` means absent (LangChain and generated SDKs send it for unset fields).
  */
-import type { ScoreOverrides } from '@rerank/engine';
-import { ApiError, invalid } from '../errors';
-import { describe, isInt, isObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
+import type { Field, ScoreOverrides } from '@rerank/engine';
+import { COHERE_MAX_TOKENS_PER_DOC, fieldNames, REQUEST_FIELDS, RerankRequestSchema } from '../contract/http-bodies';
+import { invalid, ValidationError } from '../errors';
+import { describe, isObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
 import { checkText, pickModel, type ValidationContext } from './documents';
-import { ENGINE_OPTION_FIELDS, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
+import { checkField, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
 import { validateTopK } from './job-request';
 import { readRankedDocuments } from './ranked-documents';
 
@@ -28,29 +29,25 @@ export interface NormalizedRerank {
   priority: number;
 }
 
-/** Cohere's default `max_tokens_per_doc` (v2). */
-export const COHERE_MAX_TOKENS_PER_DOC = 4096;
+export { COHERE_MAX_TOKENS_PER_DOC };
 /** Most chunks per document we produce for `max_chunks_per_doc`. */
-export const MAX_CHUNKS_PER_DOC = 100;
+export const MAX_CHUNKS_PER_DOC = REQUEST_FIELDS.maxChunksPerDoc.schema.maxValue as number;
 
-const RERANK_FIELDS = ['model', 'query', 'documents', 'top_n', 'return_documents', 'rank_fields', 'max_chunks_per_doc', 'max_tokens_per_doc', 'priority', ...ENGINE_OPTION_FIELDS];
+const RERANK_FIELDS = fieldNames(RerankRequestSchema);
 
-export function tooLargeForSync(count: number, max: number): ApiError {
-  return new ApiError(
-    413,
+export function tooLargeForSync(count: number, max: number): ValidationError {
+  return new ValidationError(
     'too_large_for_sync',
+    'documents',
     `documents: ${count} documents exceed the synchronous limit of ${max} (RERANK_SYNC_MAX_DOCUMENTS); ` +
       'submit them as an asynchronous job instead: POST /v1/jobs with the same query and documents, then GET /v1/jobs/{id}/results (or pass a webhook)',
-    'documents',
     { name: 'documents per synchronous request', value: max, env: 'RERANK_SYNC_MAX_DOCUMENTS' },
     { jobs_url: '/v1/jobs' },
   );
 }
 
-function optionalInt(v: unknown, field: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!isInt(v) || v < min || v > max) throw invalid(field, `expected an integer from ${min} to ${max}, got ${describe(v)}`);
-  return v;
+function optionalInt(v: unknown, field: string, f: Field): number | undefined {
+  return v === undefined ? undefined : checkField<number>(f, v, field);
 }
 
 export function validateRerankRequest(input: unknown, ctx: ValidationContext, version: 1 | 2): NormalizedRerank {
@@ -65,9 +62,9 @@ export function validateRerankRequest(input: unknown, ctx: ValidationContext, ve
   const query = checkText(body.query, 'query', limits, 'query', false);
   if (Array.isArray(body.documents) && body.documents.length > limits.syncMaxDocuments) throw tooLargeForSync(body.documents.length, limits.syncMaxDocuments);
   const { texts: documents, originals } = readRankedDocuments(body.documents, body.rank_fields, limits);
-  const maxChunksPerDoc = optionalInt(body.max_chunks_per_doc, 'max_chunks_per_doc', 1, MAX_CHUNKS_PER_DOC);
-  const maxTokensPerDoc = optionalInt(body.max_tokens_per_doc, 'max_tokens_per_doc', 1, 1_000_000) ?? (version === 2 ? COHERE_MAX_TOKENS_PER_DOC : undefined);
-  const priority = optionalInt(body.priority, 'priority', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  const maxChunksPerDoc = optionalInt(body.max_chunks_per_doc, 'max_chunks_per_doc', REQUEST_FIELDS.maxChunksPerDoc);
+  const maxTokensPerDoc = optionalInt(body.max_tokens_per_doc, 'max_tokens_per_doc', REQUEST_FIELDS.maxTokensPerDoc) ?? (version === 2 ? COHERE_MAX_TOKENS_PER_DOC : undefined);
+  const priority = optionalInt(body.priority, 'priority', REQUEST_FIELDS.priority) ?? 0;
   const topN = validateTopK(body.top_n, 'top_n', limits.maxTopK, documents.length);
   const returnDocuments = optionalBool(body, 'return_documents', false);
   // Cohere and Jina return relevance scores in 0..1: the sigmoid of the model's score, unless the
