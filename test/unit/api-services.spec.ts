@@ -84,8 +84,8 @@ describe('JobsService', () => {
 
   it('refuses bad input with the field named and stores nothing', async () => {
     const before = await jobs.jobIds();
-    await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '', res())).rejects.toMatchObject({ status: 400, field: 'documents' });
-    await expect(service.create({ model: 'nope', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({ status: 400, field: 'model' });
+    await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '', res())).rejects.toMatchObject({ kind: 'invalid', field: 'documents' });
+    await expect(service.create({ model: 'nope', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({ kind: 'invalid', field: 'model' });
     expect(await jobs.jobIds()).toEqual(before);
   });
 
@@ -136,7 +136,7 @@ describe('RerankService', () => {
   });
 
   it('a failed scoring is 500 with the reason; no worker in time is 504 and the request is taken back', async () => {
-    await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'], max_length: -1 }, 1, 'alice', res())).rejects.toMatchObject({ status: 400 });
+    await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'], max_length: -1 }, 1, 'alice', res())).rejects.toMatchObject({ kind: 'invalid', field: 'max_length' });
     const removedBefore = queue.removed.length;
     queue.hold = true;
     try {
