@@ -8,6 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readKustomization, readYamlDocuments, render, type Obj } from './support/kustomize';
 import { schemaErrors } from './support/schemas';
+import { unknownFieldErrors } from './support/strict-fields';
 
 const ROOT = join(__dirname, '..', '..');
 const K8S = join(ROOT, 'deploy', 'k8s');
@@ -71,6 +72,11 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
     expect(overlay.find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === 'rerank-api')!.obj.spec.replicas).toBe(2);
   });
 
+  it('no object has a field its schema does not know (what `kubectl apply --validate=strict` refuses)', () => {
+    const errors = unknownFieldErrors(overlay.map(({ obj }) => obj));
+    expect(overlay.map(({ obj }, i) => ({ kind: obj.kind, name: obj.metadata.name, unknown: errors[i] }))).toEqual(overlay.map(({ obj }) => ({ kind: obj.kind, name: obj.metadata.name, unknown: [] })));
+  });
+
   describe('the validator rejects broken manifests (it is not a no-op)', () => {
     const pick = (kind: string, name: string): Obj => structuredClone(overlay.find(({ obj }) => obj.kind === kind && obj.metadata.name === name)!.obj);
 
@@ -107,6 +113,16 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
       const sm = pick('ServiceMonitor', 'rerank');
       sm.spec.endpoints = { port: 'http' };
       expect(schemaErrors(sm)).toBe('data/spec/endpoints must be array');
+    });
+
+    it('unknown fields, at any depth: a misspelt container key, a ScaledObject field KEDA does not have', () => {
+      const d = pick('Deployment', 'rerank-worker-gpu');
+      d.spec.template.spec.containers[0].imag = d.spec.template.spec.containers[0].image;
+      const so = pick('ScaledObject', 'rerank-worker-gpu');
+      so.spec.minReplicas = 1;
+      const [deployment, scaledObject] = unknownFieldErrors([d, so]);
+      expect(deployment).toEqual(["Object literal may only specify known properties, and '\"imag\"' does not exist in type 'IContainer'."]);
+      expect(scaledObject).toEqual([expect.stringMatching(/^Object literal may only specify known properties, and '"minReplicas"' does not exist in type /)]);
     });
 
     it('an apiVersion without a schema is an error, not a pass', () => {

@@ -2,7 +2,7 @@
  * Validation of a manifest against its upstream schema, offline: the kubernetes-models packages
  * ship each kind's OpenAPI schema (Kubernetes) or CRD schema (KEDA, Prometheus Operator) compiled
  * to an ajv validator. They check types, required fields, enums and formats; like `kubectl apply`
- * without --validate=strict, they let unknown fields through.
+ * without --validate=strict, they let unknown fields through (strict-fields.ts catches those).
  */
 import type { Obj } from './kustomize';
 
@@ -11,7 +11,7 @@ interface ModelClass {
 }
 
 /** apiVersion → the module path of that group/version in its kubernetes-models package. */
-const MODULES: Record<string, string> = {
+export const MODULES: Record<string, string> = {
   v1: 'kubernetes-models/v1',
   'apps/v1': 'kubernetes-models/apps/v1',
   'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
