@@ -49,7 +49,7 @@ export class JobsController {
   }
 
   @Get(':id/results')
-  @ApiOperation({ summary: 'Top-k per query, best first (ties: lower index first)', description: '?all=true adds every score; large jobs stream them as JSON lines (application/x-ndjson), format=json|jsonl forces one.' })
+  @ApiOperation({ summary: 'Top-k per query, best first (ties: lower index first)', description: '?all=true streams every score as JSON lines (application/x-ndjson) for jobs of any size: one line per (query, document) pair, query by query in document order, `{"query_index", "query_id"?, "index", "id"?, "score", "scores"?}`. `format=json` answers one JSON document instead (the top-k plus `scores` per query).' })
   @ApiParam({ name: 'id' })
   @ApiQuery({ name: 'all', required: false, type: Boolean })
   @ApiQuery({ name: 'format', required: false, enum: ['json', 'jsonl'] })
