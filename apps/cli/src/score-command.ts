@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { AutoReranker, type AutoRerankerOptions } from '@rerank/engine';
-import { readPairChunks } from './read-pairs';
+import { AutoReranker, type AutoRerankerOptions, type Pair } from '@rerank/engine';
+import { countPairLines, readPairChunks } from './read-pairs';
+import { scoreProgress } from './score-progress';
 
 export const SCORE_HELP = `rerank score --model <dir|name> [options] [input.jsonl]
 
@@ -40,7 +41,10 @@ Scoring (the reference's options)
   --compress-layers <list>            light-weight: layers where tokens are compressed
 
 Output
+  --chunk-size <n>                    pairs per engine call (default 256): each chunk's lines are written
+                                      as soon as it is scored, in input order, while the next one computes
   --stats                             print pairs, seconds and pairs/s to stderr at the end
+  A progress bar goes to stderr when it is a terminal (never into the output).
 `;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -51,7 +55,15 @@ function toInt(name: string, v: string): number {
 }
 const int = (name: string, v: string | undefined) => (v === undefined ? undefined : toInt(name, v));
 
-export function parseScoreArgs(argv: string[]): { model: string; options: AutoRerankerOptions; input?: string; stats: boolean } {
+export interface ScoreArgs {
+  model: string;
+  options: AutoRerankerOptions;
+  input?: string;
+  stats: boolean;
+  chunkSize: number;
+}
+
+export function parseScoreArgs(argv: string[]): ScoreArgs {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -80,6 +92,7 @@ export function parseScoreArgs(argv: string[]): { model: string; options: AutoRe
       'compress-ratio': { type: 'string' },
       'compress-layers': { type: 'string' },
       stats: { type: 'boolean' },
+      'chunk-size': { type: 'string' },
       input: { type: 'string', short: 'i' },
     },
   });
@@ -112,29 +125,50 @@ export function parseScoreArgs(argv: string[]): { model: string; options: AutoRe
   };
   // Flags not given stay out, so each class applies its own defaults and checks.
   for (const key of Object.keys(options) as (keyof AutoRerankerOptions)[]) if (options[key] === undefined) delete options[key];
-  return { model: values.model, options, input: values.input ?? positionals[0], stats: values.stats ?? false };
+  const chunkSize = int('chunk-size', values['chunk-size']) ?? DEFAULT_CHUNK;
+  if (chunkSize < 1) throw new Error(`--chunk-size: expected a positive integer, got ${chunkSize}`);
+  return { model: values.model, options, input: values.input ?? positionals[0], stats: values.stats ?? false, chunkSize };
 }
 
-/** Pairs scored per engine call: large enough to batch well, small enough to stream. */
-const CHUNK = 8192;
+/** Pairs per engine call: enough for a few full batches, few enough that lines come out every few seconds. */
+const DEFAULT_CHUNK = 256;
+/** Chunks scored at once: the next one tokenizes and queues its batches while the current one finishes. */
+const IN_FLIGHT = 2;
 
 export async function runScore(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const { model, options, input, stats } = parseScoreArgs(argv);
+  const { model, options, input, stats, chunkSize } = parseScoreArgs(argv);
   const reranker = await AutoReranker.fromFinetuned(model, options);
+  const progress = scoreProgress(process.stderr);
   let count = 0;
+  let read = 0;
   let started = 0n;
   try {
     await reranker.ready();
     // Timed from here: model loading is not scoring.
     started = process.hrtime.bigint();
-    for await (const pairs of readPairChunks(input, CHUNK)) {
+    if (progress.active && input && input !== '-') progress.setTotal(await countPairLines(input));
+    // Chunks in input order; each one's lines are written once it and every earlier one are scored.
+    const pending: { first: number; scores: Promise<unknown[]> }[] = [];
+    const writeOldest = async () => {
+      const { first, scores } = pending.shift() as (typeof pending)[number];
       // Pair-major: a number per pair, or a list per pair (one score per layer).
-      const scores = await reranker.score(pairs);
-      const lines = scores.map((score, i) => JSON.stringify({ index: count + i, score }));
-      count += pairs.length;
+      const lines = (await scores).map((score, i) => JSON.stringify({ index: first + i, score }));
+      count += lines.length;
       if (!out.write(`${lines.join('\n')}\n`)) await new Promise((resolve) => out.once('drain', resolve));
+      progress.scored(count);
+    };
+    for await (const pairs of readPairChunks(input, chunkSize)) {
+      const scores = reranker.score(pairs as Pair[]) as Promise<unknown[]>;
+      // Awaited in order below; until then a failure must not count as unhandled.
+      scores.catch(() => undefined);
+      pending.push({ first: read, scores });
+      read += pairs.length;
+      progress.read(read);
+      while (pending.length >= IN_FLIGHT) await writeOldest();
     }
+    while (pending.length) await writeOldest();
   } finally {
+    progress.stop();
     await reranker.close();
   }
   if (stats) {

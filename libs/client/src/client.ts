@@ -121,7 +121,7 @@ export class RerankClient {
     } catch (e) {
       const error = e as Error & { cause?: { code?: string; message?: string } };
       const why = error.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error.cause?.code ?? error.cause?.message ?? error.message);
-      throw new RerankConnectionError(`${method} ${this.baseUrl}${path}: ${why}; is the API running there? (set the base URL)`);
+      throw new RerankConnectionError(`${method} ${this.baseUrl}${path}: ${why}; is the rerank API running at ${this.baseUrl}?`);
     }
   }
 

@@ -92,6 +92,8 @@ export interface ConfigVar {
   /** The default as a string; null when there is none (the behaviour without it is in the description). */
   default: string | null;
   description: string;
+  /** Which processes read it, when not the job system's apps (e.g. ['cli']). */
+  processes?: readonly string[];
 }
 
 /** All variables, in documentation order. */
@@ -140,6 +142,9 @@ export const CONFIG_VARS: readonly ConfigVar[] = [
   { name: 'RERANK_REDIS_MEMORY_CEILING', default: '0.9', description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while Redis used_memory is above this fraction of its maxmemory (0 < x <= 1; INFO memory, read at most once a second). No check when Redis has no maxmemory.' },
   { name: 'RERANK_REDIS_MAXMEMORY', default: '1gb', description: 'maxmemory of the redis-server that `npm start` starts when REDIS_URL is unset (Redis units: 512mb, 2gb; with noeviction). Other Redis deployments set their own.' },
   { name: 'RERANK_DRAIN_TIMEOUT_MS', default: '25000', description: 'On SIGTERM the API stops accepting connections and waits this long for in-flight requests (synchronous reranks included) before it answers what is left with 503 and exits; keep it below the orchestrator\'s grace period.' },
+  // Client side: read by `rerank jobs ...` (apps/cli), not by the service.
+  { name: 'RERANK_URL', default: 'http://localhost:3000', description: 'Base URL of the rerank API that `rerank jobs ...` talks to (--url overrides it).', processes: ['cli'] },
+  { name: 'RERANK_API_KEY', default: null, description: 'API key `rerank jobs ...` sends as Authorization: Bearer (one of the server\'s RERANK_API_KEYS). Unset: no key is sent (an open API).', processes: ['cli'] },
 ];
 
 export class ConfigError extends Error {
