@@ -9,6 +9,7 @@ module.exports = {
     '^@rerank/model-gen$': '<rootDir>/libs/model-gen/src',
     '^@rerank/jobs$': '<rootDir>/libs/jobs/src',
     '^@rerank/harness$': '<rootDir>/libs/harness/src',
+    '^@rerank/client$': '<rootDir>/libs/client/src',
   },
   testTimeout: 120000,
 };

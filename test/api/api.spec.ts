@@ -183,9 +183,16 @@ describe('jobs: keys, idempotency, cancel', () => {
       const expected = await engine.computeScore(body.documents.map((d) => [q.query, d.text] as [string, string]));
       expect(q.top_k.map((x: any) => x.score)).toEqual(q.top_k.map((x: any) => expected[x.index]));
     }
+    // ?all=true is JSON lines whatever the size (60 pairs here), one per pair, query by query.
     const all = await alice.get(`/v1/jobs/${created.body.id}/results?all=true`);
-    expect(all.headers.get('content-type')).toMatch(/application\/json/);
-    expect(all.body.results[1].scores).toHaveLength(30);
+    expect(all.headers.get('content-type')).toMatch(/application\/x-ndjson/);
+    const lines = all.text.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(60);
+    const expected1 = await engine.computeScore(body.documents.map((d) => ['omega river', d.text] as [string, string]));
+    expect(lines.slice(30)).toEqual(expected1.map((score, i) => ({ query_index: 1, query_id: 'q2', index: i, id: `d${i}`, score })));
+    const asJson = await alice.get(`/v1/jobs/${created.body.id}/results?all=true&format=json`);
+    expect(asJson.headers.get('content-type')).toMatch(/application\/json/);
+    expect(asJson.body.results[1].scores).toEqual(expected1);
 
     for (const [method, path] of [
       ['GET', `/v1/jobs/${created.body.id}`],

@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LayerWiseFlagLLMReranker, FlagReranker } from '@rerank/engine';
 import { makeCorpus } from '@rerank/model-gen';
+import { waitFor } from '../support/processes';
 
 /** The `rerank` command as users run it (`npx rerank` resolves to bin/rerank.js, which runs dist/). */
 const BIN = join(__dirname, '..', '..', 'bin', 'rerank.js');
@@ -44,6 +45,43 @@ describe('rerank command', () => {
     const [l1, l3] = (await engine.computeScore(pairs, { cutoffLayers: [1, 3] })) as number[][];
     await engine.close();
     expect(lines).toEqual(pairs.map((_, index) => ({ index, score: [l1[index], l3[index]] })));
+  });
+
+  test('score writes each chunk as soon as it is scored, before the input has ended, in input order', async () => {
+    // 'enc' is made by the first test.
+    const child = spawn(process.execPath, [BIN, 'score', '--model', join(dir, 'enc'), '--chunk-size', '4'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const lines = jsonl.split('\n');
+    // Ten pairs: two full chunks read, so the first chunk's four lines must come out while stdin stays open.
+    child.stdin.write(lines.slice(0, 10).join('\n') + '\n');
+    const early = await waitFor('the first chunk on stdout', async () => (out.split('\n').length > 4 ? out : undefined), 60_000);
+    expect(child.exitCode).toBeNull();
+    expect(early.trim().split('\n').slice(0, 4).map((l) => JSON.parse(l).index)).toEqual([0, 1, 2, 3]);
+    child.stdin.end(lines.slice(10).join('\n'));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const engine = new FlagReranker(join(dir, 'enc'));
+    const expected = await engine.computeScore(pairs);
+    await engine.close();
+    expect(out.trim().split('\n').map((l) => JSON.parse(l))).toEqual(expected.map((score, index) => ({ index, score })));
+  });
+
+  test('score shows progress on stderr when it is a terminal, and nothing when it is not', () => {
+    writeFileSync(join(dir, 'progress.jsonl'), jsonl);
+    const args = ['score', '--model', join(dir, 'enc'), '--chunk-size', '8', join(dir, 'progress.jsonl')];
+    // `script` runs the command on a pseudo-terminal (its stdout and stderr both go there).
+    const tty = spawnSync('script', ['-qec', [process.execPath, BIN, ...args].map((a) => JSON.stringify(a)).join(' '), '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/scoring .* 50\/50 pairs \| [\d.]+ pairs\/s/);
+    expect(tty.stdout).toContain('{"index":49,"score":');
+    const piped = rerank(args);
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout.trim().split('\n')).toHaveLength(50);
   });
 
   test('mistakes exit 2 with a message that says what to fix', () => {

@@ -21,6 +21,7 @@ const EXPECTED_NAMES = [
   'RERANK_DRAIN_TIMEOUT_MS',
   // Model downloads (read by workers and the CLI through the engine) and the test harness.
   'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'RERANK_OFFLINE', 'RERANK_HARNESS_LOGS', 'RERANK_PYTHON', 'RERANK_PYTHON_VENV', 'RERANK_REFERENCE_DIR',
+  'RERANK_URL', 'RERANK_API_KEY',
 ];
 
 function problems(env: Record<string, string>, requireModels = false): string[] {

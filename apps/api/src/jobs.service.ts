@@ -26,9 +26,6 @@ import { ModelsService } from './models.service';
 import { RateLimitService } from './rate-limit.service';
 import { CONFIG, JOB_REPOSITORY, SCORING_QUEUE } from './tokens';
 
-/** Jobs with more pairs than this answer `?all=true` as JSON lines unless `format=json` is asked. */
-export const ALL_SCORES_JSON_MAX_PAIRS = 1000;
-
 export function newJobId(): string {
   return `job_${randomBytes(12).toString('base64url')}`;
 }
@@ -176,7 +173,11 @@ export class JobsService {
     return record;
   }
 
-  /** Top-k per query (and every score with `all`). */
+  /**
+   * Top-k per query; with `all`, every score as JSON lines (application/x-ndjson) whatever the
+   * job's size, so clients parse one format. `format=json` (one JSON document, top-k plus `scores`
+   * per query) stays for clients that ask for it; `format=jsonl` is the default said explicitly.
+   */
   async results(id: string, owner: string, all: boolean, format: string | undefined, res: ServerResponse): Promise<unknown> {
     if (format !== undefined && format !== 'json' && format !== 'jsonl') throw invalid('format', `expected "json" or "jsonl", got ${JSON.stringify(format)}`);
     const record = await this.completed(id, owner);
@@ -185,7 +186,7 @@ export class JobsService {
     const head = { id, object: 'rerank.job.results', model: record.model, top_k: record.topK, metadata: record.metadata };
     if (!all) return { ...head, results: top };
 
-    const asLines = format === 'jsonl' || (format === undefined && record.counts.pairs > ALL_SCORES_JSON_MAX_PAIRS);
+    const asLines = format !== 'json';
     const ids = await this.store.documentIds(id);
     const layout = await this.store.layout(id);
     if (!layout) throw notFound(`the results of job ${id} have expired`);

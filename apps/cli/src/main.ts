@@ -1,4 +1,7 @@
+import { RerankApiError, RerankConnectionError, RerankTimeoutError } from '@rerank/client';
 import { RerankerArgumentError, ModelLoadError } from '@rerank/engine';
+import { UsageError } from './client-env';
+import { JOBS_HELP, runJobs } from './jobs-command';
 import { MAKE_TEST_MODEL_HELP, runMakeTestModel } from './make-test-model-command';
 import { InputError } from './read-pairs';
 import { runScore, SCORE_HELP } from './score-command';
@@ -10,15 +13,20 @@ Commands
       score (query, passage) pairs read as JSON lines; one JSON line out per pair
   rerank make-test-model --family <family> --out <dir> [options]
       write a generated test model (real ONNX graph, deterministic weights)
+  rerank jobs <submit|status|wait|results|cancel> [options]
+      asynchronous jobs on a running API (--url or $RERANK_URL, key from $RERANK_API_KEY)
 
 rerank <command> --help shows the options of a command.
 
 ${SCORE_HELP}
-${MAKE_TEST_MODEL_HELP}`;
+${MAKE_TEST_MODEL_HELP}
+${JOBS_HELP}`;
 
-const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
+/** A command resolves to its exit status (nothing: 0). */
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number | void> }> = {
   score: { help: SCORE_HELP, run: runScore },
   'make-test-model': { help: MAKE_TEST_MODEL_HELP, run: runMakeTestModel },
+  jobs: { help: JOBS_HELP, run: runJobs },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -37,12 +45,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await command.run(rest);
-    return 0;
+    return (await command.run(rest)) ?? 0;
   } catch (e) {
     const error = e as Error;
     // Argument, input and model errors are the user's to fix: their message is enough.
-    const known = error instanceof RerankerArgumentError || error instanceof ModelLoadError || error instanceof InputError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const known =
+      error instanceof RerankerArgumentError ||
+      error instanceof ModelLoadError ||
+      error instanceof InputError ||
+      error instanceof UsageError ||
+      error instanceof RerankApiError ||
+      error instanceof RerankConnectionError ||
+      error instanceof RerankTimeoutError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     // The engine names options in camelCase; on the command line they are flags.
     const message = error instanceof RerankerArgumentError ? `--${error.argument.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (${error.message})` : error.message;
     process.stderr.write(`rerank ${name}: ${known || message.startsWith('--') ? message : error.stack ?? message}\n`);

@@ -35,3 +35,10 @@ export async function* readPairChunks(path: string | undefined, chunkSize: numbe
   }
   if (chunk.length) yield chunk;
 }
+
+/** Non-blank lines of a file: the pairs to expect (for the progress bar's total). */
+export async function countPairLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) if (line.trim() !== '') n++;
+  return n;
+}

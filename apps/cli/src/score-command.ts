@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { AutoReranker, type AutoRerankerOptions, type CliFlag, cliFlagName, ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl } from '@rerank/engine';
-import { readPairChunks } from './read-pairs';
+import { AutoReranker, type AutoRerankerOptions, type CliFlag, cliFlagName, ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl, type Pair } from '@rerank/engine';
+import { countPairLines, readPairChunks } from './read-pairs';
+import { scoreProgress } from './score-progress';
 
 /** One help line per flag: the flag and its argument, then the doc and default from the contract. */
 function flagLines(section: CliFlag['section']): string {
@@ -38,7 +39,10 @@ Scoring (the reference's options; lists are comma separated; "\\n" in formats be
 ${flagLines('scoring')}
 
 Output
+  --chunk-size <n>                    pairs per engine call (default 256): each chunk's lines are written
+                                      as soon as it is scored, in input order, while the next one computes
   --stats                             print pairs, seconds and pairs/s to stderr at the end
+  A progress bar goes to stderr when it is a terminal (never into the output).
 `;
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -70,7 +74,15 @@ const ENGINE_FLAGS = Object.fromEntries(
   }),
 );
 
-export function parseScoreArgs(argv: string[]): { model: string; options: AutoRerankerOptions; input?: string; stats: boolean } {
+export interface ScoreArgs {
+  model: string;
+  options: AutoRerankerOptions;
+  input?: string;
+  stats: boolean;
+  chunkSize: number;
+}
+
+export function parseScoreArgs(argv: string[]): ScoreArgs {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -79,6 +91,7 @@ export function parseScoreArgs(argv: string[]): { model: string; options: AutoRe
       family: { type: 'string' },
       ...ENGINE_FLAGS,
       stats: { type: 'boolean' },
+      'chunk-size': { type: 'string' },
       input: { type: 'string', short: 'i' },
     },
   });
@@ -93,30 +106,52 @@ export function parseScoreArgs(argv: string[]): { model: string; options: AutoRe
     const given = (values as Record<string, string | boolean | undefined>)[flag];
     if (cli && given !== undefined) options[name] = flagValue(cli.kind, flag, given);
   }
+  const chunkRaw = values['chunk-size'];
+  const chunkSize = typeof chunkRaw === 'string' ? toInt('chunk-size', chunkRaw) : DEFAULT_CHUNK;
+  if (chunkSize < 1) throw new Error(`--chunk-size: expected a positive integer, got ${chunkSize}`);
   const input = typeof values.input === 'string' ? values.input : positionals[0];
-  return { model: values.model, options: options as AutoRerankerOptions, input, stats: values.stats === true };
+  return { model: values.model, options: options as AutoRerankerOptions, input, stats: values.stats === true, chunkSize };
 }
 
-/** Pairs scored per engine call: large enough to batch well, small enough to stream. */
-const CHUNK = 8192;
+/** Pairs per engine call: enough for a few full batches, few enough that lines come out every few seconds. */
+const DEFAULT_CHUNK = 256;
+/** Chunks scored at once: the next one tokenizes and queues its batches while the current one finishes. */
+const IN_FLIGHT = 2;
 
 export async function runScore(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const { model, options, input, stats } = parseScoreArgs(argv);
+  const { model, options, input, stats, chunkSize } = parseScoreArgs(argv);
   const reranker = await AutoReranker.fromFinetuned(model, options);
+  const progress = scoreProgress(process.stderr);
   let count = 0;
+  let read = 0;
   let started = 0n;
   try {
     await reranker.ready();
     // Timed from here: model loading is not scoring.
     started = process.hrtime.bigint();
-    for await (const pairs of readPairChunks(input, CHUNK)) {
+    if (progress.active && input && input !== '-') progress.setTotal(await countPairLines(input));
+    // Chunks in input order; each one's lines are written once it and every earlier one are scored.
+    const pending: { first: number; scores: Promise<unknown[]> }[] = [];
+    const writeOldest = async () => {
+      const { first, scores } = pending.shift() as (typeof pending)[number];
       // Pair-major: a number per pair, or a list per pair (one score per layer).
-      const scores = await reranker.score(pairs);
-      const lines = scores.map((score, i) => JSON.stringify({ index: count + i, score }));
-      count += pairs.length;
+      const lines = (await scores).map((score, i) => JSON.stringify({ index: first + i, score }));
+      count += lines.length;
       if (!out.write(`${lines.join('\n')}\n`)) await new Promise((resolve) => out.once('drain', resolve));
+      progress.scored(count);
+    };
+    for await (const pairs of readPairChunks(input, chunkSize)) {
+      const scores = reranker.score(pairs as Pair[]) as Promise<unknown[]>;
+      // Awaited in order below; until then a failure must not count as unhandled.
+      scores.catch(() => undefined);
+      pending.push({ first: read, scores });
+      read += pairs.length;
+      progress.read(read);
+      while (pending.length >= IN_FLIGHT) await writeOldest();
     }
+    while (pending.length) await writeOldest();
   } finally {
+    progress.stop();
     await reranker.close();
   }
   if (stats) {

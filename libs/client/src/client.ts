@@ -1,0 +1,155 @@
+/**
+ * A typed client of the rerank API: synchronous rerank and asynchronous jobs (submit, status,
+ * wait with progress, results, every score as a stream, cancel). Global fetch, no other dependency.
+ */
+import { RerankApiError, RerankConnectionError, RerankTimeoutError } from './errors';
+import { parseJsonLines } from './ndjson';
+import { type ErrorBody, type Job, type JobRequest, type JobResults, type RerankRequest, type RerankResponse, type ScoreLine, TERMINAL_STATUSES } from './types';
+
+export interface RerankClientOptions {
+  /** The API's base URL, e.g. http://localhost:3000 (a trailing slash is fine). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <apiKey>`; omit for an open API. */
+  apiKey?: string;
+  /** Per-request timeout in ms (default 120000; 0: none). Streams are timed until their headers arrive. */
+  timeoutMs?: number;
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface WaitOptions {
+  /** Called with every view polled, including the last. */
+  onProgress?: (job: Job) => void;
+  /** Poll interval in ms (default 500). */
+  intervalMs?: number;
+  /** Give up after this many ms with RerankTimeoutError (default: wait forever). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export class RerankClient {
+  readonly baseUrl: string;
+  private readonly apiKey: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(options: RerankClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw new TypeError(`baseUrl: expected an http(s) URL such as http://localhost:3000, got ${JSON.stringify(options.baseUrl)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl: expected http:// or https://, got ${JSON.stringify(options.baseUrl)}`);
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.apiKey = options.apiKey || undefined;
+    this.timeoutMs = options.timeoutMs ?? 120000;
+    this.fetchFn = options.fetch ?? fetch;
+  }
+
+  /** Synchronous rerank: Cohere v2 shape by default, `version: 1` for Cohere v1 / Jina. */
+  rerank(request: RerankRequest, options: { version?: 1 | 2 } = {}): Promise<RerankResponse> {
+    return this.json('POST', `/v${options.version ?? 2}/rerank`, request);
+  }
+
+  /** Queues a job (202); the same `idempotencyKey` and body give back the same job. */
+  submitJob(request: JobRequest, options: { idempotencyKey?: string } = {}): Promise<Job> {
+    return this.json('POST', '/v1/jobs', request, options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {});
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** Cancels a queued or running job (409 RerankApiError when it has already ended). */
+  cancelJob(id: string): Promise<Job> {
+    return this.json('DELETE', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** Polls until the job is completed, failed or cancelled and returns that view (check `status`). */
+  async waitForJob(id: string, options: WaitOptions = {}): Promise<Job> {
+    const interval = options.intervalMs ?? 500;
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const job = await this.getJob(id);
+      options.onProgress?.(job);
+      if (TERMINAL_STATUSES.includes(job.status)) return job;
+      if (Date.now() + interval > deadline) {
+        throw new RerankTimeoutError(`job ${id} is still ${job.status} (${job.progress.pairs_done} of ${job.progress.pairs_total} pairs) after ${options.timeoutMs} ms`);
+      }
+      await sleep(interval, options.signal);
+    }
+  }
+
+  /** Top-k per query, best first (409 RerankApiError until the job has completed). */
+  results(id: string): Promise<JobResults> {
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}/results`);
+  }
+
+  /** Every score of a completed job, one pair at a time as the server streams them (query by query, document order). */
+  async *streamScores(id: string): AsyncGenerator<ScoreLine> {
+    const path = `/v1/jobs/${encodeURIComponent(id)}/results?all=true`;
+    const res = await this.send('GET', path, undefined, { accept: 'application/x-ndjson' });
+    if (!res.ok) throw await this.failure(res, `GET ${path}`);
+    if (!res.body) return;
+    yield* parseJsonLines<ScoreLine>(res.body as unknown as AsyncIterable<Uint8Array>);
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const res = await this.send(method, path, body, headers);
+    if (!res.ok) throw await this.failure(res, `${method} ${path}`);
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new RerankConnectionError(`${method} ${this.baseUrl}${path}: expected JSON, got ${JSON.stringify(text.slice(0, 200))} (is ${this.baseUrl} the rerank API?)`);
+    }
+  }
+
+  private async send(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+    const h: Record<string, string> = { ...headers };
+    if (this.apiKey) h.authorization = `Bearer ${this.apiKey}`;
+    if (body !== undefined) h['content-type'] = 'application/json';
+    try {
+      return await this.fetchFn(this.baseUrl + path, {
+        method,
+        headers: h,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined,
+      });
+    } catch (e) {
+      const error = e as Error & { cause?: { code?: string; message?: string } };
+      const why = error.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error.cause?.code ?? error.cause?.message ?? error.message);
+      throw new RerankConnectionError(`${method} ${this.baseUrl}${path}: ${why}; is the rerank API running at ${this.baseUrl}?`);
+    }
+  }
+
+  private async failure(res: Response, what: string): Promise<RerankApiError> {
+    const text = await res.text().catch(() => '');
+    let body: ErrorBody | undefined;
+    try {
+      const parsed = JSON.parse(text) as ErrorBody;
+      if (parsed && typeof parsed.error === 'object' && parsed.error) body = parsed;
+    } catch {
+      body = undefined;
+    }
+    if (!body) body = { error: { code: 'http_error', message: text.slice(0, 500) || res.statusText } };
+    const retryAfter = Number(res.headers.get('retry-after'));
+    return new RerankApiError(res.status, body, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined, what);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
