@@ -62,7 +62,7 @@ export interface CallSettings {
 const COMMON_KEYS = [
   'useFp16', 'queryInstructionForRerank', 'queryInstructionFormat', 'passageInstructionForRerank', 'passageInstructionFormat',
   'devices', 'batchSize', 'queryMaxLength', 'maxLength', 'normalize', 'trustRemoteCode', 'cacheDir',
-  'maxBatchTokens', 'intraOpNumThreads', 'quantized', 'sessionOptions', 'revision', 'hubEndpoint', 'hubToken', 'offline', 'onWarning',
+  'maxBatchTokens', 'intraOpNumThreads', 'quantized', 'sessionOptions', 'revision', 'hubEndpoint', 'hubToken', 'offline', 'onWarning', 'onBatch',
 ];
 const FAMILY_KEYS: Record<Family, string[]> = {
   encoder: [],

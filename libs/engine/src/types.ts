@@ -77,6 +77,16 @@ export interface RerankerOptions {
   offline?: boolean;
   /** Called with warnings (fp16 asked on CPU, a variant missing, ...). Default: console.warn. */
   onWarning?: (message: string) => void;
+  /** Called after each batch a device ran (observability: padding efficiency); never changes scores. */
+  onBatch?: (stats: BatchStats) => void;
+}
+
+/** One batch as a device ran it: rows, real (unpadded) tokens and padded tokens (rows × width). */
+export interface BatchStats {
+  device: string;
+  rows: number;
+  realTokens: number;
+  paddedTokens: number;
 }
 
 /**
