@@ -35,3 +35,6 @@ export * from './model-facts';
 export * from './net';
 export * from './validation/ranked-documents';
 export * from './validation/compat-requests';
+export * from './observability/metric-catalogue';
+export * from './observability/metrics';
+export * from './observability/cluster-gauges';
