@@ -142,7 +142,7 @@ describe('POST /v1/jobs input limits', () => {
       expect(r.body.error.message).toBe('internal error; the server log has the details');
       const log = cluster.api.output().slice(before);
       expect(log).toMatch(/could not be queued: .*(OOM command not allowed|EXECABORT)/);
-      expect(log).toMatch(/\n\s+at /); // a stack trace
+      expect(log).toMatch(/(\n|\\n)\s+at /); // a stack trace (JSON-escaped in a log line)
     } finally {
       await redis.config('SET', 'maxmemory', '0');
     }

@@ -133,7 +133,7 @@ describe('health endpoints of the launcher and the aggregator', () => {
   it('refuses to start on bad configuration, naming the variable', async () => {
     const p = spawnApp('launcher', { REDIS_URL: redis.url, RERANK_MODELS: 'tiny=/x', RERANK_THREADS: 'many', HEALTH_PORT: '0' });
     expect(await p.exited).toBe(2);
-    expect(p.output()).toMatch(/RERANK_THREADS="many": expected an integer/);
+    expect(p.output()).toMatch(/RERANK_THREADS=\\?"many\\?": expected an integer/);
     const api = spawnApp('api', { REDIS_URL: redis.url });
     expect(await api.exited).toBe(2);
     expect(api.output()).toMatch(/RERANK_MODELS: not set/);

@@ -83,10 +83,9 @@ describe('npm start restarts a crashed API and aggregator', () => {
     const port = await freePort();
     const redisPort = await freePort();
     stack = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, ['--redis-port', String(redisPort)]);
-    // The stack's own word that it is up (it restarts crashed processes only from then on); on a busy
-    // machine another process can answer on a port freePort() just handed out, so the port alone is no proof.
-    await waitFor('the stack ready', () => (stack!.output().includes('INFO  [stack] ready: http') ? true : undefined), 90000, 100);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`, 200, 90000, stack);
+    // The stack restarts crashed processes only once it saw the API up (its own poll, logged as "ready:").
+    await waitFor('the stack to be up', () => (/ready: http:\/\/localhost/.test(stack!.output()) ? true : undefined), 60000);
     const api = new ApiClient(`http://127.0.0.1:${port}`);
 
     const apiPid = pidOf('api')!;

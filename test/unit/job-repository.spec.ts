@@ -38,7 +38,7 @@ function twoSetJob(over: Partial<NormalizedJob> = {}): NormalizedJob {
 }
 
 async function created(id: string, over: Partial<NormalizedJob> = {}): Promise<void> {
-  await jobs.create({ id, owner: 'alice', createdAt: 1000, job: twoSetJob(over), shardsTotal: 3, baseUrl: 'http://api', requestHash: 'h1' });
+  await jobs.create({ id, owner: 'alice', createdAt: 1000, job: twoSetJob(over), shardsTotal: 3, baseUrl: 'http://api', requestHash: 'h1', requestId: `req-${id}` });
 }
 
 it('every Lua script is read from its file', () => {
@@ -76,7 +76,8 @@ it('stores a job whole (expiring until activated) and reads it back typed', asyn
   // The secret is sealed at rest under RERANK_SECRET_KEY.
   expect(await jobs.storedWebhookSecret('job_r1')).toMatch(/^enc:v1:/);
   expect(await new JobRepository(redis.client).get('job_r1')).toMatchObject({ webhookSecret: null, webhookSecretError: expect.stringMatching(/RERANK_SECRET_KEY is not set/) });
-  expect(await jobs.shardContext('job_r1')).toEqual({ layout: { queries: twoSetJob().queries, sets: twoSetJob().sets }, options: { normalize: true }, topK: 2, returnDocuments: true });
+  expect(await jobs.shardContext('job_r1')).toEqual({ layout: { queries: twoSetJob().queries, sets: twoSetJob().sets }, options: { normalize: true }, topK: 2, returnDocuments: true, requestId: 'req-job_r1' });
+  expect((await jobs.get('job_r1'))?.requestId).toBe('req-job_r1');
   expect(await jobs.documents('job_r1', [4, 0, 9])).toEqual(['b1', 'a0', null]);
   expect(await jobs.documentIds('job_r1')).toEqual(['d0', 'd1', null, 'd3', 'd4']);
   expect(await jobs.get('job_missing')).toBeNull();

@@ -30,6 +30,8 @@ import {
   type WebhookQueue,
   type WebhookTask,
   type WorkersRegistry,
+  type JobRecord,
+  type Metrics,
 } from '@rerank/jobs';
 
 /** What the aggregator needs of the job repository. */
@@ -45,6 +47,13 @@ export interface AggregatorDeps {
   /** Starts the queue consumers (BullMQ: consumeAggregations, consumeWebhooks), each calling back into the aggregator. */
   consume: (aggregator: Aggregator) => QueueConsumer[];
   log?: Logger;
+  /** Job outcomes and webhook deliveries (AGGREGATOR_METRICS); none in unit tests. */
+  metrics?: Metrics;
+}
+
+/** Fields of a job's log lines: the creating request's id follows the job into this process. */
+function jobFields(id: string, record: Pick<JobRecord, 'requestId'> | null | undefined): Record<string, string> {
+  return record?.requestId ? { request_id: record.requestId, job_id: id } : { job_id: id };
 }
 
 type RankLayout = Parameters<typeof flatIndex>[0];
@@ -101,14 +110,14 @@ export class Aggregator {
       // The other shards no worker took yet need not run.
       await task.removePendingShards().catch(() => undefined);
       await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
-      this.log.warn(`job ${id} failed: ${message}`);
+      this.log.warn(`job ${id} failed: ${message}`, { ...jobFields(id, record), shard });
       return { failed: message };
     }
     if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'completed') {
       // Run again after its webhook could not be queued (Redis refused the write): queue it now (a no-op when queued).
       if (record.webhook) await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, record.status as TerminalStatus));
       await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
-      this.log.info(`job ${id} ${record.status}: nothing to merge`);
+      this.log.info(`job ${id} ${record.status}: nothing to merge`, jobFields(id, record));
       return { skipped: record.status };
     }
 
@@ -149,7 +158,11 @@ export class Aggregator {
     // Results first (with the expiry, and the texts dropped): once the job reads "completed", they are there.
     await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, ttl));
     const changed = await this.finish(id, 'completed');
-    this.log.info(`job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id).catch(() => '?')})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`);
+    this.log.info(`job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id).catch(() => '?')})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`, {
+      ...jobFields(id, record),
+      pairs: record.counts.pairs,
+      shards: results.length,
+    });
     return { merged: results.length };
   }
 
@@ -177,6 +190,10 @@ export class Aggregator {
     // Queued when this call changed the status, and again when an earlier run changed it to the same
     // status but could not queue the webhook (its BullMQ id makes a second add a no-op).
     const record = await this.op(`reading job ${id}`, () => this.store.get(id));
+    if (changed && record && this.deps.metrics) {
+      this.deps.metrics.counter('rerank_jobs_total', { outcome: status });
+      this.deps.metrics.observe('rerank_job_duration_seconds', { outcome: status }, Math.max(0, ((record.finishedAt ?? Date.now()) - record.createdAt) / 1000));
+    }
     if (record?.webhook && (changed || record.status === status)) {
       await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, status));
     }
@@ -235,14 +252,23 @@ export class Aggregator {
       await this.op(`recording the webhook delivery of job ${jobId}`, () =>
         this.store.recordWebhookOutcome(jobId, { state: 'delivered', status, at: deliveredAt }),
       );
-      this.log.info(`webhook job.${event} of ${jobId} delivered (attempt ${attempt}, HTTP ${status})`);
+      this.deps.metrics?.counter('rerank_webhook_deliveries_total', { outcome: 'delivered' });
+      this.deps.metrics?.observe('rerank_webhook_delivery_attempts', { outcome: 'delivered' }, attempt);
+      this.log.info(`webhook job.${event} of ${jobId} delivered (attempt ${attempt}, HTTP ${status})`, { ...jobFields(jobId, record), delivery_id: deliveryId, attempt, status });
       return { status };
     }
     const final = attempt >= maxAttempts;
     await this.op(`recording a webhook failure of job ${jobId}`, () =>
       this.store.recordWebhookOutcome(jobId, { state: final ? 'failed' : 'retrying', status, error: error as string }),
     );
-    this.log.warn(`webhook job.${event} of ${jobId}, attempt ${attempt}/${maxAttempts}: ${error}${final ? '; giving up (recorded on the job)' : '; will retry'}`);
+    this.deps.metrics?.counter('rerank_webhook_deliveries_total', { outcome: final ? 'failed' : 'retried' });
+    if (final) this.deps.metrics?.observe('rerank_webhook_delivery_attempts', { outcome: 'failed' }, attempt);
+    this.log.warn(`webhook job.${event} of ${jobId}, attempt ${attempt}/${maxAttempts}: ${error}${final ? '; giving up (recorded on the job)' : '; will retry'}`, {
+      ...jobFields(jobId, record),
+      delivery_id: deliveryId,
+      attempt,
+      ...(status !== null ? { status } : {}),
+    });
     throw new Error(error);
   }
 

@@ -1,24 +1,44 @@
 /**
  * The aggregator process: `node dist/apps/aggregator/src/main.js`. Merges finished jobs, delivers
- * webhooks; /health/live and /health/ready on HEALTH_PORT (default 8082, 0 for none).
+ * webhooks; /health/live, /health/ready and /metrics on HEALTH_PORT (default 8082, 0 for none).
  */
 import type { Server } from 'node:http';
-import { BullWebhookQueue, consumeAggregations, consumeWebhooks, createLogger, createRedis, JobRepository, loadConfigOrExit, startHealthServer, WorkersRegistry } from '@rerank/jobs';
+import {
+  AGGREGATOR_METRICS,
+  BullWebhookQueue,
+  ClusterGauges,
+  consumeAggregations,
+  consumeWebhooks,
+  createLogger,
+  createRedis,
+  JobRepository,
+  loadConfigOrExit,
+  Metrics,
+  startHealthServer,
+  WorkersRegistry,
+} from '@rerank/jobs';
 import { Aggregator } from './aggregator';
 
 const DEFAULT_HEALTH_PORT = 8082;
 
 async function main(): Promise<void> {
-  const log = createLogger(`aggregator pid ${process.pid}`);
+  const log = createLogger('aggregator');
   const config = loadConfigOrExit(log);
   const redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
   const webhooks = new BullWebhookQueue(redis, config);
+  const metrics = new Metrics(AGGREGATOR_METRICS);
+  const gauges = new ClusterGauges(redis, metrics, config.models.map((m) => m.name));
+  const scrape = async () => {
+    await gauges.refresh();
+    return { contentType: metrics.contentType, text: await metrics.text() };
+  };
   const onError = (queue: string) => (e: Error) => log.error(`${queue}: ${e.message}`);
   const service = new Aggregator(config, {
     jobs: new JobRepository(redis, { secretKey: config.security.secretKey }),
     registry: new WorkersRegistry(redis),
     webhooks,
     log,
+    metrics,
     consume: (a) => [
       consumeAggregations(config, (task) => a.aggregate(task), (task, e) => a.aggregationFailed(task, e), { name: 'rerank-aggregator-bull', onError: onError('aggregate') }),
       consumeWebhooks(config, (task) => a.deliver(task), { name: 'rerank-webhooks-bull', onError: onError('webhooks') }),
@@ -31,6 +51,7 @@ async function main(): Promise<void> {
     stop: async () => {
       await service.stop();
       await webhooks.close();
+      await gauges.close();
       await redis.quit().catch(() => undefined);
     },
   };
@@ -52,7 +73,7 @@ async function main(): Promise<void> {
   if (process.send) process.on('disconnect', () => stop('parent gone'));
   const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
   try {
-    if (port > 0) server = await startHealthServer(port, () => aggregator.ready(), (m) => log.info(m));
+    if (port > 0) server = await startHealthServer(port, () => aggregator.ready(), (m) => log.info(m), scrape);
     await aggregator.start();
   } catch (e) {
     log.error(`start failed: ${(e as Error).message}`);

@@ -1,6 +1,8 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { BullScoringQueue, createRedis, JobRepository, type RerankConfig, type ScoringQueue, WorkersRegistry } from '@rerank/jobs';
+import { randomUUID } from 'node:crypto';
+import { LoggerModule } from 'nestjs-pino';
+import { API_METRICS, BullScoringQueue, ClusterGauges, createRedis, JobRepository, Metrics, type RerankConfig, rootLogger, type ScoringQueue, WorkersRegistry } from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
 import { BackpressureService } from './backpressure';
 import { CompatController } from './compat/compat.controller';
@@ -16,7 +18,7 @@ import { RateLimitService } from './rate-limit.service';
 import { RerankController } from './rerank.controller';
 import { RerankService } from './rerank.service';
 import { SyncScoring } from './sync-scoring';
-import { CONFIG, JOB_REPOSITORY, REDIS, SCORING_QUEUE, WORKERS_REGISTRY } from './tokens';
+import { CLUSTER_GAUGES, CONFIG, JOB_REPOSITORY, METRICS, REDIS, SCORING_QUEUE, WORKERS_REGISTRY } from './tokens';
 
 /**
  * The API's composition root: controllers over services; the services get the job repository, the
@@ -30,11 +32,19 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(SCORING_QUEUE) private readonly queue: ScoringQueue,
+    @Inject(CLUSTER_GAUGES) private readonly gauges: ClusterGauges,
   ) {}
 
   static forRoot(config: RerankConfig): DynamicModule {
     return {
       module: AppModule,
+      // Nest's own log lines through pino (main.ts: app.useLogger); the access line is observability.ts's,
+      // which also sees answers sent before Nest routes a request, so pino-http logs nothing itself.
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: { logger: rootLogger().child({ component: 'api' }), autoLogging: false, quietReqLogger: true, genReqId: (req) => (req as { id?: string }).id ?? randomUUID() },
+        }),
+      ],
       controllers: [RerankController, JobsController, ModelsController, HealthController, CompatController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -45,6 +55,8 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         { provide: JOB_REPOSITORY, useFactory: (redis: Redis) => new JobRepository(redis, { secretKey: config.security.secretKey }), inject: [REDIS] },
         { provide: SCORING_QUEUE, useFactory: (redis: Redis) => new BullScoringQueue(redis, config), inject: [REDIS] },
         { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new WorkersRegistry(redis), inject: [REDIS] },
+        { provide: METRICS, useValue: new Metrics([...API_METRICS, 'rerank_job_duration_seconds']) },
+        { provide: CLUSTER_GAUGES, useFactory: (redis: Redis, metrics: Metrics) => new ClusterGauges(redis, metrics, config.models.map((m) => m.name)), inject: [REDIS, METRICS] },
         ModelsService,
         JobsService,
         RerankService,
@@ -59,6 +71,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
   /** Queue listeners first (the HTTP server is drained by then), Redis last. */
   async onModuleDestroy(): Promise<void> {
     await this.queue.close();
+    await this.gauges.close();
   }
 
   async onApplicationShutdown(): Promise<void> {

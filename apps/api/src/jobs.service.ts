@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { Metrics } from '@rerank/jobs';
 import {
   ApiError,
   checkWebhookUrl,
@@ -24,7 +25,8 @@ import {
 import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { RateLimitService } from './rate-limit.service';
-import { CONFIG, JOB_REPOSITORY, SCORING_QUEUE } from './tokens';
+import { currentRequestId } from './observability';
+import { CONFIG, JOB_REPOSITORY, METRICS, SCORING_QUEUE } from './tokens';
 
 export function newJobId(): string {
   return `job_${randomBytes(12).toString('base64url')}`;
@@ -49,6 +51,8 @@ export class JobsService {
     private readonly models: ModelsService,
     private readonly rateLimits: RateLimitService,
     private readonly backpressure: BackpressureService,
+    /** Jobs accepted and cancelled (the aggregator counts completed and failed). */
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 
   async create(body: unknown, owner: string, idempotencyKey: string | undefined, base: string, res: ServerResponse): Promise<CreateResult> {
@@ -90,7 +94,8 @@ export class JobsService {
     const t = Date.now();
     const shards = planShards({ queries: job.queries, sets: job.sets, documentLengths: job.documents.map((d) => d.length) }, this.config.shard);
     try {
-      await this.store.create({ id, owner, createdAt: t, job, shardsTotal: shards.length, baseUrl: base, requestHash });
+      const requestId = currentRequestId();
+      await this.store.create({ id, owner, createdAt: t, job, shardsTotal: shards.length, baseUrl: base, requestHash, ...(requestId ? { requestId } : {}) });
       // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
       await this.rateLimits.claimActiveJob(owner, id, res);
       await this.backpressure.track(id, job.pairs);
@@ -114,6 +119,7 @@ export class JobsService {
       this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
       throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
     }
+    this.metrics?.counter('rerank_jobs_total', { outcome: 'accepted' });
     this.log.log(`job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`);
     return {
       status: 202,
@@ -160,6 +166,8 @@ export class JobsService {
     // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
     await this.queues.cancelPendingShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
     if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');
+    this.metrics?.counter('rerank_jobs_total', { outcome: 'cancelled' });
+    this.metrics?.observe('rerank_job_duration_seconds', { outcome: 'cancelled' }, Math.max(0, (Date.now() - record.createdAt) / 1000));
     this.log.log(`job ${id} cancelled`);
     return this.get(id, owner, base);
   }

@@ -5,23 +5,36 @@
  * queue listeners and Redis: synchronous requests still get their scores.
  */
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { createLogger, describeConfig, loadConfigOrExit } from '@rerank/jobs';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { type ClusterGauges, createLogger, describeConfig, loadConfigOrExit, type Metrics } from '@rerank/jobs';
 import { ApiErrorFilter } from './api-error.filter';
 import { ApiKeys } from './api-keys';
 import { AppModule } from './app.module';
 import { HttpDrain } from './drain';
 import { jsonBodyReader } from './http';
+import { expressRouteTemplates, observability, rebindRequestContext } from './observability';
 import { setupOpenApi } from './openapi';
+import { CLUSTER_GAUGES, METRICS } from './tokens';
 
 async function main(): Promise<void> {
-  const log = createLogger(`api pid ${process.pid}`);
+  const log = createLogger('api');
   const config = loadConfigOrExit(log, { requireModels: true });
   const app = await NestFactory.create(AppModule.forRoot(config), {
     bodyParser: false,
-    logger: new ConsoleLogger({ colors: Boolean(process.stdout.isTTY), logLevels: ['log', 'warn', 'error'] }),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoNestLogger));
+  const express = app.getHttpAdapter().getInstance() as { router?: unknown; _router?: unknown };
+  app.use(
+    observability({
+      log: createLogger('api', { access: true }),
+      metrics: app.get<Metrics>(METRICS),
+      gauges: app.get<ClusterGauges>(CLUSTER_GAUGES),
+      routeOf: expressRouteTemplates(() => express.router ?? express._router),
+    }),
+  );
   const drain = new HttpDrain();
   app.use(drain.track);
   const keys = new ApiKeys(config.apiKeys);
@@ -32,6 +45,7 @@ async function main(): Promise<void> {
       req.ownerLabel = caller.label;
     }),
   );
+  app.use(rebindRequestContext);
   app.useGlobalFilters(new ApiErrorFilter());
   setupOpenApi(app);
   if (config.apiKeys.length === 0) log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
@@ -63,6 +77,6 @@ async function main(): Promise<void> {
 }
 
 void main().catch((e: Error) => {
-  console.error(`api failed to start: ${e.stack ?? e.message}`);
+  createLogger('api').error(`api failed to start: ${e.stack ?? e.message}`);
   process.exit(1);
 });

@@ -7,3 +7,7 @@ export const JOB_REPOSITORY = Symbol('JobRepository');
 export const SCORING_QUEUE = Symbol('ScoringQueue');
 /** WorkersRegistry (Redis). */
 export const WORKERS_REGISTRY = Symbol('WorkersRegistry');
+/** Metrics (prom-client registry built from the metric catalogue). */
+export const METRICS = Symbol('Metrics');
+/** ClusterGauges: queue and worker gauges read from Redis at scrape time. */
+export const CLUSTER_GAUGES = Symbol('ClusterGauges');

@@ -2,8 +2,8 @@
  * The worker's scorer on the engine: loads every configured model once on one device and scores
  * pairs pair-major. The shard worker sees only the ShardScorer interface (a fake in unit tests).
  */
-import { type AnyReranker, AutoReranker, type Family, type Pair, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
-import { type Logger, type ModelConfig, type ModelFacts, type PairScore, PermanentTaskError, readModelFacts, type RerankConfig, type SyncJobData, type WorkerModel } from '@rerank/jobs';
+import { type AnyReranker, AutoReranker, type BatchStats, type Family, type Pair, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
+import { type Logger, type Metrics, type ModelConfig, type ModelFacts, type PairScore, PermanentTaskError, readModelFacts, type RerankConfig, type SyncJobData, type WorkerModel } from '@rerank/jobs';
 import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
 
 /** A synchronous request's pairs; `owners[i]` is the document of pair i when documents were split into chunks. */
@@ -42,6 +42,8 @@ export class EngineScorer implements ShardScorer {
     private readonly log: Logger,
     /** Says who is asking in the "not loaded" error. */
     private readonly workerId: string,
+    /** Tokens, padding efficiency and model load time (WORKER_METRICS). */
+    private readonly metrics?: Metrics,
   ) {}
 
   async load(): Promise<void> {
@@ -59,13 +61,22 @@ export class EngineScorer implements ShardScorer {
         devices: [this.device],
         intraOpNumThreads: this.config.threads,
         onWarning: (w: string) => this.log.warn(`${m.name}: ${w}`),
+        ...(this.metrics ? { onBatch: (b: BatchStats) => this.batchScored(m.name, b) } : {}),
       });
       await reranker.ready();
       const facts = readModelFacts(reranker.modelNameOrPath, reranker.family);
       if (m.generated) facts.generated = true;
       this.loaded.set(m.name, { config: m, reranker, family: reranker.family, facts });
+      this.metrics?.gauge('rerank_worker_model_load_seconds', { device: this.device, model: m.name }, (Date.now() - t) / 1000);
       this.log.info(`model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.threads} thread(s)`);
     }
+  }
+
+  /** One batch a device ran: real tokens scored, and real / padded tokens. */
+  private batchScored(model: string, b: BatchStats): void {
+    const labels = { device: this.device, model };
+    this.metrics?.counter('rerank_worker_tokens_scored_total', labels, b.realTokens);
+    if (b.paddedTokens > 0) this.metrics?.observe('rerank_worker_batch_padding_efficiency', labels, b.realTokens / b.paddedTokens);
   }
 
   async score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {

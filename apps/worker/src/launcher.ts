@@ -1,11 +1,13 @@
 /**
  * Worker launcher: `node dist/apps/worker/src/launcher.js --devices cpu,cpu` (or RERANK_DEVICES).
  * Starts one worker process per listed device, splits RERANK_THREADS across CPU workers, restarts a
- * crashed worker with backoff, forwards SIGTERM/SIGINT, and serves /health on HEALTH_PORT (default 8081).
+ * crashed worker with backoff, forwards SIGTERM/SIGINT, and serves /health and its workers' /metrics
+ * on HEALTH_PORT (default 8081).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnProcess, Supervisor } from '@rerank/harness';
+import { launcherMetrics } from './worker-metrics';
 import { ConfigError, createLogger, loadConfig, parseDevices, type RerankConfig, startHealthServer } from '@rerank/jobs';
 
 export { restartDelay } from '@rerank/harness';
@@ -28,7 +30,7 @@ export function threadPlan(devices: readonly string[], total: number): number[] 
 }
 
 class Launcher {
-  private readonly log = createLogger(`launcher pid ${process.pid}`);
+  private readonly log = createLogger('launcher');
   private readonly slots: Slot[];
   private stopping = false;
 
@@ -79,6 +81,11 @@ class Launcher {
     return { ok: this.slots.every((s) => s.ready), workers };
   }
 
+  /** Its workers' metrics, merged (worker-metrics.ts). */
+  metrics(): Promise<{ contentType: string; text: string }> {
+    return launcherMetrics(this.slots.map((s) => s.supervisor.child).filter((c): c is NonNullable<typeof c> => c !== null));
+  }
+
   async stop(signal: NodeJS.Signals): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -89,7 +96,7 @@ class Launcher {
 }
 
 async function main(): Promise<void> {
-  const log = createLogger(`launcher pid ${process.pid}`);
+  const log = createLogger('launcher');
   const { values } = parseArgs({ options: { devices: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
     console.log('usage: node dist/apps/worker/src/launcher.js [--devices cpu,cuda:0,...]  (default RERANK_DEVICES, else cpu)');
@@ -120,7 +127,7 @@ async function main(): Promise<void> {
   const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
   if (port > 0) {
     try {
-      await startHealthServer(port, () => launcher.ready(), (m) => log.info(m));
+      await startHealthServer(port, () => launcher.ready(), (m) => log.info(m), () => launcher.metrics());
     } catch (e) {
       log.error(`health server on HEALTH_PORT=${port}: ${(e as Error).message}`);
       process.exit(1);

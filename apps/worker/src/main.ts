@@ -5,9 +5,10 @@
 import { parseArgs } from 'node:util';
 import { deviceName, parseDevice } from '@rerank/engine';
 import { hostname } from 'node:os';
-import { consumeShards, createLogger, createRedis, JobRepository, loadConfigOrExit, WorkersRegistry } from '@rerank/jobs';
+import { consumeShards, createLogger, createRedis, JobRepository, loadConfigOrExit, Metrics, WORKER_METRICS, WorkersRegistry } from '@rerank/jobs';
 import { EngineScorer } from './engine-scorer';
 import { ShardWorker } from './shard-worker';
+import { answerMetricsRequests } from './worker-metrics';
 
 const HELP = `usage: node dist/apps/worker/src/main.js --device cpu|cuda:N
 
@@ -16,7 +17,7 @@ RERANK_THREADS (runtime threads), RERANK_CACHE_DIR, RERANK_LOCK_DURATION_MS,
 RERANK_STALLED_INTERVAL_MS, RERANK_MAX_STALLED_COUNT. SIGTERM finishes the current shard and exits.`;
 
 async function main(): Promise<void> {
-  const log = createLogger(`worker pid ${process.pid}`);
+  const log = createLogger('worker');
   const { values } = parseArgs({ options: { device: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
     console.log(HELP);
@@ -31,14 +32,16 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const id = `${hostname()}-${process.pid}`;
-  const workerLog = createLogger(`worker ${device} pid ${process.pid}`);
+  const workerLog = createLogger('worker', { device });
+  const metrics = new Metrics(WORKER_METRICS);
   const redis = createRedis(config.redisUrl, { name: 'rerank-worker' });
   const shardWorker = new ShardWorker(config, device, {
     id,
     log: workerLog,
     jobs: new JobRepository(redis),
     registry: new WorkersRegistry(redis),
-    scorer: new EngineScorer(config, device, workerLog, id),
+    scorer: new EngineScorer(config, device, workerLog, id, metrics),
+    metrics,
     consume: (handler) => {
       // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
       let lastQueueError = 0;
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
       });
     },
   });
+  // The launcher serves these on its health port (worker-metrics.ts).
+  answerMetricsRequests(metrics, () => shardWorker.readBusyRatio());
   // The worker, then its Redis connection.
   const worker = { start: () => shardWorker.start(), stop: () => shardWorker.stop().finally(() => redis.quit().catch(() => undefined)) };
   let signals = 0;

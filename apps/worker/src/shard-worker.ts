@@ -27,6 +27,7 @@ import {
   withInfraRetry,
   type WorkerHeartbeat,
   type WorkersRegistry,
+  type Metrics,
 } from '@rerank/jobs';
 import type { ShardScorer } from './engine-scorer';
 
@@ -42,6 +43,8 @@ export interface ShardWorkerDeps {
   /** Worker id in heartbeats (default host-pid). */
   id?: string;
   log?: Logger;
+  /** Pairs, shard durations and the busy ratio (WORKER_METRICS); none in unit tests. */
+  metrics?: Metrics;
 }
 
 /** Each document's score: its best chunk's (pairs are in document order; owners[i] is pair i's document). */
@@ -68,6 +71,10 @@ export class ShardWorker {
   /** Jobs of the shards being scored now (a job may have several). */
   private readonly running: string[] = [];
   private stopping: Promise<void> | undefined;
+  /** Busy time (something being scored) since the last busy-ratio reading. */
+  private busyMs = 0;
+  private busySince: number | null = null;
+  private lastReading = Date.now();
 
   constructor(
     private readonly config: RerankConfig,
@@ -115,9 +122,40 @@ export class ShardWorker {
   }
 
   /** One task from the shards queue. */
-  handle(data: ScoringJobData): Promise<ShardReturn | SyncReturn> {
-    if (data.kind === 'sync') return this.scoreSync(data);
-    return this.scoreShard(data);
+  async handle(data: ScoringJobData): Promise<ShardReturn | SyncReturn> {
+    this.busyStart();
+    try {
+      if (data.kind === 'sync') return await this.scoreSync(data);
+      return await this.scoreShard(data);
+    } finally {
+      this.busyEnd();
+    }
+  }
+
+  private active = 0;
+  private busyStart(): void {
+    if (this.active++ === 0) this.busySince = Date.now();
+  }
+  private busyEnd(): void {
+    if (--this.active === 0 && this.busySince !== null) {
+      this.busyMs += Date.now() - this.busySince;
+      this.busySince = null;
+    }
+  }
+
+  /** Share of the time since the previous reading that this worker was scoring (rerank_worker_busy_ratio). */
+  readBusyRatio(now = Date.now()): number {
+    let busy = this.busyMs;
+    if (this.busySince !== null) {
+      busy += now - this.busySince;
+      this.busySince = now;
+    }
+    const elapsed = now - this.lastReading;
+    this.busyMs = 0;
+    this.lastReading = now;
+    const ratio = elapsed > 0 ? Math.min(1, busy / elapsed) : 0;
+    this.deps.metrics?.gauge('rerank_worker_busy_ratio', { device: this.device }, ratio);
+    return ratio;
   }
 
   private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
@@ -126,6 +164,7 @@ export class ShardWorker {
     const scores = await scorer.score(data.model, pairs, data.options);
     const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
+    this.deps.metrics?.counter('rerank_worker_pairs_scored_total', { device: this.device, model: data.model }, pairs.length);
     return { scores: owners ? bestChunks(scores, owners, data.documents.length) : scores, tokens, pairs: pairs.length };
   }
 
@@ -172,13 +211,20 @@ export class ShardWorker {
     const pairs: Pair[] = texts.map((t) => [query.text, t]);
 
     this.running.push(d.jobId);
+    const fields = { ...(ctx.requestId ? { request_id: ctx.requestId } : {}), job_id: d.jobId, shard: d.n };
+    const t0 = process.hrtime.bigint();
     try {
       const s = await this.deps.scorer.score(d.model, pairs, ctx.options);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
       // Once this write went through, the queue's completion write (the scores) almost surely goes through too.
       await this.redisOp(`recording the progress of ${where}`, () => this.jobs.recordShard(d.jobId, d.n, pairs.length));
       this.shardsScored++;
       this.pairsScored += pairs.length;
+      const labels = { device: this.device, model: d.model };
+      this.deps.metrics?.counter('rerank_worker_pairs_scored_total', labels, pairs.length);
+      this.deps.metrics?.observe('rerank_worker_shard_duration_seconds', labels, seconds);
+      this.log.info(`${where} scored: ${pairs.length} pairs in ${Math.round(seconds * 1000)} ms`, { ...fields, pairs: pairs.length, duration_ms: Math.round(seconds * 1000) });
       const result: ShardReturn = { q: d.q, idx: d.idx, s };
       // The aggregator returns documents from these: the query's top-k is among its shards' top-k.
       if (ctx.returnDocuments) result.texts = shardTopK(d.idx, s, ctx.topK).map((i) => [d.idx[i], texts[i]]);

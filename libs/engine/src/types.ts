@@ -34,6 +34,14 @@ export type ModelVariant = 'fp32' | 'fp16' | 'quantized';
  */
 export type RerankerOptions = OptionsOf;
 
+/** One batch as a device ran it: rows, real (unpadded) tokens and padded tokens (rows × width). */
+export interface BatchStats {
+  device: string;
+  rows: number;
+  realTokens: number;
+  paddedTokens: number;
+}
+
 /**
  * What `computeScore` accepts per call: the reference's keyword arguments, plus the instruction
  * settings (the reference fixes those at construction; a service scoring many jobs needs them per call).

@@ -24,6 +24,7 @@ import { FAMILIES, type Family, parseDevice, deviceName } from '@rerank/engine';
 import { type ConfigVar, type Env, custom, flag, fraction, int, type Parsed, readVars, redisSize, text, url } from './config-schema';
 import { HostList } from './net/address-policy';
 import { MIN_SECRET_KEY_CHARS } from './net/secret-box';
+import { LOG_LEVELS, type LogLevel } from './logger';
 
 export interface ModelConfig {
   /** What clients send as `model`. */
@@ -106,6 +107,12 @@ export interface SecurityConfig {
 }
 
 /** All variables, in documentation order (entry format: top of this file). */
+function parseLogLevelVar(raw: string, name: string): Parsed<LogLevel> {
+  const level = raw.trim().toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return { value: level as LogLevel, problems: [] };
+  return { problems: [`${name}: "${raw}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`] };
+}
+
 export const CONFIG_VARS = [
   { name: 'REDIS_URL', type: url(['redis', 'rediss'], 'redis://host:port[/db] or rediss://...'), default: null, unset: '`redis://127.0.0.1:6379`; `npm start` runs its own', processes: ['api', 'worker', 'aggregator', 'stack'], description: 'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.' },
   { name: 'PORT', type: int(0, 65535), default: '3000', processes: ['api', 'stack'], description: 'HTTP port of the API.' },
@@ -162,6 +169,7 @@ export const CONFIG_VARS = [
   { name: 'RERANK_PYTHON_VENV', type: text(), default: null, unset: '`.venv`', processes: ['harness'], description: 'scripts/setup-python.sh and the reference suite: where the Python environment (FlagEmbedding, the export recipe) lives.' },
   { name: 'RERANK_REFERENCE_DIR', type: text(), default: null, unset: '`.cache/reference`', processes: ['harness'], description: 'The reference suite: where the generated checkpoints, their exports and FlagEmbedding\'s expected scores are kept.' },
   { name: 'RERANK_HARNESS_LOGS', type: flag(), default: null, unset: 'off', processes: ['harness'], description: 'Tests and bench: 1 echoes the output of the processes they start (libs/harness) to stderr.' },
+  { name: 'LOG_LEVEL', type: custom('log level: fatal, error, warn, info, debug, trace or silent', parseLogLevelVar), default: 'info', processes: ['api', 'launcher', 'worker', 'aggregator', 'stack'], description: 'Least severe log lines written: fatal, error, warn, info (default), debug, trace or silent. Lines are JSON (one object per line) unless stdout is a terminal, where they are colored text.' },
 ] as const satisfies readonly ConfigVar[];
 
 export class ConfigError extends Error {

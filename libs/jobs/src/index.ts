@@ -36,3 +36,6 @@ export * from './net';
 export * from './validation/ranked-documents';
 export * from './validation/compat-requests';
 export * from './contract/http-bodies';
+export * from './observability/metric-catalogue';
+export * from './observability/metrics';
+export * from './observability/cluster-gauges';

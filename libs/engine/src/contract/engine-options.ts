@@ -5,7 +5,7 @@
  * API's checks (@rerank/jobs validation), the OpenAPI schemas, and `rerank score`'s flags and help.
  */
 import { z } from 'zod';
-import type { Family } from '../types';
+import type { BatchStats, Family } from '../types';
 import { formatInstruction } from '../instructions';
 import { RerankerArgumentError } from '../errors';
 import { type Field, fields, refined } from './field';
@@ -210,6 +210,12 @@ export const ENGINE_OPTIONS = {
     default: { text: 'console.warn' },
     scope: 'constructor',
     doc: 'called with warnings (fp16 asked on CPU, a variant missing, ...)',
+  },
+  onBatch: {
+    field: { schema: z.custom<(stats: BatchStats) => void>((v) => typeof v === 'function'), expect: 'a function' },
+    default: { text: 'none' },
+    scope: 'constructor',
+    doc: 'called after each batch a device ran (rows, real and padded tokens: padding efficiency); never changes scores',
   },
   prompt: {
     field: fields.nullableText(),

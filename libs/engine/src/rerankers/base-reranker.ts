@@ -134,6 +134,7 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
           return { path, output: (plans.get(path) as GraphPlan).output.name };
         },
         read: (out, tensors, rows) => family.read(out, tensors, rows),
+        onBatch: this.rawOptions.onBatch,
       },
       model.sessions,
     );

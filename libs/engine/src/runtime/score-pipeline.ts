@@ -3,6 +3,7 @@ import { OutOfMemoryError } from '../errors';
 import { type BatchLimits, chunkRanges, paddedLength, planBatches } from '../batching/batch-plan';
 import type { BatchTensors } from '../batching/tensors';
 import type { EncodedPair } from '../sequences/encoded-pair';
+import type { BatchStats } from '../types';
 import { BatchQueue } from './batch-queue';
 import { DeviceRunError, type DeviceSession, type RunOutput } from './device-session';
 
@@ -20,6 +21,8 @@ export interface ScoreTask {
   graphFor(device: DeviceSession): { path: string; output: string };
   /** Scores of each row, `columns` per row, row-major. */
   read(output: RunOutput, tensors: BatchTensors, rows: number): Float64Array;
+  /** Told about each batch run (rows, real and padded tokens); observability only. */
+  onBatch?: (stats: BatchStats) => void;
 }
 
 interface Batch {
@@ -80,6 +83,7 @@ export async function runScoreTask(task: ScoreTask, devices: readonly DeviceSess
         continue;
       }
       const rows = task.read(out, tensors, batch.pairs.length);
+      if (task.onBatch) reportBatch(task.onBatch, device.name, batch.pairs, width);
       for (let r = 0; r < batch.indices.length; r++) {
         scores.set(rows.subarray(r * task.columns, (r + 1) * task.columns), batch.indices[r] * task.columns);
       }
@@ -93,6 +97,16 @@ export async function runScoreTask(task: ScoreTask, devices: readonly DeviceSess
   await Promise.all([guard(produce()), ...devices.flatMap((d) => Array.from({ length: LANES_PER_DEVICE }, () => guard(lane(d))))]);
   if (queue.failure) throw queue.failure;
   return scores;
+}
+
+function reportBatch(onBatch: (stats: BatchStats) => void, device: string, pairs: readonly EncodedPair[], width: number): void {
+  let realTokens = 0;
+  for (const p of pairs) realTokens += p.ids.length;
+  try {
+    onBatch({ device, rows: pairs.length, realTokens, paddedTokens: pairs.length * width });
+  } catch {
+    // An observer's error must not fail scoring.
+  }
 }
 
 function split(batch: Batch, limits: BatchLimits): Batch[] {

@@ -47,6 +47,8 @@ export const JOB_FIELDS = {
   webhookLastError: 'webhook_last_error',
   webhookLastAttemptAt: 'webhook_last_attempt_at',
   webhookDeliveredAt: 'webhook_delivered_at',
+  /** X-Request-Id of the POST that created the job: carried into the worker's, aggregator's and webhook's log lines. */
+  requestId: 'request_id',
 } as const;
 const F = JOB_FIELDS;
 
@@ -83,6 +85,8 @@ export interface JobRecord {
   error: { code: string; message: string } | null;
   baseUrl: string;
   requestHash: string;
+  /** X-Request-Id of the creating request ('' for jobs stored before it was kept). */
+  requestId: string;
 }
 
 export interface Progress {
@@ -98,6 +102,7 @@ export interface NewJob {
   shardsTotal: number;
   baseUrl: string;
   requestHash: string;
+  requestId?: string;
 }
 
 /** What a worker needs of a job to score its shards (read once per job and cached). */
@@ -106,6 +111,8 @@ export interface ShardContext {
   options: ScoreOverrides;
   topK: number;
   returnDocuments: boolean;
+  /** X-Request-Id of the creating request, for log lines ('' when none). */
+  requestId: string;
 }
 
 /** A shard's start: its texts (in the order asked), or why it must not run. */
@@ -177,6 +184,7 @@ export class JobRepository {
       [F.baseUrl]: n.baseUrl,
       [F.requestHash]: n.requestHash,
     };
+    if (n.requestId) fields[F.requestId] = n.requestId;
     if (job.webhook) {
       fields[F.webhookUrl] = job.webhook.url;
       fields[F.webhookSecret] = job.webhook.secret && this.box ? this.box.seal(job.webhook.secret, id) : (job.webhook.secret ?? '');
@@ -248,6 +256,7 @@ export class JobRepository {
       error: h[F.error] ? { code: h[F.errorCode] || 'job_failed', message: h[F.error] } : null,
       baseUrl: h[F.baseUrl] ?? '',
       requestHash: h[F.requestHash] ?? '',
+      requestId: h[F.requestId] ?? '',
     };
   }
 
@@ -268,9 +277,9 @@ export class JobRepository {
 
   /** Layout, engine options, top-k and return_documents of a job, in one round trip (null when gone). */
   async shardContext(id: string): Promise<ShardContext | null> {
-    const [layout, fields] = (await exec(this.redis.pipeline().get(keys.layout(id)).hmget(keys.job(id), F.options, F.topK, F.returnDocuments))) as [string | null, (string | null)[]];
+    const [layout, fields] = (await exec(this.redis.pipeline().get(keys.layout(id)).hmget(keys.job(id), F.options, F.topK, F.returnDocuments, F.requestId))) as [string | null, (string | null)[]];
     if (!layout || fields[1] === null) return null;
-    return { layout: JSON.parse(layout) as JobLayout, options: json(fields[0], {}), topK: Number(fields[1]), returnDocuments: fields[2] === '1' };
+    return { layout: JSON.parse(layout) as JobLayout, options: json(fields[0], {}), topK: Number(fields[1]), returnDocuments: fields[2] === '1', requestId: fields[3] ?? '' };
   }
 
   async progress(id: string): Promise<Progress> {
