@@ -36,6 +36,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip==24.3.1
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
-"$VENV/bin/python" -c 'import torch, transformers, FlagEmbedding, onnx, onnxruntime; print("setup-python: torch", torch.__version__, "transformers", transformers.__version__, "onnxruntime", onnxruntime.__version__)'
+"$VENV/bin/python" -c 'import torch, transformers, FlagEmbedding, onnx, onnxruntime, schemathesis; print("setup-python: torch", torch.__version__, "transformers", transformers.__version__, "onnxruntime", onnxruntime.__version__, "schemathesis", schemathesis.__version__)'
 echo "$want" > "$STAMP"
 echo "setup-python: $VENV ready in $(( $(date +%s) - start ))s"

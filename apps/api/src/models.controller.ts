@@ -3,9 +3,11 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from './api-key.guard';
 import { RateLimitGuard } from './rate-limit.guard';
 import { ModelsService } from './models.service';
+import { GuardedRouteErrors } from './openapi';
 
 @ApiTags('models')
 @ApiBearerAuth()
+@GuardedRouteErrors()
 @UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller('v1/models')
 export class ModelsController {

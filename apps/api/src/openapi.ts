@@ -2,27 +2,36 @@
  * OpenAPI schemas of the wire format (the validation itself lives in @rerank/jobs), and the
  * document setup: UI at /docs, JSON at /openapi.json.
  */
-import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { applyDecorators, type INestApplication } from '@nestjs/common';
+import { ApiResponse, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ENGINE_OPTIONS } from '@rerank/jobs';
 
+/** The bounds libs/jobs/src/validation/engine-options.ts checks, so generated clients and fuzzers send what is accepted. */
+const layerList: SchemaObject = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 1000 }, minItems: 1, maxItems: 256, nullable: true };
+const ENGINE_OPTION_SCHEMAS: Record<string, SchemaObject> = {
+  normalize: { type: 'boolean' },
+  max_length: { type: 'integer', minimum: 16, maximum: 131072 },
+  query_max_length: { type: 'integer', minimum: 0, maximum: 131072, nullable: true },
+  batch_size: { type: 'integer', minimum: 1, maximum: 4096 },
+  max_batch_tokens: { type: 'integer', minimum: 1, maximum: 16777216 },
+  compress_ratio: { type: 'integer', enum: [1, 2, 4, 8] },
+  cutoff_layers: layerList,
+  compress_layers: layerList,
+};
+
 const engineOptionProps: Record<string, SchemaObject> = Object.fromEntries(
   ENGINE_OPTIONS.map((o) => {
-    const type: SchemaObject =
-      o.field === 'normalize'
-        ? { type: 'boolean' }
-        : ['cutoff_layers', 'compress_layers'].includes(o.field)
-          ? { type: 'array', items: { type: 'integer' }, nullable: true }
-          : ['max_length', 'query_max_length', 'batch_size', 'max_batch_tokens', 'compress_ratio'].includes(o.field)
-            ? { type: 'integer', nullable: o.field === 'query_max_length' }
-            : { type: 'string', nullable: !o.field.endsWith('_format') };
+    const type: SchemaObject = ENGINE_OPTION_SCHEMAS[o.field] ?? (o.field.endsWith('_format') ? { type: 'string', maxLength: 1000 } : { type: 'string', maxLength: 10000, nullable: true });
     return [o.field, { ...type, description: `Engine option: ${o.description}${o.families ? ` (${o.families.join(' / ')} families only)` : ''}` }];
   }),
 );
 
+/** A query's text: not empty, not only whitespace. */
+const queryText: SchemaObject = { type: 'string', minLength: 1, pattern: '\\S' };
+const itemId: SchemaObject = { oneOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'integer' }] };
 const documentItem: SchemaObject = {
-  oneOf: [{ type: 'string' }, { type: 'object', required: ['text'], properties: { id: { oneOf: [{ type: 'string' }, { type: 'integer' }] }, text: { type: 'string' } } }],
+  oneOf: [{ type: 'string' }, { type: 'object', required: ['text'], additionalProperties: false, properties: { id: itemId, text: { type: 'string' } } }],
   description: 'A document: a string, or {id?, text}',
 };
 
@@ -42,13 +51,23 @@ export const ErrorSchema: SchemaObject = {
   },
 };
 
+/** Answers any route behind the API-key and rate-limit guards can give, documented once per controller. */
+export function GuardedRouteErrors(): ClassDecorator & MethodDecorator {
+  return applyDecorators(
+    ApiResponse({ status: 401, description: 'Missing or unknown API key (when RERANK_API_KEYS is set)', schema: ErrorSchema }),
+    ApiResponse({ status: 429, description: 'Rate limit or active-jobs quota of the API key (Retry-After, RateLimit-* headers)', schema: ErrorSchema }),
+    ApiResponse({ status: 503, description: 'Redis unavailable or near its memory limit (Retry-After)', schema: ErrorSchema }),
+  );
+}
+
 export const RerankRequestSchema: SchemaObject = {
   type: 'object',
   required: ['query', 'documents'],
+  additionalProperties: false,
   properties: {
     model: { type: 'string', description: 'A served model (GET /v1/models); optional when only one is served' },
-    query: { type: 'string' },
-    documents: { type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'object', required: ['text'], properties: { text: { type: 'string' } } }] } },
+    query: queryText,
+    documents: { type: 'array', minItems: 1, items: { oneOf: [{ type: 'string' }, { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string' } } }] } },
     top_n: { type: 'integer', minimum: 1, description: 'How many results (default: all)' },
     return_documents: { type: 'boolean', default: false },
     rank_fields: { type: 'array', items: { type: 'string', enum: ['text'] } },
@@ -74,16 +93,20 @@ export const RerankResponseSchema: SchemaObject = {
 export const JobRequestSchema: SchemaObject = {
   type: 'object',
   description: 'Either query + documents, or queries (each with its documents), or queries + shared documents.',
+  anyOf: [{ required: ['query', 'documents'] }, { required: ['queries'] }],
+  not: { required: ['query', 'queries'] },
+  additionalProperties: false,
   properties: {
     model: { type: 'string' },
-    query: { type: 'string' },
-    documents: { type: 'array', items: documentItem },
+    query: queryText,
+    documents: { type: 'array', minItems: 1, items: documentItem },
     queries: {
       type: 'array',
+      minItems: 1,
       items: {
         oneOf: [
-          { type: 'string' },
-          { type: 'object', required: ['query'], properties: { id: { oneOf: [{ type: 'string' }, { type: 'integer' }] }, query: { type: 'string' }, documents: { type: 'array', items: documentItem } } },
+          { ...queryText, description: 'A query against the shared documents' },
+          { type: 'object', required: ['query'], additionalProperties: false, properties: { id: itemId, query: queryText, documents: { type: 'array', minItems: 1, items: documentItem } } },
         ],
       },
     },
@@ -92,7 +115,11 @@ export const JobRequestSchema: SchemaObject = {
     webhook: {
       type: 'object',
       required: ['url'],
-      properties: { url: { type: 'string', format: 'uri' }, secret: { type: 'string', description: 'HMAC-SHA256 key of the X-Rerank-Signature header' } },
+      additionalProperties: false,
+      properties: {
+        url: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 },
+        secret: { type: 'string', minLength: 8, maxLength: 1024, description: 'HMAC-SHA256 key of the X-Rerank-Signature header' },
+      },
     },
     metadata: { type: 'object', description: 'Echoed back with the job and its webhook' },
     ...engineOptionProps,
@@ -124,7 +151,11 @@ export const JobSchema: SchemaObject = {
     progress,
     counts: { type: 'object', properties: { queries: { type: 'integer' }, documents: { type: 'integer' }, pairs: { type: 'integer' } } },
     top_k: { type: 'integer' },
-    timings: { type: 'object', properties: { queued_ms: { type: 'integer' }, running_ms: { type: 'integer' }, total_ms: { type: 'integer' } } },
+    timings: {
+      type: 'object',
+      description: 'running_ms is null until a worker starts the job',
+      properties: { queued_ms: { type: 'integer', nullable: true }, running_ms: { type: 'integer', nullable: true }, total_ms: { type: 'integer', nullable: true } },
+    },
     error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
     metadata: { type: 'object', nullable: true },
     webhook: {

@@ -4,11 +4,12 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nes
 import { ApiKeyGuard } from './api-key.guard';
 import type { ApiRequest } from './http';
 import { RateLimitGuard } from './rate-limit.guard';
-import { ErrorSchema, RerankRequestSchema, RerankResponseSchema } from './openapi';
+import { ErrorSchema, GuardedRouteErrors, RerankRequestSchema, RerankResponseSchema } from './openapi';
 import { RerankService } from './rerank.service';
 
 @ApiTags('rerank')
 @ApiBearerAuth()
+@GuardedRouteErrors()
 @UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller()
 export class RerankController {
