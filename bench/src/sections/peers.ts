@@ -13,18 +13,35 @@ import { createInterface } from 'node:readline';
 import { FlagReranker, type Pair } from '@rerank/engine';
 import { makeCorpus } from '@rerank/model-gen';
 import { alternate, fmt, row } from '../measure';
+import { enginePlan, fixedRowsPlan } from '../runtime/plans';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
 import { CORPUS_SEED } from './encoder';
+import { compareServers, type LoadSpec } from './peer-servers';
 import { speedRatio } from './observations';
 
 const ROOT = resolve(__dirname, '../../../..');
 const VENV = process.env.RERANK_PYTHON_VENV ?? join(ROOT, '.venv');
+/** infinity-emb's own environment (its pins conflict with the main one's): `npm run setup:python -- --peers`. */
+const PEERS_VENV = process.env.RERANK_PEERS_VENV ?? join(ROOT, '.venv-peers');
 const PEERS_PY = join(ROOT, 'python', 'bench', 'peers.py');
 const EXPORT_PY = join(ROOT, 'scripts', 'export-onnx.py');
 /** Tokens of query + passage, for every contender (FlagEmbedding's and the engine's default). */
 const MAX_LENGTH = 512;
-const FULL_PAIRS = 1000;
+const FULL_PAIRS = 500;
 const QUICK_PAIRS = 64;
+/** The server rows: 1 query × `documents` documents a request, at 1, 8 and 32 concurrent clients. */
+const LEVELS: Record<'full' | 'quick', LoadSpec[]> = {
+  full: [
+    { clients: 1, requests: 8, documents: 100 },
+    { clients: 8, requests: 16, documents: 100 },
+    { clients: 32, requests: 32, documents: 100 },
+  ],
+  quick: [
+    { clients: 1, requests: 2, documents: 20 },
+    { clients: 8, requests: 8, documents: 20 },
+    { clients: 32, requests: 32, documents: 20 },
+  ],
+};
 
 export const PEER = {
   engine: 'engine: FlagReranker on ONNX Runtime (its own batching)',
@@ -97,20 +114,46 @@ function ensureModel(python: string, cacheDir: string, texts: string[], log: (m:
   return { checkpoint, onnx };
 }
 
+/** Token positions a batch plan computes (rows × the batch's longest), over the pairs' real tokens. */
+function computedOverReal(lengths: readonly number[], batches: readonly number[][]): number {
+  const real = lengths.reduce((a, b) => a + b, 0);
+  const computed = batches.reduce((sum, b) => sum + b.length * Math.max(...b.map((i) => lengths[i])), 0);
+  return computed / real;
+}
+
+/**
+ * Why the peers are slower, as token positions computed per real token on these pairs: the engine's
+ * plan (chunks, length-sorted, 128 rows and 512 padded tokens at most per batch on CPU); FlagEmbedding's
+ * (length-sorted batches of 128, and its batch-size probe runs the longest batch once more before
+ * scoring); CrossEncoder.predict's (batches of 32 in input order, each padded to its longest pair).
+ */
+function paddingMetrics(group: string, lengths: number[]): Metric[] {
+  const engine = enginePlan('engine', lengths, { batchSize: 128, maxBatchTokens: 512, padMultiple: 1 }).batches;
+  const flag = fixedRowsPlan('flag', lengths, 128).batches;
+  const inOrder = Array.from({ length: Math.ceil(lengths.length / 32) }, (_, b) => Array.from({ length: Math.min(32, lengths.length - b * 32) }, (_, i) => b * 32 + i));
+  const name = (who: string) => `token positions computed / real tokens, ${who}`;
+  return [
+    { group, name: name('engine'), value: fmt(computedOverReal(lengths, engine)), notes: 'length-sorted chunks, at most 128 rows and 512 padded tokens a batch (CPU)' },
+    { group, name: name('FlagEmbedding'), value: fmt(computedOverReal(lengths, [flag[0], ...flag])), notes: 'length-sorted batches of 128; the longest batch runs twice (its batch-size probe)' },
+    { group, name: name('CrossEncoder'), value: fmt(computedOverReal(lengths, inOrder)), notes: 'batches of 32 in input order, each padded to its longest pair' },
+  ];
+}
+
 export const peersSection: Section = {
   id: 'peers',
   title: 'Against the Python peers (same machine, weights, pairs and threads)',
   summary: 'the engine vs FlagEmbedding and sentence-transformers CrossEncoder on PyTorch, one MiniLM-size checkpoint',
   derive(result: SectionResult): void {
-    const engine = result.rows.find((r) => r.configuration === PEER.engine);
-    result.metrics = result.metrics.filter((m) => !m.name.startsWith('engine / '));
+    // Per group: the baseline (the engine, or this service) over each peer, round by round.
+    result.metrics = result.metrics.filter((m) => !m.headline);
     result.observations = [];
-    if (!engine) return;
-    for (const peer of result.rows.filter((r) => r !== engine && r.group === engine.group)) {
-      const s = speedRatio(engine, peer);
-      const name = `engine / ${peer.configuration.split(' on ')[0]}`;
-      result.metrics.push({ group: engine.group, name, value: fmt(s.value), unit: '×', headline: true, notes: s.rounds ? `median of ${s.rounds.length} rounds (${s.rounds.map((x) => fmt(x, 2)).join(', ')})` : '' });
-      result.observations.push(`${s.value >= 1 ? 'Ahead of' : '**Behind**'} ${peer.configuration.split(' (')[0]}: the engine scored ${fmt(s.value)}× its pairs per second.`);
+    const short = (c: string) => c.split(/ on | \(|: /)[0];
+    for (const base of result.rows.filter((r) => r.baseline)) {
+      for (const peer of result.rows.filter((r) => r.group === base.group && r !== base)) {
+        const s = speedRatio(base, peer);
+        result.metrics.push({ group: base.group, name: `${short(base.configuration)} / ${short(peer.configuration)}`, value: fmt(s.value), unit: '×', headline: true, notes: s.rounds ? `median of ${s.rounds.length} round(s) (${s.rounds.map((x) => fmt(x, 2)).join(', ')})` : '' });
+        result.observations.push(`${base.group}: ${s.value >= 1 ? 'ahead of' : '**behind**'} ${short(peer.configuration)}, ${fmt(s.value)}× its pairs per second.`);
+      }
     }
   },
   async run(ctx: BenchContext): Promise<SectionResult> {
@@ -167,11 +210,21 @@ export const peersSection: Section = {
         const metric: Metric = { group, name: `max |engine − ${label.split(' ')[0]} ${label.includes('CrossEncoder') ? 'CrossEncoder' : 'FlagReranker'}| (raw logits, first ${scores.length} pairs)`, value: diff.toExponential(1) };
         result.metrics.push(metric);
       }
+      const lengths = (await engine.inspectInputs(pairs)).map((p) => p.inputIds.length);
+      result.metrics.push(...paddingMetrics(group, lengths));
     } finally {
       for (const p of peers.values()) p.stop();
       await engine.close();
     }
-    result.notes.push('Not measured here yet: the Infinity server (`infinity-emb`) at 1, 8 and 32 concurrent clients, and an LLM-family row (FlagLLMReranker).');
+    const servers = await compareServers(ctx, { venv: PEERS_VENV, checkpoint, onnx, pairs, levels: LEVELS[quick ? 'quick' : 'full'] });
+    result.rows.push(...servers.rows);
+    result.metrics.push(...servers.metrics);
+    result.notes.push(...servers.notes);
+    result.description.push(
+      `Servers: this service as \`npm start\` runs it (API, aggregator, one CPU worker with RERANK_THREADS=${threads}, a redis-server of its own) on the export, against Infinity (\`infinity_emb v2 --engine torch --device cpu --batch-size 32\`, OMP_NUM_THREADS=MKL_NUM_THREADS=${threads}, its own environment .venv-peers) on the checkpoint, both on loopback. ` +
+        'Closed-loop clients in this process: each sends its next request when the last is answered; pairs/s = all documents scored / wall time; latency per request. Each concurrency level alternates the two servers round by round.',
+    );
+    result.notes.push('Not measured yet: an LLM-family row (FlagLLMReranker on PyTorch against the engine).');
     return result;
   },
 };
