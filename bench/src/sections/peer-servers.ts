@@ -105,7 +105,9 @@ export async function compareServers(
   const stack = await Stack.start({
     model: { name: 'minilm', path: opts.onnx },
     resultTtlSeconds: 300,
-    env: { RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE: '0', RERANK_RATE_LIMIT_PAIRS_PER_MINUTE: '0', RERANK_RATE_LIMIT_ACTIVE_JOBS: '0' },
+    // 32 clients × 100 documents queue ~3,200 pairs: past the default 30 s a sync request answers 504
+    // (RERANK_SYNC_TIMEOUT_MS); Infinity has no such bound, so both wait here as long as it takes.
+    env: { RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE: '0', RERANK_RATE_LIMIT_PAIRS_PER_MINUTE: '0', RERANK_RATE_LIMIT_ACTIVE_JOBS: '0', RERANK_SYNC_TIMEOUT_MS: '600000' },
   });
   let infinity: Awaited<ReturnType<typeof startInfinity>> | undefined;
   try {

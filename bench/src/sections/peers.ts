@@ -222,7 +222,7 @@ export const peersSection: Section = {
     result.notes.push(...servers.notes);
     result.description.push(
       `Servers: this service as \`npm start\` runs it (API, aggregator, one CPU worker with RERANK_THREADS=${threads}, a redis-server of its own) on the export, against Infinity (\`infinity_emb v2 --engine torch --device cpu --batch-size 32\`, OMP_NUM_THREADS=MKL_NUM_THREADS=${threads}, its own environment .venv-peers) on the checkpoint, both on loopback. ` +
-        'Closed-loop clients in this process: each sends its next request when the last is answered; pairs/s = all documents scored / wall time; latency per request. Each concurrency level alternates the two servers round by round.',
+        'RERANK_SYNC_TIMEOUT_MS is raised to 600 s for this (with the default 30 s, 32 clients × 100 documents on one 2-thread worker queue past it and get 504, where Infinity just queues). Closed-loop clients in this process: each sends its next request when the last is answered; pairs/s = all documents scored / wall time; latency per request. Each concurrency level alternates the two servers round by round.',
     );
     result.notes.push('Not measured yet: an LLM-family row (FlagLLMReranker on PyTorch against the engine).');
     return result;
