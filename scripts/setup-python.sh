@@ -3,18 +3,32 @@
 # its own virtual environment, with the pinned versions of python/requirements.txt.
 #
 #   scripts/setup-python.sh            (or: npm run setup:python)
+#   scripts/setup-python.sh --peers    (or: npm run setup:python -- --peers): the Infinity server
+#       (infinity-emb) of `npm run bench`'s peers section, in .venv-peers from
+#       python/requirements-peers.txt: its pins (numpy 1.x, click 8.1, rich 13) conflict with the main
+#       set's. Not needed by the tests; without it the bench says the Infinity rows were skipped.
 #
 # Idempotent and cached: when the environment already holds exactly these requirements it returns
 # at once. Needs Python >= 3.9 with the venv module (Debian's system Python: `apt-get install -y
 # python3-venv` as root); nothing else here needs root. Environment:
 #   RERANK_PYTHON       the interpreter to build the environment from (default: python3)
 #   RERANK_PYTHON_VENV  where the environment goes (default: .venv in the repository)
+#   RERANK_PEERS_VENV   where the --peers environment goes (default: .venv-peers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${RERANK_PYTHON:-python3}"
 VENV="${RERANK_PYTHON_VENV:-.venv}"
 REQUIREMENTS=python/requirements.txt
+CHECK='import torch, transformers, FlagEmbedding, onnx, onnxruntime, schemathesis; print("setup-python: torch", torch.__version__, "transformers", transformers.__version__, "onnxruntime", onnxruntime.__version__, "schemathesis", schemathesis.__version__)'
+if [ "${1:-}" = "--peers" ]; then
+  VENV="${RERANK_PEERS_VENV:-.venv-peers}"
+  REQUIREMENTS=python/requirements-peers.txt
+  CHECK='import torch, transformers, infinity_emb; print("setup-python: torch", torch.__version__, "transformers", transformers.__version__, "infinity-emb", infinity_emb.__version__)'
+elif [ -n "${1:-}" ]; then
+  echo "setup-python: unknown argument $1 (only --peers)" >&2
+  exit 2
+fi
 STAMP="$VENV/.requirements.sha256"
 
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
@@ -36,6 +50,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip==24.3.1
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
-"$VENV/bin/python" -c 'import torch, transformers, FlagEmbedding, onnx, onnxruntime; print("setup-python: torch", torch.__version__, "transformers", transformers.__version__, "onnxruntime", onnxruntime.__version__)'
+"$VENV/bin/python" -c "$CHECK"
 echo "$want" > "$STAMP"
 echo "setup-python: $VENV ready in $(( $(date +%s) - start ))s"
