@@ -12,7 +12,7 @@ import { freePort } from '@rerank/jobs';
 import { waitFor } from '@rerank/harness';
 import type { Pair } from '@rerank/engine';
 import { alternate, fmt, now, percentile, row } from '../measure';
-import { Stack } from '../stack/stack';
+import { Stack, threadsEnv } from '../stack/stack';
 import type { BenchContext, Metric, Row } from '../types';
 
 export const SERVER = {
@@ -111,7 +111,7 @@ export async function compareServers(
   });
   let infinity: Awaited<ReturnType<typeof startInfinity>> | undefined;
   try {
-    await stack.startWorkers(['cpu'], threads);
+    await stack.startWorkers(['cpu'], threadsEnv(threads));
     infinity = await startInfinity(opts.venv, opts.checkpoint, threads, ctx.log);
     const inf = infinity;
     const sendService: Send = async (query, documents) => byIndex((await postJson(`${stack.base}/v1/rerank`, { model: 'minilm', query, documents, normalize: false })) as RerankAnswer, documents.length);
