@@ -14,6 +14,8 @@ import { AppModule } from './app.module';
 import { HttpDrain } from './drain';
 import { jsonBodyReader } from './http';
 import { setupOpenApi } from './openapi';
+import { mountQueueDashboard } from './queue-dashboard';
+import { REDIS } from './tokens';
 
 async function main(): Promise<void> {
   const log = createLogger(`api pid ${process.pid}`);
@@ -24,6 +26,8 @@ async function main(): Promise<void> {
   });
   const drain = new HttpDrain();
   app.use(drain.track);
+  // Before the body reader, which knows only API keys: the dashboard checks admin keys itself.
+  const dashboard = mountQueueDashboard(app, config, app.get(REDIS));
   const keys = new ApiKeys(config.apiKeys);
   app.use(
     jsonBodyReader(config.limits.maxBodyBytes, (req) => {
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
     log.info(`${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`);
     const r = await drain.drain(app.getHttpServer(), config.drainTimeoutMs);
     log.info(`drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`);
+    await dashboard?.close().catch((e: Error) => log.error(`dashboard queues: ${e.message}`));
     await app.close().catch((e: Error) => log.error(`close: ${e.message}`));
     log.info('stopped');
     process.exit(0);
