@@ -6,7 +6,7 @@
  */
 import { JobListSchema } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
-import type { ApiClient } from '../support/http';
+import type { ApiClient, Reply } from '../support/http';
 import { removeTestModels, testEncoderDir } from '../support/model';
 
 jest.setTimeout(180000);
@@ -38,7 +38,7 @@ async function pages(client: ApiClient, query: string): Promise<any[][]> {
   const out: any[][] = [];
   let cursor: string | null = null;
   for (;;) {
-    const r = await client.get(`/v1/jobs?${query}${cursor ? `&cursor=${cursor}` : ''}`);
+    const r: Reply = await client.get(`/v1/jobs?${query}${cursor ? `&cursor=${cursor}` : ''}`);
     expect({ status: r.status, text: r.text.slice(0, 300) }).toEqual({ status: 200, text: expect.any(String) });
     expect(Object.keys(r.body).sort()).toEqual(['data', 'has_more', 'next_cursor', 'object']);
     expect(r.body.object).toBe('list');
