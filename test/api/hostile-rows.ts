@@ -503,4 +503,63 @@ export const FINDINGS: Row[] = [
   },
 ];
 
-export const CURRENT: Row[] = [...MOVED, ...ROUTES, ...AUTH, ...BODY_FRAMING, ...IDEMPOTENCY, ...PATHS, ...JSON_ROWS, ...JOB_FIELDS, ...PROTO_UNICODE, ...SYNC];
+/** GET /v1/jobs (the caller's jobs) and its query string; the queue dashboard is off (no RERANK_ADMIN_KEYS). */
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+const LIST_STATUS = /^status: expected one or more of queued, running, completed, failed, cancelled \(comma separated\), got /;
+const LIST_TIME = (p: string) => new RegExp(`^${p}: expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got `);
+const LIST_UNKNOWN = /: unknown query parameter; GET \/v1\/jobs takes limit, cursor, status, created_after, created_before$/;
+const LISTING: Row[] = [
+  { name: 'list: no key', path: '/v1/jobs', auth: null, ...UNAUTH, message: /missing API key/ },
+  { name: 'list: unknown key', path: '/v1/jobs?limit=100', auth: 'Bearer nope-nope-nope', ...UNAUTH, message: /unknown API key/ },
+  {
+    name: 'list: never shows another key\'s job',
+    path: '/v1/jobs?limit=100',
+    status: 200,
+    check: (j, { bobJob }) => {
+      expect(j.object).toBe('list');
+      expect(j.data.map((v: { id: string }) => v.id)).not.toContain(bobJob);
+    },
+  },
+  {
+    name: 'list: the other key sees its own job, with links on this API',
+    path: '/v1/jobs?status=queued',
+    auth: `Bearer ${BOB}`,
+    status: 200,
+    check: (j, { base, bobJob }) => {
+      expect(j.data.map((v: { id: string }) => v.id)).toContain(bobJob);
+      expect(j.data.find((v: { id: string }) => v.id === bobJob).links.self).toBe(`${base}/v1/jobs/${bobJob}`);
+    },
+  },
+  { name: 'list: "owner" parameter', path: '/v1/jobs?owner=bob', status: 400, field: 'owner', message: LIST_UNKNOWN },
+  { name: 'list: parameter name in another case', path: '/v1/jobs?LIMIT=5', status: 400, field: 'LIMIT', message: LIST_UNKNOWN },
+  { name: 'list: bracketed parameter (__proto__)', path: '/v1/jobs?__proto__[status]=queued', status: 400, field: '__proto__[status]', message: LIST_UNKNOWN },
+  { name: 'list: parameter without a name', path: '/v1/jobs?=1', status: 400, field: '(unnamed parameter)', message: LIST_UNKNOWN },
+  { name: 'list: limit twice', path: '/v1/jobs?limit=1&limit=2', status: 400, field: 'limit', message: /^limit: given more than once/ },
+  { name: 'list: limit zero', path: '/v1/jobs?limit=0', status: 400, field: 'limit', message: /^limit: expected an integer from 1 to 100, got "0"/ },
+  { name: 'list: limit 101', path: '/v1/jobs?limit=101', status: 400, field: 'limit', message: /got "101"/ },
+  { name: 'list: limit negative', path: '/v1/jobs?limit=-5', status: 400, field: 'limit', message: /got "-5"/ },
+  { name: 'list: limit in exponent form', path: '/v1/jobs?limit=1e2', status: 400, field: 'limit', message: /got "1e2"/ },
+  { name: 'list: limit of 25 digits', path: `/v1/jobs?limit=${'9'.repeat(25)}`, status: 400, field: 'limit', message: /^limit: expected an integer from 1 to 100/ },
+  { name: 'list: limit empty', path: '/v1/jobs?limit=', status: 400, field: 'limit', message: /got ""/ },
+  { name: 'list: cursor not base64url', path: '/v1/jobs?cursor=***', status: 400, field: 'cursor', message: /^cursor: not a cursor of this API/ },
+  { name: 'list: cursor of 5000 characters', path: `/v1/jobs?cursor=${'A'.repeat(5000)}`, status: 400, field: 'cursor', message: /^cursor: not a cursor of this API/ },
+  { name: 'list: cursor with a Redis glob as the job id', path: `/v1/jobs?cursor=${b64('1735732800000.job_*')}`, status: 400, field: 'cursor', message: /^cursor: / },
+  { name: 'list: cursor with a time of 17 digits', path: `/v1/jobs?cursor=${b64('12345678901234567.job_x')}`, status: 400, field: 'cursor', message: /^cursor: / },
+  { name: 'list: cursor with a negative time', path: `/v1/jobs?cursor=${b64('-5.job_x')}`, status: 400, field: 'cursor', message: /^cursor: / },
+  { name: 'list: cursor empty', path: '/v1/jobs?cursor=', status: 400, field: 'cursor', message: /^cursor: / },
+  { name: 'list: status unknown', path: '/v1/jobs?status=done', status: 400, field: 'status', message: LIST_STATUS },
+  { name: 'list: status empty', path: '/v1/jobs?status=', status: 400, field: 'status', message: LIST_STATUS },
+  { name: 'list: status with a trailing comma', path: '/v1/jobs?status=queued,', status: 400, field: 'status', message: LIST_STATUS },
+  { name: 'list: status __proto__', path: '/v1/jobs?status=__proto__', status: 400, field: 'status', message: LIST_STATUS },
+  { name: 'list: status with a Lua-looking value', path: '/v1/jobs?status=queued%27%29%20or%201%3D1', status: 400, field: 'status', message: LIST_STATUS },
+  { name: 'list: created_after a date without time', path: '/v1/jobs?created_after=2025-01-01', status: 400, field: 'created_after', message: LIST_TIME('created_after') },
+  { name: 'list: created_after Unix seconds', path: '/v1/jobs?created_after=1735732800', status: 400, field: 'created_after', message: LIST_TIME('created_after') },
+  { name: 'list: created_after without an offset', path: '/v1/jobs?created_after=2025-01-01T00:00:00', status: 400, field: 'created_after', message: LIST_TIME('created_after') },
+  { name: 'list: created_before on February 30', path: '/v1/jobs?created_before=2025-02-30T00:00:00Z', status: 400, field: 'created_before', message: LIST_TIME('created_before') },
+  { name: 'list: created_before with an offset of +25:00', path: '/v1/jobs?created_before=2025-01-01T00:00:00%2B25:00', status: 400, field: 'created_before', message: LIST_TIME('created_before') },
+  { name: 'list: created_before not after created_after', path: '/v1/jobs?created_after=2025-01-02T00:00:00Z&created_before=2025-01-01T00:00:00Z', status: 400, field: 'created_before', message: /^created_before: must be later than created_after/ },
+  { name: 'list: the first bad parameter is named (limit before status)', path: '/v1/jobs?status=nope&limit=0', status: 400, field: 'limit', message: /^limit: / },
+  { name: 'GET /admin/queues without RERANK_ADMIN_KEYS: not served', path: '/admin/queues', status: 404, code: 'not_found', message: NO_ROUTE('GET', '/admin/queues') },
+];
+
+export const CURRENT: Row[] = [...MOVED, ...ROUTES, ...AUTH, ...BODY_FRAMING, ...IDEMPOTENCY, ...PATHS, ...JSON_ROWS, ...JOB_FIELDS, ...PROTO_UNICODE, ...SYNC, ...LISTING];

@@ -17,6 +17,7 @@ const EXPECTED_NAMES = [
   'RERANK_WEBHOOK_ALLOWED_HOSTS', 'RERANK_TRUST_PROXY', 'RERANK_SECRET_KEY',
   'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', 'RERANK_RATE_LIMIT_ACTIVE_JOBS',
   'RERANK_MAX_METADATA_DEPTH', 'RERANK_MAX_METADATA_BYTES',
+  'RERANK_JOB_LIST_MAX', 'RERANK_ADMIN_KEYS',
   'RERANK_INFRA_RETRY_MS', 'RERANK_REDIS_COMMAND_TIMEOUT_MS', 'RERANK_MAX_QUEUED_PAIRS', 'RERANK_REDIS_MEMORY_CEILING', 'RERANK_REDIS_MAXMEMORY',
   'RERANK_DRAIN_TIMEOUT_MS',
   // Model downloads (read by workers and the CLI through the engine) and the test harness.
@@ -115,6 +116,25 @@ describe('configuration', () => {
     expect(p.join('\n')).toMatch(/RERANK_DEVICES: unknown device "gpu7"/);
     expect(p.join('\n')).toMatch(/REDIS_URL="http:\/\/x"/);
     expect(p.join('\n')).toMatch(/RERANK_API_KEYS: the key labelled "key1" must be at least 8 characters/);
+  });
+
+  it('reads the listing bound and the admin keys; an admin key is never an API key', () => {
+    const d = loadConfig(MODELS);
+    expect(d.jobListMax).toBe(10000);
+    expect(d.adminKeys).toEqual([]);
+    const c = loadConfig({ ...MODELS, RERANK_JOB_LIST_MAX: '50', RERANK_ADMIN_KEYS: 'ops:admin-key-0000, admin-key-1111', RERANK_API_KEYS: 'alice:key-aaaaaaaa' });
+    expect(c.jobListMax).toBe(50);
+    expect(c.adminKeys).toEqual([
+      { label: 'ops', key: 'admin-key-0000' },
+      { label: 'key2', key: 'admin-key-1111' },
+    ]);
+    expect(problems({ ...MODELS, RERANK_JOB_LIST_MAX: '0', RERANK_ADMIN_KEYS: 'ops:short' })).toEqual([
+      'RERANK_JOB_LIST_MAX="0": expected an integer from 1 to 1000000 (default 10000)',
+      'RERANK_ADMIN_KEYS: the key labelled "ops" must be at least 8 characters without spaces',
+    ]);
+    expect(problems({ ...MODELS, RERANK_ADMIN_KEYS: 'ops:key-aaaaaaaa', RERANK_API_KEYS: 'alice:key-aaaaaaaa' })).toEqual([
+      'RERANK_ADMIN_KEYS: the key labelled "ops" is also the API key "alice" of RERANK_API_KEYS; give the dashboard a key of its own',
+    ]);
   });
 
   it('requires RERANK_MODELS where asked, with what to do', () => {

@@ -52,7 +52,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         ApiKeyGuard,
         RateLimitService,
         RateLimitGuard,
-        { provide: JOB_REPOSITORY, useFactory: (redis: Redis) => new JobRepository(redis, { secretKey: config.security.secretKey }), inject: [REDIS] },
+        { provide: JOB_REPOSITORY, useFactory: (redis: Redis) => new JobRepository(redis, { secretKey: config.security.secretKey, ownerIndexMax: config.jobListMax }), inject: [REDIS] },
         { provide: SCORING_QUEUE, useFactory: (redis: Redis) => new BullScoringQueue(redis, config), inject: [REDIS] },
         { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new WorkersRegistry(redis), inject: [REDIS] },
         { provide: METRICS, useValue: new Metrics([...API_METRICS, 'rerank_job_duration_seconds']) },

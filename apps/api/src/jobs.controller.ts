@@ -26,6 +26,14 @@ export class JobsController {
     return out.body;
   }
 
+  @Get()
+  list(@Req() req: ApiRequest) {
+    // The raw query string, not Express's parsed one: repeated and bracketed names stay visible (and refused).
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    return this.jobs.list(new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''), req.owner as string, baseUrl(req, this.trust));
+  }
+
   @Get(':id')
   get(@Param('id') id: string, @Req() req: ApiRequest) {
     return this.jobs.get(id, req.owner as string, baseUrl(req, this.trust));

@@ -18,8 +18,11 @@ import {
   type QueryResult,
   type RerankConfig,
   isRedisUnavailable,
+  encodeJobCursor,
+  type JobView,
   type ScoringQueue,
   rankingScore,
+  validateJobListQuery,
   validateJobRequest,
 } from '@rerank/jobs';
 import { BackpressureService } from './backpressure';
@@ -33,6 +36,14 @@ export function newJobId(): string {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** GET /v1/jobs: a page of the caller's jobs. */
+export interface JobList {
+  object: 'list';
+  data: JobView[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
 
 export interface CreateResult {
   status: 200 | 202;
@@ -103,7 +114,7 @@ export class JobsService {
       await this.store.activate(id);
     } catch (e) {
       const cleanUp = async () => {
-        await this.store.discard(id).catch(() => undefined);
+        await this.store.discard(id, owner).catch(() => undefined);
         if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
         await this.rateLimits.releaseActiveJob(owner, id).catch(() => undefined);
       };
@@ -145,6 +156,18 @@ export class JobsService {
 
   async view(record: JobRecord, base: string) {
     return jobView(record, await this.store.progress(record.id), base);
+  }
+
+  /** The caller's jobs, newest first, a page at a time (the query string as sent: limit, cursor, status, created_after, created_before). */
+  async list(params: URLSearchParams, owner: string, base: string): Promise<JobList> {
+    const query = validateJobListQuery(params);
+    const page = await this.store.listOwned(owner, query);
+    return {
+      object: 'list',
+      data: page.jobs.map((j) => jobView(j.record, j.progress, base)),
+      has_more: page.next !== null,
+      next_cursor: page.next ? encodeJobCursor(page.next) : null,
+    };
   }
 
   async get(id: string, owner: string, base: string) {

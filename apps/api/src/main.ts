@@ -16,7 +16,8 @@ import { HttpDrain } from './drain';
 import { jsonBodyReader } from './http';
 import { expressRouteTemplates, observability, rebindRequestContext } from './observability';
 import { setupOpenApi } from './openapi';
-import { CLUSTER_GAUGES, METRICS } from './tokens';
+import { mountQueueDashboard } from './queue-dashboard';
+import { CLUSTER_GAUGES, METRICS, REDIS } from './tokens';
 
 async function main(): Promise<void> {
   const log = createLogger('api');
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
   );
   const drain = new HttpDrain();
   app.use(drain.track);
+  // Before the body reader, which knows only API keys: the dashboard checks admin keys itself.
+  const dashboard = mountQueueDashboard(app, config, app.get(REDIS));
   const keys = new ApiKeys(config.apiKeys);
   app.use(
     jsonBodyReader(config.limits.maxBodyBytes, (req) => {
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
     log.info(`${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`);
     const r = await drain.drain(app.getHttpServer(), config.drainTimeoutMs);
     log.info(`drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`);
+    await dashboard?.close().catch((e: Error) => log.error(`dashboard queues: ${e.message}`));
     await app.close().catch((e: Error) => log.error(`close: ${e.message}`));
     log.info('stopped');
     process.exit(0);

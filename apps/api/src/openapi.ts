@@ -16,8 +16,12 @@ import {
   EVENT_HEADER,
   HealthSchema,
   JobRequestSchema,
+  JobListSchema,
   JobResultsSchema,
   JobSchema,
+  JOB_LIST_DEFAULT_LIMIT,
+  JOB_LIST_MAX_LIMIT,
+  JOB_STATUSES,
   ModelListSchema,
   RerankRequestSchema,
   RerankResponseSchema,
@@ -111,6 +115,26 @@ function routes(): RouteConfig[] {
         ...errors([400, 401, 413, 415, 429, 503]),
         409: { description: 'Idempotency-Key already used with another body', content: json(ErrorSchema) },
       },
+    },
+    {
+      method: 'get',
+      path: '/v1/jobs',
+      operationId: 'listJobs',
+      tags: ['jobs'],
+      summary: "The caller's jobs, newest first, a page at a time",
+      description:
+        'Only the jobs of the API key that asks (as GET /v1/jobs/{id}). Pages: pass next_cursor as cursor until has_more is false. ' +
+        'Finished jobs drop out when they expire (RERANK_RESULT_TTL_SECONDS); each key lists its newest RERANK_JOB_LIST_MAX jobs. Unknown or repeated parameters are refused.',
+      request: {
+        query: z.object({
+          limit: z.int().min(1).max(JOB_LIST_MAX_LIMIT).optional().meta({ description: `Jobs per page, 1 to ${JOB_LIST_MAX_LIMIT} (default ${JOB_LIST_DEFAULT_LIMIT})`, example: 20 }),
+          cursor: z.string().optional().meta({ description: 'next_cursor of the previous page', example: 'MTczNTczMjgwMDAwMC5qb2JfMDE' }),
+          status: z.string().optional().meta({ description: `Only jobs in these statuses, comma separated: ${JOB_STATUSES.join(', ')}`, example: 'completed,failed' }),
+          created_after: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only jobs created strictly after this RFC 3339 date-time', example: '2025-01-01T00:00:00Z' }),
+          created_before: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only jobs created strictly before this RFC 3339 date-time', example: '2025-01-02T00:00:00Z' }),
+        }),
+      },
+      responses: { 200: { description: 'A page of jobs', content: json(JobListSchema) }, ...errors([400, 401, 429, 503]) },
     },
     {
       method: 'get',

@@ -73,6 +73,10 @@ export interface RerankConfig {
   devices: string[];
   threads: number;
   apiKeys: ApiKey[];
+  /** RERANK_ADMIN_KEYS: keys of the queue dashboard (/admin/queues); none: no dashboard. */
+  adminKeys: ApiKey[];
+  /** RERANK_JOB_LIST_MAX: newest jobs per API key that GET /v1/jobs can list. */
+  jobListMax: number;
   limits: Limits;
   syncTimeoutMs: number;
   resultTtlSeconds: number;
@@ -156,6 +160,8 @@ export const CONFIG_VARS = [
   { name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS', type: int(0), default: '200', processes: ['api'], description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.' },
   { name: 'RERANK_MAX_METADATA_DEPTH', type: int(1, 1000), default: '32', processes: ['api'], description: 'Deepest nesting of a job\'s `metadata` (objects and lists inside it); deeper is a 400.' },
   { name: 'RERANK_MAX_METADATA_BYTES', type: int(2), default: '16384', processes: ['api'], description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.' },
+  { name: 'RERANK_JOB_LIST_MAX', type: int(1, 1000000), default: '10000', processes: ['api'], description: 'GET /v1/jobs: the newest jobs per API key kept in its listing index (older ones drop out of the listing but stay readable by id until they expire).' },
+  { name: 'RERANK_ADMIN_KEYS', type: custom('keys: label:key,...', parseAdminKeysVar), default: null, unset: 'none: no queue dashboard', processes: ['api'], description: 'Admin keys, comma separated, each optionally as label:key (8+ characters, none of RERANK_API_KEYS): the queue dashboard at /admin/queues (Bull Board, read-only) answers only to them (Authorization: Bearer <key>, or Basic with the key as password in a browser). Unset: the dashboard is not served.' },
   { name: 'RERANK_INFRA_RETRY_MS', type: int(0), default: '300000', processes: ['worker', 'aggregator'], description: 'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.' },
   { name: 'RERANK_REDIS_COMMAND_TIMEOUT_MS', type: int(100), default: '5000', processes: ['api'], description: 'The API fails a Redis command after this long (503) instead of waiting for Redis; while Redis is disconnected it answers 503 at once.' },
   { name: 'RERANK_MAX_QUEUED_PAIRS', type: int(0), default: '20000000', processes: ['api'], description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while the pairs of unfinished jobs plus its own would pass this; 0 turns the check off. At least RERANK_MAX_PAIRS.' },
@@ -195,6 +201,11 @@ function parseModelsVar(raw: string): Parsed<ModelConfig[]> {
 function parseApiKeysVar(raw: string): Parsed<ApiKey[]> {
   const { keys, problems } = parseApiKeys(raw);
   return { value: keys, problems };
+}
+
+function parseAdminKeysVar(raw: string): Parsed<ApiKey[]> {
+  const { keys, problems } = parseApiKeys(raw);
+  return { value: keys, problems: problems.map((p) => p.replace('RERANK_API_KEYS', 'RERANK_ADMIN_KEYS')) };
 }
 
 function parseDevicesVar(raw: string): Parsed<string[]> {
@@ -353,6 +364,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     devices: v.RERANK_DEVICES,
     threads: v.RERANK_THREADS ?? availableParallelism(),
     apiKeys: v.RERANK_API_KEYS ?? [],
+    adminKeys: v.RERANK_ADMIN_KEYS ?? [],
+    jobListMax: v.RERANK_JOB_LIST_MAX,
     limits: {
       maxBodyBytes: v.RERANK_MAX_BODY_BYTES,
       maxDocuments: v.RERANK_MAX_DOCUMENTS,
@@ -399,6 +412,10 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
   if (config.backpressure.maxQueuedPairs > 0 && config.backpressure.maxQueuedPairs < config.limits.maxPairs) {
     problems.push(`RERANK_MAX_QUEUED_PAIRS=${config.backpressure.maxQueuedPairs} is below RERANK_MAX_PAIRS=${config.limits.maxPairs}: a job of the largest size could never be accepted; raise it (or 0 to turn the check off)`);
   }
+  for (const admin of config.adminKeys) {
+    const same = config.apiKeys.find((k) => k.key === admin.key);
+    if (same) problems.push(`RERANK_ADMIN_KEYS: the key labelled "${admin.label}" is also the API key "${same.label}" of RERANK_API_KEYS; give the dashboard a key of its own`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }
@@ -420,6 +437,8 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
     devices: c.devices,
     threads: c.threads,
     apiKeys: c.apiKeys.map((k) => k.label),
+    adminKeys: c.adminKeys.map((k) => k.label),
+    jobListMax: c.jobListMax,
     limits: c.limits,
     shard: c.shard,
     workerConcurrency: c.workerConcurrency,

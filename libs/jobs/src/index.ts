@@ -30,6 +30,7 @@ export * from './validation/common';
 export * from './validation/documents';
 export * from './validation/engine-options';
 export * from './validation/job-request';
+export * from './validation/job-list-query';
 export * from './validation/rerank-request';
 export * from './model-facts';
 export * from './net';

@@ -162,6 +162,24 @@ export const JobStatusSchema = z.enum(['queued', 'running', 'completed', 'failed
 
 const exampleLinks = { self: 'https://rerank.example.com/v1/jobs/job_01', results: 'https://rerank.example.com/v1/jobs/job_01/results', cancel: 'https://rerank.example.com/v1/jobs/job_01' };
 
+const exampleJob = {
+  id: 'job_01',
+  object: 'rerank.job',
+  status: 'running',
+  model: 'my-reranker',
+  created_at: '2025-01-01T12:00:00.000Z',
+  started_at: '2025-01-01T12:00:01.000Z',
+  finished_at: null,
+  progress: { shards_done: 3, shards_total: 8, pairs_done: 3000, pairs_total: 8000 },
+  counts: { queries: 1, documents: 8000, pairs: 8000 },
+  top_k: 10,
+  timings: { queued_ms: 1000, running_ms: 4000, total_ms: 5000 },
+  error: null,
+  metadata: null,
+  webhook: null,
+  links: exampleLinks,
+};
+
 export const JobSchema = z
   .object({
     id: z.string(),
@@ -191,25 +209,18 @@ export const JobSchema = z
       .nullable(),
     links: LinksSchema,
   })
+  .meta({ id: 'Job', example: exampleJob });
+
+export const JobListSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(JobSchema).meta({ description: "The caller's jobs, newest first (same creation time: larger id first), each as GET /v1/jobs/{id} shows it" }),
+    has_more: z.boolean().meta({ description: 'More jobs match: ask again with cursor=next_cursor' }),
+    next_cursor: z.string().nullable().meta({ description: 'Opaque; the cursor of the next page, null on the last one' }),
+  })
   .meta({
-    id: 'Job',
-    example: {
-      id: 'job_01',
-      object: 'rerank.job',
-      status: 'running',
-      model: 'my-reranker',
-      created_at: '2025-01-01T12:00:00.000Z',
-      started_at: '2025-01-01T12:00:01.000Z',
-      finished_at: null,
-      progress: { shards_done: 3, shards_total: 8, pairs_done: 3000, pairs_total: 8000 },
-      counts: { queries: 1, documents: 8000, pairs: 8000 },
-      top_k: 10,
-      timings: { queued_ms: 1000, running_ms: 4000, total_ms: 5000 },
-      error: null,
-      metadata: null,
-      webhook: null,
-      links: exampleLinks,
-    },
+    id: 'JobList',
+    example: { object: 'list', data: [exampleJob], has_more: true, next_cursor: 'MTczNTczMjgwMDAwMC5qb2JfMDE' },
   });
 
 export const RankedItemSchema = z
@@ -364,6 +375,7 @@ export type RerankRequest = z.input<typeof RerankRequestSchema>;
 export type RerankResponse = z.output<typeof RerankResponseSchema>;
 export type JobRequest = z.input<typeof JobRequestSchema>;
 export type JobBody = z.output<typeof JobSchema>;
+export type JobListBody = z.output<typeof JobListSchema>;
 export type JobResults = z.output<typeof JobResultsSchema>;
 export type ScoreLine = z.output<typeof ScoreLineSchema>;
 export type WebhookPayloadBody = z.output<typeof WebhookPayloadSchema>;

@@ -9,6 +9,7 @@ import { type JobStatus, type TerminalStatus, TERMINAL } from '../queues';
 import type { JobLayout } from '../job-layout';
 import type { NormalizedJob } from '../validation/job-request';
 import type { ItemId } from '../validation/documents';
+import type { JobCursor, JobListQuery } from '../validation/job-list-query';
 import type { PairScore } from '../merge';
 import { SecretBox } from '../net/secret-box';
 import { waitForRedis } from '../redis';
@@ -132,16 +133,38 @@ const json = <T>(v: string | undefined | null, fallback: T): T => (v ? (JSON.par
 export interface JobRepositoryOptions {
   /** RERANK_SECRET_KEY: webhook secrets are stored encrypted under it. */
   secretKey?: string;
+  /** RERANK_JOB_LIST_MAX: newest jobs per owner kept in the listing index (older ones drop out of GET /v1/jobs). */
+  ownerIndexMax?: number;
 }
+
+export const DEFAULT_OWNER_INDEX_MAX = 10000;
+
+/** A job with its progress, as GET /v1/jobs/{id} shows it. */
+export interface ListedJob {
+  record: JobRecord;
+  progress: Progress;
+}
+
+export interface JobListPage {
+  jobs: ListedJob[];
+  /** The last job of this page when more follow (the next page's cursor), else null. */
+  next: JobCursor | null;
+}
+
+/** Index entries read per round trip while listing (more with a status filter, which skips entries). */
+const LIST_BATCH = 100;
+const LIST_FILTERED_BATCH = 250;
 
 export class JobRepository {
   private readonly box: SecretBox | null;
+  private readonly ownerIndexMax: number;
 
   constructor(
     private readonly redis: Redis,
     options: JobRepositoryOptions = {},
   ) {
     this.box = options.secretKey ? new SecretBox(options.secretKey) : null;
+    this.ownerIndexMax = options.ownerIndexMax ?? DEFAULT_OWNER_INDEX_MAX;
     defineScripts(redis);
   }
 
@@ -206,6 +229,9 @@ export class JobRepository {
     p.set(keys.layout(id), JSON.stringify({ queries: job.queries, sets: job.sets }));
     if (job.documentIds) p.set(keys.docIds(id), JSON.stringify(job.documentIds));
     for (const k of [keys.job(id), keys.docs(id), keys.layout(id), keys.docIds(id)]) p.expire(k, PENDING_TTL_SECONDS);
+    // The owner's listing index, bounded to its newest entries (ids of expired jobs go when a listing meets them).
+    p.zadd(keys.ownerJobs(n.owner), n.createdAt, id);
+    p.zremrangebyrank(keys.ownerJobs(n.owner), 0, -(this.ownerIndexMax + 1));
     await exec(p);
   }
 
@@ -216,13 +242,77 @@ export class JobRepository {
     await exec(p);
   }
 
-  /** Removes every key of a job (a job that could not be queued). */
-  async discard(id: string): Promise<void> {
-    await this.redis.del(...jobKeys(id));
+  /** Removes every key of a job (a job that could not be queued), and its entry in `owner`'s listing. */
+  async discard(id: string, owner?: string): Promise<void> {
+    const p = this.redis.multi();
+    p.del(...jobKeys(id));
+    if (owner !== undefined) p.zrem(keys.ownerJobs(owner), id);
+    await exec(p);
   }
 
   async get(id: string): Promise<JobRecord | null> {
-    const h = await this.redis.hgetall(keys.job(id));
+    return this.toRecord(await this.redis.hgetall(keys.job(id)));
+  }
+
+  /**
+   * A page of `owner`'s jobs, newest first (same creation time: larger id first), with their progress.
+   * Reads the owner's index in batches, each batch's hashes and progress in one pipeline, until the
+   * page is full or the index is exhausted; ids whose job hash has expired are removed from the index.
+   */
+  async listOwned(owner: string, q: JobListQuery): Promise<JobListPage> {
+    const index = keys.ownerJobs(owner);
+    // Scores are creation times: created_before and created_after are exclusive bounds, the cursor an inclusive one.
+    let max = q.createdBefore !== undefined ? `(${q.createdBefore}` : '+inf';
+    if (q.cursor && (q.createdBefore === undefined || q.cursor.createdAt < q.createdBefore)) max = String(q.cursor.createdAt);
+    const min = q.createdAfter !== undefined ? `(${q.createdAfter}` : '-inf';
+    const batch = q.statuses ? LIST_FILTERED_BATCH : Math.max(q.limit + 1, LIST_BATCH);
+    const found: ListedJob[] = [];
+    const seen = new Set<string>();
+    const gone: string[] = [];
+    let more = false;
+    for (let offset = 0; ; offset += batch) {
+      const flat = await this.redis.zrevrangebyscore(index, max, min, 'WITHSCORES', 'LIMIT', offset, batch);
+      const entries: { id: string; createdAt: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        const entry = { id: flat[i], createdAt: Number(flat[i + 1]) };
+        // Equal times come in reverse id order: those at the cursor's time with an id not below it were on earlier pages.
+        if (q.cursor && entry.createdAt === q.cursor.createdAt && entry.id >= q.cursor.id) continue;
+        // A job added while we read shifts later offsets by one: never list one twice.
+        if (seen.has(entry.id)) continue;
+        seen.add(entry.id);
+        entries.push(entry);
+      }
+      if (entries.length > 0) {
+        const p = this.redis.pipeline();
+        for (const e of entries) p.hgetall(keys.job(e.id)).hvals(keys.progress(e.id));
+        const replies = await exec(p);
+        for (let i = 0; i < entries.length; i++) {
+          const record = this.toRecord(replies[2 * i] as Record<string, string>);
+          if (!record || record.owner !== owner) {
+            gone.push(entries[i].id);
+            continue;
+          }
+          if (q.statuses && !q.statuses.includes(record.status)) continue;
+          if (found.length === q.limit) {
+            more = true;
+            break;
+          }
+          found.push({ record, progress: sumProgress(replies[2 * i + 1] as string[]) });
+        }
+      }
+      if (more || flat.length < 2 * batch) break;
+    }
+    if (gone.length > 0) await this.redis.zrem(index, ...gone);
+    const last = found[found.length - 1];
+    return { jobs: found, next: more && last ? { createdAt: last.record.createdAt, id: last.record.id } : null };
+  }
+
+  /** Ids in `owner`'s listing index, newest first (tests and diagnostics). */
+  async ownerIndex(owner: string): Promise<string[]> {
+    return this.redis.zrevrange(keys.ownerJobs(owner), 0, -1);
+  }
+
+  private toRecord(h: Record<string, string>): JobRecord | null {
     if (!h[F.id]) return null;
     const secret = this.openSecret(h[F.id], h[F.webhookSecret]);
     return {
@@ -283,10 +373,7 @@ export class JobRepository {
   }
 
   async progress(id: string): Promise<Progress> {
-    const values = await this.redis.hvals(keys.progress(id));
-    let pairsDone = 0;
-    for (const v of values) pairsDone += Number(v);
-    return { shardsDone: values.length, pairsDone };
+    return sumProgress(await this.redis.hvals(keys.progress(id)));
   }
 
   async layout(id: string): Promise<JobLayout | null> {
@@ -446,6 +533,13 @@ export class JobRepository {
   static isTerminal(status: JobStatus | null): boolean {
     return status !== null && TERMINAL.includes(status);
   }
+}
+
+/** Progress from the values of a progress hash (pairs scored per shard). */
+function sumProgress(values: readonly string[]): Progress {
+  let pairsDone = 0;
+  for (const v of values) pairsDone += Number(v);
+  return { shardsDone: values.length, pairsDone };
 }
 
 /** Runs a MULTI or pipeline; throws the first command error, else returns the replies. */

@@ -12,6 +12,7 @@
  *   rerank:job:<id>:result     string JSON top-k per query
  *   rerank:job:<id>:scores     hash   query index -> JSON list of every score, in document order
  *   rerank:idem:<owner>:<hash> string JSON {job, body} for Idempotency-Key
+ *   rerank:owner:<owner>:jobs  zset   job id -> created (ms): the owner's jobs for GET /v1/jobs (bounded; ids of expired jobs pruned)
  *   rerank:workers             zset   worker id -> last heartbeat (ms)
  *   rerank:worker:<id>         string JSON heartbeat (device, models, pid), expires
  *   rerank:pending-pairs       hash   job id -> pairs, for jobs accepted and not yet seen finished (backpressure)
@@ -35,6 +36,7 @@ export const keys = {
   result: (id: string) => `${JOB_PREFIX}${id}:result`,
   scores: (id: string) => `${JOB_PREFIX}${id}:scores`,
   idempotency: (owner: string, keyHash: string) => `rerank:idem:${owner}:${keyHash}`,
+  ownerJobs: (owner: string) => `rerank:owner:${owner}:jobs`,
   workers: 'rerank:workers',
   worker: (id: string) => `rerank:worker:${id}`,
   pendingPairs: 'rerank:pending-pairs',
