@@ -93,11 +93,11 @@ function unknownKeyMessage(key: string, words: FieldWords | undefined, fallback:
 }
 
 function valueMessage(issue: Issue, value: unknown, w: FieldWords): string {
+  if (w.field) return fieldProblem(w.field, value)?.message ?? `expected ${w.field.expect}, got ${describe(value)}`;
   if (issue.code === 'custom') return issue.message;
   if (value === undefined && w.missing) return `missing; ${w.missing}`;
   if (Array.isArray(value) && value.length === 0 && w.empty) return `the list is empty; ${w.empty}`;
   if (w.message) return w.message(value, issue);
-  if (w.field) return fieldProblem(w.field, value)?.message ?? `expected ${w.field.expect}, got ${describe(value)}`;
   return `expected ${w.expect ?? 'a valid value'}, got ${describe(value)}`;
 }
 

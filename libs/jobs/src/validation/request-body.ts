@@ -15,7 +15,8 @@ import { type BodyWords, type FieldWords, isTopLevel, issueToError, runSchema } 
 export function commonFieldWords(models: readonly KnownModel[]): Record<string, FieldWords> {
   const names = models.map((m) => `"${m.name}"`).join(', ');
   const words: Record<string, FieldWords> = { model: { message: (v) => `expected a model name (string), got ${describeValue(v)}; served models: ${names}` } };
-  for (const o of API_ENGINE_OPTIONS) words[o.field] = { field: o.check };
+  // An option is one value (a list of layers included): a problem inside it is the option's.
+  for (const o of API_ENGINE_OPTIONS) words[o.field] = { field: o.check, whole: true };
   return words;
 }
 
