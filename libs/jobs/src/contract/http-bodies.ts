@@ -63,7 +63,7 @@ export const ErrorSchema = z
 // ---- synchronous rerank (Cohere v1 / v2, Jina, vLLM / Infinity)
 
 export const RankedDocumentSchema = z
-  .union([z.string(), z.object({ text: z.string().optional() }).catchall(z.unknown())])
+  .union([z.string(), z.object({ text: z.string().nullable().optional() }).catchall(z.unknown())])
   .meta({ id: 'RankedDocument', description: 'A string, or an object with "text" or with the fields named in rank_fields (any other fields are returned as sent)', example: 'Paris is the capital of France.' });
 
 export const RerankRequestSchema = z

@@ -1,5 +1,3 @@
-import { invalid } from '../errors';
-
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = Record<string, unknown>;
 
@@ -26,34 +24,9 @@ export function isObject(v: unknown): v is JsonObject {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function requireObject(v: unknown, field: string, what: string): JsonObject {
-  if (!isObject(v)) throw invalid(field, `expected ${what}, got ${describe(v)}`);
-  return v;
-}
-
 /** snake_case → camelCase, for "did you mean" hints. */
 export function toCamel(s: string): string {
   return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-export function rejectUnknownKeys(obj: JsonObject, known: readonly string[], prefix: string, what: string): void {
-  for (const key of Object.keys(obj)) {
-    if (known.includes(key)) continue;
-    const snake = known.find((k) => toCamel(k) === key);
-    const where = prefix ? `${prefix}.${key}` : key;
-    throw invalid(where, snake ? `unknown field; did you mean "${snake}"? (fields are snake_case)` : `unknown field in ${what}; known fields: ${known.join(', ')}`);
-  }
-}
-
-export function optionalBool(obj: JsonObject, key: string, fallback: boolean): boolean {
-  const v = obj[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw invalid(key, `expected true or false, got ${describe(v)}`);
-  return v;
-}
-
-export function isInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v);
 }
 
 /**

@@ -7,10 +7,12 @@
  */
 import type { ScoreOverrides } from '@rerank/engine';
 import { invalid } from '../errors';
-import { describe, isInt, isObject, type JsonObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
-import { checkText, pickModel, type ValidationContext } from './documents';
+import { describe, isObject, type JsonObject, withoutNulls } from './common';
+import { checkText, type ValidationContext } from './documents';
 import { NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
-import { fieldNames, ScoreRequestSchema, TeiRerankRequestSchema } from '../contract/http-bodies';
+import { fieldNames, REQUEST_FIELDS, ScoreRequestSchema, TeiRerankRequestSchema, VllmRerankRequestSchema } from '../contract/http-bodies';
+import { type BodyWords, type FieldWords, issueToError, runSchema } from './issues';
+import { commonFieldWords, parseRequest } from './request-body';
 import { tooLargeForSync } from './rerank-request';
 
 export interface NormalizedTeiRerank {
@@ -23,36 +25,60 @@ export interface NormalizedTeiRerank {
   options: ScoreOverrides;
 }
 
-const TEI_FIELDS = fieldNames(TeiRerankRequestSchema);
+const TEI_SCHEMA = TeiRerankRequestSchema.strict();
 
-function bodyObject(input: unknown, what: string): JsonObject {
-  if (!isObject(input)) throw invalid('', `the request body must be a JSON object (Content-Type: application/json) ${what}, got ${describe(input)}`);
-  return withoutNulls(input, NULLABLE_ENGINE_FIELDS);
+/** Wording of a list of texts at `at` (TEI's texts, vLLM's text_1 / text_2). */
+function textListWords(at: string, missing: string): Record<string, FieldWords> {
+  return {
+    [at]: { missing, expect: 'a list of strings', empty: 'send at least one text' },
+    [`${at}[]`]: { expect: 'text as a string' },
+  };
 }
 
-function textList(v: unknown, field: string, ctx: ValidationContext): string[] {
-  if (v === undefined) throw invalid(field, 'missing; send a list of texts');
-  if (!Array.isArray(v)) throw invalid(field, `expected a list of strings, got ${describe(v)}`);
-  if (v.length === 0) throw invalid(field, 'the list is empty; send at least one text');
-  if (v.length > ctx.limits.syncMaxDocuments) throw tooLargeForSync(v.length, ctx.limits.syncMaxDocuments);
-  return v.map((t, i) => checkText(t, `${field}[${i}]`, ctx.limits, 'text', true));
+const TRUNCATE_PROMPT_TOKENS: FieldWords = { message: (v) => `expected a positive integer (or -1 for the model's limit), got ${describe(v)}` };
+
+/** Texts the contract accepted, against the configured limits. */
+function textList(list: readonly string[], field: string, ctx: ValidationContext): string[] {
+  if (list.length > ctx.limits.syncMaxDocuments) throw tooLargeForSync(list.length, ctx.limits.syncMaxDocuments);
+  return list.map((t, i) => checkText(t, `${field}[${i}]`, ctx.limits, 'text', true));
 }
 
 export function validateTeiRerank(input: unknown, ctx: ValidationContext): NormalizedTeiRerank {
-  const body = bodyObject(input, 'with "query" and "texts"');
-  rejectUnknownKeys(body, TEI_FIELDS, '', 'a TEI rerank request');
-  const model = pickModel(body.model, ctx.models);
-  if (body.query === undefined) throw invalid('query', 'missing; send the query text');
+  const words: BodyWords = {
+    body: 'with "query" and "texts"',
+    what: 'a TEI rerank request',
+    known: fieldNames(TeiRerankRequestSchema),
+    fields: {
+      ...commonFieldWords(ctx.models),
+      query: { missing: 'send the query text', expect: 'query as a string' },
+      ...textListWords('texts', 'send a list of texts'),
+      raw_scores: { field: REQUEST_FIELDS.rawScores },
+      return_text: { field: REQUEST_FIELDS.returnDocuments },
+      truncate: { field: REQUEST_FIELDS.truncate },
+      truncation_direction: { expect: '"Right" or "Left"' },
+    },
+  };
+  const { body, model } = parseRequest(TEI_SCHEMA, input, words, ctx.models);
   const query = checkText(body.query, 'query', ctx.limits, 'query', false);
   const texts = textList(body.texts, 'texts', ctx);
-  const raw = optionalBool(body, 'raw_scores', false);
-  const returnText = optionalBool(body, 'return_text', false);
   // Documents are always truncated to max_length tokens (TEI's truncate: true); false is accepted.
-  optionalBool(body, 'truncate', false);
-  const direction = body.truncation_direction ?? 'Right';
-  if (direction !== 'Right' && direction !== 'Left') throw invalid('truncation_direction', `expected "Right" or "Left", got ${describe(direction)}`);
-  const options: ScoreOverrides = { ...readEngineOptions(body, model), normalize: !raw };
-  return { model: model.name, query, texts, returnText, truncateLeft: direction === 'Left', options };
+  const options: ScoreOverrides = { ...readEngineOptions(body as JsonObject, model), normalize: !(body.raw_scores ?? false) };
+  return { model: model.name, query, texts, returnText: body.return_text ?? false, truncateLeft: body.truncation_direction === 'Left', options };
+}
+
+const VLLM_EXTRAS = VllmRerankRequestSchema.pick({ raw_scores: true, truncate_prompt_tokens: true });
+const VLLM_WORDS: BodyWords = {
+  body: 'with "query" and "documents"',
+  what: 'a rerank request',
+  known: fieldNames(VllmRerankRequestSchema),
+  fields: { raw_scores: { field: REQUEST_FIELDS.rawScores }, truncate_prompt_tokens: TRUNCATE_PROMPT_TOKENS },
+};
+
+/** vLLM's truncate_prompt_tokens as max_length: -1 (the model's limit) is none, 0 is refused. */
+function truncateToMaxLength(truncate: number | null | undefined): number | undefined {
+  if (truncate === undefined || truncate === null || truncate === -1) return undefined;
+  if (truncate === 0) throw invalid('truncate_prompt_tokens', TRUNCATE_PROMPT_TOKENS.message!(0, undefined as never));
+  return truncate;
 }
 
 /**
@@ -62,16 +88,14 @@ export function validateTeiRerank(input: unknown, ctx: ValidationContext): Norma
  */
 export function vllmRerankToCohere(input: unknown): unknown {
   if (!isObject(input)) return input;
-  const { raw_scores: raw, truncate_prompt_tokens: truncate, ...rest } = withoutNulls(input, NULLABLE_ENGINE_FIELDS);
+  const body = withoutNulls(input, NULLABLE_ENGINE_FIELDS);
+  const { data, issue } = runSchema(VLLM_EXTRAS, body);
+  if (issue) throw issueToError(issue, VLLM_WORDS, body);
+  const { raw_scores: _r, truncate_prompt_tokens: _t, ...rest } = body;
   const out: JsonObject = { ...rest };
-  if (raw !== undefined) {
-    if (typeof raw !== 'boolean') throw invalid('raw_scores', `expected true or false, got ${describe(raw)}`);
-    if (raw) out.normalize = false;
-  }
-  if (truncate !== undefined && truncate !== -1) {
-    if (!isInt(truncate) || truncate < 1) throw invalid('truncate_prompt_tokens', `expected a positive integer (or -1 for the model's limit), got ${describe(truncate)}`);
-    if (out.max_length === undefined) out.max_length = truncate;
-  }
+  if (data?.raw_scores) out.normalize = false;
+  const maxLength = truncateToMaxLength(data?.truncate_prompt_tokens);
+  if (maxLength !== undefined && out.max_length === undefined) out.max_length = maxLength;
   return out;
 }
 
@@ -82,19 +106,28 @@ export interface NormalizedScore {
   options: ScoreOverrides;
 }
 
-const SCORE_FIELDS = fieldNames(ScoreRequestSchema);
+const SCORE_SCHEMA = ScoreRequestSchema.strict();
 
-function oneOrMany(v: unknown, field: string, ctx: ValidationContext): string | string[] {
-  if (v === undefined) throw invalid(field, 'missing; send a string or a list of strings');
-  if (typeof v === 'string') return checkText(v, field, ctx.limits, 'text', false);
-  return textList(v, field, ctx);
+function oneOrMany(v: string | string[], field: string, ctx: ValidationContext): string | string[] {
+  return typeof v === 'string' ? checkText(v, field, ctx.limits, 'text', false) : textList(v, field, ctx);
 }
 
 /** vLLM's score API: text_1 a string and text_2 a string or list (one-to-many), or two lists of one length (pairwise). */
 export function validateScoreRequest(input: unknown, ctx: ValidationContext): NormalizedScore {
-  const body = bodyObject(input, 'with "text_1" and "text_2"');
-  rejectUnknownKeys(body, SCORE_FIELDS, '', 'a score request');
-  const model = pickModel(body.model, ctx.models);
+  const words: BodyWords = {
+    body: 'with "text_1" and "text_2"',
+    what: 'a score request',
+    known: fieldNames(ScoreRequestSchema),
+    fields: {
+      ...commonFieldWords(ctx.models),
+      ...textListWords('text_1', 'send a string or a list of strings'),
+      ...textListWords('text_2', 'send a string or a list of strings'),
+      truncate_prompt_tokens: TRUNCATE_PROMPT_TOKENS,
+      encoding_format: { expect: 'a string' },
+      user: { expect: 'a string' },
+    },
+  };
+  const { body, model } = parseRequest(SCORE_SCHEMA, input, words, ctx.models);
   const a = oneOrMany(body.text_1, 'text_1', ctx);
   const b = oneOrMany(body.text_2, 'text_2', ctx);
   let pairs: [string, string][];
@@ -102,13 +135,9 @@ export function validateScoreRequest(input: unknown, ctx: ValidationContext): No
   else if (typeof b === 'string') throw invalid('text_2', 'a single text_2 with a list of text_1: send text_1 as one string (one-to-many) or text_2 as a list of the same length (pairwise)');
   else if (a.length !== b.length) throw invalid('text_2', `${b.length} texts for ${a.length} in text_1; pairwise scoring needs lists of one length`);
   else pairs = a.map((t, i) => [t, b[i]]);
-  const truncate = body.truncate_prompt_tokens;
-  const { truncate_prompt_tokens: _t, ...rest } = body;
-  const extra: JsonObject = {};
-  if (truncate !== undefined && truncate !== -1) {
-    if (!isInt(truncate) || truncate < 1) throw invalid('truncate_prompt_tokens', `expected a positive integer (or -1 for the model's limit), got ${describe(truncate)}`);
-    if (rest.max_length === undefined) extra.max_length = truncate;
-  }
+  const { truncate_prompt_tokens: truncate, ...rest } = body as JsonObject & { truncate_prompt_tokens?: number | null };
+  const maxLength = truncateToMaxLength(truncate);
+  const extra: JsonObject = maxLength !== undefined && rest.max_length === undefined ? { max_length: maxLength } : {};
   // vLLM's cross-encoder scores are probabilities (the sigmoid) unless normalize: false.
   const options: ScoreOverrides = { normalize: true, ...readEngineOptions({ ...rest, ...extra }, model) };
   return { model: model.name, pairs, options };

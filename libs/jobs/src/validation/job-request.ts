@@ -5,10 +5,12 @@
 import type { Family, ScoreOverrides } from '@rerank/engine';
 import type { Limits } from '../config';
 import { invalid, overLimit } from '../errors';
-import { describe, isInt, isObject, type JsonObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
-import { checkId, checkText, type ItemId, pickModel, readDocuments, type ValidationContext } from './documents';
-import { NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
-import { fieldNames, JobRequestSchema, WebhookTargetSchema } from '../contract/http-bodies';
+import { describe, type JsonObject } from './common';
+import { checkText, type ItemId, readDocuments, type ValidationContext } from './documents';
+import { readEngineOptions } from './engine-options';
+import { fieldNames, JobRequestSchema, REQUEST_FIELDS, WebhookTargetSchema } from '../contract/http-bodies';
+import { type BodyWords, type FieldWords, issueToError, runSchema } from './issues';
+import { commonFieldWords, parseRequest } from './request-body';
 
 export const DEFAULT_TOP_K = 10;
 export const MAX_METADATA_BYTES = 16384;
@@ -50,39 +52,90 @@ export interface NormalizedJob {
 }
 
 const JOB_FIELDS = fieldNames(JobRequestSchema);
+const JOB_SCHEMA = JobRequestSchema.strict();
 
-export function validateTopK(v: unknown, field: string, maxTopK: number, fallback: number): number {
+const JOB_DOCUMENT = 'a string or {"id"?: ..., "text": "..."}';
+
+/** Wording of a list of job documents at `at` (`documents`, `queries[].documents`). */
+export function jobDocumentWords(at: string): Record<string, FieldWords> {
+  return {
+    [at]: { missing: 'send a list of documents (strings or {"text": "..."})', expect: 'a list of documents (strings or {"text": "..."})', empty: 'send at least one document' },
+    [`${at}[]`]: { expect: JOB_DOCUMENT, unknown: `unknown field; a document is ${JOB_DOCUMENT}` },
+    [`${at}[].text`]: { missing: `a document is ${JOB_DOCUMENT}`, expect: 'document as a string' },
+    [`${at}[].id`]: { message: idMessage },
+  };
+}
+
+export function idMessage(v: unknown): string {
+  return typeof v === 'string' ? `expected an id of 1 to 256 characters, got ${v.length}` : `expected a string or an integer, got ${describe(v)}`;
+}
+
+/** "expected an integer from 1 to <RERANK_MAX_TOP_K>" for top_k / top_n (its type by the contract, its bound by configuration). */
+export function topKWords(maxTopK: number): FieldWords {
+  return { message: (v) => `expected an integer from 1 to ${maxTopK} (the limit RERANK_MAX_TOP_K), got ${describe(v)}` };
+}
+
+const WEBHOOK_WORDS: Record<string, FieldWords> = {
+  webhook: { expect: '{"url": "https://...", "secret"?: "..."}', unknownIn: 'webhook', known: fieldNames(WebhookTargetSchema) },
+  'webhook.url': {
+    message: (v, issue) => {
+      if (typeof v !== 'string') return `expected an http(s) URL, got ${describe(v)}`;
+      if (issue.code === 'too_big') return `at most 2048 characters, got ${v.length}`;
+      return `"${v.slice(0, 200)}" is not a valid URL; send an absolute http:// or https:// URL`;
+    },
+  },
+  'webhook.secret': {
+    message: (v) => `expected a string of 8 to 1024 characters (the HMAC key of X-Rerank-Signature), got ${typeof v === 'string' ? `${v.length} characters` : describe(v)}`,
+  },
+};
+
+function jobWords(ctx: ValidationContext): BodyWords {
+  return {
+    body: 'with "query" + "documents" or "queries"',
+    what: 'a job',
+    known: JOB_FIELDS,
+    fields: {
+      ...commonFieldWords(ctx.models),
+      query: { expect: 'query as a string' },
+      ...jobDocumentWords('documents'),
+      queries: { expect: 'a list of queries (strings or {"id"?, "query", "documents"?})', empty: 'send at least one query' },
+      'queries[]': { expect: 'a string or {"id"?, "query", "documents"?}', unknownIn: 'a query', known: ['id', 'query', 'documents'] },
+      'queries[].id': { message: idMessage },
+      'queries[].query': { missing: 'send the query text', expect: 'query as a string' },
+      ...jobDocumentWords('queries[].documents'),
+      top_k: topKWords(ctx.limits.maxTopK),
+      return_documents: { field: REQUEST_FIELDS.returnDocuments },
+      ...WEBHOOK_WORDS,
+      metadata: { expect: 'an object (echoed back with the job)' },
+    },
+  };
+}
+
+/** top_k / top_n within the configured limit (the contract checked it is an integer >= 1). */
+export function validateTopK(v: number | undefined, field: string, maxTopK: number, fallback: number): number {
   if (v === undefined) return Math.min(fallback, maxTopK);
-  if (!isInt(v) || v < 1 || v > maxTopK) {
-    throw invalid(field, `expected an integer from 1 to ${maxTopK} (the limit RERANK_MAX_TOP_K), got ${describe(v)}`);
-  }
+  if (v > maxTopK) throw invalid(field, topKWords(maxTopK).message!(v, undefined as never));
   return v;
 }
 
+const WEBHOOK_ONLY = JobRequestSchema.pick({ webhook: true });
+
+/** A webhook target: its shape by the contract, then what a URL must not be (another scheme, credentials). */
 export function validateWebhook(v: unknown): WebhookTarget | null {
-  if (v === undefined || v === null) return null;
-  if (!isObject(v)) throw invalid('webhook', `expected {"url": "https://...", "secret"?: "..."}, got ${describe(v)}`);
-  rejectUnknownKeys(v, fieldNames(WebhookTargetSchema), 'webhook', 'webhook');
-  if (typeof v.url !== 'string') throw invalid('webhook.url', `expected an http(s) URL, got ${describe(v.url)}`);
-  let url: URL;
-  try {
-    url = new URL(v.url);
-  } catch {
-    throw invalid('webhook.url', `"${v.url.slice(0, 200)}" is not a valid URL; send an absolute http:// or https:// URL`);
-  }
+  const body = { webhook: v };
+  const { data, issue } = runSchema(WEBHOOK_ONLY, body);
+  if (issue) throw issueToError(issue, { body: '', what: 'a job', known: JOB_FIELDS, fields: WEBHOOK_WORDS }, body);
+  return webhookTarget(data?.webhook ?? null);
+}
+
+function webhookTarget(v: { url: string; secret?: string | null } | null): WebhookTarget | null {
+  if (v === null) return null;
+  const url = new URL(v.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('webhook.url', `scheme "${url.protocol}" is not supported; use http:// or https://`);
-  if (v.url.length > 2048) throw invalid('webhook.url', `at most 2048 characters, got ${v.url.length}`);
   // Credentials in the URL would be stored and shown with the job; sign deliveries with "secret" instead.
   if (url.username || url.password) throw invalid('webhook.url', 'credentials (user:password@) are not allowed in the URL; authenticate deliveries with "webhook.secret" (X-Rerank-Signature) instead');
   // Where the host points (loopback, private, ...) is checked by checkWebhookUrl, which resolves names.
-  let secret: string | null = null;
-  if (v.secret !== undefined && v.secret !== null) {
-    if (typeof v.secret !== 'string' || v.secret.length < 8 || v.secret.length > 1024) {
-      throw invalid('webhook.secret', `expected a string of 8 to 1024 characters (the HMAC key of X-Rerank-Signature), got ${typeof v.secret === 'string' ? `${v.secret.length} characters` : describe(v.secret)}`);
-    }
-    secret = v.secret;
-  }
-  return { url: url.toString(), secret };
+  return { url: url.toString(), secret: v.secret ?? null };
 }
 
 /**
@@ -102,9 +155,8 @@ export function jsonDepthExceeds(v: unknown, max: number): boolean {
   return false;
 }
 
-function validateMetadata(v: unknown, limits: Limits): JsonObject | null {
+function validateMetadata(v: JsonObject | undefined | null, limits: Limits): JsonObject | null {
   if (v === undefined || v === null) return null;
-  if (!isObject(v)) throw invalid('metadata', `expected an object (echoed back with the job), got ${describe(v)}`);
   const maxDepth = limits.maxMetadataDepth ?? DEFAULT_MAX_METADATA_DEPTH;
   const maxBytes = limits.maxMetadataBytes ?? MAX_METADATA_BYTES;
   if (jsonDepthExceeds(v, maxDepth)) {
@@ -117,48 +169,39 @@ function validateMetadata(v: unknown, limits: Limits): JsonObject | null {
 
 export function validateJobRequest(input: unknown, ctx: ValidationContext): NormalizedJob {
   const { limits } = ctx;
-  if (!isObject(input)) {
-    throw invalid('', `the request body must be a JSON object (Content-Type: application/json) with "query" + "documents" or "queries", got ${describe(input)}`);
-  }
-  const body = withoutNulls(input, NULLABLE_ENGINE_FIELDS);
-  rejectUnknownKeys(body, JOB_FIELDS, '', 'a job');
-  const model = pickModel(body.model, ctx.models);
+  const { body, model } = parseRequest(JOB_SCHEMA, input, jobWords(ctx), ctx.models);
 
   const documents: string[] = [];
   const ids: (ItemId | null)[] = [];
   const queries: JobQuery[] = [];
   const sets: { offset: number; count: number }[] = [];
 
-  if (body.query !== undefined) {
-    if (body.queries !== undefined) throw invalid('queries', 'send either "query" (one query) or "queries" (several), not both');
+  // Which of the three forms, and the configured limits; each part's shape is the contract's.
+  if (body.query != null) {
+    if (body.queries != null) throw invalid('queries', 'send either "query" (one query) or "queries" (several), not both');
     const text = checkText(body.query, 'query', limits, 'query', false);
-    readDocuments(body.documents, 'documents', limits, documents, ids, true, 0);
+    if (body.documents == null) throw invalid('documents', 'missing; send a list of documents (strings or {"text": "..."})');
+    readDocuments(body.documents, 'documents', limits, documents, ids, 0);
     sets.push({ offset: 0, count: documents.length });
     queries.push({ id: null, text, set: 0 });
-  } else if (body.queries !== undefined) {
+  } else if (body.queries != null) {
     const list = body.queries;
-    if (!Array.isArray(list)) throw invalid('queries', `expected a list of queries (strings or {"id"?, "query", "documents"?}), got ${describe(list)}`);
-    if (list.length === 0) throw invalid('queries', 'the list is empty; send at least one query');
     if (list.length > limits.maxQueries) {
       throw overLimit('queries', `${list.length} queries`, { name: 'queries per job', value: limits.maxQueries, env: 'RERANK_MAX_QUERIES' }, 'split the work into several jobs');
     }
-    const shared = body.documents !== undefined;
-    if (shared) {
-      readDocuments(body.documents, 'documents', limits, documents, ids, true, 0);
+    const shared = body.documents != null;
+    if (body.documents != null) {
+      readDocuments(body.documents, 'documents', limits, documents, ids, 0);
       sets.push({ offset: 0, count: documents.length });
     }
-    for (let i = 0; i < list.length; i++) {
-      const item: unknown = list[i];
+    list.forEach((item, i) => {
       const where = `queries[${i}]`;
       if (typeof item === 'string') {
         if (!shared) throw invalid(where, 'a bare query string needs top-level "documents" shared by all queries; otherwise send {"query": "...", "documents": [...]}');
         queries.push({ id: null, text: checkText(item, where, limits, 'query', false), set: 0 });
-        continue;
+        return;
       }
-      if (!isObject(item)) throw invalid(where, `expected a string or {"id"?, "query", "documents"?}, got ${describe(item)}`);
-      rejectUnknownKeys(item, ['id', 'query', 'documents'], where, 'a query');
-      const id = item.id === undefined ? null : checkId(item.id, `${where}.id`);
-      if (item.query === undefined) throw invalid(`${where}.query`, 'missing; send the query text');
+      const id = item.id ?? null;
       const text = checkText(item.query, `${where}.query`, limits, 'query', false);
       if (shared) {
         if (item.documents !== undefined) throw invalid(`${where}.documents`, 'not allowed with top-level "documents" (shared by all queries); send documents per query or shared, not both');
@@ -166,11 +209,11 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
       } else {
         if (item.documents === undefined) throw invalid(`${where}.documents`, 'missing; give each query its documents, or send top-level "documents" shared by all queries');
         const offset = documents.length;
-        readDocuments(item.documents, `${where}.documents`, limits, documents, ids, true, offset);
+        readDocuments(item.documents, `${where}.documents`, limits, documents, ids, offset);
         sets.push({ offset, count: documents.length - offset });
         queries.push({ id, text, set: sets.length - 1 });
       }
-    }
+    });
     const seen = new Set<ItemId>();
     queries.forEach((q, i) => {
       if (q.id === null) return;
@@ -184,14 +227,14 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
   let pairs = 0;
   for (const q of queries) pairs += sets[q.set].count;
   if (pairs > limits.maxPairs) {
-    throw overLimit(body.query !== undefined ? 'documents' : 'queries', `${pairs} (query, document) pairs`, { name: 'pairs per job', value: limits.maxPairs, env: 'RERANK_MAX_PAIRS' }, 'split the work into several jobs');
+    throw overLimit(body.query != null ? 'documents' : 'queries', `${pairs} (query, document) pairs`, { name: 'pairs per job', value: limits.maxPairs, env: 'RERANK_MAX_PAIRS' }, 'split the work into several jobs');
   }
 
-  const topK = validateTopK(body.top_k, 'top_k', limits.maxTopK, DEFAULT_TOP_K);
-  const returnDocuments = optionalBool(body, 'return_documents', true);
-  const options = readEngineOptions(body, model);
-  const webhook = validateWebhook(body.webhook);
-  const metadata = validateMetadata(body.metadata, limits);
+  const topK = validateTopK(body.top_k ?? undefined, 'top_k', limits.maxTopK, DEFAULT_TOP_K);
+  const returnDocuments = body.return_documents ?? true;
+  const options = readEngineOptions(body as JsonObject, model);
+  const webhook = webhookTarget(body.webhook ?? null);
+  const metadata = validateMetadata(body.metadata as JsonObject | null | undefined, limits);
   return {
     model: model.name,
     family: model.family,

@@ -2,14 +2,16 @@
  * POST /v1/rerank and /v2/rerank (Cohere v1 / v2 and Jina request shapes), checked and normalized.
  * `null` means absent (LangChain and generated SDKs send it for unset fields).
  */
-import type { Field, ScoreOverrides } from '@rerank/engine';
+import type { ScoreOverrides } from '@rerank/engine';
 import { COHERE_MAX_TOKENS_PER_DOC, fieldNames, REQUEST_FIELDS, RerankRequestSchema } from '../contract/http-bodies';
-import { invalid, ValidationError } from '../errors';
-import { describe, isObject, optionalBool, rejectUnknownKeys, withoutNulls } from './common';
-import { checkText, pickModel, type ValidationContext } from './documents';
-import { checkField, NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
-import { validateTopK } from './job-request';
-import { readRankedDocuments } from './ranked-documents';
+import { ValidationError } from '../errors';
+import type { JsonObject } from './common';
+import { checkText, type ValidationContext } from './documents';
+import { readEngineOptions } from './engine-options';
+import type { BodyWords } from './issues';
+import { topKWords, validateTopK } from './job-request';
+import { RANKED_DOCUMENT_WORDS, readRankedDocuments } from './ranked-documents';
+import { commonFieldWords, parseRequest } from './request-body';
 
 export interface NormalizedRerank {
   model: string;
@@ -46,30 +48,40 @@ export function tooLargeForSync(count: number, max: number): ValidationError {
   );
 }
 
-function optionalInt(v: unknown, field: string, f: Field): number | undefined {
-  return v === undefined ? undefined : checkField<number>(f, v, field);
+const RERANK_SCHEMA = RerankRequestSchema.strict();
+
+function rerankWords(ctx: ValidationContext, version: 1 | 2): BodyWords {
+  return {
+    body: 'with "query" and "documents"',
+    what: `a v${version} rerank request`,
+    known: RERANK_FIELDS,
+    fields: {
+      ...commonFieldWords(ctx.models),
+      query: { missing: 'send the query text', expect: 'query as a string' },
+      ...RANKED_DOCUMENT_WORDS,
+      top_n: topKWords(ctx.limits.maxTopK),
+      return_documents: { field: REQUEST_FIELDS.returnDocuments },
+      max_chunks_per_doc: { field: REQUEST_FIELDS.maxChunksPerDoc },
+      max_tokens_per_doc: { field: REQUEST_FIELDS.maxTokensPerDoc },
+      priority: { field: REQUEST_FIELDS.priority },
+    },
+  };
 }
 
 export function validateRerankRequest(input: unknown, ctx: ValidationContext, version: 1 | 2): NormalizedRerank {
   const { limits } = ctx;
-  if (!isObject(input)) {
-    throw invalid('', `the request body must be a JSON object (Content-Type: application/json) with "query" and "documents", got ${describe(input)}`);
-  }
-  const body = withoutNulls(input, NULLABLE_ENGINE_FIELDS);
-  rejectUnknownKeys(body, RERANK_FIELDS, '', `a v${version} rerank request`);
-  const model = pickModel(body.model, ctx.models);
-  if (body.query === undefined) throw invalid('query', 'missing; send the query text');
+  const { body, model } = parseRequest(RERANK_SCHEMA, input, rerankWords(ctx, version), ctx.models);
   const query = checkText(body.query, 'query', limits, 'query', false);
-  if (Array.isArray(body.documents) && body.documents.length > limits.syncMaxDocuments) throw tooLargeForSync(body.documents.length, limits.syncMaxDocuments);
+  if (body.documents.length > limits.syncMaxDocuments) throw tooLargeForSync(body.documents.length, limits.syncMaxDocuments);
   const { texts: documents, originals } = readRankedDocuments(body.documents, body.rank_fields, limits);
-  const maxChunksPerDoc = optionalInt(body.max_chunks_per_doc, 'max_chunks_per_doc', REQUEST_FIELDS.maxChunksPerDoc);
-  const maxTokensPerDoc = optionalInt(body.max_tokens_per_doc, 'max_tokens_per_doc', REQUEST_FIELDS.maxTokensPerDoc) ?? (version === 2 ? COHERE_MAX_TOKENS_PER_DOC : undefined);
-  const priority = optionalInt(body.priority, 'priority', REQUEST_FIELDS.priority) ?? 0;
-  const topN = validateTopK(body.top_n, 'top_n', limits.maxTopK, documents.length);
-  const returnDocuments = optionalBool(body, 'return_documents', false);
+  const maxChunksPerDoc = body.max_chunks_per_doc ?? undefined;
+  const maxTokensPerDoc = body.max_tokens_per_doc ?? (version === 2 ? COHERE_MAX_TOKENS_PER_DOC : undefined);
+  const priority = body.priority ?? 0;
+  const topN = validateTopK(body.top_n ?? undefined, 'top_n', limits.maxTopK, documents.length);
+  const returnDocuments = body.return_documents ?? false;
   // Cohere and Jina return relevance scores in 0..1: the sigmoid of the model's score, unless the
   // request sets normalize: false for raw scores.
-  const options: ScoreOverrides = { normalize: true, ...readEngineOptions(body, model) };
+  const options: ScoreOverrides = { normalize: true, ...readEngineOptions(body as JsonObject, model) };
   return {
     model: model.name,
     query,
