@@ -21,3 +21,4 @@ export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT, COMPRESS_RATIOS } from 
 export { positionLimit } from './model/position-limit';
 export { readSequenceFacts, type SequenceFacts, type DecoderPartLengths } from './model/sequence-facts';
 export { longestDecoderSequence } from './sequences/decoder-sequences';
+export { PRIORITY_INTERACTIVE, PRIORITY_DEFAULT } from './runtime/run-gate';
