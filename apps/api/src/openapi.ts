@@ -95,6 +95,7 @@ export const JobRequestSchema: SchemaObject = {
       properties: { url: { type: 'string', format: 'uri' }, secret: { type: 'string', description: 'HMAC-SHA256 key of the X-Rerank-Signature header' } },
     },
     metadata: { type: 'object', description: 'Echoed back with the job and its webhook' },
+    priority: { type: 'integer', minimum: 0, default: 0, description: 'Share among queued jobs (0 most urgent): a job of priority p gets a shard every 1 + p rounds (above 9 counts as 9)' },
     ...engineOptionProps,
   },
   example: {

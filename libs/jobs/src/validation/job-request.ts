@@ -46,9 +46,11 @@ export interface NormalizedJob {
   options: ScoreOverrides;
   webhook: WebhookTarget | null;
   metadata: JsonObject | null;
+  /** Cohere's scale, 0 (default) the most urgent: the job's weight among queued jobs (queue/shard-priority.ts). */
+  priority: number;
 }
 
-const JOB_FIELDS = ['model', 'query', 'documents', 'queries', 'top_k', 'return_documents', 'webhook', 'metadata', ...ENGINE_OPTION_FIELDS];
+const JOB_FIELDS = ['model', 'query', 'documents', 'queries', 'top_k', 'return_documents', 'webhook', 'metadata', 'priority', ...ENGINE_OPTION_FIELDS];
 
 export function validateTopK(v: unknown, field: string, maxTopK: number, fallback: number): number {
   if (v === undefined) return Math.min(fallback, maxTopK);
@@ -191,6 +193,9 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
   const options = readEngineOptions(body, model);
   const webhook = validateWebhook(body.webhook);
   const metadata = validateMetadata(body.metadata, limits);
+  if (body.priority !== undefined && (!isInt(body.priority) || body.priority < 0)) {
+    throw invalid('priority', `expected an integer from 0 (the default, most urgent) upward; a job of priority p gets a shard every 1 + p rounds (p above 9 counts as 9), got ${describe(body.priority)}`);
+  }
   return {
     model: model.name,
     family: model.family,
@@ -204,5 +209,6 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
     options,
     webhook,
     metadata,
+    priority: (body.priority as number | undefined) ?? 0,
   };
 }
