@@ -5,10 +5,11 @@
 import type { Section } from '../types';
 import { encoderSection } from './encoder';
 import { llmSection } from './llm';
+import { mixedSection } from './mixed';
 import { scaleOutSection } from './scale-out';
 import { systemSection } from './system';
 
-export const SECTIONS: readonly Section[] = [encoderSection, llmSection, systemSection, scaleOutSection];
+export const SECTIONS: readonly Section[] = [encoderSection, llmSection, systemSection, scaleOutSection, mixedSection];
 
 /** Sections run when `--sections` is not given. */
 export const DEFAULT_SECTIONS = SECTIONS.map((s) => s.id);
