@@ -170,7 +170,7 @@ describe('cohere-ai SDK, v2 rerank', () => {
   it('priority maps to the BullMQ priority of the sync job: 0 none, 1..9 as given, above 9 → 9 (still ahead of job shards at 10)', async () => {
     // Answered sync jobs leave Redis at once, so the queue is paused to read each one while it waits.
     const connection = new Redis(cluster.redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue('shards', { prefix: 'rerank:q', connection });
+    const queue = new Queue('sync', { prefix: 'rerank:q', connection });
     try {
       for (const [priority, bull] of [
         [0, 0],
@@ -339,9 +339,9 @@ describe('10,000 documents in one synchronous call', () => {
     const many = makeDocuments(10000, 21, 3, 10);
     const redis = cluster.redis.client;
     // Answered parts leave Redis at once: count them in the queue's event stream instead.
-    const last = (await redis.xrevrange('rerank:q:shards:events', '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const last = (await redis.xrevrange('rerank:q:sync:events', '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
     const r = await new CohereClientV2({ token: KEY, environment: base, timeoutInSeconds: 300 } as never).rerank({ model: 'tiny', query: 'river library', documents: many, topN: 20 }, { timeoutInSeconds: 300 });
-    const events = await redis.xrange('rerank:q:shards:events', `(${last}`, '+');
+    const events = await redis.xrange('rerank:q:sync:events', `(${last}`, '+');
     const fields = events.map(([, f]) => Object.fromEntries(f.reduce<[string, string][]>((acc, v, i) => (i % 2 ? acc : [...acc, [v, f[i + 1]]]), [])));
     expect(fields.filter((f) => f.event === 'added' && f.name === 'sync')).toHaveLength(10);
     const expected = await expectedScores('river library', many);

@@ -19,7 +19,7 @@ const EXPECTED_NAMES = [
   'RERANK_MAX_METADATA_DEPTH', 'RERANK_MAX_METADATA_BYTES',
   'RERANK_JOB_LIST_MAX', 'RERANK_ADMIN_KEYS',
   'RERANK_INFRA_RETRY_MS', 'RERANK_REDIS_COMMAND_TIMEOUT_MS', 'RERANK_MAX_QUEUED_PAIRS', 'RERANK_REDIS_MEMORY_CEILING', 'RERANK_REDIS_MAXMEMORY',
-  'RERANK_DRAIN_TIMEOUT_MS',
+  'RERANK_DRAIN_TIMEOUT_MS', 'RERANK_WORKER_SYNC_CONCURRENCY',
   // Model downloads (read by workers and the CLI through the engine) and the test harness.
   'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'RERANK_OFFLINE', 'RERANK_HARNESS_LOGS', 'RERANK_PYTHON', 'RERANK_PYTHON_VENV', 'RERANK_REFERENCE_DIR',
   'RERANK_URL', 'RERANK_API_KEY',
@@ -74,6 +74,7 @@ describe('configuration', () => {
       RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth!,
       RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes!,
       RERANK_DRAIN_TIMEOUT_MS: c.drainTimeoutMs,
+      RERANK_WORKER_SYNC_CONCURRENCY: c.workerSyncConcurrency,
       PORT: c.port,
     };
     for (const [name, value] of Object.entries(numeric)) {

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AutoReranker, type FlagReranker } from '@rerank/engine';
-import { BULL_PREFIX, CONFIG_VARS, JobRepository, QUEUE_SHARDS, verifySignature } from '@rerank/jobs';
+import { BULL_PREFIX, CONFIG_VARS, JobRepository, QUEUE_SHARDS, QUEUE_SYNC, verifySignature } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { removeTestModels, testEncoderDir } from '../support/model';
@@ -157,7 +157,7 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     const drainMs = Number(CONFIG_VARS.find((v) => v.name === 'RERANK_DRAIN_TIMEOUT_MS')!.default);
     const requests = Array.from({ length: 6 }, (_, i) => ({ query: `query ${i} river`, documents: makeDocuments(50, 200 + i, 4, 20) }));
     const replies = requests.map((r) => cluster.client.post('/v1/rerank', { model: 'tiny', ...r, top_n: 50, normalize: false }));
-    await waitFor('six synchronous requests queued', async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SHARDS}:wait`)) === 6 ? true : undefined), 20000, 20);
+    await waitFor('six synchronous requests queued', async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SYNC}:wait`)) === 6 ? true : undefined), 20000, 20);
 
     const api = cluster.api;
     const t0 = Date.now();
@@ -196,7 +196,7 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     cluster.env = { ...cluster.env, RERANK_DRAIN_TIMEOUT_MS: '1500' };
     const api = await cluster.restartApi();
     const reply = cluster.client.post('/v1/rerank', { model: 'tiny', query: 'q', documents: ['a b', 'c d'] });
-    await waitFor('the request queued', async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SHARDS}:wait`)) >= 1 ? true : undefined), 20000, 20);
+    await waitFor('the request queued', async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SYNC}:wait`)) >= 1 ? true : undefined), 20000, 20);
     const t0 = Date.now();
     api.proc.kill('SIGTERM');
     const r = await reply;

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS } from '@rerank/jobs';
+import { BULL_PREFIX, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_SYNC, QUEUE_WEBHOOKS } from '@rerank/jobs';
 
 export const VOLATILE_KEY = /^rerank:workers$|^rerank:worker:|^rerank:q:[^:]+:(stalled-check|meta)$/;
 
@@ -39,7 +39,7 @@ export class RedisSnapshotter {
 
   constructor(private readonly redis: Redis) {
     const connection = { host: redis.options.host, port: redis.options.port, maxRetriesPerRequest: null };
-    this.queues = [QUEUE_SHARDS, QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => new Queue(name, { connection, prefix: BULL_PREFIX }));
+    this.queues = [QUEUE_SHARDS, QUEUE_SYNC, QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => new Queue(name, { connection, prefix: BULL_PREFIX }));
   }
 
   async take(): Promise<RedisSnapshot> {

@@ -2,7 +2,7 @@
  * The worker's scorer on the engine: loads every configured model once on one device and scores
  * pairs pair-major. The shard worker sees only the ShardScorer interface (a fake in unit tests).
  */
-import { type AnyReranker, AutoReranker, type BatchStats, type Family, type Pair, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
+import { type AnyReranker, AutoReranker, type BatchStats, type Family, type Pair, PRIORITY_DEFAULT, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
 import { type Logger, type Metrics, type ModelConfig, type ModelFacts, type PairScore, PermanentTaskError, readModelFacts, type RerankConfig, type SyncJobData, type WorkerModel } from '@rerank/jobs';
 import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
 
@@ -15,8 +15,11 @@ export interface SyncPairs {
 export interface ShardScorer {
   /** Loads every model (once). */
   load(): Promise<void>;
-  /** Pair-major scores: a number per pair, or a list per pair when several layers. Throws PermanentTaskError for bad options. */
-  score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]>;
+  /**
+   * Pair-major scores: a number per pair, or a list per pair when several layers. Throws PermanentTaskError for bad options.
+   * `priority` orders this call's batches on the device against other calls' (PRIORITY_INTERACTIVE for sync requests).
+   */
+  score(model: string, pairs: Pair[], options: ScoreOverrides, priority?: number): Promise<PairScore[]>;
   /** A sync request's pairs: documents cut to max_tokens_per_doc (or kept from the end), then split into chunks. */
   syncPairs(data: SyncJobData): Promise<SyncPairs>;
   /** Tokens the model reads for these pairs (special tokens included), as scoring builds them. */
@@ -79,9 +82,9 @@ export class EngineScorer implements ShardScorer {
     if (b.paddedTokens > 0) this.metrics?.observe('rerank_worker_batch_padding_efficiency', labels, b.realTokens / b.paddedTokens);
   }
 
-  async score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {
+  async score(model: string, pairs: Pair[], options: ScoreOverrides, priority = PRIORITY_DEFAULT): Promise<PairScore[]> {
     const reranker = this.reranker(model);
-    return permanentOnBadArguments(() => reranker.score(pairs, options));
+    return permanentOnBadArguments(() => reranker.score(pairs, options, { priority }));
   }
 
   async syncPairs(data: SyncJobData): Promise<SyncPairs> {

@@ -1,10 +1,12 @@
 /**
- * One worker process pinned to one device: scores shards (and synchronous requests) from the
- * `shards` queue, `RERANK_WORKER_CONCURRENCY` at a time. Its repository, registry, scorer and queue
+ * One worker process pinned to one device: scores shards from the `shards` queue,
+ * `RERANK_WORKER_CONCURRENCY` at a time, and synchronous request parts from the `sync` queue,
+ * `RERANK_WORKER_SYNC_CONCURRENCY` at a time; the engine interleaves their batches on the device,
+ * the requests' first. Its repository, registry, scorer and queue
  * consumer come from main.ts (unit tests pass a fake scorer and call `handle` directly).
  */
 import { hostname } from 'node:os';
-import type { Pair } from '@rerank/engine';
+import { type Pair, PRIORITY_INTERACTIVE } from '@rerank/engine';
 import {
   createLogger,
   flatIndices,
@@ -161,7 +163,8 @@ export class ShardWorker {
   private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
     const { scorer } = this.deps;
     const { pairs, owners } = await scorer.syncPairs(data);
-    const scores = await scorer.score(data.model, pairs, data.options);
+    // Its batches go to the device ahead of the shards' (which only wait for the batches in flight).
+    const scores = await scorer.score(data.model, pairs, data.options, PRIORITY_INTERACTIVE);
     const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
     this.deps.metrics?.counter('rerank_worker_pairs_scored_total', { device: this.device, model: data.model }, pairs.length);

@@ -48,3 +48,12 @@ export interface BatchStats {
  * Derived from contract/engine-options.ts (options with scope 'call').
  */
 export type ScoreOverrides = OverridesOf;
+
+/**
+ * How a call's batches are scheduled against other calls on the same devices (not part of the
+ * scores: a pair's score never depends on its batch). `priority`: lower runs first; 0 for
+ * interactive requests, 1 (the default) for bulk work; equal priorities interleave batch by batch.
+ */
+export interface ScoreSchedule {
+  priority?: number;
+}

@@ -83,6 +83,8 @@ export interface RerankConfig {
   shard: { maxPairs: number; maxChars: number; minShards: number };
   /** Shards one worker process scores at once. */
   workerConcurrency: number;
+  /** Synchronous request parts one worker process scores at once (their own queue). */
+  workerSyncConcurrency: number;
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shardAttempts: number };
   /** How long the API waits for in-flight requests on SIGTERM. */
@@ -176,6 +178,8 @@ export const CONFIG_VARS = [
   { name: 'RERANK_REFERENCE_DIR', type: text(), default: null, unset: '`.cache/reference`', processes: ['harness'], description: 'The reference suite: where the generated checkpoints, their exports and FlagEmbedding\'s expected scores are kept.' },
   { name: 'RERANK_HARNESS_LOGS', type: flag(), default: null, unset: 'off', processes: ['harness'], description: 'Tests and bench: 1 echoes the output of the processes they start (libs/harness) to stderr.' },
   { name: 'LOG_LEVEL', type: custom('log level: fatal, error, warn, info, debug, trace or silent', parseLogLevelVar), default: 'info', processes: ['api', 'launcher', 'worker', 'aggregator', 'stack'], description: 'Least severe log lines written: fatal, error, warn, info (default), debug, trace or silent. Lines are JSON (one object per line) unless stdout is a terminal, where they are colored text.' },
+  // Mixed load (issue 13): synchronous requests in a queue of their own, so shards never hold every slot.
+  { name: 'RERANK_WORKER_SYNC_CONCURRENCY', type: int(1, 64), default: '4', processes: ['worker'], description: 'Synchronous request parts one worker scores at once, besides its RERANK_WORKER_CONCURRENCY shards: they come from their own queue, so a request never waits for a shard to end, and their batches go to the device ahead of the shards\' batches.' },
 ] as const satisfies readonly ConfigVar[];
 
 export class ConfigError extends Error {
@@ -381,6 +385,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     resultTtlSeconds: v.RERANK_RESULT_TTL_SECONDS,
     shard: { maxPairs: v.RERANK_SHARD_MAX_PAIRS, maxChars: v.RERANK_SHARD_MAX_CHARS, minShards: v.RERANK_SHARD_MIN_COUNT },
     workerConcurrency: v.RERANK_WORKER_CONCURRENCY,
+    workerSyncConcurrency: v.RERANK_WORKER_SYNC_CONCURRENCY,
     webhook: {
       attempts: v.RERANK_WEBHOOK_ATTEMPTS,
       backoffMs: v.RERANK_WEBHOOK_BACKOFF_MS,
@@ -442,6 +447,7 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
     limits: c.limits,
     shard: c.shard,
     workerConcurrency: c.workerConcurrency,
+    workerSyncConcurrency: c.workerSyncConcurrency,
     queue: c.queue,
     webhook: c.webhook,
     resultTtlSeconds: c.resultTtlSeconds,

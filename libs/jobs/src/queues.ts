@@ -7,10 +7,16 @@ import type { PairScore, ShardResult } from './merge';
 export { BULL_PREFIX } from './store/keys';
 
 export const QUEUE_SHARDS = 'shards';
+/** Synchronous request parts: a queue of their own, so a worker busy with shards still takes them at once. */
+export const QUEUE_SYNC = 'sync';
 export const QUEUE_AGGREGATE = 'aggregate';
 export const QUEUE_WEBHOOKS = 'webhooks';
 
-/** Shards of asynchronous jobs; synchronous requests go without priority, so they come first. */
+/**
+ * The lowest BullMQ priority of an asynchronous job's shards (the first round of a job queued on an
+ * empty queue); later rounds and later jobs count up from it (see shard-priority.ts). Synchronous
+ * requests have their own queue (QUEUE_SYNC) and go ahead of shards on the device.
+ */
 export const SHARD_PRIORITY = 10;
 
 /**

@@ -7,7 +7,7 @@ import type { DeviceSession, RunOutput } from '../runtime/device-session';
 import type { GraphPlan } from '../runtime/graph-signature';
 import { runScoreTask } from '../runtime/score-pipeline';
 import type { EncodedPair, QueryOverflowNotice } from '../sequences/encoded-pair';
-import type { Family, ListScores, Pair, PairScore, PairScores, RerankerOptions, ScoreOverrides } from '../types';
+import type { Family, ListScores, Pair, PairScore, PairScores, RerankerOptions, ScoreOverrides, ScoreSchedule } from '../types';
 import { LoadedModel, wantsFp16 } from './loaded-model';
 
 /** One pair's model inputs before padding (see `inspectInputs`). */
@@ -101,8 +101,8 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
    * or one number per cutoff layer when a layer-wise or light-weight call asks for several. One pair
    * is scored as a list of one. What the job worker and the CLI consume, whatever the family.
    */
-  async score(pairs: Pair | readonly Pair[], overrides?: Overrides): Promise<PairScores<One>> {
-    return (await this.scoreRows(pairs, overrides)).rows;
+  async score(pairs: Pair | readonly Pair[], overrides?: Overrides, schedule?: ScoreSchedule): Promise<PairScores<One>> {
+    return (await this.scoreRows(pairs, overrides, schedule)).rows;
   }
 
   /**
@@ -119,7 +119,7 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
   }
 
   /** Pair-major scores of a call, with its score columns and whether the input was one pair. */
-  private async scoreRows(input: unknown, overrides?: ScoreOverrides): Promise<{ rows: PairScores<One>; columns: number; single: boolean }> {
+  private async scoreRows(input: unknown, overrides?: ScoreOverrides, schedule?: ScoreSchedule): Promise<{ rows: PairScores<One>; columns: number; single: boolean }> {
     const { pairs, single, call, model, family, plan, graphs, plans, encode } = await this.prepare(input, overrides);
     const { columns } = family;
     const scores = await runScoreTask(
@@ -127,6 +127,7 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
         count: pairs.length,
         columns,
         limits: { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple },
+        ...(schedule?.priority !== undefined ? { priority: schedule.priority } : {}),
         encode,
         tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
         graphFor: (device) => {

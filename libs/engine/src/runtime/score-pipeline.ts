@@ -13,6 +13,8 @@ export interface ScoreTask {
   /** Score columns per pair (several for layer-wise cutoff layers). */
   columns: number;
   limits: BatchLimits;
+  /** Orders this call's batches against other calls' on the same devices (lower first; run-gate.ts). */
+  priority?: number;
   /** Tokenizes pairs [start, end) (main thread). */
   encode(start: number, end: number): EncodedPair[];
   /** Pads a batch into graph inputs. */
@@ -73,7 +75,7 @@ export async function runScoreTask(task: ScoreTask, devices: readonly DeviceSess
       const tensors = task.tensors(batch.pairs, width);
       let out: RunOutput;
       try {
-        out = await device.run(path, tensors.feeds, output);
+        out = await device.run(path, tensors.feeds, output, task.priority);
       } catch (e) {
         if (!(e instanceof DeviceRunError) || !e.oom) throw e;
         if (batch.pairs.length === 1) throw new OutOfMemoryError(`${device.name} ran out of memory on a single pair of ${width} tokens: ${e.message}`);

@@ -140,6 +140,7 @@ export const JobRequestSchema = z
     return_documents: opt(REQUEST_FIELDS.returnDocuments.schema, 'Include document texts in the top-k results (default true)'),
     webhook: opt(WebhookTargetSchema, 'Called once when the job ends (see the webhooks of this document)'),
     metadata: opt(z.record(z.string(), z.unknown()), 'Echoed back with the job and its webhook (at most RERANK_MAX_METADATA_BYTES as JSON, RERANK_MAX_METADATA_DEPTH levels)'),
+    priority: opt(REQUEST_FIELDS.priority.schema, 'Share among queued jobs, 0 (default) the most urgent: a job of priority p gets a shard every 1 + p rounds (above 9 counts as 9)'),
     ...engineOptionShape,
   })
   .meta({

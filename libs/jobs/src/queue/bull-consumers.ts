@@ -4,7 +4,7 @@
  */
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { RerankConfig } from '../config';
-import { type AggregateJobData, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS, type ScoringJobData, type ShardReturn, type SyncReturn, type WebhookJobData } from '../queues';
+import { type AggregateJobData, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_SYNC, QUEUE_WEBHOOKS, type ScoringJobData, type ShardReturn, type SyncReturn, type WebhookJobData } from '../queues';
 import { createRedis } from '../redis';
 import { workerQueueOptions } from './bull-flow';
 import type { AggregationTask, QueueConsumer, WebhookTask } from './scoring-queue';
@@ -54,9 +54,23 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
   return { name: queue, isRunning: () => worker.isRunning(), waitUntilReady: async () => void (await worker.waitUntilReady()), close: () => worker.close() };
 }
 
-/** Scoring shards and synchronous requests, `config.workerConcurrency` at once. */
+/**
+ * Scoring: job shards (`config.workerConcurrency` at once) and synchronous request parts
+ * (`config.workerSyncConcurrency` at once, from their own queue). Two BullMQ Workers, so shards
+ * never hold the slots a request needs; either queue's tasks go to the same handler. A worker
+ * takes a shard only when one of its shard slots is free: no private backlog beyond what it scores.
+ */
 export function consumeShards(config: RerankConfig, handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>, options: Omit<ConsumerOptions, 'concurrency'>): QueueConsumer {
-  return consume<ScoringJobData, ShardReturn | SyncReturn>(config, QUEUE_SHARDS, (job) => handler(job.data), { ...options, onFailed: described(options.onFailed), concurrency: config.workerConcurrency });
+  const run = (job: Job<ScoringJobData>) => handler(job.data);
+  const opts = { ...options, onFailed: described<ScoringJobData>(options.onFailed) };
+  const shards = consume<ScoringJobData, ShardReturn | SyncReturn>(config, QUEUE_SHARDS, run, { ...opts, concurrency: config.workerConcurrency });
+  const sync = consume<ScoringJobData, ShardReturn | SyncReturn>(config, QUEUE_SYNC, run, { ...opts, name: `${options.name}-sync`, concurrency: config.workerSyncConcurrency });
+  return {
+    name: QUEUE_SHARDS,
+    isRunning: () => shards.isRunning() && sync.isRunning(),
+    waitUntilReady: async () => void (await Promise.all([shards.waitUntilReady(), sync.waitUntilReady()])),
+    close: async () => void (await Promise.all([shards.close(), sync.close()])),
+  };
 }
 
 function described<D>(onFailed: ConsumerOptions['onFailed']): RawOptions<D>['onFailed'] {

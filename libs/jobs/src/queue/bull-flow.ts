@@ -19,10 +19,11 @@ import {
 } from '../queues';
 import type { ShardPlan } from '../sharding';
 
-export function shardJobOptions(config: RerankConfig, jobId: string, n: number): JobsOptions {
+/** `priority`: the shard's BullMQ priority (shard-priority.ts; SHARD_PRIORITY when not given). */
+export function shardJobOptions(config: RerankConfig, jobId: string, n: number, priority = SHARD_PRIORITY): JobsOptions {
   return {
     jobId: shardJobId(jobId, n),
-    priority: SHARD_PRIORITY,
+    priority,
     attempts: config.queue.shardAttempts,
     backoff: { type: 'exponential', delay: 1000 },
     // A shard that fails for good lets the parent run at once; the aggregator then fails the job
@@ -34,7 +35,8 @@ export function shardJobOptions(config: RerankConfig, jobId: string, n: number):
   };
 }
 
-export function buildFlow(config: RerankConfig, jobId: string, model: string, shards: readonly ShardPlan[]): FlowJob {
+/** `priorities[n]`: shard n's BullMQ priority (shardPriorities); all SHARD_PRIORITY when not given. */
+export function buildFlow(config: RerankConfig, jobId: string, model: string, shards: readonly ShardPlan[], priorities?: readonly number[]): FlowJob {
   const data: AggregateJobData = { jobId };
   return {
     name: 'aggregate',
@@ -44,7 +46,7 @@ export function buildFlow(config: RerankConfig, jobId: string, model: string, sh
     opts: { jobId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: config.resultTtlSeconds } },
     children: shards.map((s, n) => {
       const child: ShardJobData = { kind: 'shard', jobId, n, model, q: s.q, idx: s.idx };
-      return { name: 'shard', queueName: QUEUE_SHARDS, prefix: BULL_PREFIX, data: child, opts: shardJobOptions(config, jobId, n) };
+      return { name: 'shard', queueName: QUEUE_SHARDS, prefix: BULL_PREFIX, data: child, opts: shardJobOptions(config, jobId, n, priorities?.[n]) };
     }),
   };
 }

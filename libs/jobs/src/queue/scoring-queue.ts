@@ -18,10 +18,19 @@ export interface WebhookQueue {
   queueWebhook(jobId: string, event: TerminalStatus): Promise<void>;
 }
 
+/** How a job shares the workers with other jobs. */
+export interface JobSchedule {
+  /** Cohere's scale, 0 (default) the most urgent: a job of priority p gets a shard every 1 + p rounds (shard-priority.ts). */
+  priority?: number;
+}
+
 /** The producer side of the scoring queues (the API). */
 export interface ScoringQueue extends WebhookQueue {
-  /** A job as one unit: its shards and the aggregation that runs once they are done; all queued or none. */
-  addJob(jobId: string, model: string, shards: readonly ShardPlan[]): Promise<void>;
+  /**
+   * A job as one unit: its shards and the aggregation that runs once they are done; all queued or
+   * none. Its shards interleave with those of jobs queued before it (fair shares, not FIFO).
+   */
+  addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule?: JobSchedule): Promise<void>;
   /**
    * A part of a synchronous request as one shard ahead of job shards; returns its id. `priority`: a
    * BullMQ priority below the job shards' (see syncPriority), or none (first of all).

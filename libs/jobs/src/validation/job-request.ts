@@ -49,6 +49,8 @@ export interface NormalizedJob {
   options: ScoreOverrides;
   webhook: WebhookTarget | null;
   metadata: JsonObject | null;
+  /** Cohere's scale, 0 (default) the most urgent: the job's weight among queued jobs (queue/shard-priority.ts). */
+  priority: number;
 }
 
 const JOB_FIELDS = fieldNames(JobRequestSchema);
@@ -107,6 +109,7 @@ function jobWords(ctx: ValidationContext): BodyWords {
       return_documents: { field: REQUEST_FIELDS.returnDocuments },
       ...WEBHOOK_WORDS,
       metadata: { expect: 'an object (echoed back with the job)' },
+      priority: { expect: 'an integer from 0 (the default, most urgent) upward; a job of priority p gets a shard every 1 + p rounds (p above 9 counts as 9)' },
     },
   };
 }
@@ -248,5 +251,6 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
     options,
     webhook,
     metadata,
+    priority: body.priority ?? 0,
   };
 }
