@@ -18,6 +18,7 @@ import {
   JobRequestSchema,
   JobListSchema,
   JobResultsSchema,
+  JobAcceptedSchema,
   JobSchema,
   JOB_LIST_DEFAULT_LIMIT,
   JOB_LIST_MAX_LIMIT,
@@ -110,7 +111,7 @@ function routes(): RouteConfig[] {
         body: { content: json(JobRequestSchema), required: true },
       },
       responses: {
-        202: { description: 'Queued', content: json(JobSchema) },
+        202: { description: 'Queued (GET /v1/jobs/{id} has the full view)', content: json(JobAcceptedSchema) },
         200: { description: 'Replay of an Idempotency-Key: the existing job', content: json(JobSchema) },
         ...errors([400, 401, 413, 415, 429, 503]),
         409: { description: 'Idempotency-Key already used with another body', content: json(ErrorSchema) },

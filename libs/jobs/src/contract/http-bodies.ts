@@ -212,6 +212,21 @@ export const JobSchema = z
   })
   .meta({ id: 'Job', example: exampleJob });
 
+/** The 202 answer of POST /v1/jobs: what is known the moment the job is queued; GET /v1/jobs/{id} has the rest. */
+export const JobAcceptedSchema = JobSchema.pick({ id: true, object: true, status: true, model: true, created_at: true, counts: true, progress: true, links: true }).meta({
+  id: 'JobAccepted',
+  example: {
+    id: exampleJob.id,
+    object: exampleJob.object,
+    status: 'queued',
+    model: exampleJob.model,
+    created_at: exampleJob.created_at,
+    counts: exampleJob.counts,
+    progress: { ...exampleJob.progress, shards_done: 0, pairs_done: 0 },
+    links: exampleJob.links,
+  },
+});
+
 export const JobListSchema = z
   .object({
     object: z.literal('list'),
