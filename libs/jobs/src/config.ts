@@ -473,10 +473,10 @@ function redisUrlType() {
   return custom<string>('URL (redis://, rediss://, redis+cluster://, redis+sentinel://)', (raw, name) => {
     try {
       const t = parseRedisUrl(raw);
-      if (t.kind === 'single') new URL(raw);
+      if (t.kind === 'single' && !URL.canParse(raw)) throw new Error(`REDIS_URL=${JSON.stringify(raw)}: expected redis://[user:pass@]host:port[/db]`);
       return { value: raw, problems: [] };
     } catch (e) {
-      return { problems: [`${name}: ${(e as Error).message.replace(/^REDIS_URL=/, '')}`] };
+      return { problems: [(e as Error).message.replace(/^REDIS_URL=/, `${name}=`)] };
     }
   });
 }
