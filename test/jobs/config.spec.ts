@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_VAR, CONFIG_VARS, ConfigError, PROCESSES, closestName, editDistance, loadConfig, parseModels, readVar, unknownVariables } from '@rerank/jobs';
+import { CONFIG_VAR, CONFIG_VARS, clusterKeysInUse, keys, parseRedisUrl, useClusterKeys, ConfigError, PROCESSES, closestName, editDistance, loadConfig, parseModels, readVar, unknownVariables } from '@rerank/jobs';
 import { spawnApp } from '@rerank/harness';
 import { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from '../../libs/jobs/src/config-docs';
 import { restartDelay, threadPlan } from '../../apps/worker/src/launcher';
@@ -20,6 +20,7 @@ const EXPECTED_NAMES = [
   'RERANK_JOB_LIST_MAX', 'RERANK_ADMIN_KEYS',
   'RERANK_INFRA_RETRY_MS', 'RERANK_REDIS_COMMAND_TIMEOUT_MS', 'RERANK_MAX_QUEUED_PAIRS', 'RERANK_REDIS_MEMORY_CEILING', 'RERANK_REDIS_MAXMEMORY',
   'RERANK_DRAIN_TIMEOUT_MS', 'RERANK_WORKER_SYNC_CONCURRENCY',
+  'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME',
   // Model downloads (read by workers and the CLI through the engine) and the test harness.
   'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'RERANK_OFFLINE', 'RERANK_HARNESS_LOGS', 'RERANK_PYTHON', 'RERANK_PYTHON_VENV', 'RERANK_REFERENCE_DIR',
   'RERANK_URL', 'RERANK_API_KEY',
@@ -117,6 +118,28 @@ describe('configuration', () => {
     expect(p.join('\n')).toMatch(/RERANK_DEVICES: unknown device "gpu7"/);
     expect(p.join('\n')).toMatch(/REDIS_URL="http:\/\/x"/);
     expect(p.join('\n')).toMatch(/RERANK_API_KEYS: the key labelled "key1" must be at least 8 characters/);
+  });
+
+  it('reads Redis Cluster and Sentinel forms of REDIS_URL, and their list variables', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6379/2')).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379/2' });
+    expect(parseRedisUrl('redis+cluster://u:p%40ss@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002')).toEqual({
+      kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }], username: 'u', password: 'p@ss', tls: false,
+    });
+    expect(parseRedisUrl('rediss+sentinel://:secret@s1:26379,s2/mymaster/3')).toEqual({
+      kind: 'sentinel', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'mymaster', db: 3, password: 'secret', tls: true,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redisUrl).toBe('redis+cluster://a:7000,b:7001');
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redisUrl).toBe('redis+sentinel://s1:26379,s2:26379/mymaster');
+    expect(loadConfig({ REDIS_URL: 'redis+sentinel://s1:26379/mymaster' }).redisUrlFromEnv).toBe(true);
+    expect(problems({ REDIS_URL: 'redis+sentinel://s1:26379' })).toEqual(['REDIS_URL="redis+sentinel://s1:26379": name the master after the sentinels, e.g. redis+sentinel://s1:26379,s2:26379/mymaster']);
+    expect(problems({ REDIS_URL: 'redis+cluster://a:7000/1' })).toEqual(['REDIS_URL="redis+cluster://a:7000/1": a Redis Cluster has no database number; drop the /1']);
+    expect(problems({ REDIS_SENTINELS: 's1:26379' })).toEqual(['REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (or REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>)']);
+    expect(problems({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:7000' })).toEqual(['REDIS_URL and REDIS_CLUSTER_NODES are both set: set one way to reach Redis']);
+    // A cluster configuration switches the process to hash-tagged keys; back to plain ones for the other tests.
+    expect(clusterKeysInUse()).toBe(true);
+    expect(keys.job('j1')).toBe('rerank:job:{j1}');
+    useClusterKeys(false);
+    expect(keys.job('j1')).toBe('rerank:job:j1');
   });
 
   it('reads the listing bound and the admin keys; an admin key is never an API key', () => {

@@ -7,7 +7,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { ApiError, isRedisInfraError, JOB_PREFIX, keys, type RerankConfig, runScript, SCRIPTS } from '@rerank/jobs';
+import { ApiError, hasEnded, isRedisInfraError, keys, readJobStatuses, redisNodes, type RerankConfig } from '@rerank/jobs';
 import { CONFIG, REDIS } from './tokens';
 
 /** job id -> pairs of every job accepted and not yet found finished. */
@@ -31,6 +31,9 @@ export interface RedisMemory {
   used: number;
   max: number;
 }
+
+/** used/max of a node (0 without maxmemory). */
+const fullness = (m: RedisMemory) => (m.max > 0 ? m.used / m.max : 0);
 
 export function parseInfoMemory(info: string): RedisMemory {
   const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
@@ -100,15 +103,23 @@ export class BackpressureService {
 
   private async redisMemory(): Promise<RedisMemory> {
     if (this.memory && Date.now() - this.memory.at < GAUGE_TTL_MS) return this.memory.value;
-    const value = parseInfoMemory(await this.redis.info('memory'));
+    // A Redis Cluster: every master's memory; the fullest one decides (a job's keys land on one of them).
+    const infos = await Promise.all(redisNodes(this.redis).map((node) => node.info('memory')));
+    const value = infos.map(parseInfoMemory).reduce((a, b) => (fullness(b) > fullness(a) ? b : a));
     this.memory = { at: Date.now(), value };
     return value;
   }
 
   private async queuedPairs(): Promise<number> {
     if (this.pending && Date.now() - this.pending.at < GAUGE_TTL_MS) return this.pending.pairs;
-    // Lua (sum-pending-pairs.lua): sums unfinished jobs' pairs, dropping jobs that ended or are gone.
-    const pairs = Number(await runScript(this.redis, SCRIPTS.sumPendingPairs, [PENDING_PAIRS_KEY], [JOB_PREFIX]));
+    // Sums unfinished jobs' pairs and drops the entries of jobs that ended or are gone (statuses read
+    // one key at a time: in a Redis Cluster the job hashes are in other slots than this hash).
+    const entries = await this.redis.hgetall(PENDING_PAIRS_KEY);
+    const ids = Object.keys(entries);
+    const statuses = await readJobStatuses(this.redis, ids);
+    const ended = ids.filter((_, i) => hasEnded(statuses[i]));
+    if (ended.length > 0) await this.redis.hdel(PENDING_PAIRS_KEY, ...ended);
+    const pairs = ids.reduce((sum, id, i) => (hasEnded(statuses[i]) ? sum : sum + Number(entries[id])), 0);
     this.pending = { at: Date.now(), pairs };
     return pairs;
   }

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { ApiError, JOB_PREFIX, keys, type LimitInfo, overLimit, type RerankConfig, runScript, SCRIPTS } from '@rerank/jobs';
+import { ApiError, hasEnded, keys, readJobStatuses, type LimitInfo, overLimit, type RerankConfig, runScript, SCRIPTS } from '@rerank/jobs';
 import { CONFIG, REDIS } from './tokens';
 
 /** Retry-After of a refusal for too many active jobs: when one ends is unknown, so a short poll. */
@@ -50,8 +50,11 @@ export class RateLimitService {
   async claimActiveJob(owner: string, id: string, res: ServerResponse): Promise<void> {
     const max = this.limits.activeJobs;
     if (max === 0) return;
-    // Lua (claim-active-job.lua): drops members whose job ended or is gone, then adds unless full; -1 when added.
-    const n = Number(await runScript(this.redis, SCRIPTS.claimActiveJob, [keys.activeJobs(owner)], [JOB_PREFIX, max, id, Date.now()]));
+    // Statuses read one key at a time (cluster-safe), then Lua (claim-active-job.lua) drops the ended and adds unless full; -1 when added.
+    const members = await this.redis.zrange(keys.activeJobs(owner), 0, -1);
+    const statuses = await readJobStatuses(this.redis, members);
+    const ended = members.filter((_, i) => hasEnded(statuses[i]));
+    const n = Number(await runScript(this.redis, SCRIPTS.claimActiveJob, [keys.activeJobs(owner)], [max, id, Date.now(), ...ended]));
     if (n >= 0) {
       setHeaders(res, { 'Retry-After': String(ACTIVE_JOBS_RETRY_SECONDS) });
       throw new ApiError(

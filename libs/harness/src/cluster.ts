@@ -2,7 +2,8 @@
  * The job system as separate processes on a redis-server of its own: API, aggregator and (when
  * asked) a worker launcher, all from dist/. The tests' Cluster and the bench's Stack extend it.
  */
-import { freePort, WorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
+import type { Redis } from 'ioredis';
+import { createRedis, freePort, WorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
 import { spawnApp } from './apps';
 import type { AppProcess } from './process';
 import { type RedisServerOptions, startRedisServer, type RedisServer } from './redis-server';
@@ -24,6 +25,11 @@ export interface ClusterOptions {
   /** RERANK_MODELS of the workers when it differs from the API's. */
   workerModels?: ModelEntry[];
   redis?: Pick<RedisServerOptions, 'persistence' | 'maxmemory'>;
+  /**
+   * A Redis of the caller's for the apps (REDIS_URL: a Redis Cluster or Sentinel URL) instead of the
+   * redis-server the cluster starts (which then only starts and stops with it).
+   */
+  redisUrl?: string;
   /** How long workers may take to load their models (default 120 s). */
   workerReadyTimeoutMs?: number;
 }
@@ -60,7 +66,7 @@ export class Cluster {
     const port = await freePort();
     this.base = `http://127.0.0.1:${port}`;
     this.env = {
-      REDIS_URL: this.redis.url,
+      REDIS_URL: this.options.redisUrl ?? this.redis.url,
       RERANK_MODELS: JSON.stringify(this.options.models),
       PORT: String(port),
       HEALTH_PORT: '0',
@@ -136,7 +142,15 @@ export class Cluster {
 
   /** Live worker heartbeats (any state). */
   workers(): Promise<WorkerHeartbeat[]> {
-    return new WorkersRegistry(this.redis.client).live();
+    return new WorkersRegistry(this.appsRedis()).live();
+  }
+
+  private external: Redis | undefined;
+
+  /** A client of the Redis the apps use (the caller's redisUrl, else the cluster's own). */
+  appsRedis(): Redis {
+    if (!this.options.redisUrl) return this.redis.client;
+    return (this.external ??= createRedis(this.options.redisUrl, { name: 'rerank-harness' }));
   }
 
   async readyWorkers(): Promise<WorkerHeartbeat[]> {
@@ -146,6 +160,7 @@ export class Cluster {
   /** Stops every process it started, Redis last. Safe after a failed start. */
   async stop(): Promise<void> {
     await Promise.allSettled([this.launcher?.stop(60000), this.api?.stop(), this.aggregator?.stop()]);
+    this.external?.disconnect();
     await this.redis?.stop();
   }
 }

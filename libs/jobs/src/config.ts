@@ -25,6 +25,8 @@ import { type ConfigVar, type Env, custom, flag, fraction, int, type Parsed, rea
 import { HostList } from './net/address-policy';
 import { MIN_SECRET_KEY_CHARS } from './net/secret-box';
 import { LOG_LEVELS, type LogLevel } from './logger';
+import { parseRedisUrl } from './redis';
+import { useClusterKeys } from './store/keys';
 
 export interface ModelConfig {
   /** What clients send as `model`. */
@@ -120,7 +122,7 @@ function parseLogLevelVar(raw: string, name: string): Parsed<LogLevel> {
 }
 
 export const CONFIG_VARS = [
-  { name: 'REDIS_URL', type: url(['redis', 'rediss'], 'redis://host:port[/db] or rediss://...'), default: null, unset: '`redis://127.0.0.1:6379`; `npm start` runs its own', processes: ['api', 'worker', 'aggregator', 'stack'], description: 'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.' },
+  { name: 'REDIS_URL', type: redisUrlType(), default: null, unset: '`redis://127.0.0.1:6379`; `npm start` runs its own', processes: ['api', 'worker', 'aggregator', 'stack'], description: 'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS; redis+cluster://[user:pass@]h1:p1,h2:p2 for a Redis Cluster, redis+sentinel://[user:pass@]s1:p1,s2:p2/<master name>[/db] for Sentinel; docs/deploy.md). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.' },
   { name: 'PORT', type: int(0, 65535), default: '3000', processes: ['api', 'stack'], description: 'HTTP port of the API.' },
   { name: 'HEALTH_PORT', type: int(0, 65535), default: null, unset: '8081 launcher, 8082 aggregator', processes: ['launcher', 'aggregator', 'stack'], description: 'Port of the /health/live and /health/ready endpoints of the worker launcher and the aggregator (default 8081 for the launcher, 8082 for the aggregator; 0 turns the health server off).' },
   { name: 'RERANK_DATA_DIR', type: directory(), default: './data', processes: ['stack'], description: 'Where `npm start` keeps redis persistence (<dir>/redis) and the generated test model (<dir>/models); not used by the images.' },
@@ -180,6 +182,10 @@ export const CONFIG_VARS = [
   { name: 'LOG_LEVEL', type: custom('log level: fatal, error, warn, info, debug, trace or silent', parseLogLevelVar), default: 'info', processes: ['api', 'launcher', 'worker', 'aggregator', 'stack'], description: 'Least severe log lines written: fatal, error, warn, info (default), debug, trace or silent. Lines are JSON (one object per line) unless stdout is a terminal, where they are colored text.' },
   // Mixed load (issue 13): synchronous requests in a queue of their own, so shards never hold every slot.
   { name: 'RERANK_WORKER_SYNC_CONCURRENCY', type: int(1, 64), default: '4', processes: ['worker'], description: 'Synchronous request parts one worker scores at once, besides its RERANK_WORKER_CONCURRENCY shards: they come from their own queue, so a request never waits for a shard to end, and their batches go to the device ahead of the shards\' batches.' },
+  // Redis beyond one node (docs/deploy.md): the same as a redis+cluster:// or redis+sentinel:// REDIS_URL, for deployments that set lists.
+  { name: 'REDIS_CLUSTER_NODES', type: text({ hint: 'host:port,host:port' }), default: null, unset: 'not a cluster', processes: ['api', 'worker', 'aggregator'], description: 'Redis Cluster nodes, comma-separated host:port (any reachable masters; the rest are discovered). Same as REDIS_URL=redis+cluster://h1:p1,h2:p2; set one of the two.' },
+  { name: 'REDIS_SENTINELS', type: text({ hint: 'host:port,host:port' }), default: null, unset: 'no Sentinel', processes: ['api', 'worker', 'aggregator'], description: 'Redis Sentinels, comma-separated host:port; with REDIS_SENTINEL_NAME. Same as REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>; set one of the two.' },
+  { name: 'REDIS_SENTINEL_NAME', type: text(), default: null, unset: 'no Sentinel', processes: ['api', 'worker', 'aggregator'], description: 'The master name the Sentinels monitor (sentinel monitor <name> ...); with REDIS_SENTINELS.' },
 ] as const satisfies readonly ConfigVar[];
 
 export class ConfigError extends Error {
@@ -356,8 +362,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     problems.push('RERANK_MODELS: not set; list the models to serve, e.g. RERANK_MODELS=bge=BAAI/bge-reranker-base (or run `npm start`, which serves a generated test model)');
   }
   const config: RerankConfig = {
-    redisUrl: v.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    redisUrlFromEnv: v.REDIS_URL !== undefined,
+    redisUrl: redisUrlOf(v.REDIS_URL, v.REDIS_CLUSTER_NODES, v.REDIS_SENTINELS, v.REDIS_SENTINEL_NAME, problems),
+    redisUrlFromEnv: v.REDIS_URL !== undefined || v.REDIS_CLUSTER_NODES !== undefined || v.REDIS_SENTINELS !== undefined,
     port: v.PORT,
     healthPort: v.HEALTH_PORT,
     dataDir: v.RERANK_DATA_DIR,
@@ -460,4 +466,36 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
     infraRetryMs: c.infraRetryMs,
     backpressure: c.backpressure,
   };
+}
+
+/** REDIS_URL's type: one of parseRedisUrl's forms. */
+function redisUrlType() {
+  return custom<string>('URL (redis://, rediss://, redis+cluster://, redis+sentinel://)', (raw, name) => {
+    try {
+      const t = parseRedisUrl(raw);
+      if (t.kind === 'single' && !URL.canParse(raw)) throw new Error(`REDIS_URL=${JSON.stringify(raw)}: expected redis://[user:pass@]host:port[/db]`);
+      return { value: raw, problems: [] };
+    } catch (e) {
+      return { problems: [(e as Error).message.replace(/^REDIS_URL=/, `${name}=`)] };
+    }
+  });
+}
+
+/**
+ * The one Redis URL of the process, from REDIS_URL or the list variables (at most one form set).
+ * A cluster URL switches this process to hash-tagged key names (store/keys.ts) before any key is spelled.
+ */
+function redisUrlOf(url: string | undefined, clusterNodes: string | undefined, sentinels: string | undefined, sentinelName: string | undefined, problems: string[]): string {
+  const set = [url !== undefined && 'REDIS_URL', clusterNodes !== undefined && 'REDIS_CLUSTER_NODES', sentinels !== undefined && 'REDIS_SENTINELS'].filter(Boolean);
+  if (set.length > 1) problems.push(`${set.join(' and ')} are both set: set one way to reach Redis`);
+  if ((sentinels === undefined) !== (sentinelName === undefined)) problems.push('REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (or REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>)');
+  let out = url ?? 'redis://127.0.0.1:6379';
+  if (clusterNodes !== undefined) out = `redis+cluster://${clusterNodes}`;
+  else if (sentinels !== undefined && sentinelName !== undefined) out = `redis+sentinel://${sentinels}/${encodeURIComponent(sentinelName)}`;
+  try {
+    if (parseRedisUrl(out).kind === 'cluster') useClusterKeys();
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { useClusterKeys } from './store/keys';
 
 /** Default of `commandTimeout` for request-path clients (RERANK_REDIS_COMMAND_TIMEOUT_MS). */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 5000;
@@ -15,11 +16,57 @@ export interface RedisClientOptions {
   commandTimeoutMs?: number;
 }
 
+/** Where Redis is: one node (redis://, rediss://), a Cluster, or a master found through Sentinels. */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean }
+  | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; db: number; username?: string; password?: string; tls: boolean };
+
+const MULTI_HOST = /^(redis|rediss)\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/]+)(?:\/(.*))?$/;
+
+function hostPorts(list: string, what: string): { host: string; port: number }[] {
+  return list.split(',').map((hp) => {
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hp.trim());
+    if (!m) throw new Error(`${what}: "${hp}" is not host:port`);
+    return { host: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : what.includes('sentinel') ? 26379 : 6379 };
+  });
+}
+
 /**
- * An ioredis client for a URL. `blocking` clients (BullMQ workers, QueueEvents) retry forever;
- * request-path clients fail a command after a few retries so an HTTP request does not hang.
+ * Reads a REDIS_URL: `redis[s]://[user:pass@]host:port[/db]` (one node),
+ * `redis[s]+cluster://[user:pass@]h1:p1,h2:p2` (Redis Cluster: any reachable nodes, the rest are discovered) or
+ * `redis[s]+sentinel://[user:pass@]s1:p1,s2:p2/<master name>[/db]` (Sentinel; user:pass are the master's).
+ * Throws an Error that says which form was expected.
+ */
+export function parseRedisUrl(url: string): RedisTarget {
+  const m = MULTI_HOST.exec(url);
+  if (!m) {
+    if (!/^rediss?:\/\//.test(url)) throw new Error(`REDIS_URL=${JSON.stringify(url)}: expected redis://host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 or redis+sentinel://s1:p1,s2:p2/<master name>`);
+    return { kind: 'single', url };
+  }
+  const [, scheme, kind, auth, hosts, path] = m;
+  const [user, pass] = auth ? auth.split(':').map(decodeURIComponent) : [];
+  const credentials = { ...(user ? { username: user } : {}), ...(pass !== undefined ? { password: pass } : {}) };
+  const tls = scheme === 'rediss';
+  if (kind === 'cluster') {
+    if (path) throw new Error(`REDIS_URL=${JSON.stringify(url)}: a Redis Cluster has no database number; drop the /${path}`);
+    return { kind: 'cluster', nodes: hostPorts(hosts, 'REDIS_URL cluster node'), tls, ...credentials };
+  }
+  const [name, db] = (path ?? '').split('/');
+  if (!name) throw new Error(`REDIS_URL=${JSON.stringify(url)}: name the master after the sentinels, e.g. redis+sentinel://s1:26379,s2:26379/mymaster`);
+  if (db !== undefined && !/^\d+$/.test(db)) throw new Error(`REDIS_URL=${JSON.stringify(url)}: the database after the master name must be a number`);
+  return { kind: 'sentinel', sentinels: hostPorts(hosts, 'REDIS_URL sentinel'), name: decodeURIComponent(name), db: Number(db ?? 0), tls, ...credentials };
+}
+
+/**
+ * An ioredis client for a URL (parseRedisUrl's forms). `blocking` clients (BullMQ workers, QueueEvents)
+ * retry forever; request-path clients fail a command after a few retries so an HTTP request does not hang.
+ * A Cluster client is typed as Redis: it has the same commands (the service uses no node-only ones
+ * except through redisNodes), and BullMQ takes either. A cluster URL switches the key schema to
+ * hash-tagged names (store/keys.ts).
  */
 export function createRedis(url: string, options: RedisClientOptions = {}): Redis {
+  const target = parseRedisUrl(url);
   const opts: RedisOptions = {
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableReadyCheck: true,
@@ -27,7 +74,33 @@ export function createRedis(url: string, options: RedisClientOptions = {}): Redi
     retryStrategy: (times) => Math.min(200 * times, 2000),
     ...(options.commandTimeoutMs && !options.blocking ? { commandTimeout: options.commandTimeoutMs, connectTimeout: Math.max(options.commandTimeoutMs, 2000) } : {}),
   };
-  const client = new Redis(url, opts);
+  let client: Redis;
+  if (target.kind === 'single') client = new Redis(url, opts);
+  else if (target.kind === 'sentinel') {
+    client = new Redis({
+      ...opts,
+      sentinels: target.sentinels,
+      name: target.name,
+      db: target.db,
+      username: target.username,
+      password: target.password,
+      ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      sentinelRetryStrategy: (times) => Math.min(200 * times, 2000),
+      // After a failover the old master comes back as a replica: READONLY means "ask the sentinels again".
+      reconnectOnError: (e) => (/^READONLY\b/.test(e.message) ? 2 : false),
+    });
+  } else {
+    useClusterKeys();
+    const { retryStrategy, ...nodeOpts } = opts;
+    client = new Cluster(target.nodes, {
+      clusterRetryStrategy: retryStrategy,
+      enableReadyCheck: true,
+      // Keep commands queued through a failover or resharding instead of failing them at once.
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 300,
+      redisOptions: { ...nodeOpts, username: target.username, password: target.password, ...(target.tls ? { tls: {} } : {}) },
+    }) as unknown as Redis;
+  }
   // ioredis reconnects by itself; log its errors at most every 10 s instead of an unhandled 'error' event per retry.
   let lastLog = 0;
   client.on('error', (e: Error) => {
@@ -36,6 +109,12 @@ export function createRedis(url: string, options: RedisClientOptions = {}): Redi
     console.warn(`${new Date().toISOString()} WARN  [redis${options.name ? ` ${options.name}` : ''}] ${e.message} (reconnecting)`);
   });
   return client;
+}
+
+/** The nodes to ask node-level questions (INFO, SCAN): a Cluster's masters, else the client itself. */
+export function redisNodes(client: Redis): Redis[] {
+  const c = client as unknown as Cluster;
+  return c.isCluster ? c.nodes('master') : [client];
 }
 
 /** Resolves once the client answers PING (or rejects after `timeoutMs`). */

@@ -12,9 +12,9 @@ import type { ItemId } from '../validation/documents';
 import type { JobCursor, JobListQuery } from '../validation/job-list-query';
 import type { PairScore } from '../merge';
 import { SecretBox } from '../net/secret-box';
-import { waitForRedis } from '../redis';
+import { redisNodes, waitForRedis } from '../redis';
 import { waitUntilWritable } from '../infra-retry';
-import { jobKeys, keys } from './keys';
+import { JOB_PREFIX, jobIdOfKey, jobKeys, keys } from './keys';
 import { defineScripts, runScript, SCRIPTS } from './scripts';
 
 
@@ -229,10 +229,10 @@ export class JobRepository {
     p.set(keys.layout(id), JSON.stringify({ queries: job.queries, sets: job.sets }));
     if (job.documentIds) p.set(keys.docIds(id), JSON.stringify(job.documentIds));
     for (const k of [keys.job(id), keys.docs(id), keys.layout(id), keys.docIds(id)]) p.expire(k, PENDING_TTL_SECONDS);
-    // The owner's listing index, bounded to its newest entries (ids of expired jobs go when a listing meets them).
-    p.zadd(keys.ownerJobs(n.owner), n.createdAt, id);
-    p.zremrangebyrank(keys.ownerJobs(n.owner), 0, -(this.ownerIndexMax + 1));
     await exec(p);
+    // The owner's listing index, bounded to its newest entries (ids of expired jobs go when a listing meets
+    // them). A MULTI of its own: in a Redis Cluster it lives in another slot than the job's keys.
+    await exec(this.redis.multi().zadd(keys.ownerJobs(n.owner), n.createdAt, id).zremrangebyrank(keys.ownerJobs(n.owner), 0, -(this.ownerIndexMax + 1)));
   }
 
   /** The job is queued: its keys stay until it ends. */
@@ -244,10 +244,9 @@ export class JobRepository {
 
   /** Removes every key of a job (a job that could not be queued), and its entry in `owner`'s listing. */
   async discard(id: string, owner?: string): Promise<void> {
-    const p = this.redis.multi();
-    p.del(...jobKeys(id));
-    if (owner !== undefined) p.zrem(keys.ownerJobs(owner), id);
-    await exec(p);
+    // Two commands: the owner's index is in another slot than the job's keys in a Redis Cluster.
+    await this.redis.del(...jobKeys(id));
+    if (owner !== undefined) await this.redis.zrem(keys.ownerJobs(owner), id);
   }
 
   async get(id: string): Promise<JobRecord | null> {
@@ -283,9 +282,8 @@ export class JobRepository {
         entries.push(entry);
       }
       if (entries.length > 0) {
-        const p = this.redis.pipeline();
-        for (const e of entries) p.hgetall(keys.job(e.id)).hvals(keys.progress(e.id));
-        const replies = await exec(p);
+        // Separate commands sent together, not one pipeline: each job is in its own slot in a Redis Cluster.
+        const replies = await Promise.all(entries.flatMap((e) => [this.redis.hgetall(keys.job(e.id)), this.redis.hvals(keys.progress(e.id))]));
         for (let i = 0; i < entries.length; i++) {
           const record = this.toRecord(replies[2 * i] as Record<string, string>);
           if (!record || record.owner !== owner) {
@@ -484,12 +482,18 @@ export class JobRepository {
   /** Ids of every job hash in Redis (tests and diagnostics: a SCAN, not for request paths). */
   async jobIds(): Promise<string[]> {
     const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', keys.job('*'), 'COUNT', 1000);
-      cursor = next;
-      for (const k of found) if (!k.slice(keys.job('').length).includes(':')) out.push(k.slice(keys.job('').length));
-    } while (cursor !== '0');
+    // Every master of a Redis Cluster holds some of the jobs.
+    for (const node of redisNodes(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', `${JOB_PREFIX}*`, 'COUNT', 1000);
+        cursor = next;
+        for (const k of found) {
+          const id = jobIdOfKey(k);
+          if (id !== null) out.push(id);
+        }
+      } while (cursor !== '0');
+    }
     return out.sort();
   }
 
@@ -548,4 +552,17 @@ async function exec(p: ReturnType<Redis['multi']>): Promise<unknown[]> {
   if (!res) throw new Error('Redis discarded the transaction (EXEC returned null)');
   for (const [err] of res) if (err) throw err;
   return res.map(([, v]) => v);
+}
+
+/**
+ * The status of each job (null: gone), one HGET per job sent together: in a Redis Cluster the job
+ * hashes live in different slots, where one script or pipeline over them all would fail CROSSSLOT.
+ */
+export async function readJobStatuses(redis: Redis, ids: readonly string[]): Promise<(string | null)[]> {
+  return Promise.all(ids.map((id) => redis.hget(keys.job(id), F.status)));
+}
+
+/** True for the status of a job that ended or is gone (it no longer counts as active or pending). */
+export function hasEnded(status: string | null): boolean {
+  return status === null || status === 'completed' || status === 'failed' || status === 'cancelled';
 }

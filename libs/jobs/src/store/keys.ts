@@ -19,32 +19,69 @@
  *   rerank:probe:<id>          string a worker's write probe while Redis refuses writes
  *   rerank-limits:...          rate limiter (rate-limiter-flexible) and active jobs per owner (zset)
  *   rerank:q:<queue>:...       BullMQ (prefix rerank:q): queues shards, aggregate, webhooks
+ *
+ * In cluster mode (below): rerank:job:{<id>}..., {rerank:q}:<queue>:..., rerank:{workers}[:<id>].
  */
 
-/** The prefix of a job hash: `JOB_PREFIX + id` (Lua scripts that look jobs up by id get it as an argument). */
+/**
+ * Redis Cluster needs every multi-key command and script to stay in one hash slot. In cluster mode
+ * (REDIS_URL redis+cluster://, useClusterKeys) the names carry hash tags: a job's keys share the
+ * tag `{<id>}`, every BullMQ queue shares `{rerank:q}` (flows put a parent in `aggregate` and its
+ * children in `shards`), and the worker registry shares `{workers}`. On one node (or Sentinel) the
+ * names stay exactly as they were, so no data migration; the choice is made once per process,
+ * before any key is spelled (loadConfig and createRedis call useClusterKeys).
+ */
+let clusterKeys = false;
+
+/** Hash-tagged key names from now on (a Redis Cluster); idempotent. */
+export function useClusterKeys(on = true): void {
+  clusterKeys = on;
+  BULL_PREFIX = on ? '{rerank:q}' : 'rerank:q';
+}
+
+/** True in cluster mode (hash-tagged keys). */
+export function clusterKeysInUse(): boolean {
+  return clusterKeys;
+}
+
+/** The prefix of a job hash (`keys.job(id)` spells the whole key; in cluster mode the id is in braces). */
 export const JOB_PREFIX = 'rerank:job:';
-export const BULL_PREFIX = 'rerank:q';
+/** BullMQ's prefix: `{rerank:q}` in cluster mode (live binding: read it when building a Queue). */
+export let BULL_PREFIX = 'rerank:q';
 export const LIMITS_PREFIX = 'rerank-limits';
 
+const jobBase = (id: string) => (clusterKeys ? `${JOB_PREFIX}{${id}}` : `${JOB_PREFIX}${id}`);
+
 export const keys = {
-  job: (id: string) => `${JOB_PREFIX}${id}`,
-  layout: (id: string) => `${JOB_PREFIX}${id}:layout`,
-  docs: (id: string) => `${JOB_PREFIX}${id}:docs`,
-  docIds: (id: string) => `${JOB_PREFIX}${id}:docids`,
-  progress: (id: string) => `${JOB_PREFIX}${id}:progress`,
-  runs: (id: string) => `${JOB_PREFIX}${id}:runs`,
-  result: (id: string) => `${JOB_PREFIX}${id}:result`,
-  scores: (id: string) => `${JOB_PREFIX}${id}:scores`,
+  job: (id: string) => jobBase(id),
+  layout: (id: string) => `${jobBase(id)}:layout`,
+  docs: (id: string) => `${jobBase(id)}:docs`,
+  docIds: (id: string) => `${jobBase(id)}:docids`,
+  progress: (id: string) => `${jobBase(id)}:progress`,
+  runs: (id: string) => `${jobBase(id)}:runs`,
+  result: (id: string) => `${jobBase(id)}:result`,
+  scores: (id: string) => `${jobBase(id)}:scores`,
   idempotency: (owner: string, keyHash: string) => `rerank:idem:${owner}:${keyHash}`,
   ownerJobs: (owner: string) => `rerank:owner:${owner}:jobs`,
-  workers: 'rerank:workers',
-  worker: (id: string) => `rerank:worker:${id}`,
+  get workers(): string {
+    return clusterKeys ? 'rerank:{workers}' : 'rerank:workers';
+  },
+  worker: (id: string) => (clusterKeys ? `rerank:{workers}:${id}` : `rerank:worker:${id}`),
   pendingPairs: 'rerank:pending-pairs',
   probe: (id: string) => `rerank:probe:${id}`,
   /** rate-limiter-flexible's key prefix of one limit (`requests`, `pairs`). */
   rateLimit: (name: string) => `${LIMITS_PREFIX}:${name}`,
   activeJobs: (owner: string) => `${LIMITS_PREFIX}:active:${owner}`,
 };
+
+/** The job id of a job hash's key (`rerank:job:<id>` or `rerank:job:{<id>}`), or null for any other key. */
+export function jobIdOfKey(key: string): string | null {
+  if (!key.startsWith(JOB_PREFIX)) return null;
+  const rest = key.slice(JOB_PREFIX.length);
+  const m = /^\{([^{}:]+)\}$/.exec(rest);
+  if (m) return m[1];
+  return rest.includes(':') || rest.includes('{') ? null : rest;
+}
 
 /** Every key of a job (for TTLs and clean-up). */
 export function jobKeys(id: string): string[] {

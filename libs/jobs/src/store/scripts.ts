@@ -18,7 +18,6 @@ export const SCRIPTS = {
   markRunning: { file: 'mark-running', numberOfKeys: 1 },
   startShard: { file: 'start-shard', numberOfKeys: 3 },
   claimActiveJob: { file: 'claim-active-job', numberOfKeys: 1 },
-  sumPendingPairs: { file: 'sum-pending-pairs', numberOfKeys: 1 },
 } as const satisfies Record<string, LuaScript>;
 
 const sources = new Map<string, string>();

@@ -1,15 +1,11 @@
--- Claims a slot for a job in the owner's set of active jobs: first drops members whose job hash is
--- gone or terminal (so finished, failed and cancelled jobs free their slot however they ended),
--- then adds the job unless the set is full.
--- KEYS[1] the owner's active set; ARGV[1] job hash prefix, ARGV[2] limit, ARGV[3] job id, ARGV[4] now.
+-- Claims a slot for a job in the owner's set of active jobs: first drops the members the caller
+-- found ended or gone (it reads their statuses itself: in a Redis Cluster the job hashes live in
+-- other slots, so this script touches the set alone), then adds the job unless the set is full.
+-- KEYS[1] the owner's active set; ARGV[1] limit, ARGV[2] job id, ARGV[3] now, ARGV[4..] ended ids.
 -- Returns -1 when added, else the active count.
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
-for _, id in ipairs(ids) do
-  local s = redis.call('HGET', ARGV[1] .. id, 'status')
-  if (not s) or s == 'completed' or s == 'failed' or s == 'cancelled' then redis.call('ZREM', KEYS[1], id) end
-end
+for i = 4, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
 local n = redis.call('ZCARD', KEYS[1])
-if n >= tonumber(ARGV[2]) then return n end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+if n >= tonumber(ARGV[1]) then return n end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], 2592000000)
 return -1
