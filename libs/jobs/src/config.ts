@@ -85,6 +85,10 @@ export interface RerankConfig {
   workerConcurrency: number;
   /** Synchronous request parts one worker process scores at once (their own queue). */
   workerSyncConcurrency: number;
+  /** RERANK_WORKER_MODELS: the models a worker loads and serves (names of `models`); all of them when unset. */
+  workerModels: string[];
+  /** RERANK_REFUSE_UNSERVED: requests refused (503) for a model without a live worker. */
+  refuseUnserved: 'sync' | 'all' | 'none';
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shardAttempts: number };
   /** How long the API waits for in-flight requests on SIGTERM. */
@@ -180,6 +184,9 @@ export const CONFIG_VARS = [
   { name: 'LOG_LEVEL', type: custom('log level: fatal, error, warn, info, debug, trace or silent', parseLogLevelVar), default: 'info', processes: ['api', 'launcher', 'worker', 'aggregator', 'stack'], description: 'Least severe log lines written: fatal, error, warn, info (default), debug, trace or silent. Lines are JSON (one object per line) unless stdout is a terminal, where they are colored text.' },
   // Mixed load (issue 13): synchronous requests in a queue of their own, so shards never hold every slot.
   { name: 'RERANK_WORKER_SYNC_CONCURRENCY', type: int(1, 64), default: '4', processes: ['worker'], description: 'Synchronous request parts one worker scores at once, besides its RERANK_WORKER_CONCURRENCY shards: they come from their own queue, so a request never waits for a shard to end, and their batches go to the device ahead of the shards\' batches.' },
+  // Model placement (issue 10 item 8).
+  { name: 'RERANK_WORKER_MODELS', type: custom('model names, comma separated', parseWorkerModelsVar), default: null, unset: 'every model of RERANK_MODELS', processes: ['launcher', 'worker'], description: 'Model placement: the names (of RERANK_MODELS) this launcher\'s workers load and serve, comma separated; each model has its own queues, so a worker takes only its models\' shards. Unset: every configured model. The API answers 503 (unavailable, Retry-After) for a model no live worker serves.' },
+  { name: 'RERANK_REFUSE_UNSERVED', type: custom('sync, all or none', parseRefuseUnservedVar), default: 'sync', processes: ['api'], description: 'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. sync: synchronous requests (they would only time out); all: jobs too; none: everything is queued until a worker comes (e.g. scale from zero).' },
 ] as const satisfies readonly ConfigVar[];
 
 export class ConfigError extends Error {
@@ -316,6 +323,19 @@ export function parseApiKeys(text: string): { keys: ApiKey[]; problems: string[]
   return { keys, problems };
 }
 
+/** RERANK_WORKER_MODELS: model names, comma separated (checked against RERANK_MODELS in loadConfig). */
+export function parseWorkerModelsVar(raw: string, name: string): Parsed<string[]> {
+  const names = [...new Set(raw.split(',').map((p) => p.trim()).filter(Boolean))];
+  if (names.length === 0) return { problems: [`${name}: lists no model; name models of RERANK_MODELS, comma separated, or leave it unset for all`] };
+  return { value: names, problems: [] };
+}
+
+function parseRefuseUnservedVar(raw: string, name: string): Parsed<'sync' | 'all' | 'none'> {
+  const v = raw.toLowerCase();
+  if (v === 'sync' || v === 'all' || v === 'none') return { value: v, problems: [] };
+  return { problems: [`${name}: expected sync, all or none, got "${raw}"`] };
+}
+
 export function parseDevices(text: string): { devices: string[]; problems: string[] } {
   const devices: string[] = [];
   const problems: string[] = [];
@@ -386,6 +406,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     shard: { maxPairs: v.RERANK_SHARD_MAX_PAIRS, maxChars: v.RERANK_SHARD_MAX_CHARS, minShards: v.RERANK_SHARD_MIN_COUNT },
     workerConcurrency: v.RERANK_WORKER_CONCURRENCY,
     workerSyncConcurrency: v.RERANK_WORKER_SYNC_CONCURRENCY,
+    workerModels: v.RERANK_WORKER_MODELS ?? (v.RERANK_MODELS ?? []).map((m) => m.name),
+    refuseUnserved: v.RERANK_REFUSE_UNSERVED,
     webhook: {
       attempts: v.RERANK_WEBHOOK_ATTEMPTS,
       backoffMs: v.RERANK_WEBHOOK_BACKOFF_MS,
@@ -421,6 +443,12 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     const same = config.apiKeys.find((k) => k.key === admin.key);
     if (same) problems.push(`RERANK_ADMIN_KEYS: the key labelled "${admin.label}" is also the API key "${same.label}" of RERANK_API_KEYS; give the dashboard a key of its own`);
   }
+  if (v.RERANK_WORKER_MODELS && config.models.length > 0) {
+    const names = config.models.map((m) => m.name);
+    for (const w of v.RERANK_WORKER_MODELS) {
+      if (!names.includes(w)) problems.push(`RERANK_WORKER_MODELS: "${w}" is not a model of RERANK_MODELS (${names.join(', ')})`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }
@@ -448,6 +476,7 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
     shard: c.shard,
     workerConcurrency: c.workerConcurrency,
     workerSyncConcurrency: c.workerSyncConcurrency,
+    workerModels: c.workerModels,
     queue: c.queue,
     webhook: c.webhook,
     resultTtlSeconds: c.resultTtlSeconds,
