@@ -104,7 +104,7 @@ describe('metrics and logs over one known job', () => {
       expect(m.value('rerank_queue_jobs', { queue: 'shards', model: 'tiny', state: 'active' })).toBe(0);
       // The parent waits for its children (BullMQ's waiting-children state is not one of ours).
       expect(m.value('rerank_queue_jobs', { queue: 'aggregate', model: '', state: 'waiting' })).toBe(0);
-      expect(m.value('rerank_queue_oldest_waiting_age_seconds', { queue: 'shards', model: '' })).toBeGreaterThanOrEqual(1);
+      expect(m.value('rerank_queue_oldest_waiting_age_seconds', { queue: 'shards', model: 'tiny' })).toBeGreaterThanOrEqual(1);
       expect(m.value('rerank_queue_oldest_waiting_age_seconds', { queue: 'webhooks', model: '' })).toBe(0);
       expect(m.value('rerank_workers_live', { model: 'tiny' })).toBe(0);
       expect(m.family('rerank_workers_live')?.type).toBe('GAUGE');
