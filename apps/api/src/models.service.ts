@@ -98,7 +98,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
     if (this.serving(model).length > 0) return;
     await this.refresh();
     if (this.serving(model).length > 0) return;
-    const elsewhere = [...new Set(this.workers.flatMap((w) => w.models.map((m) => m.name)))].filter((n) => n !== model);
+    const elsewhere = [...new Set(this.workers.flatMap((w) => w.models.map((m) => m.name)))].filter((n) => n !== model).sort();
     throw new RetryLaterError(
       'unavailable',
       `model "${model}" has no live worker (${elsewhere.length ? `live workers serve ${elsewhere.join(', ')}` : 'no worker is live'}); start a worker with RERANK_WORKER_MODELS including ${model} (or unset), then retry; nothing was stored`,
