@@ -78,15 +78,15 @@ describe('who may open /admin/queues', () => {
     for (const q of body.queues) expect(q.readOnlyMode).toBe(true);
     expect(byName['shards.tiny'].counts.prioritized).toBe(shards);
     expect(byName.aggregate.counts['waiting-children']).toBe(1);
-    expect(byName.shards.jobs.map((j) => j.data.jobId)).toEqual(Array(shards).fill(created.body.id));
+    expect(byName['shards.tiny'].jobs.map((j) => j.data.jobId)).toEqual(Array(shards).fill(created.body.id));
   });
 
   it('refuses what read-only mode forbids, even with the admin key', async () => {
-    const before = await cluster.redis.client.zcard('rerank:q:shards:prioritized');
+    const before = await cluster.redis.client.zcard('rerank:q:shards.tiny:prioritized');
     expect(before).toBeGreaterThan(0);
-    const r = await fetch(`${cluster.base}/admin/queues/api/queues/shards/empty`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}` } });
+    const r = await fetch(`${cluster.base}/admin/queues/api/queues/shards.tiny/empty`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(r.status).toBe(405);
-    expect(await cluster.redis.client.zcard('rerank:q:shards:prioritized')).toBe(before);
+    expect(await cluster.redis.client.zcard('rerank:q:shards.tiny:prioritized')).toBe(before);
   });
 });
 
