@@ -70,23 +70,23 @@ describe('who may open /admin/queues', () => {
     const created = await cluster.client.withKey(ALICE).post('/v1/jobs', { model: 'tiny', query: 'q', documents: ['a', 'b'] });
     expect(created.status).toBe(202);
     const shards = created.body.progress.shards_total as number;
-    const r = await get('/admin/queues/api/queues?activeQueue=shards&status=prioritized&page=1', `Bearer ${ADMIN}`);
+    const r = await get('/admin/queues/api/queues?activeQueue=shards.tiny&status=prioritized&page=1', `Bearer ${ADMIN}`);
     expect(r.status).toBe(200);
     const body = (await r.json()) as { queues: { name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: { data: { jobId: string } }[] }[] };
     const byName = Object.fromEntries(body.queues.map((q) => [q.name, q]));
-    expect(Object.keys(byName).sort()).toEqual(['aggregate', 'shards', 'webhooks']);
+    expect(Object.keys(byName).sort()).toEqual(['aggregate', 'shards.tiny', 'sync.tiny', 'webhooks']);
     for (const q of body.queues) expect(q.readOnlyMode).toBe(true);
-    expect(byName.shards.counts.prioritized).toBe(shards);
+    expect(byName['shards.tiny'].counts.prioritized).toBe(shards);
     expect(byName.aggregate.counts['waiting-children']).toBe(1);
-    expect(byName.shards.jobs.map((j) => j.data.jobId)).toEqual(Array(shards).fill(created.body.id));
+    expect(byName['shards.tiny'].jobs.map((j) => j.data.jobId)).toEqual(Array(shards).fill(created.body.id));
   });
 
   it('refuses what read-only mode forbids, even with the admin key', async () => {
-    const before = await cluster.redis.client.zcard('rerank:q:shards:prioritized');
+    const before = await cluster.redis.client.zcard('rerank:q:shards.tiny:prioritized');
     expect(before).toBeGreaterThan(0);
-    const r = await fetch(`${cluster.base}/admin/queues/api/queues/shards/empty`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}` } });
+    const r = await fetch(`${cluster.base}/admin/queues/api/queues/shards.tiny/empty`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(r.status).toBe(405);
-    expect(await cluster.redis.client.zcard('rerank:q:shards:prioritized')).toBe(before);
+    expect(await cluster.redis.client.zcard('rerank:q:shards.tiny:prioritized')).toBe(before);
   });
 });
 

@@ -7,7 +7,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AutoReranker, type FlagReranker } from '@rerank/engine';
-import { BULL_PREFIX, CONFIG_VARS, JobRepository, QUEUE_SHARDS, QUEUE_SYNC, verifySignature } from '@rerank/jobs';
+import { BULL_PREFIX, CONFIG_VARS, JobRepository, modelQueues, verifySignature } from '@rerank/jobs';
+
+// The one model's queues (placement: every model has its own).
+const QUEUE_SHARDS = modelQueues('tiny').shards;
+const QUEUE_SYNC = modelQueues('tiny').sync;
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { removeTestModels, testEncoderDir } from '../support/model';
@@ -76,7 +80,8 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
       models: [{ name: 'tiny', path: modelDir }],
       persistentRedis: true,
       // Ten kills of one worker may catch the same shard more than the default 5 times.
-      env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '100', RERANK_MAX_STALLED_COUNT: '50', ...WEBHOOK_ENV },
+      // RERANK_REFUSE_UNSERVED=none: the drain tests queue synchronous requests while no worker is live.
+      env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '100', RERANK_MAX_STALLED_COUNT: '50', RERANK_REFUSE_UNSERVED: 'none', ...WEBHOOK_ENV },
     });
   });
 

@@ -100,11 +100,11 @@ describe('metrics and logs over one known job', () => {
     for (const url of [apiMetrics(), aggregatorMetrics]) {
       const m = await Scrape.of(url);
       // Shards carry a BullMQ priority: they wait in the prioritized state.
-      expect(m.value('rerank_queue_jobs', { queue: 'shards', model: '', state: 'prioritized' })).toBe(shards);
-      expect(m.value('rerank_queue_jobs', { queue: 'shards', model: '', state: 'active' })).toBe(0);
+      expect(m.value('rerank_queue_jobs', { queue: 'shards', model: 'tiny', state: 'prioritized' })).toBe(shards);
+      expect(m.value('rerank_queue_jobs', { queue: 'shards', model: 'tiny', state: 'active' })).toBe(0);
       // The parent waits for its children (BullMQ's waiting-children state is not one of ours).
       expect(m.value('rerank_queue_jobs', { queue: 'aggregate', model: '', state: 'waiting' })).toBe(0);
-      expect(m.value('rerank_queue_oldest_waiting_age_seconds', { queue: 'shards', model: '' })).toBeGreaterThanOrEqual(1);
+      expect(m.value('rerank_queue_oldest_waiting_age_seconds', { queue: 'shards', model: 'tiny' })).toBeGreaterThanOrEqual(1);
       expect(m.value('rerank_queue_oldest_waiting_age_seconds', { queue: 'webhooks', model: '' })).toBe(0);
       expect(m.value('rerank_workers_live', { model: 'tiny' })).toBe(0);
       expect(m.family('rerank_workers_live')?.type).toBe('GAUGE');
@@ -135,7 +135,7 @@ describe('metrics and logs over one known job', () => {
     expect(apiAfter.value('rerank_http_requests_total', { route: '/v1/jobs/:id', method: 'GET', status: '200' })).toBeGreaterThanOrEqual(1);
     expect(apiAfter.text).not.toContain(id);
     expect(apiAfter.value('rerank_jobs_total', { outcome: 'accepted' })).toBe(1);
-    expect(apiAfter.value('rerank_queue_jobs', { queue: 'shards', model: '', state: 'prioritized' })).toBe(0);
+    expect(apiAfter.value('rerank_queue_jobs', { queue: 'shards', model: 'tiny', state: 'prioritized' })).toBe(0);
     expect(apiAfter.value('rerank_workers_live', { model: 'tiny' })).toBe(1);
 
     // Aggregator: one job completed, its duration observed once; one retry, one delivery in 2 attempts.

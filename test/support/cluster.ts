@@ -38,6 +38,14 @@ export class Cluster extends HarnessCluster {
   /** Redis keys of jobs and idempotency records, and BullMQ job counts (what "nothing stored" checks). */
   async footprint(): Promise<{ keys: string[]; counts: Record<string, number> }> {
     const keys = (await this.redis.client.keys('rerank:*')).filter((k) => !/stalled-check|^rerank:worker|:events$|:meta$|:id$|:marker$/.test(k)).sort();
-    return { keys, counts: { shards: await this.redis.client.zcard('rerank:q:shards:prioritized'), wait: await this.redis.client.llen('rerank:q:shards:wait') } };
+    // Every model's shard queue (placement: shards.<model>).
+    const shardQueues = [...new Set(keys.map((k) => /^rerank:q:(shards\.[^:]+):/.exec(k)?.[1]).filter((q): q is string => q !== undefined))];
+    let shards = 0;
+    let wait = 0;
+    for (const q of shardQueues) {
+      shards += await this.redis.client.zcard(`rerank:q:${q}:prioritized`);
+      wait += await this.redis.client.llen(`rerank:q:${q}:wait`);
+    }
+    return { keys, counts: { shards, wait } };
   }
 }

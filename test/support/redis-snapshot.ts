@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_SYNC, QUEUE_WEBHOOKS } from '@rerank/jobs';
+import { BULL_PREFIX, modelQueues, QUEUE_AGGREGATE, QUEUE_WEBHOOKS } from '@rerank/jobs';
 
 export const VOLATILE_KEY = /^rerank:workers$|^rerank:worker:|^rerank:q:[^:]+:(stalled-check|meta)$/;
 
@@ -37,9 +37,10 @@ const SIZE: Record<string, (r: Redis, k: string) => Promise<number>> = {
 export class RedisSnapshotter {
   private readonly queues: Queue[];
 
-  constructor(private readonly redis: Redis) {
+  /** `models`: the configured model names (each has its own shard and sync queues). */
+  constructor(private readonly redis: Redis, models: readonly string[] = ['tiny']) {
     const connection = { host: redis.options.host, port: redis.options.port, maxRetriesPerRequest: null };
-    this.queues = [QUEUE_SHARDS, QUEUE_SYNC, QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => new Queue(name, { connection, prefix: BULL_PREFIX }));
+    this.queues = [...models.flatMap((m) => [modelQueues(m).shards, modelQueues(m).sync]), QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => new Queue(name, { connection, prefix: BULL_PREFIX }));
   }
 
   async take(): Promise<RedisSnapshot> {

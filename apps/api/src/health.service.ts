@@ -3,7 +3,7 @@ import type { JobRepository, RerankConfig } from '@rerank/jobs';
 import { ModelsService } from './models.service';
 import { CONFIG, JOB_REPOSITORY } from './tokens';
 
-/** Ready: Redis answers and at least one live worker has every configured model loaded. */
+/** Ready: Redis answers and every configured model is loaded on at least one live worker (one worker, or several with placement). */
 @Injectable()
 export class HealthService {
   constructor(
@@ -21,16 +21,18 @@ export class HealthService {
     }
     const workers = redis === 'ok' ? await this.models.refresh() : [];
     const names = this.config.models.map((m) => m.name);
-    const serving = workers.filter((w) => w.state === 'ready' && names.every((n) => w.models.some((m) => m.name === n)));
-    const ok = redis === 'ok' && serving.length > 0;
+    const ready = workers.filter((w) => w.state === 'ready');
+    const servedBy = (n: string) => ready.filter((w) => w.models.some((m) => m.name === n)).length;
+    const serving = ready.filter((w) => w.models.some((m) => names.includes(m.name)));
+    const ok = redis === 'ok' && names.length > 0 && names.every((n) => servedBy(n) > 0);
     return {
       ok,
       body: {
         status: ok ? 'ok' : 'unavailable',
         redis,
         workers: { live: workers.length, ready: serving.length },
-        models: Object.fromEntries(names.map((n) => [n, workers.filter((w) => w.state === 'ready' && w.models.some((m) => m.name === n)).length])),
-        ...(ok ? {} : { reason: redis !== 'ok' ? 'Redis is not reachable (REDIS_URL)' : 'no worker has the models loaded yet (start workers: node dist/apps/worker/src/launcher.js)' }),
+        models: Object.fromEntries(names.map((n) => [n, servedBy(n)])),
+        ...(ok ? {} : { reason: redis !== 'ok' ? 'Redis is not reachable (REDIS_URL)' : `no live worker serves ${names.filter((n) => servedBy(n) === 0).join(', ')} yet (start workers: node dist/apps/worker/src/launcher.js, RERANK_WORKER_MODELS)` }),
       },
     };
   }

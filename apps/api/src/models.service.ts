@@ -1,7 +1,11 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Family, familyFromName } from '@rerank/engine';
 import { HEARTBEAT_INTERVAL_MS, type KnownModel, type ModelConfig, type ModelFacts, readModelFacts, type RerankConfig, type WorkerHeartbeat, type WorkersRegistry } from '@rerank/jobs';
+import { RetryLaterError } from './backpressure';
 import { CONFIG, WORKERS_REGISTRY } from './tokens';
+
+/** Retry-After of a request for a model without a live worker: about when a starting worker's heartbeat shows. */
+export const UNSERVED_RETRY_AFTER_S = 5;
 
 /** Configured models, their families, and which live workers have them loaded (from heartbeats). */
 @Injectable()
@@ -78,6 +82,31 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /** Live workers (loading or ready; not stopping) that serve `model`. */
+  serving(model: string): WorkerHeartbeat[] {
+    return this.workers.filter((w) => w.state !== 'stopping' && w.models.some((m) => m.name === model));
+  }
+
+  /**
+   * Model placement: 503 unavailable with Retry-After unless a live worker serves `model`
+   * (RERANK_REFUSE_UNSERVED says for which requests). The cached heartbeats are read again once
+   * before refusing, so a worker that just started is not missed.
+   */
+  async requireServed(model: string, kind: 'sync' | 'job'): Promise<void> {
+    const mode = this.config.refuseUnserved;
+    if (mode === 'none' || (mode === 'sync' && kind === 'job')) return;
+    if (this.serving(model).length > 0) return;
+    await this.refresh();
+    if (this.serving(model).length > 0) return;
+    const elsewhere = [...new Set(this.workers.flatMap((w) => w.models.map((m) => m.name)))].filter((n) => n !== model).sort();
+    throw new RetryLaterError(
+      'unavailable',
+      `model "${model}" has no live worker (${elsewhere.length ? `live workers serve ${elsewhere.join(', ')}` : 'no worker is live'}); start a worker with RERANK_WORKER_MODELS including ${model} (or unset), then retry; nothing was stored`,
+      UNSERVED_RETRY_AFTER_S,
+      { model },
+    );
+  }
+
   liveWorkers(): WorkerHeartbeat[] {
     return this.workers;
   }
@@ -96,7 +125,10 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
           generated_test_model: generated,
           ...(generated ? { note: 'GENERATED TEST MODEL: random weights for trying the service out; its scores mean nothing. Set RERANK_MODELS to serve a real reranker.' } : {}),
           ready: workers.length > 0,
-          workers: workers.map((w) => ({ id: w.id, device: w.device })),
+          // Placement: where the model runs (ready workers, their devices and hosts).
+          workers: workers.map((w) => ({ id: w.id, device: w.device, host: w.host })),
+          devices: [...new Set(workers.map((w) => w.device))].sort(),
+          hosts: [...new Set(workers.map((w) => w.host))].sort(),
         };
       }),
     };

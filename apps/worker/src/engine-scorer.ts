@@ -1,5 +1,6 @@
 /**
- * The worker's scorer on the engine: loads every configured model once on one device and scores
+ * The worker's scorer on the engine: loads its models (RERANK_WORKER_MODELS, default every configured
+ * model) once on one device and scores
  * pairs pair-major. The shard worker sees only the ShardScorer interface (a fake in unit tests).
  */
 import { type AnyReranker, AutoReranker, type BatchStats, type Family, type Pair, PRIORITY_DEFAULT, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
@@ -13,7 +14,7 @@ export interface SyncPairs {
 }
 
 export interface ShardScorer {
-  /** Loads every model (once). */
+  /** Loads the worker's models (once). */
   load(): Promise<void>;
   /**
    * Pair-major scores: a number per pair, or a list per pair when several layers. Throws PermanentTaskError for bad options.
@@ -50,7 +51,7 @@ export class EngineScorer implements ShardScorer {
   ) {}
 
   async load(): Promise<void> {
-    for (const m of this.config.models) {
+    for (const m of this.config.models.filter((x) => this.config.workerModels.includes(x.name))) {
       const t = Date.now();
       const { hub } = this.config;
       const reranker = await AutoReranker.fromFinetuned(m.path, {
@@ -118,8 +119,8 @@ export class EngineScorer implements ShardScorer {
 
   private reranker(model: string): AnyReranker {
     const entry = this.loaded.get(model);
-    // Every worker loads every configured model; a miss is a configuration mismatch between processes.
-    if (!entry) throw new Error(`model "${model}" is not loaded on worker ${this.workerId} (${this.device}); serve the same RERANK_MODELS everywhere`);
+    // A worker consumes only its models' queues: a miss is a configuration mismatch between processes.
+    if (!entry) throw new Error(`model "${model}" is not loaded on worker ${this.workerId} (${this.device}); it serves ${[...this.loaded.keys()].join(', ') || 'no model'} (RERANK_WORKER_MODELS); serve the same RERANK_MODELS everywhere`);
     return entry.reranker;
   }
 

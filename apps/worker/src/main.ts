@@ -1,6 +1,7 @@
 /**
  * A worker process: `node dist/apps/worker/src/main.js --device cpu|cuda:N`.
- * One device per process; every configured model loaded once; shards scored one at a time.
+ * One device per process; its models (RERANK_WORKER_MODELS, default all configured) loaded once, and
+ * only their queues consumed (model placement).
  */
 import { parseArgs } from 'node:util';
 import { deviceName, parseDevice } from '@rerank/engine';
@@ -13,6 +14,7 @@ import { answerMetricsRequests } from './worker-metrics';
 const HELP = `usage: node dist/apps/worker/src/main.js --device cpu|cuda:N
 
 Scores shards from the Redis queue on one device. Environment: REDIS_URL, RERANK_MODELS,
+RERANK_WORKER_MODELS (the models this worker serves; default all),
 RERANK_THREADS (runtime threads), RERANK_CACHE_DIR, RERANK_LOCK_DURATION_MS,
 RERANK_STALLED_INTERVAL_MS, RERANK_MAX_STALLED_COUNT. SIGTERM finishes the current shard and exits.`;
 
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
     consume: (handler) => {
       // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
       let lastQueueError = 0;
-      return consumeShards(config, handler, {
+      return consumeShards(config, config.workerModels, handler, {
         name: 'rerank-worker-bull',
         onError: (e) => {
           if (Date.now() - lastQueueError < 5000) return;

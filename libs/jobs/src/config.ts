@@ -87,6 +87,10 @@ export interface RerankConfig {
   workerConcurrency: number;
   /** Synchronous request parts one worker process scores at once (their own queue). */
   workerSyncConcurrency: number;
+  /** RERANK_WORKER_MODELS: the models a worker loads and serves (names of `models`); all of them when unset. */
+  workerModels: string[];
+  /** RERANK_REFUSE_UNSERVED: requests refused (503) for a model without a live worker. */
+  refuseUnserved: 'sync' | 'all' | 'none';
   webhook: { attempts: number; backoffMs: number; timeoutMs: number; inlineMax: number };
   queue: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; shardAttempts: number };
   /** How long the API waits for in-flight requests on SIGTERM. */
@@ -186,6 +190,9 @@ export const CONFIG_VARS = [
   { name: 'REDIS_CLUSTER_NODES', type: text({ hint: 'host:port,host:port' }), default: null, unset: 'not a cluster', processes: ['api', 'worker', 'aggregator'], description: 'Redis Cluster nodes, comma-separated host:port (any reachable masters; the rest are discovered). Same as REDIS_URL=redis+cluster://h1:p1,h2:p2; set one of the two.' },
   { name: 'REDIS_SENTINELS', type: text({ hint: 'host:port,host:port' }), default: null, unset: 'no Sentinel', processes: ['api', 'worker', 'aggregator'], description: 'Redis Sentinels, comma-separated host:port; with REDIS_SENTINEL_NAME. Same as REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>; set one of the two.' },
   { name: 'REDIS_SENTINEL_NAME', type: text(), default: null, unset: 'no Sentinel', processes: ['api', 'worker', 'aggregator'], description: 'The master name the Sentinels monitor (sentinel monitor <name> ...); with REDIS_SENTINELS.' },
+  // Model placement (issue 10 item 8).
+  { name: 'RERANK_WORKER_MODELS', type: custom('model names, comma separated', parseWorkerModelsVar), default: null, unset: 'every model of RERANK_MODELS', processes: ['launcher', 'worker'], description: 'Model placement: the names (of RERANK_MODELS) this launcher\'s workers load and serve, comma separated; each model has its own queues, so a worker takes only its models\' shards. Unset: every configured model. The API answers 503 (unavailable, Retry-After) for a model no live worker serves.' },
+  { name: 'RERANK_REFUSE_UNSERVED', type: custom('sync, all or none', parseRefuseUnservedVar), default: 'sync', processes: ['api'], description: 'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. sync: synchronous requests (they would only time out); all: jobs too; none: everything is queued until a worker comes (e.g. scale from zero).' },
 ] as const satisfies readonly ConfigVar[];
 
 export class ConfigError extends Error {
@@ -322,6 +329,19 @@ export function parseApiKeys(text: string): { keys: ApiKey[]; problems: string[]
   return { keys, problems };
 }
 
+/** RERANK_WORKER_MODELS: model names, comma separated (checked against RERANK_MODELS in loadConfig). */
+export function parseWorkerModelsVar(raw: string, name: string): Parsed<string[]> {
+  const names = [...new Set(raw.split(',').map((p) => p.trim()).filter(Boolean))];
+  if (names.length === 0) return { problems: [`${name}: lists no model; name models of RERANK_MODELS, comma separated, or leave it unset for all`] };
+  return { value: names, problems: [] };
+}
+
+function parseRefuseUnservedVar(raw: string, name: string): Parsed<'sync' | 'all' | 'none'> {
+  const v = raw.toLowerCase();
+  if (v === 'sync' || v === 'all' || v === 'none') return { value: v, problems: [] };
+  return { problems: [`${name}: expected sync, all or none, got "${raw}"`] };
+}
+
 export function parseDevices(text: string): { devices: string[]; problems: string[] } {
   const devices: string[] = [];
   const problems: string[] = [];
@@ -392,6 +412,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     shard: { maxPairs: v.RERANK_SHARD_MAX_PAIRS, maxChars: v.RERANK_SHARD_MAX_CHARS, minShards: v.RERANK_SHARD_MIN_COUNT },
     workerConcurrency: v.RERANK_WORKER_CONCURRENCY,
     workerSyncConcurrency: v.RERANK_WORKER_SYNC_CONCURRENCY,
+    workerModels: v.RERANK_WORKER_MODELS ?? (v.RERANK_MODELS ?? []).map((m) => m.name),
+    refuseUnserved: v.RERANK_REFUSE_UNSERVED,
     webhook: {
       attempts: v.RERANK_WEBHOOK_ATTEMPTS,
       backoffMs: v.RERANK_WEBHOOK_BACKOFF_MS,
@@ -427,6 +449,12 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     const same = config.apiKeys.find((k) => k.key === admin.key);
     if (same) problems.push(`RERANK_ADMIN_KEYS: the key labelled "${admin.label}" is also the API key "${same.label}" of RERANK_API_KEYS; give the dashboard a key of its own`);
   }
+  if (v.RERANK_WORKER_MODELS && config.models.length > 0) {
+    const names = config.models.map((m) => m.name);
+    for (const w of v.RERANK_WORKER_MODELS) {
+      if (!names.includes(w)) problems.push(`RERANK_WORKER_MODELS: "${w}" is not a model of RERANK_MODELS (${names.join(', ')})`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }
@@ -454,6 +482,7 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
     shard: c.shard,
     workerConcurrency: c.workerConcurrency,
     workerSyncConcurrency: c.workerSyncConcurrency,
+    workerModels: c.workerModels,
     queue: c.queue,
     webhook: c.webhook,
     resultTtlSeconds: c.resultTtlSeconds,

@@ -10,6 +10,22 @@ export const QUEUE_SHARDS = 'shards';
 /** Synchronous request parts: a queue of their own, so a worker busy with shards still takes them at once. */
 export const QUEUE_SYNC = 'sync';
 export const QUEUE_AGGREGATE = 'aggregate';
+
+/** A model's scoring queues (model placement): job shards and synchronous request parts. */
+export interface ModelQueueNames {
+  shards: string;
+  sync: string;
+}
+
+/**
+ * The queues of one model: `shards.<model>` and `sync.<model>`, so a worker consumes only the models
+ * it serves. Model names come from configuration and may hold ':' and '/', which BullMQ refuses in a
+ * queue name (':' separates its keys): every character outside [A-Za-z0-9._-] is percent-encoded.
+ */
+export function modelQueues(model: string): ModelQueueNames {
+  const safe = [...model].map((c) => (/[A-Za-z0-9._-]/.test(c) ? c : [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''))).join('');
+  return { shards: `${QUEUE_SHARDS}.${safe}`, sync: `${QUEUE_SYNC}.${safe}` };
+}
 export const QUEUE_WEBHOOKS = 'webhooks';
 
 /**

@@ -5,7 +5,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS } from '../queues';
+import { BULL_PREFIX, modelQueues, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS } from '../queues';
 import { WorkersRegistry } from '../store/workers-registry';
 import { METRIC_QUEUE_STATES } from './metric-catalogue';
 import type { Metrics } from './metrics';
@@ -14,7 +14,8 @@ import type { Metrics } from './metrics';
 const OLDEST_SCAN = 50;
 
 export class ClusterGauges {
-  private readonly queues: Queue[];
+  /** Each queue with its metric labels: every model's shard queue as queue="shards", model=<name>; the others with model ''. */
+  private readonly queues: { queue: Queue; name: string; model: string }[];
   private readonly registry: WorkersRegistry;
 
   constructor(
@@ -23,21 +24,25 @@ export class ClusterGauges {
     /** Configured models: each is reported, 0 when no worker serves it (the no-live-worker alert). */
     private readonly models: readonly string[],
   ) {
-    this.queues = [QUEUE_SHARDS, QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => new Queue(name, { connection: redis, prefix: BULL_PREFIX }));
+    const opts = { connection: redis, prefix: BULL_PREFIX };
+    this.queues = [
+      ...models.map((model) => ({ queue: new Queue(modelQueues(model).shards, opts), name: QUEUE_SHARDS, model })),
+      ...[QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => ({ queue: new Queue(name, opts), name, model: '' })),
+    ];
     this.registry = new WorkersRegistry(redis);
   }
 
   /** Sets the gauges from Redis now (called before each /metrics answer). */
   async refresh(now = Date.now()): Promise<void> {
-    const rows = await Promise.all(this.queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts(...METRIC_QUEUE_STATES), oldest: await this.oldestWaiting(q) })));
+    const rows = await Promise.all(this.queues.map(async ({ queue, name, model }) => ({ name, model, counts: await queue.getJobCounts(...METRIC_QUEUE_STATES), oldest: await this.oldestWaiting(queue) })));
     const live = await this.registry.live(now);
     this.metrics.resetGauge('rerank_queue_jobs');
     this.metrics.resetGauge('rerank_queue_oldest_waiting_age_seconds');
     this.metrics.resetGauge('rerank_workers_live');
-    // One shards queue carries every model's shards today: model '' (per-model queues would fill it).
+    // Shards per model (placement: the autoscaler scales each model's workers on its own queue).
     for (const r of rows) {
-      for (const state of METRIC_QUEUE_STATES) this.metrics.gauge('rerank_queue_jobs', { queue: r.name, model: '', state }, r.counts[state] ?? 0);
-      this.metrics.gauge('rerank_queue_oldest_waiting_age_seconds', { queue: r.name, model: '' }, r.oldest === null ? 0 : Math.max(0, (now - r.oldest) / 1000));
+      for (const state of METRIC_QUEUE_STATES) this.metrics.gauge('rerank_queue_jobs', { queue: r.name, model: r.model, state }, r.counts[state] ?? 0);
+      this.metrics.gauge('rerank_queue_oldest_waiting_age_seconds', { queue: r.name, model: r.model }, r.oldest === null ? 0 : Math.max(0, (now - r.oldest) / 1000));
     }
     const perModel = new Map<string, number>(this.models.map((m) => [m, 0]));
     for (const w of live) {
@@ -56,6 +61,6 @@ export class ClusterGauges {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close()));
+    await Promise.all(this.queues.map((q) => q.queue.close()));
   }
 }

@@ -4,7 +4,7 @@
  */
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { RerankConfig } from '../config';
-import { type AggregateJobData, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_SYNC, QUEUE_WEBHOOKS, type ScoringJobData, type ShardReturn, type SyncReturn, type WebhookJobData } from '../queues';
+import { type AggregateJobData, modelQueues, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS, type ScoringJobData, type ShardReturn, type SyncReturn, type WebhookJobData } from '../queues';
 import { createRedis } from '../redis';
 import { workerQueueOptions } from './bull-flow';
 import type { AggregationTask, QueueConsumer, WebhookTask } from './scoring-queue';
@@ -56,20 +56,27 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
 
 /**
  * Scoring: job shards (`config.workerConcurrency` at once) and synchronous request parts
- * (`config.workerSyncConcurrency` at once, from their own queue). Two BullMQ Workers, so shards
- * never hold the slots a request needs; either queue's tasks go to the same handler. A worker
- * takes a shard only when one of its shard slots is free: no private backlog beyond what it scores.
+ * (`config.workerSyncConcurrency` at once, from their own queue) of the models this worker serves
+ * (`models`, RERANK_WORKER_MODELS): two BullMQ Workers per model, on the model's queues
+ * (modelQueues), so shards never hold the slots a request needs and a worker never takes a model it
+ * has not loaded. Either queue's tasks go to the same handler. A worker takes a shard only when one of
+ * its shard slots is free: no private backlog beyond what it scores. The concurrencies are per model.
  */
-export function consumeShards(config: RerankConfig, handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>, options: Omit<ConsumerOptions, 'concurrency'>): QueueConsumer {
+export function consumeShards(config: RerankConfig, models: readonly string[], handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>, options: Omit<ConsumerOptions, 'concurrency'>): QueueConsumer {
   const run = (job: Job<ScoringJobData>) => handler(job.data);
   const opts = { ...options, onFailed: described<ScoringJobData>(options.onFailed) };
-  const shards = consume<ScoringJobData, ShardReturn | SyncReturn>(config, QUEUE_SHARDS, run, { ...opts, concurrency: config.workerConcurrency });
-  const sync = consume<ScoringJobData, ShardReturn | SyncReturn>(config, QUEUE_SYNC, run, { ...opts, name: `${options.name}-sync`, concurrency: config.workerSyncConcurrency });
+  const consumers = models.flatMap((model) => {
+    const names = modelQueues(model);
+    return [
+      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.shards, run, { ...opts, concurrency: config.workerConcurrency }),
+      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, run, { ...opts, name: `${options.name}-sync`, concurrency: config.workerSyncConcurrency }),
+    ];
+  });
   return {
     name: QUEUE_SHARDS,
-    isRunning: () => shards.isRunning() && sync.isRunning(),
-    waitUntilReady: async () => void (await Promise.all([shards.waitUntilReady(), sync.waitUntilReady()])),
-    close: async () => void (await Promise.all([shards.close(), sync.close()])),
+    isRunning: () => consumers.every((c) => c.isRunning()),
+    waitUntilReady: async () => void (await Promise.all(consumers.map((c) => c.waitUntilReady()))),
+    close: async () => void (await Promise.all(consumers.map((c) => c.close()))),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * How a job becomes a BullMQ flow: an aggregation parent (queue `aggregate`) whose children are
- * the shards (queue `shards`). FlowProducer adds parent and children in one MULTI, so a job is
+ * the shards (the model's queue `shards.<model>`, modelQueues). FlowProducer adds parent and children in one MULTI, so a job is
  * queued whole or not at all. Children carry index lists, not texts (those are in the job store).
  */
 import type { FlowJob, JobsOptions, Queue } from 'bullmq';
@@ -9,7 +9,7 @@ import {
   type AggregateJobData,
   BULL_PREFIX,
   QUEUE_AGGREGATE,
-  QUEUE_SHARDS,
+  modelQueues,
   SHARD_PRIORITY,
   type ShardJobData,
   shardJobId,
@@ -45,8 +45,9 @@ export function buildFlow(config: RerankConfig, jobId: string, model: string, sh
     data,
     opts: { jobId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: config.resultTtlSeconds } },
     children: shards.map((s, n) => {
+      // Placement: only workers serving this model consume its shard queue.
       const child: ShardJobData = { kind: 'shard', jobId, n, model, q: s.q, idx: s.idx };
-      return { name: 'shard', queueName: QUEUE_SHARDS, prefix: BULL_PREFIX, data: child, opts: shardJobOptions(config, jobId, n, priorities?.[n]) };
+      return { name: 'shard', queueName: modelQueues(model).shards, prefix: BULL_PREFIX, data: child, opts: shardJobOptions(config, jobId, n, priorities?.[n]) };
     }),
   };
 }

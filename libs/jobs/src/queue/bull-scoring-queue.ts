@@ -6,7 +6,7 @@
 import { FlowProducer, type Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RerankConfig } from '../config';
-import { type AggregateJobData, BULL_PREFIX, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_SYNC, QUEUE_WEBHOOKS, type ScoringJobData, type SyncJobData, type SyncReturn, type TerminalStatus, type WebhookJobData } from '../queues';
+import { type AggregateJobData, BULL_PREFIX, modelQueues, QUEUE_AGGREGATE, QUEUE_WEBHOOKS, type ScoringJobData, type SyncJobData, type SyncReturn, type TerminalStatus, type WebhookJobData } from '../queues';
 import { createRedis } from '../redis';
 import type { ShardPlan } from '../sharding';
 import { buildFlow, enqueueWebhook } from './bull-flow';
@@ -33,29 +33,58 @@ export class BullWebhookQueue implements WebhookQueue {
   }
 }
 
+/** One model's queues (placement: each model has its own, see modelQueues). */
+interface ModelQueues {
+  shards: Queue<ScoringJobData>;
+  sync: Queue<SyncJobData>;
+  /** Completion events of the model's sync queue (synchronous requests wait on them); opened on first use. */
+  syncEvents: Promise<QueueEvents> | null;
+}
+
 export class BullScoringQueue implements ScoringQueue {
-  private readonly shards: Queue<ScoringJobData>;
-  private readonly sync: Queue<SyncJobData>;
+  private readonly perModel = new Map<string, ModelQueues>();
   private readonly aggregate: Queue<AggregateJobData>;
   private readonly webhooks: BullWebhookQueue;
   private readonly flows: FlowProducer;
-  /** Completion events of the sync queue (synchronous requests wait on them). */
-  private readonly syncEvents: QueueEvents;
-  /** Synchronous shards added here and not removed yet. */
-  private readonly syncJobs = new Map<string, Job<SyncJobData>>();
+  /** Synchronous shards added here and not removed yet, with their model. */
+  private readonly syncJobs = new Map<string, { job: Job<SyncJobData>; model: string }>();
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly config: RerankConfig,
   ) {
     const opts = { connection: redis, prefix: BULL_PREFIX };
-    this.shards = new Queue<ScoringJobData>(QUEUE_SHARDS, opts);
-    this.sync = new Queue<SyncJobData>(QUEUE_SYNC, opts);
     this.aggregate = new Queue<AggregateJobData>(QUEUE_AGGREGATE, opts);
     this.webhooks = new BullWebhookQueue(redis, config);
     this.flows = new FlowProducer(opts);
-    this.syncEvents = new QueueEvents(QUEUE_SYNC, { connection: createRedis(config.redisUrl, { blocking: true, name: 'rerank-api-events' }), prefix: BULL_PREFIX });
-    this.syncEvents.on('error', () => undefined);
+  }
+
+  /** A model's queues (created on first use; the model was validated against RERANK_MODELS before). */
+  private queues(model: string): ModelQueues {
+    let q = this.perModel.get(model);
+    if (!q) {
+      const names = modelQueues(model);
+      const opts = { connection: this.redis, prefix: BULL_PREFIX };
+      q = { shards: new Queue<ScoringJobData>(names.shards, opts), sync: new Queue<SyncJobData>(names.sync, opts), syncEvents: null };
+      this.perModel.set(model, q);
+    }
+    return q;
+  }
+
+  /** The model's sync completion events: one blocking connection per model, opened when a request first waits. */
+  private async syncEvents(model: string): Promise<QueueEvents> {
+    const q = this.queues(model);
+    if (!q.syncEvents) {
+      const events = new QueueEvents(modelQueues(model).sync, { connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-api-events' }), prefix: BULL_PREFIX });
+      events.on('error', () => undefined);
+      q.syncEvents = events.waitUntilReady().then(() => events);
+      // A failed start is retried by the next request.
+      q.syncEvents.catch(() => {
+        q.syncEvents = null;
+        void events.close().catch(() => undefined);
+      });
+    }
+    return q.syncEvents;
   }
 
   /** Adds a job's flow; gives up after the command timeout so a request never hangs on a Redis that is gone. */
@@ -67,7 +96,7 @@ export class BullScoringQueue implements ScoringQueue {
     });
     try {
       const queue = async () => {
-        const priorities = shardPriorities(shards.length, await this.headPriority(), schedule.priority);
+        const priorities = shardPriorities(shards.length, await this.headPriority(model), schedule.priority);
         await this.flows.add(buildFlow(this.config, jobId, model, shards, priorities));
       };
       await Promise.race([queue(), timeout]);
@@ -76,25 +105,29 @@ export class BullScoringQueue implements ScoringQueue {
     }
   }
 
-  /** The BullMQ priority of the shard that runs next (the lowest waiting), or null when none waits. */
-  private async headPriority(): Promise<number | null> {
-    const [first] = await this.shards.getJobs(['prioritized'], 0, 0, true);
+  /** The BullMQ priority of the model's shard that runs next (the lowest waiting), or null when none waits. */
+  private async headPriority(model: string): Promise<number | null> {
+    const [first] = await this.queues(model).shards.getJobs(['prioritized'], 0, 0, true);
     return first?.opts.priority ?? null;
   }
 
   async addSyncShard(data: SyncJobData, priority?: number): Promise<string> {
     const opts = { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 600 }, ...(priority !== undefined ? { priority } : {}) };
-    const job = await this.sync.add('sync', data, opts);
-    const id = String(job.id);
-    this.syncJobs.set(id, job);
+    // Listening before the add: a fast worker's completion event is not missed.
+    await this.syncEvents(data.model);
+    const job = await this.queues(data.model).sync.add('sync', data, opts);
+    // BullMQ ids count per queue: the queue name keeps ids of different models apart.
+    const id = `${modelQueues(data.model).sync}/${job.id}`;
+    this.syncJobs.set(id, { job, model: data.model });
     return id;
   }
 
   async waitForSync(id: string, timeoutMs: number): Promise<SyncOutcome> {
-    const job = this.syncJobs.get(id);
-    if (!job) throw new Error(`no synchronous shard ${id} was added by this process`);
+    const entry = this.syncJobs.get(id);
+    if (!entry) throw new Error(`no synchronous shard ${id} was added by this process`);
+    const { job } = entry;
     try {
-      return { state: 'completed', value: (await job.waitUntilFinished(this.syncEvents, timeoutMs)) as SyncReturn };
+      return { state: 'completed', value: (await job.waitUntilFinished(await this.syncEvents(entry.model), timeoutMs)) as SyncReturn };
     } catch (e) {
       const state = await job.getState().catch(() => 'unknown');
       if (state === 'failed') return { state: 'failed', error: (e as Error).message };
@@ -103,9 +136,9 @@ export class BullScoringQueue implements ScoringQueue {
   }
 
   async removeSync(id: string): Promise<void> {
-    const job = this.syncJobs.get(id);
+    const entry = this.syncJobs.get(id);
     this.syncJobs.delete(id);
-    await job?.remove();
+    await entry?.job.remove();
   }
 
   async cancelPendingShards(jobId: string): Promise<void> {
@@ -118,6 +151,7 @@ export class BullScoringQueue implements ScoringQueue {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.syncEvents.close(), this.flows.close(), this.shards.close(), this.sync.close(), this.aggregate.close(), this.webhooks.close()]);
+    const perModel = [...this.perModel.values()].flatMap((q) => [q.shards.close(), q.sync.close(), ...(q.syncEvents ? [q.syncEvents.then((e) => e.close())] : [])]);
+    await Promise.allSettled([...perModel, this.flows.close(), this.aggregate.close(), this.webhooks.close()]);
   }
 }
