@@ -18,9 +18,10 @@ function readRankFields(v: unknown): string[] | null {
   if (!Array.isArray(v) || v.length === 0 || !v.every((f) => typeof f === 'string' && f.length > 0 && f.length <= 256)) {
     throw invalid('rank_fields', `expected a non-empty list of field names (strings), e.g. ["title", "text"], got ${describe(v)}`);
   }
-  const dup = v.find((f, i) => v.indexOf(f) !== i);
+  const fields = v as string[];
+  const dup = fields.find((f, i) => fields.indexOf(f) !== i);
   if (dup !== undefined) throw invalid('rank_fields', `"${dup}" is listed twice; name each field once`);
-  return v as string[];
+  return fields;
 }
 
 function fieldValue(v: unknown): string {
