@@ -6,7 +6,6 @@ import { makeCorpus, type PresetName } from '@rerank/model-gen';
 import type { Pair } from '@rerank/engine';
 import { defaultMaxBatchTokens } from '../../../libs/engine/src/options';
 import { benchModel } from '../models';
-import { fmt } from '../measure';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
 import { compareOnWorkload, planName, type PlanSpec } from './compare';
 import { deriveObservations } from './observations';
@@ -136,4 +135,3 @@ export const encoderSection: Section = {
   },
 };
 
-export const fmtCount = (n: number) => fmt(n, 0);

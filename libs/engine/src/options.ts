@@ -4,7 +4,6 @@ import { type Device, resolveDevices } from './devices';
 import { RerankerArgumentError } from './errors';
 import type { Family, RerankerOptions, ScoreOverrides } from './types';
 
-export { COMPRESS_RATIOS } from './contract/engine-options';
 
 /** Defaults of the LLM families (FlagEmbedding decoder_only/*.py). */
 export const LLM_DEFAULT_PROMPT =
