@@ -2,9 +2,10 @@
 // recommended JavaScript rules over the plain JavaScript files. Formatting is Prettier's (npm run format).
 import js from '@eslint/js';
 import globals from 'globals';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', '.venv*/**', 'data/**', 'python/**', 'bench/results/**'],
   },
