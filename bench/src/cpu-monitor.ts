@@ -5,7 +5,6 @@
  * On a shared machine this tells a clean run from a disturbed one.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -93,8 +92,6 @@ export function foreignCores(a: CpuSnapshot, b: CpuSnapshot): number {
   if (!(wall > 0) || Number.isNaN(a.busy)) return 0;
   return Math.max(0, (b.busy - a.busy - (b.own - a.own)) / wall);
 }
-
-export const CORES = cpus().length;
 
 /**
  * Waits (up to `maxSeconds`) until other processes use less than `threshold` cores over a one-second

@@ -43,12 +43,12 @@ export interface MeasureOptions {
   runs: number;
   /** The warm-up (default: one untimed `run`); `null` for none. */
   warmup?: (() => Promise<unknown>) | null;
-  /** Called before each timed run, outside the timing (e.g. to rebuild transferred buffers). */
-  before?: () => Promise<unknown> | unknown;
+  /** Called (and awaited) before each timed run, outside the timing (e.g. to rebuild transferred buffers). */
+  before?: () => unknown;
 }
 
 /** One timed run of `run`, timed again (after a quiet second) when other processes disturbed it. */
-async function timedRun(run: () => Promise<unknown>, before?: () => Promise<unknown> | unknown): Promise<{ seconds: number; foreign: number; discarded: number }> {
+async function timedRun(run: () => Promise<unknown>, before?: () => unknown): Promise<{ seconds: number; foreign: number; discarded: number }> {
   let discarded = 0;
   for (let attempt = 0; ; attempt++) {
     await before?.();
@@ -96,7 +96,7 @@ export interface Contender {
   /** Untimed, once before the first round (default none: warm it up yourself). */
   warmup?: () => Promise<unknown>;
   /** Called before each timed run, outside the timing. */
-  before?: () => Promise<unknown> | unknown;
+  before?: () => unknown;
 }
 
 export interface Alternation {

@@ -85,7 +85,7 @@ export interface BenchOptions {
 export interface BenchContext {
   options: BenchOptions;
   /** Progress lines to stderr (the report is written at the end). */
-  log(message: string): void;
+  log: (message: string) => void;
 }
 
 export interface Section {

@@ -9,6 +9,7 @@ import { CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
 import { CohereRerank } from '@langchain/cohere';
 import { Document } from '@langchain/core/documents';
 import { AutoReranker, type FlagReranker, type Pair } from '@rerank/engine';
+import { BULL_PREFIX, modelQueues } from '@rerank/jobs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster';
@@ -46,7 +47,7 @@ const query = 'capital of France';
 const docs = ['Paris is the capital of France.', 'The river flows to the ocean.', 'France borders Spain.', 'Capital cities have many museums.', 'alpha beta gamma'];
 
 async function expectedScores(q: string, texts: string[]): Promise<number[]> {
-  return (await engine.computeScore(texts.map((t) => [q, t] as Pair), { normalize: true })) as number[];
+  return await engine.computeScore(texts.map((t) => [q, t] as Pair), { normalize: true });
 }
 
 /** Indices best first, ties to the lower index (the API's order). */
@@ -170,7 +171,7 @@ describe('cohere-ai SDK, v2 rerank', () => {
   it('priority maps to the BullMQ priority of the sync job: 0 none, 1..9 as given, above 9 → 9 (still ahead of job shards at 10)', async () => {
     // Answered sync jobs leave Redis at once, so the queue is paused to read each one while it waits.
     const connection = new Redis(cluster.redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue('sync', { prefix: 'rerank:q', connection });
+    const queue = new Queue(modelQueues('tiny').sync, { prefix: BULL_PREFIX, connection });
     try {
       for (const [priority, bull] of [
         [0, 0],
@@ -199,6 +200,7 @@ describe('cohere-ai SDK, v2 rerank', () => {
 describe('LangChain CohereRerank (@langchain/cohere), its own cohere-ai client pointed at the stack', () => {
   function rerankerFor(fields: Record<string, unknown> = {}): CohereRerank {
     // LangChain takes a configured client: the one cohere-ai it depends on, with the stack's base URL.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path resolved at run time, from @langchain/cohere's own folder
     const own = require(require.resolve('cohere-ai', { paths: [dirname(require.resolve('@langchain/cohere'))] })) as typeof import('cohere-ai');
     return new CohereRerank({ client: new own.CohereClient({ token: KEY, environment: base }) as never, model: 'tiny', ...fields });
   }
@@ -246,7 +248,7 @@ describe('null means absent', () => {
     const done = await api().waitJob(created.body.id, 60000);
     expect(done.status).toBe('completed');
     const res = await api().get(`/v1/jobs/${created.body.id}/results`);
-    const raw = (await engine.computeScore(docs.map((d) => [query, d] as Pair))) as number[];
+    const raw = await engine.computeScore(docs.map((d) => [query, d] as Pair));
     expect(res.body.top_k).toBe(10);
     expect(res.body.results[0].top_k.map((x: { index: number; score: number }) => [x.index, x.score])).toEqual(ranking(raw).map((i) => [i, raw[i]]));
   });
@@ -258,7 +260,7 @@ describe('Hugging Face TEI shape: POST /rerank {query, texts}, GET /info', () =>
     const r = await api().post('/rerank', { query, texts: docs, return_text: true, truncate: true, truncation_direction: 'Right', raw_scores: false });
     expect(r.status).toBe(200);
     expect(r.body).toEqual(ranking(expected).map((i) => ({ index: i, score: expected[i], text: docs[i] })));
-    const raw = (await engine.computeScore(docs.map((d) => [query, d] as Pair))) as number[];
+    const raw = await engine.computeScore(docs.map((d) => [query, d] as Pair));
     const rawReply = await api().post('/rerank', { query, texts: docs, raw_scores: true });
     expect(rawReply.body).toEqual(ranking(raw).map((i) => ({ index: i, score: raw[i] })));
   });
@@ -307,7 +309,7 @@ describe('vLLM / Infinity shapes: POST /rerank {documents}, /score and /v1/score
     expect(r.status).toBe(200);
     expect(r.body.usage.total_tokens).toBe(await tokensOf(query, docs));
     expect(r.body.results).toEqual(ranking(expected).slice(0, 3).map((i) => ({ index: i, relevance_score: expected[i], document: { text: docs[i] } })));
-    const raw = (await engine.computeScore(docs.map((d) => [query, d] as Pair), { maxLength: 20 })) as number[];
+    const raw = await engine.computeScore(docs.map((d) => [query, d] as Pair), { maxLength: 20 });
     const infinity = await api().post('/rerank', { model: 'tiny', query, documents: docs, raw_scores: true, truncate_prompt_tokens: 20 });
     expect(infinity.body.results).toEqual(ranking(raw).map((i) => ({ index: i, relevance_score: raw[i] })));
   });
@@ -339,9 +341,9 @@ describe('10,000 documents in one synchronous call', () => {
     const many = makeDocuments(10000, 21, 3, 10);
     const redis = cluster.redis.client;
     // Answered parts leave Redis at once: count them in the queue's event stream instead.
-    const last = (await redis.xrevrange('rerank:q:sync:events', '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
-    const r = await new CohereClientV2({ token: KEY, environment: base, timeoutInSeconds: 300 } as never).rerank({ model: 'tiny', query: 'river library', documents: many, topN: 20 }, { timeoutInSeconds: 300 });
-    const events = await redis.xrange('rerank:q:sync:events', `(${last}`, '+');
+    const last = (await redis.xrevrange(`${BULL_PREFIX}:${modelQueues('tiny').sync}:events`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const r = await new CohereClientV2({ token: KEY, environment: base, timeoutInSeconds: 300 }).rerank({ model: 'tiny', query: 'river library', documents: many, topN: 20 }, { timeoutInSeconds: 300 });
+    const events = await redis.xrange(`${BULL_PREFIX}:${modelQueues('tiny').sync}:events`, `(${last}`, '+');
     const fields = events.map(([, f]) => Object.fromEntries(f.reduce<[string, string][]>((acc, v, i) => (i % 2 ? acc : [...acc, [v, f[i + 1]]]), [])));
     expect(fields.filter((f) => f.event === 'added' && f.name === 'sync')).toHaveLength(10);
     const expected = await expectedScores('river library', many);

@@ -26,7 +26,7 @@ const WEBHOOK_SECRET = 'whsec-abcdef-123456';
 
 let cluster: Cluster;
 let modelDir: string;
-let replicas: AppProcess[] = [];
+const replicas: AppProcess[] = [];
 /** Two API replicas with tight limits and no webhook allow-list; the second trusts proxies on loopback. */
 let a: ApiClient;
 let b: ApiClient;

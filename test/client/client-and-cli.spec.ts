@@ -32,7 +32,7 @@ function rerank(args: string[], input = '', env: NodeJS.ProcessEnv = cliEnv) {
 
 /** Indices best first, ties to the lower index (the API's order). */
 const ranking = (scores: number[]) => scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-const raw = async (q: string, docs: string[]) => (await engine.computeScore(docs.map((d) => [q, d] as Pair))) as number[];
+const raw = async (q: string, docs: string[]) => await engine.computeScore(docs.map((d) => [q, d] as Pair));
 
 beforeAll(async () => {
   const model = await testEncoderDir();
@@ -125,7 +125,7 @@ describe('with a worker', () => {
 
   it('client: sync rerank v2 and v1 rank as the engine (relevance_score = sigmoid of the engine score)', async () => {
     const few = docs.slice(0, 8);
-    const expected = (await engine.computeScore(few.map((d) => [query, d] as Pair), { normalize: true })) as number[];
+    const expected = await engine.computeScore(few.map((d) => [query, d] as Pair), { normalize: true });
     const v2 = await client.rerank({ model: 'tiny', query, documents: few, top_n: 3 });
     expect(v2.results).toEqual(ranking(expected).slice(0, 3).map((i) => ({ index: i, relevance_score: expected[i] })));
     expect(v2.meta).toEqual({ api_version: { version: '2' }, billed_units: { search_units: 1 } });

@@ -1,6 +1,6 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FlagLLMReranker, LayerWiseFlagLLMReranker, LightWeightFlagLLMReranker, RerankerArgumentError } from '@rerank/engine';
+import { FlagLLMReranker, LayerWiseFlagLLMReranker, LightWeightFlagLLMReranker } from '@rerank/engine';
 import { buildBatchTensors } from '../../libs/engine/src/batching/tensors';
 import { TestModels } from './support/models';
 

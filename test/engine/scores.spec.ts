@@ -97,7 +97,7 @@ describe('scores', () => {
   describe('normalize and per-call overrides', () => {
     test('normalize applies the sigmoid, in the constructor or per call', async () => {
       const model = await models.get({ family: 'encoder' });
-      const raw = (await models.track(new FlagReranker(model.dir)).computeScore(pairs.slice(0, 20))) as number[];
+      const raw = await models.track(new FlagReranker(model.dir)).computeScore(pairs.slice(0, 20));
       const normalized = await models.track(new FlagReranker(model.dir, { normalize: true })).computeScore(pairs.slice(0, 20));
       expect(normalized).toEqual(raw.map(sigmoid));
       const r = models.track(new FlagReranker(model.dir));
@@ -158,16 +158,16 @@ describe('scores', () => {
     test('an LLM graph with token logits [B, T, V] is pooled at the last real token by the engine', async () => {
       const pooled = await models.get({ family: 'llm', seed: 3 });
       const logits = await models.get({ family: 'llm', seed: 3, llmOutput: 'logits' });
-      const a = (await models.track(new FlagLLMReranker(pooled.dir)).computeScore(pairs.slice(0, 30))) as number[];
-      const b = (await models.track(new FlagLLMReranker(logits.dir)).computeScore(pairs.slice(0, 30))) as number[];
+      const a = await models.track(new FlagLLMReranker(pooled.dir)).computeScore(pairs.slice(0, 30));
+      const b = await models.track(new FlagLLMReranker(logits.dir)).computeScore(pairs.slice(0, 30));
       b.forEach((s, i) => expect(Math.abs(s - a[i])).toBeLessThan(1e-5));
     });
 
     test('a float16 output is read as numbers (float16-rounded)', async () => {
       const f32 = await models.get({ family: 'encoder', seed: 5 });
       const f16 = await models.get({ family: 'encoder', seed: 5, outputDtype: 'float16' });
-      const a = (await models.track(new FlagReranker(f32.dir)).computeScore(pairs.slice(0, 30))) as number[];
-      const b = (await models.track(new FlagReranker(f16.dir)).computeScore(pairs.slice(0, 30))) as number[];
+      const a = await models.track(new FlagReranker(f32.dir)).computeScore(pairs.slice(0, 30));
+      const b = await models.track(new FlagReranker(f16.dir)).computeScore(pairs.slice(0, 30));
       b.forEach((s, i) => expect(Math.abs(s - a[i])).toBeLessThanOrEqual(Math.abs(a[i]) * 2 ** -10 + 1e-7));
     });
   });

@@ -21,7 +21,7 @@ describe('encoder scores agree with transformers.js', () => {
     pairs.push(['Café au lait?', 'Unicode: naïve façade, 東京, emoji 🎉.'], ['what is ai', 'data '.repeat(400)]);
 
     const reranker = new FlagReranker(model.dir);
-    const ours = (await reranker.computeScore(pairs)) as number[];
+    const ours = await reranker.computeScore(pairs);
     await reranker.close();
 
     const { env, AutoTokenizer, AutoModelForSequenceClassification } = await import('@huggingface/transformers');

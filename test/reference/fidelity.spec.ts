@@ -52,7 +52,7 @@ describe('engine', () => {
         const reranker = await AutoReranker.fromFinetuned(ex.dir, { devices: 'cpu' });
         try {
           for (const c of fx.cases) {
-            const got = (await reranker.computeScore(c.pairs, c.options as never)) as Scores;
+            const got = await reranker.computeScore(c.pairs, c.options);
             expectClose(got, c, `${fx.name}/${name} "${c.name}"`, family, ex.fused ? 'engine (fused)' : 'engine');
           }
         } finally {
@@ -63,7 +63,7 @@ describe('engine', () => {
           const q = await AutoReranker.fromFinetuned(ex.dir, { devices: 'cpu', quantized: true });
           try {
             const c = fx.cases[0];
-            const got = (await q.computeScore(c.pairs, c.options as never)) as Scores;
+            const got = await q.computeScore(c.pairs, c.options);
             const flat = isPerLayer(got) ? got.flat() : got;
             expect(flat.length).toBe(isPerLayer(c.expected) ? c.expected.flat().length : c.expected.length);
             expect(flat.every(Number.isFinite)).toBe(true);

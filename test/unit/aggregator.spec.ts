@@ -129,7 +129,7 @@ it('delivers a signed webhook and records it; a refusing receiver is recorded as
   // Delivered already: a repeated run does not POST again.
   expect(await a.deliver({ jobId: 'job_g6', event: 'completed', attempt: 2, maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({ skipped: 'delivered' });
 
-  await storeJob('job_g7', { webhook: { url: 'http://127.0.0.1:1/closed', secret: null } } as Partial<NormalizedJob>);
+  await storeJob('job_g7', { webhook: { url: 'http://127.0.0.1:1/closed', secret: null } });
   await jobs.finish('job_g7', 'cancelled');
   await expect(a.deliver({ jobId: 'job_g7', event: 'cancelled', attempt: 1, maxAttempts: 2, deliveryId: 'dlv-2' })).rejects.toThrow();
   expect((await jobs.get('job_g7'))!.webhook).toMatchObject({ state: 'retrying', attempts: 1 });

@@ -34,7 +34,7 @@ function twoSetJob(over: Partial<NormalizedJob> = {}): NormalizedJob {
     webhook: { url: 'https://hooks.example.com/x', secret: 'hook-secret' },
     metadata: { batch: 7 },
     ...over,
-  } as NormalizedJob;
+  };
 }
 
 async function created(id: string, over: Partial<NormalizedJob> = {}): Promise<void> {
@@ -105,7 +105,7 @@ it('starts a shard in one call: texts in the order asked, queued -> running, run
 it('reads thousands of texts in one start (HMGET in chunks inside the script)', async () => {
   const n = 2500;
   const documents = Array.from({ length: n }, (_, i) => `text ${i}`);
-  await created('job_r3', { documents, documentIds: null, sets: [{ offset: 0, count: n }], queries: [{ id: null, text: 'q', set: 0 }] } as Partial<NormalizedJob>);
+  await created('job_r3', { documents, documentIds: null, sets: [{ offset: 0, count: n }], queries: [{ id: null, text: 'q', set: 0 }] });
   const indices = Array.from({ length: n }, (_, i) => n - 1 - i);
   const start = await jobs.startShard('job_r3', 0, indices);
   expect(start.state).toBe('ok');

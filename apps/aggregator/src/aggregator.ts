@@ -259,7 +259,7 @@ export class Aggregator {
     }
     const final = attempt >= maxAttempts;
     await this.op(`recording a webhook failure of job ${jobId}`, () =>
-      this.store.recordWebhookOutcome(jobId, { state: final ? 'failed' : 'retrying', status, error: error as string }),
+      this.store.recordWebhookOutcome(jobId, { state: final ? 'failed' : 'retrying', status, error }),
     );
     this.deps.metrics?.counter('rerank_webhook_deliveries_total', { outcome: final ? 'failed' : 'retried' });
     if (final) this.deps.metrics?.observe('rerank_webhook_delivery_attempts', { outcome: 'failed' }, attempt);

@@ -4,8 +4,6 @@ import { ApiKeys } from './api-keys';
 import type { ApiRequest } from './http';
 import { CONFIG } from './tokens';
 
-export { OPEN_OWNER } from './api-keys';
-
 /** Routes behind API keys: sets `req.owner` (and `ownerLabel`) or answers 401 (see ApiKeys). */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {

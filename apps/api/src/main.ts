@@ -5,6 +5,7 @@
  * queue listeners and Redis: synchronous requests still get their scores.
  */
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info(`${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`);
-    const r = await drain.drain(app.getHttpServer(), config.drainTimeoutMs);
+    const r = await drain.drain(app.getHttpServer() as Server, config.drainTimeoutMs);
     log.info(`drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`);
     await dashboard?.close().catch((e: Error) => log.error(`dashboard queues: ${e.message}`));
     await app.close().catch((e: Error) => log.error(`close: ${e.message}`));

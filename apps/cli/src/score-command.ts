@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { AutoReranker, type AutoRerankerOptions, type CliFlag, cliFlagName, ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl, type Pair } from '@rerank/engine';
+import { AutoReranker, type AutoRerankerOptions, type CliFlag, cliFlagName, ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl } from '@rerank/engine';
 import { countPairLines, readPairChunks } from './read-pairs';
 import { scoreProgress } from './score-progress';
 
@@ -110,7 +110,7 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
   const chunkSize = typeof chunkRaw === 'string' ? toInt('chunk-size', chunkRaw) : DEFAULT_CHUNK;
   if (chunkSize < 1) throw new Error(`--chunk-size: expected a positive integer, got ${chunkSize}`);
   const input = typeof values.input === 'string' ? values.input : positionals[0];
-  return { model: values.model, options: options as AutoRerankerOptions, input, stats: values.stats === true, chunkSize };
+  return { model: values.model, options, input, stats: values.stats === true, chunkSize };
 }
 
 /** Pairs per engine call: enough for a few full batches, few enough that lines come out every few seconds. */
@@ -124,7 +124,7 @@ export async function runScore(argv: string[], out: NodeJS.WritableStream = proc
   const progress = scoreProgress(process.stderr);
   let count = 0;
   let read = 0;
-  let started = 0n;
+  let started: bigint;
   try {
     await reranker.ready();
     // Timed from here: model loading is not scoring.
@@ -141,7 +141,7 @@ export async function runScore(argv: string[], out: NodeJS.WritableStream = proc
       progress.scored(count);
     };
     for await (const pairs of readPairChunks(input, chunkSize)) {
-      const scores = reranker.score(pairs as Pair[]) as Promise<unknown[]>;
+      const scores = reranker.score(pairs) as Promise<unknown[]>;
       // Awaited in order below; until then a failure must not count as unhandled.
       scores.catch(() => undefined);
       pending.push({ first: read, scores });

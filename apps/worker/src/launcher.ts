@@ -76,9 +76,9 @@ class Launcher {
     return spawnProcess({ name: `worker ${device}`, command: process.execPath, args: [...process.execArgv, join(__dirname, 'main.js'), '--device', device], env, output: 'inherit', ipc: true, detached: true });
   }
 
-  async ready(): Promise<{ ok: boolean; workers: unknown[] }> {
+  ready(): Promise<{ ok: boolean; workers: unknown[] }> {
     const workers = this.slots.map((s) => ({ device: s.device, pid: s.supervisor.pid ?? null, ready: s.ready, restarts: s.supervisor.restarts }));
-    return { ok: this.slots.every((s) => s.ready), workers };
+    return Promise.resolve({ ok: this.slots.every((s) => s.ready), workers });
   }
 
   /** Its workers' metrics, merged (worker-metrics.ts). */

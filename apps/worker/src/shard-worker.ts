@@ -51,7 +51,7 @@ export interface ShardWorkerDeps {
 
 /** Each document's score: its best chunk's (pairs are in document order; owners[i] is pair i's document). */
 export function bestChunks(scores: PairScore[], owners: number[], documents: number): PairScore[] {
-  const best: PairScore[] = new Array(documents);
+  const best = new Array<PairScore>(documents);
   for (let i = 0; i < scores.length; i++) {
     const d = owners[i];
     if (best[d] === undefined || rankingScore(scores[i]) > rankingScore(best[d])) best[d] = scores[i];

@@ -1,4 +1,4 @@
-import { chunkRanges, paddingEfficiency, planBatches } from '@rerank/engine';
+import { chunkRanges, planBatches } from '@rerank/engine';
 
 /**
  * Batch plans over pre-tokenized pairs: lists of pair indices per batch. All are length-sorted,
@@ -32,10 +32,6 @@ export function enginePlan(name: string, lengths: ArrayLike<number>, limits: { b
     for (const b of planBatches(local, limits)) batches.push(b.map((i) => start + i));
   }
   return { name, padMultiple: limits.padMultiple, batches };
-}
-
-export function planEfficiency(plan: Plan, lengths: ArrayLike<number>): number {
-  return paddingEfficiency(lengths, plan.batches, plan.padMultiple);
 }
 
 /** Tokens computed (rows x padded width, summed) by a plan. */

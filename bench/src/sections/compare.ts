@@ -165,13 +165,13 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
     spec.family === 'encoder' ? new FlagReranker(dir, { ...options, ...extra }) : new FlagLLMReranker(dir, { ...options, ...extra });
   const engine = open(spec.model.dir);
   await engine.ready();
-  let t = now();
+  const t = now();
   const encoded: EncodedPair[] = toEncoded(await engine.inspectInputs(pairs));
   const inspectSeconds = now() - t;
   const lengths = Int32Array.from(encoded, (p) => p.ids.length);
   let engineScores: Float64Array = new Float64Array(0);
   const engineRun = async () => {
-    engineScores = Float64Array.from((await engine.computeScore(pairs)) as number[]);
+    engineScores = Float64Array.from(await engine.computeScore(pairs));
   };
   const engineWarmup = () => engine.computeScore(pairs.slice(0, spec.warmupPairs));
   const engineLimits = { batchSize: 128, maxBatchTokens: defaultMaxBatchTokens([{ kind: 'cpu' }]), padMultiple: spec.enginePadMultiple };
@@ -192,10 +192,11 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   const tokenizer = new TextTokenizer(readModelFiles(spec.model.dir));
   let textTokens = 0;
   const mTok = await measure(
-    async () => {
+    () => {
       textTokens = tokenizeAll(tokenizer, pairs, spec.family);
+      return Promise.resolve();
     },
-    { runs, warmup: async () => tokenizeAll(tokenizer, pairs.slice(0, spec.warmupPairs), spec.family) },
+    { runs, warmup: () => Promise.resolve(tokenizeAll(tokenizer, pairs.slice(0, spec.warmupPairs), spec.family)) },
   );
 
   // --- the runtime on the main thread, pre-built batches ---
@@ -254,7 +255,7 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
 
   // The sweep: one timed run each (diagnostic); the engine's own plan is a candidate for the limit too.
   const sweep: { spec: PlanSpec | null; plan: Plan; label: string; row: Row }[] = [];
-  const sweepPlans = spec.limitPlans.map((p) => ({ spec: p as PlanSpec | null, plan: makePlan(p, lengths), label: `runtime limit: ${planName(p)}, main thread` }));
+  const sweepPlans: { spec: PlanSpec | null; plan: Plan; label: string }[] = spec.limitPlans.map((p) => ({ spec: p, plan: makePlan(p, lengths), label: `runtime limit: ${planName(p)}, main thread` }));
   if (spec.enginePlanOnRuntime) sweepPlans.push({ spec: null, plan: engPlan, label: "engine's plan on the runtime, main thread" });
   // A sweep of one plan that the alternation times anyway needs no run of its own.
   const skipSweep = spec.alternate && sweepPlans.length === 1;
@@ -307,7 +308,7 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
         {
           name: 'engine, fused',
           run: async () => {
-            fusedEngineScores = Float64Array.from((await fe.computeScore(pairs)) as number[]);
+            fusedEngineScores = Float64Array.from(await fe.computeScore(pairs));
           },
           warmup: () => fe.computeScore(pairs.slice(0, spec.warmupPairs)),
         },
@@ -345,7 +346,7 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
       const fe = fusedEngine;
       const m = await measure(
         async () => {
-          fusedEngineScores = Float64Array.from((await fe.computeScore(pairs)) as number[]);
+          fusedEngineScores = Float64Array.from(await fe.computeScore(pairs));
         },
         { runs, warmup: () => fe.computeScore(pairs.slice(0, spec.warmupPairs)) },
       );

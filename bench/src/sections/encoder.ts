@@ -6,7 +6,6 @@ import { makeCorpus, type PresetName } from '@rerank/model-gen';
 import type { Pair } from '@rerank/engine';
 import { defaultMaxBatchTokens } from '../../../libs/engine/src/options';
 import { benchModel } from '../models';
-import { fmt } from '../measure';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
 import { compareOnWorkload, planName, type PlanSpec } from './compare';
 import { deriveObservations } from './observations';
@@ -97,7 +96,7 @@ export const encoderSection: Section = {
             : depth === 'scale'
               ? 'the engine against the best limit plan of the smaller set (the reference and transformers.js score batch by batch, so their pairs/s does not depend on the count); each timed once'
               : `the two best limit plans of the first model, the reference${complete ? ", the engine's plan and transformers.js" : ''}, each timed once`;
-        describe.push(`**${group}**: ${what}, after a warm-up (the engine and transformers.js: the first ${quick ? 16 : 256} pairs; the direct plans share one session, warmed once on the first plan\'s widest batches, that many pairs). Limit plans: ${sweep.map(planName).join('; ')}.`);
+        describe.push(`**${group}**: ${what}, after a warm-up (the engine and transformers.js: the first ${quick ? 16 : 256} pairs; the direct plans share one session, warmed once on the first plan's widest batches, that many pairs). Limit plans: ${sweep.map(planName).join('; ')}.`);
         ranking ??= result.ranking;
       }
       if (variants) {
@@ -136,4 +135,3 @@ export const encoderSection: Section = {
   },
 };
 
-export const fmtCount = (n: number) => fmt(n, 0);

@@ -191,7 +191,7 @@ export const peersSection: Section = {
       const contenders = [
         {
           name: PEER.engine,
-          warmup: async () => (engineScores = (await engine.computeScore(pairs)) as number[]),
+          warmup: async () => (engineScores = (await engine.computeScore(pairs))),
           run: () => engine.computeScore(pairs),
         },
         ...[...peers.entries()].map(([label, p]) => ({

@@ -94,14 +94,14 @@ export async function compareQuantized(ctx: BenchContext, spec: QuantizedSpec): 
       {
         name: 'fp32',
         run: async () => {
-          a = (await fp32.computeScore(pairs)) as number[];
+          a = await fp32.computeScore(pairs);
         },
         warmup: () => fp32.computeScore(pairs.slice(0, spec.warmupPairs)),
       },
       {
         name: 'int8',
         run: async () => {
-          b = (await int8.computeScore(pairs)) as number[];
+          b = await int8.computeScore(pairs);
         },
         warmup: () => int8.computeScore(pairs.slice(0, spec.warmupPairs)),
       },

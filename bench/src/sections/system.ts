@@ -139,7 +139,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
         {
           name: 'in-process',
           run: async () => {
-            inProcessScores = (await engine.computeScore(w.pairs)) as number[];
+            inProcessScores = await engine.computeScore(w.pairs);
           },
         },
         {

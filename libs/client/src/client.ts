@@ -93,7 +93,7 @@ export class RerankClient {
     const res = await this.send('GET', path, undefined, { accept: 'application/x-ndjson' });
     if (!res.ok) throw await this.failure(res, `GET ${path}`);
     if (!res.body) return;
-    yield* parseJsonLines<ScoreLine>(res.body as unknown as AsyncIterable<Uint8Array>);
+    yield* parseJsonLines<ScoreLine>(res.body);
   }
 
   private async json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
@@ -148,6 +148,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
+      // The caller's abort reason, passed through as fetch does (an AbortError unless the caller gave one).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       reject(signal?.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });

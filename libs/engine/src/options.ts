@@ -4,7 +4,6 @@ import { type Device, resolveDevices } from './devices';
 import { RerankerArgumentError } from './errors';
 import type { Family, RerankerOptions, ScoreOverrides } from './types';
 
-export { COMPRESS_RATIOS } from './contract/engine-options';
 
 /** Defaults of the LLM families (FlagEmbedding decoder_only/*.py). */
 export const LLM_DEFAULT_PROMPT =
@@ -95,7 +94,7 @@ export function resolveOptions(family: Family, options: RerankerOptions): Resolv
   if (options === null || typeof options !== 'object') throw new RerankerArgumentError('options', `must be an object, got ${JSON.stringify(options)}`);
   checkKeys(options, family, false);
   const llm = family !== 'encoder';
-  const o = options as OptionsOf;
+  const o = options;
   // Every given option against its declaration, in declaration order (the first bad one is reported).
   for (const name of ENGINE_OPTION_NAMES) if (name !== 'devices' && o[name] !== undefined) checked(name, o[name]);
   const devices = resolveDevices(o.devices);
@@ -127,7 +126,7 @@ export function resolveOptions(family: Family, options: RerankerOptions): Resolv
 export function resolveCall(family: Family, base: ResolvedOptions, overrides: ScoreOverrides = {}): CallSettings {
   if (overrides === null || typeof overrides !== 'object') throw new RerankerArgumentError('overrides', `must be an object, got ${JSON.stringify(overrides)}`);
   checkKeys(overrides, family, true);
-  const o = overrides as OverridesOf;
+  const o = overrides;
   for (const name of ENGINE_OPTION_NAMES) if (o[name as keyof OverridesOf] !== undefined) checked(name, o[name as keyof OverridesOf]);
   const maxLength = o.maxLength ?? base.maxLength;
   return {

@@ -25,9 +25,6 @@ export type ListScores<S extends PairScore = PairScore> = S extends number ? num
 /** 'cpu', 'cuda', 'cuda:N', or N (meaning cuda:N). */
 export type DeviceSpec = string | number;
 
-/** Which graph file of a model directory to run. */
-export type ModelVariant = 'fp32' | 'fp16' | 'quantized';
-
 /**
  * Constructor options: the reference's, camelCase, plus engine settings. Declared (type, range,
  * default, families, per call or not, doc) in contract/engine-options.ts; this type is derived from it.

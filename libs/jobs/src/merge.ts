@@ -5,13 +5,17 @@
 /** One score per pair, or one per layer (several cutoff layers): the last layer ranks. */
 export type PairScore = number | number[];
 
-/** What a worker returns for a shard (the BullMQ return value). */
+/**
+ * What a worker returns for a shard (the BullMQ return value, stored in Redis and read by the
+ * aggregator). The short names are the wire format shared with ShardJobData (`q`, `idx` as sent,
+ * `s` the scores); renaming one is a protocol change between processes of different versions.
+ */
 export interface ShardResult {
-  /** Query index. */
+  /** Query index (ShardJobData.q). */
   q: number;
-  /** Document indices within the query's set. */
+  /** Document indices within the query's set (ShardJobData.idx, same order). */
   idx: number[];
-  /** Scores, aligned with `idx`. */
+  /** Scores, aligned with `idx`: one number per pair, or one per layer. */
   s: PairScore[];
   /**
    * When the job returns documents: the texts of the shard's own top-k as [index within the set,

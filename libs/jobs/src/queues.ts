@@ -44,15 +44,22 @@ export function syncPriority(priority: number): number | undefined {
   return priority <= 0 ? undefined : Math.min(priority, SHARD_PRIORITY - 1);
 }
 
-/** A shard of an asynchronous job: one query against some of its documents. */
+/**
+ * A shard of an asynchronous job: one query against some of its documents.
+ *
+ * The short field names (`n`, `q`, `idx`) are the wire format: BullMQ stores this object as the
+ * job's data in Redis, written by the API and read by workers, which can run different versions
+ * during a rolling deploy. Renaming a field is a protocol change (read both names for a release first).
+ */
 export interface ShardJobData {
   kind: 'shard';
   jobId: string;
-  /** Shard number, 0..shards-1. */
+  /** Shard number, 0..shards-1 (the field of the job's progress and runs hashes; BullMQ job id `<jobId>-s<n>`). */
   n: number;
   model: string;
+  /** Query index: position of the query in the job's layout (`queries[q]`), whose document set it is scored against. */
   q: number;
-  /** Document indices within the query's set. */
+  /** Document indices within the query's set (not flat indices: `flatIndex(layout, q, index)` converts). */
   idx: number[];
 }
 

@@ -19,6 +19,7 @@ export interface ShardLimits {
   minShards: number;
 }
 
+/** A planned shard; `q` and `idx` go onto the wire as ShardJobData's fields of the same names. */
 export interface ShardPlan {
   /** Query index. */
   q: number;

@@ -55,7 +55,7 @@ export class CompatService {
     // One sync request per distinct first text (one-to-many is one request).
     const groups = new Map<string, number[]>();
     req.pairs.forEach(([a], i) => groups.set(a, [...(groups.get(a) ?? []), i]));
-    const scores: number[] = new Array(req.pairs.length);
+    const scores = new Array<number>(req.pairs.length);
     let tokens = 0;
     await Promise.all(
       [...groups].map(async ([query, idx]) => {

@@ -52,7 +52,7 @@ export const fields = {
   },
   /** One of a few integers (typed as a number: callers pass what users give). */
   oneOf(values: readonly number[], expect: string): Field<z.ZodNumber> {
-    const schema = z.number().refine((v) => values.includes(v)).meta({ enum: [...values] }) as unknown as z.ZodNumber;
+    const schema = z.number().refine((v) => values.includes(v)).meta({ enum: [...values] });
     return { schema, expect };
   },
   /** A non-empty list of layer numbers, or null. */
@@ -68,8 +68,8 @@ export const fields = {
 /** Adds a check the schema cannot say (e.g. "the instruction format parses"): `check` returns a message, or null when fine. */
 export function refined<S extends z.ZodType>(f: Field<S>, check: (value: z.output<S>) => string | null): Field<S> {
   const schema = f.schema.superRefine((v, ctx) => {
-    const message = check(v as z.output<S>);
+    const message = check(v);
     if (message !== null) ctx.addIssue({ code: 'custom', message, params: { own: true } });
-  }) as unknown as S;
+  });
   return { schema, expect: f.expect };
 }

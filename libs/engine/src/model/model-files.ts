@@ -96,7 +96,7 @@ function parseRerankerJson(raw: Record<string, unknown>, dir: string): RerankerJ
   const str = (f: string) => {
     if (raw[f] === undefined) return undefined;
     if (typeof raw[f] !== 'string') throw bad(f, 'a string');
-    return raw[f] as string;
+    return raw[f];
   };
   const ints = (f: string, value: unknown = raw[f]) => {
     if (value === undefined) return undefined;

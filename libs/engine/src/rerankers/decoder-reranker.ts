@@ -50,7 +50,7 @@ export abstract class DecoderReranker<Overrides extends ScoreOverrides, One exte
     }
     const { bosId, padId } = model.tokenizer;
     const withBos = bosId !== undefined && (this.bosAlways || bosId !== padId);
-    return { prefix: withBos ? [bosId as number] : [], sep: this.sepIds, prompt: promptIds };
+    return { prefix: withBos ? [bosId] : [], sep: this.sepIds, prompt: promptIds };
   }
 
   protected paddingSide(model: LoadedModel, positionIds: boolean): PaddingSide {

@@ -1,4 +1,4 @@
-import { type Device, deviceName } from '../devices';
+import type { Device } from '../devices';
 import { ModelLoadError } from '../errors';
 import { type ModelFiles, readModelFiles } from '../model/model-files';
 import { resolveModelDir } from '../model/resolve';
@@ -70,8 +70,4 @@ export class LoadedModel {
 /** `useFp16` takes the fp16 graph on a GPU and is off on CPU; the layer-wise family always takes it on GPU (as the reference). */
 export function wantsFp16(family: Family, options: ResolvedOptions, device: Device): boolean {
   return device.kind === 'cuda' && (options.useFp16 || family === 'layerwise');
-}
-
-export function describeDevices(devices: readonly Device[]): string {
-  return devices.map(deviceName).join(', ');
 }

@@ -8,7 +8,6 @@
  *
  * In:  {type:'load', id, key, path, options}   -> {id, inputs, outputs}   (metadata of the graph)
  *      {type:'run', id, key, feeds, output}     -> {id, data, dims, dtype}  (output as Float32Array)
- *      {type:'release', id, key}                -> {id}
  * Errors come back as {id, error: {message, oom}}.
  */
 const { parentPort } = require('node:worker_threads');
@@ -74,11 +73,6 @@ port.on('message', async (msg) => {
       const tensor = result[msg.output];
       const data = toFloat32(tensor);
       port.postMessage({ id, data, dims: tensor.dims, dtype: tensor.type }, [data.buffer]);
-    } else if (msg.type === 'release') {
-      const session = sessions.get(msg.key);
-      sessions.delete(msg.key);
-      if (session) await session.release();
-      port.postMessage({ id });
     }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

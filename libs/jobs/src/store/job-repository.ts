@@ -219,7 +219,7 @@ export class JobRepository {
     // Documents in HSETs of REDIS_CHUNK fields: one spread of 2 × N arguments overflows the stack near 60,000 documents.
     for (let start = 0; start < job.documents.length; start += REDIS_CHUNK) {
       const end = Math.min(job.documents.length, start + REDIS_CHUNK);
-      const docArgs: (string | number)[] = new Array((end - start) * 2);
+      const docArgs = new Array<string | number>((end - start) * 2);
       for (let i = start; i < end; i++) {
         docArgs[2 * (i - start)] = i;
         docArgs[2 * (i - start) + 1] = job.documents[i];

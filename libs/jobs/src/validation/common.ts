@@ -37,5 +37,5 @@ export function toCamel(s: string): string {
 export function withoutNulls(obj: JsonObject, keep: readonly string[] = []): JsonObject {
   // Object.fromEntries defines own properties: a "__proto__" key stays a key (refused as unknown) instead of
   // becoming the copy's prototype, whose fields would then read as if the client had sent them.
-  return Object.fromEntries(Object.entries(obj).filter(([k, v]) => v !== null || keep.includes(k))) as JsonObject;
+  return Object.fromEntries(Object.entries(obj).filter(([k, v]) => v !== null || keep.includes(k)));
 }

@@ -62,7 +62,7 @@ export function validateTeiRerank(input: unknown, ctx: ValidationContext): Norma
   const query = checkText(body.query, 'query', ctx.limits, 'query', false);
   const texts = textList(body.texts, 'texts', ctx);
   // Documents are always truncated to max_length tokens (TEI's truncate: true); false is accepted.
-  const options: ScoreOverrides = { ...readEngineOptions(body as JsonObject, model), normalize: !(body.raw_scores ?? false) };
+  const options: ScoreOverrides = { ...readEngineOptions(body, model), normalize: !(body.raw_scores ?? false) };
   return { model: model.name, query, texts, returnText: body.return_text ?? false, truncateLeft: body.truncation_direction === 'Left', options };
 }
 

@@ -37,11 +37,11 @@ export function readEngineOptions(body: JsonObject, model: KnownModel): ScoreOve
     if (family && spec.families && !spec.families.includes(family)) {
       throw invalid(spec.field, `applies to the ${spec.families.join(' / ')} families only; model "${model.name}" is ${family === 'encoder' || family === 'llm' ? 'an' : 'a'} ${family} reranker, so leave it out`);
     }
-    const value = checkField(spec.check, v, spec.field);
-    out[spec.engine] = Array.isArray(value) ? [...value] : value;
+    const value = checkField<unknown>(spec.check, v, spec.field);
+    out[spec.engine] = Array.isArray(value) ? (value as unknown[]).slice() : value;
   }
-  checkAgainstModel(out as ScoreOverrides, model);
-  return out as ScoreOverrides;
+  checkAgainstModel(out, model);
+  return out;
 }
 
 /**

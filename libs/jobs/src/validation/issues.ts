@@ -79,7 +79,7 @@ function resolveUnion(issue: Issue): Issue {
   for (const branch of issue.errors) {
     const inner = firstIssue(branch);
     if (!inner || (inner.code === 'invalid_type' && inner.path.length === 0)) continue;
-    return resolveUnion({ ...inner, path: [...issue.path, ...inner.path] } as Issue);
+    return resolveUnion({ ...inner, path: [...issue.path, ...inner.path] });
   }
   return issue;
 }

@@ -235,9 +235,9 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
 
   const topK = validateTopK(body.top_k ?? undefined, 'top_k', limits.maxTopK, DEFAULT_TOP_K);
   const returnDocuments = body.return_documents ?? true;
-  const options = readEngineOptions(body as JsonObject, model);
+  const options = readEngineOptions(body, model);
   const webhook = webhookTarget(body.webhook ?? null);
-  const metadata = validateMetadata(body.metadata as JsonObject | null | undefined, limits);
+  const metadata = validateMetadata(body.metadata, limits);
   return {
     model: model.name,
     family: model.family,

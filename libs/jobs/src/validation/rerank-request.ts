@@ -5,7 +5,6 @@
 import type { ScoreOverrides } from '@rerank/engine';
 import { COHERE_MAX_TOKENS_PER_DOC, fieldNames, REQUEST_FIELDS, RerankRequestSchema } from '../contract/http-bodies';
 import { ValidationError } from '../errors';
-import type { JsonObject } from './common';
 import { checkText, type ValidationContext } from './documents';
 import { readEngineOptions } from './engine-options';
 import type { BodyWords } from './issues';
@@ -81,7 +80,7 @@ export function validateRerankRequest(input: unknown, ctx: ValidationContext, ve
   const returnDocuments = body.return_documents ?? false;
   // Cohere and Jina return relevance scores in 0..1: the sigmoid of the model's score, unless the
   // request sets normalize: false for raw scores.
-  const options: ScoreOverrides = { normalize: true, ...readEngineOptions(body as JsonObject, model) };
+  const options: ScoreOverrides = { normalize: true, ...readEngineOptions(body, model) };
   return {
     model: model.name,
     query,

@@ -21,7 +21,7 @@ export const BYTE_TO_CHAR: readonly string[] = (() => {
   for (let b = 0x21; b <= 0x7e; b++) direct.push(b);
   for (let b = 0xa1; b <= 0xac; b++) direct.push(b);
   for (let b = 0xae; b <= 0xff; b++) direct.push(b);
-  const table: string[] = new Array(256);
+  const table = new Array<string>(256);
   let n = 0;
   for (let b = 0; b < 256; b++) table[b] = String.fromCharCode(direct.includes(b) ? b : 256 + n++);
   return table;
