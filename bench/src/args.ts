@@ -21,7 +21,10 @@ ${SECTIONS.map((s) => `  ${s.id.padEnd(12)} ${s.summary}`).join('\n')}`;
 
 function list(value: string | undefined, flag: string): string[] {
   if (!value) throw new Error(`${flag} needs a value`);
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function required(value: string | undefined, flag: string, what: string): string {
@@ -73,7 +76,8 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
         break;
       case '--models':
         models = list(value(), flag);
-        for (const m of models) if (!['tiny', 'minilm', 'base'].includes(m)) throw new Error(`--models: unknown encoder preset ${m} (tiny, minilm, base)`);
+        for (const m of models)
+          if (!['tiny', 'minilm', 'base'].includes(m)) throw new Error(`--models: unknown encoder preset ${m} (tiny, minilm, base)`);
         break;
       case '--cache-dir':
         cacheDir = required(value(), flag, 'a directory');
@@ -89,7 +93,8 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     }
   }
   const ids = sections ?? DEFAULT_SECTIONS;
-  for (const id of ids) if (!SECTIONS.some((s) => s.id === id)) throw new Error(`unknown section ${id}; known: ${SECTIONS.map((s) => s.id).join(', ')}`);
+  for (const id of ids)
+    if (!SECTIONS.some((s) => s.id === id)) throw new Error(`unknown section ${id}; known: ${SECTIONS.map((s) => s.id).join(', ')}`);
   return {
     quick,
     complete,

@@ -55,7 +55,9 @@ export function procStat(pid: number): ProcStat | null {
 export function descendants(root = process.pid): ProcStat[] {
   let pids: number[];
   try {
-    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+    pids = readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     return [];
   }

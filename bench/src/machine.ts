@@ -16,7 +16,9 @@ export interface MachineInfo {
 
 function packageVersion(name: string): string {
   try {
-    const pkg = JSON.parse(readFileSync(join(require.resolve(`${name}/package.json`, { paths: [process.cwd()] })), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(require.resolve(`${name}/package.json`, { paths: [process.cwd()] })), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     try {

@@ -31,7 +31,9 @@ function commandLine(argv: readonly string[]): string {
  * and leaves those of the last full and quick runs alone.
  */
 function writeReport(record: RunRecord, out: string, log: (m: string) => void, renderedFrom?: string, own = false): void {
-  const base = own ? out.replace(/\.md$/, '') : join(ROOT, 'bench', 'charts', record.mode === 'quick' ? 'pairs-per-second-quick' : 'pairs-per-second');
+  const base = own
+    ? out.replace(/\.md$/, '')
+    : join(ROOT, 'bench', 'charts', record.mode === 'quick' ? 'pairs-per-second-quick' : 'pairs-per-second');
   record.chart = `${base}.svg`;
   mkdirSync(dirname(base), { recursive: true });
   const rows = record.results.flatMap((r) => r.rows);
@@ -45,7 +47,11 @@ function writeReport(record: RunRecord, out: string, log: (m: string) => void, r
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   // The measurements as measured (a re-rendered report leaves them alone).
-  if (!renderedFrom) writeFileSync(own ? `${base}.json` : join(resultsDir, `${record.mode}.json`), JSON.stringify({ ...record, chart: undefined }, null, 2) + '\n');
+  if (!renderedFrom)
+    writeFileSync(
+      own ? `${base}.json` : join(resultsDir, `${record.mode}.json`),
+      JSON.stringify({ ...record, chart: undefined }, null, 2) + '\n',
+    );
   const otherPath = join(resultsDir, `${record.mode === 'quick' ? 'full' : 'quick'}.json`);
   const other = !own && existsSync(otherPath) ? (JSON.parse(readFileSync(otherPath, 'utf8')) as RunRecord) : undefined;
   mkdirSync(dirname(out), { recursive: true });
@@ -84,7 +90,9 @@ async function main(): Promise<number> {
   const mode = options.quick ? 'quick' : 'full';
   const started = new Date().toISOString();
   const loadBefore = loadavg();
-  ctx.log(`${mode} run: sections ${options.sections.join(', ')}, ${options.threads} threads, ${options.runs} timed run(s); load ${loadBefore[0].toFixed(2)}`);
+  ctx.log(
+    `${mode} run: sections ${options.sections.join(', ')}, ${options.threads} threads, ${options.runs} timed run(s); load ${loadBefore[0].toFixed(2)}`,
+  );
   const results: SectionResult[] = [];
   let failed = false;
   for (const id of options.sections) {
@@ -99,7 +107,14 @@ async function main(): Promise<number> {
       failed = true;
       const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
       ctx.log(`section ${id} failed: ${message}`);
-      results.push({ id, title: section.title, description: [], rows: [], metrics: [], notes: [`**The section failed**: ${message.split('\n')[0]}`] });
+      results.push({
+        id,
+        title: section.title,
+        description: [],
+        rows: [],
+        metrics: [],
+        notes: [`**The section failed**: ${message.split('\n')[0]}`],
+      });
     }
   }
   const record: RunRecord = {

@@ -48,7 +48,10 @@ export interface MeasureOptions {
 }
 
 /** One timed run of `run`, timed again (after a quiet second) when other processes disturbed it. */
-async function timedRun(run: () => Promise<unknown>, before?: () => unknown): Promise<{ seconds: number; foreign: number; discarded: number }> {
+async function timedRun(
+  run: () => Promise<unknown>,
+  before?: () => unknown,
+): Promise<{ seconds: number; foreign: number; discarded: number }> {
   let discarded = 0;
   for (let attempt = 0; ; attempt++) {
     await before?.();
@@ -59,7 +62,9 @@ async function timedRun(run: () => Promise<unknown>, before?: () => unknown): Pr
     const others = foreignCores(a, snapshot());
     if (others > disturbance.threshold && attempt < disturbance.retries) {
       discarded++;
-      process.stderr.write(`[bench] other processes took ${others.toFixed(2)} cores during a timed run: waiting for a quiet machine, then timing it again\n`);
+      process.stderr.write(
+        `[bench] other processes took ${others.toFixed(2)} cores during a timed run: waiting for a quiet machine, then timing it again\n`,
+      );
       await waitForQuiet(disturbance.threshold / 2, disturbance.maxWaitSeconds);
       continue;
     }
@@ -145,7 +150,15 @@ export function roundRatios(alt: Alternation, a: number, b: number): number[] {
   return alt.rounds.map((round) => round[b] / round[a]);
 }
 
-export function row(section: string, group: string, configuration: string, pairs: number, m: Measurement, notes = '', baseline = false): Row {
+export function row(
+  section: string,
+  group: string,
+  configuration: string,
+  pairs: number,
+  m: Measurement,
+  notes = '',
+  baseline = false,
+): Row {
   return {
     section,
     group,

@@ -39,7 +39,13 @@ export type ModelVariantName = 'plain' | 'fused' | 'int8';
  * A generated model of the given family and preset under `cacheDir`, reused when a previous run
  * made it with the same generator sources (`.bench-model.json` marks a complete directory).
  */
-export async function benchModel(cacheDir: string, family: Family, preset: PresetName, seed = 1, variant: ModelVariantName = 'plain'): Promise<BenchModel> {
+export async function benchModel(
+  cacheDir: string,
+  family: Family,
+  preset: PresetName,
+  seed = 1,
+  variant: ModelVariantName = 'plain',
+): Promise<BenchModel> {
   fingerprint ??= generatorFingerprint();
   const dir = resolve(cacheDir, `${family}-${preset}-seed${seed}${variant === 'plain' ? '' : `-${variant}`}`);
   const v = variant === 'plain' ? {} : { variant };
@@ -49,7 +55,13 @@ export async function benchModel(cacheDir: string, family: Family, preset: Prese
     if (info.fingerprint === fingerprint) return { dir, family, preset, ...v, parameterCount: info.parameterCount, generatedSeconds: 0 };
   }
   rmSync(dir, { recursive: true, force: true });
-  const info = await makeTestModel({ family, outDir: dir, preset, seed, ...(variant === 'fused' ? { fused: true } : variant === 'int8' ? { quantized: true } : {}) });
+  const info = await makeTestModel({
+    family,
+    outDir: dir,
+    preset,
+    seed,
+    ...(variant === 'fused' ? { fused: true } : variant === 'int8' ? { quantized: true } : {}),
+  });
   writeFileSync(marker, JSON.stringify({ fingerprint, family, preset, seed, variant, parameterCount: info.parameterCount }) + '\n');
   return { dir, family, preset, ...v, parameterCount: info.parameterCount, generatedSeconds: info.elapsedMs / 1000 };
 }

@@ -84,10 +84,22 @@ describe('health, models, OpenAPI', () => {
   it('serves its OpenAPI document and UI', async () => {
     const doc = await anon.get('/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/rerank', '/v2/rerank', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/results', '/v1/models', '/health/ready']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/rerank',
+        '/v2/rerank',
+        '/v1/jobs',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/results',
+        '/v1/models',
+        '/health/ready',
+      ]),
+    );
     // Request bodies are named component schemas (a generated client gets real types, not never).
     expect(doc.body.openapi).toBe('3.1.0');
-    expect(doc.body.paths['/v1/jobs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/JobRequest' });
+    expect(doc.body.paths['/v1/jobs'].post.requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/JobRequest',
+    });
     expect(doc.body.components.schemas.JobRequest.properties.top_k).toBeDefined();
     const ui = await fetch(`${anon.base}/docs`);
     expect(ui.status).toBe(200);
@@ -106,17 +118,28 @@ describe('health, models, OpenAPI', () => {
 const manyDocs = (n: number, chars = 10) => Array.from({ length: n }, (_, i) => `${i}`.padEnd(chars, 'x'));
 
 describe('synchronous rerank (scored by the worker)', () => {
-  const docs = ['Paris is the capital of France.', 'The river flows to the ocean.', 'France borders Spain.', 'Capital cities have many museums.'];
+  const docs = [
+    'Paris is the capital of France.',
+    'The river flows to the ocean.',
+    'France borders Spain.',
+    'Capital cities have many museums.',
+  ];
   const query = 'capital of France';
 
   it('answers Cohere v1 requests with the engine scores (0..1 as Cohere, sigmoid by default), best first', async () => {
-    const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]), { normalize: true });
+    const expected = await engine.computeScore(
+      docs.map((d) => [query, d] as [string, string]),
+      { normalize: true },
+    );
     const r = await alice.post('/v1/rerank', { model: 'tiny', query, documents: docs, top_n: 3, return_documents: true });
     expect(r.status).toBe(200);
     expect(typeof r.body.id).toBe('string');
     expect(r.body.meta.api_version.version).toBe('1');
     expect(r.body.model).toBe('tiny');
-    const order = docs.map((_, i) => i).sort((a, b) => expected[b] - expected[a] || a - b).slice(0, 3);
+    const order = docs
+      .map((_, i) => i)
+      .sort((a, b) => expected[b] - expected[a] || a - b)
+      .slice(0, 3);
     expect(r.body.results).toEqual(order.map((i) => ({ index: i, relevance_score: expected[i], document: { text: docs[i] } })));
   });
 
@@ -138,9 +161,18 @@ describe('synchronous rerank (scored by the worker)', () => {
   });
 
   it('answers Jina-shaped requests ({text} documents)', async () => {
-    const r = await alice.post('/v1/rerank', { model: 'tiny', query, documents: docs.map((text) => ({ text })), top_n: 2, return_documents: true });
+    const r = await alice.post('/v1/rerank', {
+      model: 'tiny',
+      query,
+      documents: docs.map((text) => ({ text })),
+      top_n: 2,
+      return_documents: true,
+    });
     expect(r.status).toBe(200);
-    const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]), { normalize: true });
+    const expected = await engine.computeScore(
+      docs.map((d) => [query, d] as [string, string]),
+      { normalize: true },
+    );
     for (const x of r.body.results) {
       expect(x.relevance_score).toBe(expected[x.index]);
       expect(x.document).toEqual({ text: docs[x.index] });
@@ -152,13 +184,27 @@ describe('synchronous rerank (scored by the worker)', () => {
   it('sends requests too large for synchronous work to /v1/jobs (413)', async () => {
     const r = await alice.post('/v1/rerank', { model: 'tiny', query, documents: manyDocs(21) });
     expect(r.status).toBe(413);
-    expect(r.body.error).toMatchObject({ code: 'too_large_for_sync', field: 'documents', jobs_url: '/v1/jobs', limit: { value: 20, env: 'RERANK_SYNC_MAX_DOCUMENTS' } });
+    expect(r.body.error).toMatchObject({
+      code: 'too_large_for_sync',
+      field: 'documents',
+      jobs_url: '/v1/jobs',
+      limit: { value: 20, env: 'RERANK_SYNC_MAX_DOCUMENTS' },
+    });
     expect(r.body.error.message).toMatch(/POST \/v1\/jobs/);
   });
 });
 
 describe('jobs: keys, idempotency, cancel', () => {
-  const body = { model: 'tiny', queries: [{ id: 'q1', query: 'alpha' }, { id: 'q2', query: 'omega river' }], documents: makeDocuments(30, 5).map((text, i) => ({ id: `d${i}`, text })), top_k: 3, metadata: { run: 7 } };
+  const body = {
+    model: 'tiny',
+    queries: [
+      { id: 'q1', query: 'alpha' },
+      { id: 'q2', query: 'omega river' },
+    ],
+    documents: makeDocuments(30, 5).map((text, i) => ({ id: `d${i}`, text })),
+    top_k: 3,
+    metadata: { run: 7 },
+  };
 
   it('needs a valid key', async () => {
     const none = await anon.post('/v1/jobs', body);
@@ -172,21 +218,34 @@ describe('jobs: keys, idempotency, cancel', () => {
     expect(created.status).toBe(202);
     expect(created.body).toMatchObject({ status: 'queued', links: { self: `${alice.base}/v1/jobs/${created.body.id}` } });
     const done = await alice.waitJob(created.body.id, 30000);
-    expect(done).toMatchObject({ status: 'completed', metadata: { run: 7 }, progress: { shards_done: 2, shards_total: 2, pairs_done: 60, pairs_total: 60 }, error: null });
+    expect(done).toMatchObject({
+      status: 'completed',
+      metadata: { run: 7 },
+      progress: { shards_done: 2, shards_total: 2, pairs_done: 60, pairs_total: 60 },
+      error: null,
+    });
     expect(done.timings.total_ms).toBeGreaterThan(0);
     const res = await alice.get(`/v1/jobs/${created.body.id}/results`);
     expect(res.status).toBe(200);
     expect(res.body.results.map((q: any) => q.query_id)).toEqual(['q1', 'q2']);
     for (const q of res.body.results) {
       expect(q.top_k).toHaveLength(3);
-      expect(q.top_k[0]).toEqual({ index: expect.any(Number), id: `d${q.top_k[0].index}`, score: expect.any(Number), document: { text: body.documents[q.top_k[0].index].text } });
+      expect(q.top_k[0]).toEqual({
+        index: expect.any(Number),
+        id: `d${q.top_k[0].index}`,
+        score: expect.any(Number),
+        document: { text: body.documents[q.top_k[0].index].text },
+      });
       const expected = await engine.computeScore(body.documents.map((d) => [q.query, d.text] as [string, string]));
       expect(q.top_k.map((x: any) => x.score)).toEqual(q.top_k.map((x: any) => expected[x.index]));
     }
     // ?all=true is JSON lines whatever the size (60 pairs here), one per pair, query by query.
     const all = await alice.get(`/v1/jobs/${created.body.id}/results?all=true`);
     expect(all.headers.get('content-type')).toMatch(/application\/x-ndjson/);
-    const lines = all.text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = all.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(60);
     const expected1 = await engine.computeScore(body.documents.map((d) => ['omega river', d.text] as [string, string]));
     expect(lines.slice(30)).toEqual(expected1.map((score, i) => ({ query_index: 1, query_id: 'q2', index: i, id: `d${i}`, score })));
@@ -206,17 +265,25 @@ describe('jobs: keys, idempotency, cancel', () => {
     expect((await alice.get('/v1/jobs/job_doesnotexist')).status).toBe(404);
   });
 
-  it('returns every layer\'s score for several cutoff layers, ranking by the last', async () => {
+  it("returns every layer's score for several cutoff layers, ranking by the last", async () => {
     const docs = makeDocuments(12, 8);
     const created = await alice.post('/v1/jobs', { model: 'layers', query: 'alpha', documents: docs, cutoff_layers: [1, 2], top_k: 4 });
     expect(created.status).toBe(202);
     expect((await alice.waitJob(created.body.id, 30000)).status).toBe('completed');
     const lw = await AutoReranker.fromFinetuned(layerwiseDir, { devices: ['cpu'], intraOpNumThreads: 1 });
-    const perLayer = (await (lw as any).computeScore(docs.map((d) => ['alpha', d]), { cutoffLayers: [1, 2] })) as number[][];
+    const perLayer = (await (lw as any).computeScore(
+      docs.map((d) => ['alpha', d]),
+      { cutoffLayers: [1, 2] },
+    )) as number[][];
     await lw.close();
     const res = await alice.get(`/v1/jobs/${created.body.id}/results`);
-    const order = docs.map((_, i) => i).sort((a, b) => perLayer[1][b] - perLayer[1][a] || a - b).slice(0, 4);
-    expect(res.body.results[0].top_k).toEqual(order.map((i) => ({ index: i, score: perLayer[1][i], scores: [perLayer[0][i], perLayer[1][i]], document: { text: docs[i] } })));
+    const order = docs
+      .map((_, i) => i)
+      .sort((a, b) => perLayer[1][b] - perLayer[1][a] || a - b)
+      .slice(0, 4);
+    expect(res.body.results[0].top_k).toEqual(
+      order.map((i) => ({ index: i, score: perLayer[1][i], scores: [perLayer[0][i], perLayer[1][i]], document: { text: docs[i] } })),
+    );
   });
 
   it('gives the same job for the same Idempotency-Key and body, 409 for another body', async () => {
@@ -252,13 +319,23 @@ describe('jobs: keys, idempotency, cancel', () => {
 
     it('stops a running job: shards not started never run, the job ends cancelled, the webhook says so', async () => {
       const docs = makeDocuments(2500, 11, 6, 14);
-      const created = await alice.post('/v1/jobs', { model: 'tiny', query: 'alpha river', documents: docs, webhook: { url: receiver.url, secret: 'cancel-secret-1' } });
+      const created = await alice.post('/v1/jobs', {
+        model: 'tiny',
+        query: 'alpha river',
+        documents: docs,
+        webhook: { url: receiver.url, secret: 'cancel-secret-1' },
+      });
       expect(created.status).toBe(202);
       const id = created.body.id;
       const total = created.body.progress.shards_total;
       expect(total).toBe(50);
       // Let some shards finish first, so the cancel lands mid-job.
-      await waitFor('two shards done', async () => ((await alice.get(`/v1/jobs/${id}`)).body.progress.shards_done >= 2 ? true : undefined), 20000, 10);
+      await waitFor(
+        'two shards done',
+        async () => ((await alice.get(`/v1/jobs/${id}`)).body.progress.shards_done >= 2 ? true : undefined),
+        20000,
+        10,
+      );
       const cancelled = await alice.del(`/v1/jobs/${id}`);
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.status).toBe('cancelled');

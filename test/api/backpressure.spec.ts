@@ -4,7 +4,15 @@
  * 503 while Redis is down, and the infrastructure-error classifier and retry on real replies.
  */
 import { Redis } from 'ioredis';
-import { freePort, InfraRetryExhaustedError, isRedisInfraError, JobRepository, loadConfig, ConfigError, withInfraRetry } from '@rerank/jobs';
+import {
+  freePort,
+  InfraRetryExhaustedError,
+  isRedisInfraError,
+  JobRepository,
+  loadConfig,
+  ConfigError,
+  withInfraRetry,
+} from '@rerank/jobs';
 import { parseInfoMemory } from '../../apps/api/src/backpressure';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
@@ -35,7 +43,12 @@ describe('infrastructure errors of a real Redis', () => {
 
     await c.config('SET', 'maxmemory', '1');
     const oom = await c.set('k', '1').catch((e: Error) => e);
-    const execAbort = await c.multi().hset('h', 'f', '1').expire('h', 10).exec().catch((e: Error) => e);
+    const execAbort = await c
+      .multi()
+      .hset('h', 'f', '1')
+      .expire('h', 10)
+      .exec()
+      .catch((e: Error) => e);
     await c.config('SET', 'maxmemory', '0');
     expect(String(oom)).toMatch(/^ReplyError: OOM command not allowed/);
     expect(isRedisInfraError(oom)).toBe(true);
@@ -50,7 +63,11 @@ describe('infrastructure errors of a real Redis', () => {
     expect(String(readonly)).toMatch(/READONLY/);
     expect(isRedisInfraError(readonly)).toBe(true);
 
-    const gone = new Redis(`redis://127.0.0.1:${await freePort()}`, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const gone = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
     const refused = await gone.connect().catch((e: Error) => e);
     gone.disconnect();
     expect(String(refused)).toMatch(/ECONNREFUSED|Connection is closed/);
@@ -73,7 +90,9 @@ describe('infrastructure errors of a real Redis', () => {
     const e = await withInfraRetry(() => c.set('never', '1'), { budgetMs: 700, what: 'writing "never"' }).catch((x: Error) => x);
     await c.config('SET', 'maxmemory', '0');
     expect(e).toBeInstanceOf(InfraRetryExhaustedError);
-    expect((e as Error).message).toMatch(/^Redis unavailable for \d+ ms while writing "never" \(gave up after RERANK_INFRA_RETRY_MS\): OOM command not allowed/);
+    expect((e as Error).message).toMatch(
+      /^Redis unavailable for \d+ ms while writing "never" \(gave up after RERANK_INFRA_RETRY_MS\): OOM command not allowed/,
+    );
     expect(Date.now() - t).toBeGreaterThanOrEqual(700);
 
     let tries = 0;
@@ -107,7 +126,9 @@ describe('configuration of the bounds', () => {
         return (e as ConfigError).problems;
       }
     };
-    expect(problems({ RERANK_REDIS_MEMORY_CEILING: '1.5' })).toEqual(['RERANK_REDIS_MEMORY_CEILING="1.5": expected a fraction above 0 and at most 1, e.g. 0.9 (default 0.9)']);
+    expect(problems({ RERANK_REDIS_MEMORY_CEILING: '1.5' })).toEqual([
+      'RERANK_REDIS_MEMORY_CEILING="1.5": expected a fraction above 0 and at most 1, e.g. 0.9 (default 0.9)',
+    ]);
     expect(problems({ RERANK_REDIS_MEMORY_CEILING: '0.75' })).toEqual([]);
     expect(problems({ RERANK_MAX_QUEUED_PAIRS: '1000' })).toEqual([
       'RERANK_MAX_QUEUED_PAIRS=1000 is below RERANK_MAX_PAIRS=1000000: a job of the largest size could never be accepted; raise it (or 0 to turn the check off)',
@@ -121,7 +142,10 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
   let cluster: Cluster;
   beforeAll(async () => {
     const dir = await testEncoderDir();
-    cluster = await Cluster.start({ models: [{ name: 'tiny', path: dir }], env: { RERANK_MAX_PAIRS: '5000', RERANK_MAX_QUEUED_PAIRS: '5000', RERANK_REDIS_MEMORY_CEILING: '0.5' } });
+    cluster = await Cluster.start({
+      models: [{ name: 'tiny', path: dir }],
+      env: { RERANK_MAX_PAIRS: '5000', RERANK_MAX_QUEUED_PAIRS: '5000', RERANK_REDIS_MEMORY_CEILING: '0.5' },
+    });
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -129,7 +153,12 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
   });
 
   /** A cancelled job's documents are dropped when its aggregation runs: wait for it, so memory and keys hold still. */
-  const gone = (id: string) => waitFor(`job ${id} documents dropped`, async () => (!(await new JobRepository(cluster.redis.client).hasDocuments(id)) ? true : undefined), 30000);
+  const gone = (id: string) =>
+    waitFor(
+      `job ${id} documents dropped`,
+      async () => (!(await new JobRepository(cluster.redis.client).hasDocuments(id)) ? true : undefined),
+      30000,
+    );
   const job = (seed: number) => ({ model: 'tiny', query: 'harbor', documents: makeDocuments(3000, seed, 3, 8) });
 
   it('503 overloaded with Retry-After when the queued pairs would pass RERANK_MAX_QUEUED_PAIRS; nothing stored; accepted again once room', async () => {
@@ -141,7 +170,8 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
     expect(second.headers.get('retry-after')).toBe('5');
     expect(second.body.error).toEqual({
       code: 'overloaded',
-      message: "too much work queued: 3000 pairs of unfinished jobs plus this request's 3000 would pass 5000 (RERANK_MAX_QUEUED_PAIRS); nothing was stored, retry later",
+      message:
+        "too much work queued: 3000 pairs of unfinished jobs plus this request's 3000 would pass 5000 (RERANK_MAX_QUEUED_PAIRS); nothing was stored, retry later",
       retry_after_seconds: 5,
       reason: 'queued_pairs',
     });
@@ -169,7 +199,9 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
       expect(r.headers.get('retry-after')).toBe('5');
       expect(r.body.error.code).toBe('overloaded');
       expect(r.body.error.reason).toBe('redis_memory');
-      expect(r.body.error.message).toMatch(/^Redis memory is nearly full \(\d+ of \d+ bytes used, this request adds about \d+; the ceiling is 0.5 of maxmemory, RERANK_REDIS_MEMORY_CEILING\); nothing was stored, retry later$/);
+      expect(r.body.error.message).toMatch(
+        /^Redis memory is nearly full \(\d+ of \d+ bytes used, this request adds about \d+; the ceiling is 0.5 of maxmemory, RERANK_REDIS_MEMORY_CEILING\); nothing was stored, retry later$/,
+      );
       const sync = await cluster.client.post('/v1/rerank', { model: 'tiny', query: 'q', documents: ['a', 'b'] });
       expect(sync.status).toBe(503);
       expect(sync.headers.get('retry-after')).toBe('5');
@@ -195,14 +227,24 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
       const t = Date.now();
       const r = await cluster.client.post(path, body);
       const took = Date.now() - t;
-      expect({ path, status: r.status, code: r.body.error.code, retryAfter: r.headers.get('retry-after') }).toEqual({ path, status: 503, code: 'unavailable', retryAfter: '2' });
+      expect({ path, status: r.status, code: r.body.error.code, retryAfter: r.headers.get('retry-after') }).toEqual({
+        path,
+        status: 503,
+        code: 'unavailable',
+        retryAfter: '2',
+      });
       expect(took).toBeLessThan(2000);
     }
     await cluster.redis.restart();
-    const back = await waitFor('POST /v1/jobs accepted again', async () => {
-      const r = await cluster.client.post('/v1/jobs', job(5));
-      return r.status === 202 ? r : undefined;
-    }, 30000, 200);
+    const back = await waitFor(
+      'POST /v1/jobs accepted again',
+      async () => {
+        const r = await cluster.client.post('/v1/jobs', job(5));
+        return r.status === 202 ? r : undefined;
+      },
+      30000,
+      200,
+    );
     expect(back.body.status).toBe('queued');
   });
 });

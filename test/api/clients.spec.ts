@@ -30,7 +30,12 @@ beforeAll(async () => {
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],
     devices: 'cpu',
-    env: { RERANK_API_KEYS: `client:${KEY}`, RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_MAX_TOP_K: '100', RERANK_SYNC_TIMEOUT_MS: '150000' },
+    env: {
+      RERANK_API_KEYS: `client:${KEY}`,
+      RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
+      RERANK_MAX_TOP_K: '100',
+      RERANK_SYNC_TIMEOUT_MS: '150000',
+    },
   });
   base = cluster.client.base;
   engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
@@ -44,10 +49,19 @@ afterAll(async () => {
 
 const api = () => cluster.client.withKey(KEY);
 const query = 'capital of France';
-const docs = ['Paris is the capital of France.', 'The river flows to the ocean.', 'France borders Spain.', 'Capital cities have many museums.', 'alpha beta gamma'];
+const docs = [
+  'Paris is the capital of France.',
+  'The river flows to the ocean.',
+  'France borders Spain.',
+  'Capital cities have many museums.',
+  'alpha beta gamma',
+];
 
 async function expectedScores(q: string, texts: string[]): Promise<number[]> {
-  return await engine.computeScore(texts.map((t) => [q, t] as Pair), { normalize: true });
+  return await engine.computeScore(
+    texts.map((t) => [q, t] as Pair),
+    { normalize: true },
+  );
 }
 
 /** Indices best first, ties to the lower index (the API's order). */
@@ -132,7 +146,10 @@ describe('cohere-ai SDK, v1 rerank', () => {
   it('a 400 is Cohere-shaped (top-level message) and keeps our error object', async () => {
     const err = await client()
       .rerank({ model: 'tiny', query, documents: docs, topN: 0 })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(CohereError);
     expect((err as CohereError).statusCode).toBe(400);
     const body = (err as CohereError).body as { message: string; error: { field: string; message: string } };
@@ -181,7 +198,9 @@ describe('cohere-ai SDK, v2 rerank', () => {
         await queue.pause();
         const answer = client().rerank({ model: 'tiny', query: `priority ${priority}`, documents: docs, priority });
         const waiting = await waitFor(`the sync job of priority ${priority}`, async () =>
-          (await queue.getJobs(['waiting', 'prioritized', 'paused'])).find((j) => (j.data as { query?: string }).query === `priority ${priority}`),
+          (await queue.getJobs(['waiting', 'prioritized', 'paused'])).find(
+            (j) => (j.data as { query?: string }).query === `priority ${priority}`,
+          ),
         );
         expect(waiting.opts.priority ?? 0).toBe(bull);
         await queue.resume();
@@ -201,7 +220,9 @@ describe('LangChain CohereRerank (@langchain/cohere), its own cohere-ai client p
   function rerankerFor(fields: Record<string, unknown> = {}): CohereRerank {
     // LangChain takes a configured client: the one cohere-ai it depends on, with the stack's base URL.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path resolved at run time, from @langchain/cohere's own folder
-    const own = require(require.resolve('cohere-ai', { paths: [dirname(require.resolve('@langchain/cohere'))] })) as typeof import('cohere-ai');
+    const own = require(
+      require.resolve('cohere-ai', { paths: [dirname(require.resolve('@langchain/cohere'))] }),
+    ) as typeof import('cohere-ai');
     return new CohereRerank({ client: new own.CohereClient({ token: KEY, environment: base }) as never, model: 'tiny', ...fields });
   }
 
@@ -224,16 +245,35 @@ describe('LangChain CohereRerank (@langchain/cohere), its own cohere-ai client p
 describe('Jina shape', () => {
   it('usage.total_tokens, {text} documents, top_n, return_documents', async () => {
     const expected = await expectedScores(query, docs);
-    const r = await api().post('/v1/rerank', { model: 'tiny', query, documents: docs.map((text) => ({ text })), top_n: 2, return_documents: true });
+    const r = await api().post('/v1/rerank', {
+      model: 'tiny',
+      query,
+      documents: docs.map((text) => ({ text })),
+      top_n: 2,
+      return_documents: true,
+    });
     expect(r.status).toBe(200);
     expect(r.body.model).toBe('tiny');
     expect(r.body.usage.total_tokens).toBe(await tokensOf(query, docs));
-    expect(r.body.results).toEqual(ranking(expected).slice(0, 2).map((i) => ({ index: i, relevance_score: expected[i], document: { text: docs[i] } })));
+    expect(r.body.results).toEqual(
+      ranking(expected)
+        .slice(0, 2)
+        .map((i) => ({ index: i, relevance_score: expected[i], document: { text: docs[i] } })),
+    );
   });
 });
 
 describe('null means absent', () => {
-  const nulls = { top_n: null, return_documents: null, rank_fields: null, max_chunks_per_doc: null, max_tokens_per_doc: null, priority: null, normalize: null, max_length: null };
+  const nulls = {
+    top_n: null,
+    return_documents: null,
+    rank_fields: null,
+    max_chunks_per_doc: null,
+    max_tokens_per_doc: null,
+    priority: null,
+    normalize: null,
+    max_length: null,
+  };
 
   it.each(['/v1/rerank', '/v2/rerank'])('%s: every optional field null → the defaults', async (path) => {
     const expected = await expectedScores(query, docs);
@@ -243,21 +283,39 @@ describe('null means absent', () => {
   });
 
   it('/v1/jobs: null top_k, return_documents, webhook, metadata, normalize → the defaults', async () => {
-    const created = await api().post('/v1/jobs', { model: 'tiny', query, documents: docs, top_k: null, return_documents: null, webhook: null, metadata: null, normalize: null });
+    const created = await api().post('/v1/jobs', {
+      model: 'tiny',
+      query,
+      documents: docs,
+      top_k: null,
+      return_documents: null,
+      webhook: null,
+      metadata: null,
+      normalize: null,
+    });
     expect(created.status).toBe(202);
     const done = await api().waitJob(created.body.id, 60000);
     expect(done.status).toBe('completed');
     const res = await api().get(`/v1/jobs/${created.body.id}/results`);
     const raw = await engine.computeScore(docs.map((d) => [query, d] as Pair));
     expect(res.body.top_k).toBe(10);
-    expect(res.body.results[0].top_k.map((x: { index: number; score: number }) => [x.index, x.score])).toEqual(ranking(raw).map((i) => [i, raw[i]]));
+    expect(res.body.results[0].top_k.map((x: { index: number; score: number }) => [x.index, x.score])).toEqual(
+      ranking(raw).map((i) => [i, raw[i]]),
+    );
   });
 });
 
 describe('Hugging Face TEI shape: POST /rerank {query, texts}, GET /info', () => {
   it('[{index, score, text?}] best first; sigmoid scores unless raw_scores', async () => {
     const expected = await expectedScores(query, docs);
-    const r = await api().post('/rerank', { query, texts: docs, return_text: true, truncate: true, truncation_direction: 'Right', raw_scores: false });
+    const r = await api().post('/rerank', {
+      query,
+      texts: docs,
+      return_text: true,
+      truncate: true,
+      truncation_direction: 'Right',
+      raw_scores: false,
+    });
     expect(r.status).toBe(200);
     expect(r.body).toEqual(ranking(expected).map((i) => ({ index: i, score: expected[i], text: docs[i] })));
     const raw = await engine.computeScore(docs.map((d) => [query, d] as Pair));
@@ -298,7 +356,12 @@ describe('Hugging Face TEI shape: POST /rerank {query, texts}, GET /info', () =>
   it('GET /info', async () => {
     const r = await api().get('/info');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ model_id: 'tiny', max_input_length: 512, max_client_batch_size: 10000, model_type: { reranker: expect.any(Object) } });
+    expect(r.body).toMatchObject({
+      model_id: 'tiny',
+      max_input_length: 512,
+      max_client_batch_size: 10000,
+      model_type: { reranker: expect.any(Object) },
+    });
   });
 });
 
@@ -308,8 +371,15 @@ describe('vLLM / Infinity shapes: POST /rerank {documents}, /score and /v1/score
     const r = await api().post('/rerank', { model: 'tiny', query, documents: docs, top_n: 3, return_documents: true });
     expect(r.status).toBe(200);
     expect(r.body.usage.total_tokens).toBe(await tokensOf(query, docs));
-    expect(r.body.results).toEqual(ranking(expected).slice(0, 3).map((i) => ({ index: i, relevance_score: expected[i], document: { text: docs[i] } })));
-    const raw = await engine.computeScore(docs.map((d) => [query, d] as Pair), { maxLength: 20 });
+    expect(r.body.results).toEqual(
+      ranking(expected)
+        .slice(0, 3)
+        .map((i) => ({ index: i, relevance_score: expected[i], document: { text: docs[i] } })),
+    );
+    const raw = await engine.computeScore(
+      docs.map((d) => [query, d] as Pair),
+      { maxLength: 20 },
+    );
     const infinity = await api().post('/rerank', { model: 'tiny', query, documents: docs, raw_scores: true, truncate_prompt_tokens: 20 });
     expect(infinity.body.results).toEqual(ranking(raw).map((i) => ({ index: i, relevance_score: raw[i] })));
   });
@@ -342,9 +412,14 @@ describe('10,000 documents in one synchronous call', () => {
     const redis = cluster.redis.client;
     // Answered parts leave Redis at once: count them in the queue's event stream instead.
     const last = (await redis.xrevrange(`${BULL_PREFIX}:${modelQueues('tiny').sync}:events`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
-    const r = await new CohereClientV2({ token: KEY, environment: base, timeoutInSeconds: 300 }).rerank({ model: 'tiny', query: 'river library', documents: many, topN: 20 }, { timeoutInSeconds: 300 });
+    const r = await new CohereClientV2({ token: KEY, environment: base, timeoutInSeconds: 300 }).rerank(
+      { model: 'tiny', query: 'river library', documents: many, topN: 20 },
+      { timeoutInSeconds: 300 },
+    );
     const events = await redis.xrange(`${BULL_PREFIX}:${modelQueues('tiny').sync}:events`, `(${last}`, '+');
-    const fields = events.map(([, f]) => Object.fromEntries(f.reduce<[string, string][]>((acc, v, i) => (i % 2 ? acc : [...acc, [v, f[i + 1]]]), [])));
+    const fields = events.map(([, f]) =>
+      Object.fromEntries(f.reduce<[string, string][]>((acc, v, i) => (i % 2 ? acc : [...acc, [v, f[i + 1]]]), [])),
+    );
     expect(fields.filter((f) => f.event === 'added' && f.name === 'sync')).toHaveLength(10);
     const expected = await expectedScores('river library', many);
     expect(r.results.map((x) => x.index)).toEqual(ranking(expected).slice(0, 20));
@@ -355,7 +430,9 @@ describe('10,000 documents in one synchronous call', () => {
   it('beyond RERANK_SYNC_MAX_DOCUMENTS: 413 pointing to /v1/jobs', async () => {
     const r = await api().post('/v2/rerank', { model: 'tiny', query: 'q', documents: Array.from({ length: 10001 }, (_, i) => `d${i}`) });
     expect(r.status).toBe(413);
-    expect(r.body.message).toMatch(/^documents: 10001 documents exceed the synchronous limit of 10000 \(RERANK_SYNC_MAX_DOCUMENTS\); submit them as an asynchronous job instead: POST \/v1\/jobs/);
+    expect(r.body.message).toMatch(
+      /^documents: 10001 documents exceed the synchronous limit of 10000 \(RERANK_SYNC_MAX_DOCUMENTS\); submit them as an asynchronous job instead: POST \/v1\/jobs/,
+    );
     expect(r.body.error).toMatchObject({ code: 'too_large_for_sync', field: 'documents', jobs_url: '/v1/jobs' });
   });
 });

@@ -45,7 +45,14 @@ let bobJob: string;
 
 function toRequest(row: Row): { req: RawRequest; halfClose: boolean } {
   const path = (row.path ?? '/v1/jobs').split(BOB_JOB).join(bobJob);
-  const body = row.raw !== undefined ? (typeof row.raw === 'string' ? Buffer.from(row.raw, 'utf8') : row.raw) : row.body !== undefined ? Buffer.from(JSON.stringify(row.body), 'utf8') : undefined;
+  const body =
+    row.raw !== undefined
+      ? typeof row.raw === 'string'
+        ? Buffer.from(row.raw, 'utf8')
+        : row.raw
+      : row.body !== undefined
+        ? Buffer.from(JSON.stringify(row.body), 'utf8')
+        : undefined;
   const method = row.method ?? (body !== undefined ? 'POST' : 'GET');
   const headers: [string, string][] = [];
   const host = row.host === undefined ? `127.0.0.1:${port}` : row.host;
@@ -125,7 +132,14 @@ beforeAll(async () => {
   port = Number(new URL(base).port);
   snapshots = new RedisSnapshotter(cluster.redis.client);
   // A job of the other key, queued for good (no workers): the target of the cross-key rows.
-  const created = await cluster.client.withKey(BOB).post('/v1/jobs', { model: 'tiny', query: 'bob query', documents: [{ id: 'b1', text: 'bob doc one' }, { id: 'b2', text: 'bob doc two' }] });
+  const created = await cluster.client.withKey(BOB).post('/v1/jobs', {
+    model: 'tiny',
+    query: 'bob query',
+    documents: [
+      { id: 'b1', text: 'bob doc one' },
+      { id: 'b2', text: 'bob doc two' },
+    ],
+  });
   expect(created.status).toBe(202);
   bobJob = created.body.id;
 });
@@ -161,14 +175,33 @@ describe('the table', () => {
     const r = await cluster.client.withKey(ALICE).post('/v1/jobs', { model: 'tiny', query: 'control', documents: ['one', 'two'] });
     expect(r.status).toBe(202);
     const after = await snapshots.take();
-    expect(Object.keys(after.keys).filter((k) => !(k in before.keys))).toEqual(expect.arrayContaining([keys.job(r.body.id), keys.docs(r.body.id)]));
+    expect(Object.keys(after.keys).filter((k) => !(k in before.keys))).toEqual(
+      expect.arrayContaining([keys.job(r.body.id), keys.docs(r.body.id)]),
+    );
     expect(after.queues.shards.prioritized).toBe(before.queues.shards.prioritized + 1);
     // The job stays queued (no workers), like the other key's: a fixed part of every later snapshot.
   });
 
   it('covers every route of the API', () => {
-    const routes = new Set(all.map((r) => `${r.method ?? (r.body !== undefined || r.raw !== undefined ? 'POST' : 'GET')} ${(r.path ?? '/v1/jobs').split('?')[0].replace(BOB_JOB, ':id').slice(0, 40)}`));
-    for (const route of ['POST /v1/rerank', 'POST /v2/rerank', 'POST /v1/jobs', 'GET /v1/jobs', 'GET /v1/jobs/:id', 'GET /v1/jobs/:id/results', 'DELETE /v1/jobs/:id', 'GET /v1/models', 'GET /health/live', 'GET /openapi.json', 'POST /docs']) {
+    const routes = new Set(
+      all.map(
+        (r) =>
+          `${r.method ?? (r.body !== undefined || r.raw !== undefined ? 'POST' : 'GET')} ${(r.path ?? '/v1/jobs').split('?')[0].replace(BOB_JOB, ':id').slice(0, 40)}`,
+      ),
+    );
+    for (const route of [
+      'POST /v1/rerank',
+      'POST /v2/rerank',
+      'POST /v1/jobs',
+      'GET /v1/jobs',
+      'GET /v1/jobs/:id',
+      'GET /v1/jobs/:id/results',
+      'DELETE /v1/jobs/:id',
+      'GET /v1/models',
+      'GET /health/live',
+      'GET /openapi.json',
+      'POST /docs',
+    ]) {
       expect(routes).toContain(route);
     }
   });
@@ -179,7 +212,7 @@ describe('current: refused as today, nothing stored, the API alive', () => {
     await runRow(row);
   });
 
-  it('left the other key\'s job queued and untouched', async () => {
+  it("left the other key's job queued and untouched", async () => {
     const r = await cluster.client.withKey(BOB).get(`/v1/jobs/${bobJob}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: bobJob, status: 'queued', counts: { queries: 1, documents: 2, pairs: 2 } });
@@ -193,7 +226,13 @@ describe('pending: behaviours being merged (fail until then)', () => {
 
   it('pending: accepts a layer-wise (decoder) job whose query_max_length is close to max_length and fits the model', async () => {
     const alice = cluster.client.withKey(ALICE);
-    const r = await alice.post('/v1/jobs', { model: 'layers', query: 'alpha', documents: ['beta gamma'], max_length: 64, query_max_length: 60 });
+    const r = await alice.post('/v1/jobs', {
+      model: 'layers',
+      query: 'alpha',
+      documents: ['beta gamma'],
+      max_length: 64,
+      query_max_length: 60,
+    });
     expect({ status: r.status, text: r.text }).toEqual({ status: 202, text: expect.any(String) });
     // Left queued (no workers): a cancel would let the aggregator run while later rows take snapshots.
   });

@@ -35,7 +35,10 @@ const docText = (i: number) => `${WORDS[i % 8]} ${i}${i % 3 === 0 ? ` ${WORDS[(i
 async function expect400(body: unknown, field: string, message: RegExp): Promise<void> {
   const before = await cluster.footprint();
   // A string is sent as the raw body (JSON too deep for this process's JSON.stringify).
-  const r = typeof body === 'string' ? await cluster.client.request('POST', '/v1/jobs', undefined, {}, body) : await cluster.client.post('/v1/jobs', body);
+  const r =
+    typeof body === 'string'
+      ? await cluster.client.request('POST', '/v1/jobs', undefined, {}, body)
+      : await cluster.client.post('/v1/jobs', body);
   expect([r.status, r.body.error?.field]).toEqual([400, field]);
   expect(r.body.error.message).toMatch(message);
   expect(r.body.error.message.startsWith(`${field}: `)).toBe(true);
@@ -75,7 +78,11 @@ describe('POST /v1/jobs input limits', () => {
   });
 
   it('metadata nested 5,000 levels is a 400 naming metadata (no 500), and nothing is stored', async () => {
-    await expect400(deepBody(5000, '{"a":', '{"leaf":1}', '}'), 'metadata', /^metadata: nested more than 32 levels deep \(the limit RERANK_MAX_METADATA_DEPTH\)/);
+    await expect400(
+      deepBody(5000, '{"a":', '{"leaf":1}', '}'),
+      'metadata',
+      /^metadata: nested more than 32 levels deep \(the limit RERANK_MAX_METADATA_DEPTH\)/,
+    );
     await expect400(deepBody(5000, '[', '[]', ']'), 'metadata', /nested more than 32 levels deep/);
     await expect400(deepBody(100000, '[', '1', ']'), 'metadata', /nested more than 32 levels deep/);
     // 32 levels pass; 33 do not.
@@ -84,11 +91,19 @@ describe('POST /v1/jobs input limits', () => {
     const accepted = await cluster.client.post('/v1/jobs', { model: 'tiny', query: 'q', documents: ['d'], metadata: ok });
     expect(accepted.status).toBe(202);
     await cluster.client.request('DELETE', `/v1/jobs/${accepted.body.id}`);
-    await expect400({ model: 'tiny', query: 'q', documents: ['d'], metadata: { a: ok } }, 'metadata', /^metadata: nested more than 32 levels deep/);
+    await expect400(
+      { model: 'tiny', query: 'q', documents: ['d'], metadata: { a: ok } },
+      'metadata',
+      /^metadata: nested more than 32 levels deep/,
+    );
   });
 
   it('metadata over the size limit is a 400 naming metadata and the variable', async () => {
-    await expect400({ model: 'tiny', query: 'q', documents: ['d'], metadata: { blob: 'x'.repeat(17000) } }, 'metadata', /^metadata: 17011 bytes as JSON; at most 16384 \(the limit RERANK_MAX_METADATA_BYTES\)$/);
+    await expect400(
+      { model: 'tiny', query: 'q', documents: ['d'], metadata: { blob: 'x'.repeat(17000) } },
+      'metadata',
+      /^metadata: 17011 bytes as JSON; at most 16384 \(the limit RERANK_MAX_METADATA_BYTES\)$/,
+    );
   });
 
   it('duplicate document ids are a 400 naming the second occurrence and the first index', async () => {
@@ -98,24 +113,54 @@ describe('POST /v1/jobs input limits', () => {
       /^documents\[3\]\.id: duplicate document id "a": documents\[0\] has the same id/,
     );
     await expect400(
-      { model: 'tiny', queries: [{ query: 'q1', documents: [{ id: 1, text: 'x' }] }, { query: 'q2', documents: [{ id: 7, text: 'x' }, { id: 1, text: 'y' }, { id: 7, text: 'z' }] }] },
+      {
+        model: 'tiny',
+        queries: [
+          { query: 'q1', documents: [{ id: 1, text: 'x' }] },
+          {
+            query: 'q2',
+            documents: [
+              { id: 7, text: 'x' },
+              { id: 1, text: 'y' },
+              { id: 7, text: 'z' },
+            ],
+          },
+        ],
+      },
       'queries[1].documents[2].id',
       /^queries\[1\]\.documents\[2\]\.id: duplicate document id 7: queries\[1\]\.documents\[0\] has the same id/,
     );
     // The same id in two queries' own lists is fine (ids are per list), as are "1" and 1.
     const ok = await cluster.client.post('/v1/jobs', {
       model: 'tiny',
-      queries: [{ query: 'q1', documents: [{ id: 1, text: 'x' }, { id: '1', text: 'y' }] }, { query: 'q2', documents: [{ id: 1, text: 'x' }] }],
+      queries: [
+        {
+          query: 'q1',
+          documents: [
+            { id: 1, text: 'x' },
+            { id: '1', text: 'y' },
+          ],
+        },
+        { query: 'q2', documents: [{ id: 1, text: 'x' }] },
+      ],
     });
     expect(ok.status).toBe(202);
     await cluster.client.request('DELETE', `/v1/jobs/${ok.body.id}`);
   });
 
   it('max_length beyond the model positions is a 400 at submission naming max_length and the limit', async () => {
-    await expect400({ model: 'tiny', query: 'q', documents: ['d'], max_length: 4000 }, 'max_length', /^max_length: 4000 makes sequences of up to 4000 tokens .*beyond model "tiny"'s 512 positions; send max_length 512 or less$/);
+    await expect400(
+      { model: 'tiny', query: 'q', documents: ['d'], max_length: 4000 },
+      'max_length',
+      /^max_length: 4000 makes sequences of up to 4000 tokens .*beyond model "tiny"'s 512 positions; send max_length 512 or less$/,
+    );
     await expect400({ model: 'tiny', query: 'q', documents: ['d'], max_length: 513 }, 'max_length', /send max_length 512 or less$/);
     // Layer-wise (generated: 1024 positions): 1000 + 2 × (separator 1 + prompt 35) = 1072.
-    await expect400({ model: 'layers', query: 'q', documents: ['d'], max_length: 1000 }, 'max_length', /^max_length: 1000 makes sequences of up to 1072 tokens .*beyond model "layers"'s 1024 positions; send max_length 952 or less$/);
+    await expect400(
+      { model: 'layers', query: 'q', documents: ['d'], max_length: 1000 },
+      'max_length',
+      /^max_length: 1000 makes sequences of up to 1072 tokens .*beyond model "layers"'s 1024 positions; send max_length 952 or less$/,
+    );
     for (const body of [
       { model: 'tiny', query: 'q', documents: ['d'], max_length: 512 },
       // A query_max_length that fills max_length: the engine scores it as the reference (untruncated), so the API takes it.
@@ -150,5 +195,4 @@ describe('POST /v1/jobs input limits', () => {
     expect(ok.status).toBe(202);
     await cluster.client.request('DELETE', `/v1/jobs/${ok.body.id}`);
   });
-
 });

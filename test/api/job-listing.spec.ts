@@ -54,7 +54,9 @@ async function pages(client: ApiClient, query: string): Promise<any[][]> {
 
 /** Newest first, same millisecond: larger id first. */
 const listingOrder = (views: { id: string; created_at: string }[]) =>
-  [...views].sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : Date.parse(b.created_at) - Date.parse(a.created_at))).map((v) => v.id);
+  [...views]
+    .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : Date.parse(b.created_at) - Date.parse(a.created_at)))
+    .map((v) => v.id);
 
 beforeAll(async () => {
   cluster = await Cluster.start({
@@ -81,7 +83,7 @@ afterAll(async () => {
   removeTestModels();
 });
 
-it('lists each key\'s own jobs, newest first, exactly as GET /v1/jobs/{id} shows them', async () => {
+it("lists each key's own jobs, newest first, exactly as GET /v1/jobs/{id} shows them", async () => {
   const r = await alice.get('/v1/jobs');
   expect(r.status).toBe(200);
   expect(r.body).toMatchObject({ object: 'list', has_more: false, next_cursor: null });
@@ -94,7 +96,13 @@ it('lists each key\'s own jobs, newest first, exactly as GET /v1/jobs/{id} shows
     expect(v.status).toBe(aliceJobs.get(v.id));
   }
   const completed = views.find((v) => v.status === 'completed');
-  expect(completed).toMatchObject({ object: 'rerank.job', model: 'tiny', counts: { queries: 1, documents: 2, pairs: 2 }, progress: { pairs_done: 2, pairs_total: 2 }, links: { self: `${cluster.base}/v1/jobs/${completed.id}` } });
+  expect(completed).toMatchObject({
+    object: 'rerank.job',
+    model: 'tiny',
+    counts: { queries: 1, documents: 2, pairs: 2 },
+    progress: { pairs_done: 2, pairs_total: 2 },
+    links: { self: `${cluster.base}/v1/jobs/${completed.id}` },
+  });
 
   const theirs = await bob.get('/v1/jobs');
   expect(theirs.body.data.map((v: any) => v.id).sort()).toEqual([...bobJobs].sort());
@@ -121,8 +129,19 @@ it('pages with next_cursor through every job once, in order, for every page size
 });
 
 it('filters by status (one or several) across pages', async () => {
-  const ids = (status: string) => [...aliceJobs].filter(([, s]) => status.split(',').includes(s)).map(([id]) => id).sort();
-  for (const [status, limit] of [['completed', 3], ['cancelled', 1], ['queued', 1], ['completed,cancelled', 2], ['failed', 5], ['running,failed', 2]] as const) {
+  const ids = (status: string) =>
+    [...aliceJobs]
+      .filter(([, s]) => status.split(',').includes(s))
+      .map(([id]) => id)
+      .sort();
+  for (const [status, limit] of [
+    ['completed', 3],
+    ['cancelled', 1],
+    ['queued', 1],
+    ['completed,cancelled', 2],
+    ['failed', 5],
+    ['running,failed', 2],
+  ] as const) {
     const got = (await pages(alice, `status=${status}&limit=${limit}`)).flat();
     expect(got.map((v) => v.id).sort()).toEqual(ids(status));
     expect(got.map((v) => v.id)).toEqual(listingOrder(got));
@@ -142,7 +161,9 @@ it('filters by creation time, both bounds exclusive', async () => {
   const oldest = views[views.length - 1].created_at;
   const newest = views[0].created_at;
   const between = (await alice.get(`/v1/jobs?created_after=${oldest}&created_before=${newest}&status=completed`)).body.data as any[];
-  expect(between.map((v) => v.id)).toEqual(views.filter((v: any) => v.created_at > oldest && v.created_at < newest && aliceJobs.get(v.id) === 'completed').map((v) => v.id));
+  expect(between.map((v) => v.id)).toEqual(
+    views.filter((v: any) => v.created_at > oldest && v.created_at < newest && aliceJobs.get(v.id) === 'completed').map((v) => v.id),
+  );
   // Offsets: the same instant written as +02:00.
   const shifted = new Date(Date.parse(pivot) + 2 * 3600 * 1000).toISOString().replace('Z', '+02:00');
   const same = (await alice.get(`/v1/jobs?limit=100&created_after=${encodeURIComponent(shifted)}`)).body.data;
@@ -152,10 +173,26 @@ it('filters by creation time, both bounds exclusive', async () => {
 it.each([
   ['limit=0', 'limit', 'limit: expected an integer from 1 to 100, got "0"'],
   ['limit=101', 'limit', 'limit: expected an integer from 1 to 100, got "101"'],
-  ['cursor=bogus', 'cursor', 'cursor: not a cursor of this API; send next_cursor of the previous page as it was given, or omit it for the first page'],
-  ['status=finished', 'status', 'status: expected one or more of queued, running, completed, failed, cancelled (comma separated), got "finished"'],
-  ['created_after=last%20week', 'created_after', 'created_after: expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got "last week"'],
-  ['created_before=2025-13-01T00:00:00Z', 'created_before', 'created_before: expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got "2025-13-01T00:00:00Z"'],
+  [
+    'cursor=bogus',
+    'cursor',
+    'cursor: not a cursor of this API; send next_cursor of the previous page as it was given, or omit it for the first page',
+  ],
+  [
+    'status=finished',
+    'status',
+    'status: expected one or more of queued, running, completed, failed, cancelled (comma separated), got "finished"',
+  ],
+  [
+    'created_after=last%20week',
+    'created_after',
+    'created_after: expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got "last week"',
+  ],
+  [
+    'created_before=2025-13-01T00:00:00Z',
+    'created_before',
+    'created_before: expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got "2025-13-01T00:00:00Z"',
+  ],
   ['offset=20', 'offset', 'offset: unknown query parameter; GET /v1/jobs takes limit, cursor, status, created_after, created_before'],
 ])('400 for %s, naming %s', async (qs, field, message) => {
   const r = await alice.get(`/v1/jobs?${qs}`);

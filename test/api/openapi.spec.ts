@@ -17,7 +17,10 @@ const ENV = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_
 function offline(cmd: string, args: string[], cwd: string) {
   const isolated = spawnSync('unshare', ['-n', cmd, ...args], { cwd, env: ENV, encoding: 'utf8', timeout: 120000 });
   const cannotIsolate = isolated.error !== undefined || /unshare: /.test(isolated.stderr ?? '');
-  return { ...(cannotIsolate ? spawnSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: 120000 }) : isolated), isolated: !cannotIsolate };
+  return {
+    ...(cannotIsolate ? spawnSync(cmd, args, { cwd, env: ENV, encoding: 'utf8', timeout: 120000 }) : isolated),
+    isolated: !cannotIsolate,
+  };
 }
 
 describe('OpenAPI document', () => {
@@ -32,17 +35,48 @@ describe('OpenAPI document', () => {
 
   test('is OpenAPI 3.1 with named schemas, every status, webhooks, NDJSON and the opaque API-key scheme', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['RerankRequest', 'RerankResponse', 'JobRequest', 'Job', 'JobResults', 'ScoreLine', 'Error', 'WebhookPayload', 'TeiRerankRequest', 'ScoreRequest']));
-    for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, { example?: unknown }>)) expect([name, schema.example !== undefined]).toEqual([name, true]);
-    expect(Object.keys(doc.paths['/v1/jobs'].post.responses).sort()).toEqual(['200', '202', '400', '401', '409', '413', '415', '429', '503']);
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining([
+        'RerankRequest',
+        'RerankResponse',
+        'JobRequest',
+        'Job',
+        'JobResults',
+        'ScoreLine',
+        'Error',
+        'WebhookPayload',
+        'TeiRerankRequest',
+        'ScoreRequest',
+      ]),
+    );
+    for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, { example?: unknown }>))
+      expect([name, schema.example !== undefined]).toEqual([name, true]);
+    expect(Object.keys(doc.paths['/v1/jobs'].post.responses).sort()).toEqual([
+      '200',
+      '202',
+      '400',
+      '401',
+      '409',
+      '413',
+      '415',
+      '429',
+      '503',
+    ]);
     expect(Object.keys(doc.paths['/v1/jobs/{id}/results'].get.responses).sort()).toEqual(['200', '400', '401', '404', '409', '429', '503']);
     expect(Object.keys(doc.paths['/v2/rerank'].post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '429', '503', '504']);
-    expect(doc.paths['/v1/jobs/{id}/results'].get.responses['200'].content['application/x-ndjson'].schema).toEqual({ $ref: '#/components/schemas/ScoreLine' });
+    expect(doc.paths['/v1/jobs/{id}/results'].get.responses['200'].content['application/x-ndjson'].schema).toEqual({
+      $ref: '#/components/schemas/ScoreLine',
+    });
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.components.securitySchemes.apiKey.bearerFormat).toBeUndefined();
     expect(Object.keys(doc.webhooks)).toEqual(['job.completed', 'job.failed', 'job.cancelled']);
     const hook = doc.webhooks['job.completed'].post;
-    expect(hook.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['header:X-Rerank-Signature', 'header:X-Rerank-Delivery', 'header:X-Rerank-Event', 'header:X-Rerank-Attempt']);
+    expect(hook.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual([
+      'header:X-Rerank-Signature',
+      'header:X-Rerank-Delivery',
+      'header:X-Rerank-Event',
+      'header:X-Rerank-Attempt',
+    ]);
     expect(hook.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/WebhookPayload' });
     // Engine options come from the engine's contract, with its bounds.
     expect(doc.components.schemas.JobRequest.properties.max_length).toMatchObject({ type: 'integer', minimum: 16, maximum: 131072 });
@@ -53,7 +87,10 @@ describe('OpenAPI document', () => {
   test("passes Redocly's recommended ruleset with 0 errors and 0 warnings, offline", () => {
     const run = offline(join(BIN, 'redocly'), ['lint', '--extends', 'recommended', '--format', 'json', 'openapi.json'], dir);
     expect(run.error).toBeUndefined();
-    const report = JSON.parse(run.stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; message: string }[] };
+    const report = JSON.parse(run.stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: { ruleId: string; message: string }[];
+    };
     expect(report.problems.map((p) => `${p.ruleId}: ${p.message}`)).toEqual([]);
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
     expect(run.status).toBe(0);
@@ -85,7 +122,21 @@ const bad3: Answer['results'][number]['relevance_score'] = 'high';
 export { request, best, job, status, line, event, problem, bad1, bad2, bad3 };
 `,
     );
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--target', 'ES2022', '--module', 'commonjs', '--skipLibCheck', 'usage.ts'], { cwd: dir, encoding: 'utf8', timeout: 120000 });
+    const tsc = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '--noEmit',
+        '--strict',
+        '--target',
+        'ES2022',
+        '--module',
+        'commonjs',
+        '--skipLibCheck',
+        'usage.ts',
+      ],
+      { cwd: dir, encoding: 'utf8', timeout: 120000 },
+    );
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
   });

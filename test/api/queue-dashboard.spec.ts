@@ -24,7 +24,8 @@ afterAll(async () => {
   removeTestModels();
 });
 
-const get = (path: string, authorization?: string) => fetch(`${cluster.base}${path}`, { headers: authorization === undefined ? {} : { authorization } });
+const get = (path: string, authorization?: string) =>
+  fetch(`${cluster.base}${path}`, { headers: authorization === undefined ? {} : { authorization } });
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('who may open /admin/queues', () => {
@@ -49,7 +50,9 @@ describe('who may open /admin/queues', () => {
     for (const auth of [`Bearer ${ALICE}`, basic('alice', ALICE)]) {
       const r = await get('/admin/queues', auth);
       expect(r.status).toBe(403);
-      expect(await r.json()).toEqual({ error: { code: 'forbidden', message: 'this API key may not open the queue dashboard; it needs one of RERANK_ADMIN_KEYS' } });
+      expect(await r.json()).toEqual({
+        error: { code: 'forbidden', message: 'this API key may not open the queue dashboard; it needs one of RERANK_ADMIN_KEYS' },
+      });
     }
   });
 
@@ -58,7 +61,7 @@ describe('who may open /admin/queues', () => {
     expect(r.status).toBe(401);
   });
 
-  it('200 with the admin key: the page, and the queues with a queued job\'s shards and aggregation', async () => {
+  it("200 with the admin key: the page, and the queues with a queued job's shards and aggregation", async () => {
     const page = await get('/admin/queues', `Bearer ${ADMIN}`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
@@ -72,7 +75,9 @@ describe('who may open /admin/queues', () => {
     const shards = created.body.progress.shards_total as number;
     const r = await get('/admin/queues/api/queues?activeQueue=shards.tiny&status=prioritized&page=1', `Bearer ${ADMIN}`);
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { queues: { name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: { data: { jobId: string } }[] }[] };
+    const body = (await r.json()) as {
+      queues: { name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: { data: { jobId: string } }[] }[];
+    };
     const byName = Object.fromEntries(body.queues.map((q) => [q.name, q]));
     expect(Object.keys(byName).sort()).toEqual(['aggregate', 'shards.tiny', 'sync.tiny', 'webhooks']);
     for (const q of body.queues) expect(q.readOnlyMode).toBe(true);
@@ -84,7 +89,10 @@ describe('who may open /admin/queues', () => {
   it('refuses what read-only mode forbids, even with the admin key', async () => {
     const before = await cluster.redis.client.zcard('rerank:q:shards.tiny:prioritized');
     expect(before).toBeGreaterThan(0);
-    const r = await fetch(`${cluster.base}/admin/queues/api/queues/shards.tiny/empty`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}` } });
+    const r = await fetch(`${cluster.base}/admin/queues/api/queues/shards.tiny/empty`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
     expect(r.status).toBe(405);
     expect(await cluster.redis.client.zcard('rerank:q:shards.tiny:prioritized')).toBe(before);
   });
@@ -92,7 +100,10 @@ describe('who may open /admin/queues', () => {
 
 describe('without RERANK_ADMIN_KEYS', () => {
   it('the dashboard is not served (404 like any unknown route)', async () => {
-    const other = await Cluster.start({ models: [{ name: 'tiny', path: await testEncoderDir() }], env: { RERANK_API_KEYS: `alice:${ALICE}` } });
+    const other = await Cluster.start({
+      models: [{ name: 'tiny', path: await testEncoderDir() }],
+      env: { RERANK_API_KEYS: `alice:${ALICE}` },
+    });
     try {
       const r = await fetch(`${other.base}/admin/queues`, { headers: { authorization: `Bearer ${ALICE}` } });
       expect(r.status).toBe(404);

@@ -19,7 +19,14 @@ jest.setTimeout(5 * 60_000);
 const VENV = process.env.RERANK_PYTHON_VENV ?? join(ROOT, '.venv');
 const SCHEMATHESIS = join(VENV, 'bin', 'schemathesis');
 /** Checks that hold for this API: server errors, and conformance to the document. */
-const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance', 'response_headers_conformance', 'ignored_auth'];
+const CHECKS = [
+  'not_a_server_error',
+  'status_code_conformance',
+  'content_type_conformance',
+  'response_schema_conformance',
+  'response_headers_conformance',
+  'ignored_auth',
+];
 const KEY = 'fuzz-key-0123456789';
 /** The name of the document's examples, so they reach scoring too. */
 const MODEL = 'my-reranker';
@@ -34,7 +41,9 @@ let reportDir: string;
 
 beforeAll(async () => {
   if (!existsSync(SCHEMATHESIS)) {
-    throw new Error(`API fuzzing needs schemathesis (${SCHEMATHESIS} is missing): run \`npm run setup:python\` (scripts/setup-python.sh); .ci/run does it before \`npm test\``);
+    throw new Error(
+      `API fuzzing needs schemathesis (${SCHEMATHESIS} is missing): run \`npm run setup:python\` (scripts/setup-python.sh); .ci/run does it before \`npm test\``,
+    );
   }
   reportDir = mkdtempSync(join(tmpdir(), 'rerank-schemathesis-'));
   cluster = await Cluster.start({
@@ -93,7 +102,9 @@ function runSchemathesis(args: string[], timeoutMs: number): Promise<Run> {
 /** "METHOD /path" of every operation in the served document. */
 async function documentedOperations(): Promise<string[]> {
   const doc = (await (await fetch(`${cluster.client.base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-  return Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+  return Object.entries(doc.paths)
+    .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+    .sort();
 }
 
 interface Exchange {
@@ -122,21 +133,44 @@ function exchanges(ndjsonPath: string): Exchange[] {
 
 test('schemathesis: no 5xx and every response as documented, on every operation, statefully through jobs', async () => {
   const operations = await documentedOperations();
-  expect(operations).toEqual(expect.arrayContaining(['POST /v1/rerank', 'POST /v2/rerank', 'POST /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/jobs/{id}/results', 'DELETE /v1/jobs/{id}']));
+  expect(operations).toEqual(
+    expect.arrayContaining([
+      'POST /v1/rerank',
+      'POST /v2/rerank',
+      'POST /v1/jobs',
+      'GET /v1/jobs/{id}',
+      'GET /v1/jobs/{id}/results',
+      'DELETE /v1/jobs/{id}',
+    ]),
+  );
   const junit = join(reportDir, 'junit.xml');
   const events = join(reportDir, 'events.ndjson');
   const run = await runSchemathesis(
     [
-      'run', `${cluster.client.base}/openapi.json`,
-      '--checks', CHECKS.join(','),
-      '--phases', PHASES.join(','),
-      '--max-examples', String(MAX_EXAMPLES),
-      '--seed', String(SEED),
-      '--workers', '1',
-      '--header', `Authorization: Bearer ${KEY}`,
-      '--request-timeout', '30',
-      '--report', 'junit,ndjson', '--report-junit-path', junit, '--report-ndjson-path', events,
-      '--output-truncate', 'false',
+      'run',
+      `${cluster.client.base}/openapi.json`,
+      '--checks',
+      CHECKS.join(','),
+      '--phases',
+      PHASES.join(','),
+      '--max-examples',
+      String(MAX_EXAMPLES),
+      '--seed',
+      String(SEED),
+      '--workers',
+      '1',
+      '--header',
+      `Authorization: Bearer ${KEY}`,
+      '--request-timeout',
+      '30',
+      '--report',
+      'junit,ndjson',
+      '--report-junit-path',
+      junit,
+      '--report-ndjson-path',
+      events,
+      '--output-truncate',
+      'false',
     ],
     4 * 60_000,
   );

@@ -91,7 +91,10 @@ describe('rate limits shared by API replicas', () => {
     ]);
     const refused = await b.withKey(KEYS.limited).post('/v1/jobs', job());
     expect(refused.status).toBe(429);
-    expect(refused.body.error).toMatchObject({ code: 'rate_limited', limit: { name: 'requests per minute per API key', value: 6, env: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE' } });
+    expect(refused.body.error).toMatchObject({
+      code: 'rate_limited',
+      limit: { name: 'requests per minute per API key', value: 6, env: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE' },
+    });
     expect(refused.body.error.message).toMatch(/^too many requests: at most 6 per minute for this API key/);
     const retry = Number(refused.headers.get('retry-after'));
     expect(retry).toBeGreaterThanOrEqual(1);
@@ -112,7 +115,11 @@ describe('rate limits shared by API replicas', () => {
     expect(first.status).toBe(202);
     const second = await b.withKey(KEYS.pairs).post('/v1/jobs', { model: 'tiny', query: 'q', documents: ['1', '2', '3', '4', '5'] });
     expect(second.status).toBe(429);
-    expect(second.body.error.limit).toEqual({ name: '(query, document) pairs per minute per API key', value: 10, env: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE' });
+    expect(second.body.error.limit).toEqual({
+      name: '(query, document) pairs per minute per API key',
+      value: 10,
+      env: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE',
+    });
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     const tooBig = await client.post('/v1/rerank', { model: 'tiny', query: 'q', documents: Array.from({ length: 11 }, (_, i) => `d${i}`) });
     expect(tooBig.status).toBe(413);
@@ -131,8 +138,13 @@ describe('active jobs per key', () => {
     const before = (await cluster.footprint()).keys;
     const three = await client.post('/v1/jobs', job());
     expect(three.status).toBe(429);
-    expect(three.body.error).toMatchObject({ code: 'rate_limited', limit: { name: 'active jobs per API key', value: 2, env: 'RERANK_RATE_LIMIT_ACTIVE_JOBS' } });
-    expect(three.body.error.message).toMatch(/^too many active jobs: this API key has 2 jobs queued or running, at most 2 \(RERANK_RATE_LIMIT_ACTIVE_JOBS\)/);
+    expect(three.body.error).toMatchObject({
+      code: 'rate_limited',
+      limit: { name: 'active jobs per API key', value: 2, env: 'RERANK_RATE_LIMIT_ACTIVE_JOBS' },
+    });
+    expect(three.body.error.message).toMatch(
+      /^too many active jobs: this API key has 2 jobs queued or running, at most 2 \(RERANK_RATE_LIMIT_ACTIVE_JOBS\)/,
+    );
     expect(three.headers.get('retry-after')).toBe('5');
     expect((await cluster.footprint()).keys).toEqual(before);
     // Another key is not affected.
@@ -140,9 +152,9 @@ describe('active jobs per key', () => {
     expect((await client.del(`/v1/jobs/${one.body.id}`)).body.status).toBe('cancelled');
     const four = await client.post('/v1/jobs', job());
     expect(four.status).toBe(202);
-    expect(await cluster.redis.client.zrange(keys.activeJobs((await new JobRepository(cluster.redis.client).get(four.body.id))!.owner), 0, -1)).toEqual(
-      expect.arrayContaining([two.body.id, four.body.id]),
-    );
+    expect(
+      await cluster.redis.client.zrange(keys.activeJobs((await new JobRepository(cluster.redis.client).get(four.body.id))!.owner), 0, -1),
+    ).toEqual(expect.arrayContaining([two.body.id, four.body.id]));
   });
 });
 

@@ -8,7 +8,8 @@ import { waitFor } from '../support/processes';
 
 /** The `rerank` command as users run it (`npx rerank` resolves to bin/rerank.js, which runs dist/). */
 const BIN = join(__dirname, '..', '..', 'bin', 'rerank.js');
-const rerank = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+const rerank = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 60_000 });
 
 describe('rerank command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rerank-cli-'));
@@ -24,7 +25,10 @@ describe('rerank command', () => {
     const fromStdin = rerank(['score', '--model', join(dir, 'enc'), '--normalize'], jsonl);
     expect(fromStdin.stderr).toBe('');
     expect(fromStdin.status).toBe(0);
-    const lines = fromStdin.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fromStdin.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const engine = new FlagReranker(join(dir, 'enc'), { normalize: true });
     const expected = await engine.computeScore(pairs);
     await engine.close();
@@ -40,7 +44,10 @@ describe('rerank command', () => {
     expect(rerank(['make-test-model', '--family', 'layerwise', '--out', join(dir, 'lw'), '--layers', '3']).status).toBe(0);
     const out = rerank(['score', '--model', join(dir, 'lw'), '--cutoff-layers', '1,3'], jsonl);
     expect(out.status).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const engine = new LayerWiseFlagLLMReranker(join(dir, 'lw'));
     const [l1, l3] = (await engine.computeScore(pairs, { cutoffLayers: [1, 3] })) as number[][];
     await engine.close();
@@ -49,7 +56,9 @@ describe('rerank command', () => {
 
   test('score writes each chunk as soon as it is scored, before the input has ended, in input order', async () => {
     // 'enc' is made by the first test.
-    const child = spawn(process.execPath, [BIN, 'score', '--model', join(dir, 'enc'), '--chunk-size', '4'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'score', '--model', join(dir, 'enc'), '--chunk-size', '4'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -59,7 +68,13 @@ describe('rerank command', () => {
     child.stdin.write(lines.slice(0, 10).join('\n') + '\n');
     const early = await waitFor('the first chunk on stdout', async () => (out.split('\n').length > 4 ? out : undefined), 60_000);
     expect(child.exitCode).toBeNull();
-    expect(early.trim().split('\n').slice(0, 4).map((l) => JSON.parse(l).index)).toEqual([0, 1, 2, 3]);
+    expect(
+      early
+        .trim()
+        .split('\n')
+        .slice(0, 4)
+        .map((l) => JSON.parse(l).index),
+    ).toEqual([0, 1, 2, 3]);
     child.stdin.end(lines.slice(10).join('\n'));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(err).toBe('');
@@ -67,14 +82,22 @@ describe('rerank command', () => {
     const engine = new FlagReranker(join(dir, 'enc'));
     const expected = await engine.computeScore(pairs);
     await engine.close();
-    expect(out.trim().split('\n').map((l) => JSON.parse(l))).toEqual(expected.map((score, index) => ({ index, score })));
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual(expected.map((score, index) => ({ index, score })));
   });
 
   test('score shows progress on stderr when it is a terminal, and nothing when it is not', () => {
     writeFileSync(join(dir, 'progress.jsonl'), jsonl);
     const args = ['score', '--model', join(dir, 'enc'), '--chunk-size', '8', join(dir, 'progress.jsonl')];
     // `script` runs the command on a pseudo-terminal (its stdout and stderr both go there).
-    const tty = spawnSync('script', ['-qec', [process.execPath, BIN, ...args].map((a) => JSON.stringify(a)).join(' '), '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    const tty = spawnSync('script', ['-qec', [process.execPath, BIN, ...args].map((a) => JSON.stringify(a)).join(' '), '/dev/null'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/scoring .* 50\/50 pairs \| [\d.]+ pairs\/s/);
     expect(tty.stdout).toContain('{"index":49,"score":');
@@ -107,7 +130,24 @@ describe('rerank command', () => {
   test('--help documents both commands', () => {
     const help = rerank(['--help']);
     expect(help.status).toBe(0);
-    for (const flag of ['--use-fp16', '--query-instruction-for-rerank', '--passage-instruction-format', '--devices', '--batch-size', '--query-max-length', '--max-length', '--normalize', '--trust-remote-code', '--cache-dir', '--prompt', '--cutoff-layers', '--compress-layers', '--compress-ratio', '--preset', '--family']) {
+    for (const flag of [
+      '--use-fp16',
+      '--query-instruction-for-rerank',
+      '--passage-instruction-format',
+      '--devices',
+      '--batch-size',
+      '--query-max-length',
+      '--max-length',
+      '--normalize',
+      '--trust-remote-code',
+      '--cache-dir',
+      '--prompt',
+      '--cutoff-layers',
+      '--compress-layers',
+      '--compress-ratio',
+      '--preset',
+      '--family',
+    ]) {
       expect(help.stdout).toContain(flag);
     }
     expect(rerank(['score', '--help']).stdout).toMatch(/^rerank score --model/);
@@ -116,7 +156,9 @@ describe('rerank command', () => {
     // 'enc' is made by the first test: a BERT encoder with 512 positions.
     const long = rerank(['score', '--model', join(dir, 'enc'), '--max-length', '4000'], jsonl);
     expect(long.status).toBe(2);
-    expect(long.stderr).toMatch(/^rerank score: --max-length \(maxLength: 4000 makes sequences of up to 4000 tokens .*beyond the model's 512 positions .*use maxLength 512 or less\)/);
+    expect(long.stderr).toMatch(
+      /^rerank score: --max-length \(maxLength: 4000 makes sequences of up to 4000 tokens .*beyond the model's 512 positions .*use maxLength 512 or less\)/,
+    );
     expect(long.stdout).toBe('');
     expect(long.stderr).not.toMatch(/indices element out of data bounds|broadcast/);
     // A query part that fills maxLength: scored untruncated, like the engine in-process and the reference.
@@ -126,7 +168,10 @@ describe('rerank command', () => {
     expect(over.status).toBe(0);
     expect(over.stderr).toMatch(/pair 0: the query part takes 11 of the 8 tokens maxLength allows.*scored untruncated/);
     const engine = new FlagReranker(join(dir, 'enc'), { onWarning: () => undefined });
-    const expected = await engine.computeScore([query, 'machine learning is a subset of artificial intelligence'], { maxLength: 19, queryMaxLength: 8 });
+    const expected = await engine.computeScore([query, 'machine learning is a subset of artificial intelligence'], {
+      maxLength: 19,
+      queryMaxLength: 8,
+    });
     await engine.close();
     expect(JSON.parse(over.stdout)).toEqual({ index: 0, score: expected });
   });

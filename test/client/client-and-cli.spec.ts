@@ -7,7 +7,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Job, RerankApiError, RerankClient, RerankConnectionError, type ScoreLine, SIGNATURE_HEADER, verifyWebhookSignature } from '@rerank/client';
+import {
+  type Job,
+  RerankApiError,
+  RerankClient,
+  RerankConnectionError,
+  type ScoreLine,
+  SIGNATURE_HEADER,
+  verifyWebhookSignature,
+} from '@rerank/client';
 import { AutoReranker, type FlagReranker, type Pair } from '@rerank/engine';
 import { freePort } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
@@ -58,7 +66,7 @@ const docs = makeDocuments(60, 11);
 const query = 'where is the old library near the harbor';
 
 describe('while no worker runs (jobs stay queued)', () => {
-  it('CLI: submit from a file, status, cancel; cancelling again is a 409 with the server\'s message', () => {
+  it("CLI: submit from a file, status, cancel; cancelling again is a 409 with the server's message", () => {
     writeFileSync(join(dir, 'job.json'), JSON.stringify({ model: 'tiny', query, documents: docs, top_k: 5 }));
     const submitted = rerank(['jobs', 'submit', join(dir, 'job.json')]);
     expect(submitted.stderr).toBe('');
@@ -77,7 +85,9 @@ describe('while no worker runs (jobs stay queued)', () => {
     const again = rerank(['jobs', 'cancel', job.id]);
     expect(again.status).toBe(2);
     expect(again.stdout).toBe('');
-    expect(again.stderr).toBe(`rerank jobs: DELETE /v1/jobs/${job.id}: 409 job_finished: job ${job.id} is already cancelled; only queued or running jobs can be cancelled\n`);
+    expect(again.stderr).toBe(
+      `rerank jobs: DELETE /v1/jobs/${job.id}: 409 job_finished: job ${job.id} is already cancelled; only queued or running jobs can be cancelled\n`,
+    );
 
     // wait on a cancelled job: prints it, exit status 1.
     const waited = rerank(['jobs', 'wait', job.id]);
@@ -89,7 +99,9 @@ describe('while no worker runs (jobs stay queued)', () => {
     const job = await client.submitJob({ model: 'tiny', query, documents: docs.slice(0, 10) }, { idempotencyKey: 'client-cancel-1' });
     expect(job.status).toBe('queued');
     // The same key and body: the same job.
-    expect((await client.submitJob({ model: 'tiny', query, documents: docs.slice(0, 10) }, { idempotencyKey: 'client-cancel-1' })).id).toBe(job.id);
+    expect((await client.submitJob({ model: 'tiny', query, documents: docs.slice(0, 10) }, { idempotencyKey: 'client-cancel-1' })).id).toBe(
+      job.id,
+    );
     expect((await client.cancelJob(job.id)).status).toBe('cancelled');
     const err = await client.results(job.id).catch((e) => e);
     expect(err).toBeInstanceOf(RerankApiError);
@@ -125,9 +137,16 @@ describe('with a worker', () => {
 
   it('client: sync rerank v2 and v1 rank as the engine (relevance_score = sigmoid of the engine score)', async () => {
     const few = docs.slice(0, 8);
-    const expected = await engine.computeScore(few.map((d) => [query, d] as Pair), { normalize: true });
+    const expected = await engine.computeScore(
+      few.map((d) => [query, d] as Pair),
+      { normalize: true },
+    );
     const v2 = await client.rerank({ model: 'tiny', query, documents: few, top_n: 3 });
-    expect(v2.results).toEqual(ranking(expected).slice(0, 3).map((i) => ({ index: i, relevance_score: expected[i] })));
+    expect(v2.results).toEqual(
+      ranking(expected)
+        .slice(0, 3)
+        .map((i) => ({ index: i, relevance_score: expected[i] })),
+    );
     expect(v2.meta).toEqual({ api_version: { version: '2' }, billed_units: { search_units: 1 } });
     const v1 = await client.rerank({ model: 'tiny', query, documents: few, return_documents: true }, { version: 1 });
     expect(v1.results).toEqual(ranking(expected).map((i) => ({ index: i, relevance_score: expected[i], document: { text: few[i] } })));
@@ -138,9 +157,19 @@ describe('with a worker', () => {
     const receiver = await startReceiver();
     const secret = 'client-webhook-secret-1';
     try {
-      const queries = [{ id: 'q1', query }, { id: 'q2', query: 'alpha river' }];
+      const queries = [
+        { id: 'q1', query },
+        { id: 'q2', query: 'alpha river' },
+      ];
       const documents = docs.map((text, i) => ({ id: `d${i}`, text }));
-      const job = await client.submitJob({ model: 'tiny', queries, documents, top_k: 4, webhook: { url: receiver.url, secret }, metadata: { run: 'client' } });
+      const job = await client.submitJob({
+        model: 'tiny',
+        queries,
+        documents,
+        top_k: 4,
+        webhook: { url: receiver.url, secret },
+        metadata: { run: 'client' },
+      });
       expect(job.status).toBe('queued');
       const views: Job[] = [];
       const done = await client.waitForJob(job.id, { intervalMs: 50, timeoutMs: 120_000, onProgress: (v) => views.push(v) });
@@ -154,17 +183,28 @@ describe('with a worker', () => {
       const expected = [await raw(query, docs), await raw('alpha river', docs)];
       expect(results.results.map((q) => q.query_id)).toEqual(['q1', 'q2']);
       results.results.forEach((q, n) => {
-        expect(q.top_k).toEqual(ranking(expected[n]).slice(0, 4).map((i) => ({ index: i, id: `d${i}`, score: expected[n][i], document: { text: docs[i] } })));
+        expect(q.top_k).toEqual(
+          ranking(expected[n])
+            .slice(0, 4)
+            .map((i) => ({ index: i, id: `d${i}`, score: expected[n][i], document: { text: docs[i] } })),
+        );
       });
 
       const lines: ScoreLine[] = [];
       for await (const line of client.streamScores(job.id)) lines.push(line);
-      expect(lines).toEqual([0, 1].flatMap((q) => docs.map((_, i) => ({ query_index: q, query_id: queries[q].id, index: i, id: `d${i}`, score: expected[q][i] }))));
+      expect(lines).toEqual(
+        [0, 1].flatMap((q) =>
+          docs.map((_, i) => ({ query_index: q, query_id: queries[q].id, index: i, id: `d${i}`, score: expected[q][i] })),
+        ),
+      );
 
       await waitFor('webhook delivery', async () => (receiver.deliveries.length > 0 ? true : undefined), 60_000);
       const d = receiver.deliveries[0];
       expect(verifyWebhookSignature(secret, d.headers[SIGNATURE_HEADER.toLowerCase()] as string, d.raw)).toMatchObject({ ok: true });
-      expect(verifyWebhookSignature('another-secret-000', d.headers[SIGNATURE_HEADER.toLowerCase()] as string, d.raw)).toMatchObject({ ok: false, reason: 'signature does not match' });
+      expect(verifyWebhookSignature('another-secret-000', d.headers[SIGNATURE_HEADER.toLowerCase()] as string, d.raw)).toMatchObject({
+        ok: false,
+        reason: 'signature does not match',
+      });
       const tampered = Buffer.from(d.raw.toString('utf8').replace('"completed"', '"failed"'));
       expect(verifyWebhookSignature(secret, d.headers[SIGNATURE_HEADER.toLowerCase()] as string, tampered).ok).toBe(false);
       expect(d.json).toMatchObject({ event: 'job.completed', id: job.id, status: 'completed' });
@@ -185,10 +225,19 @@ describe('with a worker', () => {
       const expected = await raw('omega', docs);
       const top = rerank(['jobs', 'results', job.id]);
       expect(top.status).toBe(0);
-      expect(JSON.parse(top.stdout).results[0].top_k).toEqual(ranking(expected).slice(0, 3).map((i) => ({ index: i, score: expected[i], document: { text: docs[i] } })));
+      expect(JSON.parse(top.stdout).results[0].top_k).toEqual(
+        ranking(expected)
+          .slice(0, 3)
+          .map((i) => ({ index: i, score: expected[i], document: { text: docs[i] } })),
+      );
       const all = rerank(['jobs', 'results', job.id, '--all']);
       expect(all.status).toBe(0);
-      expect(all.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(expected.map((score, index) => ({ query_index: 0, index, score })));
+      expect(
+        all.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      ).toEqual(expected.map((score, index) => ({ query_index: 0, index, score })));
     })();
   });
 

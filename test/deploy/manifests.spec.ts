@@ -23,7 +23,9 @@ const DECLARED: ReadonlyMap<string, ConfigVar> = new Map(CONFIG_VARS.map((v) => 
 /** Used only while building an image, never by the service. */
 const BUILD_VARS = ['ONNXRUNTIME_NODE_INSTALL'];
 /** Variables a deployed process reads (not only `npm start` or the test harness). */
-const KNOWN_RUNTIME_VARS = new Set<string>(CONFIG_VARS.filter((v) => v.processes.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name));
+const KNOWN_RUNTIME_VARS = new Set<string>(
+  CONFIG_VARS.filter((v) => v.processes.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name),
+);
 
 /** Default health ports of the processes without an HTTP API (launcher 8081, aggregator 8082, in their main files). */
 const DEFAULT_HEALTH_PORT: Record<string, number> = { launcher: 8081, aggregator: 8082 };
@@ -74,7 +76,10 @@ function rolesOf(command: string[] | string): Role[] {
   const roles: Role[] = [];
   for (const m of text.matchAll(/(?:dist\/[\w./-]+\.js|bin\/[\w.-]+\.js)/g)) {
     const entry = ENTRY_POINTS.find((e) => e.dist === m[0]);
-    if (!entry) throw new Error(`"${text}" starts ${m[0]}, which is not an entry point of the service (${ENTRY_POINTS.map((e) => e.dist).join(', ')})`);
+    if (!entry)
+      throw new Error(
+        `"${text}" starts ${m[0]}, which is not an entry point of the service (${ENTRY_POINTS.map((e) => e.dist).join(', ')})`,
+      );
     if (!existsSync(join(ROOT, entry.source))) throw new Error(`"${text}" starts ${m[0]}, but its source ${entry.source} does not exist`);
     roles.push(entry.role);
   }
@@ -157,7 +162,25 @@ function parseDockerfile(text: string): Instruction[] {
   return out;
 }
 
-const DOCKERFILE_OPS = new Set(['FROM', 'ARG', 'ENV', 'WORKDIR', 'COPY', 'ADD', 'RUN', 'USER', 'EXPOSE', 'CMD', 'ENTRYPOINT', 'LABEL', 'HEALTHCHECK', 'SHELL', 'STOPSIGNAL', 'VOLUME', 'ONBUILD']);
+const DOCKERFILE_OPS = new Set([
+  'FROM',
+  'ARG',
+  'ENV',
+  'WORKDIR',
+  'COPY',
+  'ADD',
+  'RUN',
+  'USER',
+  'EXPOSE',
+  'CMD',
+  'ENTRYPOINT',
+  'LABEL',
+  'HEALTHCHECK',
+  'SHELL',
+  'STOPSIGNAL',
+  'VOLUME',
+  'ONBUILD',
+]);
 
 /** `ENV A=1 B=2` (or the old `ENV A 1`): the names. */
 function envNames(args: string): string[] {
@@ -234,7 +257,10 @@ function readDockerImage(file: string): DockerImage {
 function dockerIgnored(path: string): boolean {
   const file = join(ROOT, '.dockerignore');
   if (!existsSync(file)) return false;
-  const patterns = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const clean = path.replace(/^\.\//, '').replace(/\/$/, '');
   return patterns.some((p) => clean === p || clean.startsWith(`${p}/`));
 }
@@ -245,7 +271,11 @@ const GPU_IMAGE = readDockerImage('deploy/docker/Dockerfile.gpu');
 const OUR_IMAGES: Record<string, DockerImage> = { 'rerank-service': CPU_IMAGE, 'rerank-service-gpu': GPU_IMAGE };
 
 function ourImage(image: string): DockerImage | undefined {
-  const name = image.replace(/:[^/:]+$/, '').split('/').pop() ?? '';
+  const name =
+    image
+      .replace(/:[^/:]+$/, '')
+      .split('/')
+      .pop() ?? '';
   return OUR_IMAGES[name];
 }
 
@@ -282,17 +312,23 @@ describe('Dockerfiles', () => {
   });
 
   it.each([CPU_IMAGE, GPU_IMAGE])('$file: sets only known variables', (image) => {
-    for (const name of Object.keys(image.env)) expect({ file: image.file, name, known: KNOWN_RUNTIME_VARS.has(name) }).toEqual({ file: image.file, name, known: true });
+    for (const name of Object.keys(image.env))
+      expect({ file: image.file, name, known: KNOWN_RUNTIME_VARS.has(name) }).toEqual({ file: image.file, name, known: true });
     for (const { op, args } of image.instructions) {
       if (op !== 'RUN') continue;
       for (const m of args.matchAll(/(?:^|&&|;|\s)([A-Z][A-Z0-9_]+)=/g)) {
-        expect({ file: image.file, name: m[1], known: KNOWN_RUNTIME_VARS.has(m[1]) || BUILD_VARS.includes(m[1]) }).toEqual({ file: image.file, name: m[1], known: true });
+        expect({ file: image.file, name: m[1], known: KNOWN_RUNTIME_VARS.has(m[1]) || BUILD_VARS.includes(m[1]) }).toEqual({
+          file: image.file,
+          name: m[1],
+          known: true,
+        });
       }
     }
   });
 
   it('the build context keeps dependencies, build output and local data out', () => {
-    for (const path of ['node_modules', 'dist', 'data', '.git', '.env']) expect({ path, ignored: dockerIgnored(path) }).toEqual({ path, ignored: true });
+    for (const path of ['node_modules', 'dist', 'data', '.git', '.env'])
+      expect({ path, ignored: dockerIgnored(path) }).toEqual({ path, ignored: true });
     // ...but not what the build needs.
     for (const path of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'apps', 'libs', 'bin']) {
       expect({ path, ignored: dockerIgnored(path) }).toEqual({ path, ignored: false });
@@ -315,7 +351,9 @@ describe('configuration variables', () => {
   });
 
   it('a container setting a variable its processes do not read is flagged', () => {
-    expect(misplacedVars(['RERANK_API_KEYS', 'RERANK_DEVICES', 'HF_TOKEN'], 'launcher')).toEqual(['RERANK_API_KEYS: read by api, not by launcher, worker']);
+    expect(misplacedVars(['RERANK_API_KEYS', 'RERANK_DEVICES', 'HF_TOKEN'], 'launcher')).toEqual([
+      'RERANK_API_KEYS: read by api, not by launcher, worker',
+    ]);
     expect(misplacedVars(['RERANK_DEVICES', 'RERANK_MAX_TOP_K'], 'aggregator')).toEqual([
       'RERANK_DEVICES: read by launcher, worker, stack, not by aggregator',
       'RERANK_MAX_TOP_K: read by api, not by aggregator',
@@ -328,13 +366,15 @@ describe('configuration variables', () => {
 // ---- docker-compose.yml -----------------------------------------------------------------------
 
 const COMPOSE_SERVICE_KEYS = new Set(
-  ('develop deploy annotations attach build blkio_config cap_add cap_drop cgroup cgroup_parent command configs container_name cpu_count ' +
+  (
+    'develop deploy annotations attach build blkio_config cap_add cap_drop cgroup cgroup_parent command configs container_name cpu_count ' +
     'cpu_percent cpu_shares cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpus cpuset credential_spec depends_on device_cgroup_rules ' +
     'devices dns dns_opt dns_search domainname entrypoint env_file label_file environment expose extends provider external_links extra_hosts ' +
     'gpus group_add healthcheck hostname image init ipc isolation labels links logging mac_address mem_limit mem_reservation mem_swappiness ' +
     'memswap_limit network_mode models networks oom_kill_disable oom_score_adj pid pids_limit platform ports post_start pre_stop privileged ' +
     'profiles pull_policy pull_refresh_after read_only restart runtime scale security_opt shm_size secrets sysctls stdin_open ' +
-    'stop_grace_period stop_signal storage_opt tmpfs tty ulimits use_api_socket user uts userns_mode volumes volumes_from working_dir').split(' '),
+    'stop_grace_period stop_signal storage_opt tmpfs tty ulimits use_api_socket user uts userns_mode volumes volumes_from working_dir'
+  ).split(' '),
 );
 const HEALTHCHECK_KEYS = new Set(['disable', 'interval', 'retries', 'test', 'timeout', 'start_period', 'start_interval']);
 
@@ -346,7 +386,12 @@ describe('docker-compose.yml', () => {
 
   /** `${NAME:-default}` as compose resolves it without NAME set; `$$` is a literal `$`. */
   const interpolate = (v: unknown): unknown =>
-    typeof v === 'string' ? v.replace(/\$\$/g, '\u0000').replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, _n: string, d?: string) => d ?? '').replace(/\u0000/g, '$') : v;
+    typeof v === 'string'
+      ? v
+          .replace(/\$\$/g, '\u0000')
+          .replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, _n: string, d?: string) => d ?? '')
+          .replace(/\u0000/g, '$')
+      : v;
   const envOf = (svc: Obj): Obj => Object.fromEntries(Object.entries((svc.environment ?? {}) as Obj).map(([k, v]) => [k, interpolate(v)]));
   const commandOf = (svc: Obj): string[] => {
     const own = svc.command as string[] | string | undefined;
@@ -359,10 +404,13 @@ describe('docker-compose.yml', () => {
   const gpuDevices = (svc: Obj): Obj[] => (svc.deploy?.resources?.reservations?.devices ?? []) as Obj[];
 
   it('parses, with known keys only', () => {
-    for (const key of Object.keys(compose)) expect(['name', 'services', 'volumes', 'networks', 'configs', 'secrets'].includes(key) || key.startsWith('x-')).toBe(true);
+    for (const key of Object.keys(compose))
+      expect(['name', 'services', 'volumes', 'networks', 'configs', 'secrets'].includes(key) || key.startsWith('x-')).toBe(true);
     for (const [name, svc] of Object.entries(services)) {
-      for (const key of Object.keys(svc)) expect({ service: name, key, known: COMPOSE_SERVICE_KEYS.has(key) }).toEqual({ service: name, key, known: true });
-      for (const key of Object.keys(svc.healthcheck ?? {})) expect({ service: name, key, known: HEALTHCHECK_KEYS.has(key) }).toEqual({ service: name, key, known: true });
+      for (const key of Object.keys(svc))
+        expect({ service: name, key, known: COMPOSE_SERVICE_KEYS.has(key) }).toEqual({ service: name, key, known: true });
+      for (const key of Object.keys(svc.healthcheck ?? {}))
+        expect({ service: name, key, known: HEALTHCHECK_KEYS.has(key) }).toEqual({ service: name, key, known: true });
     }
   });
 
@@ -457,9 +505,11 @@ describe('docker-compose.yml', () => {
 
   it('sets only known variables, and each service starts with its configuration', () => {
     // Compose itself reads interpolated variables (RERANK_REDIS_MAXMEMORY sizes its Redis, as `npm start` does): any declared one.
-    for (const m of text.matchAll(/\$\{(\w+)/g)) expect({ interpolated: m[1], known: CONFIG_NAMES.has(m[1]) }).toEqual({ interpolated: m[1], known: true });
+    for (const m of text.matchAll(/\$\{(\w+)/g))
+      expect({ interpolated: m[1], known: CONFIG_NAMES.has(m[1]) }).toEqual({ interpolated: m[1], known: true });
     for (const [name, svc] of Object.entries(services)) {
-      for (const key of Object.keys(svc.environment ?? {})) expect({ service: name, key, known: KNOWN_RUNTIME_VARS.has(key) }).toEqual({ service: name, key, known: true });
+      for (const key of Object.keys(svc.environment ?? {}))
+        expect({ service: name, key, known: KNOWN_RUNTIME_VARS.has(key) }).toEqual({ service: name, key, known: true });
       const role = ourImage(String(svc.image)) ? roleOf(svc) : undefined;
       if (!role || role === 'cli') continue;
       expect({ service: name, problems: configProblems(envOf(svc), role) }).toEqual({ service: name, problems: [] });
@@ -468,7 +518,8 @@ describe('docker-compose.yml', () => {
 
   it('variables given to one service are read by that service; shared ones by some process', () => {
     const shared = (compose['x-rerank-env'] ?? {}) as Obj;
-    for (const key of Object.keys(shared)) expect({ shared: key, deployed: KNOWN_RUNTIME_VARS.has(key) }).toEqual({ shared: key, deployed: true });
+    for (const key of Object.keys(shared))
+      expect({ shared: key, deployed: KNOWN_RUNTIME_VARS.has(key) }).toEqual({ shared: key, deployed: true });
     for (const [name, svc] of ours) {
       const role = roleOf(svc);
       if (!role || role === 'cli') continue;
@@ -492,9 +543,30 @@ const KINDS: Record<string, string> = {
   PodDisruptionBudget: 'policy/v1',
 };
 const CONTAINER_KEYS = new Set([
-  'name', 'image', 'command', 'args', 'workingDir', 'ports', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'volumeMounts',
-  'volumeDevices', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy',
-  'imagePullPolicy', 'securityContext', 'stdin', 'stdinOnce', 'tty',
+  'name',
+  'image',
+  'command',
+  'args',
+  'workingDir',
+  'ports',
+  'envFrom',
+  'env',
+  'resources',
+  'resizePolicy',
+  'restartPolicy',
+  'volumeMounts',
+  'volumeDevices',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+  'terminationMessagePath',
+  'terminationMessagePolicy',
+  'imagePullPolicy',
+  'securityContext',
+  'stdin',
+  'stdinOnce',
+  'tty',
 ]);
 
 describe('deploy/k8s', () => {
@@ -573,46 +645,72 @@ describe('deploy/k8s', () => {
   it('workloads: selectors match their pods, containers have images, names and known keys', () => {
     for (const w of workloads) {
       const labels = w.spec.template.metadata.labels as Obj;
-      for (const [k, v] of Object.entries(w.spec.selector.matchLabels as Obj)) expect({ workload: w.metadata.name, [k]: labels[k] }).toEqual({ workload: w.metadata.name, [k]: v });
+      for (const [k, v] of Object.entries(w.spec.selector.matchLabels as Obj))
+        expect({ workload: w.metadata.name, [k]: labels[k] }).toEqual({ workload: w.metadata.name, [k]: v });
     }
     for (const { workload, c } of containers) {
-      expect({ workload: workload.metadata.name, image: typeof c.image, name: typeof c.name }).toEqual({ workload: workload.metadata.name, image: 'string', name: 'string' });
-      for (const key of Object.keys(c)) expect({ container: c.name, key, known: CONTAINER_KEYS.has(key) }).toEqual({ container: c.name, key, known: true });
+      expect({ workload: workload.metadata.name, image: typeof c.image, name: typeof c.name }).toEqual({
+        workload: workload.metadata.name,
+        image: 'string',
+        name: 'string',
+      });
+      for (const key of Object.keys(c))
+        expect({ container: c.name, key, known: CONTAINER_KEYS.has(key) }).toEqual({ container: c.name, key, known: true });
     }
     const images = new Set(containers.map((x) => String(x.c.image).replace(/:[^/:]+$/, '')));
     for (const entry of (kustomization.images ?? []) as Obj[]) expect(images.has(entry.name as string)).toBe(true);
   });
 
   it('our containers start entry points that exist: the API, the aggregator and the worker launcher', () => {
-    for (const x of containers.filter((c) => c.image)) expect({ container: x.c.name, roles: rolesOf(x.command).length }).toEqual({ container: x.c.name, roles: 1 });
-    for (const role of ['api', 'aggregator', 'launcher'] as Role[]) expect({ role, deployed: ofRole(role).length > 0 }).toEqual({ role, deployed: true });
+    for (const x of containers.filter((c) => c.image))
+      expect({ container: x.c.name, roles: rolesOf(x.command).length }).toEqual({ container: x.c.name, roles: 1 });
+    for (const role of ['api', 'aggregator', 'launcher'] as Role[])
+      expect({ role, deployed: ofRole(role).length > 0 }).toEqual({ role, deployed: true });
   });
 
   it('probes: readiness on /health/ready and liveness on /health/live, on the port the process listens on', () => {
     for (const x of containers.filter((c) => c.role && c.role !== 'cli')) {
       const listens = x.role === 'api' ? Number(x.env.PORT ?? 3000) : Number(x.env.HEALTH_PORT ?? DEFAULT_HEALTH_PORT[x.role!]);
-      const portOf = (p: string | number): number => (typeof p === 'number' ? p : ((x.c.ports as Obj[]).find((q) => q.name === p)?.containerPort as number));
-      for (const [probe, path] of [['readinessProbe', '/health/ready'], ['livenessProbe', '/health/live']] as const) {
+      const portOf = (p: string | number): number =>
+        typeof p === 'number' ? p : ((x.c.ports as Obj[]).find((q) => q.name === p)?.containerPort as number);
+      for (const [probe, path] of [
+        ['readinessProbe', '/health/ready'],
+        ['livenessProbe', '/health/live'],
+      ] as const) {
         const get = x.c[probe]?.httpGet as Obj | undefined;
-        expect({ container: x.workload.metadata.name, probe, path: get?.path, port: get && portOf(get.port) }).toEqual({ container: x.workload.metadata.name, probe, path, port: listens });
+        expect({ container: x.workload.metadata.name, probe, path: get?.path, port: get && portOf(get.port) }).toEqual({
+          container: x.workload.metadata.name,
+          probe,
+          path,
+          port: listens,
+        });
       }
     }
   });
 
   it('Services, the HPA and PodDisruptionBudgets select existing pods and ports', () => {
     for (const svc of byKind('Service')) {
-      const pods = workloads.filter((w) => Object.entries(svc.spec.selector as Obj).every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+      const pods = workloads.filter((w) =>
+        Object.entries(svc.spec.selector as Obj).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
+      );
       expect({ service: svc.metadata.name, pods: pods.length }).toEqual({ service: svc.metadata.name, pods: 1 });
       const ports = (pods[0].spec.template.spec.containers as Obj[]).flatMap((c) => (c.ports ?? []) as Obj[]);
       for (const p of svc.spec.ports as Obj[]) {
         const target = p.targetPort ?? p.port;
-        expect({ service: svc.metadata.name, target, found: ports.some((q) => q.name === target || q.containerPort === target) }).toEqual({ service: svc.metadata.name, target, found: true });
+        expect({ service: svc.metadata.name, target, found: ports.some((q) => q.name === target || q.containerPort === target) }).toEqual({
+          service: svc.metadata.name,
+          target,
+          found: true,
+        });
       }
     }
-    for (const hpa of byKind('HorizontalPodAutoscaler')) expect(find(hpa.spec.scaleTargetRef.kind as string, hpa.spec.scaleTargetRef.name as string)).toBeDefined();
+    for (const hpa of byKind('HorizontalPodAutoscaler'))
+      expect(find(hpa.spec.scaleTargetRef.kind as string, hpa.spec.scaleTargetRef.name as string)).toBeDefined();
     expect(byKind('HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name)).toContain(ofRole('api')[0].workload.metadata.name);
     for (const pdb of byKind('PodDisruptionBudget')) {
-      const pods = workloads.filter((w) => Object.entries(pdb.spec.selector.matchLabels as Obj).every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+      const pods = workloads.filter((w) =>
+        Object.entries(pdb.spec.selector.matchLabels as Obj).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
+      );
       expect({ pdb: pdb.metadata.name, pods: pods.length }).toEqual({ pdb: pdb.metadata.name, pods: 1 });
     }
   });
@@ -628,25 +726,41 @@ describe('deploy/k8s', () => {
         if (!ref) continue;
         const s = find('Secret', ref.name as string);
         expect({ env: e.name, secret: ref.name, found: Boolean(s) }).toEqual({ env: e.name, secret: ref.name, found: true });
-        if (!ref.optional) expect({ env: e.name, key: ref.key, found: ref.key in (s!.stringData ?? s!.data ?? {}) }).toEqual({ env: e.name, key: ref.key, found: true });
+        if (!ref.optional)
+          expect({ env: e.name, key: ref.key, found: ref.key in (s!.stringData ?? s!.data ?? {}) }).toEqual({
+            env: e.name,
+            key: ref.key,
+            found: true,
+          });
       }
     }
     for (const w of workloads) {
       for (const v of (w.spec.template.spec.volumes ?? []) as Obj[]) {
-        if (v.persistentVolumeClaim) expect({ volume: v.name, pvc: Boolean(find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName as string)) }).toEqual({ volume: v.name, pvc: true });
+        if (v.persistentVolumeClaim)
+          expect({ volume: v.name, pvc: Boolean(find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName as string)) }).toEqual({
+            volume: v.name,
+            pvc: true,
+          });
       }
     }
   });
 
   it('sets only known variables, as strings', () => {
-    for (const [what, data] of [['ConfigMap', configMap.data], ['Secret', secret.stringData]] as const) {
+    for (const [what, data] of [
+      ['ConfigMap', configMap.data],
+      ['Secret', secret.stringData],
+    ] as const) {
       for (const [k, v] of Object.entries(data as Obj)) {
         expect({ what, k, known: KNOWN_RUNTIME_VARS.has(k), type: typeof v }).toEqual({ what, k, known: true, type: 'string' });
       }
     }
     for (const x of containers.filter((c) => c.image)) {
       for (const e of (x.c.env ?? []) as Obj[]) {
-        expect({ container: x.workload.metadata.name, name: e.name, known: KNOWN_RUNTIME_VARS.has(e.name as string) }).toEqual({ container: x.workload.metadata.name, name: e.name, known: true });
+        expect({ container: x.workload.metadata.name, name: e.name, known: KNOWN_RUNTIME_VARS.has(e.name as string) }).toEqual({
+          container: x.workload.metadata.name,
+          name: e.name,
+          known: true,
+        });
         if ('value' in e) expect(typeof e.value).toBe('string');
       }
     }
@@ -655,14 +769,20 @@ describe('deploy/k8s', () => {
   it('variables set on one container are read by its processes (a worker with an API-only variable is flagged)', () => {
     for (const x of containers.filter((c) => c.role && c.role !== 'cli')) {
       const own = ((x.c.env ?? []) as Obj[]).map((e) => e.name as string);
-      expect({ workload: x.workload.metadata.name, misplaced: misplacedVars(own, x.role!) }).toEqual({ workload: x.workload.metadata.name, misplaced: [] });
+      expect({ workload: x.workload.metadata.name, misplaced: misplacedVars(own, x.role!) }).toEqual({
+        workload: x.workload.metadata.name,
+        misplaced: [],
+      });
     }
   });
 
   it('each process starts with its configuration once the Secret template is filled in, and the API refuses the placeholder', () => {
     for (const x of containers.filter((c) => c.role && c.role !== 'cli')) {
       const filled = { ...x.env, ...(x.env.RERANK_API_KEYS !== undefined ? { RERANK_API_KEYS: 'ops:0123456789abcdef' } : {}) };
-      expect({ workload: x.workload.metadata.name, problems: configProblems(filled, x.role!) }).toEqual({ workload: x.workload.metadata.name, problems: [] });
+      expect({ workload: x.workload.metadata.name, problems: configProblems(filled, x.role!) }).toEqual({
+        workload: x.workload.metadata.name,
+        problems: [],
+      });
     }
     const api = ofRole('api')[0];
     expect(configProblems(api.env, 'api').join('\n')).toMatch(/RERANK_API_KEYS/);
@@ -681,7 +801,8 @@ describe('deploy/k8s', () => {
       expectOneProcessPerGpu(devicesOf(x.command, x.env), limit as number, name);
     }
     // Workers without GPUs run on the CPU.
-    for (const x of ofRole('launcher').filter((c) => !gpuWorkers.includes(c))) expect(devicesOf(x.command, x.env).every((d) => d === 'cpu')).toBe(true);
+    for (const x of ofRole('launcher').filter((c) => !gpuWorkers.includes(c)))
+      expect(devicesOf(x.command, x.env).every((d) => d === 'cpu')).toBe(true);
   });
 
   it('workers mount the models PVC at RERANK_CACHE_DIR and stop gracefully; the API outlives a synchronous request', () => {
@@ -701,12 +822,17 @@ describe('deploy/k8s', () => {
   it('our pods run as a non-root user', () => {
     for (const x of containers.filter((c) => c.image)) {
       const pod = x.workload.spec.template.spec.securityContext as Obj | undefined;
-      expect({ workload: x.workload.metadata.name, runAsNonRoot: pod?.runAsNonRoot }).toEqual({ workload: x.workload.metadata.name, runAsNonRoot: true });
+      expect({ workload: x.workload.metadata.name, runAsNonRoot: pod?.runAsNonRoot }).toEqual({
+        workload: x.workload.metadata.name,
+        runAsNonRoot: true,
+      });
     }
   });
 
   it('Redis persists: append-only, noeviction, data on a PVC', () => {
-    const redis = byKind('StatefulSet').find((s) => (s.spec.template.spec.containers as Obj[]).some((c) => String(c.image).startsWith('redis:')))!;
+    const redis = byKind('StatefulSet').find((s) =>
+      (s.spec.template.spec.containers as Obj[]).some((c) => String(c.image).startsWith('redis:')),
+    )!;
     expect(redis).toBeDefined();
     const c = (redis.spec.template.spec.containers as Obj[])[0];
     const args = [...((c.command ?? []) as string[]), ...((c.args ?? []) as string[])].join(' ');
@@ -719,7 +845,9 @@ describe('deploy/k8s', () => {
     const mount = (c.volumeMounts as Obj[]).find((m) => m.mountPath === dir);
     expect((redis.spec.volumeClaimTemplates as Obj[]).map((t) => t.metadata.name)).toContain(mount?.name);
     // The URL the apps get points at its Service.
-    const svc = byKind('Service').find((s) => Object.entries(s.spec.selector as Obj).every(([k, v]) => redis.spec.template.metadata.labels[k] === v))!;
+    const svc = byKind('Service').find((s) =>
+      Object.entries(s.spec.selector as Obj).every(([k, v]) => redis.spec.template.metadata.labels[k] === v),
+    )!;
     expect(secret.stringData.REDIS_URL).toBe(`redis://${svc.metadata.name}:${(svc.spec.ports as Obj[])[0].port}`);
   });
 });

@@ -29,20 +29,30 @@ describe('the metric catalogue', () => {
       expect({ name: m.name, counterSuffix: m.name.endsWith('_total') }).toEqual({ name: m.name, counterSuffix: m.type === 'counter' });
       expect({ name: m.name, help: m.help.length > 10 }).toEqual({ name: m.name, help: true });
       // Ids as labels would make one series per job: unbounded.
-      for (const l of m.labels) expect({ name: m.name, label: l, bounded: !/(^|_)(id|job|shard|request|key)$/.test(l) }).toEqual({ name: m.name, label: l, bounded: true });
-      for (const l of Object.keys(m.values ?? {})) expect({ name: m.name, valuesFor: l, isLabel: m.labels.includes(l) }).toEqual({ name: m.name, valuesFor: l, isLabel: true });
+      for (const l of m.labels)
+        expect({ name: m.name, label: l, bounded: !/(^|_)(id|job|shard|request|key)$/.test(l) }).toEqual({
+          name: m.name,
+          label: l,
+          bounded: true,
+        });
+      for (const l of Object.keys(m.values ?? {}))
+        expect({ name: m.name, valuesFor: l, isLabel: m.labels.includes(l) }).toEqual({ name: m.name, valuesFor: l, isLabel: true });
     }
     expect(names.filter((n) => /seconds/.test(n)).every((n) => n.endsWith('_seconds'))).toBe(true);
   });
 
   it('the checker reports unknown metrics, labels and values, bad grouping and syntax errors', () => {
     expect(ok('sum(rate(rerank_jobs_total{outcome="failed"}[5m]))')).toEqual([]);
-    expect(ok('histogram_quantile(0.9, sum by (le, route) (rate(rerank_http_request_duration_seconds_bucket[$__rate_interval])))')).toEqual([]);
+    expect(ok('histogram_quantile(0.9, sum by (le, route) (rate(rerank_http_request_duration_seconds_bucket[$__rate_interval])))')).toEqual(
+      [],
+    );
     expect(ok('rerank_jobs_totl')).toEqual(['rerank_jobs_totl: not in the metric catalogue']);
     // A histogram is only scraped as _bucket/_sum/_count.
     expect(ok('rerank_job_duration_seconds')).toEqual(['rerank_job_duration_seconds: not in the metric catalogue']);
     expect(ok('rerank_jobs_total{model="x"}')).toEqual(['rerank_jobs_total: no label "model" (labels: outcome)']);
-    expect(ok('rerank_jobs_total{outcome=~"completed|faild"}')).toEqual(['rerank_jobs_total: outcome="faild" is not one of accepted, completed, failed, cancelled']);
+    expect(ok('rerank_jobs_total{outcome=~"completed|faild"}')).toEqual([
+      'rerank_jobs_total: outcome="faild" is not one of accepted, completed, failed, cancelled',
+    ]);
     expect(ok('rerank_queue_jobs{queue="shard"}')).toEqual(['rerank_queue_jobs: queue="shard" is not one of shards, aggregate, webhooks']);
     expect(ok('sum by (device) (rerank_workers_live)')).toEqual(['grouping label "device" is on none of the metrics used']);
     expect(ok('sum by (le) (rerank_jobs_total)')).toEqual(['grouping label "le" is on none of the metrics used']);
@@ -59,7 +69,15 @@ describe('alert rules (PrometheusRule)', () => {
   };
   const docs = readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8');
   /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
-  const anchors = new Set([...docs.matchAll(/^#+\s+(.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')));
+  const anchors = new Set(
+    [...docs.matchAll(/^#+\s+(.+)$/gm)].map((m) =>
+      m[1]
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-'),
+    ),
+  );
 
   it('every expression parses and uses only catalogued metrics, labels and values', () => {
     expect(rules.length).toBeGreaterThanOrEqual(4);
@@ -68,10 +86,18 @@ describe('alert rules (PrometheusRule)', () => {
 
   it('each alert waits (for:), has a severity, a summary and a runbook section in docs/deploy.md', () => {
     for (const r of rules) {
-      expect({ alert: r.alert, for: /^\d+[smh]$/.test(String(r.for)), severity: r.labels?.severity }).toEqual({ alert: r.alert, for: true, severity: expect.stringMatching(/^(warning|critical)$/) });
+      expect({ alert: r.alert, for: /^\d+[smh]$/.test(String(r.for)), severity: r.labels?.severity }).toEqual({
+        alert: r.alert,
+        for: true,
+        severity: expect.stringMatching(/^(warning|critical)$/),
+      });
       expect({ alert: r.alert, summary: typeof r.annotations?.summary }).toEqual({ alert: r.alert, summary: 'string' });
       const m = /^docs\/deploy\.md#(.+)$/.exec(String(r.annotations?.runbook_url));
-      expect({ alert: r.alert, runbook: m?.[1], found: Boolean(m && anchors.has(m[1])) }).toEqual({ alert: r.alert, runbook: r.alert.toLowerCase(), found: true });
+      expect({ alert: r.alert, runbook: m?.[1], found: Boolean(m && anchors.has(m[1])) }).toEqual({
+        alert: r.alert,
+        runbook: r.alert.toLowerCase(),
+        found: true,
+      });
     }
   });
 
@@ -87,7 +113,10 @@ describe('alert rules (PrometheusRule)', () => {
       { metric: 'rerank_jobs_total', matchers: [{ label: 'outcome', op: '=~', value: 'completed|failed' }] },
     ]);
     const webhooks = checkPromql(alert('RerankWebhookDeliveriesFailing').expr as string, METRIC_CATALOGUE);
-    expect(webhooks.selectors[0]).toEqual({ metric: 'rerank_webhook_deliveries_total', matchers: [{ label: 'outcome', op: '=', value: 'failed' }] });
+    expect(webhooks.selectors[0]).toEqual({
+      metric: 'rerank_webhook_deliveries_total',
+      matchers: [{ label: 'outcome', op: '=', value: 'failed' }],
+    });
 
     // One alert per model: the gauge's model label survives the aggregation.
     expect(alert('RerankNoLiveWorker').expr).toBe('max by (model) (rerank_workers_live) == 0');
@@ -100,19 +129,21 @@ describe('Grafana dashboard', () => {
   const dashboard = JSON.parse(cm.data['rerank-dashboard.json'] as string) as Obj;
   const panels = (dashboard.panels as Obj[]).filter((p) => p.type !== 'row');
 
-  it('is shipped as a ConfigMap for Grafana\'s dashboard sidecar, with a Prometheus datasource variable', () => {
+  it("is shipped as a ConfigMap for Grafana's dashboard sidecar, with a Prometheus datasource variable", () => {
     expect(cm.metadata.labels.grafana_dashboard).toBe('1');
     expect(dashboard.uid).toBe('rerank-service');
     const vars = dashboard.templating.list as Obj[];
     expect(vars.find((v) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
-    for (const p of panels) for (const t of p.targets as Obj[]) expect({ panel: p.title, ds: t.datasource.uid }).toEqual({ panel: p.title, ds: '${datasource}' });
+    for (const p of panels)
+      for (const t of p.targets as Obj[]) expect({ panel: p.title, ds: t.datasource.uid }).toEqual({ panel: p.title, ds: '${datasource}' });
   });
 
   it('every query parses and uses only catalogued metrics, labels and values', () => {
     expect(panels.length).toBeGreaterThanOrEqual(10);
     for (const p of panels) {
       expect((p.targets as Obj[]).length).toBeGreaterThan(0);
-      for (const t of p.targets as Obj[]) expect({ panel: p.title, problems: ok(t.expr as string) }).toEqual({ panel: p.title, problems: [] });
+      for (const t of p.targets as Obj[])
+        expect({ panel: p.title, problems: ok(t.expr as string) }).toEqual({ panel: p.title, problems: [] });
     }
     // Template variable queries: label_values(metric, label).
     for (const v of (dashboard.templating.list as Obj[]).filter((x) => x.type === 'query')) {
@@ -124,11 +155,18 @@ describe('Grafana dashboard', () => {
   });
 
   it('shows every metric of the catalogue, and panels have unique ids and fit the 24-column grid', () => {
-    const used = new Set(panels.flatMap((p) => (p.targets as Obj[]).flatMap((t) => checkPromql(t.expr as string, METRIC_CATALOGUE).selectors.map((s) => s.metric.replace(/_(bucket|sum|count)$/, '')))));
+    const used = new Set(
+      panels.flatMap((p) =>
+        (p.targets as Obj[]).flatMap((t) =>
+          checkPromql(t.expr as string, METRIC_CATALOGUE).selectors.map((s) => s.metric.replace(/_(bucket|sum|count)$/, '')),
+        ),
+      ),
+    );
     expect(METRIC_CATALOGUE.map((m) => m.name).filter((n) => !used.has(n))).toEqual([]);
     const ids = (dashboard.panels as Obj[]).map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const p of dashboard.panels as Obj[]) expect({ panel: p.title, fits: p.gridPos.x + p.gridPos.w <= 24 }).toEqual({ panel: p.title, fits: true });
+    for (const p of dashboard.panels as Obj[])
+      expect({ panel: p.title, fits: p.gridPos.x + p.gridPos.w <= 24 }).toEqual({ panel: p.title, fits: true });
   });
 });
 
@@ -139,7 +177,9 @@ describe('KEDA ScaledObject for the GPU workers', () => {
   it('scales the GPU worker Deployment, which no HPA also scales', () => {
     const target = find(so.spec.scaleTargetRef.kind as string, so.spec.scaleTargetRef.name as string);
     expect(target.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeGreaterThan(0);
-    expect(overlay.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name)).not.toContain(target.metadata.name);
+    expect(overlay.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name)).not.toContain(
+      target.metadata.name,
+    );
     // Not to zero: the API is ready only while some worker has its models loaded (docs/deploy.md).
     expect(so.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
     expect(so.spec.maxReplicaCount).toBeGreaterThan(so.spec.minReplicaCount);
@@ -150,7 +190,13 @@ describe('KEDA ScaledObject for the GPU workers', () => {
     const q = checkPromql(trigger.metadata.query as string, METRIC_CATALOGUE);
     expect(q.problems).toEqual([]);
     expect(q.selectors).toEqual([
-      { metric: 'rerank_queue_jobs', matchers: [{ label: 'queue', op: '=', value: 'shards' }, { label: 'state', op: '=~', value: 'waiting|prioritized|active' }] },
+      {
+        metric: 'rerank_queue_jobs',
+        matchers: [
+          { label: 'queue', op: '=', value: 'shards' },
+          { label: 'state', op: '=~', value: 'waiting|prioritized|active' },
+        ],
+      },
     ]);
     // Job shards carry a BullMQ priority, so BullMQ keeps them in the prioritized set, not the wait list.
     expect(SHARD_PRIORITY).toBeGreaterThan(0);
@@ -171,13 +217,18 @@ describe('ServiceMonitor', () => {
   const selected = services.filter((s) => {
     const labels = (s.metadata.labels ?? {}) as Obj;
     const match = Object.entries(sm.spec.selector.matchLabels as Obj).every(([k, v]) => labels[k] === v);
-    return match && (sm.spec.selector.matchExpressions as Obj[]).every((e) => e.operator === 'In' && (e.values as string[]).includes(labels[e.key]));
+    return (
+      match &&
+      (sm.spec.selector.matchExpressions as Obj[]).every((e) => e.operator === 'In' && (e.values as string[]).includes(labels[e.key]))
+    );
   });
 
   it('scrapes /metrics of the API, the aggregator and every worker launcher, on the port the process listens on', () => {
     const scraped = new Map<string, number>();
     for (const svc of selected) {
-      const pod = workloads.find((w) => Object.entries(svc.spec.selector as Obj).every(([k, v]) => w.spec.template.metadata.labels[k] === v))!;
+      const pod = workloads.find((w) =>
+        Object.entries(svc.spec.selector as Obj).every(([k, v]) => w.spec.template.metadata.labels[k] === v),
+      )!;
       const c = pod.spec.template.spec.containers[0] as Obj;
       const env = Object.fromEntries(((c.env ?? []) as Obj[]).map((e) => [e.name, e.value]));
       const script = String((c.command as string[])[1]);
@@ -186,12 +237,18 @@ describe('ServiceMonitor', () => {
         const port = (svc.spec.ports as Obj[]).find((p) => p.name === ep.port);
         if (!port) continue;
         expect(ep.path).toBe('/metrics');
-        const containerPort = (c.ports as Obj[]).find((p) => p.name === port.targetPort || p.containerPort === port.targetPort)!.containerPort as number;
+        const containerPort = (c.ports as Obj[]).find((p) => p.name === port.targetPort || p.containerPort === port.targetPort)!
+          .containerPort as number;
         expect({ service: svc.metadata.name, containerPort }).toEqual({ service: svc.metadata.name, containerPort: listens });
         scraped.set(pod.metadata.name as string, containerPort);
       }
     }
-    expect(Object.fromEntries(scraped)).toEqual({ 'rerank-api': 3000, 'rerank-aggregator': 8082, 'rerank-worker-gpu': 8081, 'rerank-worker-cpu': 8081 });
+    expect(Object.fromEntries(scraped)).toEqual({
+      'rerank-api': 3000,
+      'rerank-aggregator': 8082,
+      'rerank-worker-gpu': 8081,
+      'rerank-worker-cpu': 8081,
+    });
     // Redis has no /metrics of ours.
     expect(selected.map((s) => s.metadata.name)).not.toContain('rerank-redis');
   });

@@ -15,7 +15,10 @@ const K8S = join(ROOT, 'deploy', 'k8s');
 const COMPONENTS = join(K8S, 'components');
 const OVERLAYS = join(K8S, 'overlays');
 
-const dirs = (parent: string): string[] => readdirSync(parent).map((d) => join(parent, d)).filter((d) => statSync(d).isDirectory());
+const dirs = (parent: string): string[] =>
+  readdirSync(parent)
+    .map((d) => join(parent, d))
+    .filter((d) => statSync(d).isDirectory());
 const yamlIn = (dir: string): string[] => readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
 
 describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
@@ -28,21 +31,37 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
     for (const file of files) {
       for (const obj of readYamlDocuments(file)) {
         documents++;
-        expect({ file: relative(ROOT, file), kind: obj.kind, name: obj.metadata?.name, errors: schemaErrors(obj) }).toEqual({ file: relative(ROOT, file), kind: obj.kind, name: obj.metadata?.name, errors: '' });
+        expect({ file: relative(ROOT, file), kind: obj.kind, name: obj.metadata?.name, errors: schemaErrors(obj) }).toEqual({
+          file: relative(ROOT, file),
+          kind: obj.kind,
+          name: obj.metadata?.name,
+          errors: '',
+        });
       }
     }
     expect(documents).toBeGreaterThan(files.length);
   });
 
   it('every component and overlay is listed, and every file of a component is in its kustomization', () => {
-    expect(dirs(COMPONENTS).map((d) => relative(K8S, d)).sort()).toEqual(['components/autoscaling', 'components/monitoring']);
+    expect(
+      dirs(COMPONENTS)
+        .map((d) => relative(K8S, d))
+        .sort(),
+    ).toEqual(['components/autoscaling', 'components/monitoring']);
     const production = readKustomization(join(OVERLAYS, 'production'));
     expect([...(production.components as string[])].sort()).toEqual(['../../components/autoscaling', '../../components/monitoring']);
     expect(production.resources).toEqual(['../..']);
     for (const dir of dirs(COMPONENTS)) {
       const k = readKustomization(dir);
-      expect({ dir: relative(K8S, dir), kind: k.kind, apiVersion: k.apiVersion }).toEqual({ dir: relative(K8S, dir), kind: 'Component', apiVersion: 'kustomize.config.k8s.io/v1alpha1' });
-      expect({ dir: relative(K8S, dir), resources: [...(k.resources as string[])].sort() }).toEqual({ dir: relative(K8S, dir), resources: yamlIn(dir).sort() });
+      expect({ dir: relative(K8S, dir), kind: k.kind, apiVersion: k.apiVersion }).toEqual({
+        dir: relative(K8S, dir),
+        kind: 'Component',
+        apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+      });
+      expect({ dir: relative(K8S, dir), resources: [...(k.resources as string[])].sort() }).toEqual({
+        dir: relative(K8S, dir),
+        resources: yamlIn(dir).sort(),
+      });
     }
   });
 
@@ -51,19 +70,34 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
     const kinds = (objs: { obj: Obj }[]) => objs.map(({ obj }) => `${obj.kind}/${obj.metadata.name}`).sort();
     // Exactly what the base has, plus the components' objects.
     expect(kinds(overlay)).toEqual(
-      [...kinds(base), 'ConfigMap/rerank-grafana-dashboard', 'PrometheusRule/rerank', 'ScaledObject/rerank-worker-gpu', 'ServiceMonitor/rerank'].sort(),
+      [
+        ...kinds(base),
+        'ConfigMap/rerank-grafana-dashboard',
+        'PrometheusRule/rerank',
+        'ScaledObject/rerank-worker-gpu',
+        'ServiceMonitor/rerank',
+      ].sort(),
     );
     for (const { source, obj } of overlay) {
-      expect({ source, kind: obj.kind, name: obj.metadata.name, errors: schemaErrors(obj) }).toEqual({ source, kind: obj.kind, name: obj.metadata.name, errors: '' });
+      expect({ source, kind: obj.kind, name: obj.metadata.name, errors: schemaErrors(obj) }).toEqual({
+        source,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        errors: '',
+      });
       const namespace = obj.kind === 'Namespace' ? undefined : 'rerank';
-      expect({ kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace }).toEqual({ kind: obj.kind, name: obj.metadata.name, namespace });
+      expect({ kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace }).toEqual({
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace,
+      });
     }
     // Images from the base's `images:` are kept.
     const api = overlay.find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === 'rerank-api')!.obj;
     expect(api.spec.template.spec.containers[0].image).toBe('registry.example.com/rerank/rerank-service:0.1.0');
   });
 
-  it('the autoscaling component hands the GPU workers\' replica count to KEDA', () => {
+  it("the autoscaling component hands the GPU workers' replica count to KEDA", () => {
     const base = render(K8S).find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === 'rerank-worker-gpu')!.obj;
     const scaled = overlay.find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === 'rerank-worker-gpu')!.obj;
     expect(base.spec.replicas).toBe(1);
@@ -74,17 +108,22 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
 
   it('no object has a field its schema does not know (what `kubectl apply --validate=strict` refuses)', () => {
     const errors = unknownFieldErrors(overlay.map(({ obj }) => obj));
-    expect(overlay.map(({ obj }, i) => ({ kind: obj.kind, name: obj.metadata.name, unknown: errors[i] }))).toEqual(overlay.map(({ obj }) => ({ kind: obj.kind, name: obj.metadata.name, unknown: [] })));
+    expect(overlay.map(({ obj }, i) => ({ kind: obj.kind, name: obj.metadata.name, unknown: errors[i] }))).toEqual(
+      overlay.map(({ obj }) => ({ kind: obj.kind, name: obj.metadata.name, unknown: [] })),
+    );
   });
 
   describe('the validator rejects broken manifests (it is not a no-op)', () => {
-    const pick = (kind: string, name: string): Obj => structuredClone(overlay.find(({ obj }) => obj.kind === kind && obj.metadata.name === name)!.obj);
+    const pick = (kind: string, name: string): Obj =>
+      structuredClone(overlay.find(({ obj }) => obj.kind === kind && obj.metadata.name === name)!.obj);
 
     it('Deployment: replicas as a string, a container without a name', () => {
       const d = pick('Deployment', 'rerank-api');
       d.spec.replicas = '2';
       delete d.spec.template.spec.containers[0].name;
-      expect(schemaErrors(d)).toBe('data/spec/replicas must be integer, data/spec/template/spec/containers/0 must have required property name');
+      expect(schemaErrors(d)).toBe(
+        'data/spec/replicas must be integer, data/spec/template/spec/containers/0 must have required property name',
+      );
     });
 
     it('HorizontalPodAutoscaler and PodDisruptionBudget: wrong types', () => {
@@ -122,7 +161,9 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
       so.spec.minReplicas = 1;
       const [deployment, scaledObject] = unknownFieldErrors([d, so]);
       expect(deployment).toEqual(["Object literal may only specify known properties, and '\"imag\"' does not exist in type 'IContainer'."]);
-      expect(scaledObject).toEqual([expect.stringMatching(/^Object literal may only specify known properties, and '"minReplicas"' does not exist in type /)]);
+      expect(scaledObject).toEqual([
+        expect.stringMatching(/^Object literal may only specify known properties, and '"minReplicas"' does not exist in type /),
+      ]);
     });
 
     it('an apiVersion without a schema is an error, not a pass', () => {

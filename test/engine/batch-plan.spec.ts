@@ -11,7 +11,10 @@ describe('batch planning', () => {
     // Longest first: 10, 10, 6, 6, 6, 2. Budget 24: [10,10] = 20 tokens, a third row would be 30.
     const lengths = [6, 10, 2, 6, 10, 6];
     const batches = planBatches(lengths, { batchSize: 128, maxBatchTokens: 24, padMultiple: 1 });
-    expect(batches).toEqual([[1, 4], [0, 3, 5, 2]]);
+    expect(batches).toEqual([
+      [1, 4],
+      [0, 3, 5, 2],
+    ]);
   });
 
   test('pads to a multiple when asked (the LLM families use 8)', () => {
@@ -30,7 +33,16 @@ describe('batch planning', () => {
 
   test('padding efficiency is real tokens over tokens computed', () => {
     const lengths = [4, 2, 4, 1];
-    expect(paddingEfficiency(lengths, [[0, 1], [2, 3]], 1)).toBeCloseTo(11 / 16, 12);
+    expect(
+      paddingEfficiency(
+        lengths,
+        [
+          [0, 1],
+          [2, 3],
+        ],
+        1,
+      ),
+    ).toBeCloseTo(11 / 16, 12);
     expect(paddingEfficiency(lengths, [[0], [1], [2], [3]], 1)).toBe(1);
     expect(paddingEfficiency([3], [[0]], 8)).toBeCloseTo(3 / 8, 12);
   });

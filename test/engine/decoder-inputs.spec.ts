@@ -14,7 +14,10 @@ const B_PASSAGE = [145, 210, 44, 46]; // "B: cooking recipes"
 const SEP = [162];
 // "Given a query A and a passage B, determine whether the passage contains an answer to the query by
 // providing a prediction of either 'Yes' or 'No'."
-const LLM_PROMPT = [147, 12, 76, 142, 80, 12, 78, 144, 196, 110, 112, 16, 78, 114, 14, 116, 20, 16, 76, 30, 118, 12, 120, 18, 122, 184, 191, 139, 191, 82, 184, 191, 141, 191, 198];
+const LLM_PROMPT = [
+  147, 12, 76, 142, 80, 12, 78, 144, 196, 110, 112, 16, 78, 114, 14, 116, 20, 16, 76, 30, 118, 12, 120, 18, 122, 184, 191, 139, 191, 82,
+  184, 191, 141, 191, 198,
+];
 // "Predict whether passage B contains an answer to query A."
 const LIGHTWEIGHT_PROMPT = [149, 112, 78, 144, 114, 14, 116, 20, 76, 142, 198];
 
@@ -42,7 +45,11 @@ describe('LLM family inputs', () => {
   test('the prompt and instructions can be changed per call; null instructions leave texts as they are', async () => {
     const model = await models.get({ family: 'llm' });
     const r = models.track(new FlagLLMReranker(model.dir));
-    const [input] = await r.inspectInputs([QUERY, PASSAGE], { prompt: 'Yes', queryInstructionForRerank: null, passageInstructionForRerank: null });
+    const [input] = await r.inspectInputs([QUERY, PASSAGE], {
+      prompt: 'Yes',
+      queryInstructionForRerank: null,
+      passageInstructionForRerank: null,
+    });
     // Without "A: " / "B: " the texts start bare: "what"=5 and "cooking"=45, not "Ġwhat"=4 / "Ġcooking"=44.
     expect(input.inputIds).toEqual([2, 5, 6, 34, ...SEP, 45, 46, ...SEP, 139]);
   });
@@ -68,7 +75,9 @@ describe('LLM family inputs', () => {
     const [input] = await r.inspectInputs(pair, { maxLength: 4, queryMaxLength: 10, prompt: '' });
     expect(input.inputIds).toEqual([2, 143, 210, 4, 6, 8, 10, ...SEP, ...B_PASSAGE, ...SEP]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^pair 0: the query part takes 7 of the 5 tokens maxLength allows, leaving no room for the passage; the sequence is scored untruncated/);
+    expect(warnings[0]).toMatch(
+      /^pair 0: the query part takes 7 of the 5 tokens maxLength allows, leaving no room for the passage; the sequence is scored untruncated/,
+    );
     // The same ids without truncation (maxLength 12) give the same score.
     const [whole] = await r.inspectInputs(pair, { maxLength: 12, queryMaxLength: 10, prompt: '' });
     expect(whole.inputIds).toEqual(input.inputIds);

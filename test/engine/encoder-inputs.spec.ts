@@ -67,7 +67,11 @@ describe('encoder inputs (FlagReranker)', () => {
   });
 
   test('instructions are applied with their formats before tokenizing', async () => {
-    const r = await open('bert', { queryInstructionForRerank: 'query', queryInstructionFormat: '{}: {}', passageInstructionForRerank: 'a' });
+    const r = await open('bert', {
+      queryInstructionForRerank: 'query',
+      queryInstructionFormat: '{}: {}',
+      passageInstructionForRerank: 'a',
+    });
     // "query: what is ai" and "a" + passage (format "{}{}" glues them: "amachine ..." is one unknown word).
     const [input] = await r.inspectInputs(['what is ai', 'of ai']);
     expect(input.inputIds.slice(0, 7)).toEqual([2, 41, 96, 5, 6, 20, 3]);
@@ -88,7 +92,9 @@ describe('encoder inputs (FlagReranker)', () => {
   test('maxLength below what the template needs is refused, naming the argument', async () => {
     const r = await open('bert');
     await expect(r.inspectInputs([Q, P], { maxLength: 4 })).rejects.toThrow(RerankerArgumentError);
-    await expect(r.inspectInputs([Q, P], { maxLength: 4 })).rejects.toThrow(/^maxLength: 4 is below what the pair template needs .* use at least 5/);
+    await expect(r.inspectInputs([Q, P], { maxLength: 4 })).rejects.toThrow(
+      /^maxLength: 4 is below what the pair template needs .* use at least 5/,
+    );
   });
 
   test('a query that leaves no room for the passage: scored untruncated as the reference, with one warning', async () => {
@@ -96,7 +102,10 @@ describe('encoder inputs (FlagReranker)', () => {
     const r = await open('bert', { onWarning: (m: string) => warnings.push(m) });
     const long = 'what is machine learning a subset of ai'; // 8 tokens
     const LONG_IDS = [5, 6, 7, 8, 9, 23, 12, 20];
-    const pairs: [string, string][] = [[Q, P], [long, P]];
+    const pairs: [string, string][] = [
+      [Q, P],
+      [long, P],
+    ];
     const inputs = await r.inspectInputs(pairs, { maxLength: 8, queryMaxLength: 8 });
     // Pair 0 fits as usual; pair 1's query part (11 tokens) fills maxLength 8: nothing is cut (Hugging Face only logs an error).
     expect(inputs.map((x) => x.inputIds)).toEqual([
@@ -104,7 +113,9 @@ describe('encoder inputs (FlagReranker)', () => {
       [2, ...LONG_IDS, 3, ...P_IDS, 3],
     ]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^pair 1: the query part takes 11 of the 8 tokens maxLength allows, leaving no room for the passage; the sequence is scored untruncated, as the reference does/);
+    expect(warnings[0]).toMatch(
+      /^pair 1: the query part takes 11 of the 8 tokens maxLength allows, leaving no room for the passage; the sequence is scored untruncated, as the reference does/,
+    );
     // The score is the one of the same 19 tokens built without any truncation (maxLength 19).
     const overflowed = await r.computeScore([long, P], { maxLength: 8, queryMaxLength: 8 });
     const whole = await r.computeScore([long, P], { maxLength: 19, queryMaxLength: 8 });
@@ -116,7 +127,15 @@ describe('encoder inputs (FlagReranker)', () => {
   test('an untruncated sequence beyond the model positions is refused, naming maxLength and the limit', async () => {
     const r = await open('bert', { onWarning: () => undefined });
     const query = 'what '.repeat(600).trim(); // 600 tokens
-    await expect(r.computeScore([[Q, P], [query, P]], { maxLength: 64, queryMaxLength: 600 })).rejects.toThrow(
+    await expect(
+      r.computeScore(
+        [
+          [Q, P],
+          [query, P],
+        ],
+        { maxLength: 64, queryMaxLength: 600 },
+      ),
+    ).rejects.toThrow(
       /^maxLength: pair 1: its query part leaves no room for the passage within maxLength 64, so nothing is truncated \(as the reference\), and the whole sequence of 611 tokens is beyond the model's 512 positions \(config.json max_position_embeddings\); lower queryMaxLength/,
     );
   });

@@ -56,7 +56,8 @@ describe('models from a Hugging Face-compatible hub', () => {
       const options = { cacheDir, hubEndpoint: hub.url, hubToken: 'secret-token' };
       const dir = await resolveModelDir('acme/tiny-reranker', options);
       expect(dir).toBe(join(cacheDir, 'models--acme--tiny-reranker', 'snapshots', 'abc123'));
-      for (const f of ['onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'reranker.json']) expect(existsSync(join(dir, f))).toBe(true);
+      for (const f of ['onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'reranker.json'])
+        expect(existsSync(join(dir, f))).toBe(true);
       // Only what the engine needs: no fp16 / int8 graphs unless asked.
       expect(existsSync(join(dir, 'onnx/model_fp16.onnx'))).toBe(false);
       expect(hub.requests.every((r) => r.auth === 'Bearer secret-token')).toBe(true);
@@ -99,7 +100,9 @@ describe('models from a Hugging Face-compatible hub', () => {
     const model = await models.get({ family: 'encoder', preset: 'tiny' });
     const hub = await startHub('acme/exists', model.dir, { sha: 'x' });
     try {
-      await expect(resolveModelDir('acme/missing', { cacheDir, hubEndpoint: hub.url })).rejects.toThrow(/404.*check the model id acme\/missing/);
+      await expect(resolveModelDir('acme/missing', { cacheDir, hubEndpoint: hub.url })).rejects.toThrow(
+        /404.*check the model id acme\/missing/,
+      );
     } finally {
       await hub.close();
     }
@@ -112,7 +115,9 @@ describe('models from a Hugging Face-compatible hub', () => {
       copyFileSync(join(model.dir, 'tokenizer.json'), join(noGraph, 'tokenizer.json'));
       const hub = await startHub('acme/pytorch-only', noGraph, { sha: 'y' });
       try {
-        await expect(resolveModelDir('acme/pytorch-only', { cacheDir, hubEndpoint: hub.url })).rejects.toThrow(/has no ONNX graph .*export-onnx\.py/);
+        await expect(resolveModelDir('acme/pytorch-only', { cacheDir, hubEndpoint: hub.url })).rejects.toThrow(
+          /has no ONNX graph .*export-onnx\.py/,
+        );
       } finally {
         await hub.close();
       }

@@ -61,7 +61,10 @@ describe('score pipeline', () => {
   });
 
   test('other device errors fail the call with their message', async () => {
-    const broken = { name: 'x', run: async () => Promise.reject(new DeviceRunError('x: invalid input', false)) } as unknown as DeviceSession;
+    const broken = {
+      name: 'x',
+      run: async () => Promise.reject(new DeviceRunError('x: invalid input', false)),
+    } as unknown as DeviceSession;
     await expect(runScoreTask(task(lengths, 8, 4096), [broken])).rejects.toThrow('x: invalid input');
   });
 });

@@ -54,7 +54,11 @@ describe('scores', () => {
       const model = await models.get({ family: 'lightweight' });
       const r = models.track(new LightWeightFlagLLMReranker(model.dir));
       const [input] = await r.inspectInputs(PAIR);
-      const out = await runDirect(model.files.model, [{ ids: input.inputIds, queryLength: input.queryLength, promptLength: input.promptLength }], { output: 'scores' });
+      const out = await runDirect(
+        model.files.model,
+        [{ ids: input.inputIds, queryLength: input.queryLength, promptLength: input.promptLength }],
+        { output: 'scores' },
+      );
       const layers = model.scoreLayers as number[];
       const column = layers.indexOf((model.defaultCutoffLayers as number[])[0]);
       expect(await r.computeScore(PAIR)).toBe((out.data as Float32Array)[column]);
@@ -62,28 +66,36 @@ describe('scores', () => {
   });
 
   describe('order and batching', () => {
-    test.each(['encoder', 'llm', 'layerwise', 'lightweight'] as const)('%s: input order kept whatever the batches and devices', async (family) => {
-      const model = await models.get({ family });
-      const R = { encoder: FlagReranker, llm: FlagLLMReranker, layerwise: LayerWiseFlagLLMReranker, lightweight: LightWeightFlagLLMReranker }[family];
-      const r = models.track(new R(model.dir));
-      const base = (await r.computeScore(pairs)) as number[];
-      expect(base).toHaveLength(pairs.length);
-      expect(new Set(base.map((x) => x.toFixed(6))).size).toBeGreaterThan(pairs.length * 0.9);
-      // One pair at a time.
-      for (const i of [0, 17, 63, 119]) expect(Math.abs(((await r.computeScore(pairs[i])) as number) - base[i])).toBeLessThan(1e-5);
-      // Other batch shapes.
-      for (const overrides of [{ batchSize: 1 }, { batchSize: 7 }, { maxBatchTokens: 64 }]) {
-        const other = (await r.computeScore(pairs, overrides)) as number[];
-        other.forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
-      }
-      // Reversed input, reversed output.
-      const reversed = (await r.computeScore([...pairs].reverse())) as number[];
-      reversed.reverse().forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
-      // Two devices (two CPU sessions working in parallel).
-      const two = models.track(new R(model.dir, { devices: ['cpu', 'cpu'] }));
-      const split = (await two.computeScore(pairs)) as number[];
-      split.forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
-    });
+    test.each(['encoder', 'llm', 'layerwise', 'lightweight'] as const)(
+      '%s: input order kept whatever the batches and devices',
+      async (family) => {
+        const model = await models.get({ family });
+        const R = {
+          encoder: FlagReranker,
+          llm: FlagLLMReranker,
+          layerwise: LayerWiseFlagLLMReranker,
+          lightweight: LightWeightFlagLLMReranker,
+        }[family];
+        const r = models.track(new R(model.dir));
+        const base = (await r.computeScore(pairs)) as number[];
+        expect(base).toHaveLength(pairs.length);
+        expect(new Set(base.map((x) => x.toFixed(6))).size).toBeGreaterThan(pairs.length * 0.9);
+        // One pair at a time.
+        for (const i of [0, 17, 63, 119]) expect(Math.abs(((await r.computeScore(pairs[i])) as number) - base[i])).toBeLessThan(1e-5);
+        // Other batch shapes.
+        for (const overrides of [{ batchSize: 1 }, { batchSize: 7 }, { maxBatchTokens: 64 }]) {
+          const other = (await r.computeScore(pairs, overrides)) as number[];
+          other.forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
+        }
+        // Reversed input, reversed output.
+        const reversed = (await r.computeScore([...pairs].reverse())) as number[];
+        reversed.reverse().forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
+        // Two devices (two CPU sessions working in parallel).
+        const two = models.track(new R(model.dir, { devices: ['cpu', 'cpu'] }));
+        const split = (await two.computeScore(pairs)) as number[];
+        split.forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
+      },
+    );
 
     test('a single pair gives a number, a list gives a list (even of one), an empty list nothing', async () => {
       const model = await models.get({ family: 'encoder' });
@@ -146,10 +158,16 @@ describe('scores', () => {
       const variant = model.files.variants.find((v) => v.compress_ratio === 2);
       expect(variant).toBeDefined();
       const [input] = await r.inspectInputs(pairs[0]);
-      const out = await runDirect((variant as { path: string }).path, [{ ids: input.inputIds, queryLength: input.queryLength, promptLength: input.promptLength }], { output: 'scores' });
+      const out = await runDirect(
+        (variant as { path: string }).path,
+        [{ ids: input.inputIds, queryLength: input.queryLength, promptLength: input.promptLength }],
+        { output: 'scores' },
+      );
       const column = (model.scoreLayers as number[]).indexOf((model.defaultCutoffLayers as number[])[0]);
       expect(two[0]).toBe((out.data as Float32Array)[column]);
-      await expect(r.computeScore(pairs[0], { compressRatio: 2, compressLayers: [99] })).rejects.toThrow(/compressLayers: no graph of this model .* it offers ratio 1/);
+      await expect(r.computeScore(pairs[0], { compressRatio: 2, compressLayers: [99] })).rejects.toThrow(
+        /compressLayers: no graph of this model .* it offers ratio 1/,
+      );
       await expect(r.computeScore(pairs[0], { compressRatio: 3 })).rejects.toThrow(/compressRatio: must be 1, 2, 4 or 8, got 3/);
     });
   });
@@ -175,9 +193,15 @@ describe('scores', () => {
   test('pair errors name the item and what it should be', async () => {
     const model = await models.get({ family: 'encoder' });
     const r = models.track(new FlagReranker(model.dir));
-    await expect(r.computeScore([PAIR, [] as unknown as [string, string]])).rejects.toThrow(/^pairs\[1\]: expected \[query, passage\] \(two strings\), got an empty list/);
-    await expect(r.computeScore([PAIR, ['q', 5] as unknown as [string, string]])).rejects.toThrow(/^pairs\[1\]\[1\]: the passage must be a string, got 5/);
-    await expect(r.computeScore([[null, 'p'] as unknown as [string, string]])).rejects.toThrow(/^pairs\[0\]\[0\]: the query must be a string, got null/);
+    await expect(r.computeScore([PAIR, [] as unknown as [string, string]])).rejects.toThrow(
+      /^pairs\[1\]: expected \[query, passage\] \(two strings\), got an empty list/,
+    );
+    await expect(r.computeScore([PAIR, ['q', 5] as unknown as [string, string]])).rejects.toThrow(
+      /^pairs\[1\]\[1\]: the passage must be a string, got 5/,
+    );
+    await expect(r.computeScore([[null, 'p'] as unknown as [string, string]])).rejects.toThrow(
+      /^pairs\[0\]\[0\]: the query must be a string, got null/,
+    );
     await expect(r.computeScore(['only a query'] as unknown as [string, string])).rejects.toThrow(/^pair: expected \[query, passage\]/);
     await expect(r.computeScore('text' as unknown as [string, string])).rejects.toThrow(RerankerArgumentError);
   });

@@ -34,7 +34,10 @@ describe('encoder scores agree with transformers.js', () => {
     const theirs: number[] = [];
     for (let i = 0; i < pairs.length; i += 32) {
       const batch = pairs.slice(i, i + 32);
-      const inputs = tokenizer(batch.map((p) => p[0]), { text_pair: batch.map((p) => p[1]), padding: true, truncation: true, max_length: 512 });
+      const inputs = tokenizer(
+        batch.map((p) => p[0]),
+        { text_pair: batch.map((p) => p[1]), padding: true, truncation: true, max_length: 512 },
+      );
       const { logits } = await tjs(inputs);
       theirs.push(...Array.from(logits.data as Float32Array));
     }

@@ -25,10 +25,13 @@ describe('processes', () => {
   it('prefixes each line with the name in prefix mode, a last unterminated line included (the shipped build)', async () => {
     const harness = join(ROOT, 'dist/libs/harness/src/index.js');
     expect(existsSync(harness)).toBe(true);
-    const child = "process.stdout.write('one\\ntw'); setTimeout(() => { process.stdout.write('o\\nthree'); process.stderr.write('err\\n'); }, 50)";
+    const child =
+      "process.stdout.write('one\\ntw'); setTimeout(() => { process.stdout.write('o\\nthree'); process.stderr.write('err\\n'); }, 50)";
     const outer = startProcess({
       name: 'outer',
-      ...node(`require(${JSON.stringify(harness)}).spawnProcess({ name: 'kid', command: process.execPath, args: ['-e', ${JSON.stringify(child)}], env: process.env, output: 'prefix' })`),
+      ...node(
+        `require(${JSON.stringify(harness)}).spawnProcess({ name: 'kid', command: process.execPath, args: ['-e', ${JSON.stringify(child)}], env: process.env, output: 'prefix' })`,
+      ),
     });
     expect(await outer.exited).toBe(0);
     const lines = outer.output().split('\n').filter(Boolean).sort();
@@ -36,8 +39,14 @@ describe('processes', () => {
   });
 
   it('stops with SIGTERM (the exit code the process chose), and with SIGKILL when SIGTERM is ignored', async () => {
-    const polite = startProcess({ name: 'polite', ...node("process.on('SIGTERM', () => process.exit(5)); console.log('up'); setInterval(() => {}, 1000)") });
-    const stubborn = startProcess({ name: 'stubborn', ...node("process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)") });
+    const polite = startProcess({
+      name: 'polite',
+      ...node("process.on('SIGTERM', () => process.exit(5)); console.log('up'); setInterval(() => {}, 1000)"),
+    });
+    const stubborn = startProcess({
+      name: 'stubborn',
+      ...node("process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)"),
+    });
     // Handlers installed once they printed.
     for (const p of [polite, stubborn]) while (!p.output().includes('up')) await new Promise((r) => setTimeout(r, 20));
     expect(await polite.stop()).toBe(5);
@@ -60,7 +69,9 @@ describe('processes', () => {
     const p = startProcess({ name: 'crasher', ...node("console.error('bad configuration'); process.exit(4)") });
     const wait = waitForHttp(`http://127.0.0.1:${port}/health/live`, { process: p, timeoutMs: 45000 });
     await expect(wait).rejects.toBeInstanceOf(ProcessExitedError);
-    await expect(wait).rejects.toThrow(/crasher exited \(code 4\) before http:\/\/127\.0\.0\.1:\d+\/health\/live answered \(crasher output:\nbad configuration/);
+    await expect(wait).rejects.toThrow(
+      /crasher exited \(code 4\) before http:\/\/127\.0\.0\.1:\d+\/health\/live answered \(crasher output:\nbad configuration/,
+    );
   });
 });
 
@@ -106,7 +117,9 @@ describe('Cluster', () => {
   it('a failed start stops what it started, Redis included, and says which process failed', async () => {
     // An invalid variable: the API refuses to start (exit code 2).
     const start = Probe.start({ models: [{ name: 'tiny', path: '/nonexistent' }], env: { RERANK_SHARD_MAX_PAIRS: 'many' } });
-    await expect(start).rejects.toThrow(/api exited \(code 2\) before http:\/\/127\.0\.0\.1:\d+\/health\/live answered[\s\S]*RERANK_SHARD_MAX_PAIRS/);
+    await expect(start).rejects.toThrow(
+      /api exited \(code 2\) before http:\/\/127\.0\.0\.1:\d+\/health\/live answered[\s\S]*RERANK_SHARD_MAX_PAIRS/,
+    );
     const c = Probe.last!;
     expect(c.api.running()).toBe(false);
     expect(c.aggregator.running()).toBe(false);

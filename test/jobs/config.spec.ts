@@ -1,6 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_VAR, CONFIG_VARS, clusterKeysInUse, keys, parseRedisUrl, useClusterKeys, ConfigError, PROCESSES, closestName, editDistance, loadConfig, parseModels, readVar, unknownVariables } from '@rerank/jobs';
+import {
+  CONFIG_VAR,
+  CONFIG_VARS,
+  clusterKeysInUse,
+  keys,
+  parseRedisUrl,
+  useClusterKeys,
+  ConfigError,
+  PROCESSES,
+  closestName,
+  editDistance,
+  loadConfig,
+  parseModels,
+  readVar,
+  unknownVariables,
+} from '@rerank/jobs';
 import { spawnApp } from '@rerank/harness';
 import { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from '../../libs/jobs/src/config-docs';
 import { restartDelay, threadPlan } from '../../apps/worker/src/launcher';
@@ -9,21 +24,70 @@ const MODELS = { RERANK_MODELS: 'tiny=/models/tiny' };
 
 /** The names other people's manifests use: fixed. */
 const EXPECTED_NAMES = [
-  'REDIS_URL', 'PORT', 'HEALTH_PORT', 'LOG_LEVEL', 'RERANK_DATA_DIR', 'RERANK_MODELS', 'RERANK_CACHE_DIR', 'RERANK_DEVICES', 'RERANK_THREADS',
-  'RERANK_API_KEYS', 'RERANK_MAX_BODY_BYTES', 'RERANK_MAX_DOCUMENTS', 'RERANK_MAX_DOCUMENT_CHARS', 'RERANK_MAX_QUERIES', 'RERANK_MAX_PAIRS',
-  'RERANK_MAX_TOP_K', 'RERANK_SYNC_MAX_DOCUMENTS', 'RERANK_SYNC_TIMEOUT_MS', 'RERANK_RESULT_TTL_SECONDS', 'RERANK_SHARD_MAX_PAIRS',
-  'RERANK_SHARD_MAX_CHARS', 'RERANK_SHARD_MIN_COUNT', 'RERANK_WORKER_CONCURRENCY', 'RERANK_WEBHOOK_ATTEMPTS', 'RERANK_WEBHOOK_BACKOFF_MS', 'RERANK_WEBHOOK_TIMEOUT_MS', 'RERANK_WEBHOOK_INLINE_MAX',
-  'RERANK_LOCK_DURATION_MS', 'RERANK_STALLED_INTERVAL_MS', 'RERANK_MAX_STALLED_COUNT', 'RERANK_SHARD_ATTEMPTS',
-  'RERANK_WEBHOOK_ALLOWED_HOSTS', 'RERANK_TRUST_PROXY', 'RERANK_SECRET_KEY',
-  'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', 'RERANK_RATE_LIMIT_ACTIVE_JOBS',
-  'RERANK_MAX_METADATA_DEPTH', 'RERANK_MAX_METADATA_BYTES',
-  'RERANK_JOB_LIST_MAX', 'RERANK_ADMIN_KEYS',
-  'RERANK_INFRA_RETRY_MS', 'RERANK_REDIS_COMMAND_TIMEOUT_MS', 'RERANK_MAX_QUEUED_PAIRS', 'RERANK_REDIS_MEMORY_CEILING', 'RERANK_REDIS_MAXMEMORY',
-  'RERANK_DRAIN_TIMEOUT_MS', 'RERANK_WORKER_SYNC_CONCURRENCY', 'RERANK_WORKER_MODELS', 'RERANK_REFUSE_UNSERVED',
-  'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME',
+  'REDIS_URL',
+  'PORT',
+  'HEALTH_PORT',
+  'LOG_LEVEL',
+  'RERANK_DATA_DIR',
+  'RERANK_MODELS',
+  'RERANK_CACHE_DIR',
+  'RERANK_DEVICES',
+  'RERANK_THREADS',
+  'RERANK_API_KEYS',
+  'RERANK_MAX_BODY_BYTES',
+  'RERANK_MAX_DOCUMENTS',
+  'RERANK_MAX_DOCUMENT_CHARS',
+  'RERANK_MAX_QUERIES',
+  'RERANK_MAX_PAIRS',
+  'RERANK_MAX_TOP_K',
+  'RERANK_SYNC_MAX_DOCUMENTS',
+  'RERANK_SYNC_TIMEOUT_MS',
+  'RERANK_RESULT_TTL_SECONDS',
+  'RERANK_SHARD_MAX_PAIRS',
+  'RERANK_SHARD_MAX_CHARS',
+  'RERANK_SHARD_MIN_COUNT',
+  'RERANK_WORKER_CONCURRENCY',
+  'RERANK_WEBHOOK_ATTEMPTS',
+  'RERANK_WEBHOOK_BACKOFF_MS',
+  'RERANK_WEBHOOK_TIMEOUT_MS',
+  'RERANK_WEBHOOK_INLINE_MAX',
+  'RERANK_LOCK_DURATION_MS',
+  'RERANK_STALLED_INTERVAL_MS',
+  'RERANK_MAX_STALLED_COUNT',
+  'RERANK_SHARD_ATTEMPTS',
+  'RERANK_WEBHOOK_ALLOWED_HOSTS',
+  'RERANK_TRUST_PROXY',
+  'RERANK_SECRET_KEY',
+  'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE',
+  'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE',
+  'RERANK_RATE_LIMIT_ACTIVE_JOBS',
+  'RERANK_MAX_METADATA_DEPTH',
+  'RERANK_MAX_METADATA_BYTES',
+  'RERANK_JOB_LIST_MAX',
+  'RERANK_ADMIN_KEYS',
+  'RERANK_INFRA_RETRY_MS',
+  'RERANK_REDIS_COMMAND_TIMEOUT_MS',
+  'RERANK_MAX_QUEUED_PAIRS',
+  'RERANK_REDIS_MEMORY_CEILING',
+  'RERANK_REDIS_MAXMEMORY',
+  'RERANK_DRAIN_TIMEOUT_MS',
+  'RERANK_WORKER_SYNC_CONCURRENCY',
+  'RERANK_WORKER_MODELS',
+  'RERANK_REFUSE_UNSERVED',
+  'REDIS_CLUSTER_NODES',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_NAME',
   // Model downloads (read by workers and the CLI through the engine) and the test harness.
-  'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'RERANK_OFFLINE', 'RERANK_HARNESS_LOGS', 'RERANK_PYTHON', 'RERANK_PYTHON_VENV', 'RERANK_REFERENCE_DIR',
-  'RERANK_URL', 'RERANK_API_KEY',
+  'HF_ENDPOINT',
+  'HF_TOKEN',
+  'HF_HUB_OFFLINE',
+  'RERANK_OFFLINE',
+  'RERANK_HARNESS_LOGS',
+  'RERANK_PYTHON',
+  'RERANK_PYTHON_VENV',
+  'RERANK_REFERENCE_DIR',
+  'RERANK_URL',
+  'RERANK_API_KEY',
 ];
 
 function problems(env: Record<string, string>, requireModels = false): string[] {
@@ -111,7 +175,14 @@ describe('configuration', () => {
   });
 
   it('names the variable in every error, and reports them all at once', () => {
-    const p = problems({ PORT: 'abc', RERANK_MAX_DOCUMENTS: '0', RERANK_DEVICES: 'gpu7', REDIS_URL: 'http://x', RERANK_API_KEYS: 'short', ...MODELS });
+    const p = problems({
+      PORT: 'abc',
+      RERANK_MAX_DOCUMENTS: '0',
+      RERANK_DEVICES: 'gpu7',
+      REDIS_URL: 'http://x',
+      RERANK_API_KEYS: 'short',
+      ...MODELS,
+    });
     expect(p).toHaveLength(5);
     expect(p.join('\n')).toMatch(/PORT="abc": expected an integer from 0 to 65535/);
     expect(p.join('\n')).toMatch(/RERANK_MAX_DOCUMENTS="0": expected an integer from 1/);
@@ -123,18 +194,44 @@ describe('configuration', () => {
   it('reads Redis Cluster and Sentinel forms of REDIS_URL, and their list variables', () => {
     expect(parseRedisUrl('redis://127.0.0.1:6379/2')).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379/2' });
     expect(parseRedisUrl('redis+cluster://u:p%40ss@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002')).toEqual({
-      kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }], username: 'u', password: 'p@ss', tls: false,
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'u',
+      password: 'p@ss',
+      tls: false,
     });
     expect(parseRedisUrl('rediss+sentinel://:secret@s1:26379,s2/mymaster/3')).toEqual({
-      kind: 'sentinel', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'mymaster', db: 3, password: 'secret', tls: true,
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'mymaster',
+      db: 3,
+      password: 'secret',
+      tls: true,
     });
     expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redisUrl).toBe('redis+cluster://a:7000,b:7001');
-    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redisUrl).toBe('redis+sentinel://s1:26379,s2:26379/mymaster');
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redisUrl).toBe(
+      'redis+sentinel://s1:26379,s2:26379/mymaster',
+    );
     expect(loadConfig({ REDIS_URL: 'redis+sentinel://s1:26379/mymaster' }).redisUrlFromEnv).toBe(true);
-    expect(problems({ REDIS_URL: 'redis+sentinel://s1:26379' })).toEqual(['REDIS_URL="redis+sentinel://s1:26379": name the master after the sentinels, e.g. redis+sentinel://s1:26379,s2:26379/mymaster']);
-    expect(problems({ REDIS_URL: 'redis+cluster://a:7000/1' })).toEqual(['REDIS_URL="redis+cluster://a:7000/1": a Redis Cluster has no database number; drop the /1']);
-    expect(problems({ REDIS_SENTINELS: 's1:26379' })).toEqual(['REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (or REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>)']);
-    expect(problems({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:7000' })).toEqual(['REDIS_URL and REDIS_CLUSTER_NODES are both set: set one way to reach Redis']);
+    expect(problems({ REDIS_URL: 'redis+sentinel://s1:26379' })).toEqual([
+      'REDIS_URL="redis+sentinel://s1:26379": name the master after the sentinels, e.g. redis+sentinel://s1:26379,s2:26379/mymaster',
+    ]);
+    expect(problems({ REDIS_URL: 'redis+cluster://a:7000/1' })).toEqual([
+      'REDIS_URL="redis+cluster://a:7000/1": a Redis Cluster has no database number; drop the /1',
+    ]);
+    expect(problems({ REDIS_SENTINELS: 's1:26379' })).toEqual([
+      'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (or REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>)',
+    ]);
+    expect(problems({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:7000' })).toEqual([
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: set one way to reach Redis',
+    ]);
     // A cluster configuration switches the process to hash-tagged keys; back to plain ones for the other tests.
     expect(clusterKeysInUse()).toBe(true);
     expect(keys.job('j1')).toBe('rerank:job:{j1}');
@@ -146,7 +243,12 @@ describe('configuration', () => {
     const d = loadConfig(MODELS);
     expect(d.jobListMax).toBe(10000);
     expect(d.adminKeys).toEqual([]);
-    const c = loadConfig({ ...MODELS, RERANK_JOB_LIST_MAX: '50', RERANK_ADMIN_KEYS: 'ops:admin-key-0000, admin-key-1111', RERANK_API_KEYS: 'alice:key-aaaaaaaa' });
+    const c = loadConfig({
+      ...MODELS,
+      RERANK_JOB_LIST_MAX: '50',
+      RERANK_ADMIN_KEYS: 'ops:admin-key-0000, admin-key-1111',
+      RERANK_API_KEYS: 'alice:key-aaaaaaaa',
+    });
     expect(c.jobListMax).toBe(50);
     expect(c.adminKeys).toEqual([
       { label: 'ops', key: 'admin-key-0000' },
@@ -174,7 +276,9 @@ describe('configuration', () => {
     expect(parseModels('[{"name":"x","path":"/m/x","family":"llm","options":{"maxLength":256}}]').models).toEqual([
       { name: 'x', path: '/m/x', family: 'llm', options: { maxLength: 256 } },
     ]);
-    expect(parseModels('[{"name":"x","path":"/m","family":"decoder"}]').problems[0]).toMatch(/RERANK_MODELS\[0\]\.family: expected one of encoder, llm, layerwise, lightweight/);
+    expect(parseModels('[{"name":"x","path":"/m","family":"decoder"}]').problems[0]).toMatch(
+      /RERANK_MODELS\[0\]\.family: expected one of encoder, llm, layerwise, lightweight/,
+    );
     expect(parseModels('[{"name":"x","path":"/m","size":3}]').problems[0]).toMatch(/unknown key "size"/);
     expect(parseModels('a=/x,a=/y').problems[0]).toMatch(/"a" is listed twice/);
     expect(parseModels('just-a-path').problems[0]).toMatch(/is not name=path/);
@@ -200,7 +304,9 @@ describe('configuration', () => {
       'RERANK_SYNC_TIMEOUT_MS="5": expected an integer from 100 to 9007199254740991 (default 30000)',
     ]);
     // Only the RERANK_ prefix is ours: other variables of the environment pass.
-    expect(problems({ ...MODELS, PATH: '/usr/bin', NODE_OPTIONS: '--max-old-space-size=4096', HF_HOME: '/x', rerank_lower: '1' })).toEqual([]);
+    expect(problems({ ...MODELS, PATH: '/usr/bin', NODE_OPTIONS: '--max-old-space-size=4096', HF_HOME: '/x', rerank_lower: '1' })).toEqual(
+      [],
+    );
   });
 
   it('knows a variable declared for any process in every process (tests give one env to all)', () => {
@@ -251,13 +357,26 @@ describe('configuration', () => {
       'RERANK_REDIS_MAXMEMORY="2 gigabytes": expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)',
     ]);
     // Range ends are inclusive; blank means unset (the default).
-    const c = loadConfig({ ...MODELS, RERANK_WORKER_CONCURRENCY: '64', RERANK_MAX_BODY_BYTES: '1024', HEALTH_PORT: '0', RERANK_REDIS_MEMORY_CEILING: '1', RERANK_MAX_TOP_K: '  ' });
-    expect([c.workerConcurrency, c.limits.maxBodyBytes, c.healthPort, c.backpressure.redisMemoryCeiling, c.limits.maxTopK]).toEqual([64, 1024, 0, 1, 1000]);
+    const c = loadConfig({
+      ...MODELS,
+      RERANK_WORKER_CONCURRENCY: '64',
+      RERANK_MAX_BODY_BYTES: '1024',
+      HEALTH_PORT: '0',
+      RERANK_REDIS_MEMORY_CEILING: '1',
+      RERANK_MAX_TOP_K: '  ',
+    });
+    expect([c.workerConcurrency, c.limits.maxBodyBytes, c.healthPort, c.backpressure.redisMemoryCeiling, c.limits.maxTopK]).toEqual([
+      64, 1024, 0, 1, 1000,
+    ]);
   });
 
   it('reads model download settings for the workers to pass to the engine', () => {
     expect(loadConfig(MODELS).hub).toEqual({ endpoint: undefined, token: undefined, offline: false });
-    expect(loadConfig({ ...MODELS, HF_ENDPOINT: 'https://hub.internal/', HF_TOKEN: 'hf_abc', RERANK_OFFLINE: 'true' }).hub).toEqual({ endpoint: 'https://hub.internal/', token: 'hf_abc', offline: true });
+    expect(loadConfig({ ...MODELS, HF_ENDPOINT: 'https://hub.internal/', HF_TOKEN: 'hf_abc', RERANK_OFFLINE: 'true' }).hub).toEqual({
+      endpoint: 'https://hub.internal/',
+      token: 'hf_abc',
+      offline: true,
+    });
     expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: '1', RERANK_OFFLINE: '0' }).hub.offline).toBe(true);
     expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: 'off' }).hub.offline).toBe(false);
   });
@@ -265,10 +384,14 @@ describe('configuration', () => {
   it('every declaration: a default its own type accepts, known processes, a type label', () => {
     for (const v of CONFIG_VARS) {
       expect({ name: v.name, problems: readVar(v, {}).problems }).toEqual({ name: v.name, problems: [] });
-      expect({ name: v.name, processes: v.processes.length > 0 && v.processes.every((p) => (PROCESSES as readonly string[]).includes(p)) }).toEqual({ name: v.name, processes: true });
+      expect({
+        name: v.name,
+        processes: v.processes.length > 0 && v.processes.every((p) => (PROCESSES as readonly string[]).includes(p)),
+      }).toEqual({ name: v.name, processes: true });
       expect(v.type.label.length).toBeGreaterThan(3);
       // A variable without a default says in words what applies while unset.
-      if (v.default === null) expect({ name: v.name, unset: typeof (v as { unset?: string }).unset }).toEqual({ name: v.name, unset: 'string' });
+      if (v.default === null)
+        expect({ name: v.name, unset: typeof (v as { unset?: string }).unset }).toEqual({ name: v.name, unset: 'string' });
     }
   });
 
@@ -282,7 +405,9 @@ describe('configuration', () => {
     expect(table.find((r) => r.startsWith('| `RERANK_WORKER_CONCURRENCY` |'))).toBe(
       `| \`RERANK_WORKER_CONCURRENCY\` | \`2\` | integer 1–64 | workers | ${CONFIG_VAR.RERANK_WORKER_CONCURRENCY.description} |`,
     );
-    expect(table.find((r) => r.startsWith('| `RERANK_SECRET_KEY` |'))).toMatch(/^\| `RERANK_SECRET_KEY` \| none: plain text, a warning at start \| text, ≥ 32 characters \| API, aggregator \| /);
+    expect(table.find((r) => r.startsWith('| `RERANK_SECRET_KEY` |'))).toMatch(
+      /^\| `RERANK_SECRET_KEY` \| none: plain text, a warning at start \| text, ≥ 32 characters \| API, aggregator \| /,
+    );
     expect(table.find((r) => r.startsWith('| `RERANK_REDIS_MAXMEMORY` |'))).toMatch(/\| `npm start` \|/);
     // A stale table is noticed: the generator rewrites exactly the text between the markers.
     const stale = doc.replace(/\| `PORT` \| `3000` \|/, '| `PORT` | `8080` |');

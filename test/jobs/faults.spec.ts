@@ -21,7 +21,11 @@ import { type Receiver, startReceiver } from '../support/webhook-receiver';
 jest.setTimeout(240000);
 
 const SECRET = 'whsec-faults-0123456789';
-const WEBHOOK_ENV = { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_WEBHOOK_BACKOFF_MS: '200', RERANK_WEBHOOK_TIMEOUT_MS: '3000' };
+const WEBHOOK_ENV = {
+  RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
+  RERANK_WEBHOOK_BACKOFF_MS: '200',
+  RERANK_WEBHOOK_TIMEOUT_MS: '3000',
+};
 
 let modelDir: string;
 let engine: FlagReranker;
@@ -42,7 +46,13 @@ afterAll(async () => {
 const expectedScores = (query: string, docs: string[]) => engine.computeScore(docs.map((d) => [query, d] as [string, string]));
 
 async function submit(cluster: Cluster, query: string, docs: string[]): Promise<string> {
-  const r = await cluster.client.post('/v1/jobs', { model: 'tiny', query, documents: docs, top_k: 5, webhook: { url: receiver.url, secret: SECRET } });
+  const r = await cluster.client.post('/v1/jobs', {
+    model: 'tiny',
+    query,
+    documents: docs,
+    top_k: 5,
+    webhook: { url: receiver.url, secret: SECRET },
+  });
   expect(r.status).toBe(202);
   return r.body.id as string;
 }
@@ -57,7 +67,12 @@ async function expectCompleted(cluster: Cluster, id: string, query: string, docs
   expect(all.body.results[0].scores).toEqual(await expectedScores(query, docs));
 
   const ofJob = () => receiver.deliveries.filter((d) => d.json?.id === id);
-  await waitFor(`the webhook of ${id}`, async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.webhook?.state === 'delivered' ? true : undefined), 60000, 200);
+  await waitFor(
+    `the webhook of ${id}`,
+    async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.webhook?.state === 'delivered' ? true : undefined),
+    60000,
+    200,
+  );
   // A duplicate would come from a second aggregation or a second enqueue: give it a moment to show.
   await sleep(2000);
   const deliveries = ofJob();
@@ -81,7 +96,13 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
       persistentRedis: true,
       // Ten kills of one worker may catch the same shard more than the default 5 times.
       // RERANK_REFUSE_UNSERVED=none: the drain tests queue synchronous requests while no worker is live.
-      env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '100', RERANK_MAX_STALLED_COUNT: '50', RERANK_REFUSE_UNSERVED: 'none', ...WEBHOOK_ENV },
+      env: {
+        RERANK_THREADS: '1',
+        RERANK_SHARD_MAX_PAIRS: '100',
+        RERANK_MAX_STALLED_COUNT: '50',
+        RERANK_REFUSE_UNSERVED: 'none',
+        ...WEBHOOK_ENV,
+      },
     });
   });
 
@@ -101,10 +122,15 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     while (kills < 10) {
       // Kill once this worker has scored something of the job (and holds its next shards).
       const before = done;
-      done = await waitFor('progress by the current worker', async () => {
-        const n = await pairsDone();
-        return n > before ? n : undefined;
-      }, 60000, 20);
+      done = await waitFor(
+        'progress by the current worker',
+        async () => {
+          const n = await pairsDone();
+          return n > before ? n : undefined;
+        },
+        60000,
+        20,
+      );
       expect(done).toBeLessThan(docs.length);
       await worker.kill();
       kills++;
@@ -123,7 +149,12 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     const docs = makeDocuments(4000, 12, 4, 30);
     const query = 'old library';
     const id = await submit(cluster, query, docs);
-    await waitFor('some progress', async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 400 ? true : undefined), 60000, 20);
+    await waitFor(
+      'some progress',
+      async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 400 ? true : undefined),
+      60000,
+      20,
+    );
     await cluster.redis.kill();
     expect((await cluster.client.get('/health/ready')).status).toBe(503);
     await sleep(1500);
@@ -143,7 +174,17 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
       const id = await submit(cluster, query, docs);
       jobs.push({ id, docs });
       const pid = cluster.aggregator.proc.pid!;
-      const seen = await waitFor('the aggregation to start', async () => ((await cluster.redis.client.lrange(active, 0, -1)).includes(id) ? true : (await new JobRepository(cluster.redis.client).status(id)) === 'completed' ? false : undefined), 120000, 1);
+      const seen = await waitFor(
+        'the aggregation to start',
+        async () =>
+          (await cluster.redis.client.lrange(active, 0, -1)).includes(id)
+            ? true
+            : (await new JobRepository(cluster.redis.client).status(id)) === 'completed'
+              ? false
+              : undefined,
+        120000,
+        1,
+      );
       if (!seen) continue;
       process.kill(pid, 'SIGSTOP');
       await sleep(200);
@@ -155,27 +196,37 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     for (const j of jobs) await expectCompleted(cluster, j.id, query, j.docs);
   });
 
-  it('SIGTERM to the API with synchronous requests in flight: every one answered 200 with the engine\'s scores, then the API exits', async () => {
+  it("SIGTERM to the API with synchronous requests in flight: every one answered 200 with the engine's scores, then the API exits", async () => {
     // No worker: the requests wait in the queue until workers come back after the SIGTERM.
     await Promise.all(workers.map((w) => w.stop()));
     await waitFor('no live workers', async () => ((await cluster.readyWorkers()).length === 0 ? true : undefined), 20000);
     const drainMs = Number(CONFIG_VARS.find((v) => v.name === 'RERANK_DRAIN_TIMEOUT_MS')!.default);
     const requests = Array.from({ length: 6 }, (_, i) => ({ query: `query ${i} river`, documents: makeDocuments(50, 200 + i, 4, 20) }));
     const replies = requests.map((r) => cluster.client.post('/v1/rerank', { model: 'tiny', ...r, top_n: 50, normalize: false }));
-    await waitFor('six synchronous requests queued', async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SYNC}:wait`)) === 6 ? true : undefined), 20000, 20);
+    await waitFor(
+      'six synchronous requests queued',
+      async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SYNC}:wait`)) === 6 ? true : undefined),
+      20000,
+      20,
+    );
 
     const api = cluster.api;
     const t0 = Date.now();
     api.proc.kill('SIGTERM');
     // It stops accepting at once...
-    await waitFor('new connections refused', async () => {
-      try {
-        await fetch(`${cluster.client.base}/health/live`, { signal: AbortSignal.timeout(1000) });
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, 10000, 50);
+    await waitFor(
+      'new connections refused',
+      async () => {
+        try {
+          await fetch(`${cluster.client.base}/health/live`, { signal: AbortSignal.timeout(1000) });
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      10000,
+      50,
+    );
     // ...and answers what it has once a worker scores it.
     await startWorker();
     const answers = await Promise.all(replies);
@@ -201,7 +252,12 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     cluster.env = { ...cluster.env, RERANK_DRAIN_TIMEOUT_MS: '1500' };
     const api = await cluster.restartApi();
     const reply = cluster.client.post('/v1/rerank', { model: 'tiny', query: 'q', documents: ['a b', 'c d'] });
-    await waitFor('the request queued', async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SYNC}:wait`)) >= 1 ? true : undefined), 20000, 20);
+    await waitFor(
+      'the request queued',
+      async () => ((await cluster.redis.client.llen(`${BULL_PREFIX}:${QUEUE_SYNC}:wait`)) >= 1 ? true : undefined),
+      20000,
+      20,
+    );
     const t0 = Date.now();
     api.proc.kill('SIGTERM');
     const r = await reply;
@@ -214,12 +270,16 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
   });
 });
 
-describe('a SIGKILLed worker\'s shard with the DEFAULT lock and stalled-check settings', () => {
+describe("a SIGKILLed worker's shard with the DEFAULT lock and stalled-check settings", () => {
   let cluster: Cluster;
   const workers: AppProcess[] = [];
 
   beforeAll(async () => {
-    cluster = await Cluster.start({ models: [{ name: 'tiny', path: modelDir }], recovery: 'default', env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '100', ...WEBHOOK_ENV } });
+    cluster = await Cluster.start({
+      models: [{ name: 'tiny', path: modelDir }],
+      recovery: 'default',
+      env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '100', ...WEBHOOK_ENV },
+    });
   });
 
   afterAll(async () => {
@@ -235,7 +295,12 @@ describe('a SIGKILLed worker\'s shard with the DEFAULT lock and stalled-check se
     const first = await cluster.startWorker();
     workers.push(first);
     const id = await submit(cluster, query, docs);
-    await waitFor('progress', async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done > 0 ? true : undefined), 60000, 20);
+    await waitFor(
+      'progress',
+      async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done > 0 ? true : undefined),
+      60000,
+      20,
+    );
     await first.kill();
     const killedAt = Date.now();
     // Only the killed worker ran: what is active now are its shards, mid-scoring.
@@ -243,10 +308,15 @@ describe('a SIGKILLed worker\'s shard with the DEFAULT lock and stalled-check se
     expect(orphans.length).toBeGreaterThanOrEqual(1);
     workers.push(await cluster.startWorker());
     // A shard's BullMQ job is removed once it completed (removeOnComplete; a failed one stays).
-    const finishedMs = await waitFor("the killed worker's shards scored by the other", async () => {
-      const left = await cluster.redis.client.exists(...orphans.map((o) => `${BULL_PREFIX}:${QUEUE_SHARDS}:${o}`));
-      return left === 0 ? Date.now() - killedAt : undefined;
-    }, 60000, 100);
+    const finishedMs = await waitFor(
+      "the killed worker's shards scored by the other",
+      async () => {
+        const left = await cluster.redis.client.exists(...orphans.map((o) => `${BULL_PREFIX}:${QUEUE_SHARDS}:${o}`));
+        return left === 0 ? Date.now() - killedAt : undefined;
+      },
+      60000,
+      100,
+    );
     console.log(`default settings: the killed worker's ${orphans.length} shard(s) were scored again ${finishedMs} ms after the kill`);
     expect(finishedMs).toBeLessThan(15000);
     await expectCompleted(cluster, id, query, docs);

@@ -155,7 +155,12 @@ describe('a 10,000-document job with three queries', () => {
       if (syncMs || done === 0) return;
       syncMs = (async () => {
         const t = Date.now();
-        const s = await cluster.client.post('/v1/rerank', { model: 'tiny', query: 'omega', documents: DOCS.slice(0, 20), normalize: false });
+        const s = await cluster.client.post('/v1/rerank', {
+          model: 'tiny',
+          query: 'omega',
+          documents: DOCS.slice(0, 20),
+          normalize: false,
+        });
         expect(s.status).toBe(200);
         expect(s.body.results[0].relevance_score).toBe(Math.max(...reference[2].slice(0, 20)));
         return Date.now() - t;
@@ -178,7 +183,12 @@ describe('a 10,000-document job with three queries', () => {
     const killed: number[] = [];
     let killing = false;
     const killBusy = async (jobId: string) => {
-      const busy = await waitFor('a worker busy on the job', async () => (await registry.live()).find((w) => w.current === jobId && !killed.includes(w.pid)), 20000, 20);
+      const busy = await waitFor(
+        'a worker busy on the job',
+        async () => (await registry.live()).find((w) => w.current === jobId && !killed.includes(w.pid)),
+        20000,
+        20,
+      );
       process.kill(busy.pid, 'SIGKILL');
       killed.push(busy.pid);
     };

@@ -18,7 +18,15 @@ describe('merging shard scores', () => {
   });
 
   it('refuses a pair scored twice or not at all', () => {
-    expect(() => mergeShardResults([{ q: 0, idx: [0, 1], s: [1, 2] }, { q: 0, idx: [1], s: [2] }], [2])).toThrow('query 0, document 1 was scored twice');
+    expect(() =>
+      mergeShardResults(
+        [
+          { q: 0, idx: [0, 1], s: [1, 2] },
+          { q: 0, idx: [1], s: [2] },
+        ],
+        [2],
+      ),
+    ).toThrow('query 0, document 1 was scored twice');
     expect(() => mergeShardResults([{ q: 0, idx: [0], s: [1] }], [2])).toThrow('query 0, document 1 has no score');
     expect(() => mergeShardResults([{ q: 0, idx: [5], s: [1] }], [2])).toThrow('names document 5 of 2');
     expect(() => mergeShardResults([{ q: 0, idx: [0, 1], s: [1] }], [2])).toThrow('2 documents and 1 scores');
@@ -38,7 +46,14 @@ describe('merging shard scores', () => {
   });
 
   it('ranks several layers by the last one and reports them all', () => {
-    const ranked = topK([[9, 0.1], [0, 0.7], [5, 0.7]], 2);
+    const ranked = topK(
+      [
+        [9, 0.1],
+        [0, 0.7],
+        [5, 0.7],
+      ],
+      2,
+    );
     expect(ranked).toEqual([
       { index: 1, score: [0, 0.7] },
       { index: 2, score: [5, 0.7] },
@@ -47,10 +62,26 @@ describe('merging shard scores', () => {
 
   it('formats per query top-k with ids and documents', () => {
     const layout = {
-      queries: [{ id: 'qa', text: 'a', set: 0 }, { id: null, text: 'b', set: 1 }],
-      sets: [{ offset: 0, count: 2 }, { offset: 2, count: 2 }],
+      queries: [
+        { id: 'qa', text: 'a', set: 0 },
+        { id: null, text: 'b', set: 1 },
+      ],
+      sets: [
+        { offset: 0, count: 2 },
+        { offset: 2, count: 2 },
+      ],
     };
-    const plan = rankAll(layout, [[0.2, 0.4], [[1, 3], [2, 1]]], 1);
+    const plan = rankAll(
+      layout,
+      [
+        [0.2, 0.4],
+        [
+          [1, 3],
+          [2, 1],
+        ],
+      ],
+      1,
+    );
     expect(plan.flatIndices).toEqual([1, 2]);
     const out = formatResults(layout, plan, ['d0', null, 'x', 'y'], ['text one', 'text two']);
     expect(out).toEqual([

@@ -33,7 +33,10 @@ async function engineScores(query: string, documents: string[]): Promise<number[
 async function jobScores(id: string, key: string): Promise<number[]> {
   const r = await fetch(`${cluster.client.base}/v1/jobs/${id}/results?all=true`, { headers: auth(key) });
   expect(r.status).toBe(200);
-  const lines = (await r.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as { index: number; score: number });
+  const lines = (await r.text())
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { index: number; score: number });
   const scores: number[] = [];
   for (const l of lines) scores[l.index] = l.score;
   return scores;
@@ -47,10 +50,15 @@ async function view(id: string, key: string): Promise<any> {
 
 /** Polls a job of this key until it ended. */
 async function waitDone(id: string, key: string, timeoutMs: number): Promise<any> {
-  return waitFor(`job ${id} ended`, async () => {
-    const v = await view(id, key);
-    return ['completed', 'failed', 'cancelled'].includes(v.status) ? v : undefined;
-  }, timeoutMs, 50);
+  return waitFor(
+    `job ${id} ended`,
+    async () => {
+      const v = await view(id, key);
+      return ['completed', 'failed', 'cancelled'].includes(v.status) ? v : undefined;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 beforeAll(async () => {
@@ -58,7 +66,12 @@ beforeAll(async () => {
   engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],
-    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: String(SHARD_PAIRS), RERANK_WORKER_CONCURRENCY: '2', RERANK_API_KEYS: `alice:${ALICE},bob:${BOB}` },
+    env: {
+      RERANK_THREADS: '1',
+      RERANK_SHARD_MAX_PAIRS: String(SHARD_PAIRS),
+      RERANK_WORKER_CONCURRENCY: '2',
+      RERANK_API_KEYS: `alice:${ALICE},bob:${BOB}`,
+    },
   });
   worker = await cluster.startWorker();
 });
@@ -69,11 +82,16 @@ afterAll(async () => {
   await engine?.close();
 });
 
-test('a sync request and a second tenant\'s job overtake a big job\'s queued shards; the big job still progresses; scores equal the engine\'s', async () => {
+test("a sync request and a second tenant's job overtake a big job's queued shards; the big job still progresses; scores equal the engine's", async () => {
   const big = await cluster.client.post('/v1/jobs', { model: 'tiny', ...BIG, top_k: 5 }, auth(ALICE));
   expect(big.status).toBe(202);
   expect(big.body.progress.shards_total).toBe(30);
-  await waitFor('the big job running', async () => ((await view(big.body.id, ALICE)).progress.shards_done >= 2 ? true : undefined), 120000, 50);
+  await waitFor(
+    'the big job running',
+    async () => ((await view(big.body.id, ALICE)).progress.shards_done >= 2 ? true : undefined),
+    120000,
+    50,
+  );
 
   // Tenant B: a small job, then a synchronous request, while 20+ of the big job's shards wait.
   const small = await cluster.client.post('/v1/jobs', { model: 'tiny', ...SMALL, top_k: 5 }, auth(BOB));
@@ -108,7 +126,10 @@ test('a sync request and a second tenant\'s job overtake a big job\'s queued sha
   expect(await jobScores(big.body.id, ALICE)).toEqual(await engineScores(BIG.query, BIG.documents));
   // The small job: its top-k equals the engine's ranking, scores exactly.
   const smallExpected = await engineScores(SMALL.query, SMALL.documents);
-  const top = smallExpected.map((score, index) => ({ index, score })).sort((a, b) => b.score - a.score || a.index - b.index).slice(0, 5);
+  const top = smallExpected
+    .map((score, index) => ({ index, score }))
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .slice(0, 5);
   const results = await cluster.client.request('GET', `/v1/jobs/${small.body.id}/results`, undefined, auth(BOB));
   expect(results.body.results[0].top_k.map((x: { index: number; score: number }) => ({ index: x.index, score: x.score }))).toEqual(top);
 });

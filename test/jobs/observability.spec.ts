@@ -87,7 +87,17 @@ describe('metrics and logs over one known job', () => {
   const requestId = 'obs-req-7f3a9c';
 
   it('queue gauges: shards waiting with their age while no worker runs; no live worker for the model', async () => {
-    const created = await api().post('/v1/jobs', { model: 'tiny', queries: QUERIES.map((query) => ({ query })), documents: DOCS, top_k: 3, webhook: { url: receiver.url, secret: SECRET } }, { 'x-request-id': requestId });
+    const created = await api().post(
+      '/v1/jobs',
+      {
+        model: 'tiny',
+        queries: QUERIES.map((query) => ({ query })),
+        documents: DOCS,
+        top_k: 3,
+        webhook: { url: receiver.url, secret: SECRET },
+      },
+      { 'x-request-id': requestId },
+    );
     expect(created.status).toBe(202);
     expect(created.headers.get('x-request-id')).toBe(requestId);
     id = created.body.id;
@@ -121,10 +131,14 @@ describe('metrics and logs over one known job', () => {
     const view = await api().waitJob(id, 120000);
     expect(view.status).toBe('completed');
     await waitFor('webhook delivered', () => (receiver.deliveries.filter((d) => d.status === 200).length === 1 ? true : undefined), 30000);
-    const agg = await waitFor('aggregator counted the delivery', async () => {
-      const m = await Scrape.of(aggregatorMetrics);
-      return m.value('rerank_webhook_deliveries_total', { outcome: 'delivered' }) === 1 ? m : undefined;
-    }, 10000);
+    const agg = await waitFor(
+      'aggregator counted the delivery',
+      async () => {
+        const m = await Scrape.of(aggregatorMetrics);
+        return m.value('rerank_webhook_deliveries_total', { outcome: 'delivered' }) === 1 ? m : undefined;
+      },
+      10000,
+    );
     const apiAfter = await Scrape.of(apiMetrics());
     const launcher = await Scrape.of(launcherMetrics);
 
@@ -139,7 +153,9 @@ describe('metrics and logs over one known job', () => {
     expect(apiAfter.value('rerank_workers_live', { model: 'tiny' })).toBe(1);
 
     // Aggregator: one job completed, its duration observed once; one retry, one delivery in 2 attempts.
-    expect(agg.value('rerank_jobs_total', { outcome: 'completed' }) - aggBefore.value('rerank_jobs_total', { outcome: 'completed' })).toBe(1);
+    expect(agg.value('rerank_jobs_total', { outcome: 'completed' }) - aggBefore.value('rerank_jobs_total', { outcome: 'completed' })).toBe(
+      1,
+    );
     expect(agg.value('rerank_jobs_total', { outcome: 'failed' })).toBe(0);
     const duration = agg.histogram('rerank_job_duration_seconds', { outcome: 'completed' });
     expect(duration.count).toBe(1);
@@ -183,7 +199,9 @@ describe('metrics and logs over one known job', () => {
     const workers = jsonLines(cluster.launcher!.output());
 
     const access = api_.filter((l) => l.request_id === requestId);
-    expect(access).toEqual([expect.objectContaining({ level: 'info', method: 'POST', route: '/v1/jobs', status: 202, key: 'ops', component: 'api' })]);
+    expect(access).toEqual([
+      expect.objectContaining({ level: 'info', method: 'POST', route: '/v1/jobs', status: 202, key: 'ops', component: 'api' }),
+    ]);
     expect(typeof access[0].duration_ms).toBe('number');
 
     const shardLines = workers.filter((l) => l.request_id === requestId && l.job_id === id && typeof l.shard === 'number');
@@ -213,7 +231,11 @@ describe('metrics and logs over one known job', () => {
 
     const denied = await cluster.client.post('/v1/jobs', { model: 'tiny' }, { 'x-request-id': 'obs-denied-1' });
     expect(denied.status).toBe(401);
-    await waitFor('access line', () => (jsonLines(cluster.api.output()).some((l) => l.request_id === 'obs-denied-1') ? true : undefined), 5000);
+    await waitFor(
+      'access line',
+      () => (jsonLines(cluster.api.output()).some((l) => l.request_id === 'obs-denied-1') ? true : undefined),
+      5000,
+    );
     const line = jsonLines(cluster.api.output()).find((l) => l.request_id === 'obs-denied-1')!;
     expect(line).toMatchObject({ level: 'warn', method: 'POST', route: '/v1/jobs', status: 401, key: null });
     const m = await Scrape.of(apiMetrics());
@@ -225,6 +247,8 @@ describe('LOG_LEVEL', () => {
   it('is declared in the config schema and checked', () => {
     const env = { RERANK_MODELS: 'tiny=/tmp/none' };
     expect(() => loadConfig({ ...env, LOG_LEVEL: 'debug' })).not.toThrow();
-    expect(() => loadConfig({ ...env, LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL: "loud" is not a log level; use one of fatal, error, warn, info, debug, trace, silent');
+    expect(() => loadConfig({ ...env, LOG_LEVEL: 'loud' })).toThrow(
+      'LOG_LEVEL: "loud" is not a log level; use one of fatal, error, warn, info, debug, trace, silent',
+    );
   });
 });

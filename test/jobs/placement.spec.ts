@@ -25,7 +25,11 @@ beforeAll(async () => {
   dir = await testEncoderDir();
   engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
   cluster = await Cluster.start({
-    models: [{ name: 'alpha', path: dir }, { name: 'beta', path: dir }, { name: 'org/idle:v1', path: dir }],
+    models: [
+      { name: 'alpha', path: dir },
+      { name: 'beta', path: dir },
+      { name: 'org/idle:v1', path: dir },
+    ],
     env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '20', RERANK_REFUSE_UNSERVED: 'all' },
   });
   alpha = await cluster.startWorker({ RERANK_WORKER_MODELS: 'alpha' });
@@ -51,13 +55,21 @@ it('/v1/models shows where each model runs', async () => {
   const byId = Object.fromEntries(r.body.data.map((m: { id: string }) => [m.id, m]));
   const a = await beat(alpha);
   const b = await beat(beta);
-  expect(byId.alpha).toMatchObject({ ready: true, workers: [{ id: a.id, device: 'cpu', host: a.host }], devices: ['cpu'], hosts: [a.host] });
+  expect(byId.alpha).toMatchObject({
+    ready: true,
+    workers: [{ id: a.id, device: 'cpu', host: a.host }],
+    devices: ['cpu'],
+    hosts: [a.host],
+  });
   expect(byId.beta).toMatchObject({ ready: true, workers: [{ id: b.id, device: 'cpu', host: b.host }], devices: ['cpu'], hosts: [b.host] });
   expect(byId['org/idle:v1']).toMatchObject({ ready: false, workers: [], devices: [], hosts: [] });
 });
 
 it("a job for each model is scored only by that model's worker, with the engine's scores", async () => {
-  for (const [model, own, other] of [['alpha', alpha, beta], ['beta', beta, alpha]] as const) {
+  for (const [model, own, other] of [
+    ['alpha', alpha, beta],
+    ['beta', beta, alpha],
+  ] as const) {
     const ownBefore = (await beat(own)).pairsScored;
     const otherBefore = (await beat(other)).pairsScored;
     const docs = makeDocuments(60, model.length, 4, 20);
@@ -70,16 +82,30 @@ it("a job for each model is scored only by that model's worker, with the engine'
     const all = await cluster.client.get(`/v1/jobs/${id}/results?all=true&format=json`);
     expect(all.body.results[0].scores).toEqual(await engine.computeScore(docs.map((d) => [query, d] as [string, string])));
     // Heartbeats come every 2 s: wait for the counter, then check the other worker scored nothing.
-    await waitFor(`${model}'s worker counts 60 pairs`, async () => ((await beat(own)).pairsScored - ownBefore === 60 ? true : undefined), 20000, 200);
+    await waitFor(
+      `${model}'s worker counts 60 pairs`,
+      async () => ((await beat(own)).pairsScored - ownBefore === 60 ? true : undefined),
+      20000,
+      200,
+    );
     expect((await beat(other)).pairsScored).toBe(otherBefore);
   }
 });
 
 it("a synchronous request goes to its model's worker", async () => {
   const before = (await beat(beta)).pairsScored;
-  const r = await cluster.client.post('/v1/rerank', { model: 'beta', query: 'q river', documents: ['a river', 'b stone', 'c'], normalize: false });
+  const r = await cluster.client.post('/v1/rerank', {
+    model: 'beta',
+    query: 'q river',
+    documents: ['a river', 'b stone', 'c'],
+    normalize: false,
+  });
   expect(r.status).toBe(200);
-  const expected = await engine.computeScore([['q river', 'a river'], ['q river', 'b stone'], ['q river', 'c']]);
+  const expected = await engine.computeScore([
+    ['q river', 'a river'],
+    ['q river', 'b stone'],
+    ['q river', 'c'],
+  ]);
   const byIndex = new Map(r.body.results.map((x: { index: number; relevance_score: number }) => [x.index, x.relevance_score]));
   expect([0, 1, 2].map((i) => byIndex.get(i))).toEqual(expected);
   // Heartbeat counters count job shards only; the scores above came from beta's queue (alpha's worker has no beta loaded).

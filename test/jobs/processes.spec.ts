@@ -30,7 +30,10 @@ describe('npm start (the stack)', () => {
   });
 
   async function startStack(port: number, redisPort: number): Promise<AppProcess> {
-    const p = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, ['--redis-port', String(redisPort)]);
+    const p = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, [
+      '--redis-port',
+      String(redisPort),
+    ]);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`, 200, 60000, p);
     return p;
   }
@@ -79,7 +82,10 @@ describe('npm start (the stack)', () => {
     await new Promise<void>((r) => blocker.listen(port, '0.0.0.0', () => r()));
     const redisPort = await freePort();
     try {
-      const p = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, ['--redis-port', String(redisPort)]);
+      const p = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, [
+        '--redis-port',
+        String(redisPort),
+      ]);
       let timer: NodeJS.Timeout | undefined;
       const code = await Promise.race([p.exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 60000)))]);
       clearTimeout(timer);

@@ -27,7 +27,12 @@ beforeAll(async () => {
   reference = await engine.computeScore(DOCS.map((d) => [QUERY, d] as [string, string]));
   await engine.close();
   nodes = await startRedisCluster(3);
-  cluster = await Cluster.start({ models: [{ name: 'tiny', path: dir }], devices: 'cpu,cpu', redisUrl: nodes.url, env: { RERANK_THREADS: '1' } });
+  cluster = await Cluster.start({
+    models: [{ name: 'tiny', path: dir }],
+    devices: 'cpu,cpu',
+    redisUrl: nodes.url,
+    env: { RERANK_THREADS: '1' },
+  });
   redis = createRedis(nodes.url, { name: 'test' });
 });
 
@@ -49,13 +54,19 @@ it('runs a 10,000-document job on a 3-master Redis Cluster with the engine score
   expect(view.progress.pairs_total).toBe(10000);
 
   const all = await fetch(`${cluster.client.base}/v1/jobs/${id}/results?all=true`);
-  const lines = (await all.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = (await all.text())
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(lines).toHaveLength(10000);
   expect(lines.map((l) => l.index)).toEqual(DOCS.map((_, i) => i));
   expect(lines.map((l) => l.score)).toEqual(reference);
 
   const top = await cluster.client.get(`/v1/jobs/${id}/results`);
-  const expectedTop = reference.map((score, index) => ({ index, score })).sort((a, b) => b.score - a.score || a.index - b.index).slice(0, 5);
+  const expectedTop = reference
+    .map((score, index) => ({ index, score }))
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .slice(0, 5);
   expect(top.body.results[0].top_k.map((r: any) => ({ index: r.index, score: r.score }))).toEqual(expectedTop);
 
   // Hash tags: the job's keys are `rerank:job:{<id>}...` (one slot), BullMQ's under `{rerank:q}`.

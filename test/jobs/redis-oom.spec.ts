@@ -43,19 +43,34 @@ async function acceptWrites(c: Cluster): Promise<void> {
 }
 
 async function startJob(c: Cluster, docs: string[], query: string, r: Receiver): Promise<string> {
-  const created = await c.client.post('/v1/jobs', { model: 'tiny', query, documents: docs, top_k: 5, webhook: { url: r.url, secret: SECRET } });
+  const created = await c.client.post('/v1/jobs', {
+    model: 'tiny',
+    query,
+    documents: docs,
+    top_k: 5,
+    webhook: { url: r.url, secret: SECRET },
+  });
   expect(created.status).toBe(202);
   return created.body.id;
 }
 
-it('a job running while Redis refuses writes for 10 s completes with the engine\'s scores and one signed webhook', async () => {
+it("a job running while Redis refuses writes for 10 s completes with the engine's scores and one signed webhook", async () => {
   const dir = await testEncoderDir();
   receiver = await startReceiver();
-  const c = (cluster = await Cluster.start({ models: [{ name: 'tiny', path: dir }], devices: 'cpu', env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '150', ...WEBHOOK_ENV } }));
+  const c = (cluster = await Cluster.start({
+    models: [{ name: 'tiny', path: dir }],
+    devices: 'cpu',
+    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '150', ...WEBHOOK_ENV },
+  }));
   const docs = makeDocuments(3000, 91, 4, 30);
   const query = 'harbor station';
   const id = await startJob(c, docs, query, receiver);
-  await waitFor('some progress', async () => ((await c.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 300 ? true : undefined), 60000, 50);
+  await waitFor(
+    'some progress',
+    async () => ((await c.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 300 ? true : undefined),
+    60000,
+    50,
+  );
 
   await refuseWrites(c);
   await sleep(10000);
@@ -77,7 +92,12 @@ it('a job running while Redis refuses writes for 10 s completes with the engine\
   expect(all.body.results[0].scores).toEqual(expected);
 
   const r = receiver;
-  await waitFor('the webhook', async () => (r.deliveries.length > 0 && (await c.client.get(`/v1/jobs/${id}`)).body.webhook?.state === 'delivered' ? true : undefined), 60000, 100);
+  await waitFor(
+    'the webhook',
+    async () => (r.deliveries.length > 0 && (await c.client.get(`/v1/jobs/${id}`)).body.webhook?.state === 'delivered' ? true : undefined),
+    60000,
+    100,
+  );
   // Long enough for a repeated delivery (retry backoff 500 ms) to show up if there were one.
   await sleep(4000);
   expect(r.deliveries).toHaveLength(1);
@@ -88,28 +108,48 @@ it('a job running while Redis refuses writes for 10 s completes with the engine\
 
   // Synchronous requests leave nothing behind once answered (the texts are not kept for a minute).
   const marker = 'zebra-crossing-marker-text';
-  const sync = await c.client.post('/v1/rerank', { model: 'tiny', query: 'what is a crossing', documents: [marker, 'pasta recipes', 'a quiet harbor'] });
+  const sync = await c.client.post('/v1/rerank', {
+    model: 'tiny',
+    query: 'what is a crossing',
+    documents: [marker, 'pasta recipes', 'a quiet harbor'],
+  });
   expect(sync.status).toBe(200);
   expect(sync.body.results).toHaveLength(3);
-  const shardKeys = (await c.redis.client.keys('rerank:q:shards:*')).filter((k) => /^rerank:q:shards:[^:]+$/.test(k) && !/:(wait|prioritized|active|completed|failed|delayed|paused|meta|id|events|marker|stalled|stalled-check|limiter|pc)$/.test(k));
+  const shardKeys = (await c.redis.client.keys('rerank:q:shards:*')).filter(
+    (k) =>
+      /^rerank:q:shards:[^:]+$/.test(k) &&
+      !/:(wait|prioritized|active|completed|failed|delayed|paused|meta|id|events|marker|stalled|stalled-check|limiter|pc)$/.test(k),
+  );
   const syncJobs = [];
-  for (const k of shardKeys) if ((await c.redis.client.type(k)) === 'hash' && (await c.redis.client.hget(k, 'name')) === 'sync') syncJobs.push(k);
+  for (const k of shardKeys)
+    if ((await c.redis.client.type(k)) === 'hash' && (await c.redis.client.hget(k, 'name')) === 'sync') syncJobs.push(k);
   expect(syncJobs).toEqual([]);
   expect(await c.redis.client.zcard('rerank:q:shards:completed')).toBe(0);
 });
 
-it('gives up after RERANK_INFRA_RETRY_MS and fails the job with Redis\'s reason', async () => {
+it("gives up after RERANK_INFRA_RETRY_MS and fails the job with Redis's reason", async () => {
   const dir = await testEncoderDir();
   receiver = await startReceiver();
   // Locks outlive the outage here, so the shard that gives up keeps it and its failure is recorded.
   const c = (cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],
     devices: 'cpu',
-    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '150', RERANK_INFRA_RETRY_MS: '1500', RERANK_LOCK_DURATION_MS: '60000', ...WEBHOOK_ENV },
+    env: {
+      RERANK_THREADS: '1',
+      RERANK_SHARD_MAX_PAIRS: '150',
+      RERANK_INFRA_RETRY_MS: '1500',
+      RERANK_LOCK_DURATION_MS: '60000',
+      ...WEBHOOK_ENV,
+    },
   }));
   const docs = makeDocuments(3000, 92, 4, 30);
   const id = await startJob(c, docs, 'quiet river', receiver);
-  await waitFor('some progress', async () => ((await c.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 300 ? true : undefined), 60000, 50);
+  await waitFor(
+    'some progress',
+    async () => ((await c.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 300 ? true : undefined),
+    60000,
+    50,
+  );
 
   await refuseWrites(c);
   await sleep(6000);
@@ -118,7 +158,9 @@ it('gives up after RERANK_INFRA_RETRY_MS and fails the job with Redis\'s reason'
   const view = await c.client.waitJob(id, 120000, undefined, 250);
   expect(view.status).toBe('failed');
   expect(view.error.code).toBe('shard_failed');
-  expect(view.error.message).toMatch(/^shard \d+ failed: Redis unavailable for \d+ ms while recording the progress of shard \d+ of job job_\S+ \(gave up after RERANK_INFRA_RETRY_MS\): OOM command not allowed/);
+  expect(view.error.message).toMatch(
+    /^shard \d+ failed: Redis unavailable for \d+ ms while recording the progress of shard \d+ of job job_\S+ \(gave up after RERANK_INFRA_RETRY_MS\): OOM command not allowed/,
+  );
   const r = receiver;
   await waitFor('the failure webhook', () => (r.deliveries.length > 0 ? true : undefined), 30000);
   await sleep(2000);

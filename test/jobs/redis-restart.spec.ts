@@ -18,12 +18,22 @@ afterAll(async () => {
 
 it('completes a job across a Redis crash and restart', async () => {
   const dir = await testEncoderDir();
-  cluster = await Cluster.start({ models: [{ name: 'tiny', path: dir }], devices: 'cpu', persistentRedis: true, env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '200' } });
+  cluster = await Cluster.start({
+    models: [{ name: 'tiny', path: dir }],
+    devices: 'cpu',
+    persistentRedis: true,
+    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '200' },
+  });
   const docs = makeDocuments(3000, 77, 4, 30);
   const created = await cluster.client.post('/v1/jobs', { model: 'tiny', query: 'harbor station', documents: docs, top_k: 5 });
   expect(created.status).toBe(202);
   const id = created.body.id;
-  await waitFor('some progress', async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 400 ? true : undefined), 60000, 50);
+  await waitFor(
+    'some progress',
+    async () => ((await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 400 ? true : undefined),
+    60000,
+    50,
+  );
 
   await cluster.redis.kill();
   const down = await cluster.client.get('/health/ready');

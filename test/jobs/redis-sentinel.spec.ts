@@ -46,19 +46,32 @@ it('completes a job with identical scores through a Sentinel failover in the mid
   expect(post.status).toBe(202);
   const id = post.body.id;
   // Mid-job: some shards scored, not all.
-  await waitFor('the job part-way scored', async () => {
-    const v = (await cluster.client.get(`/v1/jobs/${id}`)).body;
-    if (v.status === 'completed') throw new Error('the job finished before the failover; make it larger');
-    return v.progress.pairs_done > 0 ? true : undefined;
-  }, 60000, 50);
+  await waitFor(
+    'the job part-way scored',
+    async () => {
+      const v = (await cluster.client.get(`/v1/jobs/${id}`)).body;
+      if (v.status === 'completed') throw new Error('the job finished before the failover; make it larger');
+      return v.progress.pairs_done > 0 ? true : undefined;
+    },
+    60000,
+    50,
+  );
   await sentinel.master.process.kill();
-  await waitFor('the sentinels to promote the replica', async () => ((await sentinel.masterPort()) === sentinel.replica.port ? true : undefined), 60000, 200);
+  await waitFor(
+    'the sentinels to promote the replica',
+    async () => ((await sentinel.masterPort()) === sentinel.replica.port ? true : undefined),
+    60000,
+    200,
+  );
 
   const view = await cluster.client.waitJob(id, 180000);
   expect(view.status).toBe('completed');
   expect(view.progress.pairs_done).toBe(DOCS.length);
   const all = await fetch(`${cluster.client.base}/v1/jobs/${id}/results?all=true`);
-  const lines = (await all.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = (await all.text())
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(lines.map((l) => l.index)).toEqual(DOCS.map((_, i) => i));
   expect(lines.map((l) => l.score)).toEqual(reference);
   // Every process is still up, on the promoted master.

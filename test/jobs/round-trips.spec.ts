@@ -78,7 +78,9 @@ describe('Redis round trips per shard', () => {
     const perShard = Object.fromEntries(Object.entries(trips).map(([k, v]) => [k, Math.round((v / shards) * 100) / 100]));
     const docReads = commands.filter((c) => c.args[0]?.toLowerCase() === 'hmget' && /:docs$/.test(c.args[1] ?? '')).length;
     const total = Object.values(trips).reduce((a, b) => a + b, 0);
-    console.log(`round trips per shard by connection over ${shards} shards: ${JSON.stringify(perShard)}, all: ${(total / shards).toFixed(2)}; HMGET of texts (Lua included): ${docReads}`);
+    console.log(
+      `round trips per shard by connection over ${shards} shards: ${JSON.stringify(perShard)}, all: ${(total / shards).toFixed(2)}; HMGET of texts (Lua included): ${docReads}`,
+    );
     // One start (status, texts, running, run count) and one progress write per shard, plus one context read per job.
     expect(trips['rerank-worker']).toBeLessThanOrEqual(2 * shards + 2);
     // Each shard's texts once (inside the start script); the aggregator takes the top-k texts from the shards' return values.

@@ -6,8 +6,15 @@ describe('sharding', () => {
   const lengths = docs.map((d) => d.length);
 
   it('covers every pair exactly once, within the pair and character bounds', () => {
-    const queries = [{ text: 'q one', set: 0 }, { text: 'a longer second query', set: 0 }, { text: 'third', set: 0 }];
-    const shards = planShards({ queries, sets: [{ offset: 0, count: docs.length }], documentLengths: lengths }, { maxPairs: 300, maxChars: 20000, minShards: 1 });
+    const queries = [
+      { text: 'q one', set: 0 },
+      { text: 'a longer second query', set: 0 },
+      { text: 'third', set: 0 },
+    ];
+    const shards = planShards(
+      { queries, sets: [{ offset: 0, count: docs.length }], documentLengths: lengths },
+      { maxPairs: 300, maxChars: 20000, minShards: 1 },
+    );
     const seen = queries.map(() => new Uint8Array(docs.length));
     for (const s of shards) {
       expect(s.idx.length).toBeLessThanOrEqual(300);
@@ -20,28 +27,47 @@ describe('sharding', () => {
   });
 
   it('groups documents of similar length (shards are length bands)', () => {
-    const shards = planShards({ queries: [{ text: 'q', set: 0 }], sets: [{ offset: 0, count: docs.length }], documentLengths: lengths }, { maxPairs: 100, maxChars: 1e9, minShards: 1 });
+    const shards = planShards(
+      { queries: [{ text: 'q', set: 0 }], sets: [{ offset: 0, count: docs.length }], documentLengths: lengths },
+      { maxPairs: 100, maxChars: 1e9, minShards: 1 },
+    );
     for (let k = 1; k < shards.length; k++) {
       const prevMax = Math.max(...shards[k - 1].idx.map((i) => lengths[i]));
       const min = Math.min(...shards[k].idx.map((i) => lengths[i]));
       expect(prevMax).toBeLessThanOrEqual(min);
     }
     // Padding waste (pad to the longest in a shard) is far below that of shards in input order.
-    const waste = (groups: number[][]) => groups.reduce((w, g) => w + g.length * Math.max(...g.map((i) => lengths[i])) - g.reduce((n, i) => n + lengths[i], 0), 0);
-    const inOrder = Array.from({ length: shards.length }, (_, k) => Array.from({ length: 100 }, (_, j) => k * 100 + j).filter((i) => i < docs.length));
+    const waste = (groups: number[][]) =>
+      groups.reduce((w, g) => w + g.length * Math.max(...g.map((i) => lengths[i])) - g.reduce((n, i) => n + lengths[i], 0), 0);
+    const inOrder = Array.from({ length: shards.length }, (_, k) =>
+      Array.from({ length: 100 }, (_, j) => k * 100 + j).filter((i) => i < docs.length),
+    );
     expect(waste(shards.map((s) => s.idx))).toBeLessThan(waste(inOrder) / 10);
   });
 
   it('bounds shards by characters, a single over-long pair getting a shard of its own', () => {
     const lens = [10, 10, 10, 5000, 10, 10];
-    const shards = planShards({ queries: [{ text: 'qq', set: 0 }], sets: [{ offset: 0, count: lens.length }], documentLengths: lens }, { maxPairs: 100, maxChars: 30, minShards: 1 });
+    const shards = planShards(
+      { queries: [{ text: 'qq', set: 0 }], sets: [{ offset: 0, count: lens.length }], documentLengths: lens },
+      { maxPairs: 100, maxChars: 30, minShards: 1 },
+    );
     expect(shards.map((s) => s.idx)).toEqual([[0, 1], [2, 4], [5], [3]]);
   });
 
   it('uses each query its own document set (offsets into the flattened list)', () => {
     const lens = [5, 1, 3, 7, 2];
     const shards = planShards(
-      { queries: [{ text: 'a', set: 0 }, { text: 'b', set: 1 }], sets: [{ offset: 0, count: 2 }, { offset: 2, count: 3 }], documentLengths: lens },
+      {
+        queries: [
+          { text: 'a', set: 0 },
+          { text: 'b', set: 1 },
+        ],
+        sets: [
+          { offset: 0, count: 2 },
+          { offset: 2, count: 3 },
+        ],
+        documentLengths: lens,
+      },
       { maxPairs: 2, maxChars: 1e9, minShards: 1 },
     );
     expect(shards.map((s) => [s.q, s.idx])).toEqual([
@@ -68,7 +94,11 @@ describe('sharding', () => {
 
   it('keeps shards of at least MIN_SHARD_PAIRS pairs, and leaves large jobs to the configured bounds', () => {
     const small = { queries: [{ text: 'q', set: 0 }], sets: [{ offset: 0, count: 70 }], documentLengths: new Array(70).fill(20) };
-    expect(planShards(small, { maxPairs: 1000, maxChars: 1e9, minShards: 16 }).map((s) => s.idx.length)).toEqual([MIN_SHARD_PAIRS, MIN_SHARD_PAIRS, 70 - 2 * MIN_SHARD_PAIRS]);
+    expect(planShards(small, { maxPairs: 1000, maxChars: 1e9, minShards: 16 }).map((s) => s.idx.length)).toEqual([
+      MIN_SHARD_PAIRS,
+      MIN_SHARD_PAIRS,
+      70 - 2 * MIN_SHARD_PAIRS,
+    ]);
     const big = { queries: [{ text: 'q', set: 0 }], sets: [{ offset: 0, count: 2500 }], documentLengths: lengths };
     expect(jobShardLimits(big, { maxPairs: 100, maxChars: 1e9, minShards: 16 }).maxPairs).toBe(100);
   });

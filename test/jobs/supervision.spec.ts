@@ -25,7 +25,11 @@ const alive = (pid: number | undefined) => {
 
 describe('Supervisor', () => {
   const lines: string[] = [];
-  const log: Logger = { info: (m) => lines.push(`INFO ${m}`), warn: (m) => lines.push(`WARN ${m}`), error: (m) => lines.push(`ERROR ${m}`) };
+  const log: Logger = {
+    info: (m) => lines.push(`INFO ${m}`),
+    warn: (m) => lines.push(`WARN ${m}`),
+    error: (m) => lines.push(`ERROR ${m}`),
+  };
   const sleeper = () => spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
 
   it('restarts a killed process with backoff (1 s, then 2 s) and stops it for good on stop()', async () => {
@@ -82,7 +86,10 @@ describe('npm start restarts a crashed API and aggregator', () => {
   it('a SIGKILLed API comes back and serves; so does a SIGKILLed aggregator', async () => {
     const port = await freePort();
     const redisPort = await freePort();
-    stack = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, ['--redis-port', String(redisPort)]);
+    stack = spawnApp('stack', { RERANK_DATA_DIR: dataDir, PORT: String(port), RERANK_DEVICES: 'cpu', RERANK_THREADS: '1' }, [
+      '--redis-port',
+      String(redisPort),
+    ]);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`, 200, 90000, stack);
     // The stack restarts crashed processes only once it saw the API up (its own poll, logged as "ready:").
     await waitFor('the stack to be up', () => (/ready: http:\/\/localhost/.test(stack!.output()) ? true : undefined), 60000);

@@ -82,17 +82,22 @@ it('a job completes with identical scores when one of two nodes is SIGKILLed mid
 
   // All three workers take shards as soon as the job is queued (two at once each): once some are
   // scored, node A holds shards of the job.
-  const progressAtKill = await waitFor('the job under way', async () => {
-    const done = (await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done as number;
-    return done > 0 ? done : undefined;
-  }, 120000, 20);
+  const progressAtKill = await waitFor(
+    'the job under way',
+    async () => {
+      const done = (await cluster.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done as number;
+      return done > 0 ? done : undefined;
+    },
+    120000,
+    20,
+  );
   expect(progressAtKill).toBeLessThan(docs.length / 2);
 
   // Node A goes down: its workers and its launcher at once (the launcher cannot restart them).
   for (const pid of a.workerPids) process.kill(pid, 'SIGKILL');
   await a.launcher.kill();
   expect(await a.launcher.exited).toBe(-1);
-  await waitFor('node A\'s workers gone', () => (a.workerPids.every((pid) => !alive(pid)) ? true : undefined), 10000);
+  await waitFor("node A's workers gone", () => (a.workerPids.every((pid) => !alive(pid)) ? true : undefined), 10000);
   const bBefore = beatsOf(await cluster.workers(), b)[0]?.pairsScored ?? 0;
 
   const view = await cluster.client.waitJob(id, 240000, undefined, 200);
@@ -104,14 +109,22 @@ it('a job completes with identical scores when one of two nodes is SIGKILLed mid
   expect(all.status).toBe(200);
   const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]));
   expect(all.body.results[0].scores).toEqual(expected);
-  const best = expected.map((score, index) => ({ index, score })).sort((x, y) => y.score - x.score || x.index - y.index).slice(0, 10);
+  const best = expected
+    .map((score, index) => ({ index, score }))
+    .sort((x, y) => y.score - x.score || x.index - y.index)
+    .slice(0, 10);
   expect(all.body.results[0].top_k.map((r: { index: number; score: number }) => ({ index: r.index, score: r.score }))).toEqual(best);
 
   // Node B scored the rest; node A's heartbeats lapse; every shard ran.
-  await waitFor('node A out of the registry', async () => {
-    const beats = await cluster.workers();
-    return beatsOf(beats, a).length === 0 ? beats : undefined;
-  }, 20000, 200);
+  await waitFor(
+    'node A out of the registry',
+    async () => {
+      const beats = await cluster.workers();
+      return beatsOf(beats, a).length === 0 ? beats : undefined;
+    },
+    20000,
+    200,
+  );
   const bAfter = beatsOf(await cluster.workers(), b)[0].pairsScored;
   expect(bAfter).toBeGreaterThan(bBefore);
   const runs = Object.values(await new JobRepository(cluster.redis.client).shardRuns(id));

@@ -44,34 +44,58 @@ describe('typed validation errors', () => {
   });
 
   test('text options: the contract says "at most N characters" and the instruction format is parsed', () => {
-    expect(refusal(() => validateJobRequest({ query: 'q', documents: ['a'], query_instruction_for_rerank: 'x'.repeat(10001) }, ctx)).message).toBe(
-      'query_instruction_for_rerank: at most 10000 characters, got 10001',
+    expect(
+      refusal(() => validateJobRequest({ query: 'q', documents: ['a'], query_instruction_for_rerank: 'x'.repeat(10001) }, ctx)).message,
+    ).toBe('query_instruction_for_rerank: at most 10000 characters, got 10001');
+    expect(
+      refusal(() =>
+        validateJobRequest(
+          { query: 'q', documents: ['a'], compress_ratio: 3 },
+          { ...ctx, models: [{ name: 'tiny', family: 'lightweight' }] },
+        ),
+      ).message,
+    ).toBe('compress_ratio: expected one of 1, 2, 4, 8, got a number (3)');
+    expect(refusal(() => validateJobRequest({ query: 'q', documents: ['a'], passage_instruction_format: '{' }, ctx)).field).toBe(
+      'passage_instruction_format',
     );
-    expect(refusal(() => validateJobRequest({ query: 'q', documents: ['a'], compress_ratio: 3 }, { ...ctx, models: [{ name: 'tiny', family: 'lightweight' }] })).message).toBe(
-      'compress_ratio: expected one of 1, 2, 4, 8, got a number (3)',
-    );
-    expect(refusal(() => validateJobRequest({ query: 'q', documents: ['a'], passage_instruction_format: '{' }, ctx)).field).toBe('passage_instruction_format');
   });
 });
 
 describe('one declaration per engine option', () => {
   test('the API takes the per-call options, snake_case, with bounds inside the engine’s', () => {
     expect(API_ENGINE_OPTIONS.map((o) => o.field)).toEqual([
-      'query_instruction_for_rerank', 'query_instruction_format', 'passage_instruction_for_rerank', 'passage_instruction_format',
-      'batch_size', 'query_max_length', 'max_length', 'normalize', 'max_batch_tokens', 'prompt', 'cutoff_layers', 'compress_layers', 'compress_ratio',
+      'query_instruction_for_rerank',
+      'query_instruction_format',
+      'passage_instruction_for_rerank',
+      'passage_instruction_format',
+      'batch_size',
+      'query_max_length',
+      'max_length',
+      'normalize',
+      'max_batch_tokens',
+      'prompt',
+      'cutoff_layers',
+      'compress_layers',
+      'compress_ratio',
     ]);
     for (const o of API_ENGINE_OPTIONS) {
       expect([o.field, ENGINE_OPTIONS[o.engine].scope]).toEqual([o.field, 'call']);
       // Whatever the API accepts, the engine accepts.
       const probes = [0, 1, 16, 4096, 131072, null, true, 'x', '{}{}', [1], 2, 8];
-      for (const v of probes) if (o.check.schema.safeParse(v).success) expect([o.field, v, ENGINE_OPTIONS[o.engine].field.schema.safeParse(v).success]).toEqual([o.field, v, true]);
+      for (const v of probes)
+        if (o.check.schema.safeParse(v).success)
+          expect([o.field, v, ENGINE_OPTIONS[o.engine].field.schema.safeParse(v).success]).toEqual([o.field, v, true]);
     }
   });
 
   test("the engine's checks come from the same declarations (its own wording)", () => {
     expect(() => new FlagReranker('/nowhere', { batchSize: 0 })).toThrow(/^batchSize: must be a positive integer, got 0$/);
     expect(() => new FlagReranker('/nowhere', { queryMaxLength: -1 })).toThrow(/^queryMaxLength: must be an integer >= 0 or null, got -1$/);
-    expect(() => new FlagReranker('/nowhere', { sessionOptions: [] as unknown as Record<string, unknown> })).toThrow(/^sessionOptions: must be an object of onnxruntime session options, got \[\]$/);
-    expect(() => new FlagReranker('/nowhere', { cacheDir: 5 } as unknown as RerankerOptions)).toThrow(/^cacheDir: must be a string or null, got 5$/);
+    expect(() => new FlagReranker('/nowhere', { sessionOptions: [] as unknown as Record<string, unknown> })).toThrow(
+      /^sessionOptions: must be an object of onnxruntime session options, got \[\]$/,
+    );
+    expect(() => new FlagReranker('/nowhere', { cacheDir: 5 } as unknown as RerankerOptions)).toThrow(
+      /^cacheDir: must be a string or null, got 5$/,
+    );
   });
 });

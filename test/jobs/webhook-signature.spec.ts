@@ -17,7 +17,11 @@ describe('webhook signatures', () => {
 
   it('signs "t.body" with HMAC-SHA256, hex', () => {
     const header = signatureHeader(secret, body, 1700000000);
-    expect(header).toBe(`t=1700000000,v1=${createHmac('sha256', secret).update(`1700000000.${body.toString('utf8')}`).digest('hex')}`);
+    expect(header).toBe(
+      `t=1700000000,v1=${createHmac('sha256', secret)
+        .update(`1700000000.${body.toString('utf8')}`)
+        .digest('hex')}`,
+    );
     expect(computeSignature(secret, 1700000000, body.toString('utf8'))).toBe(computeSignature(secret, 1700000000, body));
     expect(receiverVerifies(secret, header, body, 1700000010)).toBe(true);
   });

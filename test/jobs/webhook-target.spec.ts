@@ -108,7 +108,9 @@ describe('the allow-list (RERANK_WEBHOOK_ALLOWED_HOSTS)', () => {
     const internal: Resolver = async () => [{ address: '10.9.9.9', family: 4 }];
     await expect(checkWebhookUrl('http://hooks.internal/h', { allowed, resolve: internal })).resolves.toBeUndefined();
     expect((await refusal('http://10.0.0.1/h', allowed)).message).toMatch(/10\.0\.0\.1 is private/);
-    expect((await refusal('http://other.internal/h', allowed, internal)).message).toMatch(/10\.9\.9\.9 \(resolved from "other\.internal"\) is private/);
+    expect((await refusal('http://other.internal/h', allowed, internal)).message).toMatch(
+      /10\.9\.9\.9 \(resolved from "other\.internal"\) is private/,
+    );
   });
 
   it('names bad entries in the configuration', () => {
@@ -119,7 +121,11 @@ describe('the allow-list (RERANK_WEBHOOK_ALLOWED_HOSTS)', () => {
     const c = loadConfig({ RERANK_TRUST_PROXY: '10.0.0.0/8' });
     expect(c.security.trustProxy).not.toBeNull();
     expect(c.security.trustProxy !== 'all' && c.security.trustProxy?.hasAddress('10.2.3.4')).toBe(true);
-    expect(loadConfig({}).security).toMatchObject({ trustProxy: null, secretKey: undefined, rateLimits: { requestsPerMinute: 3000, pairsPerMinute: 5000000, activeJobs: 200 } });
+    expect(loadConfig({}).security).toMatchObject({
+      trustProxy: null,
+      secretKey: undefined,
+      rateLimits: { requestsPerMinute: 3000, pairsPerMinute: 5000000, activeJobs: 200 },
+    });
     expect(loadConfig({ RERANK_TRUST_PROXY: 'true' }).security.trustProxy).toBe('all');
   });
 
@@ -168,7 +174,9 @@ describe('delivery connects only to the address it checked', () => {
       const rebinding: Resolver = async () => answers[Math.min(calls++, 1)];
       const url = `http://rebind.example.com:${r.port}/hook`;
       await expect(checkWebhookUrl(url, { allowed: NONE, resolve: rebinding })).resolves.toBeUndefined();
-      const e = await postWebhook(url, '{}', {}, { policy: { allowed: NONE, resolve: rebinding }, timeoutMs: 5000 }).catch((x: unknown) => x);
+      const e = await postWebhook(url, '{}', {}, { policy: { allowed: NONE, resolve: rebinding }, timeoutMs: 5000 }).catch(
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(WebhookTargetError);
       expect((e as Error).message).toMatch(/^address 127\.0\.0\.1 \(resolved from "rebind\.example\.com"\) is loopback/);
       expect(calls).toBe(2);
@@ -187,7 +195,12 @@ describe('delivery connects only to the address it checked', () => {
         return [{ address: '127.0.0.1', family: 4 }];
       };
       const allowed = new HostList(['127.0.0.0/8']);
-      const res = await postWebhook(`http://hooks.example.test:${r.port}/hook`, '{"a":1}', { 'content-type': 'application/json' }, { policy: { allowed, resolve: pinned }, timeoutMs: 5000 });
+      const res = await postWebhook(
+        `http://hooks.example.test:${r.port}/hook`,
+        '{"a":1}',
+        { 'content-type': 'application/json' },
+        { policy: { allowed, resolve: pinned }, timeoutMs: 5000 },
+      );
       expect(res.status).toBe(200);
       expect(calls).toBe(1);
       expect(r.hits).toHaveLength(1);
@@ -202,7 +215,12 @@ describe('delivery connects only to the address it checked', () => {
     const target = await receiver();
     const r = await receiver(302, { location: `http://127.0.0.1:${target.port}/elsewhere` });
     try {
-      const res = await postWebhook(`http://127.0.0.1:${r.port}/hook`, '{}', {}, { policy: { allowed: new HostList(['127.0.0.1']) }, timeoutMs: 5000 });
+      const res = await postWebhook(
+        `http://127.0.0.1:${r.port}/hook`,
+        '{}',
+        {},
+        { policy: { allowed: new HostList(['127.0.0.1']) }, timeoutMs: 5000 },
+      );
       expect(res.status).toBe(302);
       expect(r.hits).toHaveLength(1);
       expect(target.hits).toHaveLength(0);

@@ -19,10 +19,19 @@ beforeAll(async () => {
   const dir = await testEncoderDir();
   cluster = await Cluster.start({
     // "ghost" is configured on the API but no worker loads it: its shards fail (a real misconfiguration).
-    models: [{ name: 'tiny', path: dir }, { name: 'ghost', path: dir }],
+    models: [
+      { name: 'tiny', path: dir },
+      { name: 'ghost', path: dir },
+    ],
     workerModels: [{ name: 'tiny', path: dir }],
     devices: 'cpu',
-    env: { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_WEBHOOK_ATTEMPTS: '4', RERANK_WEBHOOK_BACKOFF_MS: '200', RERANK_WEBHOOK_TIMEOUT_MS: '3000', RERANK_SHARD_ATTEMPTS: '2' },
+    env: {
+      RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
+      RERANK_WEBHOOK_ATTEMPTS: '4',
+      RERANK_WEBHOOK_BACKOFF_MS: '200',
+      RERANK_WEBHOOK_TIMEOUT_MS: '3000',
+      RERANK_SHARD_ATTEMPTS: '2',
+    },
   });
 });
 
@@ -40,7 +49,10 @@ async function receiver(answer?: (n: number) => number): Promise<Receiver> {
 
 const body = (url: string, extra: Record<string, unknown> = {}) => ({
   model: 'tiny',
-  queries: [{ id: 'first', query: 'alpha river' }, { id: 'second', query: 'omega' }],
+  queries: [
+    { id: 'first', query: 'alpha river' },
+    { id: 'second', query: 'omega' },
+  ],
   documents: makeDocuments(40, 9),
   top_k: 5,
   metadata: { customer: 'acme' },
@@ -131,7 +143,13 @@ describe('webhooks', () => {
       20000,
     );
     expect(view.status).toBe('completed');
-    expect(view.webhook).toMatchObject({ state: 'failed', event: 'completed', attempts: 4, last_status: 503, last_error: 'receiver answered HTTP 503' });
+    expect(view.webhook).toMatchObject({
+      state: 'failed',
+      event: 'completed',
+      attempts: 4,
+      last_status: 503,
+      last_error: 'receiver answered HTTP 503',
+    });
     await new Promise((res) => setTimeout(res, 2000));
     expect(r.deliveries).toHaveLength(4);
   });
@@ -170,6 +188,8 @@ describe('webhooks', () => {
     expect(r.deliveries).toHaveLength(1);
     expect(r.deliveries[0].json).toMatchObject({ event: 'job.failed', id, status: 'failed', error: { code: 'shard_failed' } });
     expect(r.deliveries[0].json.results).toBeUndefined();
-    expect((await cluster.client.get(`/v1/jobs/${id}/results`)).body.error.message).toMatch(/is failed, so it has no results \(error: shard/);
+    expect((await cluster.client.get(`/v1/jobs/${id}/results`)).body.error.message).toMatch(
+      /is failed, so it has no results \(error: shard/,
+    );
   });
 });

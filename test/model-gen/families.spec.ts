@@ -47,7 +47,13 @@ const CASES: Case[] = [
   {
     name: 'lightweight',
     options: { family: 'lightweight' },
-    inputs: [`input_ids:${ids}`, `attention_mask:${ids}`, `position_ids:${ids}`, 'query_lengths:int64[batch]', 'prompt_lengths:int64[batch]'],
+    inputs: [
+      `input_ids:${ids}`,
+      `attention_mask:${ids}`,
+      `position_ids:${ids}`,
+      'query_lengths:int64[batch]',
+      'prompt_lengths:int64[batch]',
+    ],
     outputs: ['scores:float32[batch,2]'],
     sides: ['right'],
   },
@@ -68,7 +74,14 @@ describe.each(CASES)('$name', ({ name, options, inputs, outputs, sides }) => {
   });
 
   it('writes the Hugging Face layout and generates fast', () => {
-    for (const f of ['onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'reranker.json', 'special_tokens_map.json']) {
+    for (const f of [
+      'onnx/model.onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'config.json',
+      'reranker.json',
+      'special_tokens_map.json',
+    ]) {
       expect(existsSync(join(info.dir, f))).toBe(true);
     }
     expect(info.elapsedMs).toBeLessThan(1000);
@@ -126,12 +139,21 @@ describe('config.json and reranker.json', () => {
     });
     expect(json(bert.dir, 'reranker.json')).toEqual({ family: 'encoder' });
     const xlmr = await makeTestModel({ family: 'encoder', encoderStyle: 'xlmr', outDir: join(root, 'cfg-xlmr') });
-    expect(json(xlmr.dir, 'config.json')).toMatchObject({ architectures: ['XLMRobertaForSequenceClassification'], pad_token_id: 1, max_position_embeddings: 514 });
+    expect(json(xlmr.dir, 'config.json')).toMatchObject({
+      architectures: ['XLMRobertaForSequenceClassification'],
+      pad_token_id: 1,
+      max_position_embeddings: 514,
+    });
   });
 
   it('decoders record the yes token, layers and compression settings', async () => {
     const llm = await makeTestModel({ family: 'llm', outDir: join(root, 'cfg-llm') });
-    expect(json(llm.dir, 'config.json')).toMatchObject({ architectures: ['GemmaForCausalLM'], pad_token_id: 0, eos_token_id: 1, bos_token_id: 2 });
+    expect(json(llm.dir, 'config.json')).toMatchObject({
+      architectures: ['GemmaForCausalLM'],
+      pad_token_id: 0,
+      eos_token_id: 1,
+      bos_token_id: 2,
+    });
     expect(json(llm.dir, 'reranker.json')).toEqual({ family: 'llm', yes_token: 'Yes' });
     expect(json(llm.dir, 'tokenizer_config.json').padding_side).toBe('left');
     expect(llm.special).toMatchObject({ pad: 0, eos: 1, bos: 2, unk: 3 });
@@ -160,7 +182,9 @@ describe('option checks', () => {
   it('rejects layers outside the model and cutoff layers without a score head', async () => {
     await expect(makeTestModel({ family: 'layerwise', scoreLayers: [1, 3], outDir: join(root, 'bad1') })).rejects.toThrow(/outside/);
     await expect(makeTestModel({ family: 'lightweight', compressLayers: [5], outDir: join(root, 'bad2') })).rejects.toThrow(/outside/);
-    await expect(makeTestModel({ family: 'layerwise', scoreLayers: [1], defaultCutoffLayers: [2], outDir: join(root, 'bad3') })).rejects.toThrow(/subset/);
+    await expect(
+      makeTestModel({ family: 'layerwise', scoreLayers: [1], defaultCutoffLayers: [2], outDir: join(root, 'bad3') }),
+    ).rejects.toThrow(/subset/);
     await expect(makeTestModel({ family: 'encoder', hidden: 30, heads: 4, outDir: join(root, 'bad4') })).rejects.toThrow(/multiple/);
   });
 

@@ -43,7 +43,10 @@ const i64 = (a: number[]) => BigInt64Array.from(a, (v) => BigInt(v));
 export function feeds(info: TestModelInfo, rows: Row[], side: 'left' | 'right', extra = 0): Record<string, ort.Tensor> {
   const T = Math.max(...rows.map((r) => r.ids.length)) + extra;
   const B = rows.length;
-  const ids: number[] = [], mask: number[] = [], types: number[] = [], pos: number[] = [];
+  const ids: number[] = [],
+    mask: number[] = [],
+    types: number[] = [],
+    pos: number[] = [];
   for (const r of rows) {
     const pad = T - r.ids.length;
     const padIds = new Array(pad).fill(info.special.pad);
@@ -52,9 +55,15 @@ export function feeds(info: TestModelInfo, rows: Row[], side: 'left' | 'right', 
     const seq = r.ids.map((_, i) => i);
     const rowTypes = r.typeIds ?? new Array(r.ids.length).fill(0);
     if (side === 'right') {
-      ids.push(...r.ids, ...padIds); mask.push(...ones, ...zeros); types.push(...rowTypes, ...zeros); pos.push(...seq, ...zeros);
+      ids.push(...r.ids, ...padIds);
+      mask.push(...ones, ...zeros);
+      types.push(...rowTypes, ...zeros);
+      pos.push(...seq, ...zeros);
     } else {
-      ids.push(...padIds, ...r.ids); mask.push(...zeros, ...ones); types.push(...zeros, ...rowTypes); pos.push(...zeros, ...seq);
+      ids.push(...padIds, ...r.ids);
+      mask.push(...zeros, ...ones);
+      types.push(...zeros, ...rowTypes);
+      pos.push(...zeros, ...seq);
     }
   }
   const all: Record<string, ort.Tensor> = {

@@ -1,15 +1,7 @@
 import { join } from 'node:path';
 import { readFileSync, rmSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import {
-  DataType,
-  float16BitsToFloat32,
-  float32ToFloat16Bits,
-  GraphBuilder,
-  ProtoMessage,
-  Rng,
-  normalArray,
-} from '@rerank/model-gen';
+import { DataType, float16BitsToFloat32, float32ToFloat16Bits, GraphBuilder, ProtoMessage, Rng, normalArray } from '@rerank/model-gen';
 import { tempDir } from './helpers';
 
 describe('protobuf writer', () => {
@@ -17,10 +9,7 @@ describe('protobuf writer', () => {
     const inner = new ProtoMessage().int(1, 150);
     const m = new ProtoMessage().int(1, 1).int(2, -1).float(3, 1.5).string(4, 'hi').message(5, inner);
     expect(Array.from(m.toBytes())).toEqual([
-      0x08, 0x01,
-      0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-      0x1d, 0x00, 0x00, 0xc0, 0x3f,
-      0x22, 0x02, 0x68, 0x69,
+      0x08, 0x01, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1d, 0x00, 0x00, 0xc0, 0x3f, 0x22, 0x02, 0x68, 0x69,
       0x2a, 0x03, 0x08, 0x96, 0x01,
     ]);
   });

@@ -77,7 +77,20 @@ describe('special tokens and templates', () => {
     expect(files.special).toEqual({ pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 });
     const e = tok.encode('What is AI?', { text_pair: 'AI is a subset.', return_token_type_ids: true });
     const w = (x: string) => coreWordId('bert', x);
-    expect(e.ids).toEqual([2, w('what'), w('is'), w('ai'), files.vocab.get('?'), 3, w('ai'), w('is'), w('a'), w('subset'), files.vocab.get('.'), 3]);
+    expect(e.ids).toEqual([
+      2,
+      w('what'),
+      w('is'),
+      w('ai'),
+      files.vocab.get('?'),
+      3,
+      w('ai'),
+      w('is'),
+      w('a'),
+      w('subset'),
+      files.vocab.get('.'),
+      3,
+    ]);
     expect(e.token_type_ids).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
     expect(tok.encode('hello').ids[0]).toBe(2);
     expect(ids(tok, 'Café')).toEqual(ids(tok, 'cafe')); // lowercased, accents stripped
@@ -141,7 +154,12 @@ describe('text generator', () => {
     expect(makeCorpus(5).pairs(3)).toEqual(makeCorpus(5).pairs(3));
     expect(makeCorpus(5).pairs(3)).not.toEqual(makeCorpus(6).pairs(3));
     const words = new Set(textWords());
-    for (const w of makeCorpus(1).passage().toLowerCase().split(/[\s.,?]+/).filter(Boolean)) expect(words.has(w)).toBe(true);
+    for (const w of makeCorpus(1)
+      .passage()
+      .toLowerCase()
+      .split(/[\s.,?]+/)
+      .filter(Boolean))
+      expect(words.has(w)).toBe(true);
   });
 
   it('realistic lengths: queries 3–20 words, passages 20–400 words, long-tailed', () => {

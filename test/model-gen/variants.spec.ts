@@ -28,7 +28,8 @@ describe('lightweight: query/prompt lengths and compression variants', () => {
   });
 
   it('uses query_lengths and prompt_lengths', async () => {
-    const shifted = (dq: number, dp: number) => rows.map((r) => ({ ...r, queryLength: r.queryLength! + dq, promptLength: r.promptLength! + dp }));
+    const shifted = (dq: number, dp: number) =>
+      rows.map((r) => ({ ...r, queryLength: r.queryLength! + dq, promptLength: r.promptLength! + dp }));
     const q = await runRows(cr1, feeds(info, shifted(3, 0), 'right', 2));
     const p = await runRows(cr1, feeds(info, shifted(0, 3), 'right', 2));
     expect(maxAbsDiff(q, base)).toBeGreaterThan(1e-3);
@@ -130,7 +131,10 @@ describe('transformers.js', () => {
     const tokenizer = await AutoTokenizer.from_pretrained('bert');
     const model = await AutoModelForSequenceClassification.from_pretrained('bert');
     const pairs = makeCorpus(4).pairs(5);
-    const inputs = tokenizer(pairs.map((p) => p[0]), { text_pair: pairs.map((p) => p[1]), padding: true });
+    const inputs = tokenizer(
+      pairs.map((p) => p[0]),
+      { text_pair: pairs.map((p) => p[1]), padding: true },
+    );
     const got = Array.from((await model(inputs)).logits.data as Float32Array);
     const session = await ort.InferenceSession.create(info.files.model);
     const want = (await runRows(session, feeds(info, pairsFor(info, 5, 4), 'right'))).map((r) => r[0]);
@@ -142,10 +146,18 @@ describe('transformers.js', () => {
 describe('encoder: fused transformer blocks (onnxruntime contrib operators)', () => {
   it.each(['bert', 'xlmr'] as const)('%s: the fused graph gives the unfused scores, padding-independent', async (encoderStyle) => {
     const plain = await makeTestModel({ family: 'encoder', encoderStyle, seed: 5, outDir: join(root, `plain-${encoderStyle}`) });
-    const fused = await makeTestModel({ family: 'encoder', encoderStyle, seed: 5, fused: true, outDir: join(root, `fused-${encoderStyle}`) });
+    const fused = await makeTestModel({
+      family: 'encoder',
+      encoderStyle,
+      seed: 5,
+      fused: true,
+      outDir: join(root, `fused-${encoderStyle}`),
+    });
     const graph = readFileSync(fused.files.model).toString('latin1');
     for (const op of ['Attention', 'SkipLayerNormalization', 'BiasGelu', 'com.microsoft']) expect(graph).toContain(op);
-    expect(signature(await ort.InferenceSession.create(fused.files.model))).toEqual(signature(await ort.InferenceSession.create(plain.files.model)));
+    expect(signature(await ort.InferenceSession.create(fused.files.model))).toEqual(
+      signature(await ort.InferenceSession.create(plain.files.model)),
+    );
     const rows = pairsFor(plain, 8);
     const a = await runRows(await ort.InferenceSession.create(plain.files.model), feeds(plain, rows, 'right', 3));
     const fusedSession = await ort.InferenceSession.create(fused.files.model);

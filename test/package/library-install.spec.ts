@@ -16,7 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'rerank-consumer-'));
 /** The environment of a user's shell: none of the npm_* variables of the `npm test` that runs jest. */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'INIT_CWD' && k !== 'ONNXRUNTIME_NODE_INSTALL') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^npm_/i.test(k) && k !== 'INIT_CWD' && k !== 'ONNXRUNTIME_NODE_INSTALL') env[k] = v;
   return { ...env, ...extra };
 }
 
@@ -44,11 +45,18 @@ it('installs from its packed tarball on a CPU machine; the engine, the client an
   mkdirSync(consumer);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   // The README's command for CPU machines.
-  const installed = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball)], { cwd: consumer, env: userEnv({ ONNXRUNTIME_NODE_INSTALL: 'skip' }) });
+  const installed = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball)], {
+    cwd: consumer,
+    env: userEnv({ ONNXRUNTIME_NODE_INSTALL: 'skip' }),
+  });
   expect({ status: installed.status, stderr: installed.status === 0 ? '' : installed.stderr }).toEqual({ status: 0, stderr: '' });
   expect(installed.stderr).not.toMatch(/Unknown (project|env) config/);
 
-  const made = run('npx', ['--no-install', 'rerank', 'make-test-model', '--family', 'encoder', '--out', join(dir, 'model'), '--seed', '3'], { cwd: consumer, env: userEnv() });
+  const made = run(
+    'npx',
+    ['--no-install', 'rerank', 'make-test-model', '--family', 'encoder', '--out', join(dir, 'model'), '--seed', '3'],
+    { cwd: consumer, env: userEnv() },
+  );
   expect(made.stderr).toBe('');
   expect(made.status).toBe(0);
 
@@ -65,7 +73,10 @@ it('installs from its packed tarball on a CPU machine; the engine, the client an
   const used = run(process.execPath, ['-e', script], { cwd: consumer, env: userEnv() });
   expect(used.stderr).toBe('');
   const here = new FlagReranker(join(dir, 'model'), { devices: ['cpu'] });
-  const expected = await here.computeScore([['what is ai', 'artificial intelligence'], ['what is ai', 'pasta recipes']]);
+  const expected = await here.computeScore([
+    ['what is ai', 'artificial intelligence'],
+    ['what is ai', 'pasta recipes'],
+  ]);
   await here.close();
   expect(JSON.parse(used.stdout)).toEqual({ scores: expected, client: 'function', verify: 'function' });
 });

@@ -18,7 +18,18 @@ import { join } from 'node:path';
 import { AutoReranker } from '@rerank/engine';
 import { Cluster } from '../support/cluster';
 import { waitFor } from '../support/processes';
-import { FidelityReport, isPerLayer, loadReferenceFixtures, REFERENCE_DIR, ROOT, type ReferenceCase, type ReferenceFixture, type Scores, TOLERANCE, worstDifference } from './fixtures';
+import {
+  FidelityReport,
+  isPerLayer,
+  loadReferenceFixtures,
+  REFERENCE_DIR,
+  ROOT,
+  type ReferenceCase,
+  type ReferenceFixture,
+  type Scores,
+  TOLERANCE,
+  worstDifference,
+} from './fixtures';
 
 jest.setTimeout(30 * 60_000);
 
@@ -78,10 +89,16 @@ describe('engine', () => {
 
 const BIN = join(ROOT, 'bin', 'rerank.js');
 const CLI_FLAGS: Record<string, string> = {
-  maxLength: '--max-length', queryMaxLength: '--query-max-length', prompt: '--prompt', cutoffLayers: '--cutoff-layers',
-  compressRatio: '--compress-ratio', compressLayers: '--compress-layers',
-  queryInstructionForRerank: '--query-instruction-for-rerank', queryInstructionFormat: '--query-instruction-format',
-  passageInstructionForRerank: '--passage-instruction-for-rerank', passageInstructionFormat: '--passage-instruction-format',
+  maxLength: '--max-length',
+  queryMaxLength: '--query-max-length',
+  prompt: '--prompt',
+  cutoffLayers: '--cutoff-layers',
+  compressRatio: '--compress-ratio',
+  compressLayers: '--compress-layers',
+  queryInstructionForRerank: '--query-instruction-for-rerank',
+  queryInstructionFormat: '--query-instruction-format',
+  passageInstructionForRerank: '--passage-instruction-for-rerank',
+  passageInstructionFormat: '--passage-instruction-format',
 };
 
 function cliArgs(options: Record<string, unknown>): string[] {
@@ -105,19 +122,34 @@ describe('rerank score (CLI)', () => {
       for (const [name, ex] of Object.entries(fx.exports)) {
         for (const c of fx.cases) {
           const input = c.pairs.map(([query, passage]) => JSON.stringify({ query, passage })).join('\n') + '\n';
-          const run = spawnSync(process.execPath, [BIN, 'score', '--model', ex.dir, '--devices', 'cpu', ...cliArgs(c.options)], { input, encoding: 'utf8', timeout: 120_000 });
+          const run = spawnSync(process.execPath, [BIN, 'score', '--model', ex.dir, '--devices', 'cpu', ...cliArgs(c.options)], {
+            input,
+            encoding: 'utf8',
+            timeout: 120_000,
+          });
           if (run.status !== 0) throw new Error(`${fx.name}/${name} "${c.name}": rerank score exited ${run.status}: ${run.stderr}`);
-          const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; score: number | number[] });
+          const lines = run.stdout
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as { index: number; score: number | number[] });
           expect(lines.map((l) => l.index)).toEqual(c.pairs.map((_, i) => i));
           const perLayer = Array.isArray(lines[0].score);
-          const got: Scores = perLayer ? (lines[0].score as number[]).map((_, k) => lines.map((l) => (l.score as number[])[k])) : lines.map((l) => l.score as number);
+          const got: Scores = perLayer
+            ? (lines[0].score as number[]).map((_, k) => lines.map((l) => (l.score as number[])[k]))
+            : lines.map((l) => l.score as number);
           expectClose(got, c, `${fx.name}/${name} "${c.name}" (CLI)`, family, 'CLI');
         }
         if (ex.quantized) {
           const c = fx.cases[0];
-          const run = spawnSync(process.execPath, [BIN, 'score', '--model', ex.dir, '--devices', 'cpu', '--quantized', ...cliArgs(c.options)], {
-            input: JSON.stringify({ query: c.pairs[0][0], passage: c.pairs[0][1] }) + '\n', encoding: 'utf8', timeout: 120_000,
-          });
+          const run = spawnSync(
+            process.execPath,
+            [BIN, 'score', '--model', ex.dir, '--devices', 'cpu', '--quantized', ...cliArgs(c.options)],
+            {
+              input: JSON.stringify({ query: c.pairs[0][0], passage: c.pairs[0][1] }) + '\n',
+              encoding: 'utf8',
+              timeout: 120_000,
+            },
+          );
           if (run.status !== 0) throw new Error(`${fx.name}/${name} --quantized: rerank score exited ${run.status}: ${run.stderr}`);
           expect(JSON.parse(run.stdout.trim()).index).toBe(0);
         }
@@ -128,10 +160,17 @@ describe('rerank score (CLI)', () => {
 
 /** API field names of the engine options. */
 const API_FIELDS: Record<string, string> = {
-  maxLength: 'max_length', queryMaxLength: 'query_max_length', prompt: 'prompt', cutoffLayers: 'cutoff_layers',
-  compressRatio: 'compress_ratio', compressLayers: 'compress_layers', normalize: 'normalize',
-  queryInstructionForRerank: 'query_instruction_for_rerank', queryInstructionFormat: 'query_instruction_format',
-  passageInstructionForRerank: 'passage_instruction_for_rerank', passageInstructionFormat: 'passage_instruction_format',
+  maxLength: 'max_length',
+  queryMaxLength: 'query_max_length',
+  prompt: 'prompt',
+  cutoffLayers: 'cutoff_layers',
+  compressRatio: 'compress_ratio',
+  compressLayers: 'compress_layers',
+  normalize: 'normalize',
+  queryInstructionForRerank: 'query_instruction_for_rerank',
+  queryInstructionFormat: 'query_instruction_format',
+  passageInstructionForRerank: 'passage_instruction_for_rerank',
+  passageInstructionFormat: 'passage_instruction_format',
 };
 const apiOptions = (options: Record<string, unknown>) =>
   Object.fromEntries([['normalize', false], ...Object.entries(options).map(([k, v]) => [API_FIELDS[k], v])]);
@@ -151,7 +190,9 @@ describe('service: sync API and jobs', () => {
   const modelName = (fx: ReferenceFixture, exportName: string) => `${fx.name}-${exportName}`;
 
   beforeAll(async () => {
-    const models = fixtures.flatMap((fx) => Object.entries(fx.exports).map(([n, ex]) => ({ name: modelName(fx, n), path: ex.dir, family: fx.family })));
+    const models = fixtures.flatMap((fx) =>
+      Object.entries(fx.exports).map(([n, ex]) => ({ name: modelName(fx, n), path: ex.dir, family: fx.family })),
+    );
     cluster = await Cluster.start({ models, env: { RERANK_SYNC_TIMEOUT_MS: '120000' } });
     await cluster.startWorkers('cpu');
   }, 10 * 60_000);
@@ -178,9 +219,16 @@ describe('service: sync API and jobs', () => {
           const c = singleLayer(c0);
           const got: number[] = new Array(c.pairs.length);
           for (const group of byQuery(c.pairs)) {
-            const r = await cluster.client.post('/v1/rerank', { model: modelName(fx, name), query: group.query, documents: group.passages, top_n: group.passages.length, ...apiOptions(c.options) });
+            const r = await cluster.client.post('/v1/rerank', {
+              model: modelName(fx, name),
+              query: group.query,
+              documents: group.passages,
+              top_n: group.passages.length,
+              ...apiOptions(c.options),
+            });
             if (r.status !== 200) throw new Error(`${fx.name}/${name} "${c.name}": /v1/rerank answered ${r.status}: ${r.text}`);
-            for (const res of r.body.results as { index: number; relevance_score: number }[]) got[group.first + res.index] = res.relevance_score;
+            for (const res of r.body.results as { index: number; relevance_score: number }[])
+              got[group.first + res.index] = res.relevance_score;
           }
           expectClose(got, c, `${fx.name}/${name} "${c.name}" (sync API)`, family, 'sync API');
         }
@@ -202,11 +250,16 @@ describe('service: sync API and jobs', () => {
         });
         if (created.status !== 202) throw new Error(`${fx.name} "${c.name}": /v1/jobs answered ${created.status}: ${created.text}`);
         const id = created.body.id as string;
-        await waitFor(`job ${id} completed`, async () => {
-          const s = await cluster.client.get(`/v1/jobs/${id}`);
-          if (s.body.status === 'failed') throw new Error(`job ${id} failed: ${s.text}`);
-          return s.body.status === 'completed' ? true : undefined;
-        }, 5 * 60_000, 200);
+        await waitFor(
+          `job ${id} completed`,
+          async () => {
+            const s = await cluster.client.get(`/v1/jobs/${id}`);
+            if (s.body.status === 'failed') throw new Error(`job ${id} failed: ${s.text}`);
+            return s.body.status === 'completed' ? true : undefined;
+          },
+          5 * 60_000,
+          200,
+        );
         const results = await cluster.client.get(`/v1/jobs/${id}/results`);
         const perLayer = isPerLayer(c.expected);
         const flat: number[] = new Array(c.pairs.length);

@@ -44,7 +44,9 @@ export interface ReferenceFixture {
 export function loadReferenceFixtures(): ReferenceFixture[] {
   const python = join(VENV, 'bin', 'python');
   if (!existsSync(python)) {
-    throw new Error(`the reference fidelity suite needs the Python side (${python} is missing): run \`npm run setup:python\` (scripts/setup-python.sh) once; .ci/run does it before \`npm test\``);
+    throw new Error(
+      `the reference fidelity suite needs the Python side (${python} is missing): run \`npm run setup:python\` (scripts/setup-python.sh) once; .ci/run does it before \`npm test\``,
+    );
   }
   const run = spawnSync(python, [join(ROOT, 'python', 'reference', 'make_reference.py'), '--out', REFERENCE_DIR], {
     encoding: 'utf8',
@@ -52,7 +54,9 @@ export function loadReferenceFixtures(): ReferenceFixture[] {
     env: { ...process.env, TOKENIZERS_PARALLELISM: 'false', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
   });
   if (run.status !== 0) {
-    throw new Error(`python/reference/make_reference.py failed (exit ${run.status}${run.error ? `, ${run.error.message}` : ''}):\n${(run.stdout + run.stderr).slice(-4000)}`);
+    throw new Error(
+      `python/reference/make_reference.py failed (exit ${run.status}${run.error ? `, ${run.error.message}` : ''}):\n${(run.stdout + run.stderr).slice(-4000)}`,
+    );
   }
   const names = JSON.parse(readFileSync(join(REFERENCE_DIR, 'index.json'), 'utf8')) as string[];
   return names.map((n) => JSON.parse(readFileSync(join(REFERENCE_DIR, n, 'fixture.json'), 'utf8')) as ReferenceFixture);
@@ -68,7 +72,9 @@ export function worstDifference(got: Scores, expected: Scores, what: string): nu
   const g = isPerLayer(got) ? got.flat() : got;
   const e = isPerLayer(expected) ? expected.flat() : expected;
   if (isPerLayer(got) !== isPerLayer(expected) || g.length !== e.length) {
-    throw new Error(`${what}: got ${g.length} scores (per layer: ${isPerLayer(got)}), expected ${e.length} (per layer: ${isPerLayer(expected)})`);
+    throw new Error(
+      `${what}: got ${g.length} scores (per layer: ${isPerLayer(got)}), expected ${e.length} (per layer: ${isPerLayer(expected)})`,
+    );
   }
   let worst = 0;
   for (let i = 0; i < e.length; i++) {

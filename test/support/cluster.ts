@@ -37,9 +37,13 @@ export class Cluster extends HarnessCluster {
 
   /** Redis keys of jobs and idempotency records, and BullMQ job counts (what "nothing stored" checks). */
   async footprint(): Promise<{ keys: string[]; counts: Record<string, number> }> {
-    const keys = (await this.redis.client.keys('rerank:*')).filter((k) => !/stalled-check|^rerank:worker|:events$|:meta$|:id$|:marker$/.test(k)).sort();
+    const keys = (await this.redis.client.keys('rerank:*'))
+      .filter((k) => !/stalled-check|^rerank:worker|:events$|:meta$|:id$|:marker$/.test(k))
+      .sort();
     // Every model's shard queue (placement: shards.<model>).
-    const shardQueues = [...new Set(keys.map((k) => /^rerank:q:(shards\.[^:]+):/.exec(k)?.[1]).filter((q): q is string => q !== undefined))];
+    const shardQueues = [
+      ...new Set(keys.map((k) => /^rerank:q:(shards\.[^:]+):/.exec(k)?.[1]).filter((q): q is string => q !== undefined)),
+    ];
     let shards = 0;
     let wait = 0;
     for (const q of shardQueues) {

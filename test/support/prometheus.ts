@@ -40,7 +40,8 @@ export class Scrape {
     const r = await fetch(url);
     const text = await r.text();
     if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${text}`);
-    if (!/^text\/plain; version=0\.0\.4/.test(r.headers.get('content-type') ?? '')) throw new Error(`GET ${url}: content-type ${r.headers.get('content-type')}`);
+    if (!/^text\/plain; version=0\.0\.4/.test(r.headers.get('content-type') ?? ''))
+      throw new Error(`GET ${url}: content-type ${r.headers.get('content-type')}`);
     return new Scrape(parsePrometheusTextFormat(text), text);
   }
 
@@ -51,7 +52,10 @@ export class Scrape {
   private samples(name: string, labels: Record<string, string>): Sample[] {
     const matches = (s: Sample) => Object.entries(labels).every(([k, v]) => (s.labels?.[k] ?? '') === v);
     // A histogram's series come one label set at a time, so a name starts a family more than once.
-    return this.series.filter((f) => f.name === name).flatMap((f) => f.metrics).filter(matches);
+    return this.series
+      .filter((f) => f.name === name)
+      .flatMap((f) => f.metrics)
+      .filter(matches);
   }
 
   /** A counter's or gauge's value (0 when the series does not exist yet). */

@@ -38,9 +38,14 @@ export class RedisSnapshotter {
   private readonly queues: Queue[];
 
   /** `models`: the configured model names (each has its own shard and sync queues). */
-  constructor(private readonly redis: Redis, models: readonly string[] = ['tiny']) {
+  constructor(
+    private readonly redis: Redis,
+    models: readonly string[] = ['tiny'],
+  ) {
     const connection = { host: redis.options.host, port: redis.options.port, maxRetriesPerRequest: null };
-    this.queues = [...models.flatMap((m) => [modelQueues(m).shards, modelQueues(m).sync]), QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => new Queue(name, { connection, prefix: BULL_PREFIX }));
+    this.queues = [...models.flatMap((m) => [modelQueues(m).shards, modelQueues(m).sync]), QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map(
+      (name) => new Queue(name, { connection, prefix: BULL_PREFIX }),
+    );
   }
 
   async take(): Promise<RedisSnapshot> {

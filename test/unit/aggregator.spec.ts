@@ -56,9 +56,28 @@ it('merges shard scores into top-k per query with ids and the texts the shards c
   const webhooks = new FakeWebhookQueue();
   const a = aggregator(webhooks);
   const task = aggregationTask('job_g1', [
-    { q: 0, idx: [2, 0], s: [0.5, 0.9], texts: [[0, 'a0'], [2, 'a2']] },
+    {
+      q: 0,
+      idx: [2, 0],
+      s: [0.5, 0.9],
+      texts: [
+        [0, 'a0'],
+        [2, 'a2'],
+      ],
+    },
     { q: 0, idx: [1], s: [0.5], texts: [[1, 'a1']] },
-    { q: 1, idx: [1, 0], s: [[0.1, 0.2], [0.3, 0.1]], texts: [[0, 'b0'], [1, 'b1']] },
+    {
+      q: 1,
+      idx: [1, 0],
+      s: [
+        [0.1, 0.2],
+        [0.3, 0.1],
+      ],
+      texts: [
+        [0, 'b0'],
+        [1, 'b1'],
+      ],
+    },
   ]);
   expect(await a.aggregate(task)).toEqual({ merged: 3 });
   const results = await jobs.result('job_g1');
@@ -93,9 +112,17 @@ it('merges shard scores into top-k per query with ids and the texts the shards c
 
 it('reads from Redis only the top-k texts no shard carried (shards of an older worker)', async () => {
   await storeJob('job_g2');
-  await aggregator().aggregate(aggregationTask('job_g2', [{ q: 0, idx: [0, 1, 2], s: [1, 3, 2] }, { q: 1, idx: [0, 1], s: [1, 0], texts: [[0, 'carried b0']] }]));
+  await aggregator().aggregate(
+    aggregationTask('job_g2', [
+      { q: 0, idx: [0, 1, 2], s: [1, 3, 2] },
+      { q: 1, idx: [0, 1], s: [1, 0], texts: [[0, 'carried b0']] },
+    ]),
+  );
   const top = (await jobs.result('job_g2')) as { top_k: { document: { text: string } }[] }[];
-  expect(top.map((q) => q.top_k.map((d) => d.document.text))).toEqual([['a1', 'a2'], ['carried b0', 'b1']]);
+  expect(top.map((q) => q.top_k.map((d) => d.document.text))).toEqual([
+    ['a1', 'a2'],
+    ['carried b0', 'b1'],
+  ]);
 });
 
 it('fails the job with the first failed shard, removes the shards not taken, sends job.failed', async () => {
@@ -104,30 +131,47 @@ it('fails the job with the first failed shard, removes the shards not taken, sen
   const task = aggregationTask('job_g3', [], [{ shard: '2', reason: 'engine exploded' }]);
   expect(await aggregator(webhooks).aggregate(task)).toEqual({ failed: 'shard 2 failed after 3 attempt(s): engine exploded' });
   expect(task.removedPending).toBe(true);
-  expect((await jobs.get('job_g3'))!.error).toEqual({ code: 'shard_failed', message: 'shard 2 failed after 3 attempt(s): engine exploded' });
+  expect((await jobs.get('job_g3'))!.error).toEqual({
+    code: 'shard_failed',
+    message: 'shard 2 failed after 3 attempt(s): engine exploded',
+  });
   expect(webhooks.queued).toEqual([{ jobId: 'job_g3', event: 'failed' }]);
 });
 
 it('drops a cancelled job whose shards were skipped; an aggregation failing for good fails the job', async () => {
   await storeJob('job_g4');
   await jobs.finish('job_g4', 'cancelled');
-  expect(await aggregator().aggregate(aggregationTask('job_g4', [{ skipped: true, reason: 'job cancelled' }]))).toEqual({ skipped: 'cancelled' });
+  expect(await aggregator().aggregate(aggregationTask('job_g4', [{ skipped: true, reason: 'job cancelled' }]))).toEqual({
+    skipped: 'cancelled',
+  });
   await storeJob('job_g5', { webhook: null });
   await aggregator().aggregationFailed(aggregationTask('job_g5', []), new Error('Redis said no'));
-  expect((await jobs.get('job_g5'))!).toMatchObject({ status: 'failed', error: { code: 'aggregation_failed', message: 'aggregation failed: Redis said no' } });
+  expect((await jobs.get('job_g5'))!).toMatchObject({
+    status: 'failed',
+    error: { code: 'aggregation_failed', message: 'aggregation failed: Redis said no' },
+  });
 });
 
 it('delivers a signed webhook and records it; a refusing receiver is recorded as retrying, then failed', async () => {
   await storeJob('job_g6');
   const a = aggregator();
-  await a.aggregate(aggregationTask('job_g6', [{ q: 0, idx: [0, 1, 2], s: [1, 2, 3] }, { q: 1, idx: [0, 1], s: [1, 2] }]));
-  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', attempt: 1, maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({ status: 200 });
+  await a.aggregate(
+    aggregationTask('job_g6', [
+      { q: 0, idx: [0, 1, 2], s: [1, 2, 3] },
+      { q: 1, idx: [0, 1], s: [1, 2] },
+    ]),
+  );
+  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', attempt: 1, maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({
+    status: 200,
+  });
   const got = receiver.deliveries.find((r) => r.headers['x-rerank-delivery'] === 'dlv-1')!;
   expect(verifySignature('agg-secret', got.headers['x-rerank-signature'] as string, got.raw)).toMatchObject({ ok: true });
   expect(got.json).toMatchObject({ id: 'job_g6', status: 'completed' });
   expect((await jobs.get('job_g6'))!.webhook).toMatchObject({ state: 'delivered', event: 'completed', attempts: 1, lastStatus: 200 });
   // Delivered already: a repeated run does not POST again.
-  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', attempt: 2, maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({ skipped: 'delivered' });
+  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', attempt: 2, maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({
+    skipped: 'delivered',
+  });
 
   await storeJob('job_g7', { webhook: { url: 'http://127.0.0.1:1/closed', secret: null } });
   await jobs.finish('job_g7', 'cancelled');

@@ -34,7 +34,13 @@ beforeAll(async () => {
   jobs = new JobRepository(redis.client);
   scorer = new FakeScorer();
   const registry = new WorkersRegistry(redis.client);
-  worker = new ShardWorker(config, 'cpu', { jobs, registry, scorer, consume: () => ({ name: 's', isRunning: () => true, waitUntilReady: async () => undefined, close: async () => undefined }), log: silent });
+  worker = new ShardWorker(config, 'cpu', {
+    jobs,
+    registry,
+    scorer,
+    consume: () => ({ name: 's', isRunning: () => true, waitUntilReady: async () => undefined, close: async () => undefined }),
+    log: silent,
+  });
   queue = new FakeScoringQueue((data) => worker.handle(data));
   const models = new ModelsService(config, registry);
   const rateLimits = new RateLimitService(config, redis.client);
@@ -52,14 +58,26 @@ async function runJob(id: string): Promise<void> {
   const queued = queue.jobs.get(id)!;
   const results = [];
   for (const shard of queued.shards) results.push(await worker.handle(shard));
-  const aggregator = new Aggregator(config, { jobs, registry: new WorkersRegistry(redis.client), webhooks: new FakeWebhookQueue(), consume: () => [], log: silent });
+  const aggregator = new Aggregator(config, {
+    jobs,
+    registry: new WorkersRegistry(redis.client),
+    webhooks: new FakeWebhookQueue(),
+    consume: () => [],
+    log: silent,
+  });
   await aggregator.aggregate(aggregationTask(id, results as ShardResult[]));
 }
 
 describe('JobsService', () => {
   it('accepts a job (stored, queued as shards), and serves its view and top-k once scored', async () => {
     const documents = ['tiny', 'a much longer document', 'medium doc', { id: 'x9', text: 'the longest document of them all' }];
-    const created = await service.create({ model: 'enc', query: 'q', documents, top_k: 2, return_documents: true }, 'alice', undefined, 'http://api', res());
+    const created = await service.create(
+      { model: 'enc', query: 'q', documents, top_k: 2, return_documents: true },
+      'alice',
+      undefined,
+      'http://api',
+      res(),
+    );
     expect(created.status).toBe(202);
     const body = created.body as { id: string; status: string; counts: unknown; progress: { shards_total: number } };
     expect([body.status, body.counts]).toEqual(['queued', { queries: 1, documents: 4, pairs: 4 }]);
@@ -84,8 +102,14 @@ describe('JobsService', () => {
 
   it('refuses bad input with the field named and stores nothing', async () => {
     const before = await jobs.jobIds();
-    await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '', res())).rejects.toMatchObject({ kind: 'invalid', field: 'documents' });
-    await expect(service.create({ model: 'nope', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({ kind: 'invalid', field: 'model' });
+    await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '', res())).rejects.toMatchObject({
+      kind: 'invalid',
+      field: 'documents',
+    });
+    await expect(service.create({ model: 'nope', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({
+      kind: 'invalid',
+      field: 'model',
+    });
     expect(await jobs.jobIds()).toEqual(before);
   });
 
@@ -100,7 +124,13 @@ describe('JobsService', () => {
   });
 
   it('cancels a queued job: status, pending shards removed, webhook queued; a second cancel is 409', async () => {
-    const created = await service.create({ model: 'enc', query: 'q', documents: ['a', 'b'], webhook: { url: 'http://127.0.0.1:9/h' } }, 'alice', undefined, '', res());
+    const created = await service.create(
+      { model: 'enc', query: 'q', documents: ['a', 'b'], webhook: { url: 'http://127.0.0.1:9/h' } },
+      'alice',
+      undefined,
+      '',
+      res(),
+    );
     const id = (created.body as { id: string }).id;
     const view = (await service.cancel(id, 'alice', '')) as { status: string };
     expect(view.status).toBe('cancelled');
@@ -116,7 +146,10 @@ describe('JobsService', () => {
     const before = await jobs.jobIds();
     queue.failAdd = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     try {
-      await expect(service.create({ model: 'enc', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({ status: 503, code: 'queue_unavailable' });
+      await expect(service.create({ model: 'enc', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({
+        status: 503,
+        code: 'queue_unavailable',
+      });
     } finally {
       queue.failAdd = null;
     }
@@ -126,7 +159,12 @@ describe('JobsService', () => {
 
 describe('RerankService', () => {
   it('scores through the queue and ranks (Cohere v2 shape), the request removed after', async () => {
-    const out = await rerank.rerank({ model: 'enc', query: 'q', documents: ['bb', 'a', 'cccc'], top_n: 2, return_documents: true }, 2, 'alice', res());
+    const out = await rerank.rerank(
+      { model: 'enc', query: 'q', documents: ['bb', 'a', 'cccc'], top_n: 2, return_documents: true },
+      2,
+      'alice',
+      res(),
+    );
     expect(out.results).toEqual([
       { index: 2, relevance_score: 4, document: { text: 'cccc' } },
       { index: 0, relevance_score: 2, document: { text: 'bb' } },
@@ -136,17 +174,32 @@ describe('RerankService', () => {
   });
 
   it('a failed scoring is 500 with the reason; no worker in time is 504 and the request is taken back', async () => {
-    await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'], max_length: -1 }, 1, 'alice', res())).rejects.toMatchObject({ kind: 'invalid', field: 'max_length' });
+    await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'], max_length: -1 }, 1, 'alice', res())).rejects.toMatchObject({
+      kind: 'invalid',
+      field: 'max_length',
+    });
     const removedBefore = queue.removed.length;
     queue.hold = true;
     try {
-      await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({ status: 504, code: 'timeout' });
+      await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({
+        status: 504,
+        code: 'timeout',
+      });
     } finally {
       queue.hold = false;
     }
     expect(queue.removed.length).toBe(removedBefore + 1);
     const failingQueue = new FakeScoringQueue(async () => Promise.reject(new Error('device lost')));
-    const failing = new RerankService(config, new SyncScoring(config, failingQueue, new BackpressureService(config, redis.client)), new ModelsService(config, new WorkersRegistry(redis.client)), new RateLimitService(config, redis.client));
-    await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({ status: 500, code: 'scoring_failed', message: 'scoring failed: device lost' });
+    const failing = new RerankService(
+      config,
+      new SyncScoring(config, failingQueue, new BackpressureService(config, redis.client)),
+      new ModelsService(config, new WorkersRegistry(redis.client)),
+      new RateLimitService(config, redis.client),
+    );
+    await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({
+      status: 500,
+      code: 'scoring_failed',
+      message: 'scoring failed: device lost',
+    });
   });
 });

@@ -23,7 +23,10 @@ import {
 import type { ShardScorer, SyncPairs } from '../../apps/worker/src/engine-scorer';
 
 export function unitConfig(redisUrl: string, env: Record<string, string> = {}): RerankConfig {
-  return loadConfig({ REDIS_URL: redisUrl, RERANK_MODELS: JSON.stringify([{ name: 'enc', path: '/nonexistent/enc', family: 'encoder' }]), ...env }, { requireModels: true });
+  return loadConfig(
+    { REDIS_URL: redisUrl, RERANK_MODELS: JSON.stringify([{ name: 'enc', path: '/nonexistent/enc', family: 'encoder' }]), ...env },
+    { requireModels: true },
+  );
 }
 
 /** Scores a pair by a rule of the test: by default the document's length (longer ranks higher). */
@@ -125,7 +128,11 @@ export class FakeScoringQueue extends FakeWebhookQueue implements ScoringQueue {
 }
 
 /** An aggregation task over given shard outcomes. */
-export function aggregationTask(jobId: string, results: ShardReturn[], failed: { shard: string; reason: string }[] = []): AggregationTask & { removedPending: boolean } {
+export function aggregationTask(
+  jobId: string,
+  results: ShardReturn[],
+  failed: { shard: string; reason: string }[] = [],
+): AggregationTask & { removedPending: boolean } {
   const task = {
     jobId,
     attemptsMade: 0,

@@ -3,7 +3,16 @@
  * ties by id, cursor pages, status and time filters, ids of expired jobs pruned, the index bounded,
  * and the query string's checks.
  */
-import { decodeJobCursor, encodeJobCursor, JobRepository, keys, type JobListQuery, type NormalizedJob, validateJobListQuery, ValidationError } from '@rerank/jobs';
+import {
+  decodeJobCursor,
+  encodeJobCursor,
+  JobRepository,
+  keys,
+  type JobListQuery,
+  type NormalizedJob,
+  validateJobListQuery,
+  ValidationError,
+} from '@rerank/jobs';
 import { startRedis, type TestRedis } from '../support/redis-server';
 
 let redis: TestRedis;
@@ -49,7 +58,7 @@ async function allPages(repo: JobRepository, owner: string, q: Omit<JobListQuery
   }
 }
 
-it('lists an owner\'s jobs newest first, ties by id, a page at a time, and never another owner\'s', async () => {
+it("lists an owner's jobs newest first, ties by id, a page at a time, and never another owner's", async () => {
   const repo = new JobRepository(redis.client);
   // Three jobs share a creation time: the cursor must split them without losing or repeating one.
   await make(repo, 'o1', 'job_a', 1000);
@@ -67,7 +76,10 @@ it('lists an owner\'s jobs newest first, ties by id, a page at a time, and never
   expect(await allPages(repo, 'nobody', { limit: 10 })).toEqual([[]]);
 
   const first = await repo.listOwned('o1', { limit: 1 });
-  expect(first.jobs[0]).toMatchObject({ record: { id: 'job_e', owner: 'o1', status: 'queued', createdAt: 3000 }, progress: { shardsDone: 0, pairsDone: 0 } });
+  expect(first.jobs[0]).toMatchObject({
+    record: { id: 'job_e', owner: 'o1', status: 'queued', createdAt: 3000 },
+    progress: { shardsDone: 0, pairsDone: 0 },
+  });
   expect(first.next).toEqual({ createdAt: 3000, id: 'job_e' });
 });
 
@@ -79,13 +91,26 @@ it('filters by status and by creation time (exclusive bounds), across pages', as
   await repo.recordShard('job_f4', 0, 1);
 
   expect(await allPages(repo, 'f1', { limit: 3, statuses: ['completed'] })).toEqual([['job_f8', 'job_f5', 'job_f4'], ['job_f1']]);
-  expect(await allPages(repo, 'f1', { limit: 2, statuses: ['completed', 'failed'] })).toEqual([['job_f8', 'job_f6'], ['job_f5', 'job_f4'], ['job_f1']]);
+  expect(await allPages(repo, 'f1', { limit: 2, statuses: ['completed', 'failed'] })).toEqual([
+    ['job_f8', 'job_f6'],
+    ['job_f5', 'job_f4'],
+    ['job_f1'],
+  ]);
   expect(await allPages(repo, 'f1', { limit: 10, statuses: ['cancelled'] })).toEqual([[]]);
-  expect(await allPages(repo, 'f1', { limit: 4, createdAfter: 10030 })).toEqual([['job_f9', 'job_f8', 'job_f7', 'job_f6'], ['job_f5', 'job_f4']]);
+  expect(await allPages(repo, 'f1', { limit: 4, createdAfter: 10030 })).toEqual([
+    ['job_f9', 'job_f8', 'job_f7', 'job_f6'],
+    ['job_f5', 'job_f4'],
+  ]);
   expect(await allPages(repo, 'f1', { limit: 4, createdBefore: 10030 })).toEqual([['job_f2', 'job_f1', 'job_f0']]);
-  expect(await allPages(repo, 'f1', { limit: 2, createdAfter: 10010, createdBefore: 10070, statuses: ['queued'] })).toEqual([['job_f3', 'job_f2']]);
+  expect(await allPages(repo, 'f1', { limit: 2, createdAfter: 10010, createdBefore: 10070, statuses: ['queued'] })).toEqual([
+    ['job_f3', 'job_f2'],
+  ]);
   // A cursor past created_before (from a listing without it) is held to the bound.
-  expect((await repo.listOwned('f1', { limit: 10, createdBefore: 10020, cursor: { createdAt: 10090, id: 'job_f9' } })).jobs.map((j) => j.record.id)).toEqual(['job_f1', 'job_f0']);
+  expect(
+    (await repo.listOwned('f1', { limit: 10, createdBefore: 10020, cursor: { createdAt: 10090, id: 'job_f9' } })).jobs.map(
+      (j) => j.record.id,
+    ),
+  ).toEqual(['job_f1', 'job_f0']);
 
   const page = await repo.listOwned('f1', { limit: 1, statuses: ['completed'], createdBefore: 10045 });
   expect(page.jobs[0]).toMatchObject({ record: { id: 'job_f4', status: 'completed' }, progress: { shardsDone: 1, pairsDone: 1 } });
@@ -137,7 +162,11 @@ describe('the query string of GET /v1/jobs', () => {
     expect(parse('')).toEqual({ limit: 20 });
     const cursor = encodeJobCursor({ createdAt: 1735732800000, id: 'job_01' });
     expect(cursor).toBe('MTczNTczMjgwMDAwMC5qb2JfMDE');
-    expect(parse(`limit=100&cursor=${cursor}&status=completed,failed,completed&created_after=2025-01-01T00:00:00Z&created_before=2025-01-01T01:00:00.5%2B01:00`)).toEqual({
+    expect(
+      parse(
+        `limit=100&cursor=${cursor}&status=completed,failed,completed&created_after=2025-01-01T00:00:00Z&created_before=2025-01-01T01:00:00.5%2B01:00`,
+      ),
+    ).toEqual({
       limit: 100,
       cursor: { createdAt: 1735732800000, id: 'job_01' },
       statuses: ['completed', 'failed'],
@@ -156,16 +185,28 @@ describe('the query string of GET /v1/jobs', () => {
     ['cursor=abc', 'cursor', /^cursor: not a cursor of this API; send next_cursor/],
     [`cursor=${Buffer.from('12.not-a-job').toString('base64url')}`, 'cursor', /not a cursor/],
     ['cursor=%2F%2F%2F', 'cursor', /not a cursor/],
-    ['status=done', 'status', /^status: expected one or more of queued, running, completed, failed, cancelled \(comma separated\), got "done"/],
+    [
+      'status=done',
+      'status',
+      /^status: expected one or more of queued, running, completed, failed, cancelled \(comma separated\), got "done"/,
+    ],
     ['status=completed,', 'status', /got ""/],
     ['status=COMPLETED', 'status', /got "COMPLETED"/],
-    ['created_after=yesterday', 'created_after', /^created_after: expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got "yesterday"/],
+    [
+      'created_after=yesterday',
+      'created_after',
+      /^created_after: expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got "yesterday"/,
+    ],
     ['created_after=1735732800', 'created_after', /got "1735732800"/],
     ['created_before=2025-02-30T00:00:00', 'created_before', /RFC 3339/],
     ['created_before=2025-02-29T00:00:00Z', 'created_before', /RFC 3339.*got "2025-02-29T00:00:00Z"/],
     ['created_before=2025-01-01T24:00:00Z', 'created_before', /RFC 3339/],
     ['created_before=2025-01-01T00:00:00%2B24:00', 'created_before', /RFC 3339/],
-    ['created_after=2025-01-02T00:00:00Z&created_before=2025-01-01T00:00:00Z', 'created_before', /^created_before: must be later than created_after/],
+    [
+      'created_after=2025-01-02T00:00:00Z&created_before=2025-01-01T00:00:00Z',
+      'created_before',
+      /^created_before: must be later than created_after/,
+    ],
     ['created_after=2025-01-01T00:00:00Z&created_before=2025-01-01T00:00:00Z', 'created_before', /must be later/],
     ['page=2', 'page', /^page: unknown query parameter; GET \/v1\/jobs takes limit, cursor, status, created_after, created_before/],
     ['owner=bob', 'owner', /unknown query parameter/],

@@ -38,12 +38,25 @@ function twoSetJob(over: Partial<NormalizedJob> = {}): NormalizedJob {
 }
 
 async function created(id: string, over: Partial<NormalizedJob> = {}): Promise<void> {
-  await jobs.create({ id, owner: 'alice', createdAt: 1000, job: twoSetJob(over), shardsTotal: 3, baseUrl: 'http://api', requestHash: 'h1', requestId: `req-${id}` });
+  await jobs.create({
+    id,
+    owner: 'alice',
+    createdAt: 1000,
+    job: twoSetJob(over),
+    shardsTotal: 3,
+    baseUrl: 'http://api',
+    requestHash: 'h1',
+    requestId: `req-${id}`,
+  });
 }
 
 it('every Lua script is read from its file', () => {
   const sources = scriptSources();
-  expect(Object.keys(sources).sort()).toEqual(Object.values(SCRIPTS).map((s) => s.file).sort());
+  expect(Object.keys(sources).sort()).toEqual(
+    Object.values(SCRIPTS)
+      .map((s) => s.file)
+      .sort(),
+  );
   for (const lua of Object.values(sources)) expect(lua).toMatch(/redis\.call/);
 });
 
@@ -72,11 +85,29 @@ it('stores a job whole (expiring until activated) and reads it back typed', asyn
     baseUrl: 'http://api',
     requestHash: 'h1',
   });
-  expect(r!.webhook).toEqual({ url: 'https://hooks.example.com/x', state: 'pending', event: null, attempts: 0, lastStatus: null, lastError: null, lastAttemptAt: null, deliveredAt: null });
+  expect(r!.webhook).toEqual({
+    url: 'https://hooks.example.com/x',
+    state: 'pending',
+    event: null,
+    attempts: 0,
+    lastStatus: null,
+    lastError: null,
+    lastAttemptAt: null,
+    deliveredAt: null,
+  });
   // The secret is sealed at rest under RERANK_SECRET_KEY.
   expect(await jobs.storedWebhookSecret('job_r1')).toMatch(/^enc:v1:/);
-  expect(await new JobRepository(redis.client).get('job_r1')).toMatchObject({ webhookSecret: null, webhookSecretError: expect.stringMatching(/RERANK_SECRET_KEY is not set/) });
-  expect(await jobs.shardContext('job_r1')).toEqual({ layout: { queries: twoSetJob().queries, sets: twoSetJob().sets }, options: { normalize: true }, topK: 2, returnDocuments: true, requestId: 'req-job_r1' });
+  expect(await new JobRepository(redis.client).get('job_r1')).toMatchObject({
+    webhookSecret: null,
+    webhookSecretError: expect.stringMatching(/RERANK_SECRET_KEY is not set/),
+  });
+  expect(await jobs.shardContext('job_r1')).toEqual({
+    layout: { queries: twoSetJob().queries, sets: twoSetJob().sets },
+    options: { normalize: true },
+    topK: 2,
+    returnDocuments: true,
+    requestId: 'req-job_r1',
+  });
   expect((await jobs.get('job_r1'))?.requestId).toBe('req-job_r1');
   expect(await jobs.documents('job_r1', [4, 0, 9])).toEqual(['b1', 'a0', null]);
   expect(await jobs.documentIds('job_r1')).toEqual(['d0', 'd1', null, 'd3', 'd4']);
@@ -122,11 +153,26 @@ it('finishes a job once; progress per shard; results stored with the expiry and 
   await jobs.recordShard('job_r4', 1, 2);
   await jobs.recordShard('job_r4', 1, 2);
   expect(await jobs.progress('job_r4')).toEqual({ shardsDone: 2, pairsDone: 5 });
-  await jobs.storeResults('job_r4', [{ query_index: 0 }], [[1, 2, 3], [[4, 5], [6, 7]]], 120);
+  await jobs.storeResults(
+    'job_r4',
+    [{ query_index: 0 }],
+    [
+      [1, 2, 3],
+      [
+        [4, 5],
+        [6, 7],
+      ],
+    ],
+    120,
+  );
   expect(await jobs.hasDocuments('job_r4')).toBe(false);
-  for (const k of [keys.job('job_r4'), keys.layout('job_r4'), keys.progress('job_r4'), keys.result('job_r4'), keys.scores('job_r4')]) expect([k, (await redis.client.ttl(k)) > 0]).toEqual([k, true]);
+  for (const k of [keys.job('job_r4'), keys.layout('job_r4'), keys.progress('job_r4'), keys.result('job_r4'), keys.scores('job_r4')])
+    expect([k, (await redis.client.ttl(k)) > 0]).toEqual([k, true]);
   expect(await jobs.result('job_r4')).toEqual([{ query_index: 0 }]);
-  expect(await jobs.queryScores('job_r4', 1)).toEqual([[4, 5], [6, 7]]);
+  expect(await jobs.queryScores('job_r4', 1)).toEqual([
+    [4, 5],
+    [6, 7],
+  ]);
   expect(await jobs.finish('job_r4', 'completed', undefined, 9000)).toBe(true);
   expect(await jobs.finish('job_r4', 'failed', { code: 'internal', message: 'late' })).toBe(false);
   expect(await jobs.get('job_r4')).toMatchObject({ status: 'completed', finishedAt: 9000, error: null });
@@ -140,7 +186,14 @@ it('records webhook attempts and outcomes on the job, never on a job that is gon
   await created('job_r6');
   await jobs.recordWebhookAttempt('job_r6', 'completed', 1, 111);
   await jobs.recordWebhookOutcome('job_r6', { state: 'retrying', status: 500, error: 'receiver answered HTTP 500' });
-  expect((await jobs.get('job_r6'))!.webhook).toMatchObject({ state: 'retrying', event: 'completed', attempts: 1, lastStatus: 500, lastError: 'receiver answered HTTP 500', lastAttemptAt: 111 });
+  expect((await jobs.get('job_r6'))!.webhook).toMatchObject({
+    state: 'retrying',
+    event: 'completed',
+    attempts: 1,
+    lastStatus: 500,
+    lastError: 'receiver answered HTTP 500',
+    lastAttemptAt: 111,
+  });
   await jobs.recordWebhookOutcome('job_r6', { state: 'delivered', status: 204, at: 222 });
   expect((await jobs.get('job_r6'))!.webhook).toMatchObject({ state: 'delivered', lastStatus: 204, lastError: null, deliveredAt: 222 });
   await jobs.recordWebhookAttempt('job_gone2', 'completed', 1, 1);

@@ -1,5 +1,14 @@
 /** The shard worker in-process: real repository and registry on a real redis-server, a fake scorer, a fake queue consumer. */
-import { JobRepository, type NormalizedJob, PermanentTaskError, type QueueConsumer, type ScoringJobData, type ShardReturn, type SyncReturn, WorkersRegistry } from '@rerank/jobs';
+import {
+  JobRepository,
+  type NormalizedJob,
+  PermanentTaskError,
+  type QueueConsumer,
+  type ScoringJobData,
+  type ShardReturn,
+  type SyncReturn,
+  WorkersRegistry,
+} from '@rerank/jobs';
 import { ShardWorker } from '../../apps/worker/src/shard-worker';
 import { startRedis, type TestRedis } from '../support/redis-server';
 import { FakeScorer, unitConfig } from './fakes';
@@ -16,12 +25,28 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-function worker(scorer = new FakeScorer(), consume: (h: (d: ScoringJobData) => Promise<ShardReturn | SyncReturn>) => QueueConsumer = () => fakeConsumer()) {
-  return new ShardWorker(unitConfig(redis.url), 'cpu', { jobs, registry: new WorkersRegistry(redis.client), scorer, consume, id: 'unit-worker', log: silent });
+function worker(
+  scorer = new FakeScorer(),
+  consume: (h: (d: ScoringJobData) => Promise<ShardReturn | SyncReturn>) => QueueConsumer = () => fakeConsumer(),
+) {
+  return new ShardWorker(unitConfig(redis.url), 'cpu', {
+    jobs,
+    registry: new WorkersRegistry(redis.client),
+    scorer,
+    consume,
+    id: 'unit-worker',
+    log: silent,
+  });
 }
 
 function fakeConsumer(): QueueConsumer & { closed: boolean } {
-  const c = { name: 'shards', closed: false, isRunning: () => !c.closed, waitUntilReady: async () => undefined, close: async () => void (c.closed = true) };
+  const c = {
+    name: 'shards',
+    closed: false,
+    isRunning: () => !c.closed,
+    waitUntilReady: async () => undefined,
+    close: async () => void (c.closed = true),
+  };
   return c;
 }
 
@@ -55,8 +80,27 @@ it('scores a shard of the second set: its own texts by flat index, scores in idx
   const w = worker(scorer);
   const out = await w.handle({ kind: 'shard', jobId: 'job_w1', n: 1, model: 'enc', q: 1, idx: [3, 0, 2, 1] });
   // Set 1 starts at flat index 2: idx 0..3 are 'ccc', 'a', 'bbbbb', 'dd'.
-  expect(scorer.calls).toEqual([{ model: 'enc', pairs: [['second', 'dd'], ['second', 'ccc'], ['second', 'bbbbb'], ['second', 'a']], options: { maxLength: 64 } }]);
-  expect(out).toEqual({ q: 1, idx: [3, 0, 2, 1], s: [2, 3, 5, 1], texts: [[2, 'bbbbb'], [0, 'ccc']] });
+  expect(scorer.calls).toEqual([
+    {
+      model: 'enc',
+      pairs: [
+        ['second', 'dd'],
+        ['second', 'ccc'],
+        ['second', 'bbbbb'],
+        ['second', 'a'],
+      ],
+      options: { maxLength: 64 },
+    },
+  ]);
+  expect(out).toEqual({
+    q: 1,
+    idx: [3, 0, 2, 1],
+    s: [2, 3, 5, 1],
+    texts: [
+      [2, 'bbbbb'],
+      [0, 'ccc'],
+    ],
+  });
   expect(await jobs.progress('job_w1')).toEqual({ shardsDone: 1, pairsDone: 4 });
   expect(await jobs.shardRuns('job_w1')).toEqual({ '1': 1 });
   expect((await jobs.get('job_w1'))!.status).toBe('running');
@@ -64,9 +108,18 @@ it('scores a shard of the second set: its own texts by flat index, scores in idx
 
 it('returns no texts when the job does not return documents; ties in the shard top-k go to the lower index', async () => {
   await storeJob('job_w2', ['x', 'yy', 'aa', 'bb', 'cc'], false);
-  expect(await worker().handle({ kind: 'shard', jobId: 'job_w2', n: 0, model: 'enc', q: 1, idx: [2, 1, 0] })).toEqual({ q: 1, idx: [2, 1, 0], s: [2, 2, 2] });
+  expect(await worker().handle({ kind: 'shard', jobId: 'job_w2', n: 0, model: 'enc', q: 1, idx: [2, 1, 0] })).toEqual({
+    q: 1,
+    idx: [2, 1, 0],
+    s: [2, 2, 2],
+  });
   await storeJob('job_w3', ['x', 'yy', 'aa', 'bb', 'cc'], true);
-  expect(await worker().handle({ kind: 'shard', jobId: 'job_w3', n: 0, model: 'enc', q: 1, idx: [2, 1, 0] })).toMatchObject({ texts: [[0, 'aa'], [1, 'bb']] });
+  expect(await worker().handle({ kind: 'shard', jobId: 'job_w3', n: 0, model: 'enc', q: 1, idx: [2, 1, 0] })).toMatchObject({
+    texts: [
+      [0, 'aa'],
+      [1, 'bb'],
+    ],
+  });
 });
 
 it('skips shards of cancelled, vanished or emptied jobs without scoring them', async () => {
@@ -74,19 +127,34 @@ it('skips shards of cancelled, vanished or emptied jobs without scoring them', a
   const w = worker(scorer);
   await storeJob('job_w4', ['x', 'yy', 'z'], false);
   await jobs.finish('job_w4', 'cancelled');
-  expect(await w.handle({ kind: 'shard', jobId: 'job_w4', n: 0, model: 'enc', q: 0, idx: [0] })).toEqual({ skipped: true, reason: 'job cancelled' });
-  expect(await w.handle({ kind: 'shard', jobId: 'job_w404', n: 0, model: 'enc', q: 0, idx: [0] })).toEqual({ skipped: true, reason: 'job not found (expired or removed)' });
+  expect(await w.handle({ kind: 'shard', jobId: 'job_w4', n: 0, model: 'enc', q: 0, idx: [0] })).toEqual({
+    skipped: true,
+    reason: 'job cancelled',
+  });
+  expect(await w.handle({ kind: 'shard', jobId: 'job_w404', n: 0, model: 'enc', q: 0, idx: [0] })).toEqual({
+    skipped: true,
+    reason: 'job not found (expired or removed)',
+  });
   await storeJob('job_w5', ['x', 'yy', 'z'], false);
   await jobs.expire('job_w5', 60);
-  expect(await w.handle({ kind: 'shard', jobId: 'job_w5', n: 0, model: 'enc', q: 0, idx: [0] })).toEqual({ skipped: true, reason: 'job documents not found (job ended)' });
+  expect(await w.handle({ kind: 'shard', jobId: 'job_w5', n: 0, model: 'enc', q: 0, idx: [0] })).toEqual({
+    skipped: true,
+    reason: 'job documents not found (job ended)',
+  });
   expect(scorer.calls).toHaveLength(0);
   expect(await jobs.shardRuns('job_w5')).toEqual({});
 });
 
 it('scores a synchronous request from its own texts; a bad option fails it for good', async () => {
   const w = worker();
-  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {} })).toEqual({ scores: [3, 1], tokens: 4, pairs: 2 });
-  await expect(w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: { maxLength: -1 } })).rejects.toBeInstanceOf(PermanentTaskError);
+  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {} })).toEqual({
+    scores: [3, 1],
+    tokens: 4,
+    pairs: 2,
+  });
+  await expect(w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: { maxLength: -1 } })).rejects.toBeInstanceOf(
+    PermanentTaskError,
+  );
 });
 
 it('start loads the models, takes tasks from its consumer and beats; stop closes consumer and scorer and leaves the registry', async () => {
@@ -102,7 +170,11 @@ it('start loads the models, takes tasks from its consumer and beats; stop closes
   expect(scorer.loaded).toBe(true);
   const live = await registry.live();
   expect(live.map((h) => [h.id, h.state, h.device, h.models.map((m) => m.name)])).toEqual([['unit-worker', 'ready', 'cpu', ['enc']]]);
-  expect(await handler!({ kind: 'sync', model: 'enc', query: 'q', documents: ['ab'], options: {} })).toEqual({ scores: [2], tokens: 2, pairs: 1 });
+  expect(await handler!({ kind: 'sync', model: 'enc', query: 'q', documents: ['ab'], options: {} })).toEqual({
+    scores: [2],
+    tokens: 2,
+    pairs: 1,
+  });
   await w.stop();
   expect([consumer.closed, scorer.closed]).toEqual([true, true]);
   expect(await registry.live()).toEqual([]);

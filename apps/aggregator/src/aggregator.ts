@@ -37,7 +37,20 @@ import {
 /** What the aggregator needs of the job repository. */
 export type AggregatorJobs = Pick<
   JobRepository,
-  'waitForConnection' | 'ping' | 'get' | 'status' | 'layout' | 'documents' | 'documentIds' | 'progress' | 'result' | 'finish' | 'storeResults' | 'expire' | 'recordWebhookAttempt' | 'recordWebhookOutcome'
+  | 'waitForConnection'
+  | 'ping'
+  | 'get'
+  | 'status'
+  | 'layout'
+  | 'documents'
+  | 'documentIds'
+  | 'progress'
+  | 'result'
+  | 'finish'
+  | 'storeResults'
+  | 'expire'
+  | 'recordWebhookAttempt'
+  | 'recordWebhookOutcome'
 >;
 
 export interface AggregatorDeps {
@@ -105,7 +118,9 @@ export class Aggregator {
     if (failed.length > 0) {
       const { shard, reason } = failed[0];
       // A shard out of infrastructure retries failed once, with Redis's reason; others used their attempts.
-      const message = /^Redis unavailable/.test(reason) ? `shard ${shard} failed: ${reason}` : `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`;
+      const message = /^Redis unavailable/.test(reason)
+        ? `shard ${shard} failed: ${reason}`
+        : `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`;
       await this.finish(id, 'failed', { code: 'shard_failed', message });
       // The other shards no worker took yet need not run.
       await task.removePendingShards().catch(() => undefined);
@@ -115,7 +130,8 @@ export class Aggregator {
     }
     if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'completed') {
       // Run again after its webhook could not be queued (Redis refused the write): queue it now (a no-op when queued).
-      if (record.webhook) await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, record.status as TerminalStatus));
+      if (record.webhook)
+        await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, record.status as TerminalStatus));
       await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
       this.log.info(`job ${id} ${record.status}: nothing to merge`, jobFields(id, record));
       return { skipped: record.status };
@@ -144,7 +160,10 @@ export class Aggregator {
     let top: QueryResult[];
     let scores;
     try {
-      scores = mergeShardResults(results, layout.queries.map((q) => layout.sets[q.set].count));
+      scores = mergeShardResults(
+        results,
+        layout.queries.map((q) => layout.sets[q.set].count),
+      );
       const plan = rankAll(layout, scores, record.topK);
       const ids = await this.op(`reading the document ids of job ${id}`, () => this.store.documentIds(id));
       const texts = record.returnDocuments ? await this.topTexts(id, layout, plan, results) : null;
@@ -158,11 +177,14 @@ export class Aggregator {
     // Results first (with the expiry, and the texts dropped): once the job reads "completed", they are there.
     await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, ttl));
     const changed = await this.finish(id, 'completed');
-    this.log.info(`job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id).catch(() => '?')})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`, {
-      ...jobFields(id, record),
-      pairs: record.counts.pairs,
-      shards: results.length,
-    });
+    this.log.info(
+      `job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id).catch(() => '?')})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`,
+      {
+        ...jobFields(id, record),
+        pairs: record.counts.pairs,
+        shards: results.length,
+      },
+    );
     return { merged: results.length };
   }
 
@@ -170,7 +192,12 @@ export class Aggregator {
    * Texts of the top-k entries, aligned with plan.flatIndices: from the shards' return values (each
    * carries its own top-k's texts), read from Redis only for any a shard did not carry.
    */
-  private async topTexts(id: string, layout: RankLayout, plan: ReturnType<typeof rankAll>, results: readonly ShardResult[]): Promise<(string | null)[]> {
+  private async topTexts(
+    id: string,
+    layout: RankLayout,
+    plan: ReturnType<typeof rankAll>,
+    results: readonly ShardResult[],
+  ): Promise<(string | null)[]> {
     const carried = new Map<number, string>();
     for (const r of results) for (const [index, text] of r.texts ?? []) carried.set(flatIndex(layout, r.q, index), text);
     const texts: (string | null)[] = plan.flatIndices.map((f) => carried.get(f) ?? null);
@@ -192,7 +219,11 @@ export class Aggregator {
     const record = await this.op(`reading job ${id}`, () => this.store.get(id));
     if (changed && record && this.deps.metrics) {
       this.deps.metrics.counter('rerank_jobs_total', { outcome: status });
-      this.deps.metrics.observe('rerank_job_duration_seconds', { outcome: status }, Math.max(0, ((record.finishedAt ?? Date.now()) - record.createdAt) / 1000));
+      this.deps.metrics.observe(
+        'rerank_job_duration_seconds',
+        { outcome: status },
+        Math.max(0, ((record.finishedAt ?? Date.now()) - record.createdAt) / 1000),
+      );
     }
     if (record?.webhook && (changed || record.status === status)) {
       await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, status));
@@ -203,7 +234,9 @@ export class Aggregator {
   /** The aggregation itself failed for good (Redis trouble, a bug): the job must not stay "running". */
   async aggregationFailed(task: AggregationTask, e: Error): Promise<void> {
     this.log.error(`aggregation of job ${task.jobId} failed for good: ${e.message}`);
-    await this.finish(task.jobId, 'failed', { code: 'aggregation_failed', message: `aggregation failed: ${e.message}` }).catch(() => undefined);
+    await this.finish(task.jobId, 'failed', { code: 'aggregation_failed', message: `aggregation failed: ${e.message}` }).catch(
+      () => undefined,
+    );
   }
 
   /** One delivery attempt of a job's webhook; throws to be retried (the queue's backoff). */
@@ -238,7 +271,10 @@ export class Aggregator {
       // Never send unsigned what the client asked to have signed.
       if (record.webhookSecretError) throw new Error(record.webhookSecretError);
       // Resolves the host once, checks it against the SSRF policy and connects to that address only; 3xx is not followed.
-      const res = await postWebhook(record.webhook.url, body, headers, { policy: { allowed: this.config.security.webhookAllowedHosts }, timeoutMs: this.config.webhook.timeoutMs });
+      const res = await postWebhook(record.webhook.url, body, headers, {
+        policy: { allowed: this.config.security.webhookAllowedHosts },
+        timeoutMs: this.config.webhook.timeoutMs,
+      });
       status = res.status;
       if (status < 200 || status >= 300) error = `receiver answered HTTP ${status}`;
     } catch (e) {
@@ -254,7 +290,12 @@ export class Aggregator {
       );
       this.deps.metrics?.counter('rerank_webhook_deliveries_total', { outcome: 'delivered' });
       this.deps.metrics?.observe('rerank_webhook_delivery_attempts', { outcome: 'delivered' }, attempt);
-      this.log.info(`webhook job.${event} of ${jobId} delivered (attempt ${attempt}, HTTP ${status})`, { ...jobFields(jobId, record), delivery_id: deliveryId, attempt, status });
+      this.log.info(`webhook job.${event} of ${jobId} delivered (attempt ${attempt}, HTTP ${status})`, {
+        ...jobFields(jobId, record),
+        delivery_id: deliveryId,
+        attempt,
+        status,
+      });
       return { status };
     }
     const final = attempt >= maxAttempts;
@@ -263,12 +304,15 @@ export class Aggregator {
     );
     this.deps.metrics?.counter('rerank_webhook_deliveries_total', { outcome: final ? 'failed' : 'retried' });
     if (final) this.deps.metrics?.observe('rerank_webhook_delivery_attempts', { outcome: 'failed' }, attempt);
-    this.log.warn(`webhook job.${event} of ${jobId}, attempt ${attempt}/${maxAttempts}: ${error}${final ? '; giving up (recorded on the job)' : '; will retry'}`, {
-      ...jobFields(jobId, record),
-      delivery_id: deliveryId,
-      attempt,
-      ...(status !== null ? { status } : {}),
-    });
+    this.log.warn(
+      `webhook job.${event} of ${jobId}, attempt ${attempt}/${maxAttempts}: ${error}${final ? '; giving up (recorded on the job)' : '; will retry'}`,
+      {
+        ...jobFields(jobId, record),
+        delivery_id: deliveryId,
+        attempt,
+        ...(status !== null ? { status } : {}),
+      },
+    );
     throw new Error(error);
   }
 

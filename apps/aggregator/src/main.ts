@@ -27,7 +27,11 @@ async function main(): Promise<void> {
   const redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
   const webhooks = new BullWebhookQueue(redis, config);
   const metrics = new Metrics(AGGREGATOR_METRICS);
-  const gauges = new ClusterGauges(redis, metrics, config.models.map((m) => m.name));
+  const gauges = new ClusterGauges(
+    redis,
+    metrics,
+    config.models.map((m) => m.name),
+  );
   const scrape = async () => {
     await gauges.refresh();
     return { contentType: metrics.contentType, text: await metrics.text() };
@@ -40,7 +44,12 @@ async function main(): Promise<void> {
     log,
     metrics,
     consume: (a) => [
-      consumeAggregations(config, (task) => a.aggregate(task), (task, e) => a.aggregationFailed(task, e), { name: 'rerank-aggregator-bull', onError: onError('aggregate') }),
+      consumeAggregations(
+        config,
+        (task) => a.aggregate(task),
+        (task, e) => a.aggregationFailed(task, e),
+        { name: 'rerank-aggregator-bull', onError: onError('aggregate') },
+      ),
       consumeWebhooks(config, (task) => a.deliver(task), { name: 'rerank-webhooks-bull', onError: onError('webhooks') }),
     ],
   });
@@ -73,7 +82,13 @@ async function main(): Promise<void> {
   if (process.send) process.on('disconnect', () => stop('parent gone'));
   const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
   try {
-    if (port > 0) server = await startHealthServer(port, () => aggregator.ready(), (m) => log.info(m), scrape);
+    if (port > 0)
+      server = await startHealthServer(
+        port,
+        () => aggregator.ready(),
+        (m) => log.info(m),
+        scrape,
+      );
     await aggregator.start();
   } catch (e) {
     log.error(`start failed: ${(e as Error).message}`);

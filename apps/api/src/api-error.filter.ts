@@ -3,7 +3,15 @@ import type { ServerResponse } from 'node:http';
 import { ApiError, isRedisUnavailable } from '@rerank/jobs';
 import { type ApiRequest, sendError, toApiError } from './http';
 
-const CODES: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'limit_exceeded', 415: 'unsupported_media_type' };
+const CODES: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'limit_exceeded',
+  415: 'unsupported_media_type',
+};
 
 /** Every error leaves the API as {error: {code, message, field?}}; core errors get their status in toApiError (http.ts). */
 @Catch()
@@ -19,7 +27,9 @@ export class ApiErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const message =
-        status === 404 ? `no route ${req.method} ${(req.url ?? '').split('?')[0]}; the API is described at /docs (OpenAPI JSON at /openapi.json)` : exception.message;
+        status === 404
+          ? `no route ${req.method} ${(req.url ?? '').split('?')[0]}; the API is described at /docs (OpenAPI JSON at /openapi.json)`
+          : exception.message;
       return sendError(res, new ApiError(status, CODES[status] ?? 'error', message));
     }
     const err = exception as Error;

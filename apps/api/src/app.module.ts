@@ -2,7 +2,18 @@ import { type DynamicModule, Inject, Module, type OnApplicationShutdown, type On
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
-import { API_METRICS, BullScoringQueue, ClusterGauges, createRedis, JobRepository, Metrics, type RerankConfig, rootLogger, type ScoringQueue, WorkersRegistry } from '@rerank/jobs';
+import {
+  API_METRICS,
+  BullScoringQueue,
+  ClusterGauges,
+  createRedis,
+  JobRepository,
+  Metrics,
+  type RerankConfig,
+  rootLogger,
+  type ScoringQueue,
+  WorkersRegistry,
+} from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
 import { BackpressureService } from './backpressure';
 import { CompatController } from './compat/compat.controller';
@@ -42,21 +53,43 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
       // which also sees answers sent before Nest routes a request, so pino-http logs nothing itself.
       imports: [
         LoggerModule.forRoot({
-          pinoHttp: { logger: rootLogger().child({ component: 'api' }), autoLogging: false, quietReqLogger: true, genReqId: (req) => (req as { id?: string }).id ?? randomUUID() },
+          pinoHttp: {
+            logger: rootLogger().child({ component: 'api' }),
+            autoLogging: false,
+            quietReqLogger: true,
+            genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
+          },
         }),
       ],
       controllers: [RerankController, JobsController, ModelsController, HealthController, CompatController],
       providers: [
         { provide: CONFIG, useValue: config },
-        { provide: REDIS, useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api', commandTimeoutMs: config.redisCommandTimeoutMs }) },
+        {
+          provide: REDIS,
+          useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api', commandTimeoutMs: config.redisCommandTimeoutMs }),
+        },
         ApiKeyGuard,
         RateLimitService,
         RateLimitGuard,
-        { provide: JOB_REPOSITORY, useFactory: (redis: Redis) => new JobRepository(redis, { secretKey: config.security.secretKey, ownerIndexMax: config.jobListMax }), inject: [REDIS] },
+        {
+          provide: JOB_REPOSITORY,
+          useFactory: (redis: Redis) =>
+            new JobRepository(redis, { secretKey: config.security.secretKey, ownerIndexMax: config.jobListMax }),
+          inject: [REDIS],
+        },
         { provide: SCORING_QUEUE, useFactory: (redis: Redis) => new BullScoringQueue(redis, config), inject: [REDIS] },
         { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new WorkersRegistry(redis), inject: [REDIS] },
         { provide: METRICS, useValue: new Metrics([...API_METRICS, 'rerank_job_duration_seconds']) },
-        { provide: CLUSTER_GAUGES, useFactory: (redis: Redis, metrics: Metrics) => new ClusterGauges(redis, metrics, config.models.map((m) => m.name)), inject: [REDIS, METRICS] },
+        {
+          provide: CLUSTER_GAUGES,
+          useFactory: (redis: Redis, metrics: Metrics) =>
+            new ClusterGauges(
+              redis,
+              metrics,
+              config.models.map((m) => m.name),
+            ),
+          inject: [REDIS, METRICS],
+        },
         ModelsService,
         JobsService,
         RerankService,

@@ -57,7 +57,11 @@ export class BackpressureService {
       await this.check(pairs, bytes);
     } catch (e) {
       if (!(e instanceof ApiError) && isRedisInfraError(e)) {
-        throw new RetryLaterError('unavailable', `the job store (Redis) cannot take work now (${(e as Error).message}); nothing was stored, retry later`, UNAVAILABLE_RETRY_AFTER_S);
+        throw new RetryLaterError(
+          'unavailable',
+          `the job store (Redis) cannot take work now (${(e as Error).message}); nothing was stored, retry later`,
+          UNAVAILABLE_RETRY_AFTER_S,
+        );
       }
       throw e;
     }
@@ -90,7 +94,11 @@ export class BackpressureService {
   /** 503 at once while the connection is down (commands would wait for reconnects or time out). */
   requireConnection(): void {
     if (this.redis.status !== 'ready') {
-      throw new RetryLaterError('unavailable', `the job store (Redis) is unreachable (connection ${this.redis.status}); nothing was done, retry later`, UNAVAILABLE_RETRY_AFTER_S);
+      throw new RetryLaterError(
+        'unavailable',
+        `the job store (Redis) is unreachable (connection ${this.redis.status}); nothing was done, retry later`,
+        UNAVAILABLE_RETRY_AFTER_S,
+      );
     }
   }
 

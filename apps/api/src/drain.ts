@@ -53,7 +53,11 @@ export class HttpDrain {
       };
       const timer = setTimeout(() => {
         const left = [...this.open];
-        const e = new ApiError(503, 'shutting_down', `the API is shutting down and could not finish this request within ${timeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS); retry it`);
+        const e = new ApiError(
+          503,
+          'shutting_down',
+          `the API is shutting down and could not finish this request within ${timeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS); retry it`,
+        );
         for (const res of left) sendError(res, e);
         server.closeAllConnections();
         finish(left.length);

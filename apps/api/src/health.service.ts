@@ -32,7 +32,14 @@ export class HealthService {
         redis,
         workers: { live: workers.length, ready: serving.length },
         models: Object.fromEntries(names.map((n) => [n, servedBy(n)])),
-        ...(ok ? {} : { reason: redis !== 'ok' ? 'Redis is not reachable (REDIS_URL)' : `no live worker serves ${names.filter((n) => servedBy(n) === 0).join(', ')} yet (start workers: node dist/apps/worker/src/launcher.js, RERANK_WORKER_MODELS)` }),
+        ...(ok
+          ? {}
+          : {
+              reason:
+                redis !== 'ok'
+                  ? 'Redis is not reachable (REDIS_URL)'
+                  : `no live worker serves ${names.filter((n) => servedBy(n) === 0).join(', ')} yet (start workers: node dist/apps/worker/src/launcher.js, RERANK_WORKER_MODELS)`,
+            }),
       },
     };
   }

@@ -67,11 +67,17 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
  */
 export function jsonBodyReader(limit: number, authenticate: (req: ApiRequest) => void = () => undefined) {
   const tooLarge = (size: string) =>
-    new ApiError(413, 'limit_exceeded', `the request body (${size}) exceeds the limit of ${limit} bytes (RERANK_MAX_BODY_BYTES); for more documents split the work into several jobs`, undefined, {
-      name: 'bytes per request body',
-      value: limit,
-      env: 'RERANK_MAX_BODY_BYTES',
-    });
+    new ApiError(
+      413,
+      'limit_exceeded',
+      `the request body (${size}) exceeds the limit of ${limit} bytes (RERANK_MAX_BODY_BYTES); for more documents split the work into several jobs`,
+      undefined,
+      {
+        name: 'bytes per request body',
+        value: limit,
+        env: 'RERANK_MAX_BODY_BYTES',
+      },
+    );
   return (req: ApiRequest, res: ServerResponse, next: (err?: unknown) => void): void => {
     if (!WITH_BODY.has(req.method ?? '')) return next();
     try {
@@ -88,7 +94,14 @@ export function jsonBodyReader(limit: number, authenticate: (req: ApiRequest) =>
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type !== 'application/json' && !type.endsWith('+json')) {
       req.resume();
-      return sendError(res, new ApiError(415, 'unsupported_media_type', `Content-Type must be application/json, got ${type ? `"${type}"` : 'none'}; send the body as JSON`));
+      return sendError(
+        res,
+        new ApiError(
+          415,
+          'unsupported_media_type',
+          `Content-Type must be application/json, got ${type ? `"${type}"` : 'none'}; send the body as JSON`,
+        ),
+      );
     }
     if (length !== undefined && Number(length) > limit) {
       req.resume();
@@ -120,7 +133,14 @@ export function jsonBodyReader(limit: number, authenticate: (req: ApiRequest) =>
       try {
         req.body = JSON.parse(text);
       } catch (e) {
-        return sendError(res, new ApiError(400, 'invalid_json', `the request body is not valid JSON (${(e as Error).message}); send one JSON object with Content-Type: application/json`));
+        return sendError(
+          res,
+          new ApiError(
+            400,
+            'invalid_json',
+            `the request body is not valid JSON (${(e as Error).message}); send one JSON object with Content-Type: application/json`,
+          ),
+        );
       }
       next();
     });

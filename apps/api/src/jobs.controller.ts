@@ -20,7 +20,12 @@ export class JobsController {
   }
 
   @Post()
-  async create(@Body() body: unknown, @Headers('idempotency-key') key: string | undefined, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
+  async create(
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+    @Req() req: ApiRequest,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ) {
     const out = await this.jobs.create(body, req.owner as string, key, baseUrl(req, this.trust), res);
     res.statusCode = out.status;
     return out.body;
@@ -40,7 +45,13 @@ export class JobsController {
   }
 
   @Get(':id/results')
-  async results(@Param('id') id: string, @Query('all') all: string | undefined, @Query('format') format: string | undefined, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
+  async results(
+    @Param('id') id: string,
+    @Query('all') all: string | undefined,
+    @Query('format') format: string | undefined,
+    @Req() req: ApiRequest,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ) {
     const wantAll = all === 'true' || all === '1';
     return this.jobs.results(id, req.owner as string, wantAll, format, res);
   }

@@ -67,7 +67,10 @@ export class JobsService {
   ) {}
 
   async create(body: unknown, owner: string, idempotencyKey: string | undefined, base: string, res: ServerResponse): Promise<CreateResult> {
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255 || !/^[\x21-\x7e]+$/.test(idempotencyKey))) {
+    if (
+      idempotencyKey !== undefined &&
+      (idempotencyKey.length === 0 || idempotencyKey.length > 255 || !/^[\x21-\x7e]+$/.test(idempotencyKey))
+    ) {
       throw invalid('Idempotency-Key', 'expected 1 to 255 visible ASCII characters (e.g. a UUID)');
     }
     // Everything is checked before anything is written: a refused request leaves nothing in Redis.
@@ -77,7 +80,10 @@ export class JobsService {
     // A model no live worker serves (placement; RERANK_REFUSE_UNSERVED=all): 503 before anything is written.
     await this.models.requireServed(job.model, 'job');
     // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
-    await this.backpressure.admit(job.pairs, job.documents.reduce((n, d) => n + d.length, 0));
+    await this.backpressure.admit(
+      job.pairs,
+      job.documents.reduce((n, d) => n + d.length, 0),
+    );
     const id = newJobId();
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
@@ -85,30 +91,59 @@ export class JobsService {
       const existing = await this.store.claimIdempotencyKey(owner, keyHash, id, requestHash, this.config.resultTtlSeconds);
       if (existing) {
         if (existing.body !== requestHash) {
-          throw new ApiError(409, 'idempotency_key_reused', 'Idempotency-Key: this key was used with a different request body; use a new key for a new job', 'Idempotency-Key', undefined, {
-            job_id: existing.job,
-          });
+          throw new ApiError(
+            409,
+            'idempotency_key_reused',
+            'Idempotency-Key: this key was used with a different request body; use a new key for a new job',
+            'Idempotency-Key',
+            undefined,
+            {
+              job_id: existing.job,
+            },
+          );
         }
         const record = await this.store.get(existing.job);
         if (!record) {
-          throw new ApiError(409, 'idempotency_key_in_use', 'Idempotency-Key: the first request with this key is still being queued; retry in a moment', 'Idempotency-Key');
+          throw new ApiError(
+            409,
+            'idempotency_key_in_use',
+            'Idempotency-Key: the first request with this key is still being queued; retry in a moment',
+            'Idempotency-Key',
+          );
         }
         return { status: 200, body: await this.view(record, base) };
       }
     }
 
     try {
-      await this.rateLimits.consumePairs(owner, job.pairs, res, body !== null && typeof body === 'object' && 'query' in body ? 'documents' : 'queries');
+      await this.rateLimits.consumePairs(
+        owner,
+        job.pairs,
+        res,
+        body !== null && typeof body === 'object' && 'query' in body ? 'documents' : 'queries',
+      );
     } catch (e) {
       if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
       throw e;
     }
 
     const t = Date.now();
-    const shards = planShards({ queries: job.queries, sets: job.sets, documentLengths: job.documents.map((d) => d.length) }, this.config.shard);
+    const shards = planShards(
+      { queries: job.queries, sets: job.sets, documentLengths: job.documents.map((d) => d.length) },
+      this.config.shard,
+    );
     try {
       const requestId = currentRequestId();
-      await this.store.create({ id, owner, createdAt: t, job, shardsTotal: shards.length, baseUrl: base, requestHash, ...(requestId ? { requestId } : {}) });
+      await this.store.create({
+        id,
+        owner,
+        createdAt: t,
+        job,
+        shardsTotal: shards.length,
+        baseUrl: base,
+        requestHash,
+        ...(requestId ? { requestId } : {}),
+      });
       // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
       await this.rateLimits.claimActiveJob(owner, id, res);
       await this.backpressure.track(id, job.pairs);
@@ -133,7 +168,9 @@ export class JobsService {
       throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
     }
     this.metrics?.counter('rerank_jobs_total', { outcome: 'accepted' });
-    this.log.log(`job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`);
+    this.log.log(
+      `job ${id} queued: ${job.queries.length} queries, ${job.documents.length} documents, ${job.pairs} pairs in ${shards.length} shards (${Date.now() - t} ms)`,
+    );
     return {
       status: 202,
       body: {
@@ -152,7 +189,8 @@ export class JobsService {
   /** A job of this owner, or 404 (another key's job looks exactly like a missing one). */
   async owned(id: string, owner: string): Promise<JobRecord> {
     const record = /^job_[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.store.get(id) : null;
-    if (!record || record.owner !== owner) throw notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.resultTtlSeconds} s)`);
+    if (!record || record.owner !== owner)
+      throw notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.resultTtlSeconds} s)`);
     return record;
   }
 
@@ -200,8 +238,15 @@ export class JobsService {
   private async completed(id: string, owner: string): Promise<JobRecord> {
     const record = await this.owned(id, owner);
     if (record.status !== 'completed') {
-      const why = record.status === 'failed' ? ` (error: ${record.error?.message})` : record.status === 'cancelled' ? '' : '; poll GET /v1/jobs/{id} (or use a webhook) until it completes';
-      throw new ApiError(409, 'job_not_completed', `job ${id} is ${record.status}, so it has no results${why}`, undefined, undefined, { status: record.status });
+      const why =
+        record.status === 'failed'
+          ? ` (error: ${record.error?.message})`
+          : record.status === 'cancelled'
+            ? ''
+            : '; poll GET /v1/jobs/{id} (or use a webhook) until it completes';
+      throw new ApiError(409, 'job_not_completed', `job ${id} is ${record.status}, so it has no results${why}`, undefined, undefined, {
+        status: record.status,
+      });
     }
     return record;
   }
@@ -212,7 +257,8 @@ export class JobsService {
    * per query) stays for clients that ask for it; `format=jsonl` is the default said explicitly.
    */
   async results(id: string, owner: string, all: boolean, format: string | undefined, res: ServerResponse): Promise<unknown> {
-    if (format !== undefined && format !== 'json' && format !== 'jsonl') throw invalid('format', `expected "json" or "jsonl", got ${JSON.stringify(format)}`);
+    if (format !== undefined && format !== 'json' && format !== 'jsonl')
+      throw invalid('format', `expected "json" or "jsonl", got ${JSON.stringify(format)}`);
     const record = await this.completed(id, owner);
     const top = (await this.store.result(id)) as QueryResult[] | null;
     if (!top) throw notFound(`the results of job ${id} have expired`);
@@ -233,7 +279,13 @@ export class JobsService {
   }
 
   /** Every score as JSON lines: {"query_index", "query_id"?, "index", "id"?, "score", "scores"?}, query by query in document order. */
-  private async streamLines(id: string, top: QueryResult[], ids: (string | number | null)[] | null, layout: JobLayout, res: ServerResponse): Promise<void> {
+  private async streamLines(
+    id: string,
+    top: QueryResult[],
+    ids: (string | number | null)[] | null,
+    layout: JobLayout,
+    res: ServerResponse,
+  ): Promise<void> {
     res.statusCode = 200;
     res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
     const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));

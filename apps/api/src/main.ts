@@ -52,8 +52,10 @@ async function main(): Promise<void> {
   app.use(rebindRequestContext);
   app.useGlobalFilters(new ApiErrorFilter());
   setupOpenApi(app);
-  if (config.apiKeys.length === 0) log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
-  if (!config.security.secretKey) log.warn('RERANK_SECRET_KEY is not set: webhook secrets are stored in plain text in Redis (docs/security.md)');
+  if (config.apiKeys.length === 0)
+    log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
+  if (!config.security.secretKey)
+    log.warn('RERANK_SECRET_KEY is not set: webhook secrets are stored in plain text in Redis (docs/security.md)');
 
   // Not Nest's enableShutdownHooks: its close() runs the destroy hooks (queue listeners) before it
   // closes the HTTP server, which left synchronous requests in flight without their answers.
@@ -64,9 +66,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.info(`${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`);
+    log.info(
+      `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
+    );
     const r = await drain.drain(app.getHttpServer() as Server, config.drainTimeoutMs);
-    log.info(`drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`);
+    log.info(
+      `drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`,
+    );
     await dashboard?.close().catch((e: Error) => log.error(`dashboard queues: ${e.message}`));
     await app.close().catch((e: Error) => log.error(`close: ${e.message}`));
     log.info('stopped');

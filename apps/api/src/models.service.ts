@@ -1,6 +1,15 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Family, familyFromName } from '@rerank/engine';
-import { HEARTBEAT_INTERVAL_MS, type KnownModel, type ModelConfig, type ModelFacts, readModelFacts, type RerankConfig, type WorkerHeartbeat, type WorkersRegistry } from '@rerank/jobs';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  type KnownModel,
+  type ModelConfig,
+  type ModelFacts,
+  readModelFacts,
+  type RerankConfig,
+  type WorkerHeartbeat,
+  type WorkersRegistry,
+} from '@rerank/jobs';
 import { RetryLaterError } from './backpressure';
 import { CONFIG, WORKERS_REGISTRY } from './tokens';
 
@@ -123,7 +132,11 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
           object: 'model',
           family: this.family(m) ?? null,
           generated_test_model: generated,
-          ...(generated ? { note: 'GENERATED TEST MODEL: random weights for trying the service out; its scores mean nothing. Set RERANK_MODELS to serve a real reranker.' } : {}),
+          ...(generated
+            ? {
+                note: 'GENERATED TEST MODEL: random weights for trying the service out; its scores mean nothing. Set RERANK_MODELS to serve a real reranker.',
+              }
+            : {}),
           ready: workers.length > 0,
           // Placement: where the model runs (ready workers, their devices and hosts).
           workers: workers.map((w) => ({ id: w.id, device: w.device, host: w.host })),

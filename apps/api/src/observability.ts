@@ -64,7 +64,14 @@ export function observability({ log, metrics, gauges, routeOf }: ObservabilityOp
       const method = req.method ?? 'GET';
       metrics.counter('rerank_http_requests_total', { route, method, status: String(res.statusCode) });
       metrics.observe('rerank_http_request_duration_seconds', { route, method }, seconds);
-      const fields = { request_id: requestId, method, route, status: res.statusCode, duration_ms: Math.round(seconds * 1e4) / 10, key: req.ownerLabel ?? null };
+      const fields = {
+        request_id: requestId,
+        method,
+        route,
+        status: res.statusCode,
+        duration_ms: Math.round(seconds * 1e4) / 10,
+        key: req.ownerLabel ?? null,
+      };
       const line = `${method} ${route} ${res.statusCode}`;
       if (res.statusCode >= 500) log.error(line, fields);
       else if (res.statusCode >= 400) log.warn(line, fields);
@@ -94,11 +101,14 @@ export function expressRouteTemplates(getRouter: () => unknown): RouteOf {
     if (typeof own === 'string') return own;
     const path = (req.url ?? '/').split('?')[0];
     try {
-      const stack = (getRouter() as { stack?: { route?: { path?: string; methods?: Record<string, boolean> }; match?: (p: string) => boolean }[] })?.stack ?? [];
+      const stack =
+        (getRouter() as { stack?: { route?: { path?: string; methods?: Record<string, boolean> }; match?: (p: string) => boolean }[] })
+          ?.stack ?? [];
       for (const layer of stack) {
         const template = layer.route?.path;
         // Catch-all layers ('{/*splat}') would name every path: not a route of ours.
-        if (template && !template.includes('*') && layer.route?.methods?.[(req.method ?? '').toLowerCase()] && layer.match?.(path)) return template;
+        if (template && !template.includes('*') && layer.route?.methods?.[(req.method ?? '').toLowerCase()] && layer.match?.(path))
+          return template;
       }
     } catch {
       // Express internals changed: fall through.

@@ -85,7 +85,8 @@ function routes(): RouteConfig[] {
       operationId: 'rerankV1',
       tags: ['rerank'],
       summary: 'Rerank documents for a query (Cohere v1 / Jina shape)',
-      description: 'Synchronous: scored by the workers ahead of queued jobs. Relevance scores are the sigmoid of the model score unless normalize: false.',
+      description:
+        'Synchronous: scored by the workers ahead of queued jobs. Relevance scores are the sigmoid of the model score unless normalize: false.',
       request: { body: { content: json(RerankRequestSchema), required: true } },
       responses: { 200: { description: 'Results, best first', content: json(RerankResponseSchema) }, ...errors(SYNC_ERRORS) },
     },
@@ -105,9 +106,17 @@ function routes(): RouteConfig[] {
       operationId: 'createJob',
       tags: ['jobs'],
       summary: 'Submit an asynchronous rerank job',
-      description: 'Answers 202 once the job is durably queued. The same Idempotency-Key and body give the same job (200); the same key with another body 409.',
+      description:
+        'Answers 202 once the job is durably queued. The same Idempotency-Key and body give the same job (200); the same key with another body 409.',
       request: {
-        headers: z.object({ 'Idempotency-Key': z.string().min(1).max(255).optional().meta({ description: '1 to 255 visible ASCII characters, e.g. a UUID', example: '3f1c0a9e-6d0b-4c1e-9b8a-2f7c5d4e3a21' }) }),
+        headers: z.object({
+          'Idempotency-Key': z
+            .string()
+            .min(1)
+            .max(255)
+            .optional()
+            .meta({ description: '1 to 255 visible ASCII characters, e.g. a UUID', example: '3f1c0a9e-6d0b-4c1e-9b8a-2f7c5d4e3a21' }),
+        }),
         body: { content: json(JobRequestSchema), required: true },
       },
       responses: {
@@ -128,11 +137,25 @@ function routes(): RouteConfig[] {
         'Finished jobs drop out when they expire (RERANK_RESULT_TTL_SECONDS); each key lists its newest RERANK_JOB_LIST_MAX jobs. Unknown or repeated parameters are refused.',
       request: {
         query: z.object({
-          limit: z.int().min(1).max(JOB_LIST_MAX_LIMIT).optional().meta({ description: `Jobs per page, 1 to ${JOB_LIST_MAX_LIMIT} (default ${JOB_LIST_DEFAULT_LIMIT})`, example: 20 }),
+          limit: z
+            .int()
+            .min(1)
+            .max(JOB_LIST_MAX_LIMIT)
+            .optional()
+            .meta({ description: `Jobs per page, 1 to ${JOB_LIST_MAX_LIMIT} (default ${JOB_LIST_DEFAULT_LIMIT})`, example: 20 }),
           cursor: z.string().optional().meta({ description: 'next_cursor of the previous page', example: 'MTczNTczMjgwMDAwMC5qb2JfMDE' }),
-          status: z.string().optional().meta({ description: `Only jobs in these statuses, comma separated: ${JOB_STATUSES.join(', ')}`, example: 'completed,failed' }),
-          created_after: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only jobs created strictly after this RFC 3339 date-time', example: '2025-01-01T00:00:00Z' }),
-          created_before: z.iso.datetime({ offset: true }).optional().meta({ description: 'Only jobs created strictly before this RFC 3339 date-time', example: '2025-01-02T00:00:00Z' }),
+          status: z
+            .string()
+            .optional()
+            .meta({ description: `Only jobs in these statuses, comma separated: ${JOB_STATUSES.join(', ')}`, example: 'completed,failed' }),
+          created_after: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .meta({ description: 'Only jobs created strictly after this RFC 3339 date-time', example: '2025-01-01T00:00:00Z' }),
+          created_before: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .meta({ description: 'Only jobs created strictly before this RFC 3339 date-time', example: '2025-01-02T00:00:00Z' }),
         }),
       },
       responses: { 200: { description: 'A page of jobs', content: json(JobListSchema) }, ...errors([400, 401, 429, 503]) },
@@ -169,7 +192,10 @@ function routes(): RouteConfig[] {
         params: jobId,
         query: z.object({
           all: z.enum(['true', 'false', '1', '0']).optional().meta({ description: 'Every score, not only the top-k', example: 'true' }),
-          format: z.enum(['json', 'jsonl']).optional().meta({ description: 'With all=true: one JSON document, or JSON lines', example: 'jsonl' }),
+          format: z
+            .enum(['json', 'jsonl'])
+            .optional()
+            .meta({ description: 'With all=true: one JSON document, or JSON lines', example: 'jsonl' }),
         }),
       },
       responses: {
@@ -205,7 +231,11 @@ function routes(): RouteConfig[] {
       tags: ['health'],
       summary: 'Redis reachable and at least one worker has the models loaded',
       security: [],
-      responses: { 200: { description: 'Ready', content: json(HealthSchema) }, ...BEFORE_ROUTING, 503: { description: 'Not ready (the body says why)', content: json(HealthSchema) } },
+      responses: {
+        200: { description: 'Ready', content: json(HealthSchema) },
+        ...BEFORE_ROUTING,
+        503: { description: 'Not ready (the body says why)', content: json(HealthSchema) },
+      },
     },
     {
       method: 'post',
@@ -213,16 +243,29 @@ function routes(): RouteConfig[] {
       operationId: 'rerankCompat',
       tags: ['compatibility'],
       summary: "TEI's or vLLM / Infinity's rerank",
-      description: 'A body with "texts" is TEI\'s ({query, texts} → [{index, score, text?}], TEI\'s errors and statuses); one with "documents" is vLLM / Infinity\'s (Cohere-like answer).',
+      description:
+        'A body with "texts" is TEI\'s ({query, texts} → [{index, score, text?}], TEI\'s errors and statuses); one with "documents" is vLLM / Infinity\'s (Cohere-like answer).',
       request: { body: { content: json(z.union([TeiRerankRequestSchema, VllmRerankRequestSchema])), required: true } },
       responses: {
-        200: { description: 'TEI: [{index, score, text?}] best first; vLLM / Infinity: the Cohere-like answer', content: json(z.union([TeiRerankResponseSchema, RerankResponseSchema])) },
-        400: { description: 'TEI: empty input (error_type "empty"); vLLM / Infinity: a field is wrong', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        200: {
+          description: 'TEI: [{index, score, text?}] best first; vLLM / Infinity: the Cohere-like answer',
+          content: json(z.union([TeiRerankResponseSchema, RerankResponseSchema])),
+        },
+        400: {
+          description: 'TEI: empty input (error_type "empty"); vLLM / Infinity: a field is wrong',
+          content: json(z.union([TeiErrorSchema, ErrorSchema])),
+        },
         401: { description: ERROR_MEANING[401], content: json(ErrorSchema) },
-        413: { description: 'TEI: validation error (error_type "validation"); vLLM / Infinity: too large', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        413: {
+          description: 'TEI: validation error (error_type "validation"); vLLM / Infinity: too large',
+          content: json(z.union([TeiErrorSchema, ErrorSchema])),
+        },
         424: { description: 'TEI: the backend failed (error_type "backend")', content: json(TeiErrorSchema) },
         429: { description: 'TEI: overloaded; vLLM / Infinity: rate limited', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
-        503: { description: 'TEI: unhealthy; vLLM / Infinity: overloaded or unavailable', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        503: {
+          description: 'TEI: unhealthy; vLLM / Infinity: overloaded or unavailable',
+          content: json(z.union([TeiErrorSchema, ErrorSchema])),
+        },
         504: { description: ERROR_MEANING[504], content: json(ErrorSchema) },
       },
     },
@@ -234,28 +277,32 @@ function routes(): RouteConfig[] {
       summary: "TEI's model information",
       responses: { 200: { description: 'Model information', content: json(TeiInfoSchema) }, ...errors([401]) },
     },
-    ...(['/score', '/v1/score'] as const).map(
-      (path): RouteConfig => ({
-        method: 'post',
-        path,
-        operationId: path === '/score' ? 'score' : 'scoreV1',
-        tags: ['compatibility'],
-        summary: path === '/score' ? "vLLM's score API" : "vLLM's score API (OpenAI-style path)",
-        description: '{model, text_1, text_2}: one-to-one, one-to-many (text_1 a string) or pairwise (two lists of one length) → {data: [{index, score}], usage}.',
-        request: { body: { content: json(ScoreRequestSchema), required: true } },
-        responses: { 200: { description: 'Scores in input order', content: json(ScoreResponseSchema) }, ...errors(SYNC_ERRORS) },
-      }),
-    ),
+    ...(['/score', '/v1/score'] as const).map((path): RouteConfig => ({
+      method: 'post',
+      path,
+      operationId: path === '/score' ? 'score' : 'scoreV1',
+      tags: ['compatibility'],
+      summary: path === '/score' ? "vLLM's score API" : "vLLM's score API (OpenAI-style path)",
+      description:
+        '{model, text_1, text_2}: one-to-one, one-to-many (text_1 a string) or pairwise (two lists of one length) → {data: [{index, score}], usage}.',
+      request: { body: { content: json(ScoreRequestSchema), required: true } },
+      responses: { 200: { description: 'Scores in input order', content: json(ScoreResponseSchema) }, ...errors(SYNC_ERRORS) },
+    })),
   ];
 }
 
 const webhookHeaders = z.object({
-  [SIGNATURE_HEADER]: z
+  [SIGNATURE_HEADER]: z.string().optional().meta({
+    description:
+      'With a webhook secret: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>. Check it and the age of t before trusting the body.',
+    example: 't=1735732800,v1=5d41402abc4b2a76b9719d911017c592',
+  }),
+  [DELIVERY_HEADER]: z
     .string()
-    .optional()
-    .meta({ description: 'With a webhook secret: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>. Check it and the age of t before trusting the body.', example: 't=1735732800,v1=5d41402abc4b2a76b9719d911017c592' }),
-  [DELIVERY_HEADER]: z.string().meta({ description: 'The delivery id (also in the body); the same on every retry: deduplicate on it', example: '42' }),
-  [EVENT_HEADER]: z.enum(['job.completed', 'job.failed', 'job.cancelled']).meta({ description: 'The event (also in the body)', example: 'job.completed' }),
+    .meta({ description: 'The delivery id (also in the body); the same on every retry: deduplicate on it', example: '42' }),
+  [EVENT_HEADER]: z
+    .enum(['job.completed', 'job.failed', 'job.cancelled'])
+    .meta({ description: 'The event (also in the body)', example: 'job.completed' }),
   [ATTEMPT_HEADER]: z.string().meta({ description: 'Attempt number, from 1', example: '1' }),
 });
 
@@ -277,7 +324,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       description: 'POSTed to webhook.url of the job, retried with exponential backoff until a 2xx (RERANK_WEBHOOK_ATTEMPTS).',
       security: [],
       request: { headers: webhookHeaders, body: { content: json(WebhookPayloadSchema), required: true } },
-      responses: { 200: { description: 'Received (any 2xx)' }, 400: { description: 'Refused: the delivery is retried, then recorded as failed on the job' } },
+      responses: {
+        200: { description: 'Received (any 2xx)' },
+        400: { description: 'Refused: the delivery is retried, then recorded as failed on the job' },
+      },
     });
   }
   const generator = new OpenApiGeneratorV31(registry.definitions);

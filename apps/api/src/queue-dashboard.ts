@@ -53,7 +53,10 @@ export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySe
   const count = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i].toLowerCase() === 'authorization').length;
   if (count > 1) return unauthorized('send exactly one Authorization header ("Authorization: Bearer <admin key>")');
   const header = req.headers.authorization;
-  if (!header) return unauthorized('the queue dashboard needs an admin key (RERANK_ADMIN_KEYS): send "Authorization: Bearer <admin key>", or sign in with it as the password');
+  if (!header)
+    return unauthorized(
+      'the queue dashboard needs an admin key (RERANK_ADMIN_KEYS): send "Authorization: Bearer <admin key>", or sign in with it as the password',
+    );
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   let key: string | undefined;
@@ -64,7 +67,8 @@ export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySe
   }
   if (!key) return unauthorized('the Authorization header must be "Bearer <admin key>" (or Basic with the admin key as the password)');
   if (admin.has(key)) return null;
-  if (api.has(key)) return new ApiError(403, 'forbidden', 'this API key may not open the queue dashboard; it needs one of RERANK_ADMIN_KEYS');
+  if (api.has(key))
+    return new ApiError(403, 'forbidden', 'this API key may not open the queue dashboard; it needs one of RERANK_ADMIN_KEYS');
   return unauthorized('unknown admin key; the queue dashboard needs one of RERANK_ADMIN_KEYS');
 }
 
@@ -74,7 +78,10 @@ export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySe
  */
 export function mountQueueDashboard(app: INestApplication, config: RerankConfig, redis: Redis): { close(): Promise<void> } | null {
   if (config.adminKeys.length === 0) return null;
-  const queues = queuesOf(config.models.map((m) => m.name)).map((q) => ({ queue: new Queue(q.name, { connection: redis, prefix: BULL_PREFIX }), description: q.description }));
+  const queues = queuesOf(config.models.map((m) => m.name)).map((q) => ({
+    queue: new Queue(q.name, { connection: redis, prefix: BULL_PREFIX }),
+    description: q.description,
+  }));
   const server = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   // Read-only: removing or retrying a shard by hand would bypass the job's own bookkeeping.
   createBullBoard({

@@ -26,7 +26,9 @@ export class RateLimitService {
   ) {
     this.limits = config.security.rateLimits;
     const limiter = (name: string, points: number) =>
-      points > 0 ? new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.rateLimit(name), points, duration: 60, rejectIfRedisNotReady: true }) : null;
+      points > 0
+        ? new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.rateLimit(name), points, duration: 60, rejectIfRedisNotReady: true })
+        : null;
     this.requests = limiter('requests', this.limits.requestsPerMinute);
     this.pairs = limiter('pairs', this.limits.pairsPerMinute);
   }
@@ -34,16 +36,44 @@ export class RateLimitService {
   /** One request of `owner`: RateLimit-* headers on `res`, or 429 with Retry-After. */
   async request(owner: string, res: ServerResponse): Promise<void> {
     if (!this.requests) return;
-    const limit: LimitInfo = { name: 'requests per minute per API key', value: this.limits.requestsPerMinute, env: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE' };
-    await this.consume(this.requests, owner, 1, res, limit, `too many requests: at most ${limit.value} per minute for this API key (RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE)`);
+    const limit: LimitInfo = {
+      name: 'requests per minute per API key',
+      value: this.limits.requestsPerMinute,
+      env: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE',
+    };
+    await this.consume(
+      this.requests,
+      owner,
+      1,
+      res,
+      limit,
+      `too many requests: at most ${limit.value} per minute for this API key (RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE)`,
+    );
   }
 
   /** `count` (query, document) pairs of `owner` about to be scored; 429 beyond the per-minute budget. */
   async consumePairs(owner: string, count: number, res: ServerResponse, field: string): Promise<void> {
     if (!this.pairs || count === 0) return;
-    const limit: LimitInfo = { name: '(query, document) pairs per minute per API key', value: this.limits.pairsPerMinute, env: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE' };
-    if (count > limit.value) throw overLimit(field, `${count} (query, document) pairs`, limit, 'one request can never exceed the per-minute budget; split the work');
-    await this.consume(this.pairs, owner, count, res, limit, `too many pairs: this request has ${count} (query, document) pairs and the per-minute budget of ${limit.value} for this API key (RERANK_RATE_LIMIT_PAIRS_PER_MINUTE) has fewer left`);
+    const limit: LimitInfo = {
+      name: '(query, document) pairs per minute per API key',
+      value: this.limits.pairsPerMinute,
+      env: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE',
+    };
+    if (count > limit.value)
+      throw overLimit(
+        field,
+        `${count} (query, document) pairs`,
+        limit,
+        'one request can never exceed the per-minute budget; split the work',
+      );
+    await this.consume(
+      this.pairs,
+      owner,
+      count,
+      res,
+      limit,
+      `too many pairs: this request has ${count} (query, document) pairs and the per-minute budget of ${limit.value} for this API key (RERANK_RATE_LIMIT_PAIRS_PER_MINUTE) has fewer left`,
+    );
   }
 
   /** Counts job `id` as active for `owner`; 429 when the owner already has the most allowed. */
@@ -74,7 +104,14 @@ export class RateLimitService {
     await this.redis.zrem(keys.activeJobs(owner), id);
   }
 
-  private async consume(limiter: RateLimiterRedis, owner: string, points: number, res: ServerResponse, limit: LimitInfo, message: string): Promise<void> {
+  private async consume(
+    limiter: RateLimiterRedis,
+    owner: string,
+    points: number,
+    res: ServerResponse,
+    limit: LimitInfo,
+    message: string,
+  ): Promise<void> {
     let state: RateLimiterRes;
     try {
       state = await limiter.consume(owner, points);

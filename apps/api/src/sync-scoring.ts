@@ -5,7 +5,15 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ScoreOverrides } from '@rerank/engine';
-import { ApiError, isRedisUnavailable, type PairScore, type RerankConfig, type ScoringQueue, type SyncJobData, syncPriority } from '@rerank/jobs';
+import {
+  ApiError,
+  isRedisUnavailable,
+  type PairScore,
+  type RerankConfig,
+  type ScoringQueue,
+  type SyncJobData,
+  syncPriority,
+} from '@rerank/jobs';
 import { BackpressureService } from './backpressure';
 import { CONFIG, SCORING_QUEUE } from './tokens';
 
@@ -61,13 +69,18 @@ export class SyncScoring {
 
   /** A part's texts leave Redis once it is answered (BullMQ would keep a completed job's data for removeOnComplete's age). */
   private async drop(id: string): Promise<void> {
-    await this.queue.removeSync(id).catch((e: Error) => this.log.warn(`sync request ${id}: removing it from Redis: ${e.message} (it expires within 60 s)`));
+    await this.queue
+      .removeSync(id)
+      .catch((e: Error) => this.log.warn(`sync request ${id}: removing it from Redis: ${e.message} (it expires within 60 s)`));
   }
 
   async score(req: SyncScoringRequest): Promise<SyncScores> {
     const { config, queue } = this;
     // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
-    await this.backpressure.admit(req.documents.length, req.documents.reduce((n, d) => n + d.length, req.query.length));
+    await this.backpressure.admit(
+      req.documents.length,
+      req.documents.reduce((n, d) => n + d.length, req.query.length),
+    );
     const slices = sliceDocuments(req.query, req.documents, config.shard.maxPairs, config.shard.maxChars);
     const priority = syncPriority(req.priority ?? 0);
     const data = (s: [number, number]): SyncJobData => ({
@@ -105,7 +118,11 @@ export class SyncScoring {
       } else {
         late = true;
         // Not done in time: a running part goes once it ends; one nobody took goes now.
-        if (o.active) void queue.waitForSync(ids[i], config.syncTimeoutMs).then(() => this.drop(ids[i]), () => this.drop(ids[i]));
+        if (o.active)
+          void queue.waitForSync(ids[i], config.syncTimeoutMs).then(
+            () => this.drop(ids[i]),
+            () => this.drop(ids[i]),
+          );
         else drops.push(this.drop(ids[i]));
       }
     }

@@ -51,7 +51,9 @@ async function readRequest(path: string | undefined): Promise<JobRequest> {
   try {
     return JSON.parse(text) as JobRequest;
   } catch (e) {
-    throw new UsageError(`submit: ${fromStdin ? 'stdin' : path} is not JSON (${(e as Error).message}); give a POST /v1/jobs body such as {"query": "...", "documents": ["..."]}`);
+    throw new UsageError(
+      `submit: ${fromStdin ? 'stdin' : path} is not JSON (${(e as Error).message}); give a POST /v1/jobs body such as {"query": "...", "documents": ["..."]}`,
+    );
   }
 }
 
@@ -73,7 +75,9 @@ export async function runJobs(argv: string[], out: NodeJS.WritableStream = proce
   });
   const [sub, ...args] = positionals;
   if (!SUBCOMMANDS.includes(sub as Subcommand)) {
-    throw new UsageError(`expected a subcommand, one of ${SUBCOMMANDS.join(', ')}${sub ? `, got ${JSON.stringify(sub)}` : ''} (rerank jobs --help)`);
+    throw new UsageError(
+      `expected a subcommand, one of ${SUBCOMMANDS.join(', ')}${sub ? `, got ${JSON.stringify(sub)}` : ''} (rerank jobs --help)`,
+    );
   }
   const client = clientFromEnv(values.url);
   const intervalMs = positiveInt('interval-ms', values['interval-ms']) ?? 500;
@@ -83,7 +87,11 @@ export async function runJobs(argv: string[], out: NodeJS.WritableStream = proce
     const bar = jobProgressBar();
     let job: Job;
     try {
-      job = await client.waitForJob(id, { intervalMs, timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000, onProgress: (j) => bar.update(j) });
+      job = await client.waitForJob(id, {
+        intervalMs,
+        timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
+        onProgress: (j) => bar.update(j),
+      });
     } finally {
       bar.stop();
     }
@@ -102,7 +110,8 @@ export async function runJobs(argv: string[], out: NodeJS.WritableStream = proce
     return waitFor(job.id);
   }
 
-  if (args.length !== 1) throw new UsageError(`${sub}: expected one job id, got ${args.length ? args.join(' ') : 'none'} (the "id" that submit printed)`);
+  if (args.length !== 1)
+    throw new UsageError(`${sub}: expected one job id, got ${args.length ? args.join(' ') : 'none'} (the "id" that submit printed)`);
   const id = args[0];
   switch (sub as Exclude<Subcommand, 'submit'>) {
     case 'status':

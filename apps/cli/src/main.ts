@@ -37,7 +37,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`rerank: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')} (rerank --help)\n`);
+    process.stderr.write(
+      `rerank: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')} (rerank --help)\n`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -59,8 +61,11 @@ async function main(argv: string[]): Promise<number> {
       error instanceof RerankTimeoutError ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     // The engine names options in camelCase; on the command line they are flags.
-    const message = error instanceof RerankerArgumentError ? `--${error.argument.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (${error.message})` : error.message;
-    process.stderr.write(`rerank ${name}: ${known || message.startsWith('--') ? message : error.stack ?? message}\n`);
+    const message =
+      error instanceof RerankerArgumentError
+        ? `--${error.argument.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (${error.message})`
+        : error.message;
+    process.stderr.write(`rerank ${name}: ${known || message.startsWith('--') ? message : (error.stack ?? message)}\n`);
     return 2;
   }
 }

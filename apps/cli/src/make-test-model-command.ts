@@ -54,9 +54,12 @@ export function parseMakeTestModelArgs(argv: string[]): MakeTestModelOptions {
   const families = ['encoder', 'llm', 'layerwise', 'lightweight'];
   if (!values.family || !families.includes(values.family)) throw new Error(`--family must be one of ${families.join(', ')}`);
   if (!values.out) throw new Error('--out <dir> is required');
-  if (values.preset !== undefined && !(values.preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
-  if (values['encoder-style'] !== undefined && !['bert', 'xlmr'].includes(values['encoder-style'])) throw new Error('--encoder-style must be bert or xlmr');
-  if (values['llm-output'] !== undefined && !['scores', 'logits'].includes(values['llm-output'])) throw new Error('--llm-output must be scores or logits');
+  if (values.preset !== undefined && !(values.preset in PRESETS))
+    throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
+  if (values['encoder-style'] !== undefined && !['bert', 'xlmr'].includes(values['encoder-style']))
+    throw new Error('--encoder-style must be bert or xlmr');
+  if (values['llm-output'] !== undefined && !['scores', 'logits'].includes(values['llm-output']))
+    throw new Error('--llm-output must be scores or logits');
   const options: MakeTestModelOptions = {
     family: values.family as MakeTestModelOptions['family'],
     outDir: values.out,

@@ -12,7 +12,8 @@ export function parsePairLine(line: string, lineNumber: number): Pair {
   } catch (e) {
     throw new InputError(`line ${lineNumber}: not JSON (${(e as Error).message}); each line must be {"query": "...", "passage": "..."}`);
   }
-  if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
+  if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string')
+    return [value[0], value[1]];
   const o = value as { query?: unknown; passage?: unknown } | null;
   if (o && typeof o === 'object' && typeof o.query === 'string' && typeof o.passage === 'string') return [o.query, o.passage];
   throw new InputError(`line ${lineNumber}: expected {"query": "...", "passage": "..."} with two strings`);

@@ -1,5 +1,13 @@
 import { parseArgs } from 'node:util';
-import { AutoReranker, type AutoRerankerOptions, type CliFlag, cliFlagName, ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl } from '@rerank/engine';
+import {
+  AutoReranker,
+  type AutoRerankerOptions,
+  type CliFlag,
+  cliFlagName,
+  ENGINE_OPTION_NAMES,
+  ENGINE_OPTIONS,
+  type EngineOptionDecl,
+} from '@rerank/engine';
 import { countPairLines, readPairChunks } from './read-pairs';
 import { scoreProgress } from './score-progress';
 
@@ -45,7 +53,13 @@ Output
   A progress bar goes to stderr when it is a terminal (never into the output).
 `;
 
-const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 function toInt(name: string, v: string): number {
   if (!/^-?\d+$/.test(v)) throw new Error(`--${name}: expected an integer, got ${JSON.stringify(v)}`);
   return Number(v);
@@ -95,7 +109,8 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
       input: { type: 'string', short: 'i' },
     },
   });
-  if (typeof values.model !== 'string' || !values.model) throw new Error('--model is required (a model directory, a name under the cache directory, or a hub id)');
+  if (typeof values.model !== 'string' || !values.model)
+    throw new Error('--model is required (a model directory, a name under the cache directory, or a hub id)');
   if (positionals.length > 1) throw new Error(`one input file at most, got ${positionals.join(' ')}`);
   const options: Record<string, unknown> = {};
   if (values.family !== undefined) options.family = values.family;
@@ -156,6 +171,8 @@ export async function runScore(argv: string[], out: NodeJS.WritableStream = proc
   }
   if (stats) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    process.stderr.write(`scored ${count} pairs in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(1)} pairs/s, model loading excluded)\n`);
+    process.stderr.write(
+      `scored ${count} pairs in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(1)} pairs/s, model loading excluded)\n`,
+    );
   }
 }

@@ -13,7 +13,8 @@ export interface ScoreProgress {
 }
 
 export function scoreProgress(stream: NodeJS.WriteStream): ScoreProgress {
-  if (!stream.isTTY) return { active: false, setTotal: () => undefined, read: () => undefined, scored: () => undefined, stop: () => undefined };
+  if (!stream.isTTY)
+    return { active: false, setTotal: () => undefined, read: () => undefined, scored: () => undefined, stop: () => undefined };
   const bar = new SingleBar({
     stream,
     format: 'scoring {bar} {value}/{total} pairs | {rate} pairs/s | eta {eta_formatted}',

@@ -105,7 +105,9 @@ async function answers(url: string, status: number, timeoutMs: number): Promise<
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'redis-port': { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
-    console.log('usage: npm start  (node dist/apps/stack/src/main.js [--redis-port N])\nEnvironment: see the README (REDIS_URL, RERANK_MODELS, RERANK_DEVICES, PORT, ...).');
+    console.log(
+      'usage: npm start  (node dist/apps/stack/src/main.js [--redis-port N])\nEnvironment: see the README (REDIS_URL, RERANK_MODELS, RERANK_DEVICES, PORT, ...).',
+    );
     return;
   }
   const config = loadConfigOrExit(log);

@@ -3,8 +3,28 @@
  * model) once on one device and scores
  * pairs pair-major. The shard worker sees only the ShardScorer interface (a fake in unit tests).
  */
-import { type AnyReranker, AutoReranker, type BatchStats, type Family, type Pair, PRIORITY_DEFAULT, RerankerArgumentError, type ScoreOverrides } from '@rerank/engine';
-import { type Logger, type Metrics, type ModelConfig, type ModelFacts, type PairScore, PermanentTaskError, readModelFacts, type RerankConfig, type SyncJobData, type WorkerModel } from '@rerank/jobs';
+import {
+  type AnyReranker,
+  AutoReranker,
+  type BatchStats,
+  type Family,
+  type Pair,
+  PRIORITY_DEFAULT,
+  RerankerArgumentError,
+  type ScoreOverrides,
+} from '@rerank/engine';
+import {
+  type Logger,
+  type Metrics,
+  type ModelConfig,
+  type ModelFacts,
+  type PairScore,
+  PermanentTaskError,
+  readModelFacts,
+  type RerankConfig,
+  type SyncJobData,
+  type WorkerModel,
+} from '@rerank/jobs';
 import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
 
 /** A synchronous request's pairs; `owners[i]` is the document of pair i when documents were split into chunks. */
@@ -72,7 +92,9 @@ export class EngineScorer implements ShardScorer {
       if (m.generated) facts.generated = true;
       this.loaded.set(m.name, { config: m, reranker, family: reranker.family, facts });
       this.metrics?.gauge('rerank_worker_model_load_seconds', { device: this.device, model: m.name }, (Date.now() - t) / 1000);
-      this.log.info(`model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.threads} thread(s)`);
+      this.log.info(
+        `model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.threads} thread(s)`,
+      );
     }
   }
 
@@ -120,7 +142,10 @@ export class EngineScorer implements ShardScorer {
   private reranker(model: string): AnyReranker {
     const entry = this.loaded.get(model);
     // A worker consumes only its models' queues: a miss is a configuration mismatch between processes.
-    if (!entry) throw new Error(`model "${model}" is not loaded on worker ${this.workerId} (${this.device}); it serves ${[...this.loaded.keys()].join(', ') || 'no model'} (RERANK_WORKER_MODELS); serve the same RERANK_MODELS everywhere`);
+    if (!entry)
+      throw new Error(
+        `model "${model}" is not loaded on worker ${this.workerId} (${this.device}); it serves ${[...this.loaded.keys()].join(', ') || 'no model'} (RERANK_WORKER_MODELS); serve the same RERANK_MODELS everywhere`,
+      );
     return entry.reranker;
   }
 

@@ -64,7 +64,9 @@ class Launcher {
   }
 
   start(): void {
-    this.log.info(`starting ${this.slots.length} worker(s): ${this.slots.map((s) => `${s.device} (${s.threads} thread${s.threads > 1 ? 's' : ''})`).join(', ')}`);
+    this.log.info(
+      `starting ${this.slots.length} worker(s): ${this.slots.map((s) => `${s.device} (${s.threads} thread${s.threads > 1 ? 's' : ''})`).join(', ')}`,
+    );
     for (const slot of this.slots) slot.supervisor.start();
   }
 
@@ -73,11 +75,24 @@ class Launcher {
     delete env.HEALTH_PORT;
     // Output passes through (a worker's log lines name it); IPC for the ready message; its own process
     // group, so a terminal's Ctrl-C reaches the launcher only, which stops workers in order.
-    return spawnProcess({ name: `worker ${device}`, command: process.execPath, args: [...process.execArgv, join(__dirname, 'main.js'), '--device', device], env, output: 'inherit', ipc: true, detached: true });
+    return spawnProcess({
+      name: `worker ${device}`,
+      command: process.execPath,
+      args: [...process.execArgv, join(__dirname, 'main.js'), '--device', device],
+      env,
+      output: 'inherit',
+      ipc: true,
+      detached: true,
+    });
   }
 
   ready(): Promise<{ ok: boolean; workers: unknown[] }> {
-    const workers = this.slots.map((s) => ({ device: s.device, pid: s.supervisor.pid ?? null, ready: s.ready, restarts: s.supervisor.restarts }));
+    const workers = this.slots.map((s) => ({
+      device: s.device,
+      pid: s.supervisor.pid ?? null,
+      ready: s.ready,
+      restarts: s.supervisor.restarts,
+    }));
     return Promise.resolve({ ok: this.slots.every((s) => s.ready), workers });
   }
 
@@ -127,7 +142,12 @@ async function main(): Promise<void> {
   const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
   if (port > 0) {
     try {
-      await startHealthServer(port, () => launcher.ready(), (m) => log.info(m), () => launcher.metrics());
+      await startHealthServer(
+        port,
+        () => launcher.ready(),
+        (m) => log.info(m),
+        () => launcher.metrics(),
+      );
     } catch (e) {
       log.error(`health server on HEALTH_PORT=${port}: ${(e as Error).message}`);
       process.exit(1);

@@ -6,7 +6,16 @@
 import { parseArgs } from 'node:util';
 import { deviceName, parseDevice } from '@rerank/engine';
 import { hostname } from 'node:os';
-import { consumeShards, createLogger, createRedis, JobRepository, loadConfigOrExit, Metrics, WORKER_METRICS, WorkersRegistry } from '@rerank/jobs';
+import {
+  consumeShards,
+  createLogger,
+  createRedis,
+  JobRepository,
+  loadConfigOrExit,
+  Metrics,
+  WORKER_METRICS,
+  WorkersRegistry,
+} from '@rerank/jobs';
 import { EngineScorer } from './engine-scorer';
 import { ShardWorker } from './shard-worker';
 import { answerMetricsRequests } from './worker-metrics';

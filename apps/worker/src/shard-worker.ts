@@ -227,7 +227,11 @@ export class ShardWorker {
       const labels = { device: this.device, model: d.model };
       this.deps.metrics?.counter('rerank_worker_pairs_scored_total', labels, pairs.length);
       this.deps.metrics?.observe('rerank_worker_shard_duration_seconds', labels, seconds);
-      this.log.info(`${where} scored: ${pairs.length} pairs in ${Math.round(seconds * 1000)} ms`, { ...fields, pairs: pairs.length, duration_ms: Math.round(seconds * 1000) });
+      this.log.info(`${where} scored: ${pairs.length} pairs in ${Math.round(seconds * 1000)} ms`, {
+        ...fields,
+        pairs: pairs.length,
+        duration_ms: Math.round(seconds * 1000),
+      });
       const result: ShardReturn = { q: d.q, idx: d.idx, s };
       // The aggregator returns documents from these: the query's top-k is among its shards' top-k.
       if (ctx.returnDocuments) result.texts = shardTopK(d.idx, s, ctx.topK).map((i) => [d.idx[i], texts[i]]);

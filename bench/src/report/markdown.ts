@@ -41,14 +41,16 @@ const pps = (v: number) => (v >= 100 ? fmt(v, 1) : fmt(v, 2));
 function rowsTable(rows: readonly Row[]): string {
   const baseline = rows.find((r) => r.baseline);
   return table(
-    ['configuration', 'pairs', 'seconds', 'pairs/s', `× ${baseline ? 'baseline' : '—'}`, 'others\' CPU', 'notes'],
+    ['configuration', 'pairs', 'seconds', 'pairs/s', `× ${baseline ? 'baseline' : '—'}`, "others' CPU", 'notes'],
     rows.map((r) => [
       r.baseline ? `**${r.configuration}**` : r.configuration.startsWith('engine:') ? `**${r.configuration}**` : r.configuration,
       r.pairs,
       `${fmt(r.seconds, 3)}${r.runs && r.runs.length > 1 ? ` (runs ${r.runs.map((x) => fmt(x, 2)).join(', ')})` : ''}`,
       pps(r.pairsPerSecond),
       r.ratio === undefined ? '' : fmt(r.ratio, 3),
-      r.foreignCores === undefined ? '' : `${fmt(r.foreignCores, 2)}${r.discarded ? ` (${r.discarded} run${r.discarded > 1 ? 's' : ''} redone)` : ''}`,
+      r.foreignCores === undefined
+        ? ''
+        : `${fmt(r.foreignCores, 2)}${r.discarded ? ` (${r.discarded} run${r.discarded > 1 ? 's' : ''} redone)` : ''}`,
       r.notes,
     ]),
     ['l', 'r', 'r', 'r', 'r', 'r', 'l'],
@@ -77,7 +79,9 @@ function summaryTable(result: SectionResult): string | undefined {
     return [
       group,
       engine ? pps(engine.pairsPerSecond) : '',
-      baseline ? `${pps(baseline.pairsPerSecond)} (${baseline.configuration.replace(/^runtime limit \(best\): /, '').replace(/, main thread.*$/, '')})` : '',
+      baseline
+        ? `${pps(baseline.pairsPerSecond)} (${baseline.configuration.replace(/^runtime limit \(best\): /, '').replace(/, main thread.*$/, '')})`
+        : '',
       ...names.map((n) => {
         const m = ms.find((x) => x.name === n);
         return m ? `${m.value}${m.unit && m.unit !== '×' ? ` ${m.unit}` : ''}` : '';
@@ -108,7 +112,9 @@ function runSummary(run: RunRecord): string {
     for (const [group, rows] of groups(res.rows)) {
       const ms = res.metrics.filter((x) => x.group === group && x.headline);
       const engine = rows.find((r) => r.configuration.startsWith('engine:'));
-      lines.push(`- ${res.id} · ${group}: engine ${engine ? pps(engine.pairsPerSecond) : '—'} pairs/s; ${ms.map((x) => `${x.name} ${x.value}${x.unit && x.unit !== '×' ? ` ${x.unit}` : ''}`).join('; ')}`);
+      lines.push(
+        `- ${res.id} · ${group}: engine ${engine ? pps(engine.pairsPerSecond) : '—'} pairs/s; ${ms.map((x) => `${x.name} ${x.value}${x.unit && x.unit !== '×' ? ` ${x.unit}` : ''}`).join('; ')}`,
+      );
     }
   }
   return lines.join('\n');
@@ -126,7 +132,11 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
       `Each measurement: a warm-up run, then the median of ${o.runs} timed run${o.runs === 1 ? '' : 's'} where stated; diagnostic rows and the larger workloads are timed once (each section says which).`,
     '',
   );
-  if (renderedFrom) out.push(`This report was rendered on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC from the saved results \`${renderedFrom}\` of that run.`, '');
+  if (renderedFrom)
+    out.push(
+      `This report was rendered on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC from the saved results \`${renderedFrom}\` of that run.`,
+      '',
+    );
   out.push(
     `> These numbers come from **one run on a shared ${run.machine.cores}-core machine**: other jobs may have run at the same time. ` +
       `1-minute load average ${run.loadBefore.map((x) => fmt(x, 2))[0]} before the run and ${fmt(run.loadAfter[0], 2)} after ` +
@@ -134,9 +144,14 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
     '',
   );
   out.push('## Machine', '', machineTable(run.machine), '');
-  out.push(`![pairs per second by configuration](${rel(run.chart)})`, '', `The same chart as PNG: [${rel(run.chart.replace(/\.svg$/, '.png'))}](${rel(run.chart.replace(/\.svg$/, '.png'))}).`, '');
+  out.push(
+    `![pairs per second by configuration](${rel(run.chart)})`,
+    '',
+    `The same chart as PNG: [${rel(run.chart.replace(/\.svg$/, '.png'))}](${rel(run.chart.replace(/\.svg$/, '.png'))}).`,
+    '',
+  );
   out.push('## Summary', '');
-  out.push('Baseline = the runtime\'s limit (best batch plan, pre-built batches, `session.run` only). Ratios are pairs/s over pairs/s.', '');
+  out.push("Baseline = the runtime's limit (best batch plan, pre-built batches, `session.run` only). Ratios are pairs/s over pairs/s.", '');
   for (const res of run.results) {
     const s = summaryTable(res);
     if (s) out.push(`**${res.title}**`, '', s, '');
@@ -153,13 +168,14 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
     }
     const loose = res.metrics.filter((x) => !res.rows.some((r) => r.group === x.group));
     if (loose.length) out.push(metricsTable(loose), '');
-    if (res.observations?.length) out.push('**Observations** (derived from the numbers above)', '', ...res.observations.map((x) => `- ${x}`), '');
+    if (res.observations?.length)
+      out.push('**Observations** (derived from the numbers above)', '', ...res.observations.map((x) => `- ${x}`), '');
     if (res.notes.length) out.push(...res.notes.map((x) => `- ${x}`), '');
   }
   out.push(
     '## GPU',
     '',
-    'Not measured. The issue asks for the CUDA execution provider on the base-size model (fp32 and fp16, pairs/s, scores against the CPU\'s) only where a GPU machine is lent to the session; none was lent to the sessions that wrote this harness, so every number here is CPU. docs/gpu.md says how to install the CUDA provider and check a worker on a GPU node.',
+    "Not measured. The issue asks for the CUDA execution provider on the base-size model (fp32 and fp16, pairs/s, scores against the CPU's) only where a GPU machine is lent to the session; none was lent to the sessions that wrote this harness, so every number here is CPU. docs/gpu.md says how to install the CUDA provider and check a worker on a GPU node.",
     '',
   );
   if (other) {

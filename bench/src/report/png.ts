@@ -47,7 +47,15 @@ function decodeAtlas(b64: string): Uint8Array {
 
 let atlases: { regular: Uint8Array; bold: Uint8Array } | undefined;
 
-function drawText(r: Raster, text: string, x: number, baselineY: number, color: readonly number[], bold: boolean, anchor: 'start' | 'end'): void {
+function drawText(
+  r: Raster,
+  text: string,
+  x: number,
+  baselineY: number,
+  color: readonly number[],
+  bold: boolean,
+  anchor: 'start' | 'end',
+): void {
   atlases ??= { regular: decodeAtlas(REGULAR), bold: decodeAtlas(BOLD) };
   const atlas = bold ? atlases.bold : atlases.regular;
   const glyphs = [...text];

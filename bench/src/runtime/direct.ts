@@ -38,7 +38,11 @@ export function toEncoded(inputs: readonly PairInputs[]): EncodedPair[] {
 }
 
 /** Pads every batch of a plan with the engine's tensor builder. Returns the batches and the seconds it took. */
-export function prepareBatches(encoded: readonly EncodedPair[], plan: Plan, feeding: GraphFeeding): { batches: PreparedBatch[]; seconds: number } {
+export function prepareBatches(
+  encoded: readonly EncodedPair[],
+  plan: Plan,
+  feeding: GraphFeeding,
+): { batches: PreparedBatch[]; seconds: number } {
   const t = now();
   const batches = plan.batches.map((indices) => {
     const pairs = indices.map((i) => encoded[i]);

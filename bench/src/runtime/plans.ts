@@ -25,7 +25,11 @@ export function tokenBudgetPlan(name: string, lengths: ArrayLike<number>, tokens
  * The engine's plan (libs/engine/src/runtime/score-pipeline.ts): the engine's chunks, each
  * length-sorted and cut under the row and padded-token bounds.
  */
-export function enginePlan(name: string, lengths: ArrayLike<number>, limits: { batchSize: number; maxBatchTokens: number; padMultiple: number }): Plan {
+export function enginePlan(
+  name: string,
+  lengths: ArrayLike<number>,
+  limits: { batchSize: number; maxBatchTokens: number; padMultiple: number },
+): Plan {
   const batches: number[][] = [];
   for (const [start, end] of chunkRanges(lengths.length)) {
     const local = Array.from({ length: end - start }, (_, i) => lengths[start + i]);

@@ -41,7 +41,9 @@ export function planName(p: PlanSpec): string {
 }
 
 function makePlan(p: PlanSpec, lengths: ArrayLike<number>): Plan {
-  return p.kind === 'rows' ? fixedRowsPlan(planName(p), lengths, p.value, p.padMultiple) : tokenBudgetPlan(planName(p), lengths, p.value, 128, p.padMultiple);
+  return p.kind === 'rows'
+    ? fixedRowsPlan(planName(p), lengths, p.value, p.padMultiple)
+    : tokenBudgetPlan(planName(p), lengths, p.value, 128, p.padMultiple);
 }
 
 export interface CompareSpec {
@@ -154,7 +156,14 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   const metrics: Metric[] = [];
   const notes: string[] = [];
   const metric = (name: string, value: number | string, unit?: string, mnotes?: string, headline = false) =>
-    metrics.push({ group, name, value, ...(unit ? { unit } : {}), ...(mnotes ? { notes: mnotes } : {}), ...(headline ? { headline } : {}) });
+    metrics.push({
+      group,
+      name,
+      value,
+      ...(unit ? { unit } : {}),
+      ...(mnotes ? { notes: mnotes } : {}),
+      ...(headline ? { headline } : {}),
+    });
   const log = (m: string) => ctx.log(`[${section} · ${group}] ${m}`);
   const loadBefore = load1();
   const alternation = `${section}/${group}`;
@@ -186,7 +195,11 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   } else {
     await engineWarmup();
   }
-  const engPlan = enginePlan(`engine's plan (≤${engineLimits.maxBatchTokens} tokens, ≤${engineLimits.batchSize} rows, chunks of 256 then 4096)`, lengths, engineLimits);
+  const engPlan = enginePlan(
+    `engine's plan (≤${engineLimits.maxBatchTokens} tokens, ≤${engineLimits.batchSize} rows, chunks of 256 then 4096)`,
+    lengths,
+    engineLimits,
+  );
 
   // --- the tokenizer alone ---
   const tokenizer = new TextTokenizer(readModelFiles(spec.model.dir));
@@ -238,7 +251,8 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   };
   const planNotes = (plan: Plan, timedRuns: number) => {
     const tk = planTokens(plan, lengths);
-    return (diff: string) => `${tk.batches} batches, padding eff. ${fmt(tk.real / tk.computed, 3)}, max |Δscore| vs engine ${diff}${timedRuns === 1 && runs > 1 ? '; one timed run' : ''}`;
+    return (diff: string) =>
+      `${tk.batches} batches, padding eff. ${fmt(tk.real / tk.computed, 3)}, max |Δscore| vs engine ${diff}${timedRuns === 1 && runs > 1 ? '; one timed run' : ''}`;
   };
   const freshRunners = new Set<MainThreadRunner>();
   /** A plan timed on its own (`timedRuns` runs; the runner warmed once, on its first plan). */
@@ -255,7 +269,11 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
 
   // The sweep: one timed run each (diagnostic); the engine's own plan is a candidate for the limit too.
   const sweep: { spec: PlanSpec | null; plan: Plan; label: string; row: Row }[] = [];
-  const sweepPlans: { spec: PlanSpec | null; plan: Plan; label: string }[] = spec.limitPlans.map((p) => ({ spec: p, plan: makePlan(p, lengths), label: `runtime limit: ${planName(p)}, main thread` }));
+  const sweepPlans: { spec: PlanSpec | null; plan: Plan; label: string }[] = spec.limitPlans.map((p) => ({
+    spec: p,
+    plan: makePlan(p, lengths),
+    label: `runtime limit: ${planName(p)}, main thread`,
+  }));
   if (spec.enginePlanOnRuntime) sweepPlans.push({ spec: null, plan: engPlan, label: "engine's plan on the runtime, main thread" });
   // A sweep of one plan that the alternation times anyway needs no run of its own.
   const skipSweep = spec.alternate && sweepPlans.length === 1;
@@ -269,7 +287,8 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   const limitSpecs = ranked.filter((s) => s.spec).map((s) => s.spec as PlanSpec);
   const bestEntry: { spec: PlanSpec | null; plan: Plan; label: string; row?: Row } = skipSweep ? sweepPlans[0] : ranked[0];
   const bestSpec: PlanSpec = limitSpecs[0] ?? spec.limitPlans[0];
-  const limitLabel = (label: string) => (label.startsWith('runtime limit:') ? label.replace('runtime limit:', 'runtime limit (best):') : `${label} (the best plan: the limit)`);
+  const limitLabel = (label: string) =>
+    label.startsWith('runtime limit:') ? label.replace('runtime limit:', 'runtime limit (best):') : `${label} (the best plan: the limit)`;
 
   // --- the fused graph: the best plans of the plain sweep, each timed once ---
   let fusedRunner: MainThreadRunner | undefined;
@@ -326,14 +345,21 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
     if (bestEntry.row) rows[rows.indexOf(bestEntry.row)] = limitRow;
     else rows.push(limitRow);
     if (fusedLimit && fusedBest) {
-      const fusedEngineRow = { ...row(section, group, CONFIG.engineFused, n, alt.measurements[2], `${engineNotes}; ${spec.fused?.dir.split('/').pop()}`), alternation };
-      const fusedLimitRow = { ...row(section, group, `${CONFIG.limitFusedPrefix} (best): ${planName(fusedBest.spec)}, main thread`, n, alt.measurements[3]), alternation };
+      const fusedEngineRow = {
+        ...row(section, group, CONFIG.engineFused, n, alt.measurements[2], `${engineNotes}; ${spec.fused?.dir.split('/').pop()}`),
+        alternation,
+      };
+      const fusedLimitRow = {
+        ...row(section, group, `${CONFIG.limitFusedPrefix} (best): ${planName(fusedBest.spec)}, main thread`, n, alt.measurements[3]),
+        alternation,
+      };
       scored.push({ row: fusedLimitRow, scores: fusedLimit.scores, notes: planNotes(fusedBest.plan, runs) });
       rows.splice(1, 0, fusedEngineRow);
       if (fusedBest.row) rows[rows.indexOf(fusedBest.row)] = fusedLimitRow;
       else rows.push(fusedLimitRow);
     }
-    for (const [i, c] of contenders.entries()) log(`${c.name}: ${fmt(n / alt.measurements[i].seconds)} pairs/s (rounds ${alt.rounds.map((r) => fmt(n / r[i], 1)).join(', ')})`);
+    for (const [i, c] of contenders.entries())
+      log(`${c.name}: ${fmt(n / alt.measurements[i].seconds)} pairs/s (rounds ${alt.rounds.map((r) => fmt(n / r[i], 1)).join(', ')})`);
   } else {
     limitRow = bestEntry.row as Row;
     limitRow.configuration = limitLabel(limitRow.configuration);
@@ -351,7 +377,8 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
         { runs, warmup: () => fe.computeScore(pairs.slice(0, spec.warmupPairs)) },
       );
       rows.splice(1, 0, row(section, group, CONFIG.engineFused, n, m, engineNotes));
-      if (fusedBest.row) fusedBest.row.configuration = fusedBest.row.configuration.replace(CONFIG.limitFusedPrefix, `${CONFIG.limitFusedPrefix} (best)`);
+      if (fusedBest.row)
+        fusedBest.row.configuration = fusedBest.row.configuration.replace(CONFIG.limitFusedPrefix, `${CONFIG.limitFusedPrefix} (best)`);
     }
   }
   limitRow.baseline = true;
@@ -361,11 +388,25 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
 
   const refPlan = fixedRowsPlan(`reference plan: ${spec.referenceRows} rows/batch`, lengths, spec.referenceRows, spec.referencePadMultiple);
   if (spec.reference) {
-    const ref = await runPlan(runner, refPlan, `reference plan: length-sorted, ${spec.referenceRows} rows/batch${spec.referencePadMultiple > 1 ? `, pad ×${spec.referencePadMultiple}` : ''}, main thread`, runs);
+    const ref = await runPlan(
+      runner,
+      refPlan,
+      `reference plan: length-sorted, ${spec.referenceRows} rows/batch${spec.referencePadMultiple > 1 ? `, pad ×${spec.referencePadMultiple}` : ''}, main thread`,
+      runs,
+    );
     rows.push(ref);
     // FlagEmbedding end to end: tokenize everything first, then the plan.
     const refEnd: Measurement = { seconds: mTok.seconds + ref.seconds, runs: [], warmupSeconds: 0 };
-    rows.push(row(section, group, 'reference end to end: tokenize all, then the reference plan', n, refEnd, 'tokenizer median + reference plan median (derived, not a separate run)'));
+    rows.push(
+      row(
+        section,
+        group,
+        'reference end to end: tokenize all, then the reference plan',
+        n,
+        refEnd,
+        'tokenizer median + reference plan median (derived, not a separate run)',
+      ),
+    );
   }
   await runner.close();
 
@@ -410,13 +451,25 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   if (spec.tunedEngine && (bounds.batchSize !== engineLimits.batchSize || bounds.maxBatchTokens !== engineLimits.maxBatchTokens)) {
     const tuned = open(spec.model.dir, bounds);
     await tuned.ready();
-    const m = await measure(() => tuned.computeScore(pairs), { runs: spec.diagnosticRuns, warmup: () => tuned.computeScore(pairs.slice(0, spec.warmupPairs)) });
+    const m = await measure(() => tuned.computeScore(pairs), {
+      runs: spec.diagnosticRuns,
+      warmup: () => tuned.computeScore(pairs.slice(0, spec.warmupPairs)),
+    });
     await tuned.close();
-    const x = row(section, group, `engine: computeScore, batchSize ${bounds.batchSize}, maxBatchTokens ${bounds.maxBatchTokens}`, n, m, `the best limit plan's bounds (${planName(bestSpec)}) as engine options`);
+    const x = row(
+      section,
+      group,
+      `engine: computeScore, batchSize ${bounds.batchSize}, maxBatchTokens ${bounds.maxBatchTokens}`,
+      n,
+      m,
+      `the best limit plan's bounds (${planName(bestSpec)}) as engine options`,
+    );
     rows.push(x);
     log(`${x.configuration}: ${fmt(x.pairsPerSecond)} pairs/s`);
   } else if (spec.tunedEngine) {
-    notes.push(`**${group}**: the best limit plan (${planName(bestSpec)}) has the engine's default bounds (batchSize ${engineLimits.batchSize}, maxBatchTokens ${engineLimits.maxBatchTokens}): no separate tuned-engine row.`);
+    notes.push(
+      `**${group}**: the best limit plan (${planName(bestSpec)}) has the engine's default bounds (batchSize ${engineLimits.batchSize}, maxBatchTokens ${engineLimits.maxBatchTokens}): no separate tuned-engine row.`,
+    );
   }
 
   // --- transformers.js ---
@@ -441,7 +494,8 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   let worstDiff = 0;
   for (const s of scored) {
     const diff = maxAbsDiff(engineScores, s.scores());
-    if (!s.row.configuration.includes('fused graph') && !s.row.configuration.startsWith('transformers.js')) worstDiff = Math.max(worstDiff, diff);
+    if (!s.row.configuration.includes('fused graph') && !s.row.configuration.startsWith('transformers.js'))
+      worstDiff = Math.max(worstDiff, diff);
     s.row.notes = s.notes(e(diff));
   }
 
@@ -451,12 +505,22 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   const bestTk = planTokens(makePlan(bestSpec, lengths), lengths);
   metric("padding efficiency, engine's plan", fmt(engTk.real / engTk.computed, 4), '', `${engTk.batches} batches`, true);
   metric('padding efficiency, reference plan', fmt(refTk.real / refTk.computed, 4), '', `${refTk.batches} batches`, true);
-  metric('padding efficiency, best limit plan', fmt(bestTk.real / bestTk.computed, 4), '', `${planName(bestSpec)}, ${bestTk.batches} batches`);
+  metric(
+    'padding efficiency, best limit plan',
+    fmt(bestTk.real / bestTk.computed, 4),
+    '',
+    `${planName(bestSpec)}, ${bestTk.batches} batches`,
+  );
   metric(TOKENIZER_TIME, fmt(mTok.seconds, 3), 's', `${textTokens} text tokens; median of ${runs}`);
   metric('encode path (inspectInputs: tokenize + template + truncation)', fmt(inspectSeconds, 3), 's', 'one run');
   const built = prepareBatches(encoded, engPlan, feeding).seconds;
   metric(TENSOR_TIME, fmt(built, 3), 's', 'one run');
-  metric('max |Δscore| engine vs every direct runtime run', e(worstDiff), '', `engine scores: mean ${fmt(mean(engineScores), 3)}, standard deviation ${fmt(std(engineScores), 3)}`);
+  metric(
+    'max |Δscore| engine vs every direct runtime run',
+    e(worstDiff),
+    '',
+    `engine scores: mean ${fmt(mean(engineScores), 3)}, standard deviation ${fmt(std(engineScores), 3)}`,
+  );
   if (spec.fused && fusedEngineScores.length) {
     const d = absDiffs(engineScores, fusedEngineScores);
     metric(FUSED_DIFF, e(d.max), '', `mean |Δ| ${e(d.mean)} over ${n} pairs (engine on the fused graph vs engine on the plain graph)`);

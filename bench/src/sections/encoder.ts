@@ -52,7 +52,9 @@ export const encoderSection: Section = {
     for (const [pi, preset] of presets.entries()) {
       const counts = [...(ctx.options.pairCounts ?? defaultCounts(preset))].sort((a, b) => a - b);
       const model = await benchModel(cacheDir, 'encoder', preset);
-      ctx.log(`[engine] model ${preset}: ${(model.parameterCount / 1e6).toFixed(1)} M parameters${model.generatedSeconds ? `, generated in ${model.generatedSeconds.toFixed(1)} s` : ' (cached)'}`);
+      ctx.log(
+        `[engine] model ${preset}: ${(model.parameterCount / 1e6).toFixed(1)} M parameters${model.generatedSeconds ? `, generated in ${model.generatedSeconds.toFixed(1)} s` : ' (cached)'}`,
+      );
       // The fused graph and the int8 variant: on the first model (every model with --complete).
       const variants = pi === 0 || complete;
       const fused = variants ? await benchModel(cacheDir, 'encoder', preset, 1, 'fused') : undefined;
@@ -60,7 +62,14 @@ export const encoderSection: Section = {
       let ranking: PlanSpec[] | undefined;
       for (const count of counts) {
         const depth: Depth = complete || (!ranking && !firstRanking) ? 'detailed' : ranking ? 'scale' : 'model';
-        const sweep = depth === 'detailed' ? (quick ? QUICK_SWEEP : FULL_SWEEP) : depth === 'scale' ? (ranking as PlanSpec[]).slice(0, 1) : (firstRanking as PlanSpec[]).slice(0, 2);
+        const sweep =
+          depth === 'detailed'
+            ? quick
+              ? QUICK_SWEEP
+              : FULL_SWEEP
+            : depth === 'scale'
+              ? (ranking as PlanSpec[]).slice(0, 1)
+              : (firstRanking as PlanSpec[]).slice(0, 2);
         const runs = depth === 'detailed' ? ctx.options.runs : 1;
         const group = `${preset} (${(model.parameterCount / 1e6).toFixed(0)} M), ${count.toLocaleString('en-US')} pairs`;
         const withFused = depth === 'detailed' && fused !== undefined && !ranking;
@@ -96,14 +105,25 @@ export const encoderSection: Section = {
             : depth === 'scale'
               ? 'the engine against the best limit plan of the smaller set (the reference and transformers.js score batch by batch, so their pairs/s does not depend on the count); each timed once'
               : `the two best limit plans of the first model, the reference${complete ? ", the engine's plan and transformers.js" : ''}, each timed once`;
-        describe.push(`**${group}**: ${what}, after a warm-up (the engine and transformers.js: the first ${quick ? 16 : 256} pairs; the direct plans share one session, warmed once on the first plan's widest batches, that many pairs). Limit plans: ${sweep.map(planName).join('; ')}.`);
+        describe.push(
+          `**${group}**: ${what}, after a warm-up (the engine and transformers.js: the first ${quick ? 16 : 256} pairs; the direct plans share one session, warmed once on the first plan's widest batches, that many pairs). Limit plans: ${sweep.map(planName).join('; ')}.`,
+        );
         ranking ??= result.ranking;
       }
       if (variants) {
         const int8Model = await benchModel(cacheDir, 'encoder', preset, 1, 'int8');
         const set = quick ? INT8_SET.quick : INT8_SET.full;
         const group = `${preset} (${(model.parameterCount / 1e6).toFixed(0)} M), int8 vs fp32, ${set.queries} queries × ${set.passagesPerQuery} passages`;
-        const q = await compareQuantized(ctx, { section: 'engine', group, model: int8Model, ...set, threads, runs: ctx.options.runs, warmupPairs: quick ? 16 : 128, seed: CORPUS_SEED + 2 });
+        const q = await compareQuantized(ctx, {
+          section: 'engine',
+          group,
+          model: int8Model,
+          ...set,
+          threads,
+          runs: ctx.options.runs,
+          warmupPairs: quick ? 16 : 128,
+          seed: CORPUS_SEED + 2,
+        });
         rows.push(...q.rows);
         metrics.push(...q.metrics);
         notes.push(...q.notes);
@@ -120,12 +140,12 @@ export const encoderSection: Section = {
         'Generated BERT-style cross-encoders (`@rerank/model-gen` presets `minilm`: 6 layers, hidden 384, 12 heads, vocab 30,522; `base`: 12 layers, hidden 768) and ' +
           `\`makeCorpus(${CORPUS_SEED}, { lengths: 'realistic' })\` pairs (queries 3–20 words, passages 20–400 words, long-tailed). ` +
           'Every configuration scores the same pairs with the same model file and the same fixed intra-op thread count.',
-        '- **engine**: `FlagReranker.computeScore(pairs)` with default options (only `devices: [\'cpu\']` and `intraOpNumThreads` set), tokenization included.\n' +
-          '- **fused graph** (first model): the same weights written as onnxruntime\'s fused contrib operators (`Attention`, `SkipLayerNormalization`, `BiasGelu`; `makeTestModel({ fused: true })`, the graph onnxruntime\'s transformer optimizer makes of an export): the engine and the runtime limit (the best plans of the plain sweep) on it, timed in the same alternation as the plain pair. This pushes the limit itself; its score difference to the plain graph is reported.\n' +
-          '- **runtime limit**: the engine\'s exact token ids (`inspectInputs`, untimed) padded with the engine\'s `buildBatchTensors` (untimed), then one `session.run` per batch on the main thread with the engine\'s session options (`graphOptimizationLevel: \'all\'`, sequential, 1 inter-op thread, the fixed intra-op threads). Every plan is timed once and listed; the fastest (the engine\'s own plan on the runtime is a candidate too) is the limit (the baseline, ratio 1) and is timed again, alternating with the engine (A/B/A/B): this machine\'s speed drifts by 10–25 % over minutes, so the headline *engine / runtime limit* is the median of the per-round ratios. Every run\'s scores are compared with the engine\'s.\n' +
+        "- **engine**: `FlagReranker.computeScore(pairs)` with default options (only `devices: ['cpu']` and `intraOpNumThreads` set), tokenization included.\n" +
+          "- **fused graph** (first model): the same weights written as onnxruntime's fused contrib operators (`Attention`, `SkipLayerNormalization`, `BiasGelu`; `makeTestModel({ fused: true })`, the graph onnxruntime's transformer optimizer makes of an export): the engine and the runtime limit (the best plans of the plain sweep) on it, timed in the same alternation as the plain pair. This pushes the limit itself; its score difference to the plain graph is reported.\n" +
+          "- **runtime limit**: the engine's exact token ids (`inspectInputs`, untimed) padded with the engine's `buildBatchTensors` (untimed), then one `session.run` per batch on the main thread with the engine's session options (`graphOptimizationLevel: 'all'`, sequential, 1 inter-op thread, the fixed intra-op threads). Every plan is timed once and listed; the fastest (the engine's own plan on the runtime is a candidate too) is the limit (the baseline, ratio 1) and is timed again, alternating with the engine (A/B/A/B): this machine's speed drifts by 10–25 % over minutes, so the headline *engine / runtime limit* is the median of the per-round ratios. Every run's scores are compared with the engine's.\n" +
           `- **engine's plan on the runtime**: the engine's own batches (chunks of 256 then 4,096 pairs, each length-sorted and cut at 128 rows / ${defaultMaxBatchTokens([{ kind: 'cpu' }])} padded tokens, the engine's CPU defaults) through the same direct runtime: the cost of the plan alone. Also through the engine's own device thread (\`DeviceSession\`, 2 batches in flight), to isolate the worker-thread hand-off.\n` +
-          '- **reference plan**: FlagEmbedding\'s `compute_score`: tokenize everything, sort by length (longest first), fixed batches of 128 rows, padded to the longest of each batch, through the same runtime (pre-built, untimed tensors); the *end to end* row adds the time to tokenize every pair first.\n' +
-          '- **transformers.js**: `AutoTokenizer` + `AutoModelForSequenceClassification` (`dtype: \'fp32\'`, the same session options) on the same model directory, batches of 32 pairs in input order, `padding: true, truncation: true, max_length: 512`, tokenization included.',
+          "- **reference plan**: FlagEmbedding's `compute_score`: tokenize everything, sort by length (longest first), fixed batches of 128 rows, padded to the longest of each batch, through the same runtime (pre-built, untimed tensors); the *end to end* row adds the time to tokenize every pair first.\n" +
+          "- **transformers.js**: `AutoTokenizer` + `AutoModelForSequenceClassification` (`dtype: 'fp32'`, the same session options) on the same model directory, batches of 32 pairs in input order, `padding: true, truncation: true, max_length: 512`, tokenization included.",
         ...describe,
       ],
       rows,
@@ -134,4 +154,3 @@ export const encoderSection: Section = {
     };
   },
 };
-

@@ -24,7 +24,9 @@ export const llmSection: Section = {
   async run(ctx: BenchContext): Promise<SectionResult> {
     const { quick, threads, cacheDir } = ctx.options;
     const model = await benchModel(cacheDir, 'llm', 'decoder');
-    ctx.log(`[llm] model decoder: ${(model.parameterCount / 1e6).toFixed(1)} M parameters${model.generatedSeconds ? `, generated in ${model.generatedSeconds.toFixed(1)} s` : ' (cached)'}`);
+    ctx.log(
+      `[llm] model decoder: ${(model.parameterCount / 1e6).toFixed(1)} M parameters${model.generatedSeconds ? `, generated in ${model.generatedSeconds.toFixed(1)} s` : ' (cached)'}`,
+    );
     const count = quick ? 8 : 64;
     const runs = quick ? 1 : ctx.options.runs;
     const sweep = quick ? QUICK_SWEEP : FULL_SWEEP;

@@ -33,17 +33,29 @@ const SYNC_SIZES = [10, 100] as const;
 export const mixedSection: Section = {
   id: 'mixed',
   title: 'Mixed load: synchronous requests and a small job beside a big job',
-  summary: 'sync p50/p99 and a small job\'s time, idle and while a 10,000-document job runs; the big job\'s throughput with and without them',
+  summary: "sync p50/p99 and a small job's time, idle and while a 10,000-document job runs; the big job's throughput with and without them",
   async run(ctx: BenchContext): Promise<SectionResult> {
     const { quick } = ctx.options;
-    const plan: Plan = quick ? { bigDocuments: 3000, smallDocuments: 200, syncPerPhase: 20, rounds: 1 } : { bigDocuments: 10000, smallDocuments: 200, syncPerPhase: 40, rounds: 2 };
+    const plan: Plan = quick
+      ? { bigDocuments: 3000, smallDocuments: 200, syncPerPhase: 20, rounds: 1 }
+      : { bigDocuments: 10000, smallDocuments: 200, syncPerPhase: 40, rounds: 2 };
     const preset = ctx.options.models?.[0] === 'tiny' ? 'tiny' : 'minilm';
     const log = (m: string) => ctx.log(`[mixed] ${m}`);
     const big = jobWorkload(preset, plan.bigDocuments, 1);
     const smallBody = warmupBody(jobWorkload(preset, plan.smallDocuments, 1, 29), plan.smallDocuments);
     const corpus = makeCorpus(31, { lengths: 'realistic' });
     const syncBodies = Object.fromEntries(
-      SYNC_SIZES.map((n) => [n, Array.from({ length: 8 }, () => JSON.stringify({ model: MODEL_NAME, query: corpus.query(), documents: Array.from({ length: n }, () => corpus.passage()), top_n: 5 }))]),
+      SYNC_SIZES.map((n) => [
+        n,
+        Array.from({ length: 8 }, () =>
+          JSON.stringify({
+            model: MODEL_NAME,
+            query: corpus.query(),
+            documents: Array.from({ length: n }, () => corpus.passage()),
+            top_n: 5,
+          }),
+        ),
+      ]),
     ) as Record<10 | 100, string[]>;
     const model = await benchModel(ctx.options.cacheDir, 'encoder', preset);
     const stack = await Stack.start({ model: { name: MODEL_NAME, path: model.dir }, resultTtlSeconds: 120 });
@@ -53,7 +65,11 @@ export const mixedSection: Section = {
       await stack.startWorkers(['cpu'], threadsEnv(ctx.options.threads));
       const sync = async (n: 10 | 100, i: number): Promise<number> => {
         const t = performance.now();
-        const r = await fetch(`${stack.base}/v1/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: syncBodies[n][i % 8] });
+        const r = await fetch(`${stack.base}/v1/rerank`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: syncBodies[n][i % 8],
+        });
         await r.arrayBuffer();
         if (r.status !== 200) throw new Error(`POST /v1/rerank: HTTP ${r.status}`);
         return performance.now() - t;
@@ -76,7 +92,9 @@ export const mixedSection: Section = {
         a.smallSeconds = await smallJob();
         a.bigSeconds = (await runJob(stack, big.body)).wallSeconds;
         idle.push(a);
-        log(`round ${round + 1} idle: sync10 p99 ${fmt(percentile(a.sync[10], 99), 0)} ms, small ${fmt(a.smallSeconds)} s, big ${fmt(a.bigSeconds)} s`);
+        log(
+          `round ${round + 1} idle: sync10 p99 ${fmt(percentile(a.sync[10], 99), 0)} ms, small ${fmt(a.smallSeconds)} s, big ${fmt(a.bigSeconds)} s`,
+        );
         // Loaded: the big job, then the small job behind it and sync requests while it runs.
         const b: Phase = { sync: { 10: [], 100: [] }, smallSeconds: 0 };
         const t = performance.now();
@@ -88,7 +106,9 @@ export const mixedSection: Section = {
         await bigRun;
         b.bigSeconds = (performance.now() - t) / 1000;
         loaded.push(b);
-        log(`round ${round + 1} loaded: sync10 p99 ${fmt(percentile(b.sync[10], 99), 0)} ms (${b.sync[10].length}), small ${fmt(b.smallSeconds)} s, big ${fmt(b.bigSeconds)} s`);
+        log(
+          `round ${round + 1} loaded: sync10 p99 ${fmt(percentile(b.sync[10], 99), 0)} ms (${b.sync[10].length}), small ${fmt(b.smallSeconds)} s, big ${fmt(b.bigSeconds)} s`,
+        );
       }
     } finally {
       await stack.stop();
@@ -105,19 +125,64 @@ function report(plan: Plan, preset: string, bigPairs: number, idle: Phase[], loa
   for (const n of SYNC_SIZES) {
     const i99 = percentile(all(idle, n), 99);
     const l99 = percentile(all(loaded, n), 99);
-    metrics.push({ group, name: `sync ${n} docs p50 idle / loaded`, value: `${fmt(med(all(idle, n)), 0)} / ${fmt(med(all(loaded, n)), 0)}`, unit: 'ms' });
-    metrics.push({ group, name: `sync ${n} docs p99 idle / loaded`, value: `${fmt(i99, 0)} / ${fmt(l99, 0)}`, unit: 'ms', notes: `${fmt(l99 / i99)}× (target ≤ 3×); ${all(idle, n).length} / ${all(loaded, n).length} requests`, headline: true });
+    metrics.push({
+      group,
+      name: `sync ${n} docs p50 idle / loaded`,
+      value: `${fmt(med(all(idle, n)), 0)} / ${fmt(med(all(loaded, n)), 0)}`,
+      unit: 'ms',
+    });
+    metrics.push({
+      group,
+      name: `sync ${n} docs p99 idle / loaded`,
+      value: `${fmt(i99, 0)} / ${fmt(l99, 0)}`,
+      unit: 'ms',
+      notes: `${fmt(l99 / i99)}× (target ≤ 3×); ${all(idle, n).length} / ${all(loaded, n).length} requests`,
+      headline: true,
+    });
   }
   const smallAlone = med(idle.map((p) => p.smallSeconds));
   const smallBehind = med(loaded.map((p) => p.smallSeconds));
-  metrics.push({ group, name: 'small job alone / behind the big job', value: `${fmt(smallAlone)} / ${fmt(smallBehind)}`, unit: 's', notes: `${fmt(smallBehind / smallAlone)}× (target ≤ 2×)`, headline: true });
+  metrics.push({
+    group,
+    name: 'small job alone / behind the big job',
+    value: `${fmt(smallAlone)} / ${fmt(smallBehind)}`,
+    unit: 's',
+    notes: `${fmt(smallBehind / smallAlone)}× (target ≤ 2×)`,
+    headline: true,
+  });
   const bigAlone = med(idle.map((p) => p.bigSeconds as number));
   const bigLoaded = med(loaded.map((p) => p.bigSeconds as number));
   const loss = 1 - bigAlone / bigLoaded;
-  metrics.push({ group, name: 'big job throughput loss with the small traffic', value: fmt(loss * 100, 1), unit: '%', notes: 'target < 10% (the traffic\'s own pairs are part of the cost)', headline: true });
+  metrics.push({
+    group,
+    name: 'big job throughput loss with the small traffic',
+    value: fmt(loss * 100, 1),
+    unit: '%',
+    notes: "target < 10% (the traffic's own pairs are part of the cost)",
+    headline: true,
+  });
   const rows: Row[] = [
-    { section: 'mixed', group, configuration: 'big job alone', pairs: bigPairs, seconds: bigAlone, pairsPerSecond: bigPairs / bigAlone, runs: idle.map((p) => p.bigSeconds as number), baseline: true, notes: '' },
-    { section: 'mixed', group, configuration: 'big job with a small job and sync requests', pairs: bigPairs, seconds: bigLoaded, pairsPerSecond: bigPairs / bigLoaded, runs: loaded.map((p) => p.bigSeconds as number), notes: 'wall time of the big job; the small traffic\'s pairs ran in it too' },
+    {
+      section: 'mixed',
+      group,
+      configuration: 'big job alone',
+      pairs: bigPairs,
+      seconds: bigAlone,
+      pairsPerSecond: bigPairs / bigAlone,
+      runs: idle.map((p) => p.bigSeconds as number),
+      baseline: true,
+      notes: '',
+    },
+    {
+      section: 'mixed',
+      group,
+      configuration: 'big job with a small job and sync requests',
+      pairs: bigPairs,
+      seconds: bigLoaded,
+      pairsPerSecond: bigPairs / bigLoaded,
+      runs: loaded.map((p) => p.bigSeconds as number),
+      notes: "wall time of the big job; the small traffic's pairs ran in it too",
+    },
   ];
   return {
     id: 'mixed',

@@ -10,7 +10,6 @@ import { CONFIG, FUSED, FUSED_DIFF, INT8, TENSOR_TIME, TOKENIZER_TIME } from './
 
 export { TENSOR_TIME, TOKENIZER_TIME };
 
-
 /** Metric names this module writes (and, for results saved by earlier versions, replaces). */
 const DERIVED = new Set([
   'engine / runtime limit',
@@ -20,7 +19,7 @@ const DERIVED = new Set([
   "engine's plan on the runtime / runtime limit",
   "engine / engine's plan on the runtime",
   "device thread / main thread, engine's plan",
-  'engine with the limit plan\'s bounds / runtime limit',
+  "engine with the limit plan's bounds / runtime limit",
   "tokenizer's share of the engine's time",
   "tensor building's share of the engine's time",
   "engine's plan on the runtime / engine (time)",
@@ -80,7 +79,14 @@ export function deriveObservations(result: SectionResult): void {
     const raw = result.metrics.filter((m) => m.group === group && !DERIVED.has(m.name));
     const derived: Metric[] = [];
     const add = (name: string, value: number, unit = '×', notes?: string, headline = false) =>
-      derived.push({ group, name, value: fmt(value, unit === '%' ? 1 : 3), unit, ...(notes ? { notes } : {}), ...(headline ? { headline } : {}) });
+      derived.push({
+        group,
+        name,
+        value: fmt(value, unit === '%' ? 1 : 3),
+        unit,
+        ...(notes ? { notes } : {}),
+        ...(headline ? { headline } : {}),
+      });
     const find = (prefix: string) => rows.find((r) => r.configuration.startsWith(prefix));
     const engine = rows.find((r) => r.configuration === ENGINE);
     const limit = rows.find((r) => r.baseline);
@@ -94,7 +100,13 @@ export function deriveObservations(result: SectionResult): void {
     const tensorSeconds = metricValue(raw, TENSOR_TIME);
     const engineVsLimit = engine && limit ? speedRatio(engine, limit) : undefined;
     if (engineVsLimit && limit)
-      add('engine / runtime limit', engineVsLimit.value, '×', [`limit: ${limit.configuration.replace(/^runtime limit \(best\): /, '')}`, roundsNote(engineVsLimit)].filter(Boolean).join('; '), true);
+      add(
+        'engine / runtime limit',
+        engineVsLimit.value,
+        '×',
+        [`limit: ${limit.configuration.replace(/^runtime limit \(best\): /, '')}`, roundsNote(engineVsLimit)].filter(Boolean).join('; '),
+        true,
+      );
     const engineFused = rows.find((r) => r.configuration === CONFIG.engineFused);
     const limitFused = rows.find((r) => r.configuration.startsWith(`${CONFIG.limitFusedPrefix} (best)`));
     const fusedVsLimit = engineFused && limitFused ? speedRatio(engineFused, limitFused) : undefined;
@@ -110,12 +122,38 @@ export function deriveObservations(result: SectionResult): void {
     if (engine && tjs) add('engine / transformers.js', engine.pairsPerSecond / tjs.pairsPerSecond, '×', undefined, true);
     if (engine && ref) add('engine / reference plan (runtime only)', engine.pairsPerSecond / ref.pairsPerSecond, '×', undefined, true);
     if (engine && refEnd) add('engine / reference end to end', engine.pairsPerSecond / refEnd.pairsPerSecond);
-    if (planMain && limit) add("engine's plan on the runtime / runtime limit", planMain.pairsPerSecond / limit.pairsPerSecond, '×', 'the cost of the batch shapes alone');
-    if (engine && planMain) add("engine / engine's plan on the runtime", engine.pairsPerSecond / planMain.pairsPerSecond, '×', 'the cost of everything but the batch shapes (tokenizing, tensors, hand-off)');
-    if (planWorker && planMain) add("device thread / main thread, engine's plan", planWorker.pairsPerSecond / planMain.pairsPerSecond, '×', 'pre-built batches both: the hand-off to the engine\'s worker thread');
-    if (tuned && limit) add("engine with the limit plan's bounds / runtime limit", tuned.pairsPerSecond / limit.pairsPerSecond, '×', tuned.configuration.replace('engine: computeScore, ', ''));
-    if (engine && tokSeconds !== undefined) add("tokenizer's share of the engine's time", (100 * tokSeconds) / engine.seconds, '%', undefined, true);
-    if (engine && tensorSeconds !== undefined) add("tensor building's share of the engine's time", (100 * tensorSeconds) / engine.seconds, '%');
+    if (planMain && limit)
+      add(
+        "engine's plan on the runtime / runtime limit",
+        planMain.pairsPerSecond / limit.pairsPerSecond,
+        '×',
+        'the cost of the batch shapes alone',
+      );
+    if (engine && planMain)
+      add(
+        "engine / engine's plan on the runtime",
+        engine.pairsPerSecond / planMain.pairsPerSecond,
+        '×',
+        'the cost of everything but the batch shapes (tokenizing, tensors, hand-off)',
+      );
+    if (planWorker && planMain)
+      add(
+        "device thread / main thread, engine's plan",
+        planWorker.pairsPerSecond / planMain.pairsPerSecond,
+        '×',
+        "pre-built batches both: the hand-off to the engine's worker thread",
+      );
+    if (tuned && limit)
+      add(
+        "engine with the limit plan's bounds / runtime limit",
+        tuned.pairsPerSecond / limit.pairsPerSecond,
+        '×',
+        tuned.configuration.replace('engine: computeScore, ', ''),
+      );
+    if (engine && tokSeconds !== undefined)
+      add("tokenizer's share of the engine's time", (100 * tokSeconds) / engine.seconds, '%', undefined, true);
+    if (engine && tensorSeconds !== undefined)
+      add("tensor building's share of the engine's time", (100 * tensorSeconds) / engine.seconds, '%');
     metrics.push(...derived, ...raw);
 
     if (int8Speed && int8 && fp32) {
@@ -146,13 +184,26 @@ export function deriveObservations(result: SectionResult): void {
           `. Everything else (tokenizing on the main thread while the runtime computes, building tensors, the device-thread hand-off): the engine reaches ${fmt(engine.pairsPerSecond / planMain.pairsPerSecond, 2)} of its own plan on the bare runtime.`,
       );
     }
-    if (planWorker && planMain) parts.push(`The same plan through the engine's device thread (pre-built batches) reaches ${fmt(planWorker.pairsPerSecond / planMain.pairsPerSecond, 2)} of the main-thread run.`);
-    if (tuned) parts.push(`With the limit plan's bounds as options (${tuned.configuration.replace('engine: computeScore, ', '')}) the engine reaches ${fmt(tuned.pairsPerSecond / limit.pairsPerSecond, 2)} of the limit.`);
-    if (tokSeconds !== undefined) parts.push(`Tokenizing every text takes ${fmt((100 * tokSeconds) / engine.seconds, 1)} % of the engine's time.`);
+    if (planWorker && planMain)
+      parts.push(
+        `The same plan through the engine's device thread (pre-built batches) reaches ${fmt(planWorker.pairsPerSecond / planMain.pairsPerSecond, 2)} of the main-thread run.`,
+      );
+    if (tuned)
+      parts.push(
+        `With the limit plan's bounds as options (${tuned.configuration.replace('engine: computeScore, ', '')}) the engine reaches ${fmt(tuned.pairsPerSecond / limit.pairsPerSecond, 2)} of the limit.`,
+      );
+    if (tokSeconds !== undefined)
+      parts.push(`Tokenizing every text takes ${fmt((100 * tokSeconds) / engine.seconds, 1)} % of the engine's time.`);
     const spreads = rows.map(spread).filter((x): x is number => x !== undefined);
-    if (spreads.length) parts.push(`Run-to-run spread of the rows timed several times: up to ${fmt(100 * Math.max(...spreads), 0)} % ((max − min) / median): differences smaller than that are within this machine's noise.`);
+    if (spreads.length)
+      parts.push(
+        `Run-to-run spread of the rows timed several times: up to ${fmt(100 * Math.max(...spreads), 0)} % ((max − min) / median): differences smaller than that are within this machine's noise.`,
+      );
     const disturbed = rows.filter((r) => (r.foreignCores ?? 0) > 0.1);
-    if (disturbed.length) parts.push(`Other processes took more than 0.1 cores during ${disturbed.map((r) => `*${r.configuration}*`).join(', ')} (column *others' CPU*): read those rows with care.`);
+    if (disturbed.length)
+      parts.push(
+        `Other processes took more than 0.1 cores during ${disturbed.map((r) => `*${r.configuration}*`).join(', ')} (column *others' CPU*): read those rows with care.`,
+      );
     observations.push(parts.join(' '));
   }
   result.metrics = metrics;

@@ -66,7 +66,15 @@ class PeerProcess {
   constructor(python: string, threads: number) {
     const t = String(threads);
     this.proc = spawn(python, [PEERS_PY, 'serve'], {
-      env: { ...process.env, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, TOKENIZERS_PARALLELISM: 'false', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', PYTHONUNBUFFERED: '1' },
+      env: {
+        ...process.env,
+        OMP_NUM_THREADS: t,
+        MKL_NUM_THREADS: t,
+        TOKENIZERS_PARALLELISM: 'false',
+        HF_HUB_OFFLINE: '1',
+        TRANSFORMERS_OFFLINE: '1',
+        PYTHONUNBUFFERED: '1',
+      },
     });
     createInterface({ input: this.proc.stdout }).on('line', (line) => this.answers.shift()?.(line));
     this.proc.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
@@ -103,7 +111,11 @@ function ensureModel(python: string, cacheDir: string, texts: string[], log: (m:
     const textsFile = join(base, 'texts.json');
     writeFileSync(textsFile, JSON.stringify(texts));
     log('[peers] making the MiniLM-size BERT checkpoint (python/bench/peers.py make-encoder)');
-    const r = spawnSync(python, [PEERS_PY, 'make-encoder', '--out', checkpoint, '--texts', textsFile], { encoding: 'utf8', env, timeout: 10 * 60_000 });
+    const r = spawnSync(python, [PEERS_PY, 'make-encoder', '--out', checkpoint, '--texts', textsFile], {
+      encoding: 'utf8',
+      env,
+      timeout: 10 * 60_000,
+    });
     if (r.status !== 0) throw new Error(`peers.py make-encoder failed (exit ${r.status}): ${(r.stdout + r.stderr).slice(-3000)}`);
   }
   if (!existsSync(join(onnx, 'onnx', 'model.onnx'))) {
@@ -130,12 +142,29 @@ function computedOverReal(lengths: readonly number[], batches: readonly number[]
 function paddingMetrics(group: string, lengths: number[]): Metric[] {
   const engine = enginePlan('engine', lengths, { batchSize: 128, maxBatchTokens: 512, padMultiple: 1 }).batches;
   const flag = fixedRowsPlan('flag', lengths, 128).batches;
-  const inOrder = Array.from({ length: Math.ceil(lengths.length / 32) }, (_, b) => Array.from({ length: Math.min(32, lengths.length - b * 32) }, (_, i) => b * 32 + i));
+  const inOrder = Array.from({ length: Math.ceil(lengths.length / 32) }, (_, b) =>
+    Array.from({ length: Math.min(32, lengths.length - b * 32) }, (_, i) => b * 32 + i),
+  );
   const name = (who: string) => `token positions computed / real tokens, ${who}`;
   return [
-    { group, name: name('engine'), value: fmt(computedOverReal(lengths, engine)), notes: 'length-sorted chunks, at most 128 rows and 512 padded tokens a batch (CPU)' },
-    { group, name: name('FlagEmbedding'), value: fmt(computedOverReal(lengths, [flag[0], ...flag])), notes: 'length-sorted batches of 128; the longest batch runs twice (its batch-size probe)' },
-    { group, name: name('CrossEncoder'), value: fmt(computedOverReal(lengths, inOrder)), notes: 'batches of 32 in input order, each padded to its longest pair' },
+    {
+      group,
+      name: name('engine'),
+      value: fmt(computedOverReal(lengths, engine)),
+      notes: 'length-sorted chunks, at most 128 rows and 512 padded tokens a batch (CPU)',
+    },
+    {
+      group,
+      name: name('FlagEmbedding'),
+      value: fmt(computedOverReal(lengths, [flag[0], ...flag])),
+      notes: 'length-sorted batches of 128; the longest batch runs twice (its batch-size probe)',
+    },
+    {
+      group,
+      name: name('CrossEncoder'),
+      value: fmt(computedOverReal(lengths, inOrder)),
+      notes: 'batches of 32 in input order, each padded to its longest pair',
+    },
   ];
 }
 
@@ -151,8 +180,17 @@ export const peersSection: Section = {
     for (const base of result.rows.filter((r) => r.baseline)) {
       for (const peer of result.rows.filter((r) => r.group === base.group && r !== base)) {
         const s = speedRatio(base, peer);
-        result.metrics.push({ group: base.group, name: `${short(base.configuration)} / ${short(peer.configuration)}`, value: fmt(s.value), unit: '×', headline: true, notes: s.rounds ? `median of ${s.rounds.length} round(s) (${s.rounds.map((x) => fmt(x, 2)).join(', ')})` : '' });
-        result.observations.push(`${base.group}: ${s.value >= 1 ? 'ahead of' : '**behind**'} ${short(peer.configuration)}, ${fmt(s.value)}× its pairs per second.`);
+        result.metrics.push({
+          group: base.group,
+          name: `${short(base.configuration)} / ${short(peer.configuration)}`,
+          value: fmt(s.value),
+          unit: '×',
+          headline: true,
+          notes: s.rounds ? `median of ${s.rounds.length} round(s) (${s.rounds.map((x) => fmt(x, 2)).join(', ')})` : '',
+        });
+        result.observations.push(
+          `${base.group}: ${s.value >= 1 ? 'ahead of' : '**behind**'} ${short(peer.configuration)}, ${fmt(s.value)}× its pairs per second.`,
+        );
       }
     }
   },
@@ -191,7 +229,7 @@ export const peersSection: Section = {
       const contenders = [
         {
           name: PEER.engine,
-          warmup: async () => (engineScores = (await engine.computeScore(pairs))),
+          warmup: async () => (engineScores = await engine.computeScore(pairs)),
           run: () => engine.computeScore(pairs),
         },
         ...[...peers.entries()].map(([label, p]) => ({
@@ -203,11 +241,18 @@ export const peersSection: Section = {
       ctx.log(`[peers] ${contenders.length} contenders × ${runs} round(s) on ${n} pairs`);
       const alt = await alternate(contenders, runs);
       const alternation = `peers/${group}`;
-      const rows: Row[] = contenders.map((c, i) => ({ ...row('peers', group, c.name, n, alt.measurements[i], i === 0 ? `export at ${onnx}` : `checkpoint at ${checkpoint}`, i === 0), alternation }));
+      const rows: Row[] = contenders.map((c, i) => ({
+        ...row('peers', group, c.name, n, alt.measurements[i], i === 0 ? `export at ${onnx}` : `checkpoint at ${checkpoint}`, i === 0),
+        alternation,
+      }));
       result.rows.push(...rows);
       for (const [label, scores] of peerScores) {
         const diff = Math.max(...scores.map((s, i) => Math.abs(s - engineScores[i])));
-        const metric: Metric = { group, name: `max |engine − ${label.split(' ')[0]} ${label.includes('CrossEncoder') ? 'CrossEncoder' : 'FlagReranker'}| (raw logits, first ${scores.length} pairs)`, value: diff.toExponential(1) };
+        const metric: Metric = {
+          group,
+          name: `max |engine − ${label.split(' ')[0]} ${label.includes('CrossEncoder') ? 'CrossEncoder' : 'FlagReranker'}| (raw logits, first ${scores.length} pairs)`,
+          value: diff.toExponential(1),
+        };
         result.metrics.push(metric);
       }
       const lengths = (await engine.inspectInputs(pairs)).map((p) => p.inputIds.length);

@@ -13,7 +13,6 @@ import type { BenchContext, Metric, Row } from '../types';
 import { absDiffs } from './compare';
 import { INT8 } from './names';
 
-
 export interface QuantizedSpec {
   section: string;
   group: string;
@@ -32,7 +31,7 @@ export interface QuantizedSpec {
 export function ranks(values: ArrayLike<number>): Float64Array {
   const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a] - values[b]);
   const r = new Float64Array(values.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && values[order[j + 1]] === values[order[i]]) j++;
     for (let k = i; k <= j; k++) r[order[k]] = (i + j) / 2 + 1;
@@ -72,7 +71,10 @@ export function topOverlap(a: ArrayLike<number>, b: ArrayLike<number>, k: number
   return topIndices(a, k).filter((i) => tb.has(i)).length / Math.min(k, a.length);
 }
 
-export async function compareQuantized(ctx: BenchContext, spec: QuantizedSpec): Promise<{ rows: Row[]; metrics: Metric[]; notes: string[] }> {
+export async function compareQuantized(
+  ctx: BenchContext,
+  spec: QuantizedSpec,
+): Promise<{ rows: Row[]; metrics: Metric[]; notes: string[] }> {
   const { section, group, threads } = spec;
   const log = (m: string) => ctx.log(`[${section} · ${group}] ${m}`);
   const corpus = makeCorpus(spec.seed, { lengths: 'realistic' });
@@ -112,7 +114,17 @@ export async function compareQuantized(ctx: BenchContext, spec: QuantizedSpec): 
   const alternation = `${section}/${group}`;
   const rows: Row[] = [
     { ...row(section, group, INT8.fp32, n, alt.measurements[0], 'onnx/model.onnx', true), alternation },
-    { ...row(section, group, INT8.int8, n, alt.measurements[1], 'onnx/model_quantized.onnx (DynamicQuantizeLinear + MatMulInteger, int8 weights per tensor)'), alternation },
+    {
+      ...row(
+        section,
+        group,
+        INT8.int8,
+        n,
+        alt.measurements[1],
+        'onnx/model_quantized.onnx (DynamicQuantizeLinear + MatMulInteger, int8 weights per tensor)',
+      ),
+      alternation,
+    },
   ];
   for (const r of rows) log(`${r.configuration}: ${fmt(r.pairsPerSecond)} pairs/s`);
 
@@ -128,10 +140,33 @@ export async function compareQuantized(ctx: BenchContext, spec: QuantizedSpec): 
   const meanOf = (x: number[]) => x.reduce((s, v) => s + v, 0) / x.length;
   const sd = Math.sqrt(meanOf(a.map((x) => (x - meanOf(a)) ** 2)));
   const metrics: Metric[] = [
-    { group, name: INT8.maxDiff, value: fmt(d.max, 4), notes: `fp32 scores (logits): mean ${fmt(meanOf(a), 3)}, standard deviation ${fmt(sd, 3)}` },
-    { group, name: INT8.meanDiff, value: fmt(d.mean, 4), notes: `${fmt((100 * d.mean) / sd, 1)} % of the fp32 scores' standard deviation`, headline: true },
-    { group, name: INT8.spearman, value: fmt(meanOf(rhos), 4), notes: `lowest ${fmt(Math.min(...rhos), 4)}; ${spec.queries} queries × ${spec.passagesPerQuery} passages`, headline: true },
-    { group, name: INT8.overlap, value: fmt(meanOf(overlaps), 3), notes: `lowest ${fmt(Math.min(...overlaps), 2)}; the share of fp32's 10 best passages that int8 also ranks in its 10 best`, headline: true },
+    {
+      group,
+      name: INT8.maxDiff,
+      value: fmt(d.max, 4),
+      notes: `fp32 scores (logits): mean ${fmt(meanOf(a), 3)}, standard deviation ${fmt(sd, 3)}`,
+    },
+    {
+      group,
+      name: INT8.meanDiff,
+      value: fmt(d.mean, 4),
+      notes: `${fmt((100 * d.mean) / sd, 1)} % of the fp32 scores' standard deviation`,
+      headline: true,
+    },
+    {
+      group,
+      name: INT8.spearman,
+      value: fmt(meanOf(rhos), 4),
+      notes: `lowest ${fmt(Math.min(...rhos), 4)}; ${spec.queries} queries × ${spec.passagesPerQuery} passages`,
+      headline: true,
+    },
+    {
+      group,
+      name: INT8.overlap,
+      value: fmt(meanOf(overlaps), 3),
+      notes: `lowest ${fmt(Math.min(...overlaps), 2)}; the share of fp32's 10 best passages that int8 also ranks in its 10 best`,
+      headline: true,
+    },
   ];
   return {
     rows,

@@ -42,7 +42,14 @@ export const scaleOutSection: Section = {
       if (!one || !two) continue;
       const r = speedRatio(two, one);
       const rounds = r.rounds ? `rounds ${r.rounds.map((x) => fmt(x, 3)).join(', ')}; ` : '';
-      result.metrics.unshift({ group, name: SCALE.ratio, value: fmt(r.value, 3), unit: '×', headline: true, notes: `${rounds}target ≥ 1.7` });
+      result.metrics.unshift({
+        group,
+        name: SCALE.ratio,
+        value: fmt(r.value, 3),
+        unit: '×',
+        headline: true,
+        notes: `${rounds}target ≥ 1.7`,
+      });
       result.observations.push(
         `**${group}**: two worker processes reach ${fmt(r.value, 2)}× one (${fmt(two.pairsPerSecond, 1)} vs ${fmt(one.pairsPerSecond, 1)} pairs/s): target 1.7 ${r.value >= 1.7 ? 'met' : `missed by ${fmt(1.7 - r.value, 2)}`}.`,
       );
@@ -62,12 +69,14 @@ export const scaleOutSection: Section = {
     const rows: Row[] = [];
     const description: string[] = [
       'The stack of section 3 (its own redis-server, the API, the aggregator, the launcher from `dist/`), each job `POST /v1/jobs` → `completed` timed at the client. ' +
-        'The configurations alternate: before each timed run the launcher is restarted with that configuration\'s devices and `RERANK_THREADS` (it splits the threads across its CPU workers) and the new workers are warmed with a job (untimed). ' +
+        "The configurations alternate: before each timed run the launcher is restarted with that configuration's devices and `RERANK_THREADS` (it splits the threads across its CPU workers) and the new workers are warmed with a job (untimed). " +
         `One worker with half the cores against two with half each is scale-out as a second device or node gives it; one worker with all ${ctx.options.threads} cores (not in --quick) shows what splitting the same cores into processes costs or gains.`,
     ];
     for (const spec of chosen) {
       rows.push(...(await measureWorkload(ctx, spec)));
-      description.push(`**${spec.preset}, ${spec.documents.toLocaleString('en-US')} documents × ${spec.queries}**: ${spec.rounds === 1 ? 'one round' : `${spec.rounds} rounds`}; warm-up job of ${spec.warmupDocuments.toLocaleString('en-US')} documents${spec.warmupDocuments >= spec.documents ? ' (the whole job: the tiny model pays for every new batch shape a large share of a run)' : ''}.`);
+      description.push(
+        `**${spec.preset}, ${spec.documents.toLocaleString('en-US')} documents × ${spec.queries}**: ${spec.rounds === 1 ? 'one round' : `${spec.rounds} rounds`}; warm-up job of ${spec.warmupDocuments.toLocaleString('en-US')} documents${spec.warmupDocuments >= spec.documents ? ' (the whole job: the tiny model pays for every new batch shape a large share of a run)' : ''}.`,
+      );
     }
     return { id: 'scale-out', title: this.title, description, rows, metrics: [], notes: [] };
   },

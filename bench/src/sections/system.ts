@@ -46,7 +46,9 @@ export function jobWorkload(preset: PresetName, documents: number, queries: numb
   const corpus = makeCorpus(seed, { lengths: 'realistic' });
   const docs = Array.from({ length: documents }, () => corpus.passage());
   const qs = Array.from({ length: queries }, () => corpus.query());
-  const body = Buffer.from(JSON.stringify({ model: MODEL_NAME, queries: qs.map((query, i) => ({ id: `q${i}`, query })), documents: docs, top_k: 10 }));
+  const body = Buffer.from(
+    JSON.stringify({ model: MODEL_NAME, queries: qs.map((query, i) => ({ id: `q${i}`, query })), documents: docs, top_k: 10 }),
+  );
   return {
     preset,
     documents: docs,
@@ -81,7 +83,15 @@ export async function runJob(stack: Stack, body: Buffer, everyMs = 50): Promise<
   // The aggregator logs the merge just after it marks the job completed.
   await sleep(20);
   const mergeMs = stack.mergeMs(id);
-  return { id, postMs: ms, wallSeconds, serverTotalMs: v.timings.total_ms, queuedMs: v.timings.queued_ms, shards: v.progress.shards_total, ...(mergeMs !== undefined ? { mergeMs } : {}) };
+  return {
+    id,
+    postMs: ms,
+    wallSeconds,
+    serverTotalMs: v.timings.total_ms,
+    queuedMs: v.timings.queued_ms,
+    shards: v.progress.shards_total,
+    ...(mergeMs !== undefined ? { mergeMs } : {}),
+  };
 }
 
 const MB = 1024 * 1024;
@@ -114,7 +124,14 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
   const ttl = quick ? 3 : 10;
   const metrics: Metric[] = [];
   const metric = (name: string, value: number | string, unit?: string, mnotes?: string, headline = false) =>
-    metrics.push({ group, name, value, ...(unit ? { unit } : {}), ...(mnotes ? { notes: mnotes } : {}), ...(headline ? { headline } : {}) });
+    metrics.push({
+      group,
+      name,
+      value,
+      ...(unit ? { unit } : {}),
+      ...(mnotes ? { notes: mnotes } : {}),
+      ...(headline ? { headline } : {}),
+    });
 
   log(`starting redis-server, API, aggregator (RERANK_RESULT_TTL_SECONDS=${ttl})…`);
   const stack = await Stack.start({ model: { name: MODEL_NAME, path: model.dir }, resultTtlSeconds: ttl });
@@ -162,10 +179,27 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
     const alternation = `system/${group}`;
     const last = jobRuns[jobRuns.length - 1];
     const rows: Row[] = [
-      { ...row('system', group, SYS.inProcess, n, alt.measurements[0], `FlagReranker, devices ['cpu'], intraOpNumThreads ${threads}; one call`, true), alternation },
       {
-        ...row('system', group, `${SYS.jobPrefix}: API → Redis → 1 worker (${threads} threads) → aggregator`, n, alt.measurements[1],
-          `${last.shards} shards; POST → 202 ${jobRuns.map((r) => fmt(r.postMs, 0)).join(', ')} ms; server created → completed ${jobRuns.map((r) => fmt((r.serverTotalMs ?? NaN) / 1000, 2)).join(', ')} s; merge ${jobRuns.map((r) => r.mergeMs ?? '?').join(', ')} ms; polled every 50 ms`),
+        ...row(
+          'system',
+          group,
+          SYS.inProcess,
+          n,
+          alt.measurements[0],
+          `FlagReranker, devices ['cpu'], intraOpNumThreads ${threads}; one call`,
+          true,
+        ),
+        alternation,
+      },
+      {
+        ...row(
+          'system',
+          group,
+          `${SYS.jobPrefix}: API → Redis → 1 worker (${threads} threads) → aggregator`,
+          n,
+          alt.measurements[1],
+          `${last.shards} shards; POST → 202 ${jobRuns.map((r) => fmt(r.postMs, 0)).join(', ')} ms; server created → completed ${jobRuns.map((r) => fmt((r.serverTotalMs ?? NaN) / 1000, 2)).join(', ')} s; merge ${jobRuns.map((r) => r.mergeMs ?? '?').join(', ')} ms; polled every 50 ms`,
+        ),
         alternation,
       },
     ];
@@ -174,13 +208,29 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
     // Same scores as in-process?
     const jobScores = (await stack.allScores(last.id, w.queries.length)).flat();
     const d = absDiffs(inProcessScores, jobScores);
-    metric('max |Δscore| job vs in-process', d.max === 0 ? '0' : d.max.toExponential(1), '', `every score of the last job (?all=true) against the in-process run, ${n} pairs`);
+    metric(
+      'max |Δscore| job vs in-process',
+      d.max === 0 ? '0' : d.max.toExponential(1),
+      '',
+      `every score of the last job (?all=true) against the in-process run, ${n} pairs`,
+    );
 
     const info = await stack.redis.info('memory');
     const mem = await stack.workerMemory();
     metric('Redis used_memory, empty stack (API + aggregator + worker connected)', mb(empty));
-    metric(SYS.redisPeak, mb(redisPeakSampled), '', `sampled every 100 ms (INFO memory used_memory); the body is ${mb(w.body.length)} of JSON`, true);
-    metric('Redis used_memory_peak (INFO), the server\'s life up to here', mb(Number(info.used_memory_peak)), '', 'includes the warm-up job');
+    metric(
+      SYS.redisPeak,
+      mb(redisPeakSampled),
+      '',
+      `sampled every 100 ms (INFO memory used_memory); the body is ${mb(w.body.length)} of JSON`,
+      true,
+    );
+    metric(
+      "Redis used_memory_peak (INFO), the server's life up to here",
+      mb(Number(info.used_memory_peak)),
+      '',
+      'includes the warm-up job',
+    );
     metric('worker VmRSS, largest sum sampled during the jobs', mb(workerRssPeak), '', 'sampled every 250 ms');
     for (const m of mem) metric(SYS.workerHwm, mb(m.hwm), '', `pid ${m.pid}; VmRSS now ${mb(m.rss)}`, mem.length === 1);
 
@@ -188,10 +238,21 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
     const t = performance.now();
     await sleep(ttl * 1000);
     // Expiry is lazy and sampled: give Redis a moment past the TTL, then read the memory regardless.
-    await waitFor('the job keys to expire', async () => ((await stack.redis.client.exists(`rerank:job:${last.id}`, `rerank:job:${last.id}:scores`)) === 0 ? true : undefined), 15000, 200).catch(() => undefined);
+    await waitFor(
+      'the job keys to expire',
+      async () => ((await stack.redis.client.exists(`rerank:job:${last.id}`, `rerank:job:${last.id}:scores`)) === 0 ? true : undefined),
+      15000,
+      200,
+    ).catch(() => undefined);
     const after = Number((await stack.redis.info('memory')).used_memory);
     const keys = await stack.redis.client.dbsize();
-    metric(SYS.redisAfterTtl, mb(after), '', `${fmt((performance.now() - t) / 1000, 1)} s after the last job completed (TTL ${ttl} s); ${keys} keys left (BullMQ queue metadata, worker heartbeats)`, true);
+    metric(
+      SYS.redisAfterTtl,
+      mb(after),
+      '',
+      `${fmt((performance.now() - t) / 1000, 1)} s after the last job completed (TTL ${ttl} s); ${keys} keys left (BullMQ queue metadata, worker heartbeats)`,
+      true,
+    );
 
     // POST → 202 with the workers stopped: nothing competes for the CPU; each job cancelled right after (untimed).
     await stack.stopWorkers();
@@ -204,12 +265,26 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
       await stack.cancel(r.id);
     }
     const others = foreignCores(cpu0, snapshot());
-    metric(SYS.postMedian, fmt(median(posts), 1), 'ms', `${submissions} submissions of the ${spec.documents.toLocaleString('en-US')}-document body (${mb(w.body.length)}, serialized beforehand), after 2 untimed; workers stopped, each job cancelled right after its 202`, true);
-    metric(SYS.postP95, fmt(percentile(posts, 95), 1), 'ms', `max ${fmt(Math.max(...posts), 1)} ms; other processes took ${fmt(others, 2)} cores meanwhile`, true);
+    metric(
+      SYS.postMedian,
+      fmt(median(posts), 1),
+      'ms',
+      `${submissions} submissions of the ${spec.documents.toLocaleString('en-US')}-document body (${mb(w.body.length)}, serialized beforehand), after 2 untimed; workers stopped, each job cancelled right after its 202`,
+      true,
+    );
+    metric(
+      SYS.postP95,
+      fmt(percentile(posts, 95), 1),
+      'ms',
+      `max ${fmt(Math.max(...posts), 1)} ms; other processes took ${fmt(others, 2)} cores meanwhile`,
+      true,
+    );
     log(`POST → 202: median ${fmt(median(posts), 1)} ms, p95 ${fmt(percentile(posts, 95), 1)} ms`);
     return { rows, metrics };
   } catch (e) {
-    process.stderr.write(`[system] API output:\n${stack.api.output().slice(-3000)}\n[system] aggregator output:\n${stack.aggregator.output().slice(-3000)}\n[system] launcher output:\n${stack.launcher?.output().slice(-3000) ?? ''}\n`);
+    process.stderr.write(
+      `[system] API output:\n${stack.api.output().slice(-3000)}\n[system] aggregator output:\n${stack.aggregator.output().slice(-3000)}\n[system] launcher output:\n${stack.launcher?.output().slice(-3000) ?? ''}\n`,
+    );
     throw e;
   } finally {
     await engine.close();
@@ -240,10 +315,14 @@ export function deriveSystem(result: SectionResult): void {
     const parts = [
       `**${group}**: the job reaches ${fmt(ratio.value, 2)} of the in-process engine's throughput (${fmt(job.pairsPerSecond, 1)} vs ${fmt(inProcess.pairsPerSecond, 1)} pairs/s${ratio.rounds && ratio.rounds.length > 1 ? `, median of ${ratio.rounds.length} A/B rounds` : ''}): target 0.9 ${ratio.value >= 0.9 ? 'met' : `missed by ${fmt(0.9 - ratio.value, 2)}`}.`,
     ];
-    if (Number.isFinite(p95)) parts.push(`POST → 202 for the body: median ${m(SYS.postMedian)?.value} ms, p95 ${fmt(p95, 1)} ms (target < 250 ms: ${p95 < 250 ? 'met' : `missed by ${fmt(p95 - 250, 0)} ms`}).`);
+    if (Number.isFinite(p95))
+      parts.push(
+        `POST → 202 for the body: median ${m(SYS.postMedian)?.value} ms, p95 ${fmt(p95, 1)} ms (target < 250 ms: ${p95 < 250 ? 'met' : `missed by ${fmt(p95 - 250, 0)} ms`}).`,
+      );
     const peak = m(SYS.redisPeak);
     const after = m(SYS.redisAfterTtl);
-    if (peak && after) parts.push(`Redis held at most ${peak.value} during the jobs and ${after.value} once the result's time to live had passed.`);
+    if (peak && after)
+      parts.push(`Redis held at most ${peak.value} during the jobs and ${after.value} once the result's time to live had passed.`);
     observations.push(parts.join(' '));
   }
   result.observations = observations;
@@ -274,8 +353,11 @@ export const systemSection: Section = {
           `The two alternate (in-process, job, in-process, job, ...), after a warm-up of each (tiny: the whole workload each, since a session pays once for every new batch shape and with the tiny model that is a large part of a run; MiniLM: 1,000 documents each). The tiny preset (2 layers, hidden 32) makes the job overhead-dominated, the hard case; the MiniLM-size model is compute-dominated. ` +
           `The job's scores are checked against the in-process ones (\`?all=true\`).`,
         `- **POST → 202**: ${ctx.options.quick ? 10 : 20} submissions of the whole body after 2 untimed ones, timed at the client, with the workers stopped so that nothing competes for the CPU; each job is cancelled (\`DELETE\`) right after its 202, untimed.\n` +
-          '- **memory**: Redis `used_memory` sampled every 100 ms during the jobs and `used_memory_peak`; `used_memory` once the TTL has passed (the job\'s keys gone); the workers\' `VmRSS` (sampled) and `VmHWM` from `/proc/<pid>/status`.',
-        ...specs.map((s) => `**${s.preset}: ${s.documents.toLocaleString('en-US')} documents × ${s.queries}**: ${s.rounds === 1 ? 'one A/B round' : `${s.rounds} A/B rounds`}.`),
+          "- **memory**: Redis `used_memory` sampled every 100 ms during the jobs and `used_memory_peak`; `used_memory` once the TTL has passed (the job's keys gone); the workers' `VmRSS` (sampled) and `VmHWM` from `/proc/<pid>/status`.",
+        ...specs.map(
+          (s) =>
+            `**${s.preset}: ${s.documents.toLocaleString('en-US')} documents × ${s.queries}**: ${s.rounds === 1 ? 'one A/B round' : `${s.rounds} A/B rounds`}.`,
+        ),
       ],
       rows,
       metrics,

@@ -4,7 +4,16 @@
  */
 import { RerankApiError, RerankConnectionError, RerankTimeoutError } from './errors';
 import { parseJsonLines } from './ndjson';
-import { type ErrorBody, type Job, type JobRequest, type JobResults, type RerankRequest, type RerankResponse, type ScoreLine, TERMINAL_STATUSES } from './types';
+import {
+  type ErrorBody,
+  type Job,
+  type JobRequest,
+  type JobResults,
+  type RerankRequest,
+  type RerankResponse,
+  type ScoreLine,
+  TERMINAL_STATUSES,
+} from './types';
 
 export interface RerankClientOptions {
   /** The API's base URL, e.g. http://localhost:3000 (a trailing slash is fine). */
@@ -40,7 +49,8 @@ export class RerankClient {
     } catch {
       throw new TypeError(`baseUrl: expected an http(s) URL such as http://localhost:3000, got ${JSON.stringify(options.baseUrl)}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl: expected http:// or https://, got ${JSON.stringify(options.baseUrl)}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`baseUrl: expected http:// or https://, got ${JSON.stringify(options.baseUrl)}`);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.apiKey = options.apiKey || undefined;
     this.timeoutMs = options.timeoutMs ?? 120000;
@@ -76,7 +86,9 @@ export class RerankClient {
       options.onProgress?.(job);
       if (TERMINAL_STATUSES.includes(job.status)) return job;
       if (Date.now() + interval > deadline) {
-        throw new RerankTimeoutError(`job ${id} is still ${job.status} (${job.progress.pairs_done} of ${job.progress.pairs_total} pairs) after ${options.timeoutMs} ms`);
+        throw new RerankTimeoutError(
+          `job ${id} is still ${job.status} (${job.progress.pairs_done} of ${job.progress.pairs_total} pairs) after ${options.timeoutMs} ms`,
+        );
       }
       await sleep(interval, options.signal);
     }
@@ -103,7 +115,9 @@ export class RerankClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new RerankConnectionError(`${method} ${this.baseUrl}${path}: expected JSON, got ${JSON.stringify(text.slice(0, 200))} (is ${this.baseUrl} the rerank API?)`);
+      throw new RerankConnectionError(
+        `${method} ${this.baseUrl}${path}: expected JSON, got ${JSON.stringify(text.slice(0, 200))} (is ${this.baseUrl} the rerank API?)`,
+      );
     }
   }
 
@@ -120,7 +134,10 @@ export class RerankClient {
       });
     } catch (e) {
       const error = e as Error & { cause?: { code?: string; message?: string } };
-      const why = error.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error.cause?.code ?? error.cause?.message ?? error.message);
+      const why =
+        error.name === 'TimeoutError'
+          ? `no answer within ${this.timeoutMs} ms`
+          : (error.cause?.code ?? error.cause?.message ?? error.message);
       throw new RerankConnectionError(`${method} ${this.baseUrl}${path}: ${why}; is the rerank API running at ${this.baseUrl}?`);
     }
   }

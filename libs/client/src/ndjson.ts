@@ -8,7 +8,9 @@ export async function* parseJsonLines<T>(body: AsyncIterable<Uint8Array>): Async
     try {
       return JSON.parse(line) as T;
     } catch (e) {
-      throw new Error(`line ${lineNumber} of the JSON-lines answer is not JSON (${(e as Error).message}): ${line.slice(0, 200)}`, { cause: e });
+      throw new Error(`line ${lineNumber} of the JSON-lines answer is not JSON (${(e as Error).message}): ${line.slice(0, 200)}`, {
+        cause: e,
+      });
     }
   };
   for await (const chunk of body) {

@@ -2,7 +2,14 @@
  * Webhook signature checks for receivers: the server's own signing module, imported by path so
  * that the client pulls in nothing but node:crypto (not the job system's Redis and queue code).
  */
-import { DEFAULT_TOLERANCE_SECONDS, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verifySignature, type VerifyResult } from '../../jobs/src/webhook';
+import {
+  DEFAULT_TOLERANCE_SECONDS,
+  DELIVERY_HEADER,
+  EVENT_HEADER,
+  SIGNATURE_HEADER,
+  verifySignature,
+  type VerifyResult,
+} from '../../jobs/src/webhook';
 
 export { DEFAULT_TOLERANCE_SECONDS, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, type VerifyResult };
 

@@ -7,8 +7,19 @@ export * from './errors';
 export { FlagReranker, type FlagRerankerOptions, type FlagRerankerOverrides } from './rerankers/flag-reranker';
 export { FlagLLMReranker, type FlagLLMRerankerOptions, type FlagLLMRerankerOverrides } from './rerankers/flag-llm-reranker';
 export { LayerWiseFlagLLMReranker, type LayerWiseRerankerOptions, type LayerWiseRerankerOverrides } from './rerankers/layerwise-reranker';
-export { LightWeightFlagLLMReranker, type LightWeightRerankerOptions, type LightWeightRerankerOverrides } from './rerankers/lightweight-reranker';
-export { AutoReranker, createReranker, detectFamily, type AnyReranker, type AutoRerankerOptions, type FamilyDecision } from './rerankers/auto-reranker';
+export {
+  LightWeightFlagLLMReranker,
+  type LightWeightRerankerOptions,
+  type LightWeightRerankerOverrides,
+} from './rerankers/lightweight-reranker';
+export {
+  AutoReranker,
+  createReranker,
+  detectFamily,
+  type AnyReranker,
+  type AutoRerankerOptions,
+  type FamilyDecision,
+} from './rerankers/auto-reranker';
 export { BaseReranker, type PairInputs } from './rerankers/base-reranker';
 export { parseDevice, resolveDevices, deviceName, type Device } from './devices';
 export { formatInstruction } from './instructions';

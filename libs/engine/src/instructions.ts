@@ -20,7 +20,8 @@ export function formatInstruction(format: string, instruction: string, text: str
         continue;
       }
       const close = template.indexOf('}', i);
-      if (close < 0) throw new RerankerArgumentError(argument, `unmatched "{" in format ${JSON.stringify(format)}; write "{{" for a literal brace`);
+      if (close < 0)
+        throw new RerankerArgumentError(argument, `unmatched "{" in format ${JSON.stringify(format)}; write "{{" for a literal brace`);
       const field = template.slice(i + 1, close);
       let index: number;
       if (field === '') {
@@ -34,11 +35,16 @@ export function formatInstruction(format: string, instruction: string, text: str
       } else {
         throw new RerankerArgumentError(argument, `format field {${field}} is not supported; use {} or {0}/{1} (instruction, then text)`);
       }
-      if (index > 1) throw new RerankerArgumentError(argument, `format ${JSON.stringify(format)} asks for field ${index}; only two are given (instruction, text)`);
+      if (index > 1)
+        throw new RerankerArgumentError(
+          argument,
+          `format ${JSON.stringify(format)} asks for field ${index}; only two are given (instruction, text)`,
+        );
       out += args[index];
       i = close;
     } else if (ch === '}') {
-      if (template[i + 1] !== '}') throw new RerankerArgumentError(argument, `single "}" in format ${JSON.stringify(format)}; write "}}" for a literal brace`);
+      if (template[i + 1] !== '}')
+        throw new RerankerArgumentError(argument, `single "}" in format ${JSON.stringify(format)}; write "}}" for a literal brace`);
       out += '}';
       i++;
     } else {

@@ -1,9 +1,17 @@
-import { ENGINE_OPTION_NAMES, ENGINE_OPTIONS, type EngineOptionDecl, type EngineOptionName, optionDecl, optionNamesOf, type OptionsOf, type OverridesOf } from './contract/engine-options';
+import {
+  ENGINE_OPTION_NAMES,
+  ENGINE_OPTIONS,
+  type EngineOptionDecl,
+  type EngineOptionName,
+  optionDecl,
+  optionNamesOf,
+  type OptionsOf,
+  type OverridesOf,
+} from './contract/engine-options';
 import { fieldProblem } from './contract/field';
 import { type Device, resolveDevices } from './devices';
 import { RerankerArgumentError } from './errors';
 import type { Family, RerankerOptions, ScoreOverrides } from './types';
-
 
 /** Defaults of the LLM families (FlagEmbedding decoder_only/*.py). */
 export const LLM_DEFAULT_PROMPT =
@@ -91,19 +99,22 @@ function checkKeys(given: object, family: Family, perCall: boolean): void {
 
 /** Validates constructor options and fills the reference's defaults. Throws on the first bad one. */
 export function resolveOptions(family: Family, options: RerankerOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new RerankerArgumentError('options', `must be an object, got ${JSON.stringify(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new RerankerArgumentError('options', `must be an object, got ${JSON.stringify(options)}`);
   checkKeys(options, family, false);
   const llm = family !== 'encoder';
   const o = options;
   // Every given option against its declaration, in declaration order (the first bad one is reported).
   for (const name of ENGINE_OPTION_NAMES) if (name !== 'devices' && o[name] !== undefined) checked(name, o[name]);
   const devices = resolveDevices(o.devices);
-  const or = <K extends EngineOptionName>(name: K) => (o[name] === undefined ? fallback<NonNullable<OptionsOf[K]>>(name) : (o[name] as NonNullable<OptionsOf[K]>));
+  const or = <K extends EngineOptionName>(name: K) =>
+    o[name] === undefined ? fallback<NonNullable<OptionsOf[K]>>(name) : (o[name] as NonNullable<OptionsOf[K]>);
   return {
     useFp16: or('useFp16'),
     queryInstruction: o.queryInstructionForRerank === undefined ? (llm ? LLM_QUERY_INSTRUCTION : null) : o.queryInstructionForRerank,
     queryInstructionFormat: or('queryInstructionFormat'),
-    passageInstruction: o.passageInstructionForRerank === undefined ? (llm ? LLM_PASSAGE_INSTRUCTION : null) : o.passageInstructionForRerank,
+    passageInstruction:
+      o.passageInstructionForRerank === undefined ? (llm ? LLM_PASSAGE_INSTRUCTION : null) : o.passageInstructionForRerank,
     passageInstructionFormat: or('passageInstructionFormat'),
     devices,
     batchSize: or('batchSize'),
@@ -124,7 +135,8 @@ export function resolveOptions(family: Family, options: RerankerOptions): Resolv
 
 /** Applies per-call overrides, as the reference's keyword arguments to compute_score. */
 export function resolveCall(family: Family, base: ResolvedOptions, overrides: ScoreOverrides = {}): CallSettings {
-  if (overrides === null || typeof overrides !== 'object') throw new RerankerArgumentError('overrides', `must be an object, got ${JSON.stringify(overrides)}`);
+  if (overrides === null || typeof overrides !== 'object')
+    throw new RerankerArgumentError('overrides', `must be an object, got ${JSON.stringify(overrides)}`);
   checkKeys(overrides, family, true);
   const o = overrides;
   for (const name of ENGINE_OPTION_NAMES) if (o[name as keyof OverridesOf] !== undefined) checked(name, o[name as keyof OverridesOf]);

@@ -8,7 +8,8 @@ export function isSinglePair(input: unknown): input is Pair {
 
 /** Checks a list of pairs; the error names the first bad item and what it should be. */
 export function checkPairs(input: unknown): readonly Pair[] {
-  if (!Array.isArray(input)) throw new RerankerArgumentError('pairs', `expected a [query, passage] pair or a list of them, got ${describe(input)}`);
+  if (!Array.isArray(input))
+    throw new RerankerArgumentError('pairs', `expected a [query, passage] pair or a list of them, got ${describe(input)}`);
   const list = isSinglePair(input) ? [input] : input;
   for (let i = 0; i < list.length; i++) {
     const item: unknown = list[i];
@@ -17,7 +18,8 @@ export function checkPairs(input: unknown): readonly Pair[] {
       throw new RerankerArgumentError(where, `expected [query, passage] (two strings), got ${describe(item)}`);
     }
     if (typeof item[0] !== 'string') throw new RerankerArgumentError(`${where}[0]`, `the query must be a string, got ${describe(item[0])}`);
-    if (typeof item[1] !== 'string') throw new RerankerArgumentError(`${where}[1]`, `the passage must be a string, got ${describe(item[1])}`);
+    if (typeof item[1] !== 'string')
+      throw new RerankerArgumentError(`${where}[1]`, `the passage must be a string, got ${describe(item[1])}`);
   }
   return list as readonly Pair[];
 }

@@ -29,5 +29,10 @@ export type AppName = keyof typeof ENTRY;
 export function spawnApp(name: AppName, env: Record<string, string>, args: string[] = []): AppProcess {
   const entry = ENTRY[name];
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build (npm test and npm run bench do)`);
-  return startProcess({ name, command: process.execPath, args: [entry, ...args], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+  return startProcess({
+    name,
+    command: process.execPath,
+    args: [entry, ...args],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
 }

@@ -88,10 +88,15 @@ export class Cluster {
     const list = typeof devices === 'string' ? devices.split(',') : [...devices];
     const launcher = spawnApp('launcher', this.workerEnv(extraEnv), ['--devices', list.join(',')]);
     this.launcher = launcher;
-    await waitFor(`${list.length} worker(s) ready`, async () => {
-      if (!launcher.running()) throw new ProcessExitedError(`the launcher exited (code ${await launcher.exited})`);
-      return (await this.readyWorkers()).length >= list.length ? true : undefined;
-    }, this.options.workerReadyTimeoutMs ?? 120000, 100).catch((e: Error) => {
+    await waitFor(
+      `${list.length} worker(s) ready`,
+      async () => {
+        if (!launcher.running()) throw new ProcessExitedError(`the launcher exited (code ${await launcher.exited})`);
+        return (await this.readyWorkers()).length >= list.length ? true : undefined;
+      },
+      this.options.workerReadyTimeoutMs ?? 120000,
+      100,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\nlauncher output:\n${launcher.output().slice(-4000)}`);
     });
     return launcher;
@@ -100,10 +105,15 @@ export class Cluster {
   /** A worker process of its own (no launcher, so no restart backoff), ready when this resolves. */
   async startWorker(extraEnv: Record<string, string> = {}, device = 'cpu'): Promise<AppProcess> {
     const worker = spawnApp('worker', this.workerEnv(extraEnv), ['--device', device]);
-    await waitFor(`worker pid ${worker.proc.pid} ready`, async () => {
-      if (!worker.running()) throw new ProcessExitedError(`the worker exited (code ${await worker.exited})`);
-      return (await this.readyWorkers()).some((w) => w.pid === worker.proc.pid) ? true : undefined;
-    }, this.options.workerReadyTimeoutMs ?? 120000, 100).catch((e: Error) => {
+    await waitFor(
+      `worker pid ${worker.proc.pid} ready`,
+      async () => {
+        if (!worker.running()) throw new ProcessExitedError(`the worker exited (code ${await worker.exited})`);
+        return (await this.readyWorkers()).some((w) => w.pid === worker.proc.pid) ? true : undefined;
+      },
+      this.options.workerReadyTimeoutMs ?? 120000,
+      100,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\nworker output:\n${worker.output().slice(-4000)}`);
     });
     return worker;
@@ -134,10 +144,15 @@ export class Cluster {
   /** Waits for the aggregator's "ready" log line (it serves no HTTP here: HEALTH_PORT=0). */
   async aggregatorReady(timeoutMs = 30000): Promise<void> {
     const agg = this.aggregator;
-    await waitFor('the aggregator to be ready', async () => {
-      if (!agg.running()) throw new ProcessExitedError(`the aggregator exited (code ${await agg.exited}): ${agg.output().slice(-3000)}`);
-      return /ready: aggregating/.test(agg.output()) ? true : undefined;
-    }, timeoutMs, 100);
+    await waitFor(
+      'the aggregator to be ready',
+      async () => {
+        if (!agg.running()) throw new ProcessExitedError(`the aggregator exited (code ${await agg.exited}): ${agg.output().slice(-3000)}`);
+        return /ready: aggregating/.test(agg.output()) ? true : undefined;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /** Live worker heartbeats (any state). */

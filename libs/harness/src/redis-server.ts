@@ -60,25 +60,45 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const temporary = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rerank-redis-'));
   mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...PERSISTENCE[options.persistence ?? 'none'], '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    ...PERSISTENCE[options.persistence ?? 'none'],
+    '--daemonize',
+    'no',
+  ];
   if (options.maxmemory) args.push('--maxmemory', options.maxmemory, '--maxmemory-policy', 'noeviction');
   if ((options.output ?? 'capture') === 'capture') args.push('--loglevel', 'warning');
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 100, lazyConnect: true });
   client.on('error', () => undefined);
-  const launch = () => startProcess({ name: 'redis', command: 'redis-server', args, env: options.env ?? process.env, output: options.output });
+  const launch = () =>
+    startProcess({ name: 'redis', command: 'redis-server', args, env: options.env ?? process.env, output: options.output });
 
   const ready = async (proc: AppProcess) => {
-    await waitFor(`redis-server on port ${port}`, async () => {
-      if (!proc.running()) {
-        const code = await proc.exited;
-        throw new ProcessExitedError(`redis-server exited with code ${code} (is redis-server installed and port ${port} free?) ${proc.output().slice(-2000)}`);
-      }
-      if (client.status === 'wait' || client.status === 'end') await client.connect().catch(() => undefined);
-      // Ours, not another server already on the port (then ours exits: "Address already in use").
-      const pid = /^process_id:(\d+)/m.exec(await client.info('server'))?.[1];
-      return Number(pid) === proc.proc.pid ? true : undefined;
-    }, options.readyTimeoutMs ?? 15000, 100).catch(async (e: Error) => {
+    await waitFor(
+      `redis-server on port ${port}`,
+      async () => {
+        if (!proc.running()) {
+          const code = await proc.exited;
+          throw new ProcessExitedError(
+            `redis-server exited with code ${code} (is redis-server installed and port ${port} free?) ${proc.output().slice(-2000)}`,
+          );
+        }
+        if (client.status === 'wait' || client.status === 'end') await client.connect().catch(() => undefined);
+        // Ours, not another server already on the port (then ours exits: "Address already in use").
+        const pid = /^process_id:(\d+)/m.exec(await client.info('server'))?.[1];
+        return Number(pid) === proc.proc.pid ? true : undefined;
+      },
+      options.readyTimeoutMs ?? 15000,
+      100,
+    ).catch(async (e: Error) => {
       await proc.kill();
       throw e;
     });

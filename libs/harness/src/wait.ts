@@ -9,7 +9,12 @@ export class ProcessExitedError extends Error {}
  * Polls until `check` returns a value (not undefined), or throws after `timeoutMs` with `what`. Errors
  * thrown by `check` count as "not yet", except ProcessExitedError, which ends the wait.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -20,7 +25,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       if (e instanceof ProcessExitedError) throw e;
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await sleep(everyMs);
   }
 }
@@ -44,7 +50,8 @@ export async function waitForHttp(url: string, options: WaitForHttpOptions = {})
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (signal?.aborted) throw new Error(`stopped waiting for ${url}`);
-    if (proc && !proc.running()) throw new ProcessExitedError(`${proc.name} exited (code ${await proc.exited}) before ${url} answered${tail()}`);
+    if (proc && !proc.running())
+      throw new ProcessExitedError(`${proc.name} exited (code ${await proc.exited}) before ${url} answered${tail()}`);
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await r.arrayBuffer();
@@ -52,7 +59,10 @@ export async function waitForHttp(url: string, options: WaitForHttpOptions = {})
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} to answer ${typeof status === 'number' ? status : 'as expected'}${tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${url} to answer ${typeof status === 'number' ? status : 'as expected'}${tail()}`,
+      );
     await sleep(everyMs);
   }
 }

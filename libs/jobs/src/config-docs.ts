@@ -5,7 +5,8 @@
 import { CONFIG_VARS } from './config';
 import { type ConfigVar, PROCESS_LABELS } from './config-schema';
 
-export const CONFIG_TABLE_START = '<!-- config-table:start (generated from libs/jobs/src/config.ts by `npm run docs:config`; edit there) -->';
+export const CONFIG_TABLE_START =
+  '<!-- config-table:start (generated from libs/jobs/src/config.ts by `npm run docs:config`; edit there) -->';
 export const CONFIG_TABLE_END = '<!-- config-table:end -->';
 
 /** A table cell: pipes escaped, no line breaks. */
@@ -25,6 +26,7 @@ export function configTable(vars: readonly ConfigVar[] = CONFIG_VARS): string {
 export function withConfigTable(doc: string, vars: readonly ConfigVar[] = CONFIG_VARS): string {
   const start = doc.indexOf(CONFIG_TABLE_START);
   const end = doc.indexOf(CONFIG_TABLE_END);
-  if (start < 0 || end < start) throw new Error(`docs/deploy.md: the markers ${CONFIG_TABLE_START} and ${CONFIG_TABLE_END} must enclose the configuration table`);
+  if (start < 0 || end < start)
+    throw new Error(`docs/deploy.md: the markers ${CONFIG_TABLE_START} and ${CONFIG_TABLE_END} must enclose the configuration table`);
   return `${doc.slice(0, start + CONFIG_TABLE_START.length)}\n${configTable(vars)}\n${doc.slice(end)}`;
 }

@@ -64,7 +64,8 @@ export function int(min: number, max = MAX_INT): VarType<number> {
   return {
     label: max === MAX_INT ? `integer ≥ ${min}` : `integer ${min}–${max}`,
     parse(raw, name, fallback) {
-      if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) return bad(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}${withDefault(fallback)}`);
+      if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+        return bad(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}${withDefault(fallback)}`);
       return ok(Number(raw));
     },
   };
@@ -76,7 +77,8 @@ export function fraction(): VarType<number> {
     label: 'fraction (0, 1]',
     parse(raw, name, fallback) {
       const n = Number(raw);
-      if (!/^(0|1)?(\.\d+)?$/.test(raw) || !(n > 0 && n <= 1)) return bad(`${name}=${JSON.stringify(raw)}: expected a fraction above 0 and at most 1, e.g. 0.9${withDefault(fallback)}`);
+      if (!/^(0|1)?(\.\d+)?$/.test(raw) || !(n > 0 && n <= 1))
+        return bad(`${name}=${JSON.stringify(raw)}: expected a fraction above 0 and at most 1, e.g. 0.9${withDefault(fallback)}`);
       return ok(n);
     },
   };
@@ -114,7 +116,8 @@ export function redisSize(): VarType<string> {
   return {
     label: 'size (Redis units: 512mb, 2gb)',
     parse(raw, name) {
-      if (!/^\d+(b|kb|mb|gb|k|m|g)?$/i.test(raw)) return bad(`${name}=${JSON.stringify(raw)}: expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)`);
+      if (!/^\d+(b|kb|mb|gb|k|m|g)?$/i.test(raw))
+        return bad(`${name}=${JSON.stringify(raw)}: expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)`);
       return ok(raw);
     },
   };
@@ -205,5 +208,8 @@ export function unknownVariables(vars: readonly ConfigVar[], env: Env): string[]
   return Object.keys(env)
     .filter((name) => name.startsWith('RERANK_') && !known.has(name) && env[name] !== undefined)
     .sort()
-    .map((name) => `${name}: unknown variable, no process reads it; did you mean ${closestName(name, vars)}? (every variable: docs/deploy.md, Configuration)`);
+    .map(
+      (name) =>
+        `${name}: unknown variable, no process reads it; did you mean ${closestName(name, vars)}? (every variable: docs/deploy.md, Configuration)`,
+    );
 }

@@ -126,73 +126,489 @@ function parseLogLevelVar(raw: string, name: string): Parsed<LogLevel> {
 }
 
 export const CONFIG_VARS = [
-  { name: 'REDIS_URL', type: redisUrlType(), default: null, unset: '`redis://127.0.0.1:6379`; `npm start` runs its own', processes: ['api', 'worker', 'aggregator', 'stack'], description: 'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS; redis+cluster://[user:pass@]h1:p1,h2:p2 for a Redis Cluster, redis+sentinel://[user:pass@]s1:p1,s2:p2/<master name>[/db] for Sentinel; docs/deploy.md). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.' },
+  {
+    name: 'REDIS_URL',
+    type: redisUrlType(),
+    default: null,
+    unset: '`redis://127.0.0.1:6379`; `npm start` runs its own',
+    processes: ['api', 'worker', 'aggregator', 'stack'],
+    description:
+      'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS; redis+cluster://[user:pass@]h1:p1,h2:p2 for a Redis Cluster, redis+sentinel://[user:pass@]s1:p1,s2:p2/<master name>[/db] for Sentinel; docs/deploy.md). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.',
+  },
   { name: 'PORT', type: int(0, 65535), default: '3000', processes: ['api', 'stack'], description: 'HTTP port of the API.' },
-  { name: 'HEALTH_PORT', type: int(0, 65535), default: null, unset: '8081 launcher, 8082 aggregator', processes: ['launcher', 'aggregator', 'stack'], description: 'Port of the /health/live and /health/ready endpoints of the worker launcher and the aggregator (default 8081 for the launcher, 8082 for the aggregator; 0 turns the health server off).' },
-  { name: 'RERANK_DATA_DIR', type: directory(), default: './data', processes: ['stack'], description: 'Where `npm start` keeps redis persistence (<dir>/redis) and the generated test model (<dir>/models); not used by the images.' },
-  { name: 'RERANK_MODELS', type: custom('models: name=path,... or JSON', parseModelsVar), default: null, unset: '(required; `npm start`: a generated test model)', processes: ['api', 'worker', 'stack'], description: 'Models to serve: a JSON array [{"name","path","family"?,"options"?}] or the shorthand name=path,name2=path2 (path: model directory or hub id). Unset: `npm start` generates and serves a tiny test model; the other apps refuse to start.' },
-  { name: 'RERANK_CACHE_DIR', type: text(), default: null, unset: '`~/.cache/rerank`; `/models` in the images', processes: ['worker', 'cli'], description: 'Engine model cache (hub downloads, names looked up by the engine): the models volume in the images; default ~/.cache/rerank.' },
-  { name: 'HF_ENDPOINT', type: url(['http', 'https'], 'the http(s) URL of a Hugging Face-compatible hub, e.g. https://huggingface.co'), default: null, unset: '`https://huggingface.co`', processes: ['worker', 'cli'], description: 'Hugging Face-compatible hub that model ids are downloaded from (a mirror); leave it unset rather than empty.' },
-  { name: 'HF_TOKEN', type: text(), default: null, unset: 'none', processes: ['worker', 'cli'], description: 'Token for private or gated hub repositories.' },
-  { name: 'HF_HUB_OFFLINE', type: flag(), default: null, unset: 'off', processes: ['worker', 'cli'], description: '1: never download a model; use what is in RERANK_CACHE_DIR.' },
-  { name: 'RERANK_OFFLINE', type: flag(), default: null, unset: 'off', processes: ['worker', 'cli'], description: '1: never download a model (the same as HF_HUB_OFFLINE).' },
-  { name: 'RERANK_DEVICES', type: custom('devices: cpu, cuda:N, ...', parseDevicesVar), default: 'cpu', processes: ['launcher', 'worker', 'stack'], description: 'Devices of the worker launcher, one worker process each: cpu, cuda:0, cuda:1, ... comma separated (cpu may repeat); the GPU image sets cuda:0.' },
-  { name: 'RERANK_THREADS', type: int(1, 1024), default: null, unset: 'CPU cores', processes: ['launcher', 'worker'], description: 'CPU threads for scoring (default: the number of CPU cores). The launcher splits them across its CPU workers; a worker uses them as the runtime intra-op threads (GPU workers at most 2). In a container set it to its CPU limit: Node sees the host\'s cores.' },
-  { name: 'RERANK_API_KEYS', type: custom('keys: label:key,...', parseApiKeysVar), default: null, unset: 'none (API open, with a warning)', processes: ['api'], description: 'API keys, comma separated, each optionally as label:key; keys of 8+ characters without spaces. A job is visible only to its key. Unset: the API runs open (a warning is logged).' },
-  { name: 'RERANK_MAX_BODY_BYTES', type: int(1024), default: '33554432', processes: ['api'], description: 'Largest request body in bytes (413 beyond).' },
-  { name: 'RERANK_MAX_DOCUMENTS', type: int(1), default: '100000', processes: ['api'], description: 'Most documents in one request (all queries together).' },
-  { name: 'RERANK_MAX_DOCUMENT_CHARS', type: int(1), default: '20000', processes: ['api'], description: 'Most characters in one document or query.' },
+  {
+    name: 'HEALTH_PORT',
+    type: int(0, 65535),
+    default: null,
+    unset: '8081 launcher, 8082 aggregator',
+    processes: ['launcher', 'aggregator', 'stack'],
+    description:
+      'Port of the /health/live and /health/ready endpoints of the worker launcher and the aggregator (default 8081 for the launcher, 8082 for the aggregator; 0 turns the health server off).',
+  },
+  {
+    name: 'RERANK_DATA_DIR',
+    type: directory(),
+    default: './data',
+    processes: ['stack'],
+    description:
+      'Where `npm start` keeps redis persistence (<dir>/redis) and the generated test model (<dir>/models); not used by the images.',
+  },
+  {
+    name: 'RERANK_MODELS',
+    type: custom('models: name=path,... or JSON', parseModelsVar),
+    default: null,
+    unset: '(required; `npm start`: a generated test model)',
+    processes: ['api', 'worker', 'stack'],
+    description:
+      'Models to serve: a JSON array [{"name","path","family"?,"options"?}] or the shorthand name=path,name2=path2 (path: model directory or hub id). Unset: `npm start` generates and serves a tiny test model; the other apps refuse to start.',
+  },
+  {
+    name: 'RERANK_CACHE_DIR',
+    type: text(),
+    default: null,
+    unset: '`~/.cache/rerank`; `/models` in the images',
+    processes: ['worker', 'cli'],
+    description:
+      'Engine model cache (hub downloads, names looked up by the engine): the models volume in the images; default ~/.cache/rerank.',
+  },
+  {
+    name: 'HF_ENDPOINT',
+    type: url(['http', 'https'], 'the http(s) URL of a Hugging Face-compatible hub, e.g. https://huggingface.co'),
+    default: null,
+    unset: '`https://huggingface.co`',
+    processes: ['worker', 'cli'],
+    description: 'Hugging Face-compatible hub that model ids are downloaded from (a mirror); leave it unset rather than empty.',
+  },
+  {
+    name: 'HF_TOKEN',
+    type: text(),
+    default: null,
+    unset: 'none',
+    processes: ['worker', 'cli'],
+    description: 'Token for private or gated hub repositories.',
+  },
+  {
+    name: 'HF_HUB_OFFLINE',
+    type: flag(),
+    default: null,
+    unset: 'off',
+    processes: ['worker', 'cli'],
+    description: '1: never download a model; use what is in RERANK_CACHE_DIR.',
+  },
+  {
+    name: 'RERANK_OFFLINE',
+    type: flag(),
+    default: null,
+    unset: 'off',
+    processes: ['worker', 'cli'],
+    description: '1: never download a model (the same as HF_HUB_OFFLINE).',
+  },
+  {
+    name: 'RERANK_DEVICES',
+    type: custom('devices: cpu, cuda:N, ...', parseDevicesVar),
+    default: 'cpu',
+    processes: ['launcher', 'worker', 'stack'],
+    description:
+      'Devices of the worker launcher, one worker process each: cpu, cuda:0, cuda:1, ... comma separated (cpu may repeat); the GPU image sets cuda:0.',
+  },
+  {
+    name: 'RERANK_THREADS',
+    type: int(1, 1024),
+    default: null,
+    unset: 'CPU cores',
+    processes: ['launcher', 'worker'],
+    description:
+      "CPU threads for scoring (default: the number of CPU cores). The launcher splits them across its CPU workers; a worker uses them as the runtime intra-op threads (GPU workers at most 2). In a container set it to its CPU limit: Node sees the host's cores.",
+  },
+  {
+    name: 'RERANK_API_KEYS',
+    type: custom('keys: label:key,...', parseApiKeysVar),
+    default: null,
+    unset: 'none (API open, with a warning)',
+    processes: ['api'],
+    description:
+      'API keys, comma separated, each optionally as label:key; keys of 8+ characters without spaces. A job is visible only to its key. Unset: the API runs open (a warning is logged).',
+  },
+  {
+    name: 'RERANK_MAX_BODY_BYTES',
+    type: int(1024),
+    default: '33554432',
+    processes: ['api'],
+    description: 'Largest request body in bytes (413 beyond).',
+  },
+  {
+    name: 'RERANK_MAX_DOCUMENTS',
+    type: int(1),
+    default: '100000',
+    processes: ['api'],
+    description: 'Most documents in one request (all queries together).',
+  },
+  {
+    name: 'RERANK_MAX_DOCUMENT_CHARS',
+    type: int(1),
+    default: '20000',
+    processes: ['api'],
+    description: 'Most characters in one document or query.',
+  },
   { name: 'RERANK_MAX_QUERIES', type: int(1), default: '100', processes: ['api'], description: 'Most queries in one job.' },
-  { name: 'RERANK_MAX_PAIRS', type: int(1), default: '1000000', processes: ['api'], description: 'Most (query, document) pairs in one job.' },
+  {
+    name: 'RERANK_MAX_PAIRS',
+    type: int(1),
+    default: '1000000',
+    processes: ['api'],
+    description: 'Most (query, document) pairs in one job.',
+  },
   { name: 'RERANK_MAX_TOP_K', type: int(1), default: '1000', processes: ['api'], description: 'Largest top_k / top_n accepted.' },
-  { name: 'RERANK_SYNC_MAX_DOCUMENTS', type: int(1), default: '10000', processes: ['api'], description: 'Most documents of a synchronous /v1/rerank or /v2/rerank request (cut into shard-sized parts that workers share); larger ones get 413 pointing to /v1/jobs.' },
-  { name: 'RERANK_SYNC_TIMEOUT_MS', type: int(100), default: '30000', processes: ['api'], description: 'How long a synchronous request waits for a worker before 504.' },
-  { name: 'RERANK_RESULT_TTL_SECONDS', type: int(1), default: '86400', processes: ['api', 'aggregator'], description: 'How long a finished job, its results and its idempotency key stay in Redis.' },
-  { name: 'RERANK_SHARD_MAX_PAIRS', type: int(1), default: '1000', processes: ['api'], description: 'Most pairs in one shard (the unit of work a worker takes).' },
-  { name: 'RERANK_SHARD_MIN_COUNT', type: int(1, 10000), default: '16', processes: ['api'], description: 'A job is cut into at least this many shards of similar cost when its pairs allow (down to 32 pairs per shard), so several workers share even a small job evenly.' },
-  { name: 'RERANK_WORKER_CONCURRENCY', type: int(1, 64), default: '2', processes: ['worker'], description: 'Shards one worker scores at once. Two keep its device busy while the other shard\'s texts are read from and its scores written to Redis, and tokenized; the engine interleaves their batches.' },
-  { name: 'RERANK_SHARD_MAX_CHARS', type: int(1), default: '1000000', processes: ['api'], description: 'Most characters (query + document, summed over pairs) in one shard.' },
-  { name: 'RERANK_WEBHOOK_ATTEMPTS', type: int(1, 100), default: '8', processes: ['api', 'aggregator'], description: 'Delivery attempts of a webhook before its failure is recorded on the job.' },
-  { name: 'RERANK_WEBHOOK_BACKOFF_MS', type: int(1), default: '2000', processes: ['api', 'aggregator'], description: 'First retry delay of a webhook; doubles with each attempt (exponential backoff).' },
-  { name: 'RERANK_WEBHOOK_TIMEOUT_MS', type: int(100), default: '10000', processes: ['aggregator'], description: 'Timeout of one webhook POST.' },
-  { name: 'RERANK_WEBHOOK_INLINE_MAX', type: int(0), default: '100', processes: ['aggregator'], description: 'Webhooks carry the results inline when the job has at most this many top-k entries (all queries together); otherwise only the link.' },
-  { name: 'RERANK_LOCK_DURATION_MS', type: int(1000), default: '10000', processes: ['worker', 'aggregator'], description: 'BullMQ lock of a shard being scored, renewed by its worker every half of it; a worker that dies loses its shard to another within this plus RERANK_STALLED_INTERVAL_MS (about 12 s with the defaults). Keep it above twice the longest pause of a worker\'s event loop.' },
-  { name: 'RERANK_STALLED_INTERVAL_MS', type: int(500), default: '2000', processes: ['worker', 'aggregator'], description: 'How often workers (and the aggregator, for its queues) look for stalled shards of dead processes and queue them again; one cheap Redis script per interval across all workers.' },
-  { name: 'RERANK_MAX_STALLED_COUNT', type: int(1, 1000), default: '5', processes: ['worker', 'aggregator'], description: 'How many times a shard may stall (its worker killed) before it fails.' },
-  { name: 'RERANK_SHARD_ATTEMPTS', type: int(1, 100), default: '3', processes: ['api', 'aggregator'], description: 'Attempts of a shard that throws (engine errors) before it fails the job.' },
-  { name: 'RERANK_WEBHOOK_ALLOWED_HOSTS', type: custom('hostnames and CIDRs', parseHostListVar), default: null, unset: 'none: public addresses only', processes: ['api', 'aggregator'], description: 'Internal webhook receivers allowed despite the SSRF guard: hostnames and CIDRs, comma separated (e.g. 10.0.0.0/8,hooks.internal). Unset: webhook URLs whose host is or resolves to a loopback, private, link-local, CGNAT, multicast or unspecified address are refused. Set it on the API and the aggregator alike.' },
-  { name: 'RERANK_TRUST_PROXY', type: custom('true, or addresses/CIDRs', parseTrustProxyVar), default: null, unset: 'none: X-Forwarded-* ignored', processes: ['api'], description: 'Whose X-Forwarded-Proto/Host the API believes when building job links: true (any peer: only behind a proxy that overwrites them) or the proxies\' addresses/CIDRs, comma separated. Unset: X-Forwarded-* is ignored.' },
-  { name: 'RERANK_SECRET_KEY', type: text({ minLength: MIN_SECRET_KEY_CHARS, hint: 'generate one with `openssl rand -base64 32`' }), default: null, unset: 'none: plain text, a warning at start', processes: ['api', 'aggregator'], description: 'Encrypts webhook secrets at rest in Redis (AES-256-GCM; at least 32 characters, e.g. `openssl rand -base64 32`). Set the same value on the API and the aggregator. Unset: secrets are stored in plain text (a warning is logged).' },
-  { name: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE', type: int(0), default: '3000', processes: ['api'], description: 'Requests per minute per API key (open API: all clients together) on /v1/rerank, /v2/rerank, /v1/jobs and /v1/models, shared by all API replicas; 429 with Retry-After beyond. 0: no limit.' },
-  { name: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE', type: int(0), default: '5000000', processes: ['api'], description: '(query, document) pairs per minute per API key, synchronous requests and jobs together; 429 with Retry-After beyond. 0: no limit.' },
-  { name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS', type: int(0), default: '200', processes: ['api'], description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.' },
-  { name: 'RERANK_MAX_METADATA_DEPTH', type: int(1, 1000), default: '32', processes: ['api'], description: 'Deepest nesting of a job\'s `metadata` (objects and lists inside it); deeper is a 400.' },
-  { name: 'RERANK_MAX_METADATA_BYTES', type: int(2), default: '16384', processes: ['api'], description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.' },
-  { name: 'RERANK_JOB_LIST_MAX', type: int(1, 1000000), default: '10000', processes: ['api'], description: 'GET /v1/jobs: the newest jobs per API key kept in its listing index (older ones drop out of the listing but stay readable by id until they expire).' },
-  { name: 'RERANK_ADMIN_KEYS', type: custom('keys: label:key,...', parseAdminKeysVar), default: null, unset: 'none: no queue dashboard', processes: ['api'], description: 'Admin keys, comma separated, each optionally as label:key (8+ characters, none of RERANK_API_KEYS): the queue dashboard at /admin/queues (Bull Board, read-only) answers only to them (Authorization: Bearer <key>, or Basic with the key as password in a browser). Unset: the dashboard is not served.' },
-  { name: 'RERANK_INFRA_RETRY_MS', type: int(0), default: '300000', processes: ['worker', 'aggregator'], description: 'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.' },
-  { name: 'RERANK_REDIS_COMMAND_TIMEOUT_MS', type: int(100), default: '5000', processes: ['api'], description: 'The API fails a Redis command after this long (503) instead of waiting for Redis; while Redis is disconnected it answers 503 at once.' },
-  { name: 'RERANK_MAX_QUEUED_PAIRS', type: int(0), default: '20000000', processes: ['api'], description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while the pairs of unfinished jobs plus its own would pass this; 0 turns the check off. At least RERANK_MAX_PAIRS.' },
-  { name: 'RERANK_REDIS_MEMORY_CEILING', type: fraction(), default: '0.9', processes: ['api'], description: 'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while Redis used_memory is above this fraction of its maxmemory (0 < x <= 1; INFO memory, read at most once a second). No check when Redis has no maxmemory.' },
-  { name: 'RERANK_REDIS_MAXMEMORY', type: redisSize(), default: '1gb', processes: ['stack'], description: 'maxmemory of the redis-server that `npm start` starts when REDIS_URL is unset (Redis units: 512mb, 2gb; with noeviction). Other Redis deployments set their own.' },
-  { name: 'RERANK_DRAIN_TIMEOUT_MS', type: int(0), default: '25000', processes: ['api'], description: 'On SIGTERM the API stops accepting connections and waits this long for in-flight requests (synchronous reranks included) before it answers what is left with 503 and exits; keep it below the orchestrator\'s grace period.' },
+  {
+    name: 'RERANK_SYNC_MAX_DOCUMENTS',
+    type: int(1),
+    default: '10000',
+    processes: ['api'],
+    description:
+      'Most documents of a synchronous /v1/rerank or /v2/rerank request (cut into shard-sized parts that workers share); larger ones get 413 pointing to /v1/jobs.',
+  },
+  {
+    name: 'RERANK_SYNC_TIMEOUT_MS',
+    type: int(100),
+    default: '30000',
+    processes: ['api'],
+    description: 'How long a synchronous request waits for a worker before 504.',
+  },
+  {
+    name: 'RERANK_RESULT_TTL_SECONDS',
+    type: int(1),
+    default: '86400',
+    processes: ['api', 'aggregator'],
+    description: 'How long a finished job, its results and its idempotency key stay in Redis.',
+  },
+  {
+    name: 'RERANK_SHARD_MAX_PAIRS',
+    type: int(1),
+    default: '1000',
+    processes: ['api'],
+    description: 'Most pairs in one shard (the unit of work a worker takes).',
+  },
+  {
+    name: 'RERANK_SHARD_MIN_COUNT',
+    type: int(1, 10000),
+    default: '16',
+    processes: ['api'],
+    description:
+      'A job is cut into at least this many shards of similar cost when its pairs allow (down to 32 pairs per shard), so several workers share even a small job evenly.',
+  },
+  {
+    name: 'RERANK_WORKER_CONCURRENCY',
+    type: int(1, 64),
+    default: '2',
+    processes: ['worker'],
+    description:
+      "Shards one worker scores at once. Two keep its device busy while the other shard's texts are read from and its scores written to Redis, and tokenized; the engine interleaves their batches.",
+  },
+  {
+    name: 'RERANK_SHARD_MAX_CHARS',
+    type: int(1),
+    default: '1000000',
+    processes: ['api'],
+    description: 'Most characters (query + document, summed over pairs) in one shard.',
+  },
+  {
+    name: 'RERANK_WEBHOOK_ATTEMPTS',
+    type: int(1, 100),
+    default: '8',
+    processes: ['api', 'aggregator'],
+    description: 'Delivery attempts of a webhook before its failure is recorded on the job.',
+  },
+  {
+    name: 'RERANK_WEBHOOK_BACKOFF_MS',
+    type: int(1),
+    default: '2000',
+    processes: ['api', 'aggregator'],
+    description: 'First retry delay of a webhook; doubles with each attempt (exponential backoff).',
+  },
+  {
+    name: 'RERANK_WEBHOOK_TIMEOUT_MS',
+    type: int(100),
+    default: '10000',
+    processes: ['aggregator'],
+    description: 'Timeout of one webhook POST.',
+  },
+  {
+    name: 'RERANK_WEBHOOK_INLINE_MAX',
+    type: int(0),
+    default: '100',
+    processes: ['aggregator'],
+    description:
+      'Webhooks carry the results inline when the job has at most this many top-k entries (all queries together); otherwise only the link.',
+  },
+  {
+    name: 'RERANK_LOCK_DURATION_MS',
+    type: int(1000),
+    default: '10000',
+    processes: ['worker', 'aggregator'],
+    description:
+      "BullMQ lock of a shard being scored, renewed by its worker every half of it; a worker that dies loses its shard to another within this plus RERANK_STALLED_INTERVAL_MS (about 12 s with the defaults). Keep it above twice the longest pause of a worker's event loop.",
+  },
+  {
+    name: 'RERANK_STALLED_INTERVAL_MS',
+    type: int(500),
+    default: '2000',
+    processes: ['worker', 'aggregator'],
+    description:
+      'How often workers (and the aggregator, for its queues) look for stalled shards of dead processes and queue them again; one cheap Redis script per interval across all workers.',
+  },
+  {
+    name: 'RERANK_MAX_STALLED_COUNT',
+    type: int(1, 1000),
+    default: '5',
+    processes: ['worker', 'aggregator'],
+    description: 'How many times a shard may stall (its worker killed) before it fails.',
+  },
+  {
+    name: 'RERANK_SHARD_ATTEMPTS',
+    type: int(1, 100),
+    default: '3',
+    processes: ['api', 'aggregator'],
+    description: 'Attempts of a shard that throws (engine errors) before it fails the job.',
+  },
+  {
+    name: 'RERANK_WEBHOOK_ALLOWED_HOSTS',
+    type: custom('hostnames and CIDRs', parseHostListVar),
+    default: null,
+    unset: 'none: public addresses only',
+    processes: ['api', 'aggregator'],
+    description:
+      'Internal webhook receivers allowed despite the SSRF guard: hostnames and CIDRs, comma separated (e.g. 10.0.0.0/8,hooks.internal). Unset: webhook URLs whose host is or resolves to a loopback, private, link-local, CGNAT, multicast or unspecified address are refused. Set it on the API and the aggregator alike.',
+  },
+  {
+    name: 'RERANK_TRUST_PROXY',
+    type: custom('true, or addresses/CIDRs', parseTrustProxyVar),
+    default: null,
+    unset: 'none: X-Forwarded-* ignored',
+    processes: ['api'],
+    description:
+      "Whose X-Forwarded-Proto/Host the API believes when building job links: true (any peer: only behind a proxy that overwrites them) or the proxies' addresses/CIDRs, comma separated. Unset: X-Forwarded-* is ignored.",
+  },
+  {
+    name: 'RERANK_SECRET_KEY',
+    type: text({ minLength: MIN_SECRET_KEY_CHARS, hint: 'generate one with `openssl rand -base64 32`' }),
+    default: null,
+    unset: 'none: plain text, a warning at start',
+    processes: ['api', 'aggregator'],
+    description:
+      'Encrypts webhook secrets at rest in Redis (AES-256-GCM; at least 32 characters, e.g. `openssl rand -base64 32`). Set the same value on the API and the aggregator. Unset: secrets are stored in plain text (a warning is logged).',
+  },
+  {
+    name: 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE',
+    type: int(0),
+    default: '3000',
+    processes: ['api'],
+    description:
+      'Requests per minute per API key (open API: all clients together) on /v1/rerank, /v2/rerank, /v1/jobs and /v1/models, shared by all API replicas; 429 with Retry-After beyond. 0: no limit.',
+  },
+  {
+    name: 'RERANK_RATE_LIMIT_PAIRS_PER_MINUTE',
+    type: int(0),
+    default: '5000000',
+    processes: ['api'],
+    description:
+      '(query, document) pairs per minute per API key, synchronous requests and jobs together; 429 with Retry-After beyond. 0: no limit.',
+  },
+  {
+    name: 'RERANK_RATE_LIMIT_ACTIVE_JOBS',
+    type: int(0),
+    default: '200',
+    processes: ['api'],
+    description: 'Jobs per API key queued or running at once; 429 beyond until one ends. 0: no limit.',
+  },
+  {
+    name: 'RERANK_MAX_METADATA_DEPTH',
+    type: int(1, 1000),
+    default: '32',
+    processes: ['api'],
+    description: "Deepest nesting of a job's `metadata` (objects and lists inside it); deeper is a 400.",
+  },
+  {
+    name: 'RERANK_MAX_METADATA_BYTES',
+    type: int(2),
+    default: '16384',
+    processes: ['api'],
+    description: 'Largest `metadata` of a job, in bytes as JSON; larger is a 400.',
+  },
+  {
+    name: 'RERANK_JOB_LIST_MAX',
+    type: int(1, 1000000),
+    default: '10000',
+    processes: ['api'],
+    description:
+      'GET /v1/jobs: the newest jobs per API key kept in its listing index (older ones drop out of the listing but stay readable by id until they expire).',
+  },
+  {
+    name: 'RERANK_ADMIN_KEYS',
+    type: custom('keys: label:key,...', parseAdminKeysVar),
+    default: null,
+    unset: 'none: no queue dashboard',
+    processes: ['api'],
+    description:
+      'Admin keys, comma separated, each optionally as label:key (8+ characters, none of RERANK_API_KEYS): the queue dashboard at /admin/queues (Bull Board, read-only) answers only to them (Authorization: Bearer <key>, or Basic with the key as password in a browser). Unset: the dashboard is not served.',
+  },
+  {
+    name: 'RERANK_INFRA_RETRY_MS',
+    type: int(0),
+    default: '300000',
+    processes: ['worker', 'aggregator'],
+    description:
+      'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.',
+  },
+  {
+    name: 'RERANK_REDIS_COMMAND_TIMEOUT_MS',
+    type: int(100),
+    default: '5000',
+    processes: ['api'],
+    description:
+      'The API fails a Redis command after this long (503) instead of waiting for Redis; while Redis is disconnected it answers 503 at once.',
+  },
+  {
+    name: 'RERANK_MAX_QUEUED_PAIRS',
+    type: int(0),
+    default: '20000000',
+    processes: ['api'],
+    description:
+      'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while the pairs of unfinished jobs plus its own would pass this; 0 turns the check off. At least RERANK_MAX_PAIRS.',
+  },
+  {
+    name: 'RERANK_REDIS_MEMORY_CEILING',
+    type: fraction(),
+    default: '0.9',
+    processes: ['api'],
+    description:
+      'Backpressure: the API answers 503 (code overloaded, Retry-After) to a new job or synchronous request while Redis used_memory is above this fraction of its maxmemory (0 < x <= 1; INFO memory, read at most once a second). No check when Redis has no maxmemory.',
+  },
+  {
+    name: 'RERANK_REDIS_MAXMEMORY',
+    type: redisSize(),
+    default: '1gb',
+    processes: ['stack'],
+    description:
+      'maxmemory of the redis-server that `npm start` starts when REDIS_URL is unset (Redis units: 512mb, 2gb; with noeviction). Other Redis deployments set their own.',
+  },
+  {
+    name: 'RERANK_DRAIN_TIMEOUT_MS',
+    type: int(0),
+    default: '25000',
+    processes: ['api'],
+    description:
+      "On SIGTERM the API stops accepting connections and waits this long for in-flight requests (synchronous reranks included) before it answers what is left with 503 and exits; keep it below the orchestrator's grace period.",
+  },
   // Client side: read by `rerank jobs ...` (apps/cli), not by the service.
-  { name: 'RERANK_URL', type: url(['http', 'https'], 'the http(s) base URL of the rerank API, e.g. http://localhost:3000'), default: 'http://localhost:3000', processes: ['cli'], description: 'Base URL of the rerank API that `rerank jobs ...` talks to (--url overrides it).' },
-  { name: 'RERANK_API_KEY', type: text(), default: null, unset: 'none: no key is sent (an open API)', processes: ['cli'], description: 'API key `rerank jobs ...` sends as Authorization: Bearer (one of the server\'s RERANK_API_KEYS).' },
-  { name: 'RERANK_PYTHON', type: text(), default: null, unset: '`python3`', processes: ['harness'], description: 'scripts/setup-python.sh: the interpreter the reference environment is built from.' },
-  { name: 'RERANK_PYTHON_VENV', type: text(), default: null, unset: '`.venv`', processes: ['harness'], description: 'scripts/setup-python.sh and the reference suite: where the Python environment (FlagEmbedding, the export recipe) lives.' },
-  { name: 'RERANK_REFERENCE_DIR', type: text(), default: null, unset: '`.cache/reference`', processes: ['harness'], description: 'The reference suite: where the generated checkpoints, their exports and FlagEmbedding\'s expected scores are kept.' },
-  { name: 'RERANK_HARNESS_LOGS', type: flag(), default: null, unset: 'off', processes: ['harness'], description: 'Tests and bench: 1 echoes the output of the processes they start (libs/harness) to stderr.' },
-  { name: 'LOG_LEVEL', type: custom('log level: fatal, error, warn, info, debug, trace or silent', parseLogLevelVar), default: 'info', processes: ['api', 'launcher', 'worker', 'aggregator', 'stack'], description: 'Least severe log lines written: fatal, error, warn, info (default), debug, trace or silent. Lines are JSON (one object per line) unless stdout is a terminal, where they are colored text.' },
+  {
+    name: 'RERANK_URL',
+    type: url(['http', 'https'], 'the http(s) base URL of the rerank API, e.g. http://localhost:3000'),
+    default: 'http://localhost:3000',
+    processes: ['cli'],
+    description: 'Base URL of the rerank API that `rerank jobs ...` talks to (--url overrides it).',
+  },
+  {
+    name: 'RERANK_API_KEY',
+    type: text(),
+    default: null,
+    unset: 'none: no key is sent (an open API)',
+    processes: ['cli'],
+    description: "API key `rerank jobs ...` sends as Authorization: Bearer (one of the server's RERANK_API_KEYS).",
+  },
+  {
+    name: 'RERANK_PYTHON',
+    type: text(),
+    default: null,
+    unset: '`python3`',
+    processes: ['harness'],
+    description: 'scripts/setup-python.sh: the interpreter the reference environment is built from.',
+  },
+  {
+    name: 'RERANK_PYTHON_VENV',
+    type: text(),
+    default: null,
+    unset: '`.venv`',
+    processes: ['harness'],
+    description: 'scripts/setup-python.sh and the reference suite: where the Python environment (FlagEmbedding, the export recipe) lives.',
+  },
+  {
+    name: 'RERANK_REFERENCE_DIR',
+    type: text(),
+    default: null,
+    unset: '`.cache/reference`',
+    processes: ['harness'],
+    description: "The reference suite: where the generated checkpoints, their exports and FlagEmbedding's expected scores are kept.",
+  },
+  {
+    name: 'RERANK_HARNESS_LOGS',
+    type: flag(),
+    default: null,
+    unset: 'off',
+    processes: ['harness'],
+    description: 'Tests and bench: 1 echoes the output of the processes they start (libs/harness) to stderr.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    type: custom('log level: fatal, error, warn, info, debug, trace or silent', parseLogLevelVar),
+    default: 'info',
+    processes: ['api', 'launcher', 'worker', 'aggregator', 'stack'],
+    description:
+      'Least severe log lines written: fatal, error, warn, info (default), debug, trace or silent. Lines are JSON (one object per line) unless stdout is a terminal, where they are colored text.',
+  },
   // Mixed load (issue 13): synchronous requests in a queue of their own, so shards never hold every slot.
-  { name: 'RERANK_WORKER_SYNC_CONCURRENCY', type: int(1, 64), default: '4', processes: ['worker'], description: 'Synchronous request parts one worker scores at once, besides its RERANK_WORKER_CONCURRENCY shards: they come from their own queue, so a request never waits for a shard to end, and their batches go to the device ahead of the shards\' batches.' },
+  {
+    name: 'RERANK_WORKER_SYNC_CONCURRENCY',
+    type: int(1, 64),
+    default: '4',
+    processes: ['worker'],
+    description:
+      "Synchronous request parts one worker scores at once, besides its RERANK_WORKER_CONCURRENCY shards: they come from their own queue, so a request never waits for a shard to end, and their batches go to the device ahead of the shards' batches.",
+  },
   // Redis beyond one node (docs/deploy.md): the same as a redis+cluster:// or redis+sentinel:// REDIS_URL, for deployments that set lists.
-  { name: 'REDIS_CLUSTER_NODES', type: text({ hint: 'host:port,host:port' }), default: null, unset: 'not a cluster', processes: ['api', 'worker', 'aggregator'], description: 'Redis Cluster nodes, comma-separated host:port (any reachable masters; the rest are discovered). Same as REDIS_URL=redis+cluster://h1:p1,h2:p2; set one of the two.' },
-  { name: 'REDIS_SENTINELS', type: text({ hint: 'host:port,host:port' }), default: null, unset: 'no Sentinel', processes: ['api', 'worker', 'aggregator'], description: 'Redis Sentinels, comma-separated host:port; with REDIS_SENTINEL_NAME. Same as REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>; set one of the two.' },
-  { name: 'REDIS_SENTINEL_NAME', type: text(), default: null, unset: 'no Sentinel', processes: ['api', 'worker', 'aggregator'], description: 'The master name the Sentinels monitor (sentinel monitor <name> ...); with REDIS_SENTINELS.' },
+  {
+    name: 'REDIS_CLUSTER_NODES',
+    type: text({ hint: 'host:port,host:port' }),
+    default: null,
+    unset: 'not a cluster',
+    processes: ['api', 'worker', 'aggregator'],
+    description:
+      'Redis Cluster nodes, comma-separated host:port (any reachable masters; the rest are discovered). Same as REDIS_URL=redis+cluster://h1:p1,h2:p2; set one of the two.',
+  },
+  {
+    name: 'REDIS_SENTINELS',
+    type: text({ hint: 'host:port,host:port' }),
+    default: null,
+    unset: 'no Sentinel',
+    processes: ['api', 'worker', 'aggregator'],
+    description:
+      'Redis Sentinels, comma-separated host:port; with REDIS_SENTINEL_NAME. Same as REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>; set one of the two.',
+  },
+  {
+    name: 'REDIS_SENTINEL_NAME',
+    type: text(),
+    default: null,
+    unset: 'no Sentinel',
+    processes: ['api', 'worker', 'aggregator'],
+    description: 'The master name the Sentinels monitor (sentinel monitor <name> ...); with REDIS_SENTINELS.',
+  },
   // Model placement (issue 10 item 8).
-  { name: 'RERANK_WORKER_MODELS', type: custom('model names, comma separated', parseWorkerModelsVar), default: null, unset: 'every model of RERANK_MODELS', processes: ['launcher', 'worker'], description: 'Model placement: the names (of RERANK_MODELS) this launcher\'s workers load and serve, comma separated; each model has its own queues, so a worker takes only its models\' shards. Unset: every configured model. The API answers 503 (unavailable, Retry-After) for a model no live worker serves.' },
-  { name: 'RERANK_REFUSE_UNSERVED', type: custom('sync, all or none', parseRefuseUnservedVar), default: 'sync', processes: ['api'], description: 'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. sync: synchronous requests (they would only time out); all: jobs too; none: everything is queued until a worker comes (e.g. scale from zero).' },
+  {
+    name: 'RERANK_WORKER_MODELS',
+    type: custom('model names, comma separated', parseWorkerModelsVar),
+    default: null,
+    unset: 'every model of RERANK_MODELS',
+    processes: ['launcher', 'worker'],
+    description:
+      "Model placement: the names (of RERANK_MODELS) this launcher's workers load and serve, comma separated; each model has its own queues, so a worker takes only its models' shards. Unset: every configured model. The API answers 503 (unavailable, Retry-After) for a model no live worker serves.",
+  },
+  {
+    name: 'RERANK_REFUSE_UNSERVED',
+    type: custom('sync, all or none', parseRefuseUnservedVar),
+    default: 'sync',
+    processes: ['api'],
+    description:
+      'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. sync: synchronous requests (they would only time out); all: jobs too; none: everything is queued until a worker comes (e.g. scale from zero).',
+  },
 ] as const satisfies readonly ConfigVar[];
 
 export class ConfigError extends Error {
@@ -203,7 +619,9 @@ export class ConfigError extends Error {
 }
 
 /** Each declaration by name, for code outside `loadConfig` that reads one variable: `readVar(CONFIG_VAR.RERANK_X, env)`. */
-export const CONFIG_VAR = Object.fromEntries(CONFIG_VARS.map((v) => [v.name, v])) as { [V in (typeof CONFIG_VARS)[number] as V['name']]: V };
+export const CONFIG_VAR = Object.fromEntries(CONFIG_VARS.map((v) => [v.name, v])) as {
+  [V in (typeof CONFIG_VARS)[number] as V['name']]: V;
+};
 
 /** A path, resolved against the working directory. */
 function directory() {
@@ -253,9 +671,13 @@ export function parseModels(text: string): { models: ModelConfig[]; problems: st
     try {
       parsed = JSON.parse(s);
     } catch (e) {
-      return { models, problems: [`RERANK_MODELS: not valid JSON (${(e as Error).message}); use [{"name":"...","path":"..."}] or name=path,name2=path2`] };
+      return {
+        models,
+        problems: [`RERANK_MODELS: not valid JSON (${(e as Error).message}); use [{"name":"...","path":"..."}] or name=path,name2=path2`],
+      };
     }
-    if (!Array.isArray(parsed)) return { models, problems: ['RERANK_MODELS: the JSON form must be an array of {"name","path","family"?,"options"?}'] };
+    if (!Array.isArray(parsed))
+      return { models, problems: ['RERANK_MODELS: the JSON form must be an array of {"name","path","family"?,"options"?}'] };
     parsed.forEach((entry, i) => {
       const where = `RERANK_MODELS[${i}]`;
       if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
@@ -264,7 +686,8 @@ export function parseModels(text: string): { models: ModelConfig[]; problems: st
       }
       const e = entry as Record<string, unknown>;
       for (const key of Object.keys(e)) {
-        if (!['name', 'path', 'family', 'options', 'generated'].includes(key)) problems.push(`${where}: unknown key "${key}" (known: name, path, family, options, generated)`);
+        if (!['name', 'path', 'family', 'options', 'generated'].includes(key))
+          problems.push(`${where}: unknown key "${key}" (known: name, path, family, options, generated)`);
       }
       if (typeof e.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(e.name)) {
         problems.push(`${where}.name: expected a name of letters, digits and . _ - : / (at most 128), got ${JSON.stringify(e.name)}`);
@@ -293,7 +716,10 @@ export function parseModels(text: string): { models: ModelConfig[]; problems: st
       });
     });
   } else {
-    for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const eq = part.indexOf('=');
       const name = eq > 0 ? part.slice(0, eq).trim() : '';
       const path = eq > 0 ? part.slice(eq + 1).trim() : '';
@@ -317,12 +743,16 @@ export function parseModels(text: string): { models: ModelConfig[]; problems: st
 export function parseApiKeys(text: string): { keys: ApiKey[]; problems: string[] } {
   const problems: string[] = [];
   const keys: ApiKey[] = [];
-  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   parts.forEach((part, i) => {
     const colon = part.indexOf(':');
     const label = colon > 0 ? part.slice(0, colon).trim() : `key${i + 1}`;
     const key = colon > 0 ? part.slice(colon + 1).trim() : part;
-    if (key.length < 8 || /\s/.test(key)) problems.push(`RERANK_API_KEYS: the key labelled "${label}" must be at least 8 characters without spaces`);
+    if (key.length < 8 || /\s/.test(key))
+      problems.push(`RERANK_API_KEYS: the key labelled "${label}" must be at least 8 characters without spaces`);
     else if (keys.some((k) => k.key === key)) problems.push(`RERANK_API_KEYS: the key labelled "${label}" is listed twice`);
     else keys.push({ label, key });
   });
@@ -331,8 +761,16 @@ export function parseApiKeys(text: string): { keys: ApiKey[]; problems: string[]
 
 /** RERANK_WORKER_MODELS: model names, comma separated (checked against RERANK_MODELS in loadConfig). */
 export function parseWorkerModelsVar(raw: string, name: string): Parsed<string[]> {
-  const names = [...new Set(raw.split(',').map((p) => p.trim()).filter(Boolean))];
-  if (names.length === 0) return { problems: [`${name}: lists no model; name models of RERANK_MODELS, comma separated, or leave it unset for all`] };
+  const names = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (names.length === 0)
+    return { problems: [`${name}: lists no model; name models of RERANK_MODELS, comma separated, or leave it unset for all`] };
   return { value: names, problems: [] };
 }
 
@@ -345,7 +783,10 @@ function parseRefuseUnservedVar(raw: string, name: string): Parsed<'sync' | 'all
 export function parseDevices(text: string): { devices: string[]; problems: string[] } {
   const devices: string[] = [];
   const problems: string[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     try {
       devices.push(deviceName(parseDevice(part)));
     } catch {
@@ -379,7 +820,9 @@ export function loadConfigOrExit(log: { error(message: string): void }, options:
 export function loadConfig(env: Env = process.env, options: LoadOptions = {}): RerankConfig {
   const { values: v, problems } = readVars(CONFIG_VARS, env);
   if (v.RERANK_MODELS === undefined && options.requireModels) {
-    problems.push('RERANK_MODELS: not set; list the models to serve, e.g. RERANK_MODELS=bge=BAAI/bge-reranker-base (or run `npm start`, which serves a generated test model)');
+    problems.push(
+      'RERANK_MODELS: not set; list the models to serve, e.g. RERANK_MODELS=bge=BAAI/bge-reranker-base (or run `npm start`, which serves a generated test model)',
+    );
   }
   const config: RerankConfig = {
     redisUrl: redisUrlOf(v.REDIS_URL, v.REDIS_CLUSTER_NODES, v.REDIS_SENTINELS, v.REDIS_SENTINEL_NAME, problems),
@@ -443,11 +886,16 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     drainTimeoutMs: v.RERANK_DRAIN_TIMEOUT_MS,
   };
   if (config.backpressure.maxQueuedPairs > 0 && config.backpressure.maxQueuedPairs < config.limits.maxPairs) {
-    problems.push(`RERANK_MAX_QUEUED_PAIRS=${config.backpressure.maxQueuedPairs} is below RERANK_MAX_PAIRS=${config.limits.maxPairs}: a job of the largest size could never be accepted; raise it (or 0 to turn the check off)`);
+    problems.push(
+      `RERANK_MAX_QUEUED_PAIRS=${config.backpressure.maxQueuedPairs} is below RERANK_MAX_PAIRS=${config.limits.maxPairs}: a job of the largest size could never be accepted; raise it (or 0 to turn the check off)`,
+    );
   }
   for (const admin of config.adminKeys) {
     const same = config.apiKeys.find((k) => k.key === admin.key);
-    if (same) problems.push(`RERANK_ADMIN_KEYS: the key labelled "${admin.label}" is also the API key "${same.label}" of RERANK_API_KEYS; give the dashboard a key of its own`);
+    if (same)
+      problems.push(
+        `RERANK_ADMIN_KEYS: the key labelled "${admin.label}" is also the API key "${same.label}" of RERANK_API_KEYS; give the dashboard a key of its own`,
+      );
   }
   if (v.RERANK_WORKER_MODELS && config.models.length > 0) {
     const names = config.models.map((m) => m.name);
@@ -502,7 +950,8 @@ function redisUrlType() {
   return custom<string>('URL (redis://, rediss://, redis+cluster://, redis+sentinel://)', (raw, name) => {
     try {
       const t = parseRedisUrl(raw);
-      if (t.kind === 'single' && !URL.canParse(raw)) throw new Error(`REDIS_URL=${JSON.stringify(raw)}: expected redis://[user:pass@]host:port[/db]`);
+      if (t.kind === 'single' && !URL.canParse(raw))
+        throw new Error(`REDIS_URL=${JSON.stringify(raw)}: expected redis://[user:pass@]host:port[/db]`);
       return { value: raw, problems: [] };
     } catch (e) {
       return { problems: [(e as Error).message.replace(/^REDIS_URL=/, `${name}=`)] };
@@ -514,10 +963,21 @@ function redisUrlType() {
  * The one Redis URL of the process, from REDIS_URL or the list variables (at most one form set).
  * A cluster URL switches this process to hash-tagged key names (store/keys.ts) before any key is spelled.
  */
-function redisUrlOf(url: string | undefined, clusterNodes: string | undefined, sentinels: string | undefined, sentinelName: string | undefined, problems: string[]): string {
-  const set = [url !== undefined && 'REDIS_URL', clusterNodes !== undefined && 'REDIS_CLUSTER_NODES', sentinels !== undefined && 'REDIS_SENTINELS'].filter(Boolean);
+function redisUrlOf(
+  url: string | undefined,
+  clusterNodes: string | undefined,
+  sentinels: string | undefined,
+  sentinelName: string | undefined,
+  problems: string[],
+): string {
+  const set = [
+    url !== undefined && 'REDIS_URL',
+    clusterNodes !== undefined && 'REDIS_CLUSTER_NODES',
+    sentinels !== undefined && 'REDIS_SENTINELS',
+  ].filter(Boolean);
   if (set.length > 1) problems.push(`${set.join(' and ')} are both set: set one way to reach Redis`);
-  if ((sentinels === undefined) !== (sentinelName === undefined)) problems.push('REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (or REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>)');
+  if ((sentinels === undefined) !== (sentinelName === undefined))
+    problems.push('REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (or REDIS_URL=redis+sentinel://s1:p1,s2:p2/<name>)');
   let out = url ?? 'redis://127.0.0.1:6379';
   if (clusterNodes !== undefined) out = `redis+cluster://${clusterNodes}`;
   else if (sentinels !== undefined && sentinelName !== undefined) out = `redis+sentinel://${sentinels}/${encodeURIComponent(sentinelName)}`;

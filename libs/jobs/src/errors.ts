@@ -80,7 +80,12 @@ export function invalid(field: string, message: string): ValidationError {
 
 /** A configured limit was exceeded; names the limit and its variable. */
 export function overLimit(field: string, what: string, limit: LimitInfo, hint = ''): ValidationError {
-  return new ValidationError('limit', field, `${field}: ${what} exceeds the limit of ${limit.value} ${limit.name} (${limit.env})${hint ? `; ${hint}` : ''}`, limit);
+  return new ValidationError(
+    'limit',
+    field,
+    `${field}: ${what} exceeds the limit of ${limit.value} ${limit.name} (${limit.env})${hint ? `; ${hint}` : ''}`,
+    limit,
+  );
 }
 
 export function notFound(message: string): ApiError {

@@ -13,7 +13,12 @@ export interface HealthCheck {
 /** What /metrics answers: the exposition text and its content type (prom-client's registry). */
 export type MetricsSource = () => Promise<{ contentType: string; text: string }>;
 
-export function startHealthServer(port: number, ready: () => Promise<HealthCheck>, log: (m: string) => void = () => {}, metrics?: MetricsSource): Promise<Server> {
+export function startHealthServer(
+  port: number,
+  ready: () => Promise<HealthCheck>,
+  log: (m: string) => void = () => {},
+  metrics?: MetricsSource,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -46,7 +51,9 @@ export function startHealthServer(port: number, ready: () => Promise<HealthCheck
     server.listen(port, () => {
       server.off('error', reject);
       const addr = server.address();
-      log(`health endpoints on port ${typeof addr === 'object' && addr ? addr.port : port}: /health/live, /health/ready${metrics ? ', /metrics' : ''}`);
+      log(
+        `health endpoints on port ${typeof addr === 'object' && addr ? addr.port : port}: /health/live, /health/ready${metrics ? ', /metrics' : ''}`,
+      );
       resolve(server);
     });
   });

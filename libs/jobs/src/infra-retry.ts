@@ -46,7 +46,8 @@ export async function withInfraRetry<T>(fn: () => Promise<T>, options: InfraRetr
   for (;;) {
     try {
       const value = await fn();
-      if (retries > 0) log?.info(`${what}: Redis took it after ${retries} retr${retries === 1 ? 'y' : 'ies'} in ${Date.now() - started} ms`);
+      if (retries > 0)
+        log?.info(`${what}: Redis took it after ${retries} retr${retries === 1 ? 'y' : 'ies'} in ${Date.now() - started} ms`);
       return value;
     } catch (e) {
       if (!isRedisInfraError(e)) throw e;

@@ -56,7 +56,12 @@ export function jobView(job: JobRecord, progress: Progress, baseUrl = '', now = 
     created_at: iso(job.createdAt) as string,
     started_at: iso(started),
     finished_at: iso(finished),
-    progress: { shards_done: progress.shardsDone, shards_total: job.shardsTotal, pairs_done: progress.pairsDone, pairs_total: job.counts.pairs },
+    progress: {
+      shards_done: progress.shardsDone,
+      shards_total: job.shardsTotal,
+      pairs_done: progress.pairsDone,
+      pairs_total: job.counts.pairs,
+    },
     counts: job.counts,
     top_k: job.topK,
     timings: {

@@ -52,7 +52,9 @@ export function rootLogger(): PinoLogger {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
   const tty = Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined;
-  root = tty ? pino(options, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' })) : pino(options, pino.destination({ fd: 1, sync: true }));
+  root = tty
+    ? pino(options, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' }))
+    : pino(options, pino.destination({ fd: 1, sync: true }));
   return root;
 }
 

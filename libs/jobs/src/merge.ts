@@ -43,7 +43,8 @@ export function mergeShardResults(results: Iterable<ShardResult>, setSizes: read
   for (const r of results) {
     const list = scores[r.q];
     if (!list) throw new MergeError(`shard result for query ${r.q}, but the job has ${setSizes.length} queries`);
-    if (r.idx.length !== r.s.length) throw new MergeError(`shard result for query ${r.q} has ${r.idx.length} documents and ${r.s.length} scores`);
+    if (r.idx.length !== r.s.length)
+      throw new MergeError(`shard result for query ${r.q} has ${r.idx.length} documents and ${r.s.length} scores`);
     for (let i = 0; i < r.idx.length; i++) {
       const d = r.idx[i];
       if (d < 0 || d >= list.length) throw new MergeError(`shard result for query ${r.q} names document ${d} of ${list.length}`);

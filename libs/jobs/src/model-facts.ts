@@ -38,7 +38,10 @@ export function readModelFacts(dir: string, family?: Family): ModelFacts {
     if (r.family) facts.family = r.family;
     if (r.layers?.length) facts.layers = [...r.layers];
     if (r.family === 'lightweight') {
-      facts.compression = [{ ratio: r.compressRatio ?? 1, layers: r.compressLayers ?? [] }, ...(r.variants ?? []).map((v) => ({ ratio: v.compressRatio, layers: v.compressLayers }))];
+      facts.compression = [
+        { ratio: r.compressRatio ?? 1, layers: r.compressLayers ?? [] },
+        ...(r.variants ?? []).map((v) => ({ ratio: v.compressRatio, layers: v.compressLayers })),
+      ];
     }
     const architectures = Array.isArray(files.config.architectures) ? (files.config.architectures as string[]) : undefined;
     const knownFamily = family ?? r.family ?? familyFromArchitectures(architectures);

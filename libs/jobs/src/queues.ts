@@ -23,7 +23,11 @@ export interface ModelQueueNames {
  * queue name (':' separates its keys): every character outside [A-Za-z0-9._-] is percent-encoded.
  */
 export function modelQueues(model: string): ModelQueueNames {
-  const safe = [...model].map((c) => (/[A-Za-z0-9._-]/.test(c) ? c : [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''))).join('');
+  const safe = [...model]
+    .map((c) =>
+      /[A-Za-z0-9._-]/.test(c) ? c : [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+    )
+    .join('');
   return { shards: `${QUEUE_SHARDS}.${safe}`, sync: `${QUEUE_SYNC}.${safe}` };
 }
 export const QUEUE_WEBHOOKS = 'webhooks';

@@ -20,7 +20,15 @@ export interface RedisClientOptions {
 export type RedisTarget =
   | { kind: 'single'; url: string }
   | { kind: 'cluster'; nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean }
-  | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; db: number; username?: string; password?: string; tls: boolean };
+  | {
+      kind: 'sentinel';
+      sentinels: { host: string; port: number }[];
+      name: string;
+      db: number;
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
 
 const MULTI_HOST = /^(redis|rediss)\+(cluster|sentinel):\/\/(?:([^@/]*)@)?([^/]+)(?:\/(.*))?$/;
 
@@ -41,7 +49,10 @@ function hostPorts(list: string, what: string): { host: string; port: number }[]
 export function parseRedisUrl(url: string): RedisTarget {
   const m = MULTI_HOST.exec(url);
   if (!m) {
-    if (!/^rediss?:\/\//.test(url)) throw new Error(`REDIS_URL=${JSON.stringify(url)}: expected redis://host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 or redis+sentinel://s1:p1,s2:p2/<master name>`);
+    if (!/^rediss?:\/\//.test(url))
+      throw new Error(
+        `REDIS_URL=${JSON.stringify(url)}: expected redis://host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 or redis+sentinel://s1:p1,s2:p2/<master name>`,
+      );
     return { kind: 'single', url };
   }
   const [, scheme, kind, auth, hosts, path] = m;
@@ -53,9 +64,20 @@ export function parseRedisUrl(url: string): RedisTarget {
     return { kind: 'cluster', nodes: hostPorts(hosts, 'REDIS_URL cluster node'), tls, ...credentials };
   }
   const [name, db] = (path ?? '').split('/');
-  if (!name) throw new Error(`REDIS_URL=${JSON.stringify(url)}: name the master after the sentinels, e.g. redis+sentinel://s1:26379,s2:26379/mymaster`);
-  if (db !== undefined && !/^\d+$/.test(db)) throw new Error(`REDIS_URL=${JSON.stringify(url)}: the database after the master name must be a number`);
-  return { kind: 'sentinel', sentinels: hostPorts(hosts, 'REDIS_URL sentinel'), name: decodeURIComponent(name), db: Number(db ?? 0), tls, ...credentials };
+  if (!name)
+    throw new Error(
+      `REDIS_URL=${JSON.stringify(url)}: name the master after the sentinels, e.g. redis+sentinel://s1:26379,s2:26379/mymaster`,
+    );
+  if (db !== undefined && !/^\d+$/.test(db))
+    throw new Error(`REDIS_URL=${JSON.stringify(url)}: the database after the master name must be a number`);
+  return {
+    kind: 'sentinel',
+    sentinels: hostPorts(hosts, 'REDIS_URL sentinel'),
+    name: decodeURIComponent(name),
+    db: Number(db ?? 0),
+    tls,
+    ...credentials,
+  };
 }
 
 /**
@@ -72,7 +94,9 @@ export function createRedis(url: string, options: RedisClientOptions = {}): Redi
     enableReadyCheck: true,
     connectionName: options.name,
     retryStrategy: (times) => Math.min(200 * times, 2000),
-    ...(options.commandTimeoutMs && !options.blocking ? { commandTimeout: options.commandTimeoutMs, connectTimeout: Math.max(options.commandTimeoutMs, 2000) } : {}),
+    ...(options.commandTimeoutMs && !options.blocking
+      ? { commandTimeout: options.commandTimeoutMs, connectTimeout: Math.max(options.commandTimeoutMs, 2000) }
+      : {}),
   };
   let client: Redis;
   if (target.kind === 'single') client = new Redis(url, opts);
@@ -134,7 +158,16 @@ export async function waitForRedis(client: Redis, timeoutMs = 10000): Promise<vo
 }
 
 /** Error codes of a connection that failed or dropped (Node's net errors). */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
 
 /**
  * True only for errors that mean Redis could not be reached (refused, dropped or timed-out
@@ -147,7 +180,12 @@ export function isRedisUnavailable(e: unknown): boolean {
   if (err.name === 'MaxRetriesPerRequestError') return true;
   if (typeof err.code === 'string' && CONNECTION_CODES.has(err.code)) return true;
   // ioredis: "Connection is closed.", "Stream isn't writeable and enableOfflineQueue options is false", connect timeouts.
-  if (/^Connection is closed|Stream isn't writeable|^connect ETIMEDOUT|^Command timed out|Reached the max retries per request/.test(err.message)) return true;
+  if (
+    /^Connection is closed|Stream isn't writeable|^connect ETIMEDOUT|^Command timed out|Reached the max retries per request/.test(
+      err.message,
+    )
+  )
+    return true;
   if (/\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE)\b/.test(err.message)) return true;
   return false;
 }

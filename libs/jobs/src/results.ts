@@ -49,7 +49,12 @@ export function rankedDocument(r: Ranked, id: ItemId | null | undefined, text: s
 }
 
 /** `texts` aligned with `plan.flatIndices` (or null when documents are not returned). */
-export function formatResults(layout: JobLayout, plan: RankPlan, ids: (ItemId | null)[] | null, texts: (string | null)[] | null): QueryResult[] {
+export function formatResults(
+  layout: JobLayout,
+  plan: RankPlan,
+  ids: (ItemId | null)[] | null,
+  texts: (string | null)[] | null,
+): QueryResult[] {
   let t = 0;
   return plan.ranked.map((list, q) => {
     const query = layout.queries[q];

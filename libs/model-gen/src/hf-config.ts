@@ -14,7 +14,13 @@ export interface ModelVariant {
 
 const GENERATOR = { name: 'rerank-model-gen', version: '0.1.0' };
 
-export function hfConfig(family: Family, style: EncoderStyle, d: ModelDims, special: SpecialTokenIds, seed: number): Record<string, unknown> {
+export function hfConfig(
+  family: Family,
+  style: EncoderStyle,
+  d: ModelDims,
+  special: SpecialTokenIds,
+  seed: number,
+): Record<string, unknown> {
   const common = {
     hidden_size: d.hidden,
     num_hidden_layers: d.layers,
@@ -42,7 +48,11 @@ export function hfConfig(family: Family, style: EncoderStyle, d: ModelDims, spec
       position_embedding_type: 'absolute',
     };
   }
-  const arch = { llm: ['GemmaForCausalLM', 'gemma'], layerwise: ['LayerWiseMiniCPMForCausalLM', 'minicpm'], lightweight: ['Gemma2ForCausalLM', 'gemma2'] }[family];
+  const arch = {
+    llm: ['GemmaForCausalLM', 'gemma'],
+    layerwise: ['LayerWiseMiniCPMForCausalLM', 'minicpm'],
+    lightweight: ['Gemma2ForCausalLM', 'gemma2'],
+  }[family];
   return {
     architectures: [arch[0]],
     model_type: arch[1],

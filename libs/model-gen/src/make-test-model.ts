@@ -132,11 +132,19 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
   }
   const offered = new Set(scoreLayers);
   if (defaultCutoffLayers?.some((n) => !offered.has(n))) {
-    throw new Error(`defaultCutoffLayers ${JSON.stringify(defaultCutoffLayers)} must be a subset of scoreLayers ${JSON.stringify(scoreLayers)}`);
+    throw new Error(
+      `defaultCutoffLayers ${JSON.stringify(defaultCutoffLayers)} must be a subset of scoreLayers ${JSON.stringify(scoreLayers)}`,
+    );
   }
 
   const weightCache = new Map<string, Float32Array>();
-  const graph = (extra: { floatType?: 'float32' | 'float16'; quantize?: boolean; fused?: boolean; outputDtype?: 'float32' | 'float16'; compressRatio?: number }): GraphBuilder =>
+  const graph = (extra: {
+    floatType?: 'float32' | 'float16';
+    quantize?: boolean;
+    fused?: boolean;
+    outputDtype?: 'float32' | 'float16';
+    compressRatio?: number;
+  }): GraphBuilder =>
     decoder
       ? buildDecoderGraph({
           ...dims,

@@ -19,9 +19,25 @@ export interface Rendered {
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-const KUSTOMIZATION_KEYS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'images', 'configMapGenerator', 'patches']);
+const KUSTOMIZATION_KEYS = new Set([
+  'apiVersion',
+  'kind',
+  'namespace',
+  'resources',
+  'components',
+  'images',
+  'configMapGenerator',
+  'patches',
+]);
 /** Kinds that live outside namespaces (kustomize leaves them alone). */
-const CLUSTER_SCOPED = new Set(['Namespace', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'PersistentVolume',
+  'StorageClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+]);
 
 export function readYamlDocuments(path: string): Obj[] {
   const out: Obj[] = [];
@@ -36,7 +52,10 @@ export function readYamlDocuments(path: string): Obj[] {
 export function readKustomization(dir: string): Obj {
   const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Obj;
   for (const key of Object.keys(k)) {
-    if (!KUSTOMIZATION_KEYS.has(key)) throw new Error(`${relative(ROOT, dir)}/kustomization.yaml: "${key}" is not supported by test/deploy/support/kustomize.ts; extend it or use ${[...KUSTOMIZATION_KEYS].join(', ')}`);
+    if (!KUSTOMIZATION_KEYS.has(key))
+      throw new Error(
+        `${relative(ROOT, dir)}/kustomization.yaml: "${key}" is not supported by test/deploy/support/kustomize.ts; extend it or use ${[...KUSTOMIZATION_KEYS].join(', ')}`,
+      );
   }
   return k;
 }
@@ -63,13 +82,20 @@ export function render(dir: string): Rendered[] {
 /** A component's (or the kustomization's own) generators, patches, images and namespace over `objects`. */
 function applyLayer(dir: string, k: Obj, objects: Rendered[]): void {
   if (k.kind === 'Component') {
-    for (const r of (k.resources ?? []) as string[]) objects.push(...readYamlDocuments(join(dir, r)).map((obj) => ({ source: relative(ROOT, join(dir, r)), obj })));
+    for (const r of (k.resources ?? []) as string[])
+      objects.push(...readYamlDocuments(join(dir, r)).map((obj) => ({ source: relative(ROOT, join(dir, r)), obj })));
   }
   for (const g of (k.configMapGenerator ?? []) as Obj[]) {
-    if (!g.options?.disableNameSuffixHash) throw new Error(`${relative(ROOT, dir)}: configMapGenerator ${g.name} needs options.disableNameSuffixHash (the reader here does not compute name hashes)`);
+    if (!g.options?.disableNameSuffixHash)
+      throw new Error(
+        `${relative(ROOT, dir)}: configMapGenerator ${g.name} needs options.disableNameSuffixHash (the reader here does not compute name hashes)`,
+      );
     const data: Record<string, string> = {};
     for (const f of (g.files ?? []) as string[]) data[basename(f)] = readFileSync(join(dir, f), 'utf8');
-    objects.push({ source: relative(ROOT, dir), obj: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: g.name, labels: { ...(g.options.labels ?? {}) } }, data } });
+    objects.push({
+      source: relative(ROOT, dir),
+      obj: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: g.name, labels: { ...(g.options.labels ?? {}) } }, data },
+    });
   }
   for (const p of (k.patches ?? []) as Obj[]) {
     const targets = objects.filter(({ obj }) => matchesTarget(obj, p.target as Obj));
@@ -89,11 +115,19 @@ function applyLayer(dir: string, k: Obj, objects: Rendered[]): void {
 
 function matchesTarget(obj: Obj, target: Obj): boolean {
   const [group, version] = String(obj.apiVersion).includes('/') ? String(obj.apiVersion).split('/') : ['', obj.apiVersion];
-  return (target.group === undefined || target.group === group) && (target.version === undefined || target.version === version) && (target.kind === undefined || target.kind === obj.kind) && (target.name === undefined || target.name === obj.metadata?.name);
+  return (
+    (target.group === undefined || target.group === group) &&
+    (target.version === undefined || target.version === version) &&
+    (target.kind === undefined || target.kind === obj.kind) &&
+    (target.name === undefined || target.name === obj.metadata?.name)
+  );
 }
 
 function applyJsonPatch(obj: Obj, op: Obj): void {
-  const path = (op.path as string).split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = (op.path as string)
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const last = path.pop()!;
   let parent: Obj = obj;
   for (const key of path) {

@@ -47,7 +47,11 @@ export function checkPromql(expr: string, catalogue: readonly MetricSpec[]): Pro
           const op = m.getChild('MatchOp');
           const value = m.getChild('StringLiteral');
           if (!label || !op || !value) continue;
-          selector.matchers.push({ label: text(src, label), op: text(src, op), value: JSON.parse(text(src, value).replace(/^'|'$/g, '"')) as string });
+          selector.matchers.push({
+            label: text(src, label),
+            op: text(src, op),
+            value: JSON.parse(text(src, value).replace(/^'|'$/g, '"')) as string,
+          });
         }
         selectors.push(selector);
       }

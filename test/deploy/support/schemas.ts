@@ -22,7 +22,8 @@ export const MODULES: Record<string, string> = {
 
 export function modelFor(apiVersion: string, kind: string): ModelClass {
   const module = MODULES[apiVersion];
-  if (!module) throw new Error(`no schema for apiVersion ${apiVersion}: add its kubernetes-models package to test/deploy/support/schemas.ts`);
+  if (!module)
+    throw new Error(`no schema for apiVersion ${apiVersion}: add its kubernetes-models package to test/deploy/support/schemas.ts`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module is picked per apiVersion at run time
   const ctor = (require(`${module}/${kind}`) as Record<string, ModelClass>)[kind];
   if (!ctor) throw new Error(`no schema for ${kind} in ${apiVersion}`);

@@ -22,7 +22,11 @@ function session(path: string): Promise<ort.InferenceSession> {
  * Runs a graph on the main thread, straight through onnxruntime-node: rows padded to `width`
  * on `side` with `padId`, position ids 0.. over real tokens. Returns the raw output tensor.
  */
-export async function runDirect(path: string, rows: DirectInput[], opts: { width?: number; side?: 'left' | 'right'; padId?: number; output: string }) {
+export async function runDirect(
+  path: string,
+  rows: DirectInput[],
+  opts: { width?: number; side?: 'left' | 'right'; padId?: number; output: string },
+) {
   const s = await session(path);
   const width = opts.width ?? Math.max(...rows.map((r) => r.ids.length));
   const side = opts.side ?? 'right';
@@ -45,8 +49,16 @@ export async function runDirect(path: string, rows: DirectInput[], opts: { width
     attention_mask: new ort.Tensor('int64', mask, [n, width]),
     token_type_ids: new ort.Tensor('int64', types, [n, width]),
     position_ids: new ort.Tensor('int64', positions, [n, width]),
-    query_lengths: new ort.Tensor('int64', BigInt64Array.from(rows, (r) => BigInt(r.queryLength ?? 0)), [n]),
-    prompt_lengths: new ort.Tensor('int64', BigInt64Array.from(rows, (r) => BigInt(r.promptLength ?? 0)), [n]),
+    query_lengths: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(rows, (r) => BigInt(r.queryLength ?? 0)),
+      [n],
+    ),
+    prompt_lengths: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(rows, (r) => BigInt(r.promptLength ?? 0)),
+      [n],
+    ),
   };
   const feeds = Object.fromEntries(s.inputNames.map((name) => [name, all[name]]));
   const out = await s.run(feeds, [opts.output]);

@@ -24,8 +24,18 @@ export class CompatService {
   async teiRerank(body: unknown, owner: string, res: ServerResponse) {
     const req = validateTeiRerank(body, this.ctx());
     await this.rateLimits.consumePairs(owner, req.texts.length, res, 'texts');
-    const out = await this.sync.score({ model: req.model, query: req.query, documents: req.texts, options: req.options, truncateLeft: req.truncateLeft });
-    return topK(out.scores, out.scores.length).map((r) => ({ index: r.index, score: rankingScore(r.score), ...(req.returnText ? { text: req.texts[r.index] } : {}) }));
+    const out = await this.sync.score({
+      model: req.model,
+      query: req.query,
+      documents: req.texts,
+      options: req.options,
+      truncateLeft: req.truncateLeft,
+    });
+    return topK(out.scores, out.scores.length).map((r) => ({
+      index: r.index,
+      score: rankingScore(r.score),
+      ...(req.returnText ? { text: req.texts[r.index] } : {}),
+    }));
   }
 
   /** TEI's GET /info for the first served model. */

@@ -22,7 +22,13 @@ export interface BatchTensors {
  * Pads a batch into the graph's int64 inputs. `position_ids` count 0, 1, 2, ... over each row's
  * real tokens and are 0 on pads, so left and right padding give the same scores.
  */
-export function buildBatchTensors(pairs: readonly EncodedPair[], width: number, padId: number, side: PaddingSide, inputs: InputSet): BatchTensors {
+export function buildBatchTensors(
+  pairs: readonly EncodedPair[],
+  width: number,
+  padId: number,
+  side: PaddingSide,
+  inputs: InputSet,
+): BatchTensors {
   const rows = pairs.length;
   const ids = new BigInt64Array(rows * width).fill(BigInt(padId));
   const mask = new BigInt64Array(rows * width);

@@ -260,7 +260,11 @@ export type EngineOptionName = keyof Decls;
 
 /** The value type an option accepts, from its schema. */
 type ValueOf<K extends EngineOptionName> = z.input<Decls[K]['field']['schema']>;
-type TakenBy<K extends EngineOptionName, F extends Family> = Decls[K] extends { families: readonly (infer X)[] } ? (F extends X ? K : never) : K;
+type TakenBy<K extends EngineOptionName, F extends Family> = Decls[K] extends { families: readonly (infer X)[] }
+  ? F extends X
+    ? K
+    : never
+  : K;
 type PerCall<K extends EngineOptionName> = Decls[K] extends { scope: 'call' } ? K : never;
 
 /** Constructor options of family F (every family: F = Family). */
@@ -306,7 +310,16 @@ export interface ApiEngineOption {
 export const API_ENGINE_OPTIONS: readonly ApiEngineOption[] = ENGINE_OPTION_NAMES.flatMap((k) => {
   const d: EngineOptionDecl = ENGINE_OPTIONS[k];
   if (!d.api) return [];
-  return [{ field: snakeName(k), engine: k, families: d.families, check: d.api.field, description: d.doc, defaultText: d.api.default ?? d.default?.text }];
+  return [
+    {
+      field: snakeName(k),
+      engine: k,
+      families: d.families,
+      check: d.api.field,
+      description: d.doc,
+      defaultText: d.api.default ?? d.default?.text,
+    },
+  ];
 });
 
 /**
@@ -314,7 +327,11 @@ export const API_ENGINE_OPTIONS: readonly ApiEngineOption[] = ENGINE_OPTION_NAME
  * compresses nothing) the same layers in any order; `layers` null takes any. Used by the engine to
  * pick the graph and by the API to refuse, before queueing, a setting no graph was exported with.
  */
-export function findCompressionGraph<T extends { ratio: number; layers: readonly number[] }>(offers: readonly T[], ratio: number, layers: readonly number[] | null): T | undefined {
+export function findCompressionGraph<T extends { ratio: number; layers: readonly number[] }>(
+  offers: readonly T[],
+  ratio: number,
+  layers: readonly number[] | null,
+): T | undefined {
   const same = (a: readonly number[]) => layers === null || (a.length === layers.length && a.every((l) => layers.includes(l)));
   return offers.find((o) => o.ratio === ratio && (ratio === 1 || same(o.layers)));
 }

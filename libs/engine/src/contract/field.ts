@@ -52,7 +52,10 @@ export const fields = {
   },
   /** One of a few integers (typed as a number: callers pass what users give). */
   oneOf(values: readonly number[], expect: string): Field<z.ZodNumber> {
-    const schema = z.number().refine((v) => values.includes(v)).meta({ enum: [...values] });
+    const schema = z
+      .number()
+      .refine((v) => values.includes(v))
+      .meta({ enum: [...values] });
     return { schema, expect };
   },
   /** A non-empty list of layer numbers, or null. */

@@ -114,11 +114,15 @@ async function hubFetch(url: string, headers: Record<string, string>, repoId: st
   try {
     res = await fetch(url, { headers, redirect: 'follow' });
   } catch (e) {
-    throw new ModelLoadError(`cannot reach the model hub for ${repoId} (${url}): ${(e as Error).message}; set HF_ENDPOINT, or use a local directory`);
+    throw new ModelLoadError(
+      `cannot reach the model hub for ${repoId} (${url}): ${(e as Error).message}; set HF_ENDPOINT, or use a local directory`,
+    );
   }
   if (res.ok && res.body) return res;
   if (res.status === 401 || res.status === 403) {
-    throw new ModelLoadError(`the hub refused ${url} (${res.status}): ${repoId} is private or gated; set HF_TOKEN (or hubToken) to a token with access`);
+    throw new ModelLoadError(
+      `the hub refused ${url} (${res.status}): ${repoId} is private or gated; set HF_TOKEN (or hubToken) to a token with access`,
+    );
   }
   if (res.status === 404) throw new ModelLoadError(`the hub has no ${url} (404): check the model id ${repoId} and the revision`);
   throw new ModelLoadError(`the hub answered ${res.status} for ${url}`);

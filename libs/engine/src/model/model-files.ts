@@ -52,9 +52,13 @@ export function isModelDir(dir: string): boolean {
 export function readModelFiles(dir: string): ModelFiles {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelLoadError(`model directory ${dir} does not exist`);
   const graph = firstExisting(dir, GRAPH_CANDIDATES);
-  if (!graph) throw new ModelLoadError(`no ONNX graph in ${dir}: expected one of ${GRAPH_CANDIDATES.join(', ')} (see docs/models.md for the export recipe)`);
+  if (!graph)
+    throw new ModelLoadError(
+      `no ONNX graph in ${dir}: expected one of ${GRAPH_CANDIDATES.join(', ')} (see docs/models.md for the export recipe)`,
+    );
   const tokenizerJson = join(dir, 'tokenizer.json');
-  if (!existsSync(tokenizerJson)) throw new ModelLoadError(`no tokenizer.json in ${dir}: the engine needs the fast-tokenizer file that Hugging Face models ship`);
+  if (!existsSync(tokenizerJson))
+    throw new ModelLoadError(`no tokenizer.json in ${dir}: the engine needs the fast-tokenizer file that Hugging Face models ship`);
   const tokenizerConfig = { ...readJson(dir, 'special_tokens_map.json'), ...readJson(dir, 'tokenizer_config.json') };
   const config = readJson(dir, 'config.json');
   return {
@@ -92,7 +96,8 @@ function readJson(dir: string, name: string): Record<string, unknown> {
 
 function parseRerankerJson(raw: Record<string, unknown>, dir: string): RerankerJson {
   const where = join(dir, 'reranker.json');
-  const bad = (field: string, expected: string) => new ModelLoadError(`${where}: "${field}" must be ${expected}, found ${JSON.stringify(raw[field])}`);
+  const bad = (field: string, expected: string) =>
+    new ModelLoadError(`${where}: "${field}" must be ${expected}, found ${JSON.stringify(raw[field])}`);
   const str = (f: string) => {
     if (raw[f] === undefined) return undefined;
     if (typeof raw[f] !== 'string') throw bad(f, 'a string');
@@ -121,7 +126,8 @@ function parseRerankerJson(raw: Record<string, unknown>, dir: string): RerankerJ
   if (raw.variants !== undefined) {
     if (!Array.isArray(raw.variants)) throw bad('variants', 'a list of {file, compress_ratio, compress_layers}');
     out.variants = raw.variants.map((v: Record<string, unknown>) => {
-      if (typeof v?.file !== 'string' || !Number.isInteger(v.compress_ratio)) throw bad('variants', 'a list of {file, compress_ratio, compress_layers}');
+      if (typeof v?.file !== 'string' || !Number.isInteger(v.compress_ratio))
+        throw bad('variants', 'a list of {file, compress_ratio, compress_layers}');
       const file = join(dir, v.file);
       if (!existsSync(file)) throw new ModelLoadError(`${where}: variant file ${v.file} is missing from ${dir}`);
       return { file, compressRatio: v.compress_ratio as number, compressLayers: ints('variants', v.compress_layers ?? []) ?? [] };

@@ -46,7 +46,10 @@ function envFlag(name: string): boolean {
  */
 export async function resolveModelDir(nameOrPath: string, options: ResolveOptions = {}): Promise<string> {
   if (existsSync(nameOrPath) && statSync(nameOrPath).isDirectory()) {
-    if (!isModelDir(nameOrPath)) throw new ModelLoadError(`${resolve(nameOrPath)} is not a model directory: expected ${GRAPH_CANDIDATES.join(' or ')} with tokenizer.json beside it`);
+    if (!isModelDir(nameOrPath))
+      throw new ModelLoadError(
+        `${resolve(nameOrPath)} is not a model directory: expected ${GRAPH_CANDIDATES.join(' or ')} with tokenizer.json beside it`,
+      );
     return resolve(nameOrPath);
   }
   if (isAbsolute(nameOrPath) || nameOrPath.startsWith('.')) throw new ModelLoadError(`model directory ${nameOrPath} does not exist`);
@@ -54,7 +57,8 @@ export async function resolveModelDir(nameOrPath: string, options: ResolveOption
   for (const candidate of [join(cacheDir, nameOrPath), join(cacheDir, nameOrPath.split('/').pop() ?? nameOrPath)]) {
     if (isModelDir(candidate)) return candidate;
   }
-  if (!isRepoId(nameOrPath)) throw new ModelLoadError(`${JSON.stringify(nameOrPath)} is neither a model directory nor a model id like "BAAI/bge-reranker-base"`);
+  if (!isRepoId(nameOrPath))
+    throw new ModelLoadError(`${JSON.stringify(nameOrPath)} is neither a model directory nor a model id like "BAAI/bge-reranker-base"`);
   const revision = options.revision ?? 'main';
   const cached = cachedSnapshot(cacheDir, nameOrPath, revision);
   if (cached) return cached;

@@ -30,7 +30,8 @@ export async function detectFamily(nameOrPath: string, options: AutoRerankerOpti
   let forced: Family | undefined;
   if (options.family !== undefined) {
     forced = parseFamily(options.family);
-    if (!forced) throw new RerankerArgumentError('family', `unknown family ${JSON.stringify(options.family)}; use one of ${FAMILY_NAMES.join(', ')}`);
+    if (!forced)
+      throw new RerankerArgumentError('family', `unknown family ${JSON.stringify(options.family)}; use one of ${FAMILY_NAMES.join(', ')}`);
   }
   const dir = await resolveModelDir(nameOrPath, options);
   if (forced) return { family: forced, source: 'option', dir };

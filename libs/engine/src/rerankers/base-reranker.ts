@@ -119,7 +119,11 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
   }
 
   /** Pair-major scores of a call, with its score columns and whether the input was one pair. */
-  private async scoreRows(input: unknown, overrides?: ScoreOverrides, schedule?: ScoreSchedule): Promise<{ rows: PairScores<One>; columns: number; single: boolean }> {
+  private async scoreRows(
+    input: unknown,
+    overrides?: ScoreOverrides,
+    schedule?: ScoreSchedule,
+  ): Promise<{ rows: PairScores<One>; columns: number; single: boolean }> {
     const { pairs, single, call, model, family, plan, graphs, plans, encode } = await this.prepare(input, overrides);
     const { columns } = family;
     const scores = await runScoreTask(
@@ -141,7 +145,9 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
     );
     if (call.normalize) for (let i = 0; i < scores.length; i++) scores[i] = sigmoid(scores[i]);
     const rows: PairScore[] =
-      columns === 1 ? Array.from(scores) : Array.from({ length: pairs.length }, (_, i) => Array.from(scores.subarray(i * columns, (i + 1) * columns)));
+      columns === 1
+        ? Array.from(scores)
+        : Array.from({ length: pairs.length }, (_, i) => Array.from(scores.subarray(i * columns, (i + 1) * columns)));
     // One score column gives numbers, several give lists: the shapes the family's `One` names.
     return { rows: rows as PairScores<One>, columns, single };
   }
@@ -156,7 +162,13 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
     const graphs = new Map(model.sessions.map((s) => [s, this.graphFor(model, call, s)]));
     const plans = new Map<string, GraphPlan>();
     for (const path of new Set(graphs.values())) {
-      plans.set(path, await model.graphPlan(path, model.sessions.filter((s) => graphs.get(s) === path)));
+      plans.set(
+        path,
+        await model.graphPlan(
+          path,
+          model.sessions.filter((s) => graphs.get(s) === path),
+        ),
+      );
     }
     // Every graph a call runs is the same export in another precision: one plan fits them all.
     const plan = plans.values().next().value as GraphPlan;

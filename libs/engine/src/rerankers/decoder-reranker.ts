@@ -32,7 +32,9 @@ export abstract class DecoderReranker<Overrides extends ScoreOverrides, One exte
   protected checkModel(model: LoadedModel): void {
     const { tokenizer, files } = model;
     if (this.bosAlways && tokenizer.bosId === undefined) {
-      throw new ModelLoadError(`${files.dir}: the ${this.family} family starts every sequence with bos, but tokenizer_config.json names no bos_token`);
+      throw new ModelLoadError(
+        `${files.dir}: the ${this.family} family starts every sequence with bos, but tokenizer_config.json names no bos_token`,
+      );
     }
     const yesToken = files.reranker.yesToken ?? 'Yes';
     const yes = tokenizer.encode(yesToken);
@@ -82,24 +84,37 @@ export abstract class DecoderReranker<Overrides extends ScoreOverrides, One exte
   protected layerScoresCall(model: LoadedModel, call: CallSettings, padSide: PaddingSide): FamilyCall {
     const columns = this.layerColumns(model, call);
     const layerCount = model.files.reranker.layers?.length ?? 0;
-    return this.decoderCall(model, call, padSide, columns.length, (out, _tensors, rows) => readLayerScores(out.data, out.dims, rows, columns, layerCount));
+    return this.decoderCall(model, call, padSide, columns.length, (out, _tensors, rows) =>
+      readLayerScores(out.data, out.dims, rows, columns, layerCount),
+    );
   }
 
   /** Cutoff layers as score columns of the graph's `layers`. */
   protected layerColumns(model: LoadedModel, call: CallSettings): number[] {
     const layers = model.files.reranker.layers;
-    if (!layers?.length) throw new ModelLoadError(`${model.files.dir}: reranker.json must list "layers", the layer numbers whose scores the graph returns`);
+    if (!layers?.length)
+      throw new ModelLoadError(`${model.files.dir}: reranker.json must list "layers", the layer numbers whose scores the graph returns`);
     const cutoff = call.cutoffLayers ?? model.files.reranker.defaultCutoffLayers ?? [layers[layers.length - 1]];
     return cutoff.map((layer) => {
       const column = layers.indexOf(layer);
-      if (column < 0) throw new RerankerArgumentError('cutoffLayers', `layer ${layer} is not one this model returns; it offers ${JSON.stringify(layers)}`);
+      if (column < 0)
+        throw new RerankerArgumentError(
+          'cutoffLayers',
+          `layer ${layer} is not one this model returns; it offers ${JSON.stringify(layers)}`,
+        );
       return column;
     });
   }
 }
 
 /** Picks the cutoff layers' columns of a `scores` [B, K] output, row-major. */
-function readLayerScores(data: Float32Array, dims: readonly number[], rows: number, columns: readonly number[], layerCount: number): Float64Array {
+function readLayerScores(
+  data: Float32Array,
+  dims: readonly number[],
+  rows: number,
+  columns: readonly number[],
+  layerCount: number,
+): Float64Array {
   const k = dims[1];
   if (k !== layerCount) throw new ModelLoadError(`the graph returned ${k} score columns but reranker.json lists ${layerCount} layers`);
   const out = new Float64Array(rows * columns.length);

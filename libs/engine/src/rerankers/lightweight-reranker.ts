@@ -29,7 +29,11 @@ export class LightWeightFlagLLMReranker extends DecoderReranker<LightWeightReran
   /** The graph exported with the call's compression settings. */
   protected override graphFor(model: LoadedModel, call: CallSettings, device: DeviceSession): string {
     const { files } = model;
-    const main = { file: this.defaultGraph(model, device), compressRatio: files.reranker.compressRatio ?? 1, compressLayers: files.reranker.compressLayers ?? [] };
+    const main = {
+      file: this.defaultGraph(model, device),
+      compressRatio: files.reranker.compressRatio ?? 1,
+      compressLayers: files.reranker.compressLayers ?? [],
+    };
     const offers = [main, ...(files.reranker.variants ?? [])];
     const match = findCompressionGraph(
       offers.map((o) => ({ ratio: o.compressRatio, layers: o.compressLayers, file: o.file })),
@@ -39,7 +43,10 @@ export class LightWeightFlagLLMReranker extends DecoderReranker<LightWeightReran
     if (match) return match.file;
     const list = offers.map((o) => `ratio ${o.compressRatio} at layers ${JSON.stringify(o.compressLayers)}`).join('; ');
     const argument = offers.some((o) => o.compressRatio === call.compressRatio) ? 'compressLayers' : 'compressRatio';
-    throw new RerankerArgumentError(argument, `no graph of this model was exported with compressRatio ${call.compressRatio} and compressLayers ${JSON.stringify(call.compressLayers)}; it offers ${list}`);
+    throw new RerankerArgumentError(
+      argument,
+      `no graph of this model was exported with compressRatio ${call.compressRatio} and compressLayers ${JSON.stringify(call.compressLayers)}; it offers ${list}`,
+    );
   }
 
   protected prepareCall(model: LoadedModel, call: CallSettings): FamilyCall {

@@ -35,13 +35,19 @@ export class LoadedModel {
     });
     const files = readModelFiles(dir);
     if (files.reranker.family && files.reranker.family !== family) {
-      throw new ModelLoadError(`${dir} is a ${files.reranker.family} model (reranker.json), not ${family}; use the matching class or AutoReranker`);
+      throw new ModelLoadError(
+        `${dir} is a ${files.reranker.family} model (reranker.json), not ${family}; use the matching class or AutoReranker`,
+      );
     }
     if (options.quantized && !files.quantizedGraph) {
-      throw new ModelLoadError(`quantized: ${dir} has no int8 graph (onnx/model_quantized.onnx or model_int8.onnx); export one (docs/models.md) or drop the option`);
+      throw new ModelLoadError(
+        `quantized: ${dir} has no int8 graph (onnx/model_quantized.onnx or model_int8.onnx); export one (docs/models.md) or drop the option`,
+      );
     }
     const tokenizer = new TextTokenizer(files);
-    const sessions = options.devices.map((d) => new DeviceSession(d, { intraOpNumThreads: options.intraOpNumThreads, extra: options.sessionOptions }));
+    const sessions = options.devices.map(
+      (d) => new DeviceSession(d, { intraOpNumThreads: options.intraOpNumThreads, extra: options.sessionOptions }),
+    );
     return new LoadedModel(family, files, tokenizer, sessions);
   }
 

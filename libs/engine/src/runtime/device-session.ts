@@ -110,8 +110,7 @@ export class DeviceSession {
   }
 
   private sessionOptions(): Record<string, unknown> {
-    const providers =
-      this.device.kind === 'cuda' ? [{ name: 'cuda', deviceId: this.device.index }] : ['cpu'];
+    const providers = this.device.kind === 'cuda' ? [{ name: 'cuda', deviceId: this.device.index }] : ['cpu'];
     return {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',

@@ -27,8 +27,22 @@ interface Expected {
 
 const IDS = { input_ids: 2, attention_mask: 2 };
 const EXPECTED: Record<Family, Expected> = {
-  encoder: { required: IDS, optional: { token_type_ids: 2 }, outputs: [{ name: 'logits', rank: 2, kind: 'logit' }, { name: 'logits', rank: 1, kind: 'logit' }] },
-  llm: { required: IDS, optional: { position_ids: 2 }, outputs: [{ name: 'scores', rank: 1, kind: 'pooled' }, { name: 'logits', rank: 3, kind: 'token-logits' }] },
+  encoder: {
+    required: IDS,
+    optional: { token_type_ids: 2 },
+    outputs: [
+      { name: 'logits', rank: 2, kind: 'logit' },
+      { name: 'logits', rank: 1, kind: 'logit' },
+    ],
+  },
+  llm: {
+    required: IDS,
+    optional: { position_ids: 2 },
+    outputs: [
+      { name: 'scores', rank: 1, kind: 'pooled' },
+      { name: 'logits', rank: 3, kind: 'token-logits' },
+    ],
+  },
   layerwise: { required: IDS, optional: { position_ids: 2 }, outputs: [{ name: 'scores', rank: 2, kind: 'layer-scores' }] },
   lightweight: {
     required: { ...IDS, query_lengths: 1, prompt_lengths: 1 },
@@ -45,7 +59,9 @@ function describeExpected(e: Expected): string {
     ...Object.entries(e.required).map(([n, r]) => `${n}:int64[${dims(r)}]`),
     ...Object.entries(e.optional).map(([n, r]) => `${n}:int64[${dims(r)}] (optional)`),
   ];
-  const outputs = e.outputs.map((o) => `${o.name}:float[${o.kind === 'layer-scores' ? 'B,K' : o.kind === 'logit' && o.rank === 2 ? 'B,1' : dims(o.rank)}]`);
+  const outputs = e.outputs.map(
+    (o) => `${o.name}:float[${o.kind === 'layer-scores' ? 'B,K' : o.kind === 'logit' && o.rank === 2 ? 'B,1' : dims(o.rank)}]`,
+  );
   return `inputs ${inputs.join(', ')}; output ${outputs.join(' or ')}`;
 }
 
@@ -58,7 +74,9 @@ function describeFound(sig: GraphSignature): string {
 export function planGraph(family: Family, sig: GraphSignature, path: string): GraphPlan {
   const expected = EXPECTED[family];
   const fail = (why: string) =>
-    new ModelLoadError(`${path} does not fit the ${family} family (${why}): expected ${describeExpected(expected)}; found ${describeFound(sig)}`);
+    new ModelLoadError(
+      `${path} does not fit the ${family} family (${why}): expected ${describeExpected(expected)}; found ${describeFound(sig)}`,
+    );
   const inputs = new Map(sig.inputs.map((v) => [v.name, v]));
   for (const [name, rank] of Object.entries(expected.required)) {
     const v = inputs.get(name);

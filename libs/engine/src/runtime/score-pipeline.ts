@@ -78,7 +78,8 @@ export async function runScoreTask(task: ScoreTask, devices: readonly DeviceSess
         out = await device.run(path, tensors.feeds, output, task.priority);
       } catch (e) {
         if (!(e instanceof DeviceRunError) || !e.oom) throw e;
-        if (batch.pairs.length === 1) throw new OutOfMemoryError(`${device.name} ran out of memory on a single pair of ${width} tokens: ${e.message}`);
+        if (batch.pairs.length === 1)
+          throw new OutOfMemoryError(`${device.name} ran out of memory on a single pair of ${width} tokens: ${e.message}`);
         limits.batchSize = Math.max(1, Math.floor((Math.min(limits.batchSize, batch.pairs.length) * 3) / 4));
         limits.maxBatchTokens = Math.max(1, Math.floor((Math.min(limits.maxBatchTokens, batch.pairs.length * width) * 3) / 4));
         queue.pushFront(...split(batch, limits));
@@ -113,5 +114,8 @@ function reportBatch(onBatch: (stats: BatchStats) => void, device: string, pairs
 
 function split(batch: Batch, limits: BatchLimits): Batch[] {
   const lengths = batch.pairs.map((p) => p.ids.length);
-  return planBatches(lengths, limits).map((local) => ({ indices: local.map((i) => batch.indices[i]), pairs: local.map((i) => batch.pairs[i]) }));
+  return planBatches(lengths, limits).map((local) => ({
+    indices: local.map((i) => batch.indices[i]),
+    pairs: local.map((i) => batch.pairs[i]),
+  }));
 }

@@ -32,7 +32,13 @@ export type QueryOverflowNotice = (pairIndex: number, firstLength: number, maxTo
  * least one token; when it cannot, nothing is truncated (Hugging Face logs an error and returns the
  * ids unchanged): `second` comes back whole and `onOverflow` is told.
  */
-export function truncateSecond(second: number[], firstLength: number, maxTotal: number, pairIndex: number, onOverflow?: QueryOverflowNotice): number[] {
+export function truncateSecond(
+  second: number[],
+  firstLength: number,
+  maxTotal: number,
+  pairIndex: number,
+  onOverflow?: QueryOverflowNotice,
+): number[] {
   const excess = firstLength + second.length - maxTotal;
   if (excess <= 0) return second;
   if (second.length > excess) return second.slice(0, second.length - excess);

@@ -1,6 +1,13 @@
 import { RerankerArgumentError } from '../errors';
 import type { PairTemplate } from '../tokenization/text-tokenizer';
-import { checkLongest, checkPositions, type EncodedPair, type LengthLimits, type QueryOverflowNotice, truncateSecond } from './encoded-pair';
+import {
+  checkLongest,
+  checkPositions,
+  type EncodedPair,
+  type LengthLimits,
+  type QueryOverflowNotice,
+  truncateSecond,
+} from './encoded-pair';
 
 /**
  * Cross-encoder input: the tokenizer's pair template over (query ids truncated to queryMaxLength,

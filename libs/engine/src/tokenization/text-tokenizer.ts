@@ -41,7 +41,8 @@ export class PairTemplate {
 /** The name of a special token in tokenizer_config.json: a string or `{content}`. */
 function tokenName(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string')
+    return (value as { content: string }).content;
   return undefined;
 }
 
@@ -70,7 +71,8 @@ export class TextTokenizer {
     this.bosId = this.idOfConfigToken(cfg.bos_token);
     this.eosId = this.idOfConfigToken(cfg.eos_token);
     const configPad = files.config.pad_token_id;
-    this.padId = this.idOfConfigToken(cfg.pad_token) ?? (Number.isInteger(configPad) ? (configPad as number) : undefined) ?? this.eosId ?? 0;
+    this.padId =
+      this.idOfConfigToken(cfg.pad_token) ?? (Number.isInteger(configPad) ? (configPad as number) : undefined) ?? this.eosId ?? 0;
     this.paddingSide = cfg.padding_side === 'left' ? 'left' : 'right';
   }
 
@@ -87,7 +89,11 @@ export class TextTokenizer {
   /** The pair template of the tokenizer's post-processor (none: plain concatenation). */
   pairTemplate(): PairTemplate {
     const processor = this.tokenizer.post_processor;
-    if (!processor) return new PairTemplate([{ sequence: 'A', typeId: 0 }, { sequence: 'B', typeId: 1 }]);
+    if (!processor)
+      return new PairTemplate([
+        { sequence: 'A', typeId: 0 },
+        { sequence: 'B', typeId: 1 },
+      ]);
     // Markers from the private-use area stand for the two sequences.
     const markA = '\uE000A';
     const markB = '\uE000B';
@@ -99,11 +105,13 @@ export class TextTokenizer {
       if (t === markA) return { sequence: 'A', typeId };
       if (t === markB) return { sequence: 'B', typeId };
       const id = this.tokenId(t);
-      if (id === undefined) throw new ModelLoadError(`the tokenizer's pair template uses ${JSON.stringify(t)}, which is not in its vocabulary`);
+      if (id === undefined)
+        throw new ModelLoadError(`the tokenizer's pair template uses ${JSON.stringify(t)}, which is not in its vocabulary`);
       return { special: id, typeId };
     });
     const seqs = pieces.filter((p) => 'sequence' in p).map((p) => ('sequence' in p ? p.sequence : ''));
-    if (seqs.join('') !== 'AB') throw new ModelLoadError(`the tokenizer's pair template must place the query then the passage once each; found ${seqs.join(',')}`);
+    if (seqs.join('') !== 'AB')
+      throw new ModelLoadError(`the tokenizer's pair template must place the query then the passage once each; found ${seqs.join(',')}`);
     return new PairTemplate(pieces);
   }
 

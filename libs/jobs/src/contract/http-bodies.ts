@@ -24,7 +24,9 @@ export const REQUEST_FIELDS = {
 /** Cohere's default `max_tokens_per_doc` (v2). */
 export const COHERE_MAX_TOKENS_PER_DOC = 4096;
 
-export const ItemIdSchema = z.union([z.string().min(1).max(256), z.int()]).meta({ id: 'ItemId', description: 'An id of your own: a string of 1 to 256 characters or an integer', example: 'doc-1' });
+export const ItemIdSchema = z
+  .union([z.string().min(1).max(256), z.int()])
+  .meta({ id: 'ItemId', description: 'An id of your own: a string of 1 to 256 characters or an integer', example: 'doc-1' });
 
 /** The engine options a request may carry (snake_case), from the engine's contract. */
 export const engineOptionShape: Record<string, z.ZodType> = Object.fromEntries(
@@ -37,59 +39,99 @@ export const engineOptionShape: Record<string, z.ZodType> = Object.fromEntries(
 
 // ---- errors
 
-export const LimitSchema = z
-  .object({ name: z.string(), value: z.int(), env: z.string() })
-  .meta({ id: 'Limit', description: 'The limit a request exceeded and the variable that sets it', example: { name: 'documents per request', value: 100000, env: 'RERANK_MAX_DOCUMENTS' } });
+export const LimitSchema = z.object({ name: z.string(), value: z.int(), env: z.string() }).meta({
+  id: 'Limit',
+  description: 'The limit a request exceeded and the variable that sets it',
+  example: { name: 'documents per request', value: 100000, env: 'RERANK_MAX_DOCUMENTS' },
+});
 
 export const ErrorSchema = z
   .object({
     error: z
       .object({
-        code: z.string().meta({ description: 'invalid_request, invalid_json, unauthorized, not_found, job_finished, job_not_completed, idempotency_conflict, limit_exceeded, too_large_for_sync, rate_limited, overloaded, unavailable, timeout, shutting_down, internal, ...' }),
+        code: z.string().meta({
+          description:
+            'invalid_request, invalid_json, unauthorized, not_found, job_finished, job_not_completed, idempotency_conflict, limit_exceeded, too_large_for_sync, rate_limited, overloaded, unavailable, timeout, shutting_down, internal, ...',
+        }),
         message: z.string().meta({ description: 'Starts with "<field>: " when a field is at fault, and says what to send instead' }),
         field: z.string().optional(),
         limit: LimitSchema.optional(),
         jobs_url: z.string().optional().meta({ description: 'Where to send work too large for a synchronous request' }),
       })
       .catchall(z.unknown()),
-    message: z.string().optional().meta({ description: "The same message at the top level, on the routes whose clients read Cohere's shape" }),
+    message: z
+      .string()
+      .optional()
+      .meta({ description: "The same message at the top level, on the routes whose clients read Cohere's shape" }),
   })
   .meta({
     id: 'Error',
-    description: 'Every error of the API (TEI\'s POST /rerank answers TeiError instead)',
-    example: { error: { code: 'invalid_request', message: 'documents[3].text: expected the document as a string, got a number (5)', field: 'documents[3].text' } },
+    description: "Every error of the API (TEI's POST /rerank answers TeiError instead)",
+    example: {
+      error: {
+        code: 'invalid_request',
+        message: 'documents[3].text: expected the document as a string, got a number (5)',
+        field: 'documents[3].text',
+      },
+    },
   });
 
 // ---- synchronous rerank (Cohere v1 / v2, Jina, vLLM / Infinity)
 
-export const RankedDocumentSchema = z
-  .union([z.string(), z.object({ text: z.string().nullable().optional() }).catchall(z.unknown())])
-  .meta({ id: 'RankedDocument', description: 'A string, or an object with "text" or with the fields named in rank_fields (any other fields are returned as sent)', example: 'Paris is the capital of France.' });
+export const RankedDocumentSchema = z.union([z.string(), z.object({ text: z.string().nullable().optional() }).catchall(z.unknown())]).meta({
+  id: 'RankedDocument',
+  description: 'A string, or an object with "text" or with the fields named in rank_fields (any other fields are returned as sent)',
+  example: 'Paris is the capital of France.',
+});
 
 export const RerankRequestSchema = z
   .object({
     model: opt(z.string(), 'A served model (GET /v1/models); optional when only one is served'),
     query: z.string().meta({ description: 'The query text (not empty)' }),
-    documents: z.array(RankedDocumentSchema).min(1).meta({ description: 'Up to RERANK_SYNC_MAX_DOCUMENTS (default 10,000); more: 413 pointing to /v1/jobs' }),
+    documents: z
+      .array(RankedDocumentSchema)
+      .min(1)
+      .meta({ description: 'Up to RERANK_SYNC_MAX_DOCUMENTS (default 10,000); more: 413 pointing to /v1/jobs' }),
     top_n: opt(z.int().min(1), 'How many results, best first (default: all; at most RERANK_MAX_TOP_K)'),
     return_documents: opt(REQUEST_FIELDS.returnDocuments.schema, 'Return each document as sent with its result (default false)'),
-    rank_fields: opt(z.array(z.string().min(1).max(256)).min(1), 'Cohere v1: fields of object documents to rank by, joined as "field: value" lines in this order'),
-    max_chunks_per_doc: opt(REQUEST_FIELDS.maxChunksPerDoc.schema, "Cohere v1: a long document is split into at most this many chunks that fit beside the query; its score is its best chunk's"),
-    max_tokens_per_doc: opt(REQUEST_FIELDS.maxTokensPerDoc.schema, `Cohere v2: each document is cut to this many tokens before scoring (default ${COHERE_MAX_TOKENS_PER_DOC} on /v2/rerank)`),
+    rank_fields: opt(
+      z.array(z.string().min(1).max(256)).min(1),
+      'Cohere v1: fields of object documents to rank by, joined as "field: value" lines in this order',
+    ),
+    max_chunks_per_doc: opt(
+      REQUEST_FIELDS.maxChunksPerDoc.schema,
+      "Cohere v1: a long document is split into at most this many chunks that fit beside the query; its score is its best chunk's",
+    ),
+    max_tokens_per_doc: opt(
+      REQUEST_FIELDS.maxTokensPerDoc.schema,
+      `Cohere v2: each document is cut to this many tokens before scoring (default ${COHERE_MAX_TOKENS_PER_DOC} on /v2/rerank)`,
+    ),
     priority: opt(REQUEST_FIELDS.priority.schema, 'Cohere v2: 0 (default) is the highest; 1..9 queue behind it'),
     ...engineOptionShape,
   })
   .meta({
     id: 'RerankRequest',
-    description: 'POST /v1/rerank and /v2/rerank (Cohere v1 / v2 and Jina shapes); vLLM / Infinity POST /rerank also take raw_scores and truncate_prompt_tokens',
-    example: { model: 'my-reranker', query: 'What is the capital of France?', documents: ['Paris is the capital of France.', 'Berlin is in Germany.'], top_n: 1, return_documents: true },
+    description:
+      'POST /v1/rerank and /v2/rerank (Cohere v1 / v2 and Jina shapes); vLLM / Infinity POST /rerank also take raw_scores and truncate_prompt_tokens',
+    example: {
+      model: 'my-reranker',
+      query: 'What is the capital of France?',
+      documents: ['Paris is the capital of France.', 'Berlin is in Germany.'],
+      top_n: 1,
+      return_documents: true,
+    },
   });
 
 export const RerankResultSchema = z
   .object({
     index: z.int().meta({ description: 'Position of the document in the request' }),
-    relevance_score: z.number().meta({ description: 'Sigmoid of the model score (0..1), as Cohere and Jina; the raw score with normalize: false' }),
-    document: z.record(z.string(), z.unknown()).optional().meta({ description: 'With return_documents: the document as sent ({text} for a string)' }),
+    relevance_score: z
+      .number()
+      .meta({ description: 'Sigmoid of the model score (0..1), as Cohere and Jina; the raw score with normalize: false' }),
+    document: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'With return_documents: the document as sent ({text} for a string)' }),
   })
   .meta({ id: 'RerankResult', example: { index: 0, relevance_score: 0.97, document: { text: 'Paris is the capital of France.' } } });
 
@@ -99,7 +141,11 @@ export const RerankResponseSchema = z
     results: z.array(RerankResultSchema).meta({ description: 'Best first (ties: lower index first)' }),
     meta: z.object({ api_version: z.object({ version: z.string() }), billed_units: z.object({ search_units: z.int() }) }),
     model: z.string(),
-    usage: z.object({ documents: z.int(), search_units: z.int(), total_tokens: z.int().meta({ description: 'Tokens the model read (Jina)' }) }),
+    usage: z.object({
+      documents: z.int(),
+      search_units: z.int(),
+      total_tokens: z.int().meta({ description: 'Tokens the model read (Jina)' }),
+    }),
   })
   .meta({
     id: 'RerankResponse',
@@ -114,17 +160,29 @@ export const RerankResponseSchema = z
 
 // ---- asynchronous jobs
 
-export const JobDocumentSchema = z
-  .union([z.string(), z.object({ id: ItemIdSchema.optional(), text: z.string() }).strict()])
-  .meta({ id: 'JobDocument', description: 'A string, or {id?, text}; ids are unique within a list', example: { id: 'd1', text: 'Paris is the capital of France.' } });
+export const JobDocumentSchema = z.union([z.string(), z.object({ id: ItemIdSchema.optional(), text: z.string() }).strict()]).meta({
+  id: 'JobDocument',
+  description: 'A string, or {id?, text}; ids are unique within a list',
+  example: { id: 'd1', text: 'Paris is the capital of France.' },
+});
 
 export const JobQuerySchema = z
-  .union([z.string(), z.object({ id: ItemIdSchema.optional(), query: z.string(), documents: z.array(JobDocumentSchema).min(1).optional() }).strict()])
-  .meta({ id: 'JobQuery', description: 'A query string (with top-level documents), or {id?, query, documents?}', example: { id: 'q1', query: 'capital of France' } });
+  .union([
+    z.string(),
+    z.object({ id: ItemIdSchema.optional(), query: z.string(), documents: z.array(JobDocumentSchema).min(1).optional() }).strict(),
+  ])
+  .meta({
+    id: 'JobQuery',
+    description: 'A query string (with top-level documents), or {id?, query, documents?}',
+    example: { id: 'q1', query: 'capital of France' },
+  });
 
 export const WebhookTargetSchema = z
   .object({
-    url: z.url().max(2048).meta({ description: 'http(s) URL, no credentials; loopback / private hosts only when RERANK_WEBHOOK_ALLOWED_HOSTS allows them' }),
+    url: z
+      .url()
+      .max(2048)
+      .meta({ description: 'http(s) URL, no credentials; loopback / private hosts only when RERANK_WEBHOOK_ALLOWED_HOSTS allows them' }),
     secret: z.string().min(8).max(1024).nullable().optional().meta({ description: 'HMAC-SHA256 key of the X-Rerank-Signature header' }),
   })
   .strict()
@@ -135,12 +193,21 @@ export const JobRequestSchema = z
     model: opt(z.string(), 'A served model (GET /v1/models); optional when only one is served'),
     query: opt(z.string(), 'One query (with documents)'),
     documents: opt(z.array(JobDocumentSchema).min(1), 'Documents of the query, or shared by all queries'),
-    queries: opt(z.array(JobQuerySchema).min(1), 'Several queries, each with its documents or sharing top-level documents (at most RERANK_MAX_QUERIES)'),
+    queries: opt(
+      z.array(JobQuerySchema).min(1),
+      'Several queries, each with its documents or sharing top-level documents (at most RERANK_MAX_QUERIES)',
+    ),
     top_k: opt(z.int().min(1), 'Results per query (default 10, at most RERANK_MAX_TOP_K)'),
     return_documents: opt(REQUEST_FIELDS.returnDocuments.schema, 'Include document texts in the top-k results (default true)'),
     webhook: opt(WebhookTargetSchema, 'Called once when the job ends (see the webhooks of this document)'),
-    metadata: opt(z.record(z.string(), z.unknown()), 'Echoed back with the job and its webhook (at most RERANK_MAX_METADATA_BYTES as JSON, RERANK_MAX_METADATA_DEPTH levels)'),
-    priority: opt(REQUEST_FIELDS.priority.schema, 'Share among queued jobs, 0 (default) the most urgent: a job of priority p gets a shard every 1 + p rounds (above 9 counts as 9)'),
+    metadata: opt(
+      z.record(z.string(), z.unknown()),
+      'Echoed back with the job and its webhook (at most RERANK_MAX_METADATA_BYTES as JSON, RERANK_MAX_METADATA_DEPTH levels)',
+    ),
+    priority: opt(
+      REQUEST_FIELDS.priority.schema,
+      'Share among queued jobs, 0 (default) the most urgent: a job of priority p gets a shard every 1 + p rounds (above 9 counts as 9)',
+    ),
     ...engineOptionShape,
   })
   .meta({
@@ -155,13 +222,30 @@ export const JobRequestSchema = z
     },
   });
 
-const ProgressSchema = z.object({ shards_done: z.int(), shards_total: z.int(), pairs_done: z.int(), pairs_total: z.int() }).meta({ id: 'JobProgress', example: { shards_done: 3, shards_total: 8, pairs_done: 3000, pairs_total: 8000 } });
-const CountsSchema = z.object({ queries: z.int(), documents: z.int(), pairs: z.int() }).meta({ id: 'JobCounts', example: { queries: 1, documents: 8000, pairs: 8000 } });
-const LinksSchema = z.object({ self: z.string(), results: z.string(), cancel: z.string() }).meta({ id: 'JobLinks', example: { self: 'https://rerank.example.com/v1/jobs/job_01', results: 'https://rerank.example.com/v1/jobs/job_01/results', cancel: 'https://rerank.example.com/v1/jobs/job_01' } });
+const ProgressSchema = z
+  .object({ shards_done: z.int(), shards_total: z.int(), pairs_done: z.int(), pairs_total: z.int() })
+  .meta({ id: 'JobProgress', example: { shards_done: 3, shards_total: 8, pairs_done: 3000, pairs_total: 8000 } });
+const CountsSchema = z
+  .object({ queries: z.int(), documents: z.int(), pairs: z.int() })
+  .meta({ id: 'JobCounts', example: { queries: 1, documents: 8000, pairs: 8000 } });
+const LinksSchema = z.object({ self: z.string(), results: z.string(), cancel: z.string() }).meta({
+  id: 'JobLinks',
+  example: {
+    self: 'https://rerank.example.com/v1/jobs/job_01',
+    results: 'https://rerank.example.com/v1/jobs/job_01/results',
+    cancel: 'https://rerank.example.com/v1/jobs/job_01',
+  },
+});
 const JobErrorSchema = z.object({ code: z.string(), message: z.string() }).nullable();
-export const JobStatusSchema = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).meta({ id: 'JobStatus', example: 'completed' });
+export const JobStatusSchema = z
+  .enum(['queued', 'running', 'completed', 'failed', 'cancelled'])
+  .meta({ id: 'JobStatus', example: 'completed' });
 
-const exampleLinks = { self: 'https://rerank.example.com/v1/jobs/job_01', results: 'https://rerank.example.com/v1/jobs/job_01/results', cancel: 'https://rerank.example.com/v1/jobs/job_01' };
+const exampleLinks = {
+  self: 'https://rerank.example.com/v1/jobs/job_01',
+  results: 'https://rerank.example.com/v1/jobs/job_01/results',
+  cancel: 'https://rerank.example.com/v1/jobs/job_01',
+};
 
 const exampleJob = {
   id: 'job_01',
@@ -213,7 +297,16 @@ export const JobSchema = z
   .meta({ id: 'Job', example: exampleJob });
 
 /** The 202 answer of POST /v1/jobs: what is known the moment the job is queued; GET /v1/jobs/{id} has the rest. */
-export const JobAcceptedSchema = JobSchema.pick({ id: true, object: true, status: true, model: true, created_at: true, counts: true, progress: true, links: true }).meta({
+export const JobAcceptedSchema = JobSchema.pick({
+  id: true,
+  object: true,
+  status: true,
+  model: true,
+  created_at: true,
+  counts: true,
+  progress: true,
+  links: true,
+}).meta({
   id: 'JobAccepted',
   example: {
     id: exampleJob.id,
@@ -230,7 +323,9 @@ export const JobAcceptedSchema = JobSchema.pick({ id: true, object: true, status
 export const JobListSchema = z
   .object({
     object: z.literal('list'),
-    data: z.array(JobSchema).meta({ description: "The caller's jobs, newest first (same creation time: larger id first), each as GET /v1/jobs/{id} shows it" }),
+    data: z
+      .array(JobSchema)
+      .meta({ description: "The caller's jobs, newest first (same creation time: larger id first), each as GET /v1/jobs/{id} shows it" }),
     has_more: z.boolean().meta({ description: 'More jobs match: ask again with cursor=next_cursor' }),
     next_cursor: z.string().nullable().meta({ description: 'Opaque; the cursor of the next page, null on the last one' }),
   })
@@ -255,9 +350,15 @@ export const QueryResultSchema = z
     query_id: ItemIdSchema.optional(),
     query: z.string(),
     top_k: z.array(RankedItemSchema).meta({ description: 'Best first (ties: lower index first)' }),
-    scores: z.array(z.union([z.number(), z.array(z.number())])).optional().meta({ description: 'With ?all=true (JSON form): every score in document order' }),
+    scores: z
+      .array(z.union([z.number(), z.array(z.number())]))
+      .optional()
+      .meta({ description: 'With ?all=true (JSON form): every score in document order' }),
   })
-  .meta({ id: 'QueryResult', example: { query_index: 0, query_id: 'q1', query: 'capital of France', top_k: [{ index: 0, id: 'd1', score: 4.2 }] } });
+  .meta({
+    id: 'QueryResult',
+    example: { query_index: 0, query_id: 'q1', query: 'capital of France', top_k: [{ index: 0, id: 'd1', score: 4.2 }] },
+  });
 
 export const JobResultsSchema = z
   .object({
@@ -270,11 +371,25 @@ export const JobResultsSchema = z
   })
   .meta({
     id: 'JobResults',
-    example: { id: 'job_01', object: 'rerank.job.results', model: 'my-reranker', top_k: 10, metadata: null, results: [{ query_index: 0, query_id: 'q1', query: 'capital of France', top_k: [{ index: 0, id: 'd1', score: 4.2 }] }] },
+    example: {
+      id: 'job_01',
+      object: 'rerank.job.results',
+      model: 'my-reranker',
+      top_k: 10,
+      metadata: null,
+      results: [{ query_index: 0, query_id: 'q1', query: 'capital of France', top_k: [{ index: 0, id: 'd1', score: 4.2 }] }],
+    },
   });
 
 export const ScoreLineSchema = z
-  .object({ query_index: z.int(), query_id: ItemIdSchema.optional(), index: z.int(), id: ItemIdSchema.optional(), score: z.number().nullable(), scores: z.array(z.number()).optional() })
+  .object({
+    query_index: z.int(),
+    query_id: ItemIdSchema.optional(),
+    index: z.int(),
+    id: ItemIdSchema.optional(),
+    score: z.number().nullable(),
+    scores: z.array(z.number()).optional(),
+  })
   .meta({
     id: 'ScoreLine',
     description: 'One line of the application/x-ndjson form of ?all=true: one pair, query by query in document order',
@@ -295,7 +410,10 @@ export const WebhookPayloadSchema = z
     error: JobErrorSchema,
     metadata: z.record(z.string(), z.unknown()).nullable(),
     links: LinksSchema,
-    results: z.array(QueryResultSchema).optional().meta({ description: 'Inline top-k when the job completed with at most RERANK_WEBHOOK_INLINE_MAX entries' }),
+    results: z
+      .array(QueryResultSchema)
+      .optional()
+      .meta({ description: 'Inline top-k when the job completed with at most RERANK_WEBHOOK_INLINE_MAX entries' }),
   })
   .meta({
     id: 'WebhookPayload',
@@ -321,7 +439,9 @@ export const ModelListSchema = z
   .object({ object: z.literal('list'), data: z.array(z.object({ id: z.string() }).catchall(z.unknown())) })
   .meta({ id: 'ModelList', example: { object: 'list', data: [{ id: 'my-reranker', object: 'model', family: 'encoder' }] } });
 
-export const HealthSchema = z.record(z.string(), z.unknown()).meta({ id: 'Health', description: 'Liveness / readiness details', example: { status: 'ok' } });
+export const HealthSchema = z
+  .record(z.string(), z.unknown())
+  .meta({ id: 'Health', description: 'Liveness / readiness details', example: { status: 'ok' } });
 
 // ---- other servers' shapes
 
@@ -336,7 +456,11 @@ export const TeiRerankRequestSchema = z
     truncation_direction: opt(z.enum(['Right', 'Left']), 'Left keeps the end of a long text (default Right)'),
     ...engineOptionShape,
   })
-  .meta({ id: 'TeiRerankRequest', description: "Hugging Face TEI's POST /rerank", example: { query: 'What is Deep Learning?', texts: ['Deep Learning is ...', 'cheese is made of milk'], return_text: true } });
+  .meta({
+    id: 'TeiRerankRequest',
+    description: "Hugging Face TEI's POST /rerank",
+    example: { query: 'What is Deep Learning?', texts: ['Deep Learning is ...', 'cheese is made of milk'], return_text: true },
+  });
 
 export const VllmRerankRequestSchema = RerankRequestSchema.extend({
   raw_scores: opt(REQUEST_FIELDS.rawScores.schema, 'Infinity: raw model scores (normalize: false)'),
@@ -344,7 +468,12 @@ export const VllmRerankRequestSchema = RerankRequestSchema.extend({
 }).meta({
   id: 'VllmRerankRequest',
   description: 'vLLM / Infinity POST /rerank (Cohere-like, with documents)',
-  example: { model: 'my-reranker', query: 'What is the capital of France?', documents: ['Paris is the capital of France.', 'Berlin is in Germany.'], top_n: 1 },
+  example: {
+    model: 'my-reranker',
+    query: 'What is the capital of France?',
+    documents: ['Paris is the capital of France.', 'Berlin is in Germany.'],
+    top_n: 1,
+  },
 });
 
 export const TeiRerankResponseSchema = z
@@ -355,19 +484,33 @@ export const TeiErrorSchema = z
   .object({ error: z.string(), error_type: z.enum(['validation', 'empty', 'overloaded', 'unhealthy', 'backend', 'tokenizer']) })
   .meta({ id: 'TeiError', example: { error: 'texts: the list is empty; send at least one text', error_type: 'empty' } });
 
-export const TeiInfoSchema = z.record(z.string(), z.unknown()).meta({ id: 'TeiInfo', description: "TEI's GET /info", example: { model_id: 'my-reranker', model_type: { reranker: { id2label: { '0': 'LABEL_0' } } } } });
+export const TeiInfoSchema = z.record(z.string(), z.unknown()).meta({
+  id: 'TeiInfo',
+  description: "TEI's GET /info",
+  example: { model_id: 'my-reranker', model_type: { reranker: { id2label: { '0': 'LABEL_0' } } } },
+});
 
 export const ScoreRequestSchema = z
   .object({
     model: opt(z.string(), 'A served model; optional when only one is served'),
     text_1: z.union([z.string(), z.array(z.string()).min(1)]).meta({ description: 'A query, or a list (pairwise with text_2)' }),
-    text_2: z.union([z.string(), z.array(z.string()).min(1)]).meta({ description: 'One text or a list (one-to-many with a single text_1)' }),
+    text_2: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .meta({ description: 'One text or a list (one-to-many with a single text_1)' }),
     truncate_prompt_tokens: opt(z.int().min(-1), "Tokens of query + document (max_length); -1 the model's limit"),
     encoding_format: opt(z.string(), 'Accepted for compatibility'),
     user: opt(z.string(), 'Accepted for compatibility'),
     ...engineOptionShape,
   })
-  .meta({ id: 'ScoreRequest', description: "vLLM's POST /score and /v1/score", example: { model: 'my-reranker', text_1: 'What is the capital of France?', text_2: ['Paris is the capital of France.', 'Berlin is in Germany.'] } });
+  .meta({
+    id: 'ScoreRequest',
+    description: "vLLM's POST /score and /v1/score",
+    example: {
+      model: 'my-reranker',
+      text_1: 'What is the capital of France?',
+      text_2: ['Paris is the capital of France.', 'Berlin is in Germany.'],
+    },
+  });
 
 export const ScoreResponseSchema = z
   .object({
@@ -380,7 +523,14 @@ export const ScoreResponseSchema = z
   })
   .meta({
     id: 'ScoreResponse',
-    example: { id: 'score-abc', object: 'list', created: 1735732800, model: 'my-reranker', data: [{ index: 0, object: 'score', score: 0.97 }], usage: { prompt_tokens: 30, total_tokens: 30, completion_tokens: 0 } },
+    example: {
+      id: 'score-abc',
+      object: 'list',
+      created: 1735732800,
+      model: 'my-reranker',
+      data: [{ index: 0, object: 'score', score: 0.97 }],
+      usage: { prompt_tokens: 30, total_tokens: 30, completion_tokens: 0 },
+    },
   });
 
 /** Field names of each request body: what the validation accepts and nothing else. */

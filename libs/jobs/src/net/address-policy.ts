@@ -111,7 +111,10 @@ export class HostList {
   static parse(text: string | undefined, variable: string): { list: HostList; problems: string[] } {
     const list = new HostList();
     const problems: string[] = [];
-    for (const entry of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const entry of (text ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       try {
         list.add(entry);
       } catch (e) {

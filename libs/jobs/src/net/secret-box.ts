@@ -13,7 +13,8 @@ export class SecretBox {
 
   /** `secretKey`: the operator's RERANK_SECRET_KEY (at least 32 characters, e.g. `openssl rand -base64 32`). */
   constructor(secretKey: string) {
-    if (secretKey.length < MIN_SECRET_KEY_CHARS) throw new Error(`RERANK_SECRET_KEY: at least ${MIN_SECRET_KEY_CHARS} characters; generate one with \`openssl rand -base64 32\``);
+    if (secretKey.length < MIN_SECRET_KEY_CHARS)
+      throw new Error(`RERANK_SECRET_KEY: at least ${MIN_SECRET_KEY_CHARS} characters; generate one with \`openssl rand -base64 32\``);
     this.key = Buffer.from(hkdfSync('sha256', secretKey, 'rerank', 'webhook-secret-at-rest/v1', 32));
   }
 

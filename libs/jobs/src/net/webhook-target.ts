@@ -58,7 +58,9 @@ export async function resolveWebhookTarget(url: URL, policy: WebhookPolicy): Pro
     try {
       addresses = await (policy.resolve ?? systemResolver)(host);
     } catch (e) {
-      throw new WebhookTargetError(`host "${host}" does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); use a hostname with a public DNS record`);
+      throw new WebhookTargetError(
+        `host "${host}" does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); use a hostname with a public DNS record`,
+      );
     }
     if (addresses.length === 0) throw new WebhookTargetError(`host "${host}" resolves to no address`);
   }

@@ -34,15 +34,27 @@ export class ClusterGauges {
 
   /** Sets the gauges from Redis now (called before each /metrics answer). */
   async refresh(now = Date.now()): Promise<void> {
-    const rows = await Promise.all(this.queues.map(async ({ queue, name, model }) => ({ name, model, counts: await queue.getJobCounts(...METRIC_QUEUE_STATES), oldest: await this.oldestWaiting(queue) })));
+    const rows = await Promise.all(
+      this.queues.map(async ({ queue, name, model }) => ({
+        name,
+        model,
+        counts: await queue.getJobCounts(...METRIC_QUEUE_STATES),
+        oldest: await this.oldestWaiting(queue),
+      })),
+    );
     const live = await this.registry.live(now);
     this.metrics.resetGauge('rerank_queue_jobs');
     this.metrics.resetGauge('rerank_queue_oldest_waiting_age_seconds');
     this.metrics.resetGauge('rerank_workers_live');
     // Shards per model (placement: the autoscaler scales each model's workers on its own queue).
     for (const r of rows) {
-      for (const state of METRIC_QUEUE_STATES) this.metrics.gauge('rerank_queue_jobs', { queue: r.name, model: r.model, state }, r.counts[state] ?? 0);
-      this.metrics.gauge('rerank_queue_oldest_waiting_age_seconds', { queue: r.name, model: r.model }, r.oldest === null ? 0 : Math.max(0, (now - r.oldest) / 1000));
+      for (const state of METRIC_QUEUE_STATES)
+        this.metrics.gauge('rerank_queue_jobs', { queue: r.name, model: r.model, state }, r.counts[state] ?? 0);
+      this.metrics.gauge(
+        'rerank_queue_oldest_waiting_age_seconds',
+        { queue: r.name, model: r.model },
+        r.oldest === null ? 0 : Math.max(0, (now - r.oldest) / 1000),
+      );
     }
     const perModel = new Map<string, number>(this.models.map((m) => [m, 0]));
     for (const w of live) {
@@ -54,7 +66,10 @@ export class ClusterGauges {
 
   /** Timestamp (ms) of the oldest entry waiting in the queue (plain or prioritized), null when none. */
   private async oldestWaiting(q: Queue): Promise<number | null> {
-    const jobs = [...(await q.getJobs(['wait'], 0, OLDEST_SCAN - 1, true)), ...(await q.getJobs(['prioritized'], 0, OLDEST_SCAN - 1, true))];
+    const jobs = [
+      ...(await q.getJobs(['wait'], 0, OLDEST_SCAN - 1, true)),
+      ...(await q.getJobs(['prioritized'], 0, OLDEST_SCAN - 1, true)),
+    ];
     let oldest: number | null = null;
     for (const j of jobs) if (j && (oldest === null || j.timestamp < oldest)) oldest = j.timestamp;
     return oldest;

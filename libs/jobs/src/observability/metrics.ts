@@ -76,7 +76,10 @@ export class Metrics {
 
 function specOf(name: string): MetricSpec {
   const spec = METRIC_CATALOGUE.find((m) => m.name === name);
-  if (!spec) throw new Error(`metric ${name} is not in libs/jobs/src/observability/metric-catalogue.ts; add it there first (deploy/ is checked against it)`);
+  if (!spec)
+    throw new Error(
+      `metric ${name} is not in libs/jobs/src/observability/metric-catalogue.ts; add it there first (deploy/ is checked against it)`,
+    );
   return spec;
 }
 
@@ -84,9 +87,11 @@ function specOf(name: string): MetricSpec {
 function checkLabels(spec: MetricSpec, labels: Labels): void {
   const keys = Object.keys(labels).sort();
   const expected = [...spec.labels].sort();
-  if (keys.join(',') !== expected.join(',')) throw new Error(`metric ${spec.name} takes labels ${expected.join(', ')}; got ${keys.join(', ') || 'none'}`);
+  if (keys.join(',') !== expected.join(','))
+    throw new Error(`metric ${spec.name} takes labels ${expected.join(', ')}; got ${keys.join(', ') || 'none'}`);
   for (const [label, allowed] of Object.entries(spec.values ?? {})) {
-    if (!allowed.includes(labels[label])) throw new Error(`metric ${spec.name}: label ${label}="${labels[label]}" is not one of ${allowed.join(', ')}`);
+    if (!allowed.includes(labels[label]))
+      throw new Error(`metric ${spec.name}: label ${label}="${labels[label]}" is not one of ${allowed.join(', ')}`);
   }
 }
 

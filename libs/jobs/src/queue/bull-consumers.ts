@@ -4,7 +4,17 @@
  */
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { RerankConfig } from '../config';
-import { type AggregateJobData, modelQueues, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS, type ScoringJobData, type ShardReturn, type SyncReturn, type WebhookJobData } from '../queues';
+import {
+  type AggregateJobData,
+  modelQueues,
+  QUEUE_AGGREGATE,
+  QUEUE_SHARDS,
+  QUEUE_WEBHOOKS,
+  type ScoringJobData,
+  type ShardReturn,
+  type SyncReturn,
+  type WebhookJobData,
+} from '../queues';
 import { createRedis } from '../redis';
 import { workerQueueOptions } from './bull-flow';
 import type { AggregationTask, QueueConsumer, WebhookTask } from './scoring-queue';
@@ -51,7 +61,12 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
   else worker.on('error', () => undefined);
   const onFailed = options.onFailed;
   if (onFailed) worker.on('failed', (job, e) => job && onFailed(job, e));
-  return { name: queue, isRunning: () => worker.isRunning(), waitUntilReady: async () => void (await worker.waitUntilReady()), close: () => worker.close() };
+  return {
+    name: queue,
+    isRunning: () => worker.isRunning(),
+    waitUntilReady: async () => void (await worker.waitUntilReady()),
+    close: () => worker.close(),
+  };
 }
 
 /**
@@ -62,14 +77,23 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
  * has not loaded. Either queue's tasks go to the same handler. A worker takes a shard only when one of
  * its shard slots is free: no private backlog beyond what it scores. The concurrencies are per model.
  */
-export function consumeShards(config: RerankConfig, models: readonly string[], handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>, options: Omit<ConsumerOptions, 'concurrency'>): QueueConsumer {
+export function consumeShards(
+  config: RerankConfig,
+  models: readonly string[],
+  handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
+  options: Omit<ConsumerOptions, 'concurrency'>,
+): QueueConsumer {
   const run = (job: Job<ScoringJobData>) => handler(job.data);
   const opts = { ...options, onFailed: described<ScoringJobData>(options.onFailed) };
   const consumers = models.flatMap((model) => {
     const names = modelQueues(model);
     return [
       consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.shards, run, { ...opts, concurrency: config.workerConcurrency }),
-      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, run, { ...opts, name: `${options.name}-sync`, concurrency: config.workerSyncConcurrency }),
+      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, run, {
+        ...opts,
+        name: `${options.name}-sync`,
+        concurrency: config.workerSyncConcurrency,
+      }),
     ];
   });
   return {
@@ -89,7 +113,11 @@ function aggregationTask(job: Job<AggregateJobData>): AggregationTask {
     jobId: job.data.jobId,
     attemptsMade: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
-    failedShards: async () => Object.entries(await job.getFailedChildrenValues()).map(([key, reason]) => ({ shard: /-s(\d+)$/.exec(key)?.[1] ?? '?', reason: String(reason) })),
+    failedShards: async () =>
+      Object.entries(await job.getFailedChildrenValues()).map(([key, reason]) => ({
+        shard: /-s(\d+)$/.exec(key)?.[1] ?? '?',
+        reason: String(reason),
+      })),
     shardResults: async () => Object.values(await job.getChildrenValues<ShardReturn>()),
     removePendingShards: () => job.removeUnprocessedChildren(),
   };
@@ -114,11 +142,22 @@ export function consumeAggregations(
   });
 }
 
-export function consumeWebhooks(config: RerankConfig, handler: (task: WebhookTask) => Promise<unknown>, options: Omit<ConsumerOptions, 'concurrency'>): QueueConsumer {
+export function consumeWebhooks(
+  config: RerankConfig,
+  handler: (task: WebhookTask) => Promise<unknown>,
+  options: Omit<ConsumerOptions, 'concurrency'>,
+): QueueConsumer {
   return consume<WebhookJobData, unknown>(
     config,
     QUEUE_WEBHOOKS,
-    (job) => handler({ jobId: job.data.jobId, event: job.data.event, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, deliveryId: String(job.id) }),
+    (job) =>
+      handler({
+        jobId: job.data.jobId,
+        event: job.data.event,
+        attempt: job.attemptsMade + 1,
+        maxAttempts: job.opts.attempts ?? 1,
+        deliveryId: String(job.id),
+      }),
     { ...options, onFailed: described(options.onFailed), concurrency: 8 },
   );
 }

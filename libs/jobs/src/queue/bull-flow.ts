@@ -36,18 +36,36 @@ export function shardJobOptions(config: RerankConfig, jobId: string, n: number, 
 }
 
 /** `priorities[n]`: shard n's BullMQ priority (shardPriorities); all SHARD_PRIORITY when not given. */
-export function buildFlow(config: RerankConfig, jobId: string, model: string, shards: readonly ShardPlan[], priorities?: readonly number[]): FlowJob {
+export function buildFlow(
+  config: RerankConfig,
+  jobId: string,
+  model: string,
+  shards: readonly ShardPlan[],
+  priorities?: readonly number[],
+): FlowJob {
   const data: AggregateJobData = { jobId };
   return {
     name: 'aggregate',
     queueName: QUEUE_AGGREGATE,
     prefix: BULL_PREFIX,
     data,
-    opts: { jobId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: config.resultTtlSeconds } },
+    opts: {
+      jobId,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: { age: config.resultTtlSeconds },
+    },
     children: shards.map((s, n) => {
       // Placement: only workers serving this model consume its shard queue.
       const child: ShardJobData = { kind: 'shard', jobId, n, model, q: s.q, idx: s.idx };
-      return { name: 'shard', queueName: modelQueues(model).shards, prefix: BULL_PREFIX, data: child, opts: shardJobOptions(config, jobId, n, priorities?.[n]) };
+      return {
+        name: 'shard',
+        queueName: modelQueues(model).shards,
+        prefix: BULL_PREFIX,
+        data: child,
+        opts: shardJobOptions(config, jobId, n, priorities?.[n]),
+      };
     }),
   };
 }
@@ -63,12 +81,21 @@ export function workerQueueOptions(config: RerankConfig) {
 }
 
 /** Queues the webhook of a job's terminal event; the BullMQ job id makes a second call a no-op. */
-export async function enqueueWebhook(queue: Queue<WebhookJobData>, config: RerankConfig, jobId: string, event: TerminalStatus): Promise<void> {
-  await queue.add('deliver', { jobId, event }, {
-    jobId: webhookJobId(jobId, event),
-    attempts: config.webhook.attempts,
-    backoff: { type: 'exponential', delay: config.webhook.backoffMs },
-    removeOnComplete: { age: 3600 },
-    removeOnFail: { age: config.resultTtlSeconds },
-  });
+export async function enqueueWebhook(
+  queue: Queue<WebhookJobData>,
+  config: RerankConfig,
+  jobId: string,
+  event: TerminalStatus,
+): Promise<void> {
+  await queue.add(
+    'deliver',
+    { jobId, event },
+    {
+      jobId: webhookJobId(jobId, event),
+      attempts: config.webhook.attempts,
+      backoff: { type: 'exponential', delay: config.webhook.backoffMs },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: config.resultTtlSeconds },
+    },
+  );
 }

@@ -6,7 +6,18 @@
 import { FlowProducer, type Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RerankConfig } from '../config';
-import { type AggregateJobData, BULL_PREFIX, modelQueues, QUEUE_AGGREGATE, QUEUE_WEBHOOKS, type ScoringJobData, type SyncJobData, type SyncReturn, type TerminalStatus, type WebhookJobData } from '../queues';
+import {
+  type AggregateJobData,
+  BULL_PREFIX,
+  modelQueues,
+  QUEUE_AGGREGATE,
+  QUEUE_WEBHOOKS,
+  type ScoringJobData,
+  type SyncJobData,
+  type SyncReturn,
+  type TerminalStatus,
+  type WebhookJobData,
+} from '../queues';
 import { createRedis } from '../redis';
 import type { ShardPlan } from '../sharding';
 import { buildFlow, enqueueWebhook } from './bull-flow';
@@ -75,7 +86,10 @@ export class BullScoringQueue implements ScoringQueue {
   private async syncEvents(model: string): Promise<QueueEvents> {
     const q = this.queues(model);
     if (!q.syncEvents) {
-      const events = new QueueEvents(modelQueues(model).sync, { connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-api-events' }), prefix: BULL_PREFIX });
+      const events = new QueueEvents(modelQueues(model).sync, {
+        connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-api-events' }),
+        prefix: BULL_PREFIX,
+      });
       events.on('error', () => undefined);
       q.syncEvents = events.waitUntilReady().then(() => events);
       // A failed start is retried by the next request.
@@ -92,7 +106,10 @@ export class BullScoringQueue implements ScoringQueue {
     const limitMs = this.config.redisCommandTimeoutMs + 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Command timed out: the flow was not queued within ${limitMs} ms (RERANK_REDIS_COMMAND_TIMEOUT_MS)`)), limitMs);
+      timer = setTimeout(
+        () => reject(new Error(`Command timed out: the flow was not queued within ${limitMs} ms (RERANK_REDIS_COMMAND_TIMEOUT_MS)`)),
+        limitMs,
+      );
     });
     try {
       const queue = async () => {
@@ -112,7 +129,12 @@ export class BullScoringQueue implements ScoringQueue {
   }
 
   async addSyncShard(data: SyncJobData, priority?: number): Promise<string> {
-    const opts = { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 600 }, ...(priority !== undefined ? { priority } : {}) };
+    const opts = {
+      attempts: 1,
+      removeOnComplete: { age: 60 },
+      removeOnFail: { age: 600 },
+      ...(priority !== undefined ? { priority } : {}),
+    };
     // Listening before the add: a fast worker's completion event is not missed.
     await this.syncEvents(data.model);
     const job = await this.queues(data.model).sync.add('sync', data, opts);
@@ -151,7 +173,11 @@ export class BullScoringQueue implements ScoringQueue {
   }
 
   async close(): Promise<void> {
-    const perModel = [...this.perModel.values()].flatMap((q) => [q.shards.close(), q.sync.close(), ...(q.syncEvents ? [q.syncEvents.then((e) => e.close())] : [])]);
+    const perModel = [...this.perModel.values()].flatMap((q) => [
+      q.shards.close(),
+      q.sync.close(),
+      ...(q.syncEvents ? [q.syncEvents.then((e) => e.close())] : []),
+    ]);
     await Promise.allSettled([...perModel, this.flows.close(), this.aggregate.close(), this.webhooks.close()]);
   }
 }

@@ -17,7 +17,6 @@ import { waitUntilWritable } from '../infra-retry';
 import { JOB_PREFIX, jobIdOfKey, jobKeys, keys } from './keys';
 import { defineScripts, runScript, SCRIPTS } from './scripts';
 
-
 /** The job hash's fields: logical name -> field in Redis. Nothing outside this file spells a field. */
 export const JOB_FIELDS = {
   id: 'id',
@@ -120,7 +119,8 @@ export interface ShardContext {
 export type ShardStart = { state: 'ok'; texts: string[] } | { state: 'gone' | 'missing' } | { state: TerminalStatus };
 
 /** A webhook delivery's outcome as stored on the job. */
-export type WebhookOutcome = { state: 'delivered'; status: number | null; at: number } | { state: 'retrying' | 'failed'; status: number | null; error: string };
+export type WebhookOutcome =
+  { state: 'delivered'; status: number | null; at: number } | { state: 'retrying' | 'failed'; status: number | null; error: string };
 
 /** Keys of a job not yet queued expire after this long unless `activate` runs (a crash in between leaves nothing for good). */
 const PENDING_TTL_SECONDS = 3600;
@@ -232,7 +232,12 @@ export class JobRepository {
     await exec(p);
     // The owner's listing index, bounded to its newest entries (ids of expired jobs go when a listing meets
     // them). A MULTI of its own: in a Redis Cluster it lives in another slot than the job's keys.
-    await exec(this.redis.multi().zadd(keys.ownerJobs(n.owner), n.createdAt, id).zremrangebyrank(keys.ownerJobs(n.owner), 0, -(this.ownerIndexMax + 1)));
+    await exec(
+      this.redis
+        .multi()
+        .zadd(keys.ownerJobs(n.owner), n.createdAt, id)
+        .zremrangebyrank(keys.ownerJobs(n.owner), 0, -(this.ownerIndexMax + 1)),
+    );
   }
 
   /** The job is queued: its keys stay until it ends. */
@@ -283,7 +288,9 @@ export class JobRepository {
       }
       if (entries.length > 0) {
         // Separate commands sent together, not one pipeline: each job is in its own slot in a Redis Cluster.
-        const replies = await Promise.all(entries.flatMap((e) => [this.redis.hgetall(keys.job(e.id)), this.redis.hvals(keys.progress(e.id))]));
+        const replies = await Promise.all(
+          entries.flatMap((e) => [this.redis.hgetall(keys.job(e.id)), this.redis.hvals(keys.progress(e.id))]),
+        );
         for (let i = 0; i < entries.length; i++) {
           const record = this.toRecord(replies[2 * i] as Record<string, string>);
           if (!record || record.owner !== owner) {
@@ -351,7 +358,11 @@ export class JobRepository {
   private openSecret(id: string, stored: string | undefined): { value: string | null; error?: string } {
     if (!stored) return { value: null };
     if (!SecretBox.isSealed(stored)) return { value: stored };
-    if (!this.box) return { value: null, error: 'the webhook secret is stored encrypted but RERANK_SECRET_KEY is not set here; set the same key as on the API' };
+    if (!this.box)
+      return {
+        value: null,
+        error: 'the webhook secret is stored encrypted but RERANK_SECRET_KEY is not set here; set the same key as on the API',
+      };
     try {
       return { value: this.box.open(stored, id) };
     } catch {
@@ -365,9 +376,17 @@ export class JobRepository {
 
   /** Layout, engine options, top-k and return_documents of a job, in one round trip (null when gone). */
   async shardContext(id: string): Promise<ShardContext | null> {
-    const [layout, fields] = (await exec(this.redis.pipeline().get(keys.layout(id)).hmget(keys.job(id), F.options, F.topK, F.returnDocuments, F.requestId))) as [string | null, (string | null)[]];
+    const [layout, fields] = (await exec(
+      this.redis.pipeline().get(keys.layout(id)).hmget(keys.job(id), F.options, F.topK, F.returnDocuments, F.requestId),
+    )) as [string | null, (string | null)[]];
     if (!layout || fields[1] === null) return null;
-    return { layout: JSON.parse(layout) as JobLayout, options: json(fields[0], {}), topK: Number(fields[1]), returnDocuments: fields[2] === '1', requestId: fields[3] ?? '' };
+    return {
+      layout: JSON.parse(layout) as JobLayout,
+      options: json(fields[0], {}),
+      topK: Number(fields[1]),
+      returnDocuments: fields[2] === '1',
+      requestId: fields[3] ?? '',
+    };
   }
 
   async progress(id: string): Promise<Progress> {
@@ -384,7 +403,8 @@ export class JobRepository {
     if (indices.length <= REDIS_CHUNK) return this.redis.hmget(keys.docs(id), ...indices.map(String));
     // Large reads in HMGETs of REDIS_CHUNK fields, pipelined (one round trip), for the same reason as create.
     const p = this.redis.pipeline();
-    for (let start = 0; start < indices.length; start += REDIS_CHUNK) p.hmget(keys.docs(id), ...indices.slice(start, start + REDIS_CHUNK).map(String));
+    for (let start = 0; start < indices.length; start += REDIS_CHUNK)
+      p.hmget(keys.docs(id), ...indices.slice(start, start + REDIS_CHUNK).map(String));
     const replies = (await exec(p)) as (string | null)[][];
     const out: (string | null)[] = [];
     for (const part of replies) for (const v of part) out.push(v);
@@ -411,7 +431,12 @@ export class JobRepository {
    * 1 means the shard ran again after a worker died).
    */
   async startShard(id: string, n: number, flatIndices: readonly number[], now = Date.now()): Promise<ShardStart> {
-    const reply = (await runScript(this.redis, SCRIPTS.startShard, [keys.job(id), keys.docs(id), keys.runs(id)], [now, n, ...flatIndices])) as string[];
+    const reply = (await runScript(
+      this.redis,
+      SCRIPTS.startShard,
+      [keys.job(id), keys.docs(id), keys.runs(id)],
+      [now, n, ...flatIndices],
+    )) as string[];
     const [state, ...texts] = reply;
     if (state === 'ok') return { state, texts };
     return { state: state as 'gone' | 'missing' | TerminalStatus };
@@ -523,7 +548,13 @@ export class JobRepository {
   }
 
   /** Idempotency: the job a key already made, or claims the key for `jobId`. */
-  async claimIdempotencyKey(owner: string, keyHash: string, jobId: string, bodyHash: string, ttlSeconds: number): Promise<{ job: string; body: string } | null> {
+  async claimIdempotencyKey(
+    owner: string,
+    keyHash: string,
+    jobId: string,
+    bodyHash: string,
+    ttlSeconds: number,
+  ): Promise<{ job: string; body: string } | null> {
     const key = keys.idempotency(owner, keyHash);
     const ok = await this.redis.set(key, JSON.stringify({ job: jobId, body: bodyHash }), 'EX', ttlSeconds, 'NX');
     if (ok === 'OK') return null;

@@ -85,5 +85,14 @@ export function jobIdOfKey(key: string): string | null {
 
 /** Every key of a job (for TTLs and clean-up). */
 export function jobKeys(id: string): string[] {
-  return [keys.job(id), keys.layout(id), keys.docs(id), keys.docIds(id), keys.progress(id), keys.runs(id), keys.result(id), keys.scores(id)];
+  return [
+    keys.job(id),
+    keys.layout(id),
+    keys.docs(id),
+    keys.docIds(id),
+    keys.progress(id),
+    keys.runs(id),
+    keys.result(id),
+    keys.scores(id),
+  ];
 }

@@ -30,7 +30,10 @@ function source(script: LuaScript): string {
     try {
       lua = readFileSync(path, 'utf8');
     } catch (e) {
-      throw new Error(`Lua script ${path} is missing (${(e as Error).message}); rebuild with npm run build, which copies libs/jobs/src/store/lua into dist/`, { cause: e });
+      throw new Error(
+        `Lua script ${path} is missing (${(e as Error).message}); rebuild with npm run build, which copies libs/jobs/src/store/lua into dist/`,
+        { cause: e },
+      );
     }
     sources.set(script.file, lua);
   }

@@ -35,7 +35,9 @@ function textListWords(at: string, missing: string): Record<string, FieldWords> 
   };
 }
 
-const TRUNCATE_PROMPT_TOKENS: FieldWords = { message: (v) => `expected a positive integer (or -1 for the model's limit), got ${describe(v)}` };
+const TRUNCATE_PROMPT_TOKENS: FieldWords = {
+  message: (v) => `expected a positive integer (or -1 for the model's limit), got ${describe(v)}`,
+};
 
 /** Texts the contract accepted, against the configured limits. */
 function textList(list: readonly string[], field: string, ctx: ValidationContext): string[] {
@@ -63,7 +65,14 @@ export function validateTeiRerank(input: unknown, ctx: ValidationContext): Norma
   const texts = textList(body.texts, 'texts', ctx);
   // Documents are always truncated to max_length tokens (TEI's truncate: true); false is accepted.
   const options: ScoreOverrides = { ...readEngineOptions(body, model), normalize: !(body.raw_scores ?? false) };
-  return { model: model.name, query, texts, returnText: body.return_text ?? false, truncateLeft: body.truncation_direction === 'Left', options };
+  return {
+    model: model.name,
+    query,
+    texts,
+    returnText: body.return_text ?? false,
+    truncateLeft: body.truncation_direction === 'Left',
+    options,
+  };
 }
 
 const VLLM_EXTRAS = VllmRerankRequestSchema.pick({ raw_scores: true, truncate_prompt_tokens: true });
@@ -132,8 +141,13 @@ export function validateScoreRequest(input: unknown, ctx: ValidationContext): No
   const b = oneOrMany(body.text_2, 'text_2', ctx);
   let pairs: [string, string][];
   if (typeof a === 'string') pairs = (typeof b === 'string' ? [b] : b).map((t) => [a, t]);
-  else if (typeof b === 'string') throw invalid('text_2', 'a single text_2 with a list of text_1: send text_1 as one string (one-to-many) or text_2 as a list of the same length (pairwise)');
-  else if (a.length !== b.length) throw invalid('text_2', `${b.length} texts for ${a.length} in text_1; pairwise scoring needs lists of one length`);
+  else if (typeof b === 'string')
+    throw invalid(
+      'text_2',
+      'a single text_2 with a list of text_1: send text_1 as one string (one-to-many) or text_2 as a list of the same length (pairwise)',
+    );
+  else if (a.length !== b.length)
+    throw invalid('text_2', `${b.length} texts for ${a.length} in text_1; pairwise scoring needs lists of one length`);
   else pairs = a.map((t, i) => [t, b[i]]);
   const { truncate_prompt_tokens: truncate, ...rest } = body as JsonObject & { truncate_prompt_tokens?: number | null };
   const maxLength = truncateToMaxLength(truncate);

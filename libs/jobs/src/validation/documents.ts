@@ -33,7 +33,11 @@ export function pickModel(value: string | undefined, models: readonly KnownModel
     throw invalid('model', `missing; name one of the served models: ${names} (GET /v1/models lists them)`);
   }
   const found = models.find((m) => m.name === value);
-  if (!found) throw invalid('model', `unknown model "${value.length > 100 ? value.slice(0, 100) + '...' : value}"; served models: ${names} (GET /v1/models lists them)`);
+  if (!found)
+    throw invalid(
+      'model',
+      `unknown model "${value.length > 100 ? value.slice(0, 100) + '...' : value}"; served models: ${names} (GET /v1/models lists them)`,
+    );
   return found;
 }
 
@@ -41,7 +45,12 @@ export function pickModel(value: string | undefined, models: readonly KnownModel
 export function checkText(v: string, field: string, limits: Limits, what: string, allowEmpty: boolean): string {
   if (!allowEmpty && v.trim() === '') throw invalid(field, `must not be empty; send the ${what} text`);
   if (v.length > limits.maxDocumentChars) {
-    throw overLimit(field, `${v.length} characters`, { name: 'characters per text', value: limits.maxDocumentChars, env: 'RERANK_MAX_DOCUMENT_CHARS' }, 'shorten or split the text');
+    throw overLimit(
+      field,
+      `${v.length} characters`,
+      { name: 'characters per text', value: limits.maxDocumentChars, env: 'RERANK_MAX_DOCUMENT_CHARS' },
+      'shorten or split the text',
+    );
   }
   return v;
 }
@@ -63,7 +72,12 @@ export function readDocuments(
   before: number,
 ): void {
   if (before + list.length > limits.maxDocuments) {
-    throw overLimit(field, `${before + list.length} documents`, { name: 'documents per request', value: limits.maxDocuments, env: 'RERANK_MAX_DOCUMENTS' }, 'split the work into several jobs');
+    throw overLimit(
+      field,
+      `${before + list.length} documents`,
+      { name: 'documents per request', value: limits.maxDocuments, env: 'RERANK_MAX_DOCUMENTS' },
+      'split the work into several jobs',
+    );
   }
   /** Index in this list of each id seen: results are looked up by id, so ids are unique per set. */
   const seen = new Map<ItemId, number>();
@@ -81,7 +95,10 @@ export function readDocuments(
     }
     const first = seen.get(item.id);
     if (first !== undefined) {
-      throw invalid(`${where}.id`, `duplicate document id ${JSON.stringify(item.id)}: ${field}[${first}] has the same id; give every document of a list its own id (or none)`);
+      throw invalid(
+        `${where}.id`,
+        `duplicate document id ${JSON.stringify(item.id)}: ${field}[${first}] has the same id; give every document of a list its own id (or none)`,
+      );
     }
     seen.set(item.id, i);
     ids.push(item.id);

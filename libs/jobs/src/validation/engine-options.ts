@@ -4,7 +4,15 @@
  * in the engine's contract (@rerank/engine API_ENGINE_OPTIONS: type, service bounds, families, doc);
  * the checks here are that declaration run by zod, in the API's words.
  */
-import { API_ENGINE_OPTIONS, type ApiEngineOption, type Field, fieldProblem, findCompressionGraph, longestDecoderSequence, type ScoreOverrides } from '@rerank/engine';
+import {
+  API_ENGINE_OPTIONS,
+  type ApiEngineOption,
+  type Field,
+  fieldProblem,
+  findCompressionGraph,
+  longestDecoderSequence,
+  type ScoreOverrides,
+} from '@rerank/engine';
 import { invalid } from '../errors';
 import { describe, type JsonObject } from './common';
 import type { KnownModel } from './documents';
@@ -15,7 +23,9 @@ export const ENGINE_OPTIONS: readonly ApiEngineOption[] = API_ENGINE_OPTIONS;
 export const ENGINE_OPTION_FIELDS: readonly string[] = ENGINE_OPTIONS.map((o) => o.field);
 
 /** Engine options where `null` means something (the engine's "none" / "default"), kept when nulls are dropped. */
-export const NULLABLE_ENGINE_FIELDS: readonly string[] = ENGINE_OPTIONS.filter((o) => o.check.schema.safeParse(null).success).map((o) => o.field);
+export const NULLABLE_ENGINE_FIELDS: readonly string[] = ENGINE_OPTIONS.filter((o) => o.check.schema.safeParse(null).success).map(
+  (o) => o.field,
+);
 
 /** A value against its contract field, or a 400 naming the field: "<field>: expected <what>, got <value>". */
 export function checkField<T>(f: Field, value: unknown, field: string): T {
@@ -35,7 +45,10 @@ export function readEngineOptions(body: JsonObject, model: KnownModel): ScoreOve
     const v = body[spec.field];
     if (v === undefined) continue;
     if (family && spec.families && !spec.families.includes(family)) {
-      throw invalid(spec.field, `applies to the ${spec.families.join(' / ')} families only; model "${model.name}" is ${family === 'encoder' || family === 'llm' ? 'an' : 'a'} ${family} reranker, so leave it out`);
+      throw invalid(
+        spec.field,
+        `applies to the ${spec.families.join(' / ')} families only; model "${model.name}" is ${family === 'encoder' || family === 'llm' ? 'an' : 'a'} ${family} reranker, so leave it out`,
+      );
     }
     const value = checkField<unknown>(spec.check, v, spec.field);
     out[spec.engine] = Array.isArray(value) ? (value as unknown[]).slice() : value;
@@ -55,7 +68,8 @@ function checkPositions(o: ScoreOverrides, model: KnownModel, base: Record<strin
   const limit = model.maxPositions;
   if (limit === undefined) return;
   const maxLength = o.maxLength ?? (typeof base.maxLength === 'number' ? base.maxLength : 512);
-  const queryMaxLength = o.queryMaxLength ?? (typeof base.queryMaxLength === 'number' ? base.queryMaxLength : Math.floor((maxLength * 3) / 4));
+  const queryMaxLength =
+    o.queryMaxLength ?? (typeof base.queryMaxLength === 'number' ? base.queryMaxLength : Math.floor((maxLength * 3) / 4));
   let longest = maxLength;
   let what = 'query, document and special tokens';
   if (model.family && model.family !== 'encoder' && model.decoderParts) {
@@ -79,15 +93,20 @@ function checkAgainstModel(o: ScoreOverrides, model: KnownModel): void {
   checkPositions(o, model, base);
   if (o.cutoffLayers && model.layers) {
     const bad = o.cutoffLayers.find((l) => !model.layers?.includes(l));
-    if (bad !== undefined) throw invalid('cutoff_layers', `layer ${bad} is not one model "${model.name}" scores; it offers ${JSON.stringify(model.layers)}`);
+    if (bad !== undefined)
+      throw invalid('cutoff_layers', `layer ${bad} is not one model "${model.name}" scores; it offers ${JSON.stringify(model.layers)}`);
   }
   if ((o.compressRatio !== undefined || o.compressLayers !== undefined) && model.compression) {
     const ratio = o.compressRatio ?? (typeof base.compressRatio === 'number' ? base.compressRatio : 1);
-    const layers = o.compressLayers !== undefined ? o.compressLayers : Array.isArray(base.compressLayers) ? (base.compressLayers as number[]) : null;
+    const layers =
+      o.compressLayers !== undefined ? o.compressLayers : Array.isArray(base.compressLayers) ? (base.compressLayers as number[]) : null;
     if (!findCompressionGraph(model.compression, ratio, layers)) {
       const offers = model.compression.map((c) => `ratio ${c.ratio} at layers ${JSON.stringify(c.layers)}`).join('; ');
       const field = model.compression.some((c) => c.ratio === ratio) ? 'compress_layers' : 'compress_ratio';
-      throw invalid(field, `model "${model.name}" has no graph exported with compress_ratio ${ratio} and compress_layers ${JSON.stringify(layers)}; it offers ${offers}`);
+      throw invalid(
+        field,
+        `model "${model.name}" has no graph exported with compress_ratio ${ratio} and compress_layers ${JSON.stringify(layers)}; it offers ${offers}`,
+      );
     }
   }
 }

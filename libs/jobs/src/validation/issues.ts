@@ -116,12 +116,19 @@ export function issueToError(raw: Issue, words: BodyWords, body: unknown): Valid
   }
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
-    return invalid(fieldOf([...issue.path, key]), unknownKeyMessage(key, words.fields[patternOf(issue.path)], words, issue.path.length === 0));
+    return invalid(
+      fieldOf([...issue.path, key]),
+      unknownKeyMessage(key, words.fields[patternOf(issue.path)], words, issue.path.length === 0),
+    );
   }
   // A field reported whole (its items' problems are its own): the shortest such prefix.
   for (let n = 1; n < issue.path.length; n++) {
     const w = words.fields[patternOf(issue.path.slice(0, n))];
-    if (w?.whole) return invalid(fieldOf(issue.path.slice(0, n)), valueMessage({ ...issue, code: 'invalid_type' } as Issue, valueAt(body, issue.path.slice(0, n)), w));
+    if (w?.whole)
+      return invalid(
+        fieldOf(issue.path.slice(0, n)),
+        valueMessage({ ...issue, code: 'invalid_type' } as Issue, valueAt(body, issue.path.slice(0, n)), w),
+      );
   }
   return invalid(fieldOf(issue.path), valueMessage(issue, valueAt(body, issue.path), words.fields[patternOf(issue.path)] ?? {}));
 }

@@ -56,7 +56,8 @@ function realDateTime(raw: string): boolean {
 
 function parseTime(name: string, raw: string): number {
   const ms = realDateTime(raw) ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) throw invalid(name, `expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got ${JSON.stringify(raw.slice(0, 60))}`);
+  if (!Number.isFinite(ms))
+    throw invalid(name, `expected an RFC 3339 date-time such as 2025-01-01T12:00:00Z, got ${JSON.stringify(raw.slice(0, 60))}`);
   return ms;
 }
 
@@ -65,7 +66,10 @@ export function validateJobListQuery(params: URLSearchParams): JobListQuery {
   const seen = new Set<string>();
   for (const name of params.keys()) {
     if (!(JOB_LIST_PARAMS as readonly string[]).includes(name)) {
-      throw invalid(name.slice(0, 60) || '(unnamed parameter)', `unknown query parameter; GET /v1/jobs takes ${JOB_LIST_PARAMS.join(', ')}`);
+      throw invalid(
+        name.slice(0, 60) || '(unnamed parameter)',
+        `unknown query parameter; GET /v1/jobs takes ${JOB_LIST_PARAMS.join(', ')}`,
+      );
     }
     if (seen.has(name)) throw invalid(name, 'given more than once; send it once (several statuses: status=completed,failed)');
     seen.add(name);
@@ -83,7 +87,11 @@ export function validateJobListQuery(params: URLSearchParams): JobListQuery {
   const cursor = params.get('cursor');
   if (cursor !== null) {
     const decoded = decodeJobCursor(cursor);
-    if (!decoded) throw invalid('cursor', 'not a cursor of this API; send next_cursor of the previous page as it was given, or omit it for the first page');
+    if (!decoded)
+      throw invalid(
+        'cursor',
+        'not a cursor of this API; send next_cursor of the previous page as it was given, or omit it for the first page',
+      );
     query.cursor = decoded;
   }
 
@@ -92,7 +100,10 @@ export function validateJobListQuery(params: URLSearchParams): JobListQuery {
     const list = status.split(',').map((s) => s.trim());
     for (const s of list) {
       if (!(JOB_STATUSES as readonly string[]).includes(s)) {
-        throw invalid('status', `expected one or more of ${JOB_STATUSES.join(', ')} (comma separated), got ${JSON.stringify(s.slice(0, 60))}`);
+        throw invalid(
+          'status',
+          `expected one or more of ${JOB_STATUSES.join(', ')} (comma separated), got ${JSON.stringify(s.slice(0, 60))}`,
+        );
       }
     }
     query.statuses = [...new Set(list)] as JobStatus[];

@@ -61,7 +61,11 @@ const JOB_DOCUMENT = 'a string or {"id"?: ..., "text": "..."}';
 /** Wording of a list of job documents at `at` (`documents`, `queries[].documents`). */
 export function jobDocumentWords(at: string): Record<string, FieldWords> {
   return {
-    [at]: { missing: 'send a list of documents (strings or {"text": "..."})', expect: 'a list of documents (strings or {"text": "..."})', empty: 'send at least one document' },
+    [at]: {
+      missing: 'send a list of documents (strings or {"text": "..."})',
+      expect: 'a list of documents (strings or {"text": "..."})',
+      empty: 'send at least one document',
+    },
     [`${at}[]`]: { expect: JOB_DOCUMENT, unknown: `unknown field; a document is ${JOB_DOCUMENT}` },
     [`${at}[].text`]: { missing: `a document is ${JOB_DOCUMENT}`, expect: 'document as a string' },
     [`${at}[].id`]: { message: idMessage },
@@ -69,7 +73,9 @@ export function jobDocumentWords(at: string): Record<string, FieldWords> {
 }
 
 export function idMessage(v: unknown): string {
-  return typeof v === 'string' ? `expected an id of 1 to 256 characters, got ${v.length}` : `expected a string or an integer, got ${describe(v)}`;
+  return typeof v === 'string'
+    ? `expected an id of 1 to 256 characters, got ${v.length}`
+    : `expected a string or an integer, got ${describe(v)}`;
 }
 
 /** "expected an integer from 1 to <RERANK_MAX_TOP_K>" for top_k / top_n (its type by the contract, its bound by configuration). */
@@ -87,7 +93,8 @@ const WEBHOOK_WORDS: Record<string, FieldWords> = {
     },
   },
   'webhook.secret': {
-    message: (v) => `expected a string of 8 to 1024 characters (the HMAC key of X-Rerank-Signature), got ${typeof v === 'string' ? `${v.length} characters` : describe(v)}`,
+    message: (v) =>
+      `expected a string of 8 to 1024 characters (the HMAC key of X-Rerank-Signature), got ${typeof v === 'string' ? `${v.length} characters` : describe(v)}`,
   },
 };
 
@@ -109,7 +116,10 @@ function jobWords(ctx: ValidationContext): BodyWords {
       return_documents: { field: REQUEST_FIELDS.returnDocuments },
       ...WEBHOOK_WORDS,
       metadata: { expect: 'an object (echoed back with the job)' },
-      priority: { expect: 'an integer from 0 (the default, most urgent) upward; a job of priority p gets a shard every 1 + p rounds (p above 9 counts as 9)' },
+      priority: {
+        expect:
+          'an integer from 0 (the default, most urgent) upward; a job of priority p gets a shard every 1 + p rounds (p above 9 counts as 9)',
+      },
     },
   };
 }
@@ -134,9 +144,14 @@ export function validateWebhook(v: unknown): WebhookTarget | null {
 function webhookTarget(v: { url: string; secret?: string | null } | null): WebhookTarget | null {
   if (v === null) return null;
   const url = new URL(v.url);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('webhook.url', `scheme "${url.protocol}" is not supported; use http:// or https://`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw invalid('webhook.url', `scheme "${url.protocol}" is not supported; use http:// or https://`);
   // Credentials in the URL would be stored and shown with the job; sign deliveries with "secret" instead.
-  if (url.username || url.password) throw invalid('webhook.url', 'credentials (user:password@) are not allowed in the URL; authenticate deliveries with "webhook.secret" (X-Rerank-Signature) instead');
+  if (url.username || url.password)
+    throw invalid(
+      'webhook.url',
+      'credentials (user:password@) are not allowed in the URL; authenticate deliveries with "webhook.secret" (X-Rerank-Signature) instead',
+    );
   // Where the host points (loopback, private, ...) is checked by checkWebhookUrl, which resolves names.
   return { url: url.toString(), secret: v.secret ?? null };
 }
@@ -190,7 +205,12 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
   } else if (body.queries != null) {
     const list = body.queries;
     if (list.length > limits.maxQueries) {
-      throw overLimit('queries', `${list.length} queries`, { name: 'queries per job', value: limits.maxQueries, env: 'RERANK_MAX_QUERIES' }, 'split the work into several jobs');
+      throw overLimit(
+        'queries',
+        `${list.length} queries`,
+        { name: 'queries per job', value: limits.maxQueries, env: 'RERANK_MAX_QUERIES' },
+        'split the work into several jobs',
+      );
     }
     const shared = body.documents != null;
     if (body.documents != null) {
@@ -200,17 +220,29 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
     list.forEach((item, i) => {
       const where = `queries[${i}]`;
       if (typeof item === 'string') {
-        if (!shared) throw invalid(where, 'a bare query string needs top-level "documents" shared by all queries; otherwise send {"query": "...", "documents": [...]}');
+        if (!shared)
+          throw invalid(
+            where,
+            'a bare query string needs top-level "documents" shared by all queries; otherwise send {"query": "...", "documents": [...]}',
+          );
         queries.push({ id: null, text: checkText(item, where, limits, 'query', false), set: 0 });
         return;
       }
       const id = item.id ?? null;
       const text = checkText(item.query, `${where}.query`, limits, 'query', false);
       if (shared) {
-        if (item.documents !== undefined) throw invalid(`${where}.documents`, 'not allowed with top-level "documents" (shared by all queries); send documents per query or shared, not both');
+        if (item.documents !== undefined)
+          throw invalid(
+            `${where}.documents`,
+            'not allowed with top-level "documents" (shared by all queries); send documents per query or shared, not both',
+          );
         queries.push({ id, text, set: 0 });
       } else {
-        if (item.documents === undefined) throw invalid(`${where}.documents`, 'missing; give each query its documents, or send top-level "documents" shared by all queries');
+        if (item.documents === undefined)
+          throw invalid(
+            `${where}.documents`,
+            'missing; give each query its documents, or send top-level "documents" shared by all queries',
+          );
         const offset = documents.length;
         readDocuments(item.documents, `${where}.documents`, limits, documents, ids, offset);
         sets.push({ offset, count: documents.length - offset });
@@ -224,13 +256,21 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
       seen.add(q.id);
     });
   } else {
-    throw invalid('query', 'missing; send "query" + "documents", or "queries": [{"query", "documents"}], or "queries" + shared "documents"');
+    throw invalid(
+      'query',
+      'missing; send "query" + "documents", or "queries": [{"query", "documents"}], or "queries" + shared "documents"',
+    );
   }
 
   let pairs = 0;
   for (const q of queries) pairs += sets[q.set].count;
   if (pairs > limits.maxPairs) {
-    throw overLimit(body.query != null ? 'documents' : 'queries', `${pairs} (query, document) pairs`, { name: 'pairs per job', value: limits.maxPairs, env: 'RERANK_MAX_PAIRS' }, 'split the work into several jobs');
+    throw overLimit(
+      body.query != null ? 'documents' : 'queries',
+      `${pairs} (query, document) pairs`,
+      { name: 'pairs per job', value: limits.maxPairs, env: 'RERANK_MAX_PAIRS' },
+      'split the work into several jobs',
+    );
   }
 
   const topK = validateTopK(body.top_k ?? undefined, 'top_k', limits.maxTopK, DEFAULT_TOP_K);

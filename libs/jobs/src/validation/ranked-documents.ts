@@ -19,10 +19,17 @@ export type RankedDocumentInput = string | ({ text?: string | null } & Record<st
 
 /** Wording of documents and rank_fields of a synchronous request. */
 export const RANKED_DOCUMENT_WORDS: Record<string, FieldWords> = {
-  documents: { missing: 'send a list of documents (strings or {"text": "..."})', expect: 'a list of documents (strings or {"text": "..."})', empty: 'send at least one document' },
+  documents: {
+    missing: 'send a list of documents (strings or {"text": "..."})',
+    expect: 'a list of documents (strings or {"text": "..."})',
+    empty: 'send at least one document',
+  },
   'documents[]': { expect: 'a string or an object with "text"' },
   'documents[].text': { expect: 'the document as a string' },
-  rank_fields: { whole: true, message: (v) => `expected a non-empty list of field names (strings), e.g. ["title", "text"], got ${describe(v)}` },
+  rank_fields: {
+    whole: true,
+    message: (v) => `expected a non-empty list of field names (strings), e.g. ["title", "text"], got ${describe(v)}`,
+  },
 };
 
 function fieldValue(v: unknown): string {
@@ -32,21 +39,35 @@ function fieldValue(v: unknown): string {
 /** The text a document object is ranked by. */
 function rankedText(doc: Record<string, unknown>, fields: readonly string[] | null, where: string): string {
   if (fields === null || (fields.length === 1 && fields[0] === 'text')) {
-    if (doc.text === undefined || doc.text === null) throw invalid(`${where}.text`, 'missing; a document is a string or an object with "text" (or name the fields to rank by in rank_fields)');
+    if (doc.text === undefined || doc.text === null)
+      throw invalid(
+        `${where}.text`,
+        'missing; a document is a string or an object with "text" (or name the fields to rank by in rank_fields)',
+      );
     return doc.text as string;
   }
   const lines = fields.filter((f) => doc[f] !== undefined && doc[f] !== null).map((f) => `${f}: ${fieldValue(doc[f])}`);
-  if (lines.length === 0) throw invalid(where, `has none of the rank_fields (${fields.join(', ')}); give every document at least one of them`);
+  if (lines.length === 0)
+    throw invalid(where, `has none of the rank_fields (${fields.join(', ')}); give every document at least one of them`);
   return lines.join('\n');
 }
 
 /** Parsed documents against the configured limits, and the text each is ranked by (rank_fields applied). */
-export function readRankedDocuments(list: readonly RankedDocumentInput[], rankFields: readonly string[] | null | undefined, limits: Limits): RankedDocuments {
+export function readRankedDocuments(
+  list: readonly RankedDocumentInput[],
+  rankFields: readonly string[] | null | undefined,
+  limits: Limits,
+): RankedDocuments {
   const fields = rankFields ?? null;
   const dup = fields?.find((f, i) => fields.indexOf(f) !== i);
   if (dup !== undefined) throw invalid('rank_fields', `"${dup}" is listed twice; name each field once`);
   if (list.length > limits.maxDocuments) {
-    throw overLimit('documents', `${list.length} documents`, { name: 'documents per request', value: limits.maxDocuments, env: 'RERANK_MAX_DOCUMENTS' }, 'split the work into several requests');
+    throw overLimit(
+      'documents',
+      `${list.length} documents`,
+      { name: 'documents per request', value: limits.maxDocuments, env: 'RERANK_MAX_DOCUMENTS' },
+      'split the work into several requests',
+    );
   }
   const texts: string[] = [];
   const originals: Record<string, unknown>[] = [];

@@ -14,7 +14,9 @@ import { type BodyWords, type FieldWords, isTopLevel, issueToError, runSchema } 
 /** Wording of the fields every request body has: model and the engine options. */
 export function commonFieldWords(models: readonly KnownModel[]): Record<string, FieldWords> {
   const names = models.map((m) => `"${m.name}"`).join(', ');
-  const words: Record<string, FieldWords> = { model: { message: (v) => `expected a model name (string), got ${describeValue(v)}; served models: ${names}` } };
+  const words: Record<string, FieldWords> = {
+    model: { message: (v) => `expected a model name (string), got ${describeValue(v)}; served models: ${names}` },
+  };
   // An option is one value (a list of layers included): a problem inside it is the option's.
   for (const o of API_ENGINE_OPTIONS) words[o.field] = { field: o.check, whole: true };
   return words;
@@ -29,7 +31,12 @@ export interface ParsedRequest<T> {
  * Order of the first problem, as the API has always reported it: the body's own shape and unknown
  * fields, then the model, then the first issue inside the body.
  */
-export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, words: BodyWords, models: readonly KnownModel[]): ParsedRequest<z.output<S>> {
+export function parseRequest<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  words: BodyWords,
+  models: readonly KnownModel[],
+): ParsedRequest<z.output<S>> {
   const body = isObject(input) ? withoutNulls(input, NULLABLE_ENGINE_FIELDS) : input;
   const { data, issue } = runSchema(schema, body);
   if (issue && (isTopLevel(issue) || (issue.path.length === 1 && issue.path[0] === 'model'))) throw issueToError(issue, words, body);

@@ -86,10 +86,7 @@ export function buildDecoderGraph(o: DecoderGraphOptions): GraphBuilder {
   }
 
   // Last real position per row, [B, 1].
-  const last = b.op('Unsqueeze', [
-    b.op('ReduceMax', [b.op('Mul', [mask, arange])], { axes: [1], keepdims: 0 }),
-    b.constInt64([1]),
-  ]);
+  const last = b.op('Unsqueeze', [b.op('ReduceMax', [b.op('Mul', [mask, arange])], { axes: [1], keepdims: 0 }), b.constInt64([1])]);
   const pool = (h: string): string => b.op('GatherND', [h, last], { batch_dims: 1 }); // [B, H]
 
   const outType = o.outputDtype ?? b.floatType;

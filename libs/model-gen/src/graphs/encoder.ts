@@ -56,7 +56,9 @@ export function buildEncoderGraph(o: EncoderGraphOptions): GraphBuilder {
     positions = b.op('Add', [b.op('Mul', [cs, mask]), b.scalarInt64(XLMR_POSITION_OFFSET)]);
     posRows = o.maxPositions + XLMR_POSITION_OFFSET + 1;
   }
-  const pos = b.op('Gather', [m.param(`${prefix}.embeddings.position_embeddings.weight`, [posRows, H], 0.5 * sc.embedding), positions], { axis: 0 });
+  const pos = b.op('Gather', [m.param(`${prefix}.embeddings.position_embeddings.weight`, [posRows, H], 0.5 * sc.embedding), positions], {
+    axis: 0,
+  });
   let emb = b.op('Add', [word, pos]);
   if (o.style === 'bert') {
     const tt = b.input('token_type_ids', DataType.INT64, dims);

@@ -154,17 +154,33 @@ export class ModelContext {
     for (let r = 0; r < H; r++) parts.forEach((w, k) => qkv.set(w.subarray(r * H, (r + 1) * H), r * 3 * H + k * H));
     const qkvBias = new Float32Array(3 * H);
     ['q_proj', 'k_proj', 'v_proj'].forEach((p, k) => qkvBias.set(this.values(`${a}.${p}.bias`, H, this.scales.bias), k * H));
-    const attn = b.contrib('Attention', [x, b.param(`${a}.qkv.weight`, qkv, [H, 3 * H]), b.param(`${a}.qkv.bias`, qkvBias, [3 * H]), mask32], {
-      num_heads: heads,
-      mask_filter_value: { f: MASK_NEG },
-    });
+    const attn = b.contrib(
+      'Attention',
+      [x, b.param(`${a}.qkv.weight`, qkv, [H, 3 * H]), b.param(`${a}.qkv.bias`, qkvBias, [3 * H]), mask32],
+      {
+        num_heads: heads,
+        mask_filter_value: { f: MASK_NEG },
+      },
+    );
     const skipNorm = (input: string, skip: string, bias: string, norm: string) =>
-      b.contrib('SkipLayerNormalization', [input, skip, this.param(`${norm}.weight`, [H], this.scales.bias, 1), this.param(`${norm}.bias`, [H], this.scales.bias), bias], {
-        epsilon: { f: eps },
-      });
-    const h = skipNorm(this.linear(attn, `${a}.o_proj`, H, H, this.scales.proj, false), x, this.param(`${a}.o_proj.bias`, [H], this.scales.bias), `${name}.attention_norm`);
+      b.contrib(
+        'SkipLayerNormalization',
+        [input, skip, this.param(`${norm}.weight`, [H], this.scales.bias, 1), this.param(`${norm}.bias`, [H], this.scales.bias), bias],
+        {
+          epsilon: { f: eps },
+        },
+      );
+    const h = skipNorm(
+      this.linear(attn, `${a}.o_proj`, H, H, this.scales.proj, false),
+      x,
+      this.param(`${a}.o_proj.bias`, [H], this.scales.bias),
+      `${name}.attention_norm`,
+    );
     const m = `${name}.mlp`;
-    const up = b.contrib('BiasGelu', [this.linear(h, `${m}.up_proj`, H, I, this.scales.proj, false), this.param(`${m}.up_proj.bias`, [I], this.scales.bias)]);
+    const up = b.contrib('BiasGelu', [
+      this.linear(h, `${m}.up_proj`, H, I, this.scales.proj, false),
+      this.param(`${m}.up_proj.bias`, [I], this.scales.bias),
+    ]);
     const down = this.linear(up, `${m}.down_proj`, I, H, this.scales.proj, false);
     return skipNorm(down, h, this.param(`${m}.down_proj.bias`, [H], this.scales.bias), `${name}.output_norm`);
   }
@@ -172,7 +188,12 @@ export class ModelContext {
   /** Post-LN block (BERT / XLM-R): x = LN(x + attn(x)); x = LN(x + ffn(x)). */
   postLnBlock(x: string, maskAdd: string, name: string, dims: TransformerDims, eps: number): string {
     const b = this.b;
-    const h = this.layerNorm(b.op('Add', [x, this.attention(x, maskAdd, `${name}.attention`, dims)]), `${name}.attention_norm`, dims.hidden, eps);
+    const h = this.layerNorm(
+      b.op('Add', [x, this.attention(x, maskAdd, `${name}.attention`, dims)]),
+      `${name}.attention_norm`,
+      dims.hidden,
+      eps,
+    );
     return this.layerNorm(b.op('Add', [h, this.ffn(h, `${name}.mlp`, dims)]), `${name}.output_norm`, dims.hidden, eps);
   }
 

@@ -32,13 +32,7 @@ export interface TensorData {
  * Node attribute values: an integer `number` is INT, `number[]` is INTS, `string` is STRING;
  * floats must be tagged (`{ f }`, `{ floats }`) since 1 and 1.0 are the same JavaScript number.
  */
-export type AttrValue =
-  | number
-  | number[]
-  | string
-  | { f: number }
-  | { floats: number[] }
-  | { tensor: TensorData };
+export type AttrValue = number | number[] | string | { f: number } | { floats: number[] } | { tensor: TensorData };
 
 export interface NodeData {
   opType: string;
