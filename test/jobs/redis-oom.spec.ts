@@ -159,7 +159,7 @@ it("gives up after RERANK_INFRA_RETRY_MS and fails the job with Redis's reason",
   expect(view.status).toBe('failed');
   expect(view.error.code).toBe('shard_failed');
   expect(view.error.message).toMatch(
-    /^shard \d+ failed: Redis unavailable for \d+ ms while recording the progress of shard \d+ of job job_\S+ \(gave up after RERANK_INFRA_RETRY_MS\): OOM command not allowed/,
+    /^shard \d+ failed: Redis unavailable for \d+ ms while (?:starting|recording the progress of) shard \d+ of job job_\S+ \(gave up after RERANK_INFRA_RETRY_MS\): OOM command not allowed/,
   );
   const r = receiver;
   await waitFor('the failure webhook', () => (r.deliveries.length > 0 ? true : undefined), 30000);
