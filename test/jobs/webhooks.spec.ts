@@ -18,12 +18,7 @@ const receivers: Receiver[] = [];
 beforeAll(async () => {
   const dir = await testEncoderDir();
   cluster = await Cluster.start({
-    // "ghost" is configured on the API but no worker loads it: its shards fail (a real misconfiguration).
-    models: [
-      { name: 'tiny', path: dir },
-      { name: 'ghost', path: dir },
-    ],
-    workerModels: [{ name: 'tiny', path: dir }],
+    models: [{ name: 'tiny', path: dir }],
     devices: 'cpu',
     env: {
       RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
@@ -176,13 +171,22 @@ describe('webhooks', () => {
 
   it('tells the receiver when a job fails, with the shard error recorded on the job', async () => {
     const r = await receiver();
-    const created = await cluster.client.post('/v1/jobs', body(r.url, { model: 'ghost' }));
+    // The API does not tokenize: a query longer than the model's 512 positions, with a query_max_length that
+    // keeps it whole, passes submission and fails in the engine (the same way on every attempt).
+    const created = await cluster.client.post('/v1/jobs', {
+      ...body(r.url),
+      queries: [{ id: 'long', query: 'what '.repeat(600).trim() }],
+      max_length: 64,
+      query_max_length: 600,
+    });
     expect(created.status).toBe(202);
     const id = created.body.id;
     const done = await cluster.client.waitJob(id, 30000);
     expect(done.status).toBe('failed');
     expect(done.error.code).toBe('shard_failed');
-    expect(done.error.message).toMatch(/^shard \d+ failed after 2 attempt\(s\): model "ghost" is not loaded on worker/);
+    expect(done.error.message).toMatch(
+      /^shard \d+ failed.*maxLength: pair \d+: its query part leaves no room for the passage within maxLength 64.*beyond the model's 512 positions/,
+    );
     await waitFor('failure webhook', () => (r.deliveries.length > 0 ? true : undefined), 10000);
     await new Promise((res) => setTimeout(res, 1000));
     expect(r.deliveries).toHaveLength(1);
