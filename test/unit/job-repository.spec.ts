@@ -33,6 +33,7 @@ function twoSetJob(over: Partial<NormalizedJob> = {}): NormalizedJob {
     options: { normalize: true },
     webhook: { url: 'https://hooks.example.com/x', secret: 'hook-secret' },
     metadata: { batch: 7 },
+    priority: 0,
     ...over,
   };
 }

@@ -13,6 +13,7 @@ import {
   type RerankResponse,
   type ScoreLine,
   TERMINAL_STATUSES,
+  type JobAccepted,
 } from './types';
 
 export interface RerankClientOptions {
@@ -62,8 +63,8 @@ export class RerankClient {
     return this.json('POST', `/v${options.version ?? 2}/rerank`, request);
   }
 
-  /** Queues a job (202); the same `idempotencyKey` and body give back the same job. */
-  submitJob(request: JobRequest, options: { idempotencyKey?: string } = {}): Promise<Job> {
+  /** Queues a job (202, what is known at queue time); the same `idempotencyKey` and body give back the same job (200, its full view). */
+  submitJob(request: JobRequest, options: { idempotencyKey?: string } = {}): Promise<JobAccepted> {
     return this.json('POST', '/v1/jobs', request, options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {});
   }
 

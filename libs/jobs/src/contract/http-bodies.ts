@@ -541,6 +541,7 @@ export type RerankRequest = z.input<typeof RerankRequestSchema>;
 export type RerankResponse = z.output<typeof RerankResponseSchema>;
 export type JobRequest = z.input<typeof JobRequestSchema>;
 export type JobBody = z.output<typeof JobSchema>;
+export type JobAcceptedBody = z.output<typeof JobAcceptedSchema>;
 export type JobListBody = z.output<typeof JobListSchema>;
 export type JobResults = z.output<typeof JobResultsSchema>;
 export type ScoreLine = z.output<typeof ScoreLineSchema>;
