@@ -30,7 +30,13 @@ const res = () => new ServerResponse(new IncomingMessage(new Socket()));
 
 beforeAll(async () => {
   redis = await startRedis();
-  config = unitConfig(redis.url, { RERANK_SYNC_TIMEOUT_MS: '1000', RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost' });
+  // No worker heartbeats here (the worker runs in-process through the fake queue), so requests are not
+  // refused for want of a live worker; that refusal is tested on real processes (test/jobs/placement.spec.ts).
+  config = unitConfig(redis.url, {
+    RERANK_SYNC_TIMEOUT_MS: '1000',
+    RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
+    RERANK_REFUSE_UNSERVED: 'none',
+  });
   jobs = new JobRepository(redis.client);
   scorer = new FakeScorer();
   const registry = new WorkersRegistry(redis.client);
