@@ -53,7 +53,7 @@ beforeAll(async () => {
   const backpressure = new BackpressureService(config, redis.client);
   await redis.client.ping();
   service = new JobsService(config, jobs, queue, models, rateLimits, backpressure);
-  rerank = new RerankService(config, new SyncScoring(config, queue, backpressure), models, rateLimits);
+  rerank = new RerankService(config, new SyncScoring(config, queue, backpressure, models), models, rateLimits);
 });
 afterAll(async () => {
   await redis?.stop();
@@ -196,10 +196,11 @@ describe('RerankService', () => {
     }
     expect(queue.removed.length).toBe(removedBefore + 1);
     const failingQueue = new FakeScoringQueue(async () => Promise.reject(new Error('device lost')));
+    const models = new ModelsService(config, new WorkersRegistry(redis.client));
     const failing = new RerankService(
       config,
-      new SyncScoring(config, failingQueue, new BackpressureService(config, redis.client)),
-      new ModelsService(config, new WorkersRegistry(redis.client)),
+      new SyncScoring(config, failingQueue, new BackpressureService(config, redis.client), models),
+      models,
       new RateLimitService(config, redis.client),
     );
     await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({

@@ -77,13 +77,13 @@ export class JobsService {
     const job = validateJobRequest(body, { limits: this.config.limits, models: this.models.known() });
     // SSRF guard: the webhook host must be (and resolve only to) public addresses unless allow-listed.
     if (job.webhook) await checkWebhookUrl(job.webhook.url, { allowed: this.config.security.webhookAllowedHosts });
-    // A model no live worker serves (placement; RERANK_REFUSE_UNSERVED=all): 503 before anything is written.
-    await this.models.requireServed(job.model, 'job');
     // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
     await this.backpressure.admit(
       job.pairs,
       job.documents.reduce((n, d) => n + d.length, 0),
     );
+    // A model no live worker serves (placement; RERANK_REFUSE_UNSERVED=all): 503 before anything is written.
+    await this.models.requireServed(job.model, 'job');
     const id = newJobId();
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);

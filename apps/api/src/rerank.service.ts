@@ -22,7 +22,6 @@ export class RerankService {
 
   async rerank(body: unknown, version: 1 | 2, owner: string, res: ServerResponse) {
     const req = validateRerankRequest(body, { limits: this.config.limits, models: this.models.known() }, version);
-    await this.models.requireServed(req.model, 'sync');
     await this.rateLimits.consumePairs(owner, req.documents.length, res, 'documents');
     const out = await this.sync.score(req);
     const ranked = topK(out.scores, req.topN);

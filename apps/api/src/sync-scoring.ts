@@ -15,6 +15,7 @@ import {
   syncPriority,
 } from '@rerank/jobs';
 import { BackpressureService } from './backpressure';
+import { ModelsService } from './models.service';
 import { CONFIG, SCORING_QUEUE } from './tokens';
 
 export interface SyncScoringRequest {
@@ -65,6 +66,7 @@ export class SyncScoring {
     @Inject(CONFIG) private readonly config: RerankConfig,
     @Inject(SCORING_QUEUE) private readonly queue: ScoringQueue,
     private readonly backpressure: BackpressureService,
+    private readonly models: ModelsService,
   ) {}
 
   /** A part's texts leave Redis once it is answered (BullMQ would keep a completed job's data for removeOnComplete's age). */
@@ -81,6 +83,8 @@ export class SyncScoring {
       req.documents.length,
       req.documents.reduce((n, d) => n + d.length, req.query.length),
     );
+    // Then a model no live worker serves (placement): 503 with Retry-After, nothing queued.
+    await this.models.requireServed(req.model, 'sync');
     const slices = sliceDocuments(req.query, req.documents, config.shard.maxPairs, config.shard.maxChars);
     const priority = syncPriority(req.priority ?? 0);
     const data = (s: [number, number]): SyncJobData => ({
