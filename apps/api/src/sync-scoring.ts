@@ -4,7 +4,6 @@
  * request (up to RERANK_SYNC_MAX_DOCUMENTS) is cut like a job's shards so several workers share it.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ScoreOverrides } from '@rerank/engine';
 import {
   ApiError,
   isRedisUnavailable,
@@ -18,17 +17,8 @@ import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { CONFIG, SCORING_QUEUE } from './tokens';
 
-export interface SyncScoringRequest {
-  model: string;
-  query: string;
-  documents: string[];
-  options: ScoreOverrides;
-  maxTokensPerDoc?: number;
-  maxChunksPerDoc?: number;
-  truncateLeft?: boolean;
-  /** Cohere's priority (0 = highest); see syncPriority. */
-  priority?: number;
-}
+/** A synchronous request as the queue carries it (its parts are SyncJobData), plus Cohere's priority (0 = highest; see syncPriority). */
+export type SyncScoringRequest = Omit<SyncJobData, 'kind'> & { priority?: number };
 
 export interface SyncScores {
   /** One per document, in document order. */
