@@ -48,9 +48,15 @@ export type ScoreOverrides = OverridesOf;
 
 /**
  * How a call's batches are scheduled against other calls on the same devices (not part of the
- * scores: a pair's score never depends on its batch). `priority`: lower runs first; 0 for
- * interactive requests, 1 (the default) for bulk work; equal priorities interleave batch by batch.
+ * scores: a pair's score never depends on its batch).
  */
 export interface ScoreSchedule {
+  /** Class: lower runs first; 0 for interactive requests, 1 (the default) for bulk work. */
   priority?: number;
+  /** Who the call works for (a tenant: an API key's label); calls of one class share the devices fairly across tenants. */
+  tenant?: string;
+  /** The unit of fairness inside a tenant (a job id: a job's shards are one group); default: the call alone. */
+  group?: string;
+  /** The group's share weight inside its tenant (> 0, default 1): weight 2 gets twice the device time of weight 1. */
+  weight?: number;
 }
