@@ -5,10 +5,9 @@
  * `npm run build && node dist/bench/src/metrics-10k.js`
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from '@rerank/harness';
+import { Cluster, startReceiver } from '@rerank/harness';
 import { freePort } from '@rerank/jobs';
 import { makeTestModel } from '@rerank/model-gen';
 
@@ -17,16 +16,7 @@ const DOCUMENTS = 10000;
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'rerank-metrics-10k-'));
   const model = await makeTestModel({ family: 'encoder', outDir: join(root, 'tiny'), preset: 'tiny', seed: 7 });
-  let delivered = 0;
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      delivered++;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const hookPort = (receiver.address() as { port: number }).port;
+  const receiver = await startReceiver();
   const aggregatorPort = await freePort();
   const launcherPort = await freePort();
   const cluster = await Cluster.start({
@@ -47,13 +37,13 @@ async function main(): Promise<void> {
         query: 'where is the old library near the harbor',
         documents,
         top_k: 10,
-        webhook: { url: `http://127.0.0.1:${hookPort}/hook` },
+        webhook: { url: receiver.url },
       }),
     });
     const { id } = (await created.json()) as { id: string };
     for (;;) {
       const view = (await (await fetch(`${cluster.base}/v1/jobs/${id}`)).json()) as { status: string };
-      if (['completed', 'failed', 'cancelled'].includes(view.status) && delivered > 0) break;
+      if (['completed', 'failed', 'cancelled'].includes(view.status) && receiver.deliveries.length > 0) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const seconds = (Date.now() - t) / 1000;
@@ -70,7 +60,7 @@ async function main(): Promise<void> {
     console.log(`job ${id}: ${seconds.toFixed(1)} s; metrics written to ${out}`);
   } finally {
     await cluster.stop();
-    receiver.close();
+    await receiver.close();
     rmSync(root, { recursive: true, force: true });
   }
 }

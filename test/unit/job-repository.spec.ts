@@ -154,6 +154,11 @@ it('finishes a job once; progress per shard; results stored with the expiry and 
   await jobs.recordShard('job_r4', 1, 2);
   await jobs.recordShard('job_r4', 1, 2);
   expect(await jobs.progress('job_r4')).toEqual({ shardsDone: 2, pairsDone: 5 });
+  // Status polls read the job and its progress together.
+  const polled = await jobs.getWithProgress('job_r4');
+  expect(polled?.progress).toEqual({ shardsDone: 2, pairsDone: 5 });
+  expect(polled?.record).toEqual(await jobs.get('job_r4'));
+  expect(await jobs.getWithProgress('job_missing')).toBeNull();
   await jobs.storeResults(
     'job_r4',
     [{ query_index: 0 }],

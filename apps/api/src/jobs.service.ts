@@ -50,6 +50,9 @@ export interface CreateResult {
   body: unknown;
 }
 
+/** The shape of ids this API issues: anything else is a 404 without a Redis read. */
+const JOB_ID = /^job_[A-Za-z0-9_-]{1,64}$/;
+
 /** Asynchronous jobs: accept (validate, shard, queue), read, cancel, results. */
 @Injectable()
 export class JobsService {
@@ -188,10 +191,13 @@ export class JobsService {
 
   /** A job of this owner, or 404 (another key's job looks exactly like a missing one). */
   async owned(id: string, owner: string): Promise<JobRecord> {
-    const record = /^job_[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.store.get(id) : null;
-    if (!record || record.owner !== owner)
-      throw notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.resultTtlSeconds} s)`);
+    const record = JOB_ID.test(id) ? await this.store.get(id) : null;
+    if (!record || record.owner !== owner) throw this.missing(id);
     return record;
+  }
+
+  private missing(id: string): ApiError {
+    return notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.resultTtlSeconds} s)`);
   }
 
   async view(record: JobRecord, base: string) {
@@ -210,8 +216,11 @@ export class JobsService {
     };
   }
 
+  /** GET /v1/jobs/{id}: the job and its progress in one Redis round trip (clients poll this). */
   async get(id: string, owner: string, base: string) {
-    return this.view(await this.owned(id, owner), base);
+    const found = JOB_ID.test(id) ? await this.store.getWithProgress(id) : null;
+    if (!found || found.record.owner !== owner) throw this.missing(id);
+    return jobView(found.record, found.progress, base);
   }
 
   async cancel(id: string, owner: string, base: string) {

@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from '@rerank/harness';
+import { procStat } from '../cpu-monitor';
 import { residentMemory } from './processes';
 
 export interface StackOptions {
@@ -84,6 +85,21 @@ export class Stack extends Cluster {
   mergeMs(id: string): number | undefined {
     const m = new RegExp(`job ${id} completed: .* merged in (\\d+) ms`).exec(this.aggregator.output());
     return m ? Number(m[1]) : undefined;
+  }
+
+  /** CPU seconds (user + system) so far of each process of the stack, and of the bench itself. */
+  async processCpu(): Promise<Record<string, number>> {
+    const workers = await this.workers();
+    const of = (pid: number | undefined) => (pid === undefined ? NaN : (procStat(pid)?.cpu ?? NaN));
+    const own = process.cpuUsage();
+    return {
+      worker: workers.reduce((sum, w) => sum + of(w.pid), 0),
+      API: of(this.api.proc.pid),
+      aggregator: of(this.aggregator.proc.pid),
+      Redis: of(this.redis.process.proc.pid),
+      launcher: of(this.launcher?.proc.pid),
+      bench: (own.user + own.system) / 1e6,
+    };
   }
 
   /** Resident memory of the worker processes (their pids from the heartbeats). */

@@ -11,3 +11,4 @@ export * from './wait';
 export * from './redis-server';
 export * from './apps';
 export * from './cluster';
+export * from './webhook-receiver';

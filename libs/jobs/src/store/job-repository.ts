@@ -258,6 +258,16 @@ export class JobRepository {
     return this.toRecord(await this.redis.hgetall(keys.job(id)));
   }
 
+  /** A job and its progress in one round trip (status polls): both keys share the job's hash slot. */
+  async getWithProgress(id: string): Promise<{ record: JobRecord; progress: Progress } | null> {
+    const replies = await this.redis.pipeline().hgetall(keys.job(id)).hvals(keys.progress(id)).exec();
+    const [[jobError, fields], [progressError, values]] = replies as [[Error | null, Record<string, string>], [Error | null, string[]]];
+    const error = jobError ?? progressError;
+    if (error) throw error;
+    const record = this.toRecord(fields);
+    return record ? { record, progress: sumProgress(values) } : null;
+  }
+
   /**
    * A page of `owner`'s jobs, newest first (same creation time: larger id first), with their progress.
    * Reads the owner's index in batches, each batch's hashes and progress in one pipeline, until the
