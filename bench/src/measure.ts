@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import { foreignCores, snapshot, waitForQuiet } from './cpu-monitor';
-import type { Row } from './types';
+import type { Metric, Row } from './types';
 
 /**
  * What to do when other processes take CPU during a timed run: above `threshold` cores on average,
@@ -193,4 +193,11 @@ export function load1(): number {
 export function fmt(value: number, digits = 2): string {
   if (!Number.isFinite(value)) return String(value);
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A function that appends a metric of `group` to `metrics` (optional fields only when given). */
+export function metricRecorder(metrics: Metric[], group: string) {
+  return (name: string, value: number | string, unit?: string, notes?: string, headline = false): void => {
+    metrics.push({ group, name, value, ...(unit ? { unit } : {}), ...(notes ? { notes } : {}), ...(headline ? { headline } : {}) });
+  };
 }

@@ -10,7 +10,7 @@ import { LLM_PASSAGE_INSTRUCTION, LLM_QUERY_INSTRUCTION, defaultMaxBatchTokens }
 import { TextTokenizer } from '../../../libs/engine/src/tokenization/text-tokenizer';
 import type { PaddingSide } from '../../../libs/engine/src/batching/tensors';
 import type { EncodedPair } from '../../../libs/engine/src/sequences/encoded-pair';
-import { alternate, fmt, load1, measure, now, row, type Contender, type Measurement } from '../measure';
+import { alternate, fmt, load1, measure, metricRecorder, now, row, type Contender, type Measurement } from '../measure';
 import type { BenchModel } from '../models';
 import {
   cloneBatches,
@@ -155,15 +155,7 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   const rows: Row[] = [];
   const metrics: Metric[] = [];
   const notes: string[] = [];
-  const metric = (name: string, value: number | string, unit?: string, mnotes?: string, headline = false) =>
-    metrics.push({
-      group,
-      name,
-      value,
-      ...(unit ? { unit } : {}),
-      ...(mnotes ? { notes: mnotes } : {}),
-      ...(headline ? { headline } : {}),
-    });
+  const metric = metricRecorder(metrics, group);
   const log = (m: string) => ctx.log(`[${section} · ${group}] ${m}`);
   const loadBefore = load1();
   const alternation = `${section}/${group}`;

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FlagReranker, type Pair } from '@rerank/engine';
 import { makeCorpus, type PresetName } from '@rerank/model-gen';
 import { foreignCores, snapshot } from '../cpu-monitor';
-import { alternate, fmt, median, percentile, row } from '../measure';
+import { alternate, fmt, median, metricRecorder, percentile, row } from '../measure';
 import { benchModel, type BenchModel } from '../models';
 import { type Receiver, startReceiver, waitFor } from '@rerank/harness';
 import { type JobView, sampler, Stack, threadsEnv } from '../stack/stack';
@@ -161,15 +161,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
   const model: BenchModel = await benchModel(ctx.options.cacheDir, 'encoder', spec.preset);
   const ttl = quick ? 3 : 10;
   const metrics: Metric[] = [];
-  const metric = (name: string, value: number | string, unit?: string, mnotes?: string, headline = false) =>
-    metrics.push({
-      group,
-      name,
-      value,
-      ...(unit ? { unit } : {}),
-      ...(mnotes ? { notes: mnotes } : {}),
-      ...(headline ? { headline } : {}),
-    });
+  const metric = metricRecorder(metrics, group);
 
   log(`starting redis-server, API, aggregator (RERANK_RESULT_TTL_SECONDS=${ttl})…`);
   const stack = await Stack.start({
