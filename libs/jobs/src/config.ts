@@ -604,10 +604,10 @@ export const CONFIG_VARS = [
   {
     name: 'RERANK_REFUSE_UNSERVED',
     type: custom('sync, all or none', parseRefuseUnservedVar),
-    default: 'sync',
+    default: 'all',
     processes: ['api'],
     description:
-      'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. sync: synchronous requests (they would only time out); all: jobs too; none: everything is queued until a worker comes (e.g. scale from zero).',
+      'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. all: synchronous requests and jobs; sync: synchronous requests only, jobs are queued until a worker comes (scale from zero: a queued job is what wakes the autoscaler); none: everything is queued. With sync or none the API is ready while Redis answers; with all, while some model has a live worker.',
   },
 ] as const satisfies readonly ConfigVar[];
 
