@@ -49,6 +49,7 @@ it('each device worker loads and advertises only its own model', async () => {
   expect(workers.map((w) => w.models.map((m) => m.name)).sort()).toEqual([['first'], ['second']]);
   expect(workers.map((w) => w.device)).toEqual(['cpu', 'cpu']);
   expect(new Set(workers.map((w) => w.pid)).size).toBe(2);
+  expect(cluster.launcher!.output()).toMatch(/starting 2 worker\(s\): cpu=first \(1 thread\), cpu=second \(1 thread\)/);
 });
 
 it('/v1/models shows each model on its own worker', async () => {

@@ -29,6 +29,8 @@ interface Slot {
   device: string;
   /** The models this worker serves: its device entry's, else RERANK_WORKER_MODELS. */
   models: string[];
+  /** True when the device entry named them (`cuda:0=a+b`). */
+  placed: boolean;
   threads: number;
   supervisor: Supervisor;
   ready: boolean;
@@ -55,6 +57,7 @@ class Launcher {
       const slot: Slot = {
         device,
         models: models ?? config.workerModels,
+        placed: models !== undefined,
         threads: threads[i],
         ready: false,
         supervisor: new Supervisor({
@@ -81,7 +84,7 @@ class Launcher {
 
   start(): void {
     this.log.info(
-      `starting ${this.slots.length} worker(s): ${this.slots.map((s) => `${s.device} (${s.threads} thread${s.threads > 1 ? 's' : ''}; ${s.models.join(', ')})`).join(', ')}`,
+      `starting ${this.slots.length} worker(s): ${this.slots.map((s) => `${s.device}${s.placed ? `=${s.models.join('+')}` : ''} (${s.threads} thread${s.threads > 1 ? 's' : ''})`).join(', ')}`,
     );
     for (const slot of this.slots) slot.supervisor.start();
   }
