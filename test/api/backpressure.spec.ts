@@ -144,7 +144,13 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
     const dir = await testEncoderDir();
     cluster = await Cluster.start({
       models: [{ name: 'tiny', path: dir }],
-      env: { RERANK_MAX_PAIRS: '5000', RERANK_MAX_QUEUED_PAIRS: '5000', RERANK_REDIS_MEMORY_CEILING: '0.5' },
+      // No workers: jobs queue up until the backpressure refuses them (the default, all, would refuse them first).
+      env: {
+        RERANK_MAX_PAIRS: '5000',
+        RERANK_MAX_QUEUED_PAIRS: '5000',
+        RERANK_REDIS_MEMORY_CEILING: '0.5',
+        RERANK_REFUSE_UNSERVED: 'sync',
+      },
     });
   });
   afterAll(async () => {

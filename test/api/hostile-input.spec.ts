@@ -35,6 +35,8 @@ export const HOSTILE_ENV: Record<string, string> = {
   RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE: '0',
   RERANK_RATE_LIMIT_PAIRS_PER_MINUTE: '0',
   RERANK_RATE_LIMIT_ACTIVE_JOBS: '0',
+  // No workers run here: jobs queue for good (the default, all, would refuse them with 503).
+  RERANK_REFUSE_UNSERVED: 'sync',
 };
 
 let cluster: Cluster;

@@ -18,7 +18,8 @@ beforeAll(async () => {
       { name: 'tiny', path: await testEncoderDir() },
       { name: 'layers', path: await testLayerwiseDir() },
     ],
-    env: { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost' },
+    // No workers: accepted jobs stay queued (the default, all, would refuse them with 503).
+    env: { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_REFUSE_UNSERVED: 'sync' },
   });
 });
 

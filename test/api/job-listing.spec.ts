@@ -61,7 +61,8 @@ const listingOrder = (views: { id: string; created_at: string }[]) =>
 beforeAll(async () => {
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: await testEncoderDir() }],
-    env: { RERANK_API_KEYS: `alice:${ALICE},bob:${BOB}`, RERANK_THREADS: '1' },
+    // Jobs are submitted before and after the worker runs (the default, all, would refuse them with 503).
+    env: { RERANK_API_KEYS: `alice:${ALICE},bob:${BOB}`, RERANK_THREADS: '1', RERANK_REFUSE_UNSERVED: 'sync' },
   });
   alice = cluster.client.withKey(ALICE);
   bob = cluster.client.withKey(BOB);

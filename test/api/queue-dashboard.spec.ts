@@ -16,7 +16,8 @@ let cluster: Cluster;
 beforeAll(async () => {
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: await testEncoderDir() }],
-    env: { RERANK_API_KEYS: `alice:${ALICE}`, RERANK_ADMIN_KEYS: `ops:${ADMIN}` },
+    // Jobs queue without workers (the default, all, refuses them with 503): the dashboard shows them waiting.
+    env: { RERANK_API_KEYS: `alice:${ALICE}`, RERANK_ADMIN_KEYS: `ops:${ADMIN}`, RERANK_REFUSE_UNSERVED: 'sync' },
   });
 });
 afterAll(async () => {

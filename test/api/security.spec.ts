@@ -56,6 +56,8 @@ beforeAll(async () => {
       RERANK_SECRET_KEY: SECRET_KEY,
       RERANK_RATE_LIMIT_ACTIVE_JOBS: '2',
       RERANK_WEBHOOK_BACKOFF_MS: '200',
+      // Jobs queue while no worker is live (the default, all, refuses them with 503): workers start late.
+      RERANK_REFUSE_UNSERVED: 'sync',
     },
   });
   const limits = { RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE: '6', RERANK_RATE_LIMIT_PAIRS_PER_MINUTE: '10', RERANK_WEBHOOK_ALLOWED_HOSTS: '' };

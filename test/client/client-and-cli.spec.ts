@@ -47,7 +47,13 @@ beforeAll(async () => {
   // No workers yet: the first jobs stay queued, so cancelling them is deterministic.
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: model }],
-    env: { RERANK_API_KEYS: `client:${KEY}`, RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_SHARD_MAX_PAIRS: '40' },
+    // Jobs queue while no worker is live (the default, all, would refuse them with 503).
+    env: {
+      RERANK_API_KEYS: `client:${KEY}`,
+      RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
+      RERANK_SHARD_MAX_PAIRS: '40',
+      RERANK_REFUSE_UNSERVED: 'sync',
+    },
   });
   client = new RerankClient({ baseUrl: `${cluster.client.base}/`, apiKey: KEY });
   cliEnv = { ...process.env, RERANK_URL: cluster.client.base, RERANK_API_KEY: KEY };

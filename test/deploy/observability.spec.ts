@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHARD_PRIORITY } from '@rerank/jobs';
+import { loadConfig, SHARD_PRIORITY } from '@rerank/jobs';
 import { METRIC_CATALOGUE } from '../../libs/jobs/src/observability/metric-catalogue';
 import { render, type Obj } from './support/kustomize';
 import { checkPromql } from './support/promql';
@@ -101,7 +101,7 @@ describe('alert rules (PrometheusRule)', () => {
     }
   });
 
-  it('covers backlog age, failed jobs, webhook failures and a model without a live worker', () => {
+  it('covers backlog age, failed jobs, webhook failures and a model without a live worker (per model)', () => {
     const backlog = checkPromql(alert('RerankBacklogTooOld').expr as string, METRIC_CATALOGUE);
     expect(backlog.selectors.map((s) => s.metric)).toEqual(['rerank_queue_oldest_waiting_age_seconds']);
     expect(alert('RerankBacklogTooOld').expr).toMatch(/> 600$/);
@@ -119,7 +119,8 @@ describe('alert rules (PrometheusRule)', () => {
     });
 
     // One alert per model: the gauge's model label survives the aggregation.
-    expect(alert('RerankNoLiveWorker').expr).toBe('max by (model) (rerank_workers_live) == 0');
+    expect(alert('RerankNoLiveWorker').expr).toBe('max by (model) (rerank_workers_live{model!="bge-reranker-v2-gemma"}) == 0');
+    expect(alert('RerankModelNotWaking').labels.severity).toBe('critical');
     expect(alert('RerankNoLiveWorker').labels.severity).toBe('critical');
   });
 });
@@ -170,43 +171,96 @@ describe('Grafana dashboard', () => {
   });
 });
 
-describe('KEDA ScaledObject for the GPU workers', () => {
-  const so = find('ScaledObject', 'rerank-worker-gpu');
-  const trigger = (so.spec.triggers as Obj[])[0];
+describe('KEDA ScaledObjects: one per model, each on its own queue (model placement)', () => {
+  const scaledObjects = overlay.filter((o) => o.kind === 'ScaledObject');
+  const deployments = overlay.filter((o) => o.kind === 'Deployment');
+  /** A container's environment: the ConfigMaps of envFrom, then its own `value`s. */
+  const envOf = (d: Obj): Record<string, string> => {
+    const c = d.spec.template.spec.containers[0] as Obj;
+    const env: Record<string, string> = {};
+    for (const from of (c.envFrom ?? []) as Obj[])
+      if (from.configMapRef) Object.assign(env, find('ConfigMap', from.configMapRef.name as string).data);
+    for (const e of (c.env ?? []) as Obj[]) if ('value' in e) env[e.name as string] = e.value as string;
+    return env;
+  };
+  const api = deployments.find((d) => String(d.spec.template.spec.containers[0].command).includes('/api/'))!;
+  const apiConfig = loadConfig({ ...envOf(api), RERANK_API_KEYS: 'ops:0123456789abcdef' }, { requireModels: true });
+  /** The model a trigger's query reads: its one `model="..."` matcher. */
+  const triggerModel = (so: Obj): string | undefined => {
+    const q = checkPromql((so.spec.triggers as Obj[])[0].metadata.query as string, METRIC_CATALOGUE);
+    const m = q.selectors.flatMap((sel) => sel.matchers).filter((x) => x.label === 'model');
+    return m.length === 1 && m[0].op === '=' ? m[0].value : undefined;
+  };
+  const targetOf = (so: Obj): Obj | undefined =>
+    deployments.find((d) => so.spec.scaleTargetRef.kind === 'Deployment' && d.metadata.name === so.spec.scaleTargetRef.name);
 
-  it('scales the GPU worker Deployment, which no HPA also scales', () => {
-    const target = find(so.spec.scaleTargetRef.kind as string, so.spec.scaleTargetRef.name as string);
-    expect(target.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeGreaterThan(0);
-    expect(overlay.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name)).not.toContain(
-      target.metadata.name,
-    );
-    // Not to zero: the API is ready only while some worker has its models loaded (docs/deploy.md).
-    expect(so.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
-    expect(so.spec.maxReplicaCount).toBeGreaterThan(so.spec.minReplicaCount);
+  it('each targets an existing GPU worker Deployment named after it, which no HPA also scales', () => {
+    expect(scaledObjects.length).toBeGreaterThanOrEqual(2);
+    const hpaTargets = overlay.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name);
+    for (const so of scaledObjects) {
+      const target = targetOf(so);
+      expect({ so: so.metadata.name, target: target?.metadata.name }).toEqual({ so: so.metadata.name, target: so.metadata.name });
+      expect(target!.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeGreaterThan(0);
+      expect(hpaTargets).not.toContain(target!.metadata.name);
+      expect(so.spec.maxReplicaCount).toBeGreaterThan(so.spec.minReplicaCount);
+    }
   });
 
-  it('on the shard backlog, counting prioritized shards, where job shards wait', () => {
-    expect(trigger.type).toBe('prometheus');
-    const q = checkPromql(trigger.metadata.query as string, METRIC_CATALOGUE);
-    expect(q.problems).toEqual([]);
-    expect(q.selectors).toEqual([
-      {
-        metric: 'rerank_queue_jobs',
-        matchers: [
-          { label: 'queue', op: '=', value: 'shards' },
-          { label: 'state', op: '=~', value: 'waiting|prioritized|active' },
-        ],
-      },
-    ]);
+  it("each trigger reads the shard backlog of exactly its Deployment's RERANK_WORKER_MODELS, counting prioritized shards", () => {
+    for (const so of scaledObjects) {
+      const trigger = (so.spec.triggers as Obj[])[0];
+      expect(trigger.type).toBe('prometheus');
+      const q = checkPromql(trigger.metadata.query as string, METRIC_CATALOGUE);
+      expect(q.problems).toEqual([]);
+      const model = triggerModel(so);
+      expect(q.selectors).toEqual([
+        {
+          metric: 'rerank_queue_jobs',
+          matchers: [
+            { label: 'queue', op: '=', value: 'shards' },
+            { label: 'model', op: '=', value: model },
+            { label: 'state', op: '=~', value: 'waiting|prioritized|active' },
+          ],
+        },
+      ]);
+      expect({ so: so.metadata.name, workerModels: envOf(targetOf(so)!).RERANK_WORKER_MODELS }).toEqual({
+        so: so.metadata.name,
+        workerModels: model,
+      });
+      expect(Number(trigger.metadata.threshold)).toBeGreaterThan(0);
+    }
     // Job shards carry a BullMQ priority, so BullMQ keeps them in the prioritized set, not the wait list.
     expect(SHARD_PRIORITY).toBeGreaterThan(0);
-    expect(Number(trigger.metadata.threshold)).toBeGreaterThan(0);
   });
 
-  it('a per-model copy is the same object with a model matcher', () => {
-    const perModel = trigger.metadata.query.replace('queue="shards"', 'queue="shards", model="bge-m3"') as string;
-    expect(checkPromql(perModel, METRIC_CATALOGUE).selectors[0].matchers).toContainEqual({ label: 'model', op: '=', value: 'bge-m3' });
-    expect(ok(perModel)).toEqual([]);
+  it("every model of the API's RERANK_MODELS has exactly one scaled worker Deployment", () => {
+    const scaledModels = scaledObjects.map(triggerModel);
+    expect(apiConfig.models.map((m) => m.name)).toEqual(['bge-reranker-v2-m3', 'bge-reranker-v2-gemma']);
+    for (const { name } of apiConfig.models)
+      expect({ model: name, scaledDeployments: scaledModels.filter((m) => m === name).length }).toEqual({
+        model: name,
+        scaledDeployments: 1,
+      });
+    expect([...scaledModels].sort()).toEqual(apiConfig.models.map((m) => m.name).sort());
+  });
+
+  it('a ScaledObject with minReplicaCount 0 needs an API that queues jobs for a model without workers (sync or none)', () => {
+    const toZero = scaledObjects.filter((so) => so.spec.minReplicaCount === 0);
+    // The LLM reranker scales to zero; the encoder keeps a pod.
+    expect(toZero.map(triggerModel)).toEqual(['bge-reranker-v2-gemma']);
+    expect(['sync', 'none']).toContain(apiConfig.refuseUnserved);
+    // The check bites: the default (all) would refuse the job that wakes the scaler.
+    expect(loadConfig({ ...envOf(api), RERANK_API_KEYS: 'ops:0123456789abcdef', RERANK_REFUSE_UNSERVED: '' }).refuseUnserved).toBe('all');
+  });
+
+  it('RerankNoLiveWorker leaves out exactly the models that scale to zero; RerankModelNotWaking covers every model', () => {
+    const rules = (find('PrometheusRule', 'rerank').spec.groups as Obj[]).flatMap((g) => g.rules as Obj[]);
+    const noWorker = checkPromql(rules.find((r) => r.alert === 'RerankNoLiveWorker')!.expr as string, METRIC_CATALOGUE);
+    const excluded = noWorker.selectors[0].matchers.filter((m) => m.label === 'model' && m.op === '!=').map((m) => m.value);
+    expect(excluded).toEqual(scaledObjects.filter((so) => so.spec.minReplicaCount === 0).map(triggerModel));
+    const waking = checkPromql(rules.find((r) => r.alert === 'RerankModelNotWaking')!.expr as string, METRIC_CATALOGUE);
+    expect(waking.selectors.flatMap((sel) => sel.matchers).filter((m) => m.label === 'model')).toEqual([]);
+    expect(waking.grouping).toEqual(['model', 'model', 'model', 'model', 'state']);
   });
 });
 
@@ -246,7 +300,8 @@ describe('ServiceMonitor', () => {
     expect(Object.fromEntries(scraped)).toEqual({
       'rerank-api': 3000,
       'rerank-aggregator': 8082,
-      'rerank-worker-gpu': 8081,
+      'rerank-worker-gpu-bge-reranker-v2-m3': 8081,
+      'rerank-worker-gpu-bge-reranker-v2-gemma': 8081,
       'rerank-worker-cpu': 8081,
     });
     // Redis has no /metrics of ours.

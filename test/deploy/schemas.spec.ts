@@ -74,7 +74,8 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
         ...kinds(base),
         'ConfigMap/rerank-grafana-dashboard',
         'PrometheusRule/rerank',
-        'ScaledObject/rerank-worker-gpu',
+        'ScaledObject/rerank-worker-gpu-bge-reranker-v2-gemma',
+        'ScaledObject/rerank-worker-gpu-bge-reranker-v2-m3',
         'ServiceMonitor/rerank',
       ].sort(),
     );
@@ -97,11 +98,15 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
     expect(api.spec.template.spec.containers[0].image).toBe('registry.example.com/rerank/rerank-service:0.1.0');
   });
 
-  it("the autoscaling component hands the GPU workers' replica count to KEDA", () => {
-    const base = render(K8S).find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === 'rerank-worker-gpu')!.obj;
-    const scaled = overlay.find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === 'rerank-worker-gpu')!.obj;
-    expect(base.spec.replicas).toBe(1);
-    expect('replicas' in scaled.spec).toBe(false);
+  it("the autoscaling component hands each scaled worker Deployment's replica count to KEDA", () => {
+    const targets = overlay.filter(({ obj }) => obj.kind === 'ScaledObject').map(({ obj }) => obj.spec.scaleTargetRef.name as string);
+    expect(targets.sort()).toEqual(['rerank-worker-gpu-bge-reranker-v2-gemma', 'rerank-worker-gpu-bge-reranker-v2-m3']);
+    for (const name of targets) {
+      const base = render(K8S).find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === name)!.obj;
+      const scaled = overlay.find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === name)!.obj;
+      expect({ name, replicas: base.spec.replicas }).toEqual({ name, replicas: 1 });
+      expect({ name, replicas: 'replicas' in scaled.spec }).toEqual({ name, replicas: false });
+    }
     // The other Deployments keep theirs.
     expect(overlay.find(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === 'rerank-api')!.obj.spec.replicas).toBe(2);
   });
@@ -136,11 +141,11 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
     });
 
     it('ScaledObject (KEDA CRD): minReplicaCount as a string, trigger metadata values that are not strings, no scaleTargetRef', () => {
-      const so = pick('ScaledObject', 'rerank-worker-gpu');
+      const so = pick('ScaledObject', 'rerank-worker-gpu-bge-reranker-v2-m3');
       so.spec.minReplicaCount = 'one';
       so.spec.triggers[0].metadata.threshold = 16;
       expect(schemaErrors(so)).toBe('data/spec/minReplicaCount must be integer, data/spec/triggers/0/metadata/threshold must be string');
-      const noTarget = pick('ScaledObject', 'rerank-worker-gpu');
+      const noTarget = pick('ScaledObject', 'rerank-worker-gpu-bge-reranker-v2-m3');
       delete noTarget.spec.scaleTargetRef;
       expect(schemaErrors(noTarget)).toBe('data/spec must have required property scaleTargetRef');
     });
@@ -155,9 +160,9 @@ describe('deploy/k8s against the Kubernetes and CRD schemas', () => {
     });
 
     it('unknown fields, at any depth: a misspelt container key, a ScaledObject field KEDA does not have', () => {
-      const d = pick('Deployment', 'rerank-worker-gpu');
+      const d = pick('Deployment', 'rerank-worker-gpu-bge-reranker-v2-m3');
       d.spec.template.spec.containers[0].imag = d.spec.template.spec.containers[0].image;
-      const so = pick('ScaledObject', 'rerank-worker-gpu');
+      const so = pick('ScaledObject', 'rerank-worker-gpu-bge-reranker-v2-m3');
       so.spec.minReplicas = 1;
       const [deployment, scaledObject] = unknownFieldErrors([d, so]);
       expect(deployment).toEqual(["Object literal may only specify known properties, and '\"imag\"' does not exist in type 'IContainer'."]);

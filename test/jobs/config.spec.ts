@@ -12,6 +12,7 @@ import {
   closestName,
   editDistance,
   loadConfig,
+  parseDevices,
   parseModels,
   readVar,
   unknownVariables,
@@ -189,6 +190,23 @@ describe('configuration', () => {
     expect(p.join('\n')).toMatch(/RERANK_DEVICES: unknown device "gpu7"/);
     expect(p.join('\n')).toMatch(/REDIS_URL="http:\/\/x"/);
     expect(p.join('\n')).toMatch(/RERANK_API_KEYS: the key labelled "key1" must be at least 8 characters/);
+  });
+
+  it('RERANK_DEVICES places models per device (cuda:0=a+b); a device without = serves RERANK_WORKER_MODELS', () => {
+    const two = { RERANK_MODELS: 'llm=/m/llm,minilm=/m/minilm,bge=/m/bge' };
+    const c = loadConfig({ ...two, RERANK_DEVICES: 'cuda:0=llm, cuda:1=minilm+bge,cpu' });
+    expect(c.devices).toEqual(['cuda:0', 'cuda:1', 'cpu']);
+    expect(c.deviceSlots).toEqual([
+      { device: 'cuda:0', models: ['llm'] },
+      { device: 'cuda:1', models: ['minilm', 'bge'] },
+      { device: 'cpu' },
+    ]);
+    expect(parseDevices('cpu,cuda:0=', '--devices').problems).toEqual([
+      '--devices: "cuda:0=" names no model after "="; write cuda:0=model or cuda:0=model1+model2, or just cuda:0 for RERANK_WORKER_MODELS',
+    ]);
+    expect(problems({ ...two, RERANK_DEVICES: 'cuda:0=llm+gemma' })).toEqual([
+      'RERANK_DEVICES: cuda:0 names model "gemma", which is not a model of RERANK_MODELS (llm, minilm, bge)',
+    ]);
   });
 
   it('reads Redis Cluster and Sentinel forms of REDIS_URL, and their list variables', () => {

@@ -39,6 +39,8 @@ beforeAll(async () => {
       RERANK_WEBHOOK_ATTEMPTS: '3',
       RERANK_WEBHOOK_BACKOFF_MS: '200',
       RERANK_SHARD_MIN_COUNT: '4',
+      // The job is queued before the worker starts (the default, all, would refuse it with 503).
+      RERANK_REFUSE_UNSERVED: 'sync',
     },
   });
   aggregatorMetrics = `http://127.0.0.1:${aggregatorPort}/metrics`;

@@ -30,7 +30,8 @@ beforeAll(async () => {
       { name: 'beta', path: dir },
       { name: 'org/idle:v1', path: dir },
     ],
-    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '20', RERANK_REFUSE_UNSERVED: 'all' },
+    // RERANK_REFUSE_UNSERVED left at its default (all): jobs for an unserved model are refused too.
+    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '20' },
   });
   alpha = await cluster.startWorker({ RERANK_WORKER_MODELS: 'alpha' });
   beta = await cluster.startWorker({ RERANK_WORKER_MODELS: 'beta' });
@@ -112,8 +113,11 @@ it("a synchronous request goes to its model's worker", async () => {
   expect((await beat(beta)).pairsScored).toBe(before);
 });
 
-it('a model with no live worker: 503 unavailable with Retry-After, nothing stored', async () => {
+it('a model with no live worker: 503 unavailable with Retry-After for requests and jobs (the default), nothing stored', async () => {
+  expect(cluster.env.RERANK_REFUSE_UNSERVED).toBeUndefined();
   const before = await cluster.footprint();
+  const allKeys = async () => (await cluster.redis.client.keys('*')).filter((k) => !/^rerank:worker|stalled-check|:meta$/.test(k)).sort();
+  const keysBefore = await allKeys();
   const sync = await cluster.client.post('/v1/rerank', { model: 'org/idle:v1', query: 'q', documents: ['a', 'b'] });
   expect(sync.status).toBe(503);
   expect(sync.headers.get('retry-after')).toBe('5');
@@ -123,8 +127,16 @@ it('a model with no live worker: 503 unavailable with Retry-After, nothing store
   expect(job.status).toBe(503);
   expect(job.headers.get('retry-after')).toBe('5');
   expect(job.body.error.code).toBe('unavailable');
+  expect(job.body.error.message).toMatch(/^model "org\/idle:v1" has no live worker .*; nothing was stored$/);
   expect(await cluster.footprint()).toEqual(before);
+  expect(await allKeys()).toEqual(keysBefore);
   // BullMQ's queue metadata (written when a Queue object is opened, e.g. by the metrics gauges) aside, the model's queues hold nothing.
   expect((await cluster.redis.client.keys('rerank:q:*idle*')).filter((k) => !k.endsWith(':meta'))).toEqual([]);
   expect(await new JobRepository(cluster.redis.client).jobIds()).toHaveLength(2);
+});
+
+it('the API stays ready while some model has a live worker: the unserved one is refused per request, not by readiness', async () => {
+  const r = await cluster.client.get('/health/ready');
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ status: 'ok', redis: 'ok', models: { alpha: 1, beta: 1, 'org/idle:v1': 0 } });
 });

@@ -3,7 +3,12 @@ import type { JobRepository, RerankConfig } from '@rerank/jobs';
 import { ModelsService } from './models.service';
 import { CONFIG, JOB_REPOSITORY } from './tokens';
 
-/** Ready: Redis answers and every configured model is loaded on at least one live worker (one worker, or several with placement). */
+/**
+ * Ready: Redis answers and, with RERANK_REFUSE_UNSERVED=all (the default), some configured model is
+ * loaded on a live worker. Placement answers 503 per model, so one model's workers being down does
+ * not take the API (and the models that are served) out of its Service. With sync or none, jobs
+ * queue for a model without workers (scale from zero): the API is ready while Redis answers.
+ */
 @Injectable()
 export class HealthService {
   constructor(
@@ -24,7 +29,8 @@ export class HealthService {
     const ready = workers.filter((w) => w.state === 'ready');
     const servedBy = (n: string) => ready.filter((w) => w.models.some((m) => m.name === n)).length;
     const serving = ready.filter((w) => w.models.some((m) => names.includes(m.name)));
-    const ok = redis === 'ok' && names.length > 0 && names.every((n) => servedBy(n) > 0);
+    const needsWorker = this.config.refuseUnserved === 'all';
+    const ok = redis === 'ok' && names.length > 0 && (!needsWorker || names.some((n) => servedBy(n) > 0));
     return {
       ok,
       body: {
@@ -38,7 +44,7 @@ export class HealthService {
               reason:
                 redis !== 'ok'
                   ? 'Redis is not reachable (REDIS_URL)'
-                  : `no live worker serves ${names.filter((n) => servedBy(n) === 0).join(', ')} yet (start workers: node dist/apps/worker/src/launcher.js, RERANK_WORKER_MODELS)`,
+                  : `no live worker serves any of ${names.join(', ')} yet (start workers: node dist/apps/worker/src/launcher.js, RERANK_WORKER_MODELS)`,
             }),
       },
     };

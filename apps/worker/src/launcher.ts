@@ -2,13 +2,23 @@
  * Worker launcher: `node dist/apps/worker/src/launcher.js --devices cpu,cpu` (or RERANK_DEVICES).
  * Starts one worker process per listed device, splits RERANK_THREADS across CPU workers, restarts a
  * crashed worker with backoff, forwards SIGTERM/SIGINT, and serves /health and its workers' /metrics
- * on HEALTH_PORT (default 8081).
+ * on HEALTH_PORT (default 8081). Model placement per device: `--devices cuda:0=llm,cuda:1=minilm+bge`
+ * gives each worker its own RERANK_WORKER_MODELS; a device without `=` keeps the launcher's.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnProcess, Supervisor } from '@rerank/harness';
 import { launcherMetrics } from './worker-metrics';
-import { ConfigError, createLogger, loadConfig, parseDevices, type RerankConfig, startHealthServer } from '@rerank/jobs';
+import {
+  checkSlotModels,
+  ConfigError,
+  createLogger,
+  type DeviceSlot,
+  loadConfig,
+  parseDevices,
+  type RerankConfig,
+  startHealthServer,
+} from '@rerank/jobs';
 
 export { restartDelay } from '@rerank/harness';
 
@@ -17,6 +27,10 @@ const STOP_TIMEOUT_MS = 60000;
 
 interface Slot {
   device: string;
+  /** The models this worker serves: its device entry's, else RERANK_WORKER_MODELS. */
+  models: string[];
+  /** True when the device entry named them (`cuda:0=a+b`). */
+  placed: boolean;
   threads: number;
   supervisor: Supervisor;
   ready: boolean;
@@ -34,18 +48,23 @@ class Launcher {
   private readonly slots: Slot[];
   private stopping = false;
 
-  constructor(config: RerankConfig, devices: string[]) {
-    const threads = threadPlan(devices, config.threads);
-    this.slots = devices.map((device, i) => {
+  constructor(config: RerankConfig, devices: DeviceSlot[]) {
+    const threads = threadPlan(
+      devices.map((d) => d.device),
+      config.threads,
+    );
+    this.slots = devices.map(({ device, models }, i) => {
       const slot: Slot = {
         device,
+        models: models ?? config.workerModels,
+        placed: models !== undefined,
         threads: threads[i],
         ready: false,
         supervisor: new Supervisor({
           name: `worker ${device}`,
           log: this.log,
           stopTimeoutMs: STOP_TIMEOUT_MS,
-          spawn: () => this.fork(device, threads[i]),
+          spawn: () => this.fork(device, threads[i], models),
           onSpawn: (child) => {
             slot.ready = false;
             child.on('message', (m: { type?: string }) => {
@@ -65,13 +84,15 @@ class Launcher {
 
   start(): void {
     this.log.info(
-      `starting ${this.slots.length} worker(s): ${this.slots.map((s) => `${s.device} (${s.threads} thread${s.threads > 1 ? 's' : ''})`).join(', ')}`,
+      `starting ${this.slots.length} worker(s): ${this.slots.map((s) => `${s.device}${s.placed ? `=${s.models.join('+')}` : ''} (${s.threads} thread${s.threads > 1 ? 's' : ''})`).join(', ')}`,
     );
     for (const slot of this.slots) slot.supervisor.start();
   }
 
-  private fork(device: string, threads: number) {
+  private fork(device: string, threads: number, models: string[] | undefined) {
     const env: NodeJS.ProcessEnv = { ...process.env, RERANK_THREADS: String(threads) };
+    // Placement per device: this worker's own models (else the launcher's RERANK_WORKER_MODELS).
+    if (models) env.RERANK_WORKER_MODELS = models.join(',');
     delete env.HEALTH_PORT;
     // Output passes through (a worker's log lines name it); IPC for the ready message; its own process
     // group, so a terminal's Ctrl-C reaches the launcher only, which stops workers in order.
@@ -89,6 +110,7 @@ class Launcher {
   ready(): Promise<{ ok: boolean; workers: unknown[] }> {
     const workers = this.slots.map((s) => ({
       device: s.device,
+      models: s.models,
       pid: s.supervisor.pid ?? null,
       ready: s.ready,
       restarts: s.supervisor.restarts,
@@ -114,18 +136,22 @@ async function main(): Promise<void> {
   const log = createLogger('launcher');
   const { values } = parseArgs({ options: { devices: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
-    console.log('usage: node dist/apps/worker/src/launcher.js [--devices cpu,cuda:0,...]  (default RERANK_DEVICES, else cpu)');
+    console.log(
+      'usage: node dist/apps/worker/src/launcher.js [--devices cpu,cuda:0,...]  (default RERANK_DEVICES, else cpu)\n' +
+        '  a device may name its models: --devices cuda:0=llm,cuda:1=minilm+bge (names of RERANK_MODELS; without =, RERANK_WORKER_MODELS)',
+    );
     return;
   }
   let config: RerankConfig;
-  let devices: string[];
+  let devices: DeviceSlot[];
   try {
     config = loadConfig(process.env, { requireModels: true });
-    devices = config.devices;
+    devices = config.deviceSlots;
     if (values.devices) {
-      const parsed = parseDevices(values.devices);
-      if (parsed.problems.length) throw new ConfigError(parsed.problems.map((p) => p.replace('RERANK_DEVICES', '--devices')));
-      devices = parsed.devices;
+      const parsed = parseDevices(values.devices, '--devices');
+      const problems = [...parsed.problems, ...checkSlotModels(parsed.slots, config.models, '--devices')];
+      if (problems.length) throw new ConfigError(problems);
+      devices = parsed.slots;
     }
   } catch (e) {
     if (e instanceof ConfigError) {

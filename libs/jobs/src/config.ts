@@ -73,6 +73,8 @@ export interface RerankConfig {
   /** Model downloads (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE / RERANK_OFFLINE), passed to the engine by workers. */
   hub: { endpoint: string | undefined; token: string | undefined; offline: boolean };
   devices: string[];
+  /** RERANK_DEVICES with each device's own models (`cuda:0=a+b`); `models` undefined: workerModels. */
+  deviceSlots: DeviceSlot[];
   threads: number;
   apiKeys: ApiKey[];
   /** RERANK_ADMIN_KEYS: keys of the queue dashboard (/admin/queues); none: no dashboard. */
@@ -205,11 +207,11 @@ export const CONFIG_VARS = [
   },
   {
     name: 'RERANK_DEVICES',
-    type: custom('devices: cpu, cuda:N, ...', parseDevicesVar),
+    type: custom('devices: cpu, cuda:N, ... (each optionally =model+model)', parseDevicesVar),
     default: 'cpu',
     processes: ['launcher', 'worker', 'stack'],
     description:
-      'Devices of the worker launcher, one worker process each: cpu, cuda:0, cuda:1, ... comma separated (cpu may repeat); the GPU image sets cuda:0.',
+      'Devices of the worker launcher, one worker process each: cpu, cuda:0, cuda:1, ... comma separated (cpu may repeat); the GPU image sets cuda:0. Model placement per device: cuda:0=llm,cuda:1=minilm+bge (names of RERANK_MODELS joined by +); a device without = serves RERANK_WORKER_MODELS.',
   },
   {
     name: 'RERANK_THREADS',
@@ -604,10 +606,10 @@ export const CONFIG_VARS = [
   {
     name: 'RERANK_REFUSE_UNSERVED',
     type: custom('sync, all or none', parseRefuseUnservedVar),
-    default: 'sync',
+    default: 'all',
     processes: ['api'],
     description:
-      'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. sync: synchronous requests (they would only time out); all: jobs too; none: everything is queued until a worker comes (e.g. scale from zero).',
+      'Model placement: which requests for a model that no live worker serves (heartbeats) get 503 unavailable with Retry-After and nothing stored. all: synchronous requests and jobs; sync: synchronous requests only, jobs are queued until a worker comes (scale from zero: a queued job is what wakes the autoscaler); none: everything is queued. With sync or none the API is ready while Redis answers; with all, while some model has a live worker.',
   },
 ] as const satisfies readonly ConfigVar[];
 
@@ -643,9 +645,9 @@ function parseAdminKeysVar(raw: string): Parsed<ApiKey[]> {
   return { value: keys, problems: problems.map((p) => p.replace('RERANK_API_KEYS', 'RERANK_ADMIN_KEYS')) };
 }
 
-function parseDevicesVar(raw: string): Parsed<string[]> {
-  const { devices, problems } = parseDevices(raw);
-  return { value: devices, problems };
+function parseDevicesVar(raw: string, name: string): Parsed<DeviceSlot[]> {
+  const { slots, problems } = parseDevices(raw, name);
+  return { value: slots, problems };
 }
 
 function parseHostListVar(raw: string, name: string): Parsed<HostList> {
@@ -780,21 +782,69 @@ function parseRefuseUnservedVar(raw: string, name: string): Parsed<'sync' | 'all
   return { problems: [`${name}: expected sync, all or none, got "${raw}"`] };
 }
 
-export function parseDevices(text: string): { devices: string[]; problems: string[] } {
-  const devices: string[] = [];
+/** One worker process of a launcher: its device and, when the device entry names them (`cuda:0=a+b`), its models. */
+export interface DeviceSlot {
+  device: string;
+  /** Models of this device only; undefined: RERANK_WORKER_MODELS (default every configured model). */
+  models?: string[];
+}
+
+/**
+ * RERANK_DEVICES / the launcher's --devices: `cpu,cuda:0,...`, each entry optionally placing models on
+ * its device, `cuda:0=llm,cuda:1=minilm+bge` (model names joined by +). `devices` are the device
+ * names alone; `slots` keep the model lists (checked against RERANK_MODELS by checkSlotModels).
+ */
+export function parseDevices(text: string, name = 'RERANK_DEVICES'): { devices: string[]; slots: DeviceSlot[]; problems: string[] } {
+  const slots: DeviceSlot[] = [];
   const problems: string[] = [];
   for (const part of text
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const device = (eq >= 0 ? part.slice(0, eq) : part).trim();
+    let slot: DeviceSlot;
     try {
-      devices.push(deviceName(parseDevice(part)));
+      slot = { device: deviceName(parseDevice(device)) };
     } catch {
-      problems.push(`RERANK_DEVICES: unknown device "${part}"; use cpu, cuda:0, cuda:1, ... comma separated`);
+      problems.push(
+        `${name}: unknown device "${device}"; use cpu, cuda:0, cuda:1, ... comma separated (a device may name its models: cuda:0=a+b)`,
+      );
+      continue;
     }
+    if (eq >= 0) {
+      const models = [
+        ...new Set(
+          part
+            .slice(eq + 1)
+            .split('+')
+            .map((m) => m.trim())
+            .filter(Boolean),
+        ),
+      ];
+      if (models.length === 0) {
+        problems.push(
+          `${name}: "${part}" names no model after "="; write ${device}=model or ${device}=model1+model2, or just ${device} for RERANK_WORKER_MODELS`,
+        );
+        continue;
+      }
+      slot.models = models;
+    }
+    slots.push(slot);
   }
-  if (devices.length === 0 && problems.length === 0) problems.push('RERANK_DEVICES: lists no device; use cpu or cuda:0,cuda:1,...');
-  return { devices, problems };
+  if (slots.length === 0 && problems.length === 0) problems.push(`${name}: lists no device; use cpu or cuda:0,cuda:1,...`);
+  return { devices: slots.map((s) => s.device), slots, problems };
+}
+
+/** Model names of device entries (`cuda:0=a+b`) that RERANK_MODELS does not configure: one problem each, naming the configured ones. */
+export function checkSlotModels(slots: readonly DeviceSlot[], models: readonly ModelConfig[], name = 'RERANK_DEVICES'): string[] {
+  const names = models.map((m) => m.name);
+  const problems: string[] = [];
+  for (const slot of slots)
+    for (const m of slot.models ?? [])
+      if (!names.includes(m))
+        problems.push(`${name}: ${slot.device} names model "${m}", which is not a model of RERANK_MODELS (${names.join(', ')})`);
+  return problems;
 }
 
 export interface LoadOptions {
@@ -834,7 +884,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     modelsFromEnv: v.RERANK_MODELS !== undefined,
     cacheDir: v.RERANK_CACHE_DIR,
     hub: { endpoint: v.HF_ENDPOINT, token: v.HF_TOKEN, offline: v.HF_HUB_OFFLINE === true || v.RERANK_OFFLINE === true },
-    devices: v.RERANK_DEVICES,
+    devices: v.RERANK_DEVICES.map((d) => d.device),
+    deviceSlots: v.RERANK_DEVICES,
     threads: v.RERANK_THREADS ?? availableParallelism(),
     apiKeys: v.RERANK_API_KEYS ?? [],
     adminKeys: v.RERANK_ADMIN_KEYS ?? [],
@@ -897,6 +948,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
         `RERANK_ADMIN_KEYS: the key labelled "${admin.label}" is also the API key "${same.label}" of RERANK_API_KEYS; give the dashboard a key of its own`,
       );
   }
+  if (config.models.length > 0) problems.push(...checkSlotModels(config.deviceSlots, config.models));
   if (v.RERANK_WORKER_MODELS && config.models.length > 0) {
     const names = config.models.map((m) => m.name);
     for (const w of v.RERANK_WORKER_MODELS) {
@@ -921,7 +973,7 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
   return {
     redis,
     models: c.models.map((m) => `${m.name}=${m.path}${m.family ? ` (${m.family})` : ''}`),
-    devices: c.devices,
+    devices: c.deviceSlots.map((d) => (d.models ? `${d.device}=${d.models.join('+')}` : d.device)),
     threads: c.threads,
     apiKeys: c.apiKeys.map((k) => k.label),
     adminKeys: c.adminKeys.map((k) => k.label),
