@@ -80,6 +80,8 @@ export interface SyncJobData {
   maxChunksPerDoc?: number;
   /** A document longer than fits beside the query keeps its end, not its start (TEI truncation_direction "Left"). */
   truncateLeft?: boolean;
+  /** The caller's owner (API key): its tenant on the device. Absent from parts queued by an older API. */
+  owner?: string;
 }
 
 export type ScoringJobData = ShardJobData | SyncJobData;
