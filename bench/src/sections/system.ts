@@ -75,10 +75,11 @@ export interface JobRun {
 }
 
 /** POST the body, poll every `everyMs` until completed. */
-export async function runJob(stack: Stack, body: Buffer, everyMs = 50): Promise<JobRun> {
+/** `key`: the API key (tenant) the job is sent with, on a stack with RERANK_API_KEYS. */
+export async function runJob(stack: Stack, body: Buffer, everyMs = 50, key?: string): Promise<JobRun> {
   const t = performance.now();
-  const { id, ms } = await stack.submit(body);
-  const v = await stack.waitCompleted(id, everyMs);
+  const { id, ms } = await stack.submit(body, key);
+  const v = await stack.waitCompleted(id, everyMs, undefined, key);
   const wallSeconds = (performance.now() - t) / 1000;
   // The aggregator logs the merge just after it marks the job completed.
   await sleep(20);
