@@ -54,7 +54,18 @@ describe('tenantTags (pure)', () => {
     expect(order(b)).toEqual(['small-s0@40', 'small-s1@41', 'small-s2@43', 'small-s3@45', 'small-s4@47', 'small-s5@49', 'small-s6@51']);
     // So the queue runs big 0, small 0..5, big 1, small 6, big 2: the big job still gets its share.
     const merged = [...a, ...b].sort((x, y) => x.tag - y.tag || (x.id < y.id ? -1 : 1)).map((t) => t.id);
-    expect(merged).toEqual(['big-s0', 'small-s0', 'small-s1', 'small-s2', 'small-s3', 'small-s4', 'small-s5', 'big-s1', 'small-s6', 'big-s2']);
+    expect(merged).toEqual([
+      'big-s0',
+      'small-s0',
+      'small-s1',
+      'small-s2',
+      'small-s3',
+      'small-s4',
+      'small-s5',
+      'big-s1',
+      'small-s6',
+      'big-s2',
+    ]);
   });
 
   it("a tenant's two jobs alternate by cost (ties: the older job), whatever the input order", () => {

@@ -166,7 +166,10 @@ it('scores a synchronous request from its own texts, interactive for its owner; 
   });
   // Without an owner (a part queued by an older API): interactive, no tenant.
   await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: {} });
-  expect(scorer.calls.map((c) => c.schedule)).toEqual([{ priority: PRIORITY_INTERACTIVE, tenant: 'key-b' }, { priority: PRIORITY_INTERACTIVE }]);
+  expect(scorer.calls.map((c) => c.schedule)).toEqual([
+    { priority: PRIORITY_INTERACTIVE, tenant: 'key-b' },
+    { priority: PRIORITY_INTERACTIVE },
+  ]);
   await expect(w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: { maxLength: -1 } })).rejects.toBeInstanceOf(
     PermanentTaskError,
   );

@@ -107,7 +107,12 @@ export class EngineScorer implements ShardScorer {
     if (b.paddedTokens > 0) this.metrics?.observe('rerank_worker_batch_padding_efficiency', labels, b.realTokens / b.paddedTokens);
   }
 
-  async score(model: string, pairs: Pair[], options: ScoreOverrides, schedule: ScoreSchedule = { priority: PRIORITY_DEFAULT }): Promise<PairScore[]> {
+  async score(
+    model: string,
+    pairs: Pair[],
+    options: ScoreOverrides,
+    schedule: ScoreSchedule = { priority: PRIORITY_DEFAULT },
+  ): Promise<PairScore[]> {
     const reranker = this.reranker(model);
     return permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
   }

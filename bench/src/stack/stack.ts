@@ -39,7 +39,11 @@ export class Stack extends Cluster {
   /** POST /v1/jobs with a body serialized beforehand (as the tenant of `key` when given); the milliseconds to the 202 at the client. */
   async submit(body: string | Buffer, key?: string): Promise<{ id: string; ms: number }> {
     const t = performance.now();
-    const r = await fetch(`${this.base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...keyHeaders(key) }, body });
+    const r = await fetch(`${this.base}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...keyHeaders(key) },
+      body,
+    });
     const text = await r.text();
     const ms = performance.now() - t;
     if (r.status !== 202) throw new Error(`POST /v1/jobs: HTTP ${r.status} ${text.slice(0, 500)}`);

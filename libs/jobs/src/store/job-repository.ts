@@ -384,7 +384,10 @@ export class JobRepository {
   /** Layout, engine options, top-k and return_documents of a job, in one round trip (null when gone). */
   async shardContext(id: string): Promise<ShardContext | null> {
     const [layout, fields] = (await exec(
-      this.redis.pipeline().get(keys.layout(id)).hmget(keys.job(id), F.options, F.topK, F.returnDocuments, F.requestId, F.owner, F.priority),
+      this.redis
+        .pipeline()
+        .get(keys.layout(id))
+        .hmget(keys.job(id), F.options, F.topK, F.returnDocuments, F.requestId, F.owner, F.priority),
     )) as [string | null, (string | null)[]];
     if (!layout || fields[1] === null) return null;
     return {
