@@ -23,7 +23,7 @@
  *   rerank:q:<queue>:...       BullMQ (prefix rerank:q): queues shards, aggregate, webhooks
  *
  * In cluster mode (below): rerank:job:{<id>}..., {rerank:q}:<queue>:..., rerank:{workers}[:<id>],
- * rerank:fair[-lock]:{rerank:q}:<queue>:<owner> (its scripts touch the queue's own keys).
+ * {rerank:q}:fair[-lock]:<queue>:<owner> (its scripts touch the queue's own keys).
  */
 
 /**
@@ -76,9 +76,9 @@ export const keys = {
   rateLimit: (name: string) => `${LIMITS_PREFIX}:${name}`,
   activeJobs: (owner: string) => `${LIMITS_PREFIX}:active:${owner}`,
   /** A tenant's waiting shards in one BullMQ queue (same hash slot as the queue in cluster mode). */
-  fairShards: (queue: string, owner: string) => `rerank:fair:${clusterKeys ? '{rerank:q}:' : ''}${queue}:${owner}`,
+  fairShards: (queue: string, owner: string) => `${clusterKeys ? '{rerank:q}' : 'rerank'}:fair:${queue}:${owner}`,
   /** The lock of one tenant's re-tagging in one queue. */
-  fairLock: (queue: string, owner: string) => `rerank:fair-lock:${clusterKeys ? '{rerank:q}:' : ''}${queue}:${owner}`,
+  fairLock: (queue: string, owner: string) => `${clusterKeys ? '{rerank:q}' : 'rerank'}:fair-lock:${queue}:${owner}`,
 };
 
 /** The job id of a job hash's key (`rerank:job:<id>` or `rerank:job:{<id>}`), or null for any other key. */
