@@ -2,9 +2,10 @@
  * In-memory fakes of the ports the services use (queue, scorer, webhook queue, aggregation task),
  * and a configuration for in-process tests. Repositories are the real ones on a real redis-server.
  */
-import type { Pair, ScoreOverrides } from '@rerank/engine';
+import type { Pair, ScoreOverrides, ScoreSchedule } from '@rerank/engine';
 import {
   type AggregationTask,
+  type JobSchedule,
   loadConfig,
   type PairScore,
   PermanentTaskError,
@@ -31,7 +32,7 @@ export function unitConfig(redisUrl: string, env: Record<string, string> = {}): 
 
 /** Scores a pair by a rule of the test: by default the document's length (longer ranks higher). */
 export class FakeScorer implements ShardScorer {
-  readonly calls: { model: string; pairs: Pair[]; options: ScoreOverrides }[] = [];
+  readonly calls: { model: string; pairs: Pair[]; options: ScoreOverrides; schedule?: ScoreSchedule }[] = [];
   loaded = false;
   closed = false;
 
@@ -41,8 +42,8 @@ export class FakeScorer implements ShardScorer {
     this.loaded = true;
   }
 
-  async score(model: string, pairs: Pair[], options: ScoreOverrides): Promise<PairScore[]> {
-    this.calls.push({ model, pairs, options });
+  async score(model: string, pairs: Pair[], options: ScoreOverrides, schedule?: ScoreSchedule): Promise<PairScore[]> {
+    this.calls.push({ model, pairs, options, ...(schedule ? { schedule } : {}) });
     if (model !== 'enc') throw new Error(`model "${model}" is not loaded`);
     if ((options as { maxLength?: number }).maxLength === -1) throw new PermanentTaskError('maxLength: must be positive');
     return pairs.map(([q, d]) => this.rule(q, d));
@@ -80,7 +81,7 @@ export class FakeWebhookQueue implements WebhookQueue {
  * once through `runSync` (e.g. a ShardWorker's handle) unless `hold` keeps them waiting.
  */
 export class FakeScoringQueue extends FakeWebhookQueue implements ScoringQueue {
-  readonly jobs = new Map<string, { model: string; shards: ShardJobData[] }>();
+  readonly jobs = new Map<string, { model: string; shards: ShardJobData[]; schedule?: JobSchedule }>();
   readonly cancelled: string[] = [];
   readonly sync = new Map<string, { data: SyncJobData; result?: Promise<SyncReturn> }>();
   readonly removed: string[] = [];
@@ -92,9 +93,13 @@ export class FakeScoringQueue extends FakeWebhookQueue implements ScoringQueue {
     super();
   }
 
-  async addJob(jobId: string, model: string, shards: readonly ShardPlan[]): Promise<void> {
+  async addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule?: JobSchedule): Promise<void> {
     if (this.failAdd) throw this.failAdd;
-    this.jobs.set(jobId, { model, shards: shards.map((s, n) => ({ kind: 'shard', jobId, n, model, q: s.q, idx: s.idx })) });
+    this.jobs.set(jobId, {
+      model,
+      shards: shards.map((s, n) => ({ kind: 'shard', jobId, n, model, q: s.q, idx: s.idx })),
+      ...(schedule ? { schedule } : {}),
+    });
   }
 
   async addSyncShard(data: SyncJobData): Promise<string> {

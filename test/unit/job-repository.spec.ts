@@ -108,6 +108,9 @@ it('stores a job whole (expiring until activated) and reads it back typed', asyn
     topK: 2,
     returnDocuments: true,
     requestId: 'req-job_r1',
+    // The worker's schedule on the device: the owner is the tenant, the priority the job's weight.
+    owner: 'alice',
+    priority: 0,
   });
   expect((await jobs.get('job_r1'))?.requestId).toBe('req-job_r1');
   expect(await jobs.documents('job_r1', [4, 0, 9])).toEqual(['b1', 'a0', null]);

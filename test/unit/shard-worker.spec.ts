@@ -1,4 +1,5 @@
 /** The shard worker in-process: real repository and registry on a real redis-server, a fake scorer, a fake queue consumer. */
+import { PRIORITY_DEFAULT, PRIORITY_INTERACTIVE } from '@rerank/engine';
 import {
   JobRepository,
   type NormalizedJob,
@@ -50,7 +51,7 @@ function fakeConsumer(): QueueConsumer & { closed: boolean } {
   return c;
 }
 
-async function storeJob(id: string, documents: string[], returnDocuments: boolean, topK = 2): Promise<void> {
+async function storeJob(id: string, documents: string[], returnDocuments: boolean, topK = 2, priority = 0): Promise<void> {
   const job = {
     model: 'enc',
     family: 'encoder',
@@ -70,6 +71,7 @@ async function storeJob(id: string, documents: string[], returnDocuments: boolea
     options: { maxLength: 64 },
     webhook: null,
     metadata: null,
+    priority,
   } as NormalizedJob;
   await jobs.create({ id, owner: 'o', createdAt: 1, job, shardsTotal: 2, baseUrl: '', requestHash: '' });
 }
@@ -90,6 +92,8 @@ it('scores a shard of the second set: its own texts by flat index, scores in idx
         ['second', 'a'],
       ],
       options: { maxLength: 64 },
+      // Bulk work of the job's owner, the job one group of weight 1 (priority 0).
+      schedule: { priority: PRIORITY_DEFAULT, tenant: 'o', group: 'job_w1', weight: 1 },
     },
   ]);
   expect(out).toEqual({
@@ -145,13 +149,27 @@ it('skips shards of cancelled, vanished or emptied jobs without scoring them', a
   expect(await jobs.shardRuns('job_w5')).toEqual({});
 });
 
-it('scores a synchronous request from its own texts; a bad option fails it for good', async () => {
-  const w = worker();
-  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {} })).toEqual({
+it("passes a job's priority as its weight on the device: priority 3 → 1/4", async () => {
+  await storeJob('job_w6', ['x', 'yy', 'zzz'], false, 2, 3);
+  const scorer = new FakeScorer();
+  await worker(scorer).handle({ kind: 'shard', jobId: 'job_w6', n: 0, model: 'enc', q: 1, idx: [0] });
+  expect(scorer.calls.map((c) => c.schedule)).toEqual([{ priority: PRIORITY_DEFAULT, tenant: 'o', group: 'job_w6', weight: 0.25 }]);
+});
+
+it('scores a synchronous request from its own texts, interactive for its owner; a bad option fails it for good', async () => {
+  const scorer = new FakeScorer();
+  const w = worker(scorer);
+  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {}, owner: 'key-b' })).toEqual({
     scores: [3, 1],
     tokens: 4,
     pairs: 2,
   });
+  // Without an owner (a part queued by an older API): interactive, no tenant.
+  await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: {} });
+  expect(scorer.calls.map((c) => c.schedule)).toEqual([
+    { priority: PRIORITY_INTERACTIVE, tenant: 'key-b' },
+    { priority: PRIORITY_INTERACTIVE },
+  ]);
   await expect(w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: { maxLength: -1 } })).rejects.toBeInstanceOf(
     PermanentTaskError,
   );

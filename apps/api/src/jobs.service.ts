@@ -150,7 +150,7 @@ export class JobsService {
       // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
       await this.rateLimits.claimActiveJob(owner, id, res);
       await this.backpressure.track(id, job.pairs);
-      await this.queues.addJob(id, job.model, shards, { priority: job.priority });
+      await this.queues.addJob(id, job.model, shards, { priority: job.priority, owner });
       await this.store.activate(id);
     } catch (e) {
       const cleanUp = async () => {

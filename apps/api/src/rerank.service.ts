@@ -23,7 +23,7 @@ export class RerankService {
   async rerank(body: unknown, version: 1 | 2, owner: string, res: ServerResponse) {
     const req = validateRerankRequest(body, { limits: this.config.limits, models: this.models.known() }, version);
     await this.rateLimits.consumePairs(owner, req.documents.length, res, 'documents');
-    const out = await this.sync.score(req);
+    const out = await this.sync.score({ ...req, owner });
     const ranked = topK(out.scores, req.topN);
     // Cohere bills a search unit per 100 documents (each chunk of a long document counts).
     const searchUnits = Math.max(1, Math.ceil(out.pairs / 100));

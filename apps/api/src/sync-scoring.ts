@@ -86,6 +86,7 @@ export class SyncScoring {
       ...(req.maxTokensPerDoc !== undefined ? { maxTokensPerDoc: req.maxTokensPerDoc } : {}),
       ...(req.maxChunksPerDoc !== undefined ? { maxChunksPerDoc: req.maxChunksPerDoc } : {}),
       ...(req.truncateLeft ? { truncateLeft: true } : {}),
+      ...(req.owner ? { owner: req.owner } : {}),
     });
     let ids: string[];
     try {

@@ -12,6 +12,7 @@ import {
   PRIORITY_DEFAULT,
   RerankerArgumentError,
   type ScoreOverrides,
+  type ScoreSchedule,
 } from '@rerank/engine';
 import {
   type Logger,
@@ -38,9 +39,10 @@ export interface ShardScorer {
   load(): Promise<void>;
   /**
    * Pair-major scores: a number per pair, or a list per pair when several layers. Throws PermanentTaskError for bad options.
-   * `priority` orders this call's batches on the device against other calls' (PRIORITY_INTERACTIVE for sync requests).
+   * `schedule` orders this call's batches on the device against other calls': its class (PRIORITY_INTERACTIVE
+   * for sync requests), tenant (the owner), group (a job's shards) and weight (default: bulk work, a call alone).
    */
-  score(model: string, pairs: Pair[], options: ScoreOverrides, priority?: number): Promise<PairScore[]>;
+  score(model: string, pairs: Pair[], options: ScoreOverrides, schedule?: ScoreSchedule): Promise<PairScore[]>;
   /** A sync request's pairs: documents cut to max_tokens_per_doc (or kept from the end), then split into chunks. */
   syncPairs(data: SyncJobData): Promise<SyncPairs>;
   /** Tokens the model reads for these pairs (special tokens included), as scoring builds them. */
@@ -105,9 +107,14 @@ export class EngineScorer implements ShardScorer {
     if (b.paddedTokens > 0) this.metrics?.observe('rerank_worker_batch_padding_efficiency', labels, b.realTokens / b.paddedTokens);
   }
 
-  async score(model: string, pairs: Pair[], options: ScoreOverrides, priority = PRIORITY_DEFAULT): Promise<PairScore[]> {
+  async score(
+    model: string,
+    pairs: Pair[],
+    options: ScoreOverrides,
+    schedule: ScoreSchedule = { priority: PRIORITY_DEFAULT },
+  ): Promise<PairScore[]> {
     const reranker = this.reranker(model);
-    return permanentOnBadArguments(() => reranker.score(pairs, options, { priority }));
+    return permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
   }
 
   async syncPairs(data: SyncJobData): Promise<SyncPairs> {

@@ -6,8 +6,9 @@
  * consumer come from main.ts (unit tests pass a fake scorer and call `handle` directly).
  */
 import { hostname } from 'node:os';
-import { type Pair, PRIORITY_INTERACTIVE } from '@rerank/engine';
+import { type Pair, PRIORITY_DEFAULT, PRIORITY_INTERACTIVE, type ScoreSchedule } from '@rerank/engine';
 import {
+  costFactor,
   createLogger,
   flatIndices,
   HEARTBEAT_INTERVAL_MS,
@@ -57,6 +58,16 @@ export function bestChunks(scores: PairScore[], owners: number[], documents: num
     if (best[d] === undefined || rankingScore(scores[i]) > rankingScore(best[d])) best[d] = scores[i];
   }
   return best;
+}
+
+/** A job shard on the device: bulk work of its owner, its job one group weighted 1 / (1 + priority). */
+export function shardSchedule(jobId: string, ctx: Pick<ShardContext, 'owner' | 'priority'>): ScoreSchedule {
+  return { priority: PRIORITY_DEFAULT, tenant: ctx.owner, group: jobId, weight: 1 / costFactor(ctx.priority) };
+}
+
+/** A synchronous request part on the device: interactive, for its owner (none from an older API). */
+export function syncSchedule(data: Pick<SyncJobData, 'owner'>): ScoreSchedule {
+  return { priority: PRIORITY_INTERACTIVE, ...(data.owner ? { tenant: data.owner } : {}) };
 }
 
 export class ShardWorker {
@@ -164,7 +175,7 @@ export class ShardWorker {
     const { scorer } = this.deps;
     const { pairs, owners } = await scorer.syncPairs(data);
     // Its batches go to the device ahead of the shards' (which only wait for the batches in flight).
-    const scores = await scorer.score(data.model, pairs, data.options, PRIORITY_INTERACTIVE);
+    const scores = await scorer.score(data.model, pairs, data.options, syncSchedule(data));
     const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
     this.deps.metrics?.counter('rerank_worker_pairs_scored_total', { device: this.device, model: data.model }, pairs.length);
@@ -217,7 +228,7 @@ export class ShardWorker {
     const fields = { ...(ctx.requestId ? { request_id: ctx.requestId } : {}), job_id: d.jobId, shard: d.n };
     const t0 = process.hrtime.bigint();
     try {
-      const s = await this.deps.scorer.score(d.model, pairs, ctx.options);
+      const s = await this.deps.scorer.score(d.model, pairs, ctx.options, shardSchedule(d.jobId, ctx));
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
       // Once this write went through, the queue's completion write (the scores) almost surely goes through too.

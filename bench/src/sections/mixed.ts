@@ -4,7 +4,8 @@
  * (p50/p99 of the client's round trip) alone and while a big job runs; a small job's POST →
  * completed alone and submitted behind the big job; the big job's throughput alone and with the
  * small traffic. Targets: sync p99 loaded ≤ 3× idle; small job behind ≤ 2× alone; big-job
- * throughput loss < 10%.
+ * throughput loss < 10%. Two API keys: the big job is one tenant's, the small job and the sync
+ * requests another's (fairness is across tenants first, then across a tenant's jobs).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeCorpus } from '@rerank/model-gen';
@@ -29,6 +30,9 @@ interface Phase {
 }
 
 const SYNC_SIZES = [10, 100] as const;
+/** The two tenants of the stack (RERANK_API_KEYS): the big job's, and the small traffic's. */
+const BIG_KEY = 'bench-mixed-big-tenant-key';
+const SMALL_KEY = 'bench-mixed-small-tenant-key';
 
 export const mixedSection: Section = {
   id: 'mixed',
@@ -58,7 +62,11 @@ export const mixedSection: Section = {
       ]),
     ) as Record<10 | 100, string[]>;
     const model = await benchModel(ctx.options.cacheDir, 'encoder', preset);
-    const stack = await Stack.start({ model: { name: MODEL_NAME, path: model.dir }, resultTtlSeconds: 120 });
+    const stack = await Stack.start({
+      model: { name: MODEL_NAME, path: model.dir },
+      resultTtlSeconds: 120,
+      env: { RERANK_API_KEYS: `big:${BIG_KEY},small:${SMALL_KEY}` },
+    });
     const idle: Phase[] = [];
     const loaded: Phase[] = [];
     try {
@@ -67,7 +75,7 @@ export const mixedSection: Section = {
         const t = performance.now();
         const r = await fetch(`${stack.base}/v1/rerank`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${SMALL_KEY}` },
           body: syncBodies[n][i % 8],
         });
         await r.arrayBuffer();
@@ -81,16 +89,16 @@ export const mixedSection: Section = {
           await sleep(50);
         }
       };
-      const smallJob = async () => (await runJob(stack, smallBody, 20)).wallSeconds;
+      const smallJob = async () => (await runJob(stack, smallBody, { everyMs: 20, key: SMALL_KEY })).wallSeconds;
       log('warm-up');
-      await runJob(stack, warmupBody(big, 300));
+      await runJob(stack, warmupBody(big, 300), { everyMs: 50, key: BIG_KEY });
       for (const n of SYNC_SIZES) for (let i = 0; i < 3; i++) await sync(n, i);
       for (let round = 0; round < plan.rounds; round++) {
         // Idle: each measured alone, then the big job alone.
         const a: Phase = { sync: { 10: [], 100: [] }, smallSeconds: 0 };
         await syncRun(a);
         a.smallSeconds = await smallJob();
-        a.bigSeconds = (await runJob(stack, big.body)).wallSeconds;
+        a.bigSeconds = (await runJob(stack, big.body, { everyMs: 50, key: BIG_KEY })).wallSeconds;
         idle.push(a);
         log(
           `round ${round + 1} idle: sync10 p99 ${fmt(percentile(a.sync[10], 99), 0)} ms, small ${fmt(a.smallSeconds)} s, big ${fmt(a.bigSeconds)} s`,
@@ -99,7 +107,7 @@ export const mixedSection: Section = {
         const b: Phase = { sync: { 10: [], 100: [] }, smallSeconds: 0 };
         const t = performance.now();
         let bigDone = false;
-        const bigRun = runJob(stack, big.body).then((r) => ((bigDone = true), r));
+        const bigRun = runJob(stack, big.body, { everyMs: 50, key: BIG_KEY }).then((r) => ((bigDone = true), r));
         await sleep(1500);
         b.smallSeconds = await smallJob();
         await syncRun(b, () => bigDone);

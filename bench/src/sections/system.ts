@@ -81,15 +81,26 @@ export interface JobRun {
   shards: number;
 }
 
+/** How a job is sent and how its end is seen. */
+export interface JobRunOptions {
+  /** Status reads: until completed, or (with `receiver`) only to stop on a failure. Default 50 ms. */
+  everyMs?: number;
+  /** A receiver the body names as the job's webhook: the job ends when its delivery arrives. */
+  receiver?: Receiver;
+  /** The API key (tenant) the job is sent with, on a stack with RERANK_API_KEYS. */
+  key?: string;
+}
+
 /**
  * POST the body and wait for the job's end. Without `receiver`: poll every `everyMs` until completed.
  * With one (the body names it as the job's webhook): the end is the webhook's arrival, as a client
  * that registered one learns it; the status is read every `everyMs` only to stop on a failure, so
  * the measurement does not itself load the API (a 50 ms poll costs the 2-core machine ~5 % of a job).
  */
-export async function runJob(stack: Stack, body: Buffer, everyMs = 50, receiver?: Receiver): Promise<JobRun> {
+export async function runJob(stack: Stack, body: Buffer, options: JobRunOptions = {}): Promise<JobRun> {
+  const { everyMs = 50, receiver, key } = options;
   const t = performance.now();
-  const { id, ms } = await stack.submit(body);
+  const { id, ms } = await stack.submit(body, key);
   let v: JobView;
   let webhookAt: number | undefined;
   if (receiver) {
@@ -98,7 +109,7 @@ export async function runJob(stack: Stack, body: Buffer, everyMs = 50, receiver?
     const watchdog = (async () => {
       while (!done) {
         await sleep(everyMs);
-        const seen = await stack.view(id);
+        const seen = await stack.view(id, key);
         if (seen.status === 'failed' || seen.status === 'cancelled')
           throw new Error(`job ${id} ${seen.status}: ${JSON.stringify(seen.error)}`);
       }
@@ -110,10 +121,10 @@ export async function runJob(stack: Stack, body: Buffer, everyMs = 50, receiver?
       done = true;
     }
     await watchdog;
-    v = await stack.view(id);
+    v = await stack.view(id, key);
     if (v.status !== 'completed') throw new Error(`job ${id}: webhook received but status ${v.status}`);
   } else {
-    v = await stack.waitCompleted(id, everyMs);
+    v = await stack.waitCompleted(id, everyMs, undefined, key);
   }
   const wallSeconds = ((webhookAt !== undefined ? webhookAt - performance.timeOrigin : performance.now()) - t) / 1000;
   // The aggregator logs the merge just after it marks the job completed.
@@ -179,7 +190,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
     const full = spec.preset === 'tiny';
     log(`1 worker (${threads} threads) ready; warming up (${full ? 'the whole workload' : '1,000 documents'} each)`);
     await engine.computeScore(full ? w.pairs : w.pairs.slice(0, 1000));
-    await runJob(stack, full ? w.body : warmupBody(w, Math.min(1000, spec.documents)), WATCHDOG_MS, receiver);
+    await runJob(stack, full ? w.body : warmupBody(w, Math.min(1000, spec.documents)), { everyMs: WATCHDOG_MS, receiver });
 
     let inProcessScores: number[] = [];
     const jobRuns: JobRun[] = [];
@@ -201,7 +212,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
             const rss = sampler(async () => (await stack.workerMemory()).reduce((s, m) => s + m.rss, 0), 250);
             const cpu0 = await stack.processCpu();
             try {
-              jobRuns.push(await runJob(stack, w.body, WATCHDOG_MS, receiver));
+              jobRuns.push(await runJob(stack, w.body, { everyMs: WATCHDOG_MS, receiver }));
               lastJobCpu = cpuSpent(cpu0, await stack.processCpu());
             } finally {
               redisPeakSampled = Math.max(redisPeakSampled, await redis.stop());

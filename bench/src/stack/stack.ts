@@ -26,6 +26,9 @@ export interface JobView {
   error: { code: string; message: string } | null;
 }
 
+/** Headers of a call made with an API key (a tenant: RERANK_API_KEYS on the stack), or none. */
+const keyHeaders = (key?: string): Record<string, string> => (key ? { authorization: `Bearer ${key}` } : {});
+
 /** RERANK_THREADS of a launcher, split by it across its CPU workers. */
 export const threadsEnv = (threads: number) => ({ RERANK_THREADS: String(threads) });
 
@@ -34,27 +37,31 @@ export class Stack extends Cluster {
     super({ models: [options.model], env: { RERANK_RESULT_TTL_SECONDS: String(options.resultTtlSeconds), ...options.env } });
   }
 
-  /** POST /v1/jobs with a body serialized beforehand; the milliseconds to the 202 at the client. */
-  async submit(body: string | Buffer): Promise<{ id: string; ms: number }> {
+  /** POST /v1/jobs with a body serialized beforehand (as the tenant of `key` when given); the milliseconds to the 202 at the client. */
+  async submit(body: string | Buffer, key?: string): Promise<{ id: string; ms: number }> {
     const t = performance.now();
-    const r = await fetch(`${this.base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const r = await fetch(`${this.base}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...keyHeaders(key) },
+      body,
+    });
     const text = await r.text();
     const ms = performance.now() - t;
     if (r.status !== 202) throw new Error(`POST /v1/jobs: HTTP ${r.status} ${text.slice(0, 500)}`);
     return { id: (JSON.parse(text) as { id: string }).id, ms };
   }
 
-  async view(id: string): Promise<JobView> {
-    const r = await fetch(`${this.base}/v1/jobs/${id}`);
+  async view(id: string, key?: string): Promise<JobView> {
+    const r = await fetch(`${this.base}/v1/jobs/${id}`, { headers: keyHeaders(key) });
     if (r.status !== 200) throw new Error(`GET /v1/jobs/${id}: HTTP ${r.status} ${await r.text()}`);
     return (await r.json()) as JobView;
   }
 
   /** Polls the job every `everyMs` until it ends; throws unless it completed. */
-  async waitCompleted(id: string, everyMs = 50, timeoutMs = 3_600_000): Promise<JobView> {
+  async waitCompleted(id: string, everyMs = 50, timeoutMs = 3_600_000, key?: string): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const v = await this.view(id);
+      const v = await this.view(id, key);
       if (v.status === 'completed') return v;
       if (v.status === 'failed' || v.status === 'cancelled') throw new Error(`job ${id} ${v.status}: ${JSON.stringify(v.error)}`);
       if (Date.now() > deadline) throw new Error(`job ${id} still ${v.status} after ${timeoutMs} ms`);

@@ -27,6 +27,7 @@ export * from './queue/bull-flow';
 export * from './queue/bull-scoring-queue';
 export * from './queue/bull-consumers';
 export * from './queue/shard-priority';
+export * from './queue/fair-queue';
 export * from './validation/common';
 export * from './validation/documents';
 export * from './validation/engine-options';

@@ -33,8 +33,8 @@ export function modelQueues(model: string): ModelQueueNames {
 export const QUEUE_WEBHOOKS = 'webhooks';
 
 /**
- * The lowest BullMQ priority of an asynchronous job's shards (the first round of a job queued on an
- * empty queue); later rounds and later jobs count up from it (see shard-priority.ts). Synchronous
+ * The lowest BullMQ priority of an asynchronous job's shards (the virtual time of an empty queue);
+ * tags count up from it by cost (see shard-priority.ts). Synchronous
  * requests have their own queue (QUEUE_SYNC) and go ahead of shards on the device.
  */
 export const SHARD_PRIORITY = 10;
@@ -80,6 +80,8 @@ export interface SyncJobData {
   maxChunksPerDoc?: number;
   /** A document longer than fits beside the query keeps its end, not its start (TEI truncation_direction "Left"). */
   truncateLeft?: boolean;
+  /** The caller's owner (API key): its tenant on the device. Absent from parts queued by an older API. */
+  owner?: string;
 }
 
 export type ScoringJobData = ShardJobData | SyncJobData;

@@ -30,6 +30,7 @@ export class CompatService {
       documents: req.texts,
       options: req.options,
       truncateLeft: req.truncateLeft,
+      owner,
     });
     return topK(out.scores, out.scores.length).map((r) => ({
       index: r.index,
@@ -69,7 +70,13 @@ export class CompatService {
     let tokens = 0;
     await Promise.all(
       [...groups].map(async ([query, idx]) => {
-        const out = await this.sync.score({ model: req.model, query, documents: idx.map((i) => req.pairs[i][1]), options: req.options });
+        const out = await this.sync.score({
+          model: req.model,
+          query,
+          documents: idx.map((i) => req.pairs[i][1]),
+          options: req.options,
+          owner,
+        });
         idx.forEach((i, k) => (scores[i] = rankingScore(out.scores[k])));
         tokens += out.tokens;
       }),

@@ -206,7 +206,7 @@ export const JobRequestSchema = z
     ),
     priority: opt(
       REQUEST_FIELDS.priority.schema,
-      'Share among queued jobs, 0 (default) the most urgent: a job of priority p gets a shard every 1 + p rounds (above 9 counts as 9)',
+      "Share among the same API key's queued jobs, 0 (default) the most urgent: a job of priority p gets 1 / (1 + p) of the work a priority-0 job gets (above 9 counts as 9); API keys share the workers equally",
     ),
     ...engineOptionShape,
   })

@@ -1,6 +1,6 @@
 /**
  * The producer side of the scoring queues on BullMQ (the API's ScoringQueue): a job is a flow
- * (bull-flow.ts) whose shards get fair priorities (shard-priority.ts), a synchronous request one
+ * (bull-flow.ts) whose shards get fair priorities (shard-priority.ts, fair-queue.ts), a synchronous request one
  * part waited on through the sync queue's events.
  */
 import { FlowProducer, type Job, Queue, QueueEvents } from 'bullmq';
@@ -22,7 +22,7 @@ import { createRedis } from '../redis';
 import type { ShardPlan } from '../sharding';
 import { buildFlow, enqueueWebhook } from './bull-flow';
 import type { JobSchedule, ScoringQueue, SyncOutcome, WebhookQueue } from './scoring-queue';
-import { shardPriorities } from './shard-priority';
+import { FairShardTags } from './fair-queue';
 
 /** Webhook deliveries on BullMQ (the aggregator's WebhookQueue). */
 export class BullWebhookQueue implements WebhookQueue {
@@ -57,6 +57,7 @@ export class BullScoringQueue implements ScoringQueue {
   private readonly aggregate: Queue<AggregateJobData>;
   private readonly webhooks: BullWebhookQueue;
   private readonly flows: FlowProducer;
+  private readonly fair: FairShardTags;
   /** Synchronous shards added here and not removed yet, with their model. */
   private readonly syncJobs = new Map<string, { job: Job<SyncJobData>; model: string }>();
 
@@ -68,6 +69,7 @@ export class BullScoringQueue implements ScoringQueue {
     this.aggregate = new Queue<AggregateJobData>(QUEUE_AGGREGATE, opts);
     this.webhooks = new BullWebhookQueue(redis, config);
     this.flows = new FlowProducer(opts);
+    this.fair = new FairShardTags(redis, config.redisCommandTimeoutMs);
   }
 
   /** A model's queues (created on first use; the model was validated against RERANK_MODELS before). */
@@ -112,20 +114,18 @@ export class BullScoringQueue implements ScoringQueue {
       );
     });
     try {
-      const queue = async () => {
-        const priorities = shardPriorities(shards.length, await this.headPriority(model), schedule.priority);
-        await this.flows.add(buildFlow(this.config, jobId, model, shards, priorities));
-      };
+      const queue = () =>
+        this.fair.addJob(
+          this.queues(model).shards,
+          { jobId, owner: schedule.owner ?? '', shards, ...(schedule.priority !== undefined ? { priority: schedule.priority } : {}) },
+          async (priorities) => {
+            await this.flows.add(buildFlow(this.config, jobId, model, shards, priorities));
+          },
+        );
       await Promise.race([queue(), timeout]);
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** The BullMQ priority of the model's shard that runs next (the lowest waiting), or null when none waits. */
-  private async headPriority(model: string): Promise<number | null> {
-    const [first] = await this.queues(model).shards.getJobs(['prioritized'], 0, 0, true);
-    return first?.opts.priority ?? null;
   }
 
   async addSyncShard(data: SyncJobData, priority?: number): Promise<string> {

@@ -18,17 +18,20 @@ export interface WebhookQueue {
   queueWebhook(jobId: string, event: TerminalStatus): Promise<void>;
 }
 
-/** How a job shares the workers with other jobs. */
+/** How a job shares the workers with other jobs (shard-priority.ts). */
 export interface JobSchedule {
-  /** Cohere's scale, 0 (default) the most urgent: a job of priority p gets a shard every 1 + p rounds (shard-priority.ts). */
+  /** Cohere's scale, 0 (default) the most urgent: weight 1 / (1 + p) against the same tenant's other jobs. */
   priority?: number;
+  /** The tenant: the job's owner (tenants share a model's queue equally); one shared tenant when not given. */
+  owner?: string;
 }
 
 /** The producer side of the scoring queues (the API). */
 export interface ScoringQueue extends WebhookQueue {
   /**
    * A job as one unit: its shards and the aggregation that runs once they are done; all queued or
-   * none. Its shards interleave with those of jobs queued before it (fair shares, not FIFO).
+   * none. Its shards interleave with those of other tenants' jobs and of its tenant's other jobs
+   * queued before it (fair shares by cost, not FIFO).
    */
   addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule?: JobSchedule): Promise<void>;
   /**

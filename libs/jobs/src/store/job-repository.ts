@@ -49,6 +49,8 @@ export const JOB_FIELDS = {
   webhookDeliveredAt: 'webhook_delivered_at',
   /** X-Request-Id of the POST that created the job: carried into the worker's, aggregator's and webhook's log lines. */
   requestId: 'request_id',
+  /** Cohere's priority of the job (0 the most urgent): its weight among its owner's jobs on the worker's device. */
+  priority: 'priority',
 } as const;
 const F = JOB_FIELDS;
 
@@ -113,6 +115,10 @@ export interface ShardContext {
   returnDocuments: boolean;
   /** X-Request-Id of the creating request, for log lines ('' when none). */
   requestId: string;
+  /** The job's owner: its tenant on the device (ScoreSchedule.tenant). */
+  owner: string;
+  /** Cohere's priority of the job (0 for jobs stored before it was kept): weight 1 / (1 + p). */
+  priority: number;
 }
 
 /** A shard's start: its texts (in the order asked), or why it must not run. */
@@ -206,6 +212,7 @@ export class JobRepository {
       [F.metadata]: job.metadata ? JSON.stringify(job.metadata) : '',
       [F.baseUrl]: n.baseUrl,
       [F.requestHash]: n.requestHash,
+      [F.priority]: job.priority ?? 0,
     };
     if (n.requestId) fields[F.requestId] = n.requestId;
     if (job.webhook) {
@@ -387,7 +394,10 @@ export class JobRepository {
   /** Layout, engine options, top-k and return_documents of a job, in one round trip (null when gone). */
   async shardContext(id: string): Promise<ShardContext | null> {
     const [layout, fields] = (await exec(
-      this.redis.pipeline().get(keys.layout(id)).hmget(keys.job(id), F.options, F.topK, F.returnDocuments, F.requestId),
+      this.redis
+        .pipeline()
+        .get(keys.layout(id))
+        .hmget(keys.job(id), F.options, F.topK, F.returnDocuments, F.requestId, F.owner, F.priority),
     )) as [string | null, (string | null)[]];
     if (!layout || fields[1] === null) return null;
     return {
@@ -396,6 +406,8 @@ export class JobRepository {
       topK: Number(fields[1]),
       returnDocuments: fields[2] === '1',
       requestId: fields[3] ?? '',
+      owner: fields[4] ?? '',
+      priority: Number(fields[5] ?? 0) || 0,
     };
   }
 

@@ -17,10 +17,13 @@
  *   rerank:worker:<id>         string JSON heartbeat (device, models, pid), expires
  *   rerank:pending-pairs       hash   job id -> pairs, for jobs accepted and not yet seen finished (backpressure)
  *   rerank:probe:<id>          string a worker's write probe while Redis refuses writes
+ *   rerank:fair:<queue>:<owner>      hash   a tenant's shards waiting in a model's shard queue: BullMQ shard id -> "cost factor queuedAt" (queue/fair-queue.ts; pruned when re-tagging)
+ *   rerank:fair-lock:<queue>:<owner> string the API replica re-tagging that tenant's shards (short PX lock)
  *   rerank-limits:...          rate limiter (rate-limiter-flexible) and active jobs per owner (zset)
  *   rerank:q:<queue>:...       BullMQ (prefix rerank:q): queues shards, aggregate, webhooks
  *
- * In cluster mode (below): rerank:job:{<id>}..., {rerank:q}:<queue>:..., rerank:{workers}[:<id>].
+ * In cluster mode (below): rerank:job:{<id>}..., {rerank:q}:<queue>:..., rerank:{workers}[:<id>],
+ * {rerank:q}:fair[-lock]:<queue>:<owner> (its scripts touch the queue's own keys).
  */
 
 /**
@@ -72,6 +75,10 @@ export const keys = {
   /** rate-limiter-flexible's key prefix of one limit (`requests`, `pairs`). */
   rateLimit: (name: string) => `${LIMITS_PREFIX}:${name}`,
   activeJobs: (owner: string) => `${LIMITS_PREFIX}:active:${owner}`,
+  /** A tenant's waiting shards in one BullMQ queue (same hash slot as the queue in cluster mode). */
+  fairShards: (queue: string, owner: string) => `${clusterKeys ? '{rerank:q}' : 'rerank'}:fair:${queue}:${owner}`,
+  /** The lock of one tenant's re-tagging in one queue. */
+  fairLock: (queue: string, owner: string) => `${clusterKeys ? '{rerank:q}' : 'rerank'}:fair-lock:${queue}:${owner}`,
 };
 
 /** The job id of a job hash's key (`rerank:job:<id>` or `rerank:job:{<id>}`), or null for any other key. */

@@ -18,6 +18,9 @@ export const SCRIPTS = {
   markRunning: { file: 'mark-running', numberOfKeys: 1 },
   startShard: { file: 'start-shard', numberOfKeys: 3 },
   claimActiveJob: { file: 'claim-active-job', numberOfKeys: 1 },
+  fairWaiting: { file: 'fair-waiting', numberOfKeys: 2 },
+  fairRetag: { file: 'fair-retag', numberOfKeys: 3 },
+  fairUnlock: { file: 'fair-unlock', numberOfKeys: 1 },
 } as const satisfies Record<string, LuaScript>;
 
 const sources = new Map<string, string>();

@@ -49,7 +49,7 @@ export interface NormalizedJob {
   options: ScoreOverrides;
   webhook: WebhookTarget | null;
   metadata: JsonObject | null;
-  /** Cohere's scale, 0 (default) the most urgent: the job's weight among queued jobs (queue/shard-priority.ts). */
+  /** Cohere's scale, 0 (default) the most urgent: the job's weight among its owner's queued jobs (queue/shard-priority.ts). */
   priority: number;
 }
 
@@ -118,7 +118,7 @@ function jobWords(ctx: ValidationContext): BodyWords {
       metadata: { expect: 'an object (echoed back with the job)' },
       priority: {
         expect:
-          'an integer from 0 (the default, most urgent) upward; a job of priority p gets a shard every 1 + p rounds (p above 9 counts as 9)',
+          'an integer from 0 (the default, most urgent) upward; a job of priority p gets 1 / (1 + p) of the work a priority-0 job of the same key gets (p above 9 counts as 9)',
       },
     },
   };

@@ -1,0 +1,115 @@
+/**
+ * The Redis side of fair shard tags (shard-priority.ts computes them): each tenant's waiting shards
+ * of a model's queue are kept in a hash (keys.fairShards); when the tenant adds a job, its waiting
+ * shards and the new job's are tagged again as one sequence, under a short per-(queue, tenant) lock
+ * so two API replicas adding jobs for one tenant never tag from the same stale snapshot. Re-tagging
+ * moves a shard inside BullMQ's prioritized set the way BullMQ's own changePriority does (a Lua
+ * script over its layout in bullmq 5: score = priority × 2^32 + arrival counter), in one script for
+ * all of them; a shard a worker took meanwhile is skipped.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { shardJobId } from '../queues';
+import type { ShardPlan } from '../sharding';
+import { keys } from '../store/keys';
+import { runScript, SCRIPTS } from '../store/scripts';
+import { costFactor, type FairShard, shardCost, tenantTags, virtualTime } from './shard-priority';
+
+/** The tenant of jobs queued without an owner (no API keys configured: everyone shares one). */
+export const SHARED_TENANT = 'open';
+/** How long a tenant's hash of waiting shards lives after its last job was added. */
+const FAIR_TTL_SECONDS = 86400;
+/** A re-tagging holds its tenant's lock at most this long (a replica that died frees it by then). */
+const LOCK_MS = 5000;
+
+/** What a new job brings to its tenant's sequence. */
+export interface FairJob {
+  jobId: string;
+  /** The tenant (the job's owner). */
+  owner: string;
+  shards: readonly ShardPlan[];
+  /** Cohere's scale, 0 the most urgent. */
+  priority?: number;
+}
+
+/** A shard's entry in its tenant's hash: `cost factor queuedAt`. */
+const entry = (s: Pick<FairShard, 'cost' | 'factor' | 'queuedAt'>) => `${s.cost} ${s.factor} ${s.queuedAt}`;
+
+/** A tenant's waiting shard from the hash (id `<job>-s<n>`), or null for an entry it cannot read. */
+function parseEntry(id: string, value: string): FairShard | null {
+  const cut = id.lastIndexOf('-s');
+  const [cost, factor, queuedAt] = value.split(' ').map(Number);
+  const n = Number(id.slice(cut + 2));
+  if (cut < 1 || !Number.isInteger(n) || ![cost, factor, queuedAt].every(Number.isFinite)) return null;
+  return { id, job: id.slice(0, cut), n, cost, factor, queuedAt };
+}
+
+export class FairShardTags {
+  constructor(
+    private readonly redis: Redis,
+    /** Gives up waiting for a tenant's lock after this long (the API's Redis command timeout). */
+    private readonly lockWaitMs: number,
+  ) {}
+
+  /**
+   * Tags a new job's shards and re-tags its tenant's waiting ones, then `add`s the job with its
+   * shards' priorities (priorities[n] for shard n) while the tenant's lock is held.
+   */
+  async addJob(queue: Queue, job: FairJob, add: (priorities: number[]) => Promise<void>): Promise<void> {
+    const owner = job.owner || SHARED_TENANT;
+    const hash = keys.fairShards(queue.name, owner);
+    const lock = keys.fairLock(queue.name, owner);
+    const token = await this.lock(lock, `${queue.name} of tenant ${owner}`);
+    try {
+      const reply = (await runScript(this.redis, SCRIPTS.fairWaiting, [hash, queue.keys.prioritized], [])) as (string | number)[];
+      const head = Number(reply[0]);
+      const waiting: FairShard[] = [];
+      const current = new Map<string, number>();
+      let tenantHead = Infinity;
+      for (let i = 1; i + 2 < reply.length; i += 3) {
+        const s = parseEntry(String(reply[i]), String(reply[i + 1]));
+        if (!s) continue;
+        const priority = Number(reply[i + 2]);
+        waiting.push(s);
+        current.set(s.id, priority);
+        tenantHead = Math.min(tenantHead, priority);
+      }
+      // A tenant with shards waiting keeps its place; a tenant without starts at the virtual time now.
+      const v = virtualTime(head < 0 ? null : head);
+      const start = waiting.length > 0 ? Math.max(v, tenantHead) : v;
+      const queuedAt = Date.now();
+      const factor = costFactor(job.priority);
+      const fresh: FairShard[] = job.shards.map((s, n) => ({
+        id: shardJobId(job.jobId, n),
+        job: job.jobId,
+        n,
+        cost: shardCost(s.chars),
+        factor,
+        queuedAt,
+      }));
+      const tags = tenantTags([...waiting, ...fresh], start);
+      const byId = new Map(tags.map((t) => [t.id, t.tag]));
+      await add(fresh.map((s) => byId.get(s.id) as number));
+      const moves = tags.filter((t) => current.has(t.id) && current.get(t.id) !== t.tag);
+      const args: (string | number)[] = [queue.toKey(''), FAIR_TTL_SECONDS, moves.length];
+      for (const t of moves) args.push(t.id, t.tag);
+      for (const s of fresh) args.push(s.id, entry(s));
+      await runScript(this.redis, SCRIPTS.fairRetag, [hash, queue.keys.prioritized, queue.keys.pc], args);
+    } finally {
+      await runScript(this.redis, SCRIPTS.fairUnlock, [lock], [token]).catch(() => undefined);
+    }
+  }
+
+  /** Takes a tenant's lock (SET NX PX), waiting for another replica's re-tagging to end. */
+  private async lock(key: string, what: string): Promise<string> {
+    const token = randomUUID();
+    const deadline = Date.now() + this.lockWaitMs;
+    for (;;) {
+      if ((await this.redis.set(key, token, 'PX', LOCK_MS, 'NX')) === 'OK') return token;
+      if (Date.now() > deadline)
+        throw new Error(`Command timed out: the shards of ${what} stayed locked for re-tagging over ${this.lockWaitMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}

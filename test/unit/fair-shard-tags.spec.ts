@@ -1,0 +1,198 @@
+/**
+ * Fair shard tags (issue 13): the pure tagger with exact values, then the Redis side on a real
+ * redis-server with real BullMQ queues (tenant sets, re-tagging, shards taken meanwhile, two API
+ * replicas adding jobs for one tenant at once).
+ */
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import {
+  COST_UNIT_CHARS,
+  costFactor,
+  type FairShard,
+  FairShardTags,
+  keys,
+  MAX_BULL_PRIORITY,
+  type ShardPlan,
+  shardJobId,
+  tagAt,
+  tenantTags,
+  virtualTime,
+} from '@rerank/jobs';
+import { startRedis, type TestRedis } from '../support/redis-server';
+
+const U = COST_UNIT_CHARS;
+
+/** A job's shards for the tagger: `costs[n]` characters each. */
+function shardsOf(job: string, costs: number[], factor = 1, queuedAt = 0): FairShard[] {
+  return costs.map((cost, n) => ({ id: shardJobId(job, n), job, n, cost, factor, queuedAt }));
+}
+
+const order = (tags: { id: string; tag: number }[]) => tags.map((t) => `${t.id}@${t.tag}`);
+
+describe('tenantTags (pure)', () => {
+  it('costFactor is 1 + priority, clamped to 0..9; the virtual time is never below SHARD_PRIORITY', () => {
+    expect([0, 1, 3, 9, 12, -1, 2.7].map(costFactor)).toEqual([1, 2, 4, 10, 10, 1, 3]);
+    expect([virtualTime(null), virtualTime(5), virtualTime(37)]).toEqual([10, 10, 37]);
+  });
+
+  it('one job: its shards advance the sequence by their cost in units of COST_UNIT_CHARS, the sum taken exactly', () => {
+    expect(order(tenantTags(shardsOf('a', [U, U, U]), 10))).toEqual(['a-s0@10', 'a-s1@11', 'a-s2@12']);
+    // 1.5 units each: floor(0), floor(1.5), floor(3), floor(4.5) — no rounding carried along.
+    expect(order(tenantTags(shardsOf('a', [1.5 * U, 1.5 * U, 1.5 * U, 1.5 * U]), 10))).toEqual([
+      'a-s0@10',
+      'a-s1@11',
+      'a-s2@13',
+      'a-s3@14',
+    ]);
+  });
+
+  it('two tenants from the same virtual time progress by cost: a small job of short shards is not held behind a big job of long ones', () => {
+    // The issue's case: the big job's shards ~45,000 characters, the small job's ~8,000.
+    const a = tenantTags(shardsOf('big', [45000, 45000, 45000]), 40);
+    const b = tenantTags(shardsOf('small', [8000, 8000, 8000, 8000, 8000, 8000, 8000]), 40);
+    expect(order(a)).toEqual(['big-s0@40', 'big-s1@50', 'big-s2@61']);
+    expect(order(b)).toEqual(['small-s0@40', 'small-s1@41', 'small-s2@43', 'small-s3@45', 'small-s4@47', 'small-s5@49', 'small-s6@51']);
+    // So the queue runs big 0, small 0..5, big 1, small 6, big 2: the big job still gets its share.
+    const merged = [...a, ...b].sort((x, y) => x.tag - y.tag || (x.id < y.id ? -1 : 1)).map((t) => t.id);
+    expect(merged).toEqual([
+      'big-s0',
+      'small-s0',
+      'small-s1',
+      'small-s2',
+      'small-s3',
+      'small-s4',
+      'small-s5',
+      'big-s1',
+      'small-s6',
+      'big-s2',
+    ]);
+  });
+
+  it("a tenant's two jobs alternate by cost (ties: the older job), whatever the input order", () => {
+    const shards = [...shardsOf('a2', [U, U], 1, 2000), ...shardsOf('a1', [U, U, U], 1, 1000)].reverse();
+    expect(order(tenantTags(shards, 10))).toEqual(['a1-s0@10', 'a2-s0@11', 'a1-s1@12', 'a2-s1@13', 'a1-s2@14']);
+    // By cost, not by shard: a2's shards are half as long, so two of them per shard of a1 (the job
+    // whose next shard ends first on its own clock goes first: a2's half shard before a1's whole one).
+    const halves = [...shardsOf('a1', [U, U], 1, 1000), ...shardsOf('a2', [U / 2, U / 2, U / 2, U / 2], 1, 2000)];
+    expect(order(tenantTags(halves, 10))).toEqual(['a2-s0@10', 'a1-s0@10', 'a2-s1@11', 'a2-s2@12', 'a1-s1@12', 'a2-s3@13']);
+  });
+
+  it("the job's priority weighs it inside its tenant: priority 1 (factor 2) gets half the work of priority 0", () => {
+    const shards = [...shardsOf('a1', [U, U, U, U], costFactor(0), 1), ...shardsOf('a2', [U, U, U, U], costFactor(1), 2)];
+    expect(order(tenantTags(shards, 10))).toEqual([
+      'a1-s0@10',
+      'a1-s1@11',
+      'a2-s0@12',
+      'a1-s2@13',
+      'a1-s3@14',
+      'a2-s1@15',
+      'a2-s2@16',
+      'a2-s3@17',
+    ]);
+  });
+
+  it('re-tagging: a waiting job and a new one of the same tenant interleave from the tenant’s start', () => {
+    // a1's shards 3..5 wait (0..2 were taken); a2 arrives with 2 shards. The tenant's sequence
+    // starts where it stood (its first waiting tag), a2's shards (twice as long) interleave with a1's.
+    const waiting = shardsOf('a1', [U, U, U, U, U, U], 1, 1000).slice(3);
+    const fresh = shardsOf('a2', [2 * U, 2 * U], 1, 5000);
+    expect(order(tenantTags([...fresh, ...waiting], 25))).toEqual(['a1-s3@25', 'a1-s4@26', 'a2-s0@27', 'a1-s5@29', 'a2-s1@30']);
+  });
+
+  it('saturates at BullMQ’s largest priority instead of failing', () => {
+    expect(order(tenantTags(shardsOf('a', [U, U, U]), MAX_BULL_PRIORITY - 1))).toEqual([
+      `a-s0@${MAX_BULL_PRIORITY - 1}`,
+      `a-s1@${MAX_BULL_PRIORITY}`,
+      `a-s2@${MAX_BULL_PRIORITY}`,
+    ]);
+    expect(tagAt(MAX_BULL_PRIORITY, 10 * U)).toBe(MAX_BULL_PRIORITY);
+  });
+});
+
+describe('FairShardTags on Redis and BullMQ', () => {
+  let redis: TestRedis;
+  const queues: Queue[] = [];
+  const clients: Redis[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await Promise.all(queues.map((q) => q.close()));
+    for (const c of clients) c.disconnect();
+    await redis?.stop();
+  });
+
+  function queue(name: string): Queue {
+    const q = new Queue(name, { connection: redis.client, prefix: 'rerank:q' });
+    queues.push(q);
+    return q;
+  }
+
+  const plans = (chars: number[]): ShardPlan[] => chars.map((c) => ({ q: 0, idx: [0], chars: c }));
+
+  /** Adds a job's shards straight to the queue with the priorities given (as the flow does). */
+  const addTo = (q: Queue, jobId: string) => async (priorities: number[]) => {
+    for (const [n, priority] of priorities.entries()) await q.add('shard', { jobId, n }, { jobId: shardJobId(jobId, n), priority });
+  };
+
+  /** The queue's waiting shards in the order BullMQ hands them out, with their priorities. */
+  async function waiting(q: Queue): Promise<string[]> {
+    const jobs = await q.getJobs(['prioritized'], 0, -1, true);
+    return jobs.map((j) => `${j.id}@${j.priority}`);
+  }
+
+  it("tags a new tenant's job from the virtual time now and re-tags a tenant's waiting shards when it adds a job", async () => {
+    const q = queue('shards.fair1');
+    const fair = new FairShardTags(redis.client, 5000);
+    await fair.addJob(q, { jobId: 'a1', owner: 'A', shards: plans([U, U, U]) }, addTo(q, 'a1'));
+    expect(await waiting(q)).toEqual(['a1-s0@10', 'a1-s1@11', 'a1-s2@12']);
+    await fair.addJob(q, { jobId: 'b1', owner: 'B', shards: plans([U, U]) }, addTo(q, 'b1'));
+    expect(await waiting(q)).toEqual(['a1-s0@10', 'b1-s0@10', 'a1-s1@11', 'b1-s1@11', 'a1-s2@12']);
+    // A's second job: A's waiting shards are tagged again, the new job's interleave with them
+    // (not queued behind a1), B keeps its place.
+    await fair.addJob(q, { jobId: 'a2', owner: 'A', shards: plans([U, U]) }, addTo(q, 'a2'));
+    expect(await waiting(q)).toEqual(['a1-s0@10', 'b1-s0@10', 'b1-s1@11', 'a2-s0@11', 'a1-s1@12', 'a2-s1@13', 'a1-s2@14']);
+    expect((await redis.client.hkeys(keys.fairShards(q.name, 'A'))).sort()).toEqual(['a1-s0', 'a1-s1', 'a1-s2', 'a2-s0', 'a2-s1']);
+    expect(await redis.client.hget(keys.fairShards(q.name, 'A'), 'a2-s1')).toMatch(new RegExp(`^${U} 1 \\d+$`));
+    expect(await redis.client.exists(keys.fairLock(q.name, 'A'))).toBe(0);
+  });
+
+  it('skips and forgets a shard taken while re-tagging; shards gone before are pruned from the tenant set', async () => {
+    const q = queue('shards.fair2');
+    const fair = new FairShardTags(redis.client, 5000);
+    await fair.addJob(q, { jobId: 'c1', owner: 'C', shards: plans([U, U, U, U]) }, addTo(q, 'c1'));
+    // A worker took c1-s0 before the next add (gone from the prioritized set).
+    await q.remove('c1-s0');
+    await fair.addJob(q, { jobId: 'c2', owner: 'C', shards: plans([U]) }, async (priorities) => {
+      // ... and c1-s2 while the re-tagging ran: it is not put back.
+      await q.remove('c1-s2');
+      await addTo(q, 'c2')(priorities);
+    });
+    // Tenant C's sequence starts at its first waiting tag (11): c1-s1, c2-s0, c1-s2 (skipped), c1-s3.
+    expect(await waiting(q)).toEqual(['c1-s1@11', 'c2-s0@12', 'c1-s3@14']);
+    expect((await redis.client.hkeys(keys.fairShards(q.name, 'C'))).sort()).toEqual(['c1-s1', 'c1-s3', 'c2-s0']);
+  });
+
+  it("two API replicas adding jobs for one tenant at once tag one after the other (the tenant's lock): the jobs interleave, no tag twice", async () => {
+    const q = queue('shards.fair3');
+    const replicas = [0, 1].map(() => {
+      const c = new Redis(redis.url);
+      clients.push(c);
+      return new FairShardTags(c, 5000);
+    });
+    const slowAdd = (jobId: string) => async (priorities: number[]) => {
+      await new Promise((r) => setTimeout(r, 300));
+      await addTo(q, jobId)(priorities);
+    };
+    await Promise.all([
+      replicas[0].addJob(q, { jobId: 'd1', owner: 'D', shards: plans([U, U]) }, slowAdd('d1')),
+      replicas[1].addJob(q, { jobId: 'd2', owner: 'D', shards: plans([U, U]) }, slowAdd('d2')),
+    ]);
+    const got = await waiting(q);
+    // Whichever came first, the second saw its shards and interleaved with them.
+    const first = got[0].slice(0, 2);
+    const second = first === 'd1' ? 'd2' : 'd1';
+    expect(got).toEqual([`${first}-s0@10`, `${second}-s0@11`, `${first}-s1@12`, `${second}-s1@13`]);
+  });
+});
