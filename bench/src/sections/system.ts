@@ -40,6 +40,8 @@ export interface JobWorkload {
   /** The POST /v1/jobs body, serialized once. */
   body: Buffer;
   label: string;
+  /** The webhook the body names, if any (warm-up bodies name it too). */
+  webhookUrl?: string;
 }
 
 /** `webhookUrl`: the job's webhook (a receiver of the bench's, which then times the job by its delivery). */
@@ -63,12 +65,21 @@ export function jobWorkload(preset: PresetName, documents: number, queries: numb
     pairs: qs.flatMap((q) => docs.map((d) => [q, d] as Pair)),
     body,
     label: `${preset}: ${documents.toLocaleString('en-US')} documents × ${queries} quer${queries === 1 ? 'y' : 'ies'} (${(documents * queries).toLocaleString('en-US')} pairs)`,
+    ...(webhookUrl ? { webhookUrl } : {}),
   };
 }
 
 /** A small job (the first documents, one query) that warms the workers' sessions and the API's code paths. */
 export function warmupBody(w: JobWorkload, documents: number): Buffer {
-  return Buffer.from(JSON.stringify({ model: MODEL_NAME, query: w.queries[0], documents: w.documents.slice(0, documents), top_k: 10 }));
+  return Buffer.from(
+    JSON.stringify({
+      model: MODEL_NAME,
+      query: w.queries[0],
+      documents: w.documents.slice(0, documents),
+      top_k: 10,
+      ...(w.webhookUrl ? { webhook: { url: w.webhookUrl } } : {}),
+    }),
+  );
 }
 
 export interface JobRun {
@@ -351,7 +362,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
 }
 
 /** Status reads while a job is timed by its webhook: only to stop on a failure. */
-const WATCHDOG_MS = 1000;
+export const WATCHDOG_MS = 1000;
 
 function cpuSpent(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([name, sec]) => [name, sec - (before[name] ?? 0)]));
