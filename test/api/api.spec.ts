@@ -7,7 +7,7 @@ import { JobRepository } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { ApiClient } from '../support/http';
-import { testEncoderDir, testLayerwiseDir, removeTestModels } from '../support/model';
+import { testEncoderDir, testLayerwiseDir, removeTestModels, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
 
@@ -53,7 +53,7 @@ beforeAll(async () => {
   alice = cluster.client.withKey(ALICE);
   bob = cluster.client.withKey(BOB);
   anon = cluster.client;
-  engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  engine = await referenceEngine(dir);
 });
 
 afterAll(async () => {

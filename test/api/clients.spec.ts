@@ -8,14 +8,14 @@ import { dirname } from 'node:path';
 import { CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
 import { CohereRerank } from '@langchain/cohere';
 import { Document } from '@langchain/core/documents';
-import { AutoReranker, type FlagReranker, type Pair } from '@rerank/engine';
+import { type FlagReranker, type Pair } from '@rerank/engine';
 import { BULL_PREFIX, modelQueues } from '@rerank/jobs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster';
 import { waitFor } from '../support/processes';
 import { makeDocuments } from '../support/data';
-import { testEncoderDir, removeTestModels } from '../support/model';
+import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
 
 jest.setTimeout(180000);
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
     },
   });
   base = cluster.client.base;
-  engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  engine = await referenceEngine(dir);
 });
 
 afterAll(async () => {

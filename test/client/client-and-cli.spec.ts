@@ -16,11 +16,11 @@ import {
   SIGNATURE_HEADER,
   verifyWebhookSignature,
 } from '@rerank/client';
-import { AutoReranker, type FlagReranker, type Pair } from '@rerank/engine';
+import { type FlagReranker, type Pair } from '@rerank/engine';
 import { freePort } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 import { startReceiver } from '../support/webhook-receiver';
 
@@ -58,7 +58,7 @@ beforeAll(async () => {
   client = new RerankClient({ baseUrl: `${cluster.client.base}/`, apiKey: KEY });
   cliEnv = { ...process.env, RERANK_URL: cluster.client.base, RERANK_API_KEY: KEY };
   delete cliEnv.NODE_OPTIONS;
-  engine = (await AutoReranker.fromFinetuned(model, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  engine = await referenceEngine(model);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
  * Every accepted job must complete with the in-process engine's scores and exactly one signed webhook.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
+import { type FlagReranker } from '@rerank/engine';
 import { BULL_PREFIX, CONFIG_VARS, JobRepository, modelQueues, verifySignature } from '@rerank/jobs';
 
 // The one model's queues (placement: every model has its own).
@@ -14,7 +14,7 @@ const QUEUE_SHARDS = modelQueues('tiny').shards;
 const QUEUE_SYNC = modelQueues('tiny').sync;
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { type AppProcess, waitFor } from '../support/processes';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
 
@@ -33,7 +33,7 @@ let receiver: Receiver;
 
 beforeAll(async () => {
   modelDir = await testEncoderDir();
-  engine = (await AutoReranker.fromFinetuned(modelDir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  engine = await referenceEngine(modelDir);
   receiver = await startReceiver();
 });
 

@@ -6,11 +6,10 @@
  * Each test starts the workers it needs and checks against the engine's scores, so any one of them
  * runs alone (`-t`) or in any order.
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
 import { JobRepository, WorkersRegistry } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments, QUERIES } from '../support/data';
-import { testEncoderDir, removeTestModels } from '../support/model';
+import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 
 jest.setTimeout(300000);
@@ -117,7 +116,7 @@ function checkProgress(r: RunReport): void {
 beforeAll(async () => {
   const dir = await testEncoderDir();
   const t = Date.now();
-  const engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  const engine = await referenceEngine(dir);
   reference = [];
   for (const q of QUERIES) reference.push(await engine.computeScore(DOCS.map((d) => [q, d] as [string, string])));
   await engine.close();

@@ -8,10 +8,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
+import { type FlagReranker } from '@rerank/engine';
 import { makeTestModel } from '@rerank/model-gen';
 import { Cluster } from '../support/cluster';
-import { removeTestModels, testEncoderDir } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { spawnApp } from '../support/processes';
 
 jest.setTimeout(300000);
@@ -25,8 +25,7 @@ beforeAll(async () => {
   const first = await testEncoderDir();
   // Another seed: other weights, so the two models' scores differ and a mix-up shows.
   const second = (await makeTestModel({ family: 'encoder', outDir: join(root, 'second'), preset: 'tiny', seed: 8 })).dir;
-  for (const [name, dir] of Object.entries({ first, second }))
-    engines[name] = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  for (const [name, dir] of Object.entries({ first, second })) engines[name] = await referenceEngine(dir);
   cluster = await Cluster.start({
     models: [
       { name: 'first', path: first },

@@ -6,10 +6,10 @@
  * the big job still progresses between them and completes; every score equals the engine's
  * in-process score exactly.
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
+import { type FlagReranker } from '@rerank/engine';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { testEncoderDir } from '../support/model';
+import { testEncoderDir, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 
 jest.setTimeout(300000);
@@ -66,7 +66,7 @@ async function waitDone(id: string, key: string, timeoutMs: number): Promise<any
 
 beforeAll(async () => {
   const dir = await testEncoderDir();
-  engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  engine = await referenceEngine(dir);
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],
     env: {

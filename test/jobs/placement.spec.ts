@@ -4,11 +4,11 @@
  * worker (heartbeat counters), with the in-process engine's exact scores; the unserved model gets 503
  * with Retry-After and nothing is stored; /v1/models shows where each model runs.
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
+import { type FlagReranker } from '@rerank/engine';
 import { JobRepository, modelQueues, type WorkerHeartbeat } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { type AppProcess, waitFor } from '../support/processes';
 
 jest.setTimeout(300000);
@@ -23,7 +23,7 @@ const beat = async (p: AppProcess): Promise<WorkerHeartbeat> => (await cluster.w
 
 beforeAll(async () => {
   dir = await testEncoderDir();
-  engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  engine = await referenceEngine(dir);
   cluster = await Cluster.start({
     models: [
       { name: 'alpha', path: dir },

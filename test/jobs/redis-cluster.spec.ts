@@ -3,12 +3,11 @@
  * on REDIS_URL=redis+cluster://...; a 10,000-document job completes with every score equal to the
  * engine's in-process scores, and its keys are hash-tagged (one slot per job, one for the queues).
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
 import { clusterKeysInUse, createRedis, keys, redisNodes } from '@rerank/jobs';
 import type { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { type RedisClusterNodes, startRedisCluster } from '../support/redis-topology';
 
 jest.setTimeout(240000);
@@ -23,7 +22,7 @@ let reference: number[];
 
 beforeAll(async () => {
   const dir = await testEncoderDir();
-  const engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  const engine = await referenceEngine(dir);
   reference = await engine.computeScore(DOCS.map((d) => [QUERY, d] as [string, string]));
   await engine.close();
   nodes = await startRedisCluster(3);

@@ -4,11 +4,10 @@
  * the aggregator retry those writes (RERANK_INFRA_RETRY_MS) instead of failing the job, which
  * completes once Redis is writable again; past the bounded retry time the job fails with the reason.
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
 import { verifySignature } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { testEncoderDir, removeTestModels } from '../support/model';
+import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
 
@@ -84,7 +83,7 @@ it("a job running while Redis refuses writes for 10 s completes with the engine'
   const view = await c.client.waitJob(id, 180000, undefined, 250);
   expect(view.status).toBe('completed');
   expect(view.progress).toMatchObject({ pairs_done: 3000, pairs_total: 3000 });
-  const engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  const engine = await referenceEngine(dir);
   const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]));
   await engine.close();
   const all = await c.client.get(`/v1/jobs/${id}/results?all=true&format=json`);

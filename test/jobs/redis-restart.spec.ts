@@ -2,10 +2,9 @@
  * Redis is the only shared state: killed (SIGKILL) and restarted from its append-only file in the
  * middle of a job, every process reconnects and the job completes with the engine's scores.
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { testEncoderDir, removeTestModels } from '../support/model';
+import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 
 jest.setTimeout(180000);
@@ -45,7 +44,7 @@ it('completes a job across a Redis crash and restart', async () => {
   const view = await cluster.client.waitJob(id, 120000, undefined, 250);
   expect(view.status).toBe('completed');
   expect(view.progress).toMatchObject({ pairs_done: 3000, pairs_total: 3000 });
-  const engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  const engine = await referenceEngine(dir);
   const expected = await engine.computeScore(docs.map((d) => ['harbor station', d] as [string, string]));
   await engine.close();
   const all = await cluster.client.get(`/v1/jobs/${id}/results?all=true&format=json`);

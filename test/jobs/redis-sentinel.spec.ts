@@ -3,10 +3,9 @@
  * REDIS_URL=redis+sentinel://.../<name>. The master is SIGKILLed while a job is being scored, the
  * sentinels promote the replica, and the job completes with every score equal to the engine's.
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 import { type SentinelSet, startSentinelSet } from '../support/redis-topology';
 
@@ -21,7 +20,7 @@ let reference: number[];
 
 beforeAll(async () => {
   const dir = await testEncoderDir();
-  const engine = (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  const engine = await referenceEngine(dir);
   reference = await engine.computeScore(DOCS.map((d) => [QUERY, d] as [string, string]));
   await engine.close();
   sentinel = await startSentinelSet(3);

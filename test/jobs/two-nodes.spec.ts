@@ -4,11 +4,11 @@
  * launcher and its workers SIGKILLed at once, as a machine that goes down); node B finishes the job,
  * whose every score equals the in-process engine's.
  */
-import { AutoReranker, type FlagReranker } from '@rerank/engine';
+import { type FlagReranker } from '@rerank/engine';
 import { freePort, JobRepository, type WorkerHeartbeat } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { type AppProcess, spawnApp, waitFor, waitForHttp } from '../support/processes';
 
 jest.setTimeout(300000);
@@ -53,7 +53,7 @@ const beatsOf = (beats: WorkerHeartbeat[], node: Node) => beats.filter((b) => no
 
 beforeAll(async () => {
   modelDir = await testEncoderDir();
-  engine = (await AutoReranker.fromFinetuned(modelDir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+  engine = await referenceEngine(modelDir);
   // Small shards, so both nodes hold some of the job at once.
   cluster = await Cluster.start({ models: [{ name: 'tiny', path: modelDir }], env: { RERANK_SHARD_MAX_PAIRS: '100' } });
 });

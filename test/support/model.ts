@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AutoReranker, type FlagReranker } from '@rerank/engine';
 import { makeTestModel } from '@rerank/model-gen';
 
 export const TEST_MODEL_SEED = 7;
@@ -29,3 +30,8 @@ function generated(family: 'encoder' | 'layerwise'): Promise<string> {
 
 export const testEncoderDir = () => generated('encoder');
 export const testLayerwiseDir = () => generated('layerwise');
+
+/** The engine in this process on a model directory: the reference the job tests compare the service's scores with. */
+export async function referenceEngine(dir: string): Promise<FlagReranker> {
+  return (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
+}
