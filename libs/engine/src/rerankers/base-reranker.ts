@@ -145,6 +145,7 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
       limits: { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple },
       ...(schedule ? { schedule } : {}),
       mergeKey,
+      exactWidth: family.padSide === 'left',
       encode,
       tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
       graphFor: (device) => {

@@ -20,6 +20,10 @@
  *    run (the same `mergeKey`: graph, output, padding, score columns and reading), taken in the
  *    order of step 2, first pairs that do not widen the batch, then pairs that do. Scores go back
  *    to each call's own positions; each call resolves when its own pairs are scored.
+ *    Left-padded calls (`exactWidth`) run every pair at the width it was planned at alone: shifting
+ *    a row's real tokens changes the order the kernels sum in, so only pairs planned at the run's
+ *    width join it, and a raided batch keeps its width. Scores are then bit-identical to the call
+ *    alone; right padding only appends zeros, which leaves them identical at any width.
  *
  * A run that fails fails every call with rows in it. A run out of memory shrinks the chosen call's
  * bounds to 3/4 (as the reference), and every call's rows go back to the front of its own queue.
@@ -59,6 +63,8 @@ interface PendingPair {
   /** The pair's index in its call. */
   index: number;
   pair: EncodedPair;
+  /** Padded length of the batch it was planned into: the width it runs at alone. */
+  width: number;
 }
 
 class TenantMember extends FairMember {
@@ -143,7 +149,10 @@ export class DeviceScheduler {
         if (call.failed) return;
         const pairs = call.task.encode(start, end);
         const lengths = pairs.map((p) => p.ids.length);
-        for (const local of planBatches(lengths, call.limits)) call.batches.push(local.map((i) => ({ index: start + i, pair: pairs[i] })));
+        for (const local of planBatches(lengths, call.limits)) {
+          const width = paddedLength(lengths[local[0]], call.limits.padMultiple);
+          call.batches.push(local.map((i) => ({ index: start + i, pair: pairs[i], width })));
+        }
         this.refresh(call);
         this.pump();
         // Let the devices' replies through before tokenizing the next chunk.
@@ -184,16 +193,18 @@ export class DeviceScheduler {
     if (!lead) return undefined;
     let rows = lead.batches.shift() as PendingPair[];
     const { limits } = lead;
-    let width = widthOf(rows, limits.padMultiple);
+    const exact = lead.task.exactWidth === true;
+    let width = widthOf(rows, limits.padMultiple, exact);
     if (rows.length > 1 && (rows.length > limits.batchSize || rows.length * width > limits.maxBatchTokens)) {
       // Bounds shrank after an out-of-memory error (or pairs came back): cut to the current bounds.
-      const pieces = planBatches(
-        rows.map((r) => r.pair.ids.length),
-        limits,
-      ).map((local) => local.map((i) => rows[i]));
+      const lengths = rows.map((r) => r.pair.ids.length);
+      const pieces = planBatches(lengths, limits).map((local) => {
+        const w = paddedLength(lengths[local[0]], limits.padMultiple);
+        return local.map((i) => ({ ...rows[i], width: w }));
+      });
       rows = pieces[0];
       lead.batches.unshift(...pieces.slice(1));
-      width = widthOf(rows, limits.padMultiple);
+      width = widthOf(rows, limits.padMultiple, exact);
     }
     const parts = new Map<Call, PendingPair[]>([[lead, rows]]);
     const run: Run = { lead, parts, width };
@@ -215,7 +226,9 @@ export class DeviceScheduler {
     let total = (run.parts.get(lead) as PendingPair[]).length;
     const full = () => total >= batchSize || (total + 1) * run.width > maxBatchTokens;
     const others = order.filter((c) => c !== lead && c.task.mergeKey === lead.task.mergeKey);
-    for (const widen of [false, true]) {
+    // Width-exact calls take only pairs planned at the run's width, and never widen it.
+    const exact = lead.task.exactWidth === true;
+    for (const widen of exact ? [false] : [false, true]) {
       for (const c of others) {
         for (const batch of c.batches) {
           if (full()) break;
@@ -224,7 +237,7 @@ export class DeviceScheduler {
           for (let k = 0; k < batch.length && !full(); k++) {
             const j = widen ? batch.length - 1 - k : k;
             const w = paddedLength(batch[j].pair.ids.length, padMultiple);
-            if (!widen && w > run.width) continue;
+            if (exact ? batch[j].width !== run.width : !widen && w > run.width) continue;
             if (widen && (total + 1) * Math.max(w, run.width) > maxBatchTokens) break;
             run.width = Math.max(w, run.width);
             taken.add(j);
@@ -342,9 +355,10 @@ export class DeviceScheduler {
   }
 }
 
-function widthOf(rows: readonly PendingPair[], padMultiple: number): number {
+/** A run's width: its longest row, or for width-exact calls the width its rows were planned at. */
+function widthOf(rows: readonly PendingPair[], padMultiple: number, exact: boolean): number {
   let width = 0;
-  for (const r of rows) width = Math.max(width, paddedLength(r.pair.ids.length, padMultiple));
+  for (const r of rows) width = Math.max(width, exact ? r.width : paddedLength(r.pair.ids.length, padMultiple));
   return width;
 }
 

@@ -23,6 +23,11 @@ export interface ScoreTask {
    * padding side and multiple, input set, score columns and reading. Undefined: never merged.
    */
   mergeKey?: string;
+  /**
+   * Each pair must run at the width it was planned at (left padding: where the real tokens sit
+   * changes the kernels' summation order, so the last bits of a score depend on the run's width).
+   */
+  exactWidth?: boolean;
   /** Names the call in the scheduler's run records (tests). */
   label?: string;
   /** Tokenizes pairs [start, end) (main thread). */
