@@ -172,9 +172,18 @@ export class DeviceScheduler {
       let most = 0;
       for (const [d, n] of this.free) if (n > most) [device, most] = [d, n];
       if (!device) return;
-      const run = this.nextRun(device);
+      const run = this.nextRun();
       if (!run) return;
       this.free.set(device, most - 1);
+      this.hooks.onRun?.({
+        device: device.name,
+        width: run.width,
+        parts: [...run.parts].map(([c, p]) => ({
+          call: c.id,
+          ...(c.task.label !== undefined ? { label: c.task.label } : {}),
+          rows: p.length,
+        })),
+      });
       void this.execute(device, run);
     }
   }
@@ -187,7 +196,7 @@ export class DeviceScheduler {
     );
   }
 
-  private nextRun(device: DeviceSession): Run | undefined {
+  private nextRun(): Run | undefined {
     const order = this.order();
     const lead = order[0];
     if (!lead) return undefined;
@@ -211,11 +220,6 @@ export class DeviceScheduler {
     if (lead.task.mergeKey !== undefined) this.topUp(run, order);
     for (const c of parts.keys()) this.refresh(c);
     this.charge(run);
-    this.hooks.onRun?.({
-      device: device.name,
-      width: run.width,
-      parts: [...parts].map(([c, p]) => ({ call: c.id, ...(c.task.label !== undefined ? { label: c.task.label } : {}), rows: p.length })),
-    });
     return run;
   }
 
@@ -343,8 +347,9 @@ export class DeviceScheduler {
     call.ready = ready;
     const tenants = this.classes.get(call.priority) as FairLevel<TenantMember>;
     const { groups } = call.tenant;
-    // One batch of this call's tokens: the credit a newly active tenant or group may start behind the clock.
-    const credit = call.limits.maxBatchTokens;
+    // One batch of this call's padded tokens: the credit a newly active tenant or group may start behind the clock.
+    const next = call.batches[0];
+    const credit = next ? next.length * widthOf(next, call.limits.padMultiple, call.task.exactWidth === true) : 0;
     if (ready) {
       if (call.group.active === 0) tenants.activate(call.tenant, credit);
       groups.activate(call.group, credit);

@@ -35,7 +35,8 @@ export class FairLevel<M extends FairMember = FairMember> {
     let m = this.members.get(key);
     if (!m) {
       m = this.create(key);
-      m.vt = this.clock;
+      // No history: it starts where activation puts a newcomer (clock − credit).
+      m.vt = -Infinity;
       this.members.set(key, m);
     }
     return m;
@@ -44,7 +45,10 @@ export class FairLevel<M extends FairMember = FairMember> {
   /** One more active thing under `m`; on 0 → 1 it joins the competition (see the header). */
   activate(m: M, credit: number): void {
     if (m.active++ > 0) return;
+    // The clock among the others (this member is not counted yet: its old virtual time is no measure).
+    m.active = 0;
     this.advanceClock();
+    m.active = 1;
     m.vt = Math.max(m.vt, this.clock - credit);
     m.credit = credit;
     m.since = this.seq++;
@@ -52,8 +56,9 @@ export class FairLevel<M extends FairMember = FairMember> {
   }
 
   deactivate(m: M): void {
+    // While it was active its virtual time counted: the clock keeps up with a member served alone.
+    this.advanceClock();
     m.active--;
-    if (m.active === 0) this.advanceClock();
   }
 
   charge(m: M, cost: number): void {
