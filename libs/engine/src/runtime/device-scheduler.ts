@@ -12,9 +12,9 @@
  *    tenant) with the least virtual time, then that group's earliest call. A run charges each call
  *    in it its own padded tokens (rows × width): to its tenant's virtual time (tenants weigh the
  *    same) and to its group's divided by the group's `weight`. A tenant or group that becomes
- *    active starts at max(its own virtual time, the least among the active ones − one batch of
- *    tokens of credit) (fair-share.ts): nobody banks idle time, a newcomer waits for no history,
- *    and a big job never starves: it only shares.
+ *    active starts at max(its own virtual time, the least among the other active ones − a credit
+ *    of one batch: the padded tokens of the call's next batch) (fair-share.ts): nobody banks idle
+ *    time, a newcomer waits for no history, and a big job never starves: it only shares.
  * 3. Merging: the chosen call's next batch is topped up, while it stays under the chosen call's
  *    `batchSize` and `maxBatchTokens`, with pending pairs of other calls that can share a device
  *    run (the same `mergeKey`: graph, output, padding, score columns and reading), taken in the
