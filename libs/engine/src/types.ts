@@ -31,12 +31,14 @@ export type DeviceSpec = string | number;
  */
 export type RerankerOptions = OptionsOf;
 
-/** One batch as a device ran it: rows, real (unpadded) tokens and padded tokens (rows × width). */
+/** One call's rows of a device run: rows, real (unpadded) tokens and padded tokens (rows × width). */
 export interface BatchStats {
   device: string;
   rows: number;
   realTokens: number;
   paddedTokens: number;
+  /** Rows of the whole run: more than `rows` when other calls' pairs shared it. */
+  batchRows: number;
 }
 
 /**

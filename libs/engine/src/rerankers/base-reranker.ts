@@ -5,7 +5,6 @@ import { type CallSettings, type ResolvedOptions, resolveCall, resolveOptions } 
 import { checkPairs, sigmoid } from '../pairs';
 import type { DeviceSession, RunOutput } from '../runtime/device-session';
 import type { GraphPlan } from '../runtime/graph-signature';
-import { runScoreTask } from '../runtime/score-pipeline';
 import type { EncodedPair, QueryOverflowNotice } from '../sequences/encoded-pair';
 import type { Family, ListScores, Pair, PairScore, PairScores, RerankerOptions, ScoreOverrides, ScoreSchedule } from '../types';
 import { LoadedModel, wantsFp16 } from './loaded-model';
@@ -24,6 +23,11 @@ export interface FamilyCall {
   columns: number;
   padSide: PaddingSide;
   padMultiple: number;
+  /**
+   * What else, besides graph, output and padding, decides how rows are read: calls of one model with
+   * equal keys share device runs (e.g. the cutoff layers' columns).
+   */
+  mergeKey: string;
   /** Builds one pair's model input from the token ids of its (instructed) texts. */
   build(query: number[], passage: number[], index: number): EncodedPair;
   /** Reads `columns` scores per row off the graph output. */
@@ -126,23 +130,31 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
   ): Promise<{ rows: PairScores<One>; columns: number; single: boolean }> {
     const { pairs, single, call, model, family, plan, graphs, plans, encode } = await this.prepare(input, overrides);
     const { columns } = family;
-    const scores = await runScoreTask(
-      {
-        count: pairs.length,
-        columns,
-        limits: { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple },
-        ...(schedule?.priority !== undefined ? { priority: schedule.priority } : {}),
-        encode,
-        tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
-        graphFor: (device) => {
-          const path = graphs.get(device) as string;
-          return { path, output: (plans.get(path) as GraphPlan).output.name };
-        },
-        read: (out, tensors, rows) => family.read(out, tensors, rows),
-        onBatch: this.rawOptions.onBatch,
+    const graphOf = (device: DeviceSession) => graphs.get(device) as string;
+    const mergeKey = JSON.stringify([
+      model.sessions.map(graphOf),
+      [...plans.values()].map((p) => p.output.name),
+      family.padSide,
+      family.padMultiple,
+      columns,
+      family.mergeKey,
+    ]);
+    const scores = await model.scheduler.score({
+      count: pairs.length,
+      columns,
+      limits: { batchSize: call.batchSize, maxBatchTokens: call.maxBatchTokens, padMultiple: family.padMultiple },
+      ...(schedule ? { schedule } : {}),
+      mergeKey,
+      exactWidth: family.padSide === 'left',
+      encode,
+      tensors: (batch, width) => buildBatchTensors(batch, width, model.tokenizer.padId, family.padSide, plan.inputs),
+      graphFor: (device) => {
+        const path = graphs.get(device) as string;
+        return { path, output: (plans.get(path) as GraphPlan).output.name };
       },
-      model.sessions,
-    );
+      read: (out, tensors, rows) => family.read(out, tensors, rows),
+      onBatch: this.rawOptions.onBatch,
+    });
     if (call.normalize) for (let i = 0; i < scores.length; i++) scores[i] = sigmoid(scores[i]);
     const rows: PairScore[] =
       columns === 1

@@ -71,21 +71,34 @@ export abstract class DecoderReranker<Overrides extends ScoreOverrides, One exte
     padSide: PaddingSide,
     columns: number,
     read: (output: RunOutput, tensors: BatchTensors, rows: number) => Float64Array,
+    readKey: string,
   ): FamilyCall {
     const limits = { maxLength: call.maxLength, queryMaxLength: call.queryMaxLength, maxPositions: model.files.maxPositions };
     const parts = this.parts(model, call);
     this.sequences.checkLimits(limits, parts);
     const onOverflow = this.queryOverflowNotice();
     const padMultiple = this.options.devices.some((d) => d.kind === 'cuda') ? 8 : 1;
-    return { columns, padSide, padMultiple, build: (q, p, i) => this.sequences.build(q, p, parts, limits, i, onOverflow), read };
+    return {
+      columns,
+      padSide,
+      padMultiple,
+      mergeKey: readKey,
+      build: (q, p, i) => this.sequences.build(q, p, parts, limits, i, onOverflow),
+      read,
+    };
   }
 
   /** Layer-wise and light-weight: the cutoff layers' columns of a `scores` [B, K] output. */
   protected layerScoresCall(model: LoadedModel, call: CallSettings, padSide: PaddingSide): FamilyCall {
     const columns = this.layerColumns(model, call);
     const layerCount = model.files.reranker.layers?.length ?? 0;
-    return this.decoderCall(model, call, padSide, columns.length, (out, _tensors, rows) =>
-      readLayerScores(out.data, out.dims, rows, columns, layerCount),
+    return this.decoderCall(
+      model,
+      call,
+      padSide,
+      columns.length,
+      (out, _tensors, rows) => readLayerScores(out.data, out.dims, rows, columns, layerCount),
+      `layers ${columns.join(',')}`,
     );
   }
 

@@ -18,11 +18,18 @@ export class FlagLLMReranker extends DecoderReranker<FlagLLMRerankerOverrides, n
 
   protected prepareCall(model: LoadedModel, call: CallSettings, plan: GraphPlan): FamilyCall {
     const yesId = this.yesId;
-    return this.decoderCall(model, call, this.paddingSide(model, plan.inputs.positionIds), 1, (out, tensors, rows) => {
-      if (plan.output.kind === 'pooled') return Float64Array.from(out.data.subarray(0, rows));
-      // logits [B, T, V]: the yes-token logit at each row's last real token.
-      const [, width, vocab] = out.dims;
-      return Float64Array.from({ length: rows }, (_, r) => out.data[(r * width + tensors.lastIndex[r]) * vocab + yesId]);
-    });
+    return this.decoderCall(
+      model,
+      call,
+      this.paddingSide(model, plan.inputs.positionIds),
+      1,
+      (out, tensors, rows) => {
+        if (plan.output.kind === 'pooled') return Float64Array.from(out.data.subarray(0, rows));
+        // logits [B, T, V]: the yes-token logit at each row's last real token.
+        const [, width, vocab] = out.dims;
+        return Float64Array.from({ length: rows }, (_, r) => out.data[(r * width + tensors.lastIndex[r]) * vocab + yesId]);
+      },
+      `${plan.output.kind} yes ${yesId}`,
+    );
   }
 }

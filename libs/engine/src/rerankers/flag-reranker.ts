@@ -30,6 +30,7 @@ export class FlagReranker extends BaseReranker<FlagRerankerOverrides, number> {
       // Encoders count positions from the left edge (BERT), so pads go on the right.
       padSide: 'right',
       padMultiple: 1,
+      mergeKey: 'logits',
       build: (q, p, i) => sequences.build(q, p, limits, i, onOverflow),
       read: (out, _tensors, rows) => {
         if (out.dims.length === 2 && out.dims[1] !== 1) {

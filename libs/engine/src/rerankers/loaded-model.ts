@@ -3,6 +3,7 @@ import { ModelLoadError } from '../errors';
 import { type ModelFiles, readModelFiles } from '../model/model-files';
 import { resolveModelDir } from '../model/resolve';
 import type { ResolvedOptions } from '../options';
+import { DeviceScheduler } from '../runtime/device-scheduler';
 import { DeviceSession, type GraphSignature } from '../runtime/device-session';
 import { type GraphPlan, planGraph } from '../runtime/graph-signature';
 import { TextTokenizer } from '../tokenization/text-tokenizer';
@@ -11,16 +12,20 @@ import type { Family, RerankerOptions } from '../types';
 /**
  * A model directory opened for one family: its files, tokenizer, and a session per device.
  * Graphs are loaded on every device on first use and checked against the family's contract.
+ * Every scoring call on the model goes through its one DeviceScheduler (fair, merged batches).
  */
 export class LoadedModel {
   private readonly plans = new Map<string, Promise<GraphPlan>>();
+  readonly scheduler: DeviceScheduler;
 
   private constructor(
     readonly family: Family,
     readonly files: ModelFiles,
     readonly tokenizer: TextTokenizer,
     readonly sessions: DeviceSession[],
-  ) {}
+  ) {
+    this.scheduler = new DeviceScheduler(sessions);
+  }
 
   static async open(family: Family, nameOrPath: string, options: ResolvedOptions, raw: RerankerOptions): Promise<LoadedModel> {
     const onGpu = options.devices.some((d) => d.kind === 'cuda');

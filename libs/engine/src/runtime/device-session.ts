@@ -2,10 +2,6 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors';
 import { type Device, deviceName } from '../devices';
-import { PRIORITY_DEFAULT, RunGate } from './run-gate';
-
-/** Batches posted to a device thread at once: one running, one ready behind it, so the thread never waits on the main thread. */
-export const RUNS_IN_FLIGHT = 2;
 
 /** An input or output of a graph, as the runtime reports it. */
 export interface GraphValue {
@@ -65,8 +61,6 @@ export class DeviceSession {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private closed = false;
-  /** Batches of every call on this device wait here for the thread, the most urgent first. */
-  private readonly gate = new RunGate(RUNS_IN_FLIGHT);
 
   constructor(
     readonly device: Device,
@@ -95,10 +89,10 @@ export class DeviceSession {
     return { inputs: reply.inputs ?? [], outputs: reply.outputs ?? [] };
   }
 
-  /** Runs a batch once the device has a free slot; `priority` orders waiting batches (lower first, see run-gate.ts). */
-  async run(path: string, feeds: Record<string, Feed>, output: string, priority = PRIORITY_DEFAULT): Promise<RunOutput> {
+  /** Runs a batch on the device thread (the model's DeviceScheduler decides what runs and keeps two in flight). */
+  async run(path: string, feeds: Record<string, Feed>, output: string): Promise<RunOutput> {
     const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
-    const reply = await this.gate.run(priority, () => this.call({ type: 'run', key: path, feeds, output }, transfer));
+    const reply = await this.call({ type: 'run', key: path, feeds, output }, transfer);
     if (reply.error) throw new DeviceRunError(`${this.name}: ${reply.error.message}`, reply.error.oom);
     return { data: reply.data as Float32Array, dims: reply.dims as number[] };
   }
