@@ -11,6 +11,7 @@ import { foreignCores, snapshot } from '../cpu-monitor';
 import { alternate, fmt, median, metricRecorder, percentile, row } from '../measure';
 import { benchModel, type BenchModel } from '../models';
 import { type Receiver, startReceiver, waitFor } from '@rerank/harness';
+import { residentMemory } from '../stack/processes';
 import { type JobView, sampler, Stack, threadsEnv } from '../stack/stack';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
 import { absDiffs } from './compare';
@@ -189,7 +190,8 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
   const stack = await Stack.start({
     model: { name: MODEL_NAME, path: model.dir },
     resultTtlSeconds: ttl,
-    env: { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8' },
+    // POST → 202 is timed with the workers stopped: jobs for a model without a live worker must queue.
+    env: { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8', RERANK_REFUSE_UNSERVED: 'sync' },
   });
   const engine = new FlagReranker(model.dir, { devices: ['cpu'], intraOpNumThreads: threads });
   try {
@@ -219,8 +221,12 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
         {
           name: 'job',
           run: async () => {
-            const redis = sampler(async () => Number((await stack.redis.info('memory')).used_memory), 100);
-            const rss = sampler(async () => (await stack.workerMemory()).reduce((s, m) => s + m.rss, 0), 250);
+            // Sampled once a second, from pids read beforehand: the sampling must not load the machine the
+            // job runs on (INFO every 100 ms and a heartbeat read every 250 ms were extra work on the same cores).
+            // The peaks themselves come from used_memory_peak and VmHWM below.
+            const redis = sampler(async () => Number((await stack.redis.info('memory')).used_memory), SAMPLE_MS);
+            const pids = (await stack.workers()).map((x) => x.pid);
+            const rss = sampler(() => pids.reduce((sum, pid) => sum + (residentMemory(pid)?.rss ?? 0), 0), SAMPLE_MS);
             const cpu0 = await stack.processCpu();
             try {
               jobRuns.push(await runJob(stack, w.body, { everyMs: WATCHDOG_MS, receiver }));
@@ -290,7 +296,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
       SYS.redisPeak,
       mb(redisPeakSampled),
       '',
-      `sampled every 100 ms (INFO memory used_memory); the body is ${mb(w.body.length)} of JSON`,
+      `sampled every second (INFO memory used_memory); the body is ${mb(w.body.length)} of JSON`,
       true,
     );
     metric(
@@ -299,7 +305,7 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
       '',
       'includes the warm-up job',
     );
-    metric('worker VmRSS, largest sum sampled during the jobs', mb(workerRssPeak), '', 'sampled every 250 ms');
+    metric('worker VmRSS, largest sum sampled during the jobs', mb(workerRssPeak), '', 'sampled every second');
     for (const m of mem) metric(SYS.workerHwm, mb(m.hwm), '', `pid ${m.pid}; VmRSS now ${mb(m.rss)}`, mem.length === 1);
 
     // After the result's time to live: only what outlives a job stays.
@@ -363,6 +369,8 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
 
 /** Status reads while a job is timed by its webhook: only to stop on a failure. */
 export const WATCHDOG_MS = 1000;
+/** Redis memory and worker RSS samples during a timed job. */
+const SAMPLE_MS = 1000;
 
 function cpuSpent(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([name, sec]) => [name, sec - (before[name] ?? 0)]));
@@ -429,7 +437,7 @@ export const systemSection: Section = {
           `The two alternate (in-process, job, in-process, job, ...), after a warm-up of each (tiny: the whole workload each, since a session pays once for every new batch shape and with the tiny model that is a large part of a run; MiniLM: 1,000 documents each). The tiny preset (2 layers, hidden 32) makes the job overhead-dominated, the hard case; the MiniLM-size model is compute-dominated. ` +
           `The job's scores are checked against the in-process ones (\`?all=true\`).`,
         `- **POST → 202**: ${ctx.options.quick ? 10 : 20} submissions of the whole body after 2 untimed ones, timed at the client, with the workers stopped so that nothing competes for the CPU; each job is cancelled (\`DELETE\`) right after its 202, untimed.\n` +
-          "- **memory**: Redis `used_memory` sampled every 100 ms during the jobs and `used_memory_peak`; `used_memory` once the TTL has passed (the job's keys gone); the workers' `VmRSS` (sampled) and `VmHWM` from `/proc/<pid>/status`.",
+          "- **memory**: Redis `used_memory` sampled every second during the jobs and `used_memory_peak`; `used_memory` once the TTL has passed (the job's keys gone); the workers' `VmRSS` (sampled) and `VmHWM` from `/proc/<pid>/status`.",
         ...specs.map(
           (s) =>
             `**${s.preset}: ${s.documents.toLocaleString('en-US')} documents × ${s.queries}**: ${s.rounds === 1 ? 'one A/B round' : `${s.rounds} A/B rounds`}.`,
