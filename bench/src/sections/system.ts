@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FlagReranker, type Pair } from '@rerank/engine';
 import { makeCorpus, type PresetName } from '@rerank/model-gen';
 import { foreignCores, snapshot } from '../cpu-monitor';
-import { alternate, fmt, median, metricRecorder, percentile, row } from '../measure';
+import { alternate, fmt, median, metricRecorder, percentile, row, selfTimed } from '../measure';
 import { benchModel, type BenchModel } from '../models';
 import { type Receiver, startReceiver, waitFor } from '@rerank/harness';
 import { residentMemory } from '../stack/processes';
@@ -241,8 +241,10 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
             const rss = sampler(() => pids.reduce((sum, pid) => sum + (residentMemory(pid)?.rss ?? 0), 0), SAMPLE_MS);
             const cpu0 = await stack.processCpu();
             try {
-              jobRuns.push(await runJob(stack, w.body, { everyMs: WATCHDOG_MS, receiver }));
+              const run = await runJob(stack, w.body, { everyMs: WATCHDOG_MS, receiver });
+              jobRuns.push(run);
               lastJobCpu = cpuSpent(cpu0, await stack.processCpu());
+              return selfTimed(run.wallSeconds);
             } finally {
               redisPeakSampled = Math.max(redisPeakSampled, await redis.stop());
               workerRssPeak = Math.max(workerRssPeak, await rss.stop());
