@@ -182,7 +182,7 @@ function report(plan: Plan, preset: string, bigPairs: number, idle: Phase[], loa
     headline: true,
   });
   // Whether serving both costs throughput: every pair scored in the loaded phase over its wall time.
-  const deviceLoss = 1 - bigPairs / bigAlone / ((bigPairs + trafficPairs) / bigLoaded);
+  const deviceLoss = 1 - (bigPairs + trafficPairs) / bigLoaded / (bigPairs / bigAlone);
   metrics.push({
     group,
     name: 'throughput loss of the whole loaded phase',
