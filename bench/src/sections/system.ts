@@ -383,6 +383,8 @@ async function measureWorkload(ctx: BenchContext, spec: Workload): Promise<{ row
 
 /** Status reads while a job is timed by its webhook: only to stop on a failure. */
 export const WATCHDOG_MS = 1000;
+/** Job throughput over the in-process engine's that the section expects (issue 11: 0.95; 0.9 before). */
+const JOB_RATIO_TARGET = 0.95;
 /** Redis memory and worker RSS samples during a timed job. */
 const SAMPLE_MS = 1000;
 
@@ -406,12 +408,14 @@ export function deriveSystem(result: SectionResult): void {
       value: fmt(ratio.value, 3),
       unit: '×',
       headline: true,
-      notes: ratio.rounds ? `rounds ${ratio.rounds.map((x) => fmt(x, 3)).join(', ')}; target ≥ 0.9` : 'target ≥ 0.9',
+      notes: ratio.rounds
+        ? `rounds ${ratio.rounds.map((x) => fmt(x, 3)).join(', ')}; target ≥ ${JOB_RATIO_TARGET}`
+        : `target ≥ ${JOB_RATIO_TARGET}`,
     });
     const m = (name: string) => result.metrics.find((x) => x.group === group && x.name === name);
     const p95 = Number(m(SYS.postP95)?.value);
     const parts = [
-      `**${group}**: the job reaches ${fmt(ratio.value, 2)} of the in-process engine's throughput (${fmt(job.pairsPerSecond, 1)} vs ${fmt(inProcess.pairsPerSecond, 1)} pairs/s${ratio.rounds && ratio.rounds.length > 1 ? `, median of ${ratio.rounds.length} A/B rounds` : ''}): target 0.9 ${ratio.value >= 0.9 ? 'met' : `missed by ${fmt(0.9 - ratio.value, 2)}`}.`,
+      `**${group}**: the job reaches ${fmt(ratio.value, 2)} of the in-process engine's throughput (${fmt(job.pairsPerSecond, 1)} vs ${fmt(inProcess.pairsPerSecond, 1)} pairs/s${ratio.rounds && ratio.rounds.length > 1 ? `, median of ${ratio.rounds.length} A/B rounds` : ''}): target ${JOB_RATIO_TARGET} ${ratio.value >= JOB_RATIO_TARGET ? 'met' : `missed by ${fmt(JOB_RATIO_TARGET - ratio.value, 2)}`}.`,
     ];
     if (Number.isFinite(p95))
       parts.push(
