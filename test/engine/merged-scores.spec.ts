@@ -1,14 +1,6 @@
-import {
-  type BatchStats,
-  FlagLLMReranker,
-  FlagReranker,
-  LayerWiseFlagLLMReranker,
-  LightWeightFlagLLMReranker,
-  PRIORITY_DEFAULT,
-  PRIORITY_INTERACTIVE,
-} from '@rerank/engine';
+import { type BatchStats, FlagReranker, LayerWiseFlagLLMReranker, PRIORITY_DEFAULT, PRIORITY_INTERACTIVE } from '@rerank/engine';
 import { makeCorpus } from '@rerank/model-gen';
-import { TestModels } from './support/models';
+import { FAMILY_CLASSES, TestModels } from './support/models';
 
 /**
  * Concurrent calls on one model share device runs (the model's DeviceScheduler): each call's
@@ -18,12 +10,7 @@ describe('calls merged into shared device runs, real models', () => {
   const models = new TestModels();
   afterAll(() => models.cleanup());
 
-  const CLASSES = {
-    encoder: FlagReranker,
-    llm: FlagLLMReranker,
-    layerwise: LayerWiseFlagLLMReranker,
-    lightweight: LightWeightFlagLLMReranker,
-  };
+  const CLASSES = FAMILY_CLASSES;
   const corpus = makeCorpus(21);
   // 37 rows = batches of 16, 16, 5: the short last batch has room for the other calls' pairs.
   const big = corpus.pairs(37);

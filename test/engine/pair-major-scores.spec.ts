@@ -1,15 +1,6 @@
-import {
-  type AnyReranker,
-  AutoReranker,
-  FlagLLMReranker,
-  FlagReranker,
-  LayerWiseFlagLLMReranker,
-  LightWeightFlagLLMReranker,
-  type PairScore,
-  type PairScores,
-} from '@rerank/engine';
+import { type AnyReranker, AutoReranker, LayerWiseFlagLLMReranker, type PairScore, type PairScores } from '@rerank/engine';
 import { makeCorpus } from '@rerank/model-gen';
-import { TestModels } from './support/models';
+import { FAMILY_CLASSES, TestModels } from './support/models';
 
 /** `score()` is pair-major for every family; `computeScore` keeps the reference's shapes over it. */
 describe('score() (pair-major) against computeScore (reference-shaped)', () => {
@@ -18,12 +9,7 @@ describe('score() (pair-major) against computeScore (reference-shaped)', () => {
   const PAIR = pairs[0];
   afterAll(() => models.cleanup());
 
-  const CLASSES = {
-    encoder: FlagReranker,
-    llm: FlagLLMReranker,
-    layerwise: LayerWiseFlagLLMReranker,
-    lightweight: LightWeightFlagLLMReranker,
-  };
+  const CLASSES = FAMILY_CLASSES;
 
   test.each(['encoder', 'llm', 'layerwise', 'lightweight'] as const)(
     '%s, one score per pair: score() equals computeScore for a list, one pair and no pairs',

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FlagLLMReranker, FlagReranker, LayerWiseFlagLLMReranker, LightWeightFlagLLMReranker } from '@rerank/engine';
 import { makeTestModel, type MakeTestModelOptions, type TestModelInfo } from '@rerank/model-gen';
 
 /** Generated models for a test file, in a temp dir removed afterwards, and the rerankers to close. */
@@ -30,3 +31,11 @@ export class TestModels {
     rmSync(this.root, { recursive: true, force: true });
   }
 }
+
+/** The reranker class of each generated family. */
+export const FAMILY_CLASSES = {
+  encoder: FlagReranker,
+  llm: FlagLLMReranker,
+  layerwise: LayerWiseFlagLLMReranker,
+  lightweight: LightWeightFlagLLMReranker,
+};
