@@ -7,7 +7,7 @@ import { clusterKeysInUse, createRedis, keys, redisNodes } from '@rerank/jobs';
 import type { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceScores } from '../support/model';
 import { type RedisClusterNodes, startRedisCluster } from '../support/redis-topology';
 
 jest.setTimeout(240000);
@@ -22,9 +22,7 @@ let reference: number[];
 
 beforeAll(async () => {
   const dir = await testEncoderDir();
-  const engine = await referenceEngine(dir);
-  reference = await engine.computeScore(DOCS.map((d) => [QUERY, d] as [string, string]));
-  await engine.close();
+  reference = await referenceScores(dir, QUERY, DOCS);
   nodes = await startRedisCluster(3);
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],

@@ -7,7 +7,7 @@
 import { verifySignature } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
+import { testEncoderDir, removeTestModels, referenceScores } from '../support/model';
 import { waitFor } from '../support/processes';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
 
@@ -83,9 +83,7 @@ it("a job running while Redis refuses writes for 10 s completes with the engine'
   const view = await c.client.waitJob(id, 180000, undefined, 250);
   expect(view.status).toBe('completed');
   expect(view.progress).toMatchObject({ pairs_done: 3000, pairs_total: 3000 });
-  const engine = await referenceEngine(dir);
-  const expected = await engine.computeScore(docs.map((d) => [query, d] as [string, string]));
-  await engine.close();
+  const expected = await referenceScores(dir, query, docs);
   const all = await c.client.get(`/v1/jobs/${id}/results?all=true&format=json`);
   expect(all.status).toBe(200);
   expect(all.body.results[0].scores).toEqual(expected);

@@ -4,7 +4,7 @@
  */
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
+import { testEncoderDir, removeTestModels, referenceScores } from '../support/model';
 import { waitFor } from '../support/processes';
 
 jest.setTimeout(180000);
@@ -44,9 +44,7 @@ it('completes a job across a Redis crash and restart', async () => {
   const view = await cluster.client.waitJob(id, 120000, undefined, 250);
   expect(view.status).toBe('completed');
   expect(view.progress).toMatchObject({ pairs_done: 3000, pairs_total: 3000 });
-  const engine = await referenceEngine(dir);
-  const expected = await engine.computeScore(docs.map((d) => ['harbor station', d] as [string, string]));
-  await engine.close();
+  const expected = await referenceScores(dir, 'harbor station', docs);
   const all = await cluster.client.get(`/v1/jobs/${id}/results?all=true&format=json`);
   expect(all.body.results[0].scores).toEqual(expected);
   expect((await cluster.client.get('/health/ready')).status).toBe(200);

@@ -5,7 +5,7 @@
  */
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
-import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
+import { removeTestModels, testEncoderDir, referenceScores } from '../support/model';
 import { waitFor } from '../support/processes';
 import { type SentinelSet, startSentinelSet } from '../support/redis-topology';
 
@@ -20,9 +20,7 @@ let reference: number[];
 
 beforeAll(async () => {
   const dir = await testEncoderDir();
-  const engine = await referenceEngine(dir);
-  reference = await engine.computeScore(DOCS.map((d) => [QUERY, d] as [string, string]));
-  await engine.close();
+  reference = await referenceScores(dir, QUERY, DOCS);
   sentinel = await startSentinelSet(3);
   cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],

@@ -35,3 +35,13 @@ export const testLayerwiseDir = () => generated('layerwise');
 export async function referenceEngine(dir: string): Promise<FlagReranker> {
   return (await AutoReranker.fromFinetuned(dir, { devices: ['cpu'], intraOpNumThreads: 1 })) as FlagReranker;
 }
+
+/** The in-process engine's scores of one query against documents (engine opened and closed here). */
+export async function referenceScores(dir: string, query: string, documents: readonly string[]): Promise<number[]> {
+  const engine = await referenceEngine(dir);
+  try {
+    return await engine.computeScore(documents.map((d) => [query, d] as [string, string]));
+  } finally {
+    await engine.close();
+  }
+}
