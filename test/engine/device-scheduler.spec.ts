@@ -1,6 +1,6 @@
 import { OutOfMemoryError, PRIORITY_DEFAULT, PRIORITY_INTERACTIVE, type ScoreSchedule } from '@rerank/engine';
 import { buildBatchTensors } from '../../libs/engine/src/batching/tensors';
-import { DeviceScheduler, type RunRecord } from '../../libs/engine/src/runtime/device-scheduler';
+import { DeviceScheduler, type RunRecord, type SchedulerOptions } from '../../libs/engine/src/runtime/device-scheduler';
 import { DeviceRunError, type DeviceSession, type Feed, type RunOutput } from '../../libs/engine/src/runtime/device-session';
 import type { ScoreTask } from '../../libs/engine/src/runtime/score-pipeline';
 
@@ -9,12 +9,17 @@ import type { ScoreTask } from '../../libs/engine/src/runtime/score-pipeline';
  * finishing each run on the next turn of the event loop: the order of runs is decided by the
  * scheduler alone, recorded by its onRun hook, and asserted without clocks.
  */
-function fakeDevice(name: string, opts: { memoryTokens?: number; broken?: (ids: BigInt64Array) => boolean } = {}): DeviceSession {
+function fakeDevice(
+  name: string,
+  opts: { memoryTokens?: number; broken?: (ids: BigInt64Array) => boolean; clock?: { ms: number } } = {},
+): DeviceSession {
   return {
     name,
     async run(_path: string, feeds: Record<string, Feed>): Promise<RunOutput> {
       const [rows, width] = feeds.input_ids.dims;
       await new Promise((r) => setImmediate(r));
+      // A fake clock, if given: each run takes 1 ms per padded token.
+      if (opts.clock) opts.clock.ms += rows * width;
       if (rows * width > (opts.memoryTokens ?? Infinity))
         throw new DeviceRunError(`${name}: Failed to allocate memory for ${rows}x${width}`, true);
       if (opts.broken?.(feeds.input_ids.data)) throw new DeviceRunError(`${name}: invalid input`, false);
@@ -53,11 +58,15 @@ function task(label: string, lengths: number[], base: number, o: TaskOptions = {
 const expected = (lengths: number[], base: number) => lengths.map((n, i) => (base + i) * n);
 const same = (count: number, length = 10) => Array.from({ length: count }, () => length);
 
-/** A scheduler on one fake device and the runs it dispatches. */
-function scheduler(devices = [fakeDevice('d')]) {
+/**
+ * A scheduler on one fake device and the runs it dispatches. A newly active tenant's credit is one
+ * batch, as a group's (tenantCreditMs 0), unless `options` say otherwise: the time-based credit has
+ * its own tests, on a fake clock.
+ */
+function scheduler(devices = [fakeDevice('d')], options: Omit<SchedulerOptions, 'onRun'> = { tenantCreditMs: 0 }) {
   const runs: RunRecord[] = [];
   const hooks: { onRun?: (run: RunRecord) => void } = {};
-  const s = new DeviceScheduler(devices, { onRun: (run) => (runs.push(run), hooks.onRun?.(run)) });
+  const s = new DeviceScheduler(devices, { ...options, onRun: (run) => (runs.push(run), hooks.onRun?.(run)) });
   return { s, runs, hooks };
 }
 const leads = (runs: RunRecord[]) => runs.map((r) => r.parts[0].label);
@@ -149,6 +158,26 @@ describe('DeviceScheduler: fairness by virtual device time', () => {
     const window = leads(runs).slice(0, 60);
     expect(window.filter((l) => l === 'big').length).toBeGreaterThanOrEqual(29);
     expect(window.filter((l) => l === 'small').length).toBeGreaterThanOrEqual(29);
+  });
+
+  test('a tenant that becomes active runs ahead for tenantCreditMs of device time at the measured rate, then the tenants share', async () => {
+    const clock = { ms: 0 };
+    const sequence = async (tenantCreditMs: number) => {
+      const { s, runs, hooks } = scheduler([fakeDevice('d', { clock })], { tenantCreditMs, now: () => clock.ms });
+      const big = s.score(task('big', same(200), 1, { schedule: { tenant: 'A' } }));
+      let small: Promise<Float64Array> | undefined;
+      hooks.onRun = () => {
+        if (runs.length === 10) small = s.score(task('small', same(40), 1000, { schedule: { tenant: 'B' } }));
+      };
+      expect(Array.from(await big)).toEqual(expected(same(200), 1));
+      expect(Array.from(await (small as Promise<Float64Array>))).toEqual(expected(same(40), 1000));
+      return leads(runs).slice(10, 24).join(' ');
+    };
+    // Runs of 4 rows × 10 tokens take 40 ms on the fake clock: 1 token per ms. A credit of 200 ms is
+    // 200 tokens: B's five runs come next (A's two in flight aside), then turns.
+    expect(await sequence(200)).toBe('small small small small small big small big small big small big small big');
+    // Without a time credit, one batch: B's first run, then turns.
+    expect(await sequence(0)).toBe('small big small big small big small big small big small big small big');
   });
 
   test('a tenant that was busy alone does not make a newcomer wait for its history', async () => {

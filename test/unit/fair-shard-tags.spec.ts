@@ -1,7 +1,7 @@
 /**
  * Fair shard tags (issue 13): the pure tagger with exact values, then the Redis side on a real
  * redis-server with real BullMQ queues (tenant sets, re-tagging, shards taken meanwhile, two API
- * replicas adding jobs for one tenant at once).
+ * replicas adding jobs for one tenant at once, a tenant's bounded credit when it comes back).
  */
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
@@ -12,6 +12,9 @@ import {
   FairShardTags,
   keys,
   MAX_BULL_PRIORITY,
+  NEWCOMER_CREDIT_UNITS,
+  newcomerStart,
+  SHARD_PRIORITY,
   type ShardPlan,
   shardJobId,
   tagAt,
@@ -30,9 +33,22 @@ function shardsOf(job: string, costs: number[], factor = 1, queuedAt = 0): FairS
 const order = (tags: { id: string; tag: number }[]) => tags.map((t) => `${t.id}@${t.tag}`);
 
 describe('tenantTags (pure)', () => {
-  it('costFactor is 1 + priority, clamped to 0..9; the virtual time is never below SHARD_PRIORITY', () => {
+  it("costFactor is 1 + priority, clamped to 0..9; the virtual time is the queue's head, SHARD_PRIORITY on an empty queue", () => {
     expect([0, 1, 3, 9, 12, -1, 2.7].map(costFactor)).toEqual([1, 2, 4, 10, 10, 1, 3]);
-    expect([virtualTime(null), virtualTime(5), virtualTime(37)]).toEqual([10, 10, 37]);
+    expect([SHARD_PRIORITY, NEWCOMER_CREDIT_UNITS]).toEqual([100, 64]);
+    expect([virtualTime(null), virtualTime(5), virtualTime(370)]).toEqual([100, 5, 370]);
+  });
+
+  it("a tenant without waiting shards starts at its previous finish, kept within the credit of the queue's head either way", () => {
+    // Empty queue: SHARD_PRIORITY, whatever its finish.
+    expect([newcomerStart(null, null), newcomerStart(null, 5000)]).toEqual([100, 100]);
+    // No finish recorded: the full credit ahead of the head (BullMQ's lowest priority, 1, bounds it).
+    expect([newcomerStart(500, null), newcomerStart(50, null)]).toEqual([436, 1]);
+    // A finish near the head stands; one far ahead of it (it has been idle) gives only the credit;
+    // one far behind it (left from an earlier busy period) holds it back only the credit.
+    expect([newcomerStart(500, 480), newcomerStart(500, 530), newcomerStart(500, 300), newcomerStart(500, 900)]).toEqual([
+      480, 530, 436, 564,
+    ]);
   });
 
   it('one job: its shards advance the sequence by their cost in units of COST_UNIT_CHARS, the sum taken exactly', () => {
@@ -146,15 +162,28 @@ describe('FairShardTags on Redis and BullMQ', () => {
     const q = queue('shards.fair1');
     const fair = new FairShardTags(redis.client, 5000);
     await fair.addJob(q, { jobId: 'a1', owner: 'A', shards: plans([U, U, U]) }, addTo(q, 'a1'));
-    expect(await waiting(q)).toEqual(['a1-s0@10', 'a1-s1@11', 'a1-s2@12']);
+    expect(await waiting(q)).toEqual(['a1-s0@100', 'a1-s1@101', 'a1-s2@102']);
+    // B comes with nothing recorded: it starts the full credit (64 units) ahead of the head.
     await fair.addJob(q, { jobId: 'b1', owner: 'B', shards: plans([U, U]) }, addTo(q, 'b1'));
-    expect(await waiting(q)).toEqual(['a1-s0@10', 'b1-s0@10', 'a1-s1@11', 'b1-s1@11', 'a1-s2@12']);
+    expect(await waiting(q)).toEqual(['b1-s0@36', 'b1-s1@37', 'a1-s0@100', 'a1-s1@101', 'a1-s2@102']);
     // A's second job: A's waiting shards are tagged again, the new job's interleave with them
     // (not queued behind a1), B keeps its place.
     await fair.addJob(q, { jobId: 'a2', owner: 'A', shards: plans([U, U]) }, addTo(q, 'a2'));
-    expect(await waiting(q)).toEqual(['a1-s0@10', 'b1-s0@10', 'b1-s1@11', 'a2-s0@11', 'a1-s1@12', 'a2-s1@13', 'a1-s2@14']);
-    expect((await redis.client.hkeys(keys.fairShards(q.name, 'A'))).sort()).toEqual(['a1-s0', 'a1-s1', 'a1-s2', 'a2-s0', 'a2-s1']);
+    expect(await waiting(q)).toEqual(['b1-s0@36', 'b1-s1@37', 'a1-s0@100', 'a2-s0@101', 'a1-s1@102', 'a2-s1@103', 'a1-s2@104']);
+    // Each tenant's hash: its waiting shards and `~finish`, the tag after its sequence.
+    expect((await redis.client.hkeys(keys.fairShards(q.name, 'A'))).sort()).toEqual([
+      'a1-s0',
+      'a1-s1',
+      'a1-s2',
+      'a2-s0',
+      'a2-s1',
+      '~finish',
+    ]);
     expect(await redis.client.hget(keys.fairShards(q.name, 'A'), 'a2-s1')).toMatch(new RegExp(`^${U} 1 \\d+$`));
+    expect([
+      await redis.client.hget(keys.fairShards(q.name, 'A'), '~finish'),
+      await redis.client.hget(keys.fairShards(q.name, 'B'), '~finish'),
+    ]).toEqual(['105', '38']);
     expect(await redis.client.exists(keys.fairLock(q.name, 'A'))).toBe(0);
   });
 
@@ -169,9 +198,9 @@ describe('FairShardTags on Redis and BullMQ', () => {
       await q.remove('c1-s2');
       await addTo(q, 'c2')(priorities);
     });
-    // Tenant C's sequence starts at its first waiting tag (11): c1-s1, c2-s0, c1-s2 (skipped), c1-s3.
-    expect(await waiting(q)).toEqual(['c1-s1@11', 'c2-s0@12', 'c1-s3@14']);
-    expect((await redis.client.hkeys(keys.fairShards(q.name, 'C'))).sort()).toEqual(['c1-s1', 'c1-s3', 'c2-s0']);
+    // Tenant C's sequence starts at its first waiting tag (101): c1-s1, c2-s0, c1-s2 (skipped), c1-s3.
+    expect(await waiting(q)).toEqual(['c1-s1@101', 'c2-s0@102', 'c1-s3@104']);
+    expect((await redis.client.hkeys(keys.fairShards(q.name, 'C'))).sort()).toEqual(['c1-s1', 'c1-s3', 'c2-s0', '~finish']);
   });
 
   it("two API replicas adding jobs for one tenant at once tag one after the other (the tenant's lock): the jobs interleave, no tag twice", async () => {
@@ -193,6 +222,28 @@ describe('FairShardTags on Redis and BullMQ', () => {
     // Whichever came first, the second saw its shards and interleaved with them.
     const first = got[0].slice(0, 2);
     const second = first === 'd1' ? 'd2' : 'd1';
-    expect(got).toEqual([`${first}-s0@10`, `${second}-s0@11`, `${first}-s1@12`, `${second}-s1@13`]);
+    expect(got).toEqual([`${first}-s0@100`, `${second}-s0@101`, `${first}-s1@102`, `${second}-s1@103`]);
+  });
+
+  it('a tenant back from idle goes ahead of the head by the credit at most; a stream of its jobs cannot keep jumping: its finish advances', async () => {
+    const q = queue('shards.fair4');
+    const fair = new FairShardTags(redis.client, 5000);
+    // Tenant E's big job: shards of 16 units from 100.
+    await fair.addJob(q, { jobId: 'e1', owner: 'E', shards: plans([16 * U, 16 * U, 16 * U]) }, addTo(q, 'e1'));
+    // Tenant F sends jobs of one 32-unit shard, each taken by a worker before the next arrives.
+    const firstTags: number[] = [];
+    for (const job of ['f1', 'f2', 'f3', 'f4']) {
+      await fair.addJob(q, { jobId: job, owner: 'F', shards: plans([32 * U]) }, addTo(q, job));
+      const mine = (await waiting(q)).find((w) => w.startsWith(`${job}-`)) as string;
+      firstTags.push(Number(mine.split('@')[1]));
+      await q.remove(shardJobId(job, 0));
+    }
+    // f1 starts the full credit ahead of e1's head (100 - 64); then F's finish carries on: f3 ties
+    // with the head (and queues behind it, BullMQ keeping arrival order), f4 comes after it.
+    expect(firstTags).toEqual([36, 68, 100, 132]);
+    // A finish left from an earlier busy period holds a tenant back by the credit at most.
+    await redis.client.hset(keys.fairShards(q.name, 'G'), '~finish', '5000');
+    await fair.addJob(q, { jobId: 'g1', owner: 'G', shards: plans([U]) }, addTo(q, 'g1'));
+    expect(await waiting(q)).toEqual(['e1-s0@100', 'e1-s1@116', 'e1-s2@132', 'g1-s0@164']);
   });
 });

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     registry: new WorkersRegistry(redis),
     scorer: new EngineScorer(config, device, workerLog, id, metrics),
     metrics,
-    consume: (handler) => {
+    consume: (handler, admitToTenantSlot) => {
       // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
       let lastQueueError = 0;
       return consumeShards(config, config.workerModels, handler, {
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
           workerLog.error(`queue: ${e.message}`);
         },
         onFailed: (what, attempts, _max, e) => workerLog.warn(`${what} failed (attempt ${attempts}): ${e.message}`),
+        admitToTenantSlot,
       });
     },
   });

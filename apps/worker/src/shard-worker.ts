@@ -18,6 +18,7 @@ import {
   PermanentTaskError,
   type QueueConsumer,
   type PairScore,
+  parseShardJobId,
   rankingScore,
   type RerankConfig,
   type ScoringJobData,
@@ -41,8 +42,14 @@ export interface ShardWorkerDeps {
   jobs: ShardJobs;
   registry: Pick<WorkersRegistry, 'beat' | 'remove'>;
   scorer: ShardScorer;
-  /** Starts taking scoring tasks from the queue (BullMQ: consumeShards). */
-  consume: (handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>) => QueueConsumer;
+  /**
+   * Starts taking scoring tasks from the queue (BullMQ: consumeShards); `admitToTenantSlot` says
+   * whether a waiting shard may take a tenant slot (RERANK_WORKER_TENANT_SLOTS).
+   */
+  consume: (
+    handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
+    admitToTenantSlot: (shardJobId: string) => Promise<boolean>,
+  ) => QueueConsumer;
   /** Worker id in heartbeats (default host-pid). */
   id?: string;
   log?: Logger;
@@ -83,6 +90,8 @@ export class ShardWorker {
   private pairsScored = 0;
   /** Jobs of the shards being scored now (a job may have several). */
   private readonly running: string[] = [];
+  /** Shards in hand per tenant (owner), from reading their job's context to their end. */
+  private readonly tenantShards = new Map<string, number>();
   private stopping: Promise<void> | undefined;
   /** Busy time (something being scored) since the last busy-ratio reading. */
   private busyMs = 0;
@@ -105,7 +114,10 @@ export class ShardWorker {
     this.beat.unref();
     await this.heartbeat();
     await this.deps.scorer.load();
-    this.consumer = this.deps.consume((data) => this.handle(data));
+    this.consumer = this.deps.consume(
+      (data) => this.handle(data),
+      (id) => this.admitToTenantSlot(id),
+    );
     await this.consumer.waitUntilReady();
     this.state = 'ready';
     await this.heartbeat();
@@ -192,6 +204,18 @@ export class ShardWorker {
     return ctx;
   }
 
+  /**
+   * The tenant slots take a waiting shard only for a tenant holding fewer shards here than the
+   * fixed slots: another tenant's job starts now instead of after the shards in flight, and the
+   * device scheduler shares the device; the tenant filling the fixed slots gets no more.
+   */
+  async admitToTenantSlot(shardJobId: string): Promise<boolean> {
+    const shard = parseShardJobId(shardJobId);
+    if (!shard || this.stopping) return false;
+    const ctx = await this.context(shard.jobId).catch(() => null);
+    return ctx !== null && (this.tenantShards.get(ctx.owner) ?? 0) < this.config.workerConcurrency;
+  }
+
   /** A Redis read or write of a shard, retried through infrastructure errors (RERANK_INFRA_RETRY_MS). */
   private redisOp<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
@@ -212,9 +236,20 @@ export class ShardWorker {
 
   /** Two round trips of its own per shard: start (status, texts, running, run count) and progress. */
   private async runShard(d: ShardJobData): Promise<ShardReturn> {
-    const where = `shard ${d.n} of job ${d.jobId}`;
     const ctx = await this.redisOp(`reading the layout of job ${d.jobId}`, () => this.context(d.jobId));
     if (!ctx) return { skipped: true, reason: 'job not found (expired or removed)' };
+    this.tenantShards.set(ctx.owner, (this.tenantShards.get(ctx.owner) ?? 0) + 1);
+    try {
+      return await this.scoreInContext(d, ctx);
+    } finally {
+      const left = (this.tenantShards.get(ctx.owner) ?? 1) - 1;
+      if (left > 0) this.tenantShards.set(ctx.owner, left);
+      else this.tenantShards.delete(ctx.owner);
+    }
+  }
+
+  private async scoreInContext(d: ShardJobData, ctx: ShardContext): Promise<ShardReturn> {
+    const where = `shard ${d.n} of job ${d.jobId}`;
     const query = ctx.layout.queries[d.q];
     // Cancelled (or already failed) jobs: shards not started never run.
     const start = await this.redisOp(`starting ${where}`, () => this.jobs.startShard(d.jobId, d.n, flatIndices(ctx.layout, d.q, d.idx)));

@@ -181,6 +181,16 @@ function report(plan: Plan, preset: string, bigPairs: number, idle: Phase[], loa
     notes: `target < 10%; the small traffic's ${trafficPairs.toLocaleString('en-US')} pairs (${fmt((100 * trafficPairs) / bigPairs, 0)} % of the big job's) ran inside the big job's wall time, first (sync) or sharing (the small job)`,
     headline: true,
   });
+  // The least loss any work-conserving schedule could give: the small traffic's pairs take the device
+  // for about their share of all pairs in the phase (costed as the big job's pairs), whatever the order.
+  const floor = trafficPairs / (bigPairs + trafficPairs);
+  metrics.push({
+    group,
+    name: "big job's least possible loss with this small traffic",
+    value: fmt(floor * 100, 1),
+    unit: '%',
+    notes: "the small traffic's pairs / all pairs of the loaded phase: the device time they take from the big job however they are scheduled",
+  });
   // Whether serving both costs throughput: every pair scored in the loaded phase over its wall time.
   const deviceLoss = 1 - (bigPairs + trafficPairs) / bigLoaded / (bigPairs / bigAlone);
   metrics.push({

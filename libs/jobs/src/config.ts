@@ -89,6 +89,8 @@ export interface RerankConfig {
   workerConcurrency: number;
   /** Synchronous request parts one worker process scores at once (their own queue). */
   workerSyncConcurrency: number;
+  /** RERANK_WORKER_TENANT_SLOTS: as many more shard slots, for tenants holding fewer shards than that on the worker. */
+  workerTenantSlots: boolean;
   /** RERANK_WORKER_MODELS: the models a worker loads and serves (names of `models`); all of them when unset. */
   workerModels: string[];
   /** RERANK_REFUSE_UNSERVED: requests refused (503) for a model without a live worker. */
@@ -305,6 +307,14 @@ export const CONFIG_VARS = [
     processes: ['worker'],
     description:
       "Shards one worker scores at once. Two keep its device busy while the other shard's texts are read from and its scores written to Redis, and tokenized; the engine interleaves their batches.",
+  },
+  {
+    name: 'RERANK_WORKER_TENANT_SLOTS',
+    type: flag(),
+    default: '1',
+    processes: ['worker'],
+    description:
+      "1: while its RERANK_WORKER_CONCURRENCY shard slots are busy, a worker takes up to as many more shards, each only when the next one waiting belongs to a tenant (API key) holding fewer than RERANK_WORKER_CONCURRENCY shards on it; so another tenant's job starts within a moment instead of after the shards in flight, and the engine shares the device between the tenants. 0: only the fixed slots.",
   },
   {
     name: 'RERANK_SHARD_MAX_CHARS',
@@ -906,6 +916,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     shard: { maxPairs: v.RERANK_SHARD_MAX_PAIRS, maxChars: v.RERANK_SHARD_MAX_CHARS, minShards: v.RERANK_SHARD_MIN_COUNT },
     workerConcurrency: v.RERANK_WORKER_CONCURRENCY,
     workerSyncConcurrency: v.RERANK_WORKER_SYNC_CONCURRENCY,
+    workerTenantSlots: v.RERANK_WORKER_TENANT_SLOTS,
     workerModels: v.RERANK_WORKER_MODELS ?? (v.RERANK_MODELS ?? []).map((m) => m.name),
     refuseUnserved: v.RERANK_REFUSE_UNSERVED,
     webhook: {
@@ -982,6 +993,7 @@ export function describeConfig(c: RerankConfig): Record<string, unknown> {
     shard: c.shard,
     workerConcurrency: c.workerConcurrency,
     workerSyncConcurrency: c.workerSyncConcurrency,
+    workerTenantSlots: c.workerTenantSlots,
     workerModels: c.workerModels,
     queue: c.queue,
     webhook: c.webhook,

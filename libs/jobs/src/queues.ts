@@ -33,19 +33,22 @@ export function modelQueues(model: string): ModelQueueNames {
 export const QUEUE_WEBHOOKS = 'webhooks';
 
 /**
- * The lowest BullMQ priority of an asynchronous job's shards (the virtual time of an empty queue);
- * tags count up from it by cost (see shard-priority.ts). Synchronous
- * requests have their own queue (QUEUE_SYNC) and go ahead of shards on the device.
+ * The virtual time of an empty shard queue: a job's shard tags count up from it by cost, and a
+ * tenant back from idle may start up to NEWCOMER_CREDIT_UNITS below the queue's head, so this
+ * leaves room for that credit (see shard-priority.ts). Synchronous requests have their own queue
+ * (QUEUE_SYNC) and go ahead of shards on the device.
  */
-export const SHARD_PRIORITY = 10;
+export const SHARD_PRIORITY = 100;
+/** The lowest BullMQ priority of a synchronous request (its own queue). */
+export const SYNC_LOWEST_PRIORITY = 9;
 
 /**
  * BullMQ priority of a synchronous request from Cohere's `priority` (0, the default, is the highest):
  * 0 → no BullMQ priority (ahead of everything, as before); 1..9 → BullMQ priority 1..9, in that order;
- * 10 and above → 9. Every synchronous request stays ahead of asynchronous job shards (SHARD_PRIORITY).
+ * 10 and above → 9 (SYNC_LOWEST_PRIORITY). The device runs every synchronous request ahead of job shards.
  */
 export function syncPriority(priority: number): number | undefined {
-  return priority <= 0 ? undefined : Math.min(priority, SHARD_PRIORITY - 1);
+  return priority <= 0 ? undefined : Math.min(priority, SYNC_LOWEST_PRIORITY);
 }
 
 /**
@@ -116,4 +119,11 @@ export interface WebhookJobData {
 
 /** BullMQ job ids may not contain ':'; ours never do. */
 export const shardJobId = (jobId: string, n: number) => `${jobId}-s${n}`;
+
+/** The job and shard number of a shard's BullMQ job id (shardJobId), or null for another id. */
+export function parseShardJobId(id: string): { jobId: string; n: number } | null {
+  const cut = id.lastIndexOf('-s');
+  const n = Number(id.slice(cut + 2));
+  return cut < 1 || cut + 2 === id.length || !Number.isInteger(n) || n < 0 ? null : { jobId: id.slice(0, cut), n };
+}
 export const webhookJobId = (jobId: string, event: TerminalStatus) => `${jobId}-${event}`;

@@ -12,9 +12,13 @@
  *    tenant) with the least virtual time, then that group's earliest call. A run charges each call
  *    in it its own padded tokens (rows × width): to its tenant's virtual time (tenants weigh the
  *    same) and to its group's divided by the group's `weight`. A tenant or group that becomes
- *    active starts at max(its own virtual time, the least among the other active ones − a credit
- *    of one batch: the padded tokens of the call's next batch) (fair-share.ts): nobody banks idle
- *    time, a newcomer waits for no history, and a big job never starves: it only shares.
+ *    active starts at max(its own virtual time, the least among the other active ones − a credit)
+ *    (fair-share.ts). A group's credit is one batch (the padded tokens of the call's next batch); a
+ *    tenant's is what the devices run in `tenantCreditMs` (TENANT_CREDIT_MS, at the rate measured
+ *    over recent runs), at least one batch. So a tenant back from idle, say a small job arriving
+ *    beside another tenant's big one, runs alone for up to that long before the two share; its
+ *    lag is bounded (it cannot bank more idle time than that), a newcomer waits for no history,
+ *    and a big job never starves: it only shares.
  * 3. Merging: the chosen call's next batch is topped up, while it stays under the chosen call's
  *    `batchSize` and `maxBatchTokens`, with pending pairs of other calls that can share a device
  *    run (the same `mergeKey`: graph, output, padding, score columns and reading), taken in the
@@ -54,9 +58,32 @@ export interface RunRecord {
   parts: { call: number; label?: string; rows: number }[];
 }
 
-export interface SchedulerHooks {
+/** Device time a tenant back from idle may run ahead of the others before they share (the header's step 2). */
+export const TENANT_CREDIT_MS = 2000;
+
+export interface SchedulerOptions {
   /** Told about each run as it is dispatched (tests: the order and merging of runs). */
   onRun?: (run: RunRecord) => void;
+  /** A newly active tenant's credit in device time (default TENANT_CREDIT_MS; 0: one batch). */
+  tenantCreditMs?: number;
+  /** Milliseconds, for the device rate (default performance.now). */
+  now?: () => number;
+}
+
+/** A device's measured rate: padded tokens per millisecond of its own run time (smoothed). */
+class DeviceRate {
+  tokensPerMs = 0;
+  private lastEnd = -Infinity;
+
+  /** A run of `tokens` dispatched at `start` ended at `end`; runs of one device end in order. */
+  record(tokens: number, start: number, end: number): void {
+    // Its own time: from when the device finished the run before it, or from its dispatch.
+    const ms = end - Math.max(start, this.lastEnd);
+    this.lastEnd = end;
+    if (ms <= 0) return;
+    const rate = tokens / ms;
+    this.tokensPerMs = this.tokensPerMs === 0 ? rate : 0.8 * this.tokensPerMs + 0.2 * rate;
+  }
 }
 
 interface PendingPair {
@@ -108,15 +135,23 @@ interface Run {
 
 export class DeviceScheduler {
   private readonly free = new Map<DeviceSession, number>();
+  private readonly rates = new Map<DeviceSession, DeviceRate>();
+  private readonly now: () => number;
+  private readonly tenantCreditMs: number;
   private readonly classes = new Map<number, FairLevel<TenantMember>>();
   private readonly calls = new Set<Call>();
   private nextId = 0;
 
   constructor(
     private readonly devices: readonly DeviceSession[],
-    private readonly hooks: SchedulerHooks = {},
+    private readonly hooks: SchedulerOptions = {},
   ) {
-    for (const d of devices) this.free.set(d, LANES_PER_DEVICE);
+    for (const d of devices) {
+      this.free.set(d, LANES_PER_DEVICE);
+      this.rates.set(d, new DeviceRate());
+    }
+    this.now = hooks.now ?? (() => performance.now());
+    this.tenantCreditMs = hooks.tenantCreditMs ?? TENANT_CREDIT_MS;
   }
 
   /** Scores a call's pairs on the shared devices; `columns` scores per pair, in input order. */
@@ -280,7 +315,9 @@ export class DeviceScheduler {
       const { path, output } = lead.task.graphFor(device);
       let out: RunOutput;
       try {
+        const start = this.now();
         out = await device.run(path, tensors.feeds, output);
+        (this.rates.get(device) as DeviceRate).record(pairs.length * width, start, this.now());
       } catch (e) {
         if (!(e instanceof DeviceRunError) || !e.oom) throw e;
         if (pairs.length === 1)
@@ -334,6 +371,13 @@ export class DeviceScheduler {
     }
   }
 
+  /** The devices' measured rate together, padded tokens per millisecond (0 before any run). */
+  private tokensPerMs(): number {
+    let sum = 0;
+    for (const r of this.rates.values()) sum += r.tokensPerMs;
+    return sum;
+  }
+
   private retire(call: Call): void {
     this.calls.delete(call);
     call.tenant.live--;
@@ -347,11 +391,12 @@ export class DeviceScheduler {
     call.ready = ready;
     const tenants = this.classes.get(call.priority) as FairLevel<TenantMember>;
     const { groups } = call.tenant;
-    // One batch of this call's padded tokens: the credit a newly active tenant or group may start behind the clock.
+    // The credit a newly active group may start behind the clock: one batch of this call's padded
+    // tokens; a newly active tenant's: what the devices run in tenantCreditMs, at least that batch.
     const next = call.batches[0];
     const credit = next ? next.length * widthOf(next, call.limits.padMultiple, call.task.exactWidth === true) : 0;
     if (ready) {
-      if (call.group.active === 0) tenants.activate(call.tenant, credit);
+      if (call.group.active === 0) tenants.activate(call.tenant, Math.max(credit, this.tenantCreditMs * this.tokensPerMs()));
       groups.activate(call.group, credit);
     } else {
       groups.deactivate(call.group);

@@ -18,6 +18,7 @@ import {
 import { createRedis } from '../redis';
 import { workerQueueOptions } from './bull-flow';
 import type { AggregationTask, QueueConsumer, WebhookTask } from './scoring-queue';
+import { tenantSlots } from './tenant-slot';
 
 /** Thrown by a handler: fail the queue job now, without its remaining attempts. */
 export class PermanentTaskError extends Error {
@@ -40,7 +41,14 @@ interface RawOptions<D> {
   onFailed?: (job: Job<D>, e: Error) => void;
 }
 
-function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D>) => Promise<R>, options: RawOptions<D>): QueueConsumer {
+/** A BullMQ Worker running `handler` on each job of `queue` (a PermanentTaskError fails the job for good). */
+function bullWorker<D, R>(
+  config: RerankConfig,
+  queue: string,
+  handler: (job: Job<D>) => Promise<R>,
+  options: RawOptions<D>,
+  autorun = true,
+): Worker<D, R> {
   const worker = new Worker<D, R>(
     queue,
     async (job) => {
@@ -54,6 +62,7 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
     {
       connection: createRedis(config.redisUrl, { blocking: true, name: options.name }),
       concurrency: options.concurrency,
+      autorun,
       ...workerQueueOptions(config),
     },
   );
@@ -61,6 +70,11 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
   else worker.on('error', () => undefined);
   const onFailed = options.onFailed;
   if (onFailed) worker.on('failed', (job, e) => job && onFailed(job, e));
+  return worker;
+}
+
+function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D>) => Promise<R>, options: RawOptions<D>): QueueConsumer {
+  const worker = bullWorker(config, queue, handler, options);
   return {
     name: queue,
     isRunning: () => worker.isRunning(),
@@ -76,25 +90,57 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
  * (modelQueues), so shards never hold the slots a request needs and a worker never takes a model it
  * has not loaded. Either queue's tasks go to the same handler. A worker takes a shard only when one of
  * its shard slots is free: no private backlog beyond what it scores. The concurrencies are per model.
+ * With `admitToTenantSlot` and RERANK_WORKER_TENANT_SLOTS, each model's shard queue also has as many
+ * tenant slots (tenant-slot.ts): more shards while the fixed slots are busy, for the tenants admitted.
  */
 export function consumeShards(
   config: RerankConfig,
   models: readonly string[],
   handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
-  options: Omit<ConsumerOptions, 'concurrency'>,
+  options: Omit<ConsumerOptions, 'concurrency'> & {
+    /** Whether the shard at the head of the queue (its BullMQ job id) may take the tenant slot. */
+    admitToTenantSlot?: (shardJobId: string) => Promise<boolean>;
+  },
 ): QueueConsumer {
-  const run = (job: Job<ScoringJobData>) => handler(job.data);
-  const opts = { ...options, onFailed: described<ScoringJobData>(options.onFailed) };
+  const { admitToTenantSlot, ...rest } = options;
+  const opts = { ...rest, onFailed: described<ScoringJobData>(options.onFailed) };
   const consumers = models.flatMap((model) => {
     const names = modelQueues(model);
-    return [
+    let busy = 0;
+    const run = async (job: Job<ScoringJobData>) => {
+      busy++;
+      try {
+        return await handler(job.data);
+      } finally {
+        busy--;
+      }
+    };
+    const own = [
       consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.shards, run, { ...opts, concurrency: config.workerConcurrency }),
-      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, run, {
+      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, (job) => handler(job.data), {
         ...opts,
         name: `${options.name}-sync`,
         concurrency: config.workerSyncConcurrency,
       }),
     ];
+    if (config.workerTenantSlots && admitToTenantSlot) {
+      const worker = bullWorker<ScoringJobData, ShardReturn | SyncReturn>(
+        config,
+        names.shards,
+        (job) => handler(job.data),
+        { ...opts, name: `${options.name}-slots`, concurrency: config.workerConcurrency },
+        false,
+      );
+      own.push(
+        tenantSlots(worker, config.workerConcurrency, {
+          full: () => busy >= config.workerConcurrency,
+          admit: admitToTenantSlot,
+          lockDurationMs: config.queue.lockDurationMs,
+          onError: options.onError ?? (() => undefined),
+        }),
+      );
+    }
+    return own;
   });
   return {
     name: QUEUE_SHARDS,

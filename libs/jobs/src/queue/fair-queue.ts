@@ -10,11 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { shardJobId } from '../queues';
+import { parseShardJobId, shardJobId } from '../queues';
 import type { ShardPlan } from '../sharding';
 import { keys } from '../store/keys';
 import { runScript, SCRIPTS } from '../store/scripts';
-import { costFactor, type FairShard, shardCost, tenantTags, virtualTime } from './shard-priority';
+import { costFactor, type FairShard, newcomerStart, shardCost, tagAt, tenantTags, virtualTime } from './shard-priority';
 
 /** The tenant of jobs queued without an owner (no API keys configured: everyone shares one). */
 export const SHARED_TENANT = 'open';
@@ -38,11 +38,10 @@ const entry = (s: Pick<FairShard, 'cost' | 'factor' | 'queuedAt'>) => `${s.cost}
 
 /** A tenant's waiting shard from the hash (id `<job>-s<n>`), or null for an entry it cannot read. */
 function parseEntry(id: string, value: string): FairShard | null {
-  const cut = id.lastIndexOf('-s');
+  const shard = parseShardJobId(id);
   const [cost, factor, queuedAt] = value.split(' ').map(Number);
-  const n = Number(id.slice(cut + 2));
-  if (cut < 1 || !Number.isInteger(n) || ![cost, factor, queuedAt].every(Number.isFinite)) return null;
-  return { id, job: id.slice(0, cut), n, cost, factor, queuedAt };
+  if (!shard || ![cost, factor, queuedAt].every(Number.isFinite)) return null;
+  return { id, job: shard.jobId, n: shard.n, cost, factor, queuedAt };
 }
 
 export class FairShardTags {
@@ -64,10 +63,11 @@ export class FairShardTags {
     try {
       const reply = (await runScript(this.redis, SCRIPTS.fairWaiting, [hash, queue.keys.prioritized], [])) as (string | number)[];
       const head = Number(reply[0]);
+      const finish = Number(reply[1]);
       const waiting: FairShard[] = [];
       const current = new Map<string, number>();
       let tenantHead = Infinity;
-      for (let i = 1; i + 2 < reply.length; i += 3) {
+      for (let i = 2; i + 2 < reply.length; i += 3) {
         const s = parseEntry(String(reply[i]), String(reply[i + 1]));
         if (!s) continue;
         const priority = Number(reply[i + 2]);
@@ -75,9 +75,10 @@ export class FairShardTags {
         current.set(s.id, priority);
         tenantHead = Math.min(tenantHead, priority);
       }
-      // A tenant with shards waiting keeps its place; a tenant without starts at the virtual time now.
-      const v = virtualTime(head < 0 ? null : head);
-      const start = waiting.length > 0 ? Math.max(v, tenantHead) : v;
+      // A tenant with shards waiting keeps its place; a tenant without starts near the queue's head.
+      const queueHead = head < 0 ? null : head;
+      const start =
+        waiting.length > 0 ? Math.max(virtualTime(queueHead), tenantHead) : newcomerStart(queueHead, finish < 0 ? null : finish);
       const queuedAt = Date.now();
       const factor = costFactor(job.priority);
       const fresh: FairShard[] = job.shards.map((s, n) => ({
@@ -92,7 +93,8 @@ export class FairShardTags {
       const byId = new Map(tags.map((t) => [t.id, t.tag]));
       await add(fresh.map((s) => byId.get(s.id) as number));
       const moves = tags.filter((t) => current.has(t.id) && current.get(t.id) !== t.tag);
-      const args: (string | number)[] = [queue.toKey(''), FAIR_TTL_SECONDS, moves.length];
+      const total = [...waiting, ...fresh].reduce((sum, s) => sum + s.cost, 0);
+      const args: (string | number)[] = [queue.toKey(''), FAIR_TTL_SECONDS, tagAt(start, total), moves.length];
       for (const t of moves) args.push(t.id, t.tag);
       for (const s of fresh) args.push(s.id, entry(s));
       await runScript(this.redis, SCRIPTS.fairRetag, [hash, queue.keys.prioritized, queue.keys.pc], args);

@@ -4,8 +4,9 @@
  *
  * Virtual time. A shard's priority is its start tag. `V`, the virtual time now, is the priority of
  * the first waiting shard of the model's queue (SHARD_PRIORITY when none waits). Each tenant's
- * waiting shards form one sequence that starts at V (or at the tenant's own first waiting tag when
- * it has shards waiting already: adding a job never moves a tenant ahead of where it stood) and
+ * waiting shards form one sequence that starts at the tenant's own first waiting tag when it has
+ * shards waiting already (adding a job never moves a tenant ahead of where it stood), else near V:
+ * where its previous sequence ended, within a bounded credit of V either way (newcomerStart), and
  * advances by each shard's cost, so every backlogged tenant progresses at the same rate whatever
  * its number of jobs, and a tenant that arrives later starts beside the others instead of behind
  * them (start-time fair queuing; a big job never starves, it shares).
@@ -69,9 +70,29 @@ export function tagAt(start: number, cumulative: number): number {
   return Math.min(MAX_BULL_PRIORITY, start + Math.floor(cumulative / COST_UNIT_CHARS));
 }
 
-/** The virtual time now: the first waiting shard's priority, SHARD_PRIORITY when none waits (or a lower one does). */
+/** The virtual time now: the first waiting shard's priority, SHARD_PRIORITY when none waits. */
 export function virtualTime(head: number | null): number {
-  return Math.max(SHARD_PRIORITY, head ?? SHARD_PRIORITY);
+  return Math.max(1, head ?? SHARD_PRIORITY);
+}
+
+/** How far (units of virtual time) a tenant without waiting shards may start from the queue's head, either way. */
+export const NEWCOMER_CREDIT_UNITS = 64;
+
+/**
+ * Where a tenant without waiting shards starts. `head` is the first waiting shard's priority (null:
+ * the queue is empty, so SHARD_PRIORITY), `finish` the tag after the tenant's previous sequence
+ * (null: none recorded). It starts at `finish`, kept within NEWCOMER_CREDIT_UNITS of the head:
+ * - at most that far ahead of it, so a tenant back from idle catches up a bounded share: its new
+ *   job's first shards come before the head, where a worker's tenant slots take them at once
+ *   (tenant-slot.ts), instead of after the shards of the tenant being served;
+ * - at most that far behind it, so a finish left from an earlier busy period holds nobody back.
+ * A stream of small jobs cannot keep jumping the queue: its finish advances with what it ran.
+ * BullMQ's lowest priority, 1, also bounds the credit.
+ */
+export function newcomerStart(head: number | null, finish: number | null): number {
+  if (head === null) return SHARD_PRIORITY;
+  const ahead = Math.max(1, head - NEWCOMER_CREDIT_UNITS);
+  return finish === null ? ahead : Math.min(Math.max(finish, ahead), head + NEWCOMER_CREDIT_UNITS);
 }
 
 /**

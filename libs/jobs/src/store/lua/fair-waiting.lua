@@ -2,16 +2,20 @@
 -- KEYS[1] the tenant's hash (BullMQ shard id -> "cost factor queuedAt"), KEYS[2] the queue's
 -- BullMQ prioritized zset (score = priority * 2^32 + arrival counter, BullMQ 5's layout).
 -- Entries no longer in the prioritized set (taken by a worker, removed, retrying) are dropped.
--- Returns {head priority or -1, id1, entry1, priority1, id2, ...}.
+-- The hash's field `~finish` is the tag after the tenant's last sequence (fair-queue.ts).
+-- Returns {head priority or -1, finish or -1, id1, entry1, priority1, id2, ...}.
 local P = 4294967296
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local head = -1
 if first[2] then head = math.floor(tonumber(first[2]) / P) end
-local out = {head}
+local finish = tonumber(redis.call('HGET', KEYS[1], '~finish') or '-1')
+local out = {head, finish}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
-  local score = redis.call('ZSCORE', KEYS[2], all[i])
-  if score then
+  local score = all[i] ~= '~finish' and redis.call('ZSCORE', KEYS[2], all[i])
+  if all[i] == '~finish' then
+    -- not a shard
+  elseif score then
     out[#out + 1] = all[i]
     out[#out + 1] = all[i + 1]
     out[#out + 1] = math.floor(tonumber(score) / P)
