@@ -189,7 +189,8 @@ function report(plan: Plan, preset: string, bigPairs: number, idle: Phase[], loa
     name: "big job's least possible loss with this small traffic",
     value: fmt(floor * 100, 1),
     unit: '%',
-    notes: "the small traffic's pairs / all pairs of the loaded phase: the device time they take from the big job however they are scheduled",
+    notes:
+      "the small traffic's pairs / all pairs of the loaded phase: the device time they take from the big job however they are scheduled",
   });
   // Whether serving both costs throughput: every pair scored in the loaded phase over its wall time.
   const deviceLoss = 1 - (bigPairs + trafficPairs) / bigLoaded / (bigPairs / bigAlone);
