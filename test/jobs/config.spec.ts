@@ -73,6 +73,7 @@ const EXPECTED_NAMES = [
   'RERANK_REDIS_MAXMEMORY',
   'RERANK_DRAIN_TIMEOUT_MS',
   'RERANK_WORKER_SYNC_CONCURRENCY',
+  'RERANK_WORKER_TENANT_SLOTS',
   'RERANK_WORKER_MODELS',
   'RERANK_REFUSE_UNSERVED',
   'REDIS_CLUSTER_NODES',
@@ -146,6 +147,14 @@ describe('configuration', () => {
     for (const [name, value] of Object.entries(numeric)) {
       expect([name, value]).toEqual([name, Number(CONFIG_VARS.find((v) => v.name === name)?.default)]);
     }
+  });
+
+  it('RERANK_WORKER_TENANT_SLOTS: on by default, a flag', () => {
+    expect(loadConfig({}).workerTenantSlots).toBe(true);
+    expect(loadConfig({ RERANK_WORKER_TENANT_SLOTS: 'off' }).workerTenantSlots).toBe(false);
+    expect(() => loadConfig({ RERANK_WORKER_TENANT_SLOTS: 'sometimes' })).toThrow(
+      /RERANK_WORKER_TENANT_SLOTS="sometimes": expected 1 or 0/,
+    );
   });
 
   it('reads every variable', () => {

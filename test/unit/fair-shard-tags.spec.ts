@@ -14,6 +14,7 @@ import {
   MAX_BULL_PRIORITY,
   NEWCOMER_CREDIT_UNITS,
   newcomerStart,
+  parseShardJobId,
   SHARD_PRIORITY,
   type ShardPlan,
   shardJobId,
@@ -37,6 +38,18 @@ describe('tenantTags (pure)', () => {
     expect([0, 1, 3, 9, 12, -1, 2.7].map(costFactor)).toEqual([1, 2, 4, 10, 10, 1, 3]);
     expect([SHARD_PRIORITY, NEWCOMER_CREDIT_UNITS]).toEqual([100, 64]);
     expect([virtualTime(null), virtualTime(5), virtualTime(370)]).toEqual([100, 5, 370]);
+  });
+
+  it('a shard id names its job and number; other ids are not shards', () => {
+    expect(parseShardJobId(shardJobId('job_a-sb', 12))).toEqual({ jobId: 'job_a-sb', n: 12 });
+    expect(['job_a', 'job_a-s', 'job_a-sx', '-s1', 'job_a-s-1', '~finish'].map(parseShardJobId)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 
   it("a tenant without waiting shards starts at its previous finish, kept within the credit of the queue's head either way", () => {
