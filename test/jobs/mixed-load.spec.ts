@@ -33,19 +33,6 @@ async function engineScores(query: string, documents: string[]): Promise<number[
   return engine.computeScore(documents.map((d) => [query, d] as [string, string]));
 }
 
-/** Every score of a completed job (?all=true), by document index. */
-async function jobScores(id: string, key: string): Promise<number[]> {
-  const r = await fetch(`${cluster.client.base}/v1/jobs/${id}/results?all=true`, { headers: auth(key) });
-  expect(r.status).toBe(200);
-  const lines = (await r.text())
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { index: number; score: number });
-  const scores: number[] = [];
-  for (const l of lines) scores[l.index] = l.score;
-  return scores;
-}
-
 async function view(id: string, key: string): Promise<any> {
   const r = await cluster.client.request('GET', `/v1/jobs/${id}`, undefined, auth(key));
   expect(r.status).toBe(200);
@@ -93,7 +80,7 @@ function shardOrder(output: string): { job: string; n: number }[] {
 }
 
 async function expectEngineScores(id: string, key: string, body: { query: string; documents: string[] }): Promise<void> {
-  expect(await jobScores(id, key)).toEqual(await engineScores(body.query, body.documents));
+  expect(await cluster.client.withKey(key).allScores(id)).toEqual(await engineScores(body.query, body.documents));
 }
 
 test("a sync request, the tenant's second job and another tenant's job overtake a big job's queued shards; the big job still progresses; scores equal the engine's", async () => {

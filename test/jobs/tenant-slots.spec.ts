@@ -8,13 +8,13 @@
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { referenceScores, testEncoderDir } from '../support/model';
+import type { ApiClient } from '../support/http';
 import { waitFor } from '../support/processes';
 
 jest.setTimeout(300000);
 
 const ALICE = 'key-alice-slots-000';
 const BOB = 'key-bob-slots-00000';
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 /** One shard (RERANK_SHARD_MIN_COUNT 1, shard bounds above the job) of 8,000 pairs: seconds on one runtime thread. */
 const LONG = { query: 'where is the old library near the harbor', documents: makeDocuments(8000, 2121, 4, 40) };
 const SMALL = { query: 'alpha river', documents: makeDocuments(40, 77, 4, 40) };
@@ -41,47 +41,34 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function view(id: string, key: string): Promise<any> {
-  const r = await cluster.client.request('GET', `/v1/jobs/${id}`, undefined, auth(key));
-  expect(r.status).toBe(200);
-  return r.body;
-}
+const alice = () => cluster.client.withKey(ALICE);
+const bob = () => cluster.client.withKey(BOB);
 
-async function waitStatus(id: string, key: string, statuses: string[]): Promise<any> {
+/** Waits until the job's status is one of `statuses`; its view then. */
+async function waitStatus(client: ApiClient, id: string, statuses: string[]): Promise<any> {
   return waitFor(
     `job ${id} ${statuses.join(' or ')}`,
     async () => {
-      const v = await view(id, key);
-      return statuses.includes(v.status) ? v : undefined;
+      const v = await client.get(`/v1/jobs/${id}`);
+      expect(v.status).toBe(200);
+      return statuses.includes(v.body.status) ? v.body : undefined;
     },
     240000,
     20,
   );
 }
 
-/** Every score of a completed job (?all=true), by document index. */
-async function jobScores(id: string, key: string): Promise<number[]> {
-  const r = await fetch(`${cluster.client.base}/v1/jobs/${id}/results?all=true`, { headers: auth(key) });
-  expect(r.status).toBe(200);
-  const scores: number[] = [];
-  for (const line of (await r.text()).trimEnd().split('\n')) {
-    const l = JSON.parse(line) as { index: number; score: number };
-    scores[l.index] = l.score;
-  }
-  return scores;
-}
-
 /** A's long job running, then B's small job: B's status when it ended and A's at that moment. */
 async function smallBesideLong(): Promise<{ long: string; small: string; longWhenSmallEnded: any }> {
-  const long = await cluster.client.post('/v1/jobs', { model: 'tiny', ...LONG, top_k: 5 }, auth(ALICE));
+  const long = await alice().post('/v1/jobs', { model: 'tiny', ...LONG, top_k: 5 });
   expect(long.status).toBe(202);
   expect(long.body.progress.shards_total).toBe(1);
-  await waitStatus(long.body.id, ALICE, ['running']);
-  const small = await cluster.client.post('/v1/jobs', { model: 'tiny', ...SMALL, top_k: 5 }, auth(BOB));
+  await waitStatus(alice(), long.body.id, ['running']);
+  const small = await bob().post('/v1/jobs', { model: 'tiny', ...SMALL, top_k: 5 });
   expect(small.status).toBe(202);
-  expect((await waitStatus(small.body.id, BOB, ['completed', 'failed'])).status).toBe('completed');
-  const longWhenSmallEnded = await view(long.body.id, ALICE);
-  expect((await waitStatus(long.body.id, ALICE, ['completed', 'failed'])).status).toBe('completed');
+  expect((await waitStatus(bob(), small.body.id, ['completed', 'failed'])).status).toBe('completed');
+  const longWhenSmallEnded = (await alice().get(`/v1/jobs/${long.body.id}`)).body;
+  expect((await waitStatus(alice(), long.body.id, ['completed', 'failed'])).status).toBe('completed');
   return { long: long.body.id, small: small.body.id, longWhenSmallEnded };
 }
 
@@ -91,8 +78,8 @@ test("with tenant slots (the default), another tenant's job runs beside the one 
     const { long, small, longWhenSmallEnded } = await smallBesideLong();
     expect(longWhenSmallEnded.status).toBe('running');
     expect(longWhenSmallEnded.progress.shards_done).toBe(0);
-    expect(await jobScores(small, BOB)).toEqual(await referenceScores(dir, SMALL.query, SMALL.documents));
-    expect(await jobScores(long, ALICE)).toEqual(await referenceScores(dir, LONG.query, LONG.documents));
+    expect(await bob().allScores(small)).toEqual(await referenceScores(dir, SMALL.query, SMALL.documents));
+    expect(await alice().allScores(long)).toEqual(await referenceScores(dir, LONG.query, LONG.documents));
   } finally {
     await worker.stop();
   }
@@ -103,7 +90,7 @@ test('with RERANK_WORKER_TENANT_SLOTS=0, the small job waits for the shard in th
   try {
     const { small, longWhenSmallEnded } = await smallBesideLong();
     expect(longWhenSmallEnded.status).toBe('completed');
-    expect(await jobScores(small, BOB)).toEqual(await referenceScores(dir, SMALL.query, SMALL.documents));
+    expect(await bob().allScores(small)).toEqual(await referenceScores(dir, SMALL.query, SMALL.documents));
   } finally {
     await worker.stop();
   }

@@ -49,6 +49,18 @@ export class ApiClient {
     return this.request<T>('DELETE', path);
   }
 
+  /** Every score of a completed single-query job (`results?all=true`, JSON lines), by document index. */
+  async allScores(id: string): Promise<number[]> {
+    const r = await this.get(`/v1/jobs/${id}/results?all=true`);
+    if (r.status !== 200) throw new Error(`GET /v1/jobs/${id}/results?all=true: ${r.status} ${r.text}`);
+    const scores: number[] = [];
+    for (const line of r.text.trimEnd().split('\n')) {
+      const l = JSON.parse(line) as { index: number; score: number };
+      scores[l.index] = l.score;
+    }
+    return scores;
+  }
+
   /** Polls a job until it is completed, failed or cancelled; calls `onView` with each view. */
   async waitJob(id: string, timeoutMs = 120000, onView?: (v: any) => void, everyMs = 100): Promise<any> {
     const deadline = Date.now() + timeoutMs;
