@@ -8,19 +8,22 @@ local P = 4294967296
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local head = -1
 if first[2] then head = math.floor(tonumber(first[2]) / P) end
-local finish = tonumber(redis.call('HGET', KEYS[1], '~finish') or '-1')
+local finish = -1
 local out = {head, finish}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
-  local score = all[i] ~= '~finish' and redis.call('ZSCORE', KEYS[2], all[i])
   if all[i] == '~finish' then
-    -- not a shard
-  elseif score then
-    out[#out + 1] = all[i]
-    out[#out + 1] = all[i + 1]
-    out[#out + 1] = math.floor(tonumber(score) / P)
+    finish = tonumber(all[i + 1])
   else
-    redis.call('HDEL', KEYS[1], all[i])
+    local score = redis.call('ZSCORE', KEYS[2], all[i])
+    if score then
+      out[#out + 1] = all[i]
+      out[#out + 1] = all[i + 1]
+      out[#out + 1] = math.floor(tonumber(score) / P)
+    else
+      redis.call('HDEL', KEYS[1], all[i])
+    end
   end
 end
+out[2] = finish
 return out
