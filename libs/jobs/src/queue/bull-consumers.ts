@@ -106,18 +106,23 @@ export function consumeShards(
   const opts = { ...rest, onFailed: described<ScoringJobData>(options.onFailed) };
   const consumers = models.flatMap((model) => {
     const names = modelQueues(model);
+    const score = (job: Job<ScoringJobData>) => handler(job.data);
+    // Shards in the fixed slots: the tenant slots work only while all of them are busy.
     let busy = 0;
-    const run = async (job: Job<ScoringJobData>) => {
+    const fixedSlot = async (job: Job<ScoringJobData>) => {
       busy++;
       try {
-        return await handler(job.data);
+        return await score(job);
       } finally {
         busy--;
       }
     };
     const own = [
-      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.shards, run, { ...opts, concurrency: config.workerConcurrency }),
-      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, (job) => handler(job.data), {
+      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.shards, fixedSlot, {
+        ...opts,
+        concurrency: config.workerConcurrency,
+      }),
+      consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, score, {
         ...opts,
         name: `${options.name}-sync`,
         concurrency: config.workerSyncConcurrency,
@@ -127,7 +132,7 @@ export function consumeShards(
       const worker = bullWorker<ScoringJobData, ShardReturn | SyncReturn>(
         config,
         names.shards,
-        (job) => handler(job.data),
+        score,
         { ...opts, name: `${options.name}-slots`, concurrency: config.workerConcurrency },
         false,
       );
