@@ -26,6 +26,7 @@ export * from './queue/scoring-queue';
 export * from './queue/bull-flow';
 export * from './queue/bull-scoring-queue';
 export * from './queue/bull-consumers';
+export * from './queue/tenant-slot';
 export * from './queue/shard-priority';
 export * from './queue/fair-queue';
 export * from './validation/common';

@@ -5,8 +5,8 @@
  *
  * Without them, that tenant's new job waits until one of the shards in flight ends, whole seconds
  * on a CPU, even though the fair tags (shard-priority.ts) put its first shard at the head of the
- * queue. So while every fixed slot is busy, the slots look at the queue's head every
- * TENANT_SLOT_POLL_MS, and again as soon as one of them frees; when `admit` lets the head shard's
+ * queue. So while every fixed slot is busy, the slots look at the shard BullMQ would hand out next
+ * every TENANT_SLOT_POLL_MS, and again as soon as one of them frees; when `admit` lets that shard's
  * tenant in, a slot takes the next shard (BullMQ's manual fetch: getNextJob, then processJob,
  * which records the result or the failure as the fixed slots do; the lock is extended here). The
  * device scheduler then shares the device between the tenants. Another worker may take that shard
@@ -17,13 +17,13 @@ import { type Job, type Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { QueueConsumer } from './scoring-queue';
 
-/** How often a worker with every fixed slot busy looks at its queue's head (besides when a tenant slot frees). */
+/** How often a worker with every fixed slot busy looks at its queue's next shard (besides when a tenant slot frees). */
 export const TENANT_SLOT_POLL_MS = 200;
 
 export interface TenantSlotOptions {
   /** Whether every fixed slot of the worker is busy (otherwise BullMQ's own fetch takes the head). */
   full: () => boolean;
-  /** Whether a tenant slot may take the shard at the head, given its BullMQ job id. */
+  /** Whether a tenant slot may take the queue's next shard, given its BullMQ job id. */
   admit: (shardJobId: string) => Promise<boolean>;
   /** The lock duration the queue's workers use (RERANK_LOCK_DURATION_MS). */
   lockDurationMs: number;
@@ -39,10 +39,23 @@ export function tenantSlots<D, R>(worker: Worker<D, R>, size: number, options: T
   let pumping: Promise<void> | null = null;
   let closing = false;
 
-  /** The shard at the head, moved to active for this slot, if `admit` lets it in. */
-  const fetchAdmitted = async (): Promise<{ job: Job<D, R>; token: string } | undefined> => {
+  /**
+   * The shard BullMQ hands out next: the oldest of the plain wait list (where a shard back from a
+   * stalled worker waits), else the first of the prioritized set (every shard queued by a job).
+   */
+  const nextShardId = async (): Promise<string | undefined> => {
     const client = await worker.client;
-    const [head] = await client.zrange(worker.keys.prioritized, 0, 0);
+    // Sent together: one round trip.
+    const [waiting, prioritized] = await Promise.all([
+      client.lrange(worker.keys.wait, -1, -1),
+      client.zrange(worker.keys.prioritized, 0, 0),
+    ]);
+    return waiting[0] ?? prioritized[0];
+  };
+
+  /** That shard, moved to active for this slot, if `admit` lets it in. */
+  const fetchAdmitted = async (): Promise<{ job: Job<D, R>; token: string } | undefined> => {
+    const head = await nextShardId();
     if (head === undefined || closing || !(await options.admit(head)) || closing) return undefined;
     const token = `${worker.id}:slot:${randomUUID()}`;
     const job = await worker.getNextJob(token, { block: false });
