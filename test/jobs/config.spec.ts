@@ -10,8 +10,11 @@ import {
   ConfigError,
   PROCESSES,
   closestName,
+  describeBound,
   editDistance,
+  isLoopbackHost,
   loadConfig,
+  localUrl,
   parseDevices,
   parseModels,
   readVar,
@@ -27,6 +30,7 @@ const MODELS = { RERANK_MODELS: 'tiny=/models/tiny' };
 const EXPECTED_NAMES = [
   'REDIS_URL',
   'PORT',
+  'RERANK_HOST',
   'HEALTH_PORT',
   'LOG_LEVEL',
   'RERANK_DATA_DIR',
@@ -147,6 +151,25 @@ describe('configuration', () => {
     for (const [name, value] of Object.entries(numeric)) {
       expect([name, value]).toEqual([name, Number(CONFIG_VARS.find((v) => v.name === name)?.default)]);
     }
+  });
+
+  it('RERANK_HOST: loopback while the API has no keys, every interface (undefined) with keys, else as set', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ RERANK_API_KEYS: 'alice:key-alice-1' }).host).toBeUndefined();
+    expect(loadConfig({ RERANK_HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ RERANK_HOST: '::1', RERANK_API_KEYS: 'alice:key-alice-1' }).host).toBe('::1');
+    expect(isLoopbackHost('127.0.0.1')).toBe(true);
+    expect(isLoopbackHost('127.1.2.3')).toBe(true);
+    expect(isLoopbackHost('[::1]')).toBe(true);
+    expect(isLoopbackHost('localhost')).toBe(true);
+    expect(isLoopbackHost('0.0.0.0')).toBe(false);
+    expect(isLoopbackHost('10.0.0.5')).toBe(false);
+    expect(localUrl(undefined, 3000)).toBe('http://127.0.0.1:3000');
+    expect(localUrl('::', 3000)).toBe('http://127.0.0.1:3000');
+    expect(localUrl('::1', 3000)).toBe('http://[::1]:3000');
+    expect(describeBound({ address: '127.0.0.1', family: 'IPv4', port: 3000 })).toBe('127.0.0.1:3000 (this machine only)');
+    expect(describeBound({ address: '::', family: 'IPv6', port: 3000 })).toBe('[::]:3000 (every interface)');
+    expect(describeBound({ address: '10.0.0.5', family: 'IPv4', port: 80 })).toBe('10.0.0.5:80 (this address only)');
   });
 
   it('RERANK_WORKER_TENANT_SLOTS: on by default, a flag', () => {

@@ -1,15 +1,26 @@
 /**
- * The HTTP API: `node dist/apps/api/src/main.js` (PORT, default 3000). Validates, queues and reads;
+ * The HTTP API: `node dist/apps/api/src/main.js [--host ADDRESS]` (PORT, default 3000; RERANK_HOST,
+ * default 127.0.0.1 while it has no API keys, every interface with them). Validates, queues and reads;
  * holds no model (workers score everything, synchronous requests included). On SIGTERM it stops
  * accepting, lets requests in flight finish (up to RERANK_DRAIN_TIMEOUT_MS), and only then closes its
  * queue listeners and Redis: synchronous requests still get their scores.
  */
 import 'reflect-metadata';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
-import { type ClusterGauges, createLogger, describeConfig, loadConfigOrExit, type Metrics } from '@rerank/jobs';
+import {
+  type ClusterGauges,
+  createLogger,
+  describeBound,
+  describeConfig,
+  isLoopbackHost,
+  loadConfigOrExit,
+  type Metrics,
+} from '@rerank/jobs';
 import { ApiErrorFilter } from './api-error.filter';
 import { ApiKeys } from './api-keys';
 import { AppModule } from './app.module';
@@ -22,7 +33,9 @@ import { CLUSTER_GAUGES, METRICS, REDIS } from './tokens';
 
 async function main(): Promise<void> {
   const log = createLogger('api');
+  const { values: args } = parseArgs({ options: { host: { type: 'string' } } });
   const config = loadConfigOrExit(log, { requireModels: true });
+  const host = args.host ?? config.host;
   const app = await NestFactory.create(AppModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
@@ -52,8 +65,15 @@ async function main(): Promise<void> {
   app.use(rebindRequestContext);
   app.useGlobalFilters(new ApiErrorFilter());
   setupOpenApi(app);
-  if (config.apiKeys.length === 0)
-    log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
+  if (config.apiKeys.length === 0 && host !== undefined && isLoopbackHost(host)) {
+    log.warn(
+      `RERANK_API_KEYS is not set: the API is open, so it listens on ${host} only (this machine). RERANK_HOST=0.0.0.0 or --host 0.0.0.0 opens it to other machines, and then anyone who can reach port ${config.port} can submit and read jobs: set RERANK_API_KEYS first (docs/security.md)`,
+    );
+  } else if (config.apiKeys.length === 0) {
+    log.warn(
+      `RERANK_API_KEYS is not set and the API listens on ${host ?? 'every interface'}: it is OPEN, anyone who can reach port ${config.port} can submit and read jobs (docs/security.md)`,
+    );
+  }
   if (!config.security.secretKey)
     log.warn('RERANK_SECRET_KEY is not set: webhook secrets are stored in plain text in Redis (docs/security.md)');
 
@@ -82,9 +102,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // Started by the stack (IPC channel): stop when it goes away.
   if (process.send) process.on('disconnect', () => void stop('parent gone'));
-  await app.listen(config.port);
-  const url = await app.getUrl();
-  new Logger('api').log(`listening on ${url} (docs at /docs, OpenAPI at /openapi.json); config ${JSON.stringify(describeConfig(config))}`);
+  await (host === undefined ? app.listen(config.port) : app.listen(config.port, host));
+  const bound = (app.getHttpServer() as Server).address() as AddressInfo;
+  new Logger('api').log(
+    `listening on ${describeBound(bound)}; docs at /docs, OpenAPI at /openapi.json; config ${JSON.stringify(describeConfig(config))}`,
+  );
 }
 
 void main().catch((e: Error) => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RedisServer, spawnProcess, startRedisServer, Supervisor, waitForHttp } from '@rerank/harness';
 import { makeTestModel } from '@rerank/model-gen';
-import { createLogger, freePort, loadConfigOrExit } from '@rerank/jobs';
+import { createLogger, freePort, isLoopbackHost, loadConfigOrExit, localUrl } from '@rerank/jobs';
 
 const log = createLogger('stack');
 const GENERATED_MODEL_NAME = 'generated-test-reranker';
@@ -103,18 +103,20 @@ async function answers(url: string, status: number, timeoutMs: number): Promise<
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'redis-port': { type: 'string' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { 'redis-port': { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
     console.log(
-      'usage: npm start  (node dist/apps/stack/src/main.js [--redis-port N])\nEnvironment: see the README (REDIS_URL, RERANK_MODELS, RERANK_DEVICES, PORT, ...).',
+      'usage: npm start [-- --host ADDRESS]  (node dist/apps/stack/src/main.js [--host ADDRESS] [--redis-port N])\n' +
+        'Environment: see the README (REDIS_URL, RERANK_MODELS, RERANK_DEVICES, PORT, RERANK_HOST, ...).',
     );
     return;
   }
   const config = loadConfigOrExit(log);
+  const host = values.host ?? config.host;
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(values.host === undefined ? {} : { RERANK_HOST: values.host }) };
   if (!config.redisUrlFromEnv) {
     const port = values['redis-port'] ? Number(values['redis-port']) : await freePort();
     env.REDIS_URL = await startRedis(config.dataDir, port, config.redisMaxmemory);
@@ -128,14 +130,15 @@ async function main(): Promise<void> {
   supervise('workers', join(dist, 'worker', 'src', 'launcher.js'), { ...env, HEALTH_PORT: health ? String(health) : '0' });
 
   // Until the API answers, any exit stops the stack (onGiveUp sets shuttingDown, which ends the wait).
-  const base = `http://127.0.0.1:${config.port}`;
+  const base = localUrl(host, config.port);
   if (!(await answers(`${base}/health/live`, 200, 60000))) {
     if (!shuttingDown) log.error('the API did not come up; stopping');
     return shutdown(1);
   }
   up = true;
   if (await answers(`${base}/health/ready`, 200, 300000)) {
-    log.info(`ready: http://localhost:${config.port} (API docs at /docs), devices ${config.devices.join(', ')}; Ctrl-C stops everything`);
+    const reach = host !== undefined && isLoopbackHost(host) ? 'this machine only' : `listening on ${host ?? 'every interface'}`;
+    log.info(`ready: ${base} (${reach}; API docs at /docs), devices ${config.devices.join(', ')}; Ctrl-C stops everything`);
   }
 }
 

@@ -64,6 +64,8 @@ export interface RerankConfig {
   /** False when REDIS_URL was not set (the stack then starts its own redis-server). */
   redisUrlFromEnv: boolean;
   port: number;
+  /** Where the API listens (RERANK_HOST): loopback without API keys; undefined: every interface. */
+  host: string | undefined;
   /** undefined: the app's default; 0: no health server. */
   healthPort: number | undefined;
   dataDir: string;
@@ -140,6 +142,15 @@ export const CONFIG_VARS = [
       'Redis connection URL (redis://[user:pass@]host:port[/db], rediss:// for TLS; redis+cluster://[user:pass@]h1:p1,h2:p2 for a Redis Cluster, redis+sentinel://[user:pass@]s1:p1,s2:p2/<master name>[/db] for Sentinel; docs/deploy.md). Apps connect to redis://127.0.0.1:6379 when unset; `npm start` starts its own redis-server instead.',
   },
   { name: 'PORT', type: int(0, 65535), default: '3000', processes: ['api', 'stack'], description: 'HTTP port of the API.' },
+  {
+    name: 'RERANK_HOST',
+    type: text({ hint: 'an address to listen on: 0.0.0.0, ::, 127.0.0.1, or a hostname' }),
+    default: null,
+    unset: '`127.0.0.1` without RERANK_API_KEYS, every interface with them',
+    processes: ['api', 'stack'],
+    description:
+      "Address the API listens on (the API's and `npm start`'s `--host` too). Unset: 127.0.0.1 (this machine only) while RERANK_API_KEYS is unset, since the API is then open to whoever reaches it; every interface once keys are set. The images and manifests set 0.0.0.0.",
+  },
   {
     name: 'HEALTH_PORT',
     type: int(0, 65535),
@@ -888,6 +899,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     redisUrl: redisUrlOf(v.REDIS_URL, v.REDIS_CLUSTER_NODES, v.REDIS_SENTINELS, v.REDIS_SENTINEL_NAME, problems),
     redisUrlFromEnv: v.REDIS_URL !== undefined || v.REDIS_CLUSTER_NODES !== undefined || v.REDIS_SENTINELS !== undefined,
     port: v.PORT,
+    host: v.RERANK_HOST ?? (v.RERANK_API_KEYS?.length ? undefined : '127.0.0.1'),
     healthPort: v.HEALTH_PORT,
     dataDir: v.RERANK_DATA_DIR,
     models: v.RERANK_MODELS ?? [],

@@ -74,7 +74,7 @@ export class DeviceSession {
       this.pending.delete(reply.id);
       waiter.resolve(reply);
     });
-    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('error', (e: Error) => this.failAll(e));
     this.worker.on('exit', (code) => this.failAll(new Error(`device thread for ${deviceName(device)} exited with code ${code}`)));
   }
 
