@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // What dist/ was built from: a hash of the build's inputs (every file under apps/, libs/ and bench/,
 // the tsconfig files, the asset copier and package-lock.json), each by path, size and modification
-// time. `npm run build` writes it last (dist/.build-fingerprint); `npm start` (scripts/start.js)
-// rebuilds only when the sources no longer match it. Statting ~500 files takes milliseconds.
+// time; statting ~500 files takes milliseconds.
+//   node scripts/build-fingerprint.js                      writes dist/.build-fingerprint (`npm run build`'s last step)
+//   node scripts/build-fingerprint.js --build-if-changed   runs `npm run build` only when the sources no longer
+//                                                         match it (`npm start` does the same, scripts/start.js)
+const { spawn } = require('node:child_process');
 const { createHash } = require('node:crypto');
 const { existsSync, readdirSync, readFileSync, statSync, writeFileSync } = require('node:fs');
+const { constants } = require('node:os');
 const { join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
@@ -35,6 +39,38 @@ function buildIsCurrent() {
   return existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === sourceFingerprint();
 }
 
-module.exports = { sourceFingerprint, buildIsCurrent };
+/**
+ * Runs `npm run build` when dist/ is not current; resolves to its exit status (0 when nothing was
+ * needed). A SIGINT or SIGTERM meanwhile stops the build too.
+ */
+function buildIfChanged(who) {
+  if (buildIsCurrent()) {
+    console.log(`${who}: dist/ is current with the sources; not rebuilding`);
+    return Promise.resolve(0);
+  }
+  console.log(`${who}: the sources changed since the last build (or dist/ is missing); npm run build`);
+  // Under npm, the npm that runs us (npm_execpath); run directly, the npm on the PATH.
+  const npm = process.env.npm_execpath;
+  const child = npm
+    ? spawn(process.execPath, [npm, 'run', 'build'], { stdio: 'inherit' })
+    : spawn('npm', ['run', 'build'], { stdio: 'inherit' });
+  const stop = (signal) => child.kill(signal);
+  process.on('SIGINT', stop).on('SIGTERM', stop);
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      process.off('SIGINT', stop).off('SIGTERM', stop);
+      resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1));
+    });
+    child.once('error', (e) => {
+      console.error(`${who}: cannot run npm run build: ${e.message}`);
+      resolve(1);
+    });
+  });
+}
 
-if (require.main === module) writeFileSync(STAMP, `${sourceFingerprint()}\n`);
+module.exports = { sourceFingerprint, buildIsCurrent, buildIfChanged };
+
+if (require.main === module) {
+  if (process.argv.includes('--build-if-changed')) void buildIfChanged('build').then((code) => (process.exitCode = code));
+  else writeFileSync(STAMP, `${sourceFingerprint()}\n`);
+}

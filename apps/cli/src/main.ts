@@ -1,10 +1,12 @@
 import { RerankApiError, RerankConnectionError, RerankTimeoutError } from '@rerank/client';
 import { RerankerArgumentError, ModelLoadError } from '@rerank/engine';
 import { UsageError } from './client-env';
+import { DOCTOR_HELP, runDoctor } from './doctor-command';
 import { JOBS_HELP, runJobs } from './jobs-command';
 import { MAKE_TEST_MODEL_HELP, runMakeTestModel } from './make-test-model-command';
 import { InputError } from './read-pairs';
 import { runScore, SCORE_HELP } from './score-command';
+import { runSetupGpu, SETUP_GPU_HELP } from './setup-gpu-command';
 
 const HELP = `rerank: FlagEmbedding-compatible rerankers on ONNX Runtime
 
@@ -15,18 +17,26 @@ Commands
       write a generated test model (real ONNX graph, deterministic weights)
   rerank jobs <submit|status|wait|results|cancel> [options]
       asynchronous jobs on a running API (--url or $RERANK_URL, key from $RERANK_API_KEY)
+  rerank setup-gpu [--cache <dir>]
+      install onnxruntime's CUDA provider and the CUDA libraries it loads, from PyPI
+  rerank doctor [--json]
+      check what cuda:N sessions need here: provider, each library, driver, GPUs
 
 rerank <command> --help shows the options of a command.
 
 ${SCORE_HELP}
 ${MAKE_TEST_MODEL_HELP}
-${JOBS_HELP}`;
+${JOBS_HELP}
+${SETUP_GPU_HELP}
+${DOCTOR_HELP}`;
 
 /** A command resolves to its exit status (nothing: 0). */
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number | void> }> = {
   score: { help: SCORE_HELP, run: runScore },
   'make-test-model': { help: MAKE_TEST_MODEL_HELP, run: runMakeTestModel },
   jobs: { help: JOBS_HELP, run: runJobs },
+  'setup-gpu': { help: SETUP_GPU_HELP, run: runSetupGpu },
+  doctor: { help: DOCTOR_HELP, run: (argv) => Promise.resolve(runDoctor(argv)) },
 };
 
 async function main(argv: string[]): Promise<number> {

