@@ -21,7 +21,8 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 const CONFIG_NAMES = new Set<string>(CONFIG_VARS.map((v) => v.name));
 const DECLARED: ReadonlyMap<string, ConfigVar> = new Map(CONFIG_VARS.map((v) => [v.name, v]));
 /** Used only while building an image, never by the service. */
-const BUILD_VARS = ['ONNXRUNTIME_NODE_INSTALL'];
+/** Variables the NVIDIA container toolkit reads from the GPU image (which GPUs and driver libraries to mount). */
+const CONTAINER_RUNTIME_VARS = ['NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES'];
 /** Variables a deployed process reads (not only `npm start` or the test harness). */
 const KNOWN_RUNTIME_VARS = new Set<string>(
   CONFIG_VARS.filter((v) => v.processes.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name),
@@ -295,29 +296,33 @@ describe('Dockerfiles', () => {
     expect(image.env.RERANK_CACHE_DIR).toBe(true);
   });
 
-  it('the CPU image runs Node 20 on Debian slim', () => {
-    expect(CPU_IMAGE.base).toMatch(/^node:20-bookworm-slim$/);
+  it('the CPU image runs Node 24 on Debian slim, the API listening on every interface of the container', () => {
+    expect(CPU_IMAGE.base).toMatch(/^node:24-bookworm-slim$/);
     expect(rolesOf(CPU_IMAGE.cmd)).toEqual(['api']);
+    expect(CPU_IMAGE.env.RERANK_HOST).toBe(true);
   });
 
-  it('the GPU image has CUDA 12 + cuDNN 9 runtime libraries, the CUDA execution provider, and runs the launcher', () => {
-    expect(GPU_IMAGE.base).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-cudnn(9)?-runtime-ubuntu\d+\.\d+$/);
+  it('the GPU image runs Node 24 with the CUDA provider from `npm run setup:gpu`, asks the toolkit for the driver, and runs the launcher', () => {
+    expect(GPU_IMAGE.base).toMatch(/^node:24-bookworm-slim$/);
     const text = GPU_IMAGE.instructions.map((i) => `${i.op} ${i.args}`).join('\n');
-    expect(text).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
-    // The build fails when the provider did not install.
-    expect(text).toMatch(/test -f node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/libonnxruntime_providers_cuda\.so/);
-    expect(text).toMatch(/COPY --from=node \/usr\/local\/bin\/node /);
+    // The same command as on a host, before the prune; it fails the build when a wheel does not check out.
+    expect(text).toMatch(/npm run build && npm run setup:gpu -- --cache \S+ && rm -rf \S+ && npm prune --omit=dev/);
+    expect(text).toMatch(/COPY --from=build \/app\/node_modules \.\/node_modules/);
+    expect(GPU_IMAGE.env.NVIDIA_DRIVER_CAPABILITIES).toBe(true);
+    expect(GPU_IMAGE.env.NVIDIA_VISIBLE_DEVICES).toBe(true);
     expect(rolesOf(GPU_IMAGE.cmd)).toEqual(['launcher']);
     expect(GPU_IMAGE.env.RERANK_DEVICES).toBe(true);
   });
 
   it.each([CPU_IMAGE, GPU_IMAGE])('$file: sets only known variables', (image) => {
-    for (const name of Object.keys(image.env))
-      expect({ file: image.file, name, known: KNOWN_RUNTIME_VARS.has(name) }).toEqual({ file: image.file, name, known: true });
+    for (const name of Object.keys(image.env)) {
+      const known = KNOWN_RUNTIME_VARS.has(name) || (image === GPU_IMAGE && CONTAINER_RUNTIME_VARS.includes(name));
+      expect({ file: image.file, name, known }).toEqual({ file: image.file, name, known: true });
+    }
     for (const { op, args } of image.instructions) {
       if (op !== 'RUN') continue;
       for (const m of args.matchAll(/(?:^|&&|;|\s)([A-Z][A-Z0-9_]+)=/g)) {
-        expect({ file: image.file, name: m[1], known: KNOWN_RUNTIME_VARS.has(m[1]) || BUILD_VARS.includes(m[1]) }).toEqual({
+        expect({ file: image.file, name: m[1], known: KNOWN_RUNTIME_VARS.has(m[1]) }).toEqual({
           file: image.file,
           name: m[1],
           known: true,

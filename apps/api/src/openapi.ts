@@ -186,8 +186,8 @@ function routes(): RouteConfig[] {
       tags: ['jobs'],
       summary: 'Top-k per query, best first (ties: lower index first)',
       description:
-        '?all=true adds every score: as JSON (each result with "scores") for small jobs, or as JSON lines (application/x-ndjson, one ScoreLine per pair) ' +
-        'for jobs of more pairs than fit one JSON answer; format=json|jsonl chooses.',
+        '?all=true adds every score: as JSON lines (application/x-ndjson, one ScoreLine per pair, the default, any job size), or with format=json ' +
+        'as one JSON document, each result with its "scores" in document order (built whole in memory: meant for small jobs). Without all=true, format changes nothing.',
       request: {
         params: jobId,
         query: z.object({

@@ -175,7 +175,7 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
   out.push(
     '## GPU',
     '',
-    "Not measured. The issue asks for the CUDA execution provider on the base-size model (fp32 and fp16, pairs/s, scores against the CPU's) only where a GPU machine is lent to the session; none was lent to the sessions that wrote this harness, so every number here is CPU. docs/gpu.md says how to install the CUDA provider and check a worker on a GPU node.",
+    'Not measured here: every number in this report is CPU. The GPU check, `scripts/gpu-check.sh run` on a GPU machine (bench/src/gpu-check.ts: the four families on cuda:0 in fp32 and fp16 against the CPU, the engine beside the runtime on the GPU, a 10,000-document job with the worker on cuda:0), writes its own report; docs/gpu.md says how to install the CUDA provider (`npm run setup:gpu`) and run it.',
     '',
   );
   if (other) {

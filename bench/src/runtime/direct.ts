@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { buildBatchTensors, type InputSet, type PaddingSide } from '../../../libs/engine/src/batching/tensors';
 import { DeviceSession, type Feed } from '../../../libs/engine/src/runtime/device-session';
 import type { EncodedPair } from '../../../libs/engine/src/sequences/encoded-pair';
-import type { PairInputs } from '@rerank/engine';
+import type { Device, PairInputs } from '@rerank/engine';
 import { now } from '../measure';
 import type { Plan } from './plans';
 
@@ -63,10 +63,14 @@ export function cloneBatches(batches: readonly PreparedBatch[]): PreparedBatch[]
   }));
 }
 
-/** The session options the engine gives the CPU device (device-session.ts). */
-export function engineSessionOptions(threads: number, extra?: Record<string, unknown>): ort.InferenceSession.SessionOptions {
+/** The session options the engine gives a device (device-session.ts); the CPU unless told otherwise. */
+export function engineSessionOptions(
+  threads: number,
+  extra?: Record<string, unknown>,
+  device: Device = { kind: 'cpu' },
+): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: ['cpu'],
+    executionProviders: device.kind === 'cpu' ? ['cpu'] : [{ name: 'cuda', deviceId: device.index }],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
@@ -89,8 +93,14 @@ export class MainThreadRunner {
     private readonly output: string,
   ) {}
 
-  static async open(path: string, output: string, threads: number, extra?: Record<string, unknown>): Promise<MainThreadRunner> {
-    const session = await ort.InferenceSession.create(path, engineSessionOptions(threads, extra));
+  static async open(
+    path: string,
+    output: string,
+    threads: number,
+    extra?: Record<string, unknown>,
+    device?: Device,
+  ): Promise<MainThreadRunner> {
+    const session = await ort.InferenceSession.create(path, engineSessionOptions(threads, extra, device));
     return new MainThreadRunner(session, output);
   }
 
