@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startProcess } from '@rerank/harness';
 import { freePort } from '@rerank/jobs';
-import { commandOf, type ProcessInfo, processTree, ROOT, waitFor } from '../support/processes';
+import { commandOf, type ProcessInfo, processTree, ROOT, waitFor, stackEnv } from '../support/processes';
 
 jest.setTimeout(180000);
 
@@ -43,14 +43,7 @@ describe('npm start: stop signals', () => {
       name: 'npm start',
       command: 'npm',
       args: ['--prefix', ROOT, 'start'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        RERANK_DATA_DIR: dataDir,
-        PORT: String(port),
-        RERANK_DEVICES: 'cpu',
-        RERANK_THREADS: '1',
-      },
+      env: stackEnv(dataDir, port),
     });
     const ready = /"component":"stack".*"msg":"ready: http:\/\/127\.0\.0\.1:(\d+) /;
     await waitFor(

@@ -11,7 +11,7 @@ import { startProcess } from '@rerank/harness';
 import { freePort } from '@rerank/jobs';
 import { ApiClient } from '../support/http';
 import { referenceScores, removeTestModels, testEncoderDir } from '../support/model';
-import { ROOT, waitForHttp } from '../support/processes';
+import { ROOT, waitForHttp, stackEnv } from '../support/processes';
 
 jest.setTimeout(300000);
 
@@ -60,14 +60,7 @@ describe('Node 22 LTS', () => {
       name: 'stack on node 22',
       command: node22,
       args: [join(ROOT, 'dist/apps/stack/src/main.js')],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        RERANK_DATA_DIR: dataDir,
-        PORT: String(port),
-        RERANK_DEVICES: 'cpu',
-        RERANK_THREADS: '1',
-      },
+      env: stackEnv(dataDir, port),
     });
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health/ready`, 200, 120000, stack);

@@ -50,3 +50,15 @@ export function commandOf(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** The environment of a whole stack started as a user would (`npm start`, or its entry point): one CPU worker on one thread. */
+export function stackEnv(dataDir: string, port: number): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    RERANK_DATA_DIR: dataDir,
+    PORT: String(port),
+    RERANK_DEVICES: 'cpu',
+    RERANK_THREADS: '1',
+  };
+}
