@@ -35,9 +35,10 @@ export PATH="$root/.cache/gpu-check/bin:$PATH"
 
 say() { printf '[gpu-check] %s\n' "$*" >&2; }
 
-# The CUDA 13 / cuDNN 9 libraries the provider loads (libs/engine/src/runtime/cuda-wheels.ts), by soname.
+# The CUDA 13 / cuDNN 9 libraries the provider loads (libs/engine/src/runtime/cuda-wheels.ts), by soname
+# (NVRTC's builtins library is named for NVRTC's own minor version and found beside it).
 needed_libraries() {
-  node -e "const e = require('./dist/libs/engine/src'); console.log(e.GPU_LIBRARIES.filter((f) => !e.PROVIDER_LIBRARIES.includes(f)).join('\n'))"
+  node -e "const e = require('./dist/libs/engine/src'); console.log(e.GPU_LIBRARIES.filter((f) => !e.PROVIDER_LIBRARIES.includes(f) && !f.startsWith('libnvrtc-builtins.')).join('\n'))"
 }
 
 report_machine() {
@@ -138,7 +139,8 @@ pack() {
   # The production dependencies; of onnxruntime-node, this platform's binaries and the provider, not the CUDA libraries.
   local packages cuda_excludes=()
   packages="$(npm ls --omit=dev --parseable --all 2>/dev/null | sed "s|^$root/||" | grep '^node_modules/' | sort -u)"
-  while read -r lib; do cuda_excludes+=(--exclude="$folder/$lib" --exclude="${folder#"$root"/}/$lib"); done < <(needed_libraries)
+  while read -r lib; do cuda_excludes+=(--exclude="${folder#"$root"/}/$lib"); done < <(needed_libraries)
+  cuda_excludes+=(--exclude="${folder#"$root"/}/libnvrtc-builtins.so.*")
   say "packing Node $(node --version), dist/, $(echo "$packages" | wc -l) packages, the provider and redis-server (xz, a few minutes)"
   # shellcheck disable=SC2086
   tar -cf - "${cuda_excludes[@]}" --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' \

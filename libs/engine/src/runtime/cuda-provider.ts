@@ -9,6 +9,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GPU_LIBRARIES, PROVIDER_CUDA_VERSION, PROVIDER_LIBRARIES, PROVIDER_WHEEL } from './cuda-wheels';
 
+const NVRTC_BUILTINS = /^libnvrtc-builtins\.so\.\d+\.\d+$/;
+
 /** The driver's library: never installed by setup-gpu, it comes with the NVIDIA driver. */
 export const DRIVER_LIBRARY = 'libcuda.so.1';
 
@@ -178,13 +180,19 @@ export function inspectCuda(): CudaReport {
     seen.add(soname);
     libraries.push({ soname, path, neededBy });
   };
-  const wanted = GPU_LIBRARIES.filter((f) => !PROVIDER_LIBRARIES.includes(f));
+  // NVRTC opens its builtins library, named for its own minor version, from its own folder.
+  const wanted = GPU_LIBRARIES.filter((f) => !PROVIDER_LIBRARIES.includes(f) && !NVRTC_BUILTINS.test(f));
   if (provider.every((p) => p.found)) {
     // What the provider links (its RUNPATH included), then what it opens at run time.
     const providerPath = join(folder, PROVIDER_LIBRARIES[PROVIDER_LIBRARIES.length - 1]);
     for (const [soname, path] of ldd(providerPath))
       if (wanted.includes(soname) || soname === DRIVER_LIBRARY || path === null) add(soname, path, 'CUDA provider');
     for (const soname of wanted) add(soname, locate(soname, cache, folder), 'CUDA provider');
+    const nvrtc = libraries.find((l) => l.soname.startsWith('libnvrtc.so.'))?.path;
+    if (nvrtc) {
+      const builtins = readdirSync(dirname(nvrtc)).find((f) => NVRTC_BUILTINS.test(f));
+      add(builtins ?? 'libnvrtc-builtins.so.*', builtins ? join(dirname(nvrtc), builtins) : null, 'libnvrtc.so.13');
+    }
     // Each found library's own dependencies, where the loader misses one (the driver's, say).
     for (const lib of [...libraries]) {
       if (!lib.path || lib.soname === DRIVER_LIBRARY) continue;
