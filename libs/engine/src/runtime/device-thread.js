@@ -36,7 +36,10 @@ function toFloat32(tensor) {
   // A copy: the runtime may own the output's memory, and a copy can be transferred.
   if (tensor.type === 'float32') return /** @type {Float32Array} */ (tensor.data).slice();
   if (tensor.type === 'float16') {
-    const src = /** @type {Uint16Array} */ (tensor.data);
+    // onnxruntime-common hands float16 data over as a Float16Array where the platform has one (Node 24),
+    // else as the raw half-precision bits in a Uint16Array (Node 22).
+    if (!(tensor.data instanceof Uint16Array)) return Float32Array.from(/** @type {ArrayLike<number>} */ (tensor.data));
+    const src = tensor.data;
     const out = new Float32Array(src.length);
     for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]);
     return out;
