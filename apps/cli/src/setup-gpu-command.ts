@@ -24,6 +24,7 @@ import {
 import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import AdmZip from 'adm-zip';
 import {
@@ -61,14 +62,10 @@ function cacheKey(): string {
   return createHash('sha256').update(pins).digest('hex').slice(0, 16);
 }
 
-/** Downloads a wheel to `dir`, checking its size and sha256; returns its path. */
-async function download(wheel: PinnedWheel, dir: string): Promise<string> {
-  const file = join(dir, wheel.url.slice(wheel.url.lastIndexOf('/') + 1));
-  const started = Date.now();
-  const response = await fetch(wheel.url).catch((e: Error) => {
-    throw new Error(`cannot download ${wheel.url}: ${e.message} (setup-gpu needs https access to files.pythonhosted.org)`);
-  });
-  if (!response.ok || !response.body) throw new Error(`cannot download ${wheel.url}: HTTP ${response.status}`);
+/** Fetches `url` into `file`, returning its size and sha256 (a network error throws, with its cause). */
+async function fetchTo(url: string, file: string): Promise<{ bytes: number; sha256: string }> {
+  const response = await fetch(url);
+  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
   const hash = createHash('sha256');
   let bytes = 0;
   const count = new Transform({
@@ -78,17 +75,39 @@ async function download(wheel: PinnedWheel, dir: string): Promise<string> {
       done(null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb(response.body), count, createWriteStream(`${file}.part`));
-  const sha256 = hash.digest('hex');
-  if (bytes !== wheel.bytes || sha256 !== wheel.sha256) {
-    rmSync(`${file}.part`, { force: true });
-    throw new Error(
-      `${wheel.name} ${wheel.version}: got ${bytes} bytes with sha256 ${sha256}, pinned ${wheel.bytes} bytes with ${wheel.sha256}; not using it`,
-    );
+  await pipeline(Readable.fromWeb(response.body), count, createWriteStream(file));
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+const ATTEMPTS = 3;
+
+/** Downloads a wheel to `dir` (three attempts, 2 s then 4 s apart), checking its size and sha256; returns its path. */
+async function download(wheel: PinnedWheel, dir: string): Promise<string> {
+  const file = join(dir, wheel.url.slice(wheel.url.lastIndexOf('/') + 1));
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { bytes, sha256 } = await fetchTo(wheel.url, `${file}.part`);
+      if (bytes !== wheel.bytes || sha256 !== wheel.sha256)
+        throw new Error(`got ${bytes} bytes with sha256 ${sha256}, pinned ${wheel.bytes} bytes with ${wheel.sha256}; not using it`);
+      renameSync(`${file}.part`, file);
+      log(
+        `${wheel.name} ${wheel.version}: ${(bytes / MB).toFixed(0)} MB, sha256 checked (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+      return file;
+    } catch (e) {
+      rmSync(`${file}.part`, { force: true });
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why = `${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
+      if (attempt >= ATTEMPTS)
+        throw new Error(
+          `cannot download ${wheel.name} ${wheel.version} from ${wheel.url}: ${why}; setup-gpu needs https access to files.pythonhosted.org`,
+          { cause: e },
+        );
+      log(`${wheel.name} ${wheel.version}: ${why}; trying again`);
+      await sleep(2000 * attempt);
+    }
   }
-  renameSync(`${file}.part`, file);
-  log(`${wheel.name} ${wheel.version}: ${(bytes / MB).toFixed(0)} MB, sha256 checked (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  return file;
 }
 
 /** Writes the wheel's listed files into `dir` (executable), and nothing else of it. */
