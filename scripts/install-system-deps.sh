@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the stack and the tests need besides the npm packages:
-# - Node 24 LTS with npm 11: when this machine's Node is older, scripts/install-node.sh puts the official
-#   binaries from the npm registry into .cache/node/ of this clone (no root needed for that part);
+# - Node 24 LTS: when this machine's Node is older, scripts/install-node.sh puts the official binaries
+#   from the npm registry into .cache/node/ of this clone (npm 11 too when the machine's npm is older
+#   than 11.16; no root needed for that part);
 # - Debian's redis-server, and python3 with its venv module for the reference suite's own environment
 #   (scripts/setup-python.sh): installed only when missing, as root (CI, containers) or through sudo.
 #

@@ -92,7 +92,11 @@ describe('npm start restarts a crashed API and aggregator', () => {
     ]);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`, 200, 90000, stack);
     // The stack restarts crashed processes only once it saw the API up (its own poll, logged as "ready:").
-    await waitFor('the stack to be up', () => (/ready: http:\/\/localhost/.test(stack!.output()) ? true : undefined), 60000);
+    await waitFor(
+      'the stack to be up',
+      () => (/"component":"stack".*"msg":"ready: http:\/\/127\.0\.0\.1:/.test(stack!.output()) ? true : undefined),
+      60000,
+    );
     const api = new ApiClient(`http://127.0.0.1:${port}`);
 
     const apiPid = pidOf('api')!;
