@@ -26,8 +26,22 @@ import { startRedis, type TestRedis } from '../support/redis-server';
 jest.setTimeout(15 * 60 * 1000);
 
 const HAS_DRIVER = existsSync('/proc/driver/nvidia/version');
+/** How Node reaches PyPI from here (a TLS-inspecting proxy's CA, a proxy): passed on as a user's shell would. */
+const NETWORK_VARS = [
+  'NODE_EXTRA_CA_CERTS',
+  'NODE_USE_SYSTEM_CA',
+  'NODE_USE_ENV_PROXY',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'NO_PROXY',
+  'no_proxy',
+];
 /** A process environment without LD_LIBRARY_PATH: the libraries must be found through the provider's own search path. */
-const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+const ENV: Record<string, string> = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  ...Object.fromEntries(NETWORK_VARS.filter((v) => process.env[v] !== undefined).map((v) => [v, process.env[v] as string])),
+};
 
 async function run(name: string, command: string, args: string[]): Promise<{ code: number | null; signal: string | null; out: string }> {
   const p: AppProcess = startProcess({ name, command, args, env: ENV });

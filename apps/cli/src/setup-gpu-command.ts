@@ -81,7 +81,7 @@ async function fetchTo(url: string, file: string): Promise<{ bytes: number; sha2
 
 const ATTEMPTS = 3;
 
-/** Downloads a wheel to `dir` (three attempts, 2 s then 4 s apart), checking its size and sha256; returns its path. */
+/** Downloads a wheel to `dir` (three attempts, 2 s then 4 s apart; one when TLS refuses the server), checking its size and sha256; returns its path. */
 async function download(wheel: PinnedWheel, dir: string): Promise<string> {
   const file = join(dir, wheel.url.slice(wheel.url.lastIndexOf('/') + 1));
   const started = Date.now();
@@ -98,8 +98,12 @@ async function download(wheel: PinnedWheel, dir: string): Promise<string> {
     } catch (e) {
       rmSync(`${file}.part`, { force: true });
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const why = `${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
-      if (attempt >= ATTEMPTS)
+      const code = cause?.code ?? '';
+      const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)
+        ? ': a TLS-inspecting proxy? give Node its CA (NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt, or NODE_USE_SYSTEM_CA=1)'
+        : '';
+      const why = `${(e as Error).message}${cause ? ` (${cause.code ?? cause.message}${tls})` : ''}`;
+      if (attempt >= ATTEMPTS || tls)
         throw new Error(
           `cannot download ${wheel.name} ${wheel.version} from ${wheel.url}: ${why}; setup-gpu needs https access to files.pythonhosted.org`,
           { cause: e },
@@ -173,7 +177,13 @@ export async function runSetupGpu(argv: string[]): Promise<number> {
     log(
       `onnxruntime-node ${version}: ${PROVIDER_WHEEL.name} ${PROVIDER_WHEEL.version} (CUDA ${PROVIDER_CUDA_VERSION}) and ${CUDA_WHEELS.length} CUDA wheels from PyPI, ${(total / MB).toFixed(0)} MB, into ${dir}`,
     );
-    await fill(dir);
+    try {
+      await fill(dir);
+    } catch (e) {
+      // A download or a check that failed: the message says which and why; nothing unchecked was kept.
+      log((e as Error).message);
+      return 1;
+    }
   }
   const started = Date.now();
   for (const file of [...GPU_LIBRARIES, INSTALL_RECORD]) place(join(dir, file), join(folder, file));
