@@ -126,7 +126,7 @@ export class EngineScorer implements ShardScorer {
     if (data.maxChunksPerDoc === undefined && !data.truncateLeft) return whole(docs);
     // Room for the passage beside this query: maxLength minus the query part and the template.
     const frame = await permanentOnBadArguments(() => reranker.inspectInputs([[data.query, '']], data.options));
-    const budget = (await permanentOnBadArguments(() => Promise.resolve(reranker.maxLengthFor(data.options)))) - frame[0].inputIds.length;
+    const budget = (await permanentOnBadArguments(() => reranker.maxLengthFor(data.options))) - frame[0].inputIds.length;
     if (budget >= 1 && data.truncateLeft) docs = await Promise.all(docs.map((d) => keepLastTokens(d, budget, count)));
     if (budget < 1 || data.maxChunksPerDoc === undefined) return whole(docs);
     const pairs: Pair[] = [];

@@ -4,7 +4,7 @@
  * on the same runtime, the engine's device thread, and (encoders) transformers.js. Also the figures
  * that explain the gaps: padding efficiency, tokenizer time, tensor-building time, hand-off cost.
  */
-import { FlagLLMReranker, FlagReranker, readModelFiles, type Pair } from '@rerank/engine';
+import { type BaseReranker, FlagLLMReranker, FlagReranker, readModelFiles, type Pair, type ScoreOverrides } from '@rerank/engine';
 import { applyInstruction } from '../../../libs/engine/src/instructions';
 import { LLM_PASSAGE_INSTRUCTION, LLM_QUERY_INSTRUCTION, defaultMaxBatchTokens } from '../../../libs/engine/src/options';
 import { TextTokenizer } from '../../../libs/engine/src/tokenization/text-tokenizer';
@@ -162,7 +162,7 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
 
   // --- the engine, defaults (bar the fixed thread count) ---
   const options = { devices: ['cpu' as const], intraOpNumThreads: threads };
-  const open = (dir: string, extra: Record<string, number> = {}) =>
+  const open = (dir: string, extra: Record<string, number> = {}): BaseReranker<ScoreOverrides, number> =>
     spec.family === 'encoder' ? new FlagReranker(dir, { ...options, ...extra }) : new FlagLLMReranker(dir, { ...options, ...extra });
   const engine = open(spec.model.dir);
   await engine.ready();
