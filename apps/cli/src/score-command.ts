@@ -43,7 +43,8 @@ Model
                                       the model name, then config.json architectures)
 ${flagLines('model')}
 
-Scoring (the reference's options; lists are comma separated; "\\n" in formats becomes a newline)
+Scoring (the reference's options; lists are comma separated; "\\n" in formats becomes a newline;
+--no-<flag> sets a yes/no option to false)
 ${flagLines('scoring')}
 
 Output
@@ -79,7 +80,7 @@ function flagValue(kind: CliFlag['kind'], flag: string, v: string | boolean): un
       try {
         return JSON.parse(v) as unknown;
       } catch (e) {
-        throw new Error(`--${flag}: expected JSON, got ${JSON.stringify(v)} (${(e as Error).message})`);
+        throw new Error(`--${flag}: expected JSON, got ${JSON.stringify(v)} (${(e as Error).message})`, { cause: e });
       }
     default:
       return v;
@@ -106,6 +107,8 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
+    // --no-normalize and the like: qwen3 normalizes unless told not to.
+    allowNegative: true,
     options: {
       model: { type: 'string' },
       family: { type: 'string' },

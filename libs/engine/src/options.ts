@@ -185,7 +185,9 @@ export function resolveCall(
     // null per call: the constructor's, else 3/4 of max length (FlagEmbedding's rule); longest_first
     // truncation (CrossEncoder's) cuts the longer text first and caps the query only when asked.
     queryMaxLength:
-      o.queryMaxLength ?? base.queryMaxLength ?? (truncation === 'longest_first' ? Number.POSITIVE_INFINITY : Math.floor((maxLength * 3) / 4)),
+      o.queryMaxLength ??
+      base.queryMaxLength ??
+      (truncation === 'longest_first' ? Number.POSITIVE_INFINITY : Math.floor((maxLength * 3) / 4)),
     normalize: o.normalize ?? base.normalize,
     truncation,
     // null: the default (Qwen3-Reranker's own code turns a missing instruction into its default).

@@ -60,7 +60,7 @@ export const fields = {
   },
   /** One of a few strings. */
   oneOfText<T extends string>(values: readonly T[]): Field<z.ZodType<T, T>> {
-    return { schema: z.enum(values as [T, ...T[]]) as unknown as z.ZodType<T, T>, expect: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}` };
+    return { schema: z.enum(values as [T, ...T[]]), expect: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}` };
   },
   /** An object of texts (each at most `max` characters), every key required, or null. */
   nullableTexts<K extends string>(keys: readonly K[], max?: number): Field<z.ZodNullable<z.ZodObject<Record<K, z.ZodString>>>> {
