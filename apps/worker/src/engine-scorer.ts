@@ -8,6 +8,7 @@ import {
   AutoReranker,
   type BatchStats,
   type Family,
+  ModelRunError,
   type Pair,
   PRIORITY_DEFAULT,
   RerankerArgumentError,
@@ -114,7 +115,14 @@ export class EngineScorer implements ShardScorer {
     schedule: ScoreSchedule = { priority: PRIORITY_DEFAULT },
   ): Promise<PairScore[]> {
     const reranker = this.reranker(model);
-    return permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
+    try {
+      return await permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
+    } catch (e) {
+      // The same batch fails the same way on every attempt; clients see the model's name, not the server's path.
+      if (e instanceof ModelRunError)
+        throw new PermanentTaskError(`model "${model}" ${ModelRunError.describe(e.device, e.batch, e.runtimeMessage)}`);
+      throw e;
+    }
   }
 
   async syncPairs(data: SyncJobData): Promise<SyncPairs> {
