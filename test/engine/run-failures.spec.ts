@@ -56,11 +56,15 @@ test('engine: the call rejects with a ModelRunError naming the graph, device and
 test('rerank score: a non-zero exit naming the model, no scores, on every one of 5 runs', () => {
   const input = pairs.map(([query, passage]) => JSON.stringify({ query, passage })).join('\n') + '\n';
   for (let run = 0; run < 5; run++) {
-    const r = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'rerank.js'), 'score', '--model', broken, '--devices', 'cpu'], {
-      input,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(__dirname, '..', '..', 'bin', 'rerank.js'), 'score', '--model', broken, '--devices', 'cpu'],
+      {
+        input,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect({ run, status: r.status, signal: r.signal, stdout: r.stdout }).toEqual({ run, status: 2, signal: null, stdout: '' });
     expect(r.stderr).toContain(`rerank score: ${join(broken, 'onnx', 'model.onnx')} failed on cpu running a batch of`);
     // The error is the user's to act on: its message, no stack trace.

@@ -77,7 +77,9 @@ let settled = false;
 // device thread that stopped without answering), say so and fail.
 process.on('beforeExit', () => {
   if (settled) return;
-  process.stderr.write('rerank: the command stopped before finishing (a device thread ended without answering); its output is incomplete\n');
+  process.stderr.write(
+    'rerank: the command stopped before finishing (a device thread ended without answering); its output is incomplete\n',
+  );
   process.exit(70);
 });
 void main(process.argv.slice(2)).then((code) => {

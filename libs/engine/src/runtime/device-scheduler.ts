@@ -319,8 +319,7 @@ export class DeviceScheduler {
         out = await device.run(path, tensors.feeds, output);
         (this.rates.get(device) as DeviceRate).record(pairs.length * width, start, this.now());
       } catch (e) {
-        if (e instanceof DeviceRunError && !e.oom)
-          throw new ModelRunError(path, device.name, { rows: pairs.length, width }, e.message);
+        if (e instanceof DeviceRunError && !e.oom) throw new ModelRunError(path, device.name, { rows: pairs.length, width }, e.message);
         if (!(e instanceof DeviceRunError)) throw e;
         if (pairs.length === 1)
           throw new OutOfMemoryError(`${device.name} ran out of memory on a single pair of ${width} tokens: ${e.message}`);

@@ -1,8 +1,12 @@
 /**
- * Byte-level BPE tokenizer for the decoder families (Gemma-like special ids). Vocabulary order:
- *   0 <pad>, 1 <eos>, 2 <bos>, 3 <unk>; 4 + 2i: "Ġ" + CORE_WORDS[i]; 5 + 2i: CORE_WORDS[i] (bare);
+ * Byte-level BPE tokenizers in three flavors (the special tokens, pre-tokenizer and template of the
+ * models that use one): `gemma` (the LLM families: <pad> <eos> <bos> <unk>), `qwen` (Qwen2 / Qwen3:
+ * NFC, the Qwen2 split regex, the chat tokens <|endoftext|> (pad) <|im_start|> <|im_end|> <think>
+ * </think>, no bos, no template) and `modernbert` (NFC, GPT-2 byte-level split, [UNK] [CLS] [SEP]
+ * [PAD] [MASK] and the [CLS] A [SEP] B [SEP] template). Vocabulary order:
+ *   0..3 the flavor's first four special tokens; 4 + 2i: "Ġ" + CORE_WORDS[i]; 5 + 2i: CORE_WORDS[i] (bare);
  *   then the 256 byte symbols not already present (byte order); then the intermediate tokens the merges
- *   create; then "Ġ" + pseudo-words (and their intermediates) up to vocabSize.
+ *   create; then "Ġ" + pseudo-words (and their intermediates); its further special tokens last, up to vocabSize.
  *
  * Merges are built greedily: each word is run through BPE with the merges so far and, while it is more
  * than one token, one merge is appended (a pair whose concatenation is already a token when there is one,
@@ -10,10 +14,29 @@
  * (their merge sequences finish before the new merge could apply), so every vocabulary word stays ONE
  * token. Any text tokenizes: every byte has a symbol.
  */
-import { addedTokensDecoder, addToken, specialToken, TokenizerFiles, tooSmall } from './common';
+import { AddedTokenJson, addedTokensDecoder, addToken, specialToken, TokenizerFiles, tooSmall } from './common';
 import { CORE_WORDS, pseudoWord } from './vocab';
 
-const SPECIALS = ['<pad>', '<eos>', '<bos>', '<unk>'];
+export type BpeFlavor = 'gemma' | 'qwen' | 'modernbert';
+
+/** Qwen2's pre-tokenizer split (its tokenizer.json's Split regex). */
+export const QWEN2_SPLIT =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+interface Flavor {
+  /** Ids 0..3. */
+  first: readonly [string, string, string, string];
+  /** Special tokens after the vocabulary (the last ids). */
+  last: readonly string[];
+  /** Added tokens that are not special (Qwen's <think> tags). */
+  plain: readonly string[];
+}
+
+const FLAVORS: Record<BpeFlavor, Flavor> = {
+  gemma: { first: ['<pad>', '<eos>', '<bos>', '<unk>'], last: [], plain: [] },
+  qwen: { first: ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<think>'], last: ['</think>'], plain: ['<think>', '</think>'] },
+  modernbert: { first: ['[UNK]', '[CLS]', '[SEP]', '[PAD]'], last: ['[MASK]'], plain: [] },
+};
 
 /** GPT-2's byte → printable character table (the ByteLevel pre-tokenizer's alphabet). */
 export const BYTE_TO_CHAR: readonly string[] = (() => {
@@ -90,12 +113,15 @@ export interface BpeOptions {
   vocabSize: number;
   maxLength: number;
   paddingSide: 'left' | 'right';
+  /** Default gemma. */
+  flavor?: BpeFlavor;
 }
 
 export function bpeTokenizer(o: BpeOptions): TokenizerFiles {
   const list: string[] = [];
   const index = new Map<string, number>();
-  for (const t of SPECIALS) addToken(list, index, t);
+  const flavor = FLAVORS[o.flavor ?? 'gemma'];
+  for (const t of flavor.first) addToken(list, index, t);
   for (const w of CORE_WORDS) {
     addToken(list, index, byteLevel(' ' + w));
     addToken(list, index, byteLevel(w));
@@ -106,16 +132,24 @@ export function bpeTokenizer(o: BpeOptions): TokenizerFiles {
   const builder = new MergeBuilder(list, index);
   for (const w of CORE_WORDS) builder.makeSingle(byteLevel(w));
   for (const w of CORE_WORDS) builder.makeSingle(byteLevel(' ' + w));
-  if (list.length > o.vocabSize) throw tooSmall('bpe', o.vocabSize, list.length);
-  builder.limit = o.vocabSize;
-  for (let i = 0; list.length < o.vocabSize; i++) builder.makeSingle(byteLevel(' ' + pseudoWord(i)));
-  return bpeFiles(list, index, builder.merges, o);
+  const words = o.vocabSize - flavor.last.length;
+  if (list.length > words) throw tooSmall('bpe', o.vocabSize, list.length + flavor.last.length);
+  builder.limit = words;
+  for (let i = 0; list.length < words; i++) builder.makeSingle(byteLevel(' ' + pseudoWord(i)));
+  for (const t of flavor.last) addToken(list, index, t);
+  return bpeFiles(list, index, builder.merges, o, flavor);
 }
 
-function bpeFiles(list: string[], index: Map<string, number>, merges: [string, string][], o: BpeOptions): TokenizerFiles {
+function bpeFiles(list: string[], index: Map<string, number>, merges: [string, string][], o: BpeOptions, flavor: Flavor): TokenizerFiles {
   const vocab: Record<string, number> = {};
   list.forEach((t, i) => (vocab[t] = i));
-  const added = SPECIALS.map((t, i) => specialToken(i, t));
+  const added = [...flavor.first, ...flavor.last].map((t) => {
+    const token = specialToken(index.get(t) as number, t);
+    // ModernBERT's [MASK] takes the space before it; Qwen's <think> tags are added tokens, not special.
+    return { ...token, lstrip: t === '[MASK]', special: !flavor.plain.includes(t) };
+  });
+  if (o.flavor === 'qwen') return qwenFiles(list, vocab, index, merges, added, o);
+  if (o.flavor === 'modernbert') return modernbertFiles(list, vocab, index, merges, added, o);
   const tokenizer = {
     version: '1.0',
     truncation: null,
@@ -158,4 +192,123 @@ function bpeFiles(list: string[], index: Map<string, number>, merges: [string, s
     added_tokens_decoder: addedTokensDecoder(added),
   };
   return { tokenizer, tokenizerConfig, special: { pad: 0, eos: 1, bos: 2, unk: 3 }, vocab: index, vocabSize: list.length };
+}
+
+const BPE_MODEL = {
+  type: 'BPE',
+  dropout: null,
+  continuing_subword_prefix: null,
+  end_of_word_suffix: null,
+  fuse_unk: false,
+  byte_fallback: false,
+  ignore_merges: false,
+};
+const BYTE_LEVEL = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+
+/** Qwen2 / Qwen3 (tokenizer.json and tokenizer_config.json as Qwen's files have them). */
+function qwenFiles(
+  list: string[],
+  vocab: Record<string, number>,
+  index: Map<string, number>,
+  merges: [string, string][],
+  added: AddedTokenJson[],
+  o: BpeOptions,
+): TokenizerFiles {
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: 'NFC' },
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: QWEN2_SPLIT }, behavior: 'Isolated', invert: false },
+        { ...BYTE_LEVEL, trim_offsets: false, use_regex: false },
+      ],
+    },
+    post_processor: { ...BYTE_LEVEL, trim_offsets: false, use_regex: false },
+    decoder: { ...BYTE_LEVEL, trim_offsets: false, use_regex: false },
+    model: { ...BPE_MODEL, unk_token: null, vocab, merges },
+  };
+  const tokenizerConfig = {
+    tokenizer_class: 'Qwen2Tokenizer',
+    bos_token: null,
+    eos_token: '<|im_end|>',
+    pad_token: '<|endoftext|>',
+    unk_token: null,
+    add_bos_token: false,
+    model_max_length: o.maxLength,
+    padding_side: o.paddingSide,
+    clean_up_tokenization_spaces: false,
+    added_tokens_decoder: addedTokensDecoder(added),
+  };
+  const id = (t: string) => index.get(t) as number;
+  return {
+    tokenizer,
+    tokenizerConfig,
+    special: { pad: id('<|endoftext|>'), eos: id('<|im_end|>'), unk: id('<|endoftext|>') },
+    vocab: index,
+    vocabSize: list.length,
+  };
+}
+
+/** ModernBERT (answerdotai/ModernBERT-base's layout: OLMo-style byte-level BPE, BERT special tokens). */
+function modernbertFiles(
+  list: string[],
+  vocab: Record<string, number>,
+  index: Map<string, number>,
+  merges: [string, string][],
+  added: AddedTokenJson[],
+  o: BpeOptions,
+): TokenizerFiles {
+  const id = (t: string) => index.get(t) as number;
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: 'NFC' },
+    pre_tokenizer: BYTE_LEVEL,
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
+      pair: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: '[SEP]', type_id: 1 } },
+      ],
+      special_tokens: {
+        '[CLS]': { id: '[CLS]', ids: [id('[CLS]')], tokens: ['[CLS]'] },
+        '[SEP]': { id: '[SEP]', ids: [id('[SEP]')], tokens: ['[SEP]'] },
+      },
+    },
+    decoder: BYTE_LEVEL,
+    model: { ...BPE_MODEL, unk_token: null, vocab, merges },
+  };
+  const tokenizerConfig = {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    cls_token: '[CLS]',
+    sep_token: '[SEP]',
+    pad_token: '[PAD]',
+    unk_token: '[UNK]',
+    mask_token: '[MASK]',
+    model_input_names: ['input_ids', 'attention_mask'],
+    model_max_length: o.maxLength,
+    clean_up_tokenization_spaces: true,
+    added_tokens_decoder: addedTokensDecoder(added),
+  };
+  return {
+    tokenizer,
+    tokenizerConfig,
+    special: { pad: id('[PAD]'), unk: id('[UNK]'), cls: id('[CLS]'), sep: id('[SEP]'), mask: id('[MASK]') },
+    vocab: index,
+    vocabSize: list.length,
+  };
 }
