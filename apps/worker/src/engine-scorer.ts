@@ -173,6 +173,9 @@ export class EngineScorer implements ShardScorer {
       ...(e.facts.compression ? { compression: e.facts.compression } : {}),
       ...(e.facts.maxPositions !== undefined ? { maxPositions: e.facts.maxPositions } : {}),
       ...(e.facts.decoderParts ? { decoderParts: e.facts.decoderParts } : {}),
+      ...(e.facts.maxLength !== undefined ? { maxLength: e.facts.maxLength } : {}),
+      ...(e.facts.truncation ? { truncation: e.facts.truncation } : {}),
+      ...(e.facts.chatFrame !== undefined ? { chatFrame: e.facts.chatFrame } : {}),
     }));
   }
 
