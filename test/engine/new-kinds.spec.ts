@@ -60,8 +60,8 @@ describe('ModernBERT-shaped cross-encoder', () => {
       [words(5000, 'query'), words(6000, 'passage')],
       ['python', 'programming'],
     ];
-    const together = (await r.computeScore(pairs)) as number[];
-    for (let i = 0; i < pairs.length; i++) expect(Math.abs(((await r.computeScore(pairs[i])) as number) - together[i])).toBeLessThan(1e-5);
+    const together = await r.computeScore(pairs);
+    for (let i = 0; i < pairs.length; i++) expect(Math.abs((await r.computeScore(pairs[i])) - together[i])).toBeLessThan(1e-5);
     const inputs = await r.inspectInputs(pairs);
     expect(inputs.map((p) => p.inputIds.length)).toEqual([inputs[0].inputIds.length, 3 + 200 + 3, 8192, 2 + 3]);
     expect(inputs[0].tokenTypeIds).toBeUndefined();
@@ -106,8 +106,8 @@ describe('Qwen3-shaped reranker', () => {
     const raw: number[][] = [];
     for (const output of ['logits', 'scores', 'classifier'] as const) {
       const r = models.track(new Qwen3Reranker((await qwen3(output)).dir));
-      raw.push((await r.computeScore(pairs, { normalize: false })) as number[]);
-      const probability = (await r.computeScore(pairs)) as number[];
+      raw.push(await r.computeScore(pairs, { normalize: false }));
+      const probability = await r.computeScore(pairs);
       probability.forEach((p, i) => expect(Math.abs(p - 1 / (1 + Math.exp(-raw[raw.length - 1][i])))).toBeLessThan(1e-12));
     }
     for (const other of raw.slice(1)) other.forEach((s, i) => expect(Math.abs(s - raw[0][i])).toBeLessThan(1e-4));

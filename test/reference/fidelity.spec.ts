@@ -118,7 +118,7 @@ function cliArgs(options: Record<string, unknown>): string[] {
   for (const [k, v] of Object.entries(options)) {
     const flag = `--${cliFlagName(k as EngineOptionName)}`;
     if (typeof v === 'boolean') args.push(v ? flag : `--no-${flag.slice(2)}`);
-    else args.push(`${flag}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    else args.push(`${flag}=${Array.isArray(v) ? v.join(',') : typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v)}`);
   }
   return args;
 }
