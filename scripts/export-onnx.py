@@ -237,6 +237,17 @@ def export(module, inputs, output_name, path):
                       dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
 
 
+def checkpoint_config(checkpoint):
+    """config.json as a dict (read as a file where it is one: FlagEmbedding's bundled model types are not
+    registered with AutoConfig)."""
+    path = os.path.join(checkpoint, "config.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    from transformers import AutoConfig
+    return AutoConfig.from_pretrained(checkpoint, trust_remote_code=True).to_dict()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
@@ -259,10 +270,10 @@ def main():
                          "(same scores, faster on CPU and GPU)")
     args = ap.parse_args()
 
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(args.checkpoint, trust_remote_code=True)
-    model_type = getattr(config, "model_type", "")
+    config = checkpoint_config(args.checkpoint)
+    model_type = config.get("model_type", "")
     if args.optimize and args.family == "encoder" and model_type not in ("bert", "xlm-roberta", "roberta"):
         ap.error(f"--optimize fuses BERT-style blocks; a {model_type} model has none (export it without --optimize)")
     # ModernBERT compiles parts of itself with torch.compile unless told not to: nothing to trace through.
@@ -283,7 +294,7 @@ def main():
             model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint, torch_dtype=dtype, **load_kwargs)
             return model.to(device).eval(), "logits"
         if args.family == "qwen3":
-            if any(a.endswith("ForSequenceClassification") for a in (config.architectures or [])):
+            if any(a.endswith("ForSequenceClassification") for a in (config.get("architectures") or [])):
                 model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint, torch_dtype=dtype)
                 return ClassifierAtLast(model.to(device).eval()), "logits"
             model = load_causal_lm(args.family, args.checkpoint, dtype).to(device).eval()
@@ -349,16 +360,16 @@ def main():
         max_length = 8192
     if max_length is None and truncation == "longest_first":
         # CrossEncoder reads to the tokenizer's model_max_length (ModernBERT: 8,192), within the positions.
-        limits = [n for n in (tokenizer.model_max_length, getattr(config, "max_position_embeddings", None))
+        limits = [n for n in (tokenizer.model_max_length, config.get("max_position_embeddings"))
                   if isinstance(n, int) and n < 10 ** 6]
         max_length = min(limits) if limits else None
     if max_length is not None:
         reranker["max_length"] = max_length
     with open(os.path.join(args.out, "reranker.json"), "w") as f:
         json.dump(reranker, f, indent=2)
-    config = os.path.join(args.checkpoint, "config.json")
-    if os.path.exists(config):
-        shutil.copy(config, os.path.join(args.out, "config.json"))
+    config_file = os.path.join(args.checkpoint, "config.json")
+    if os.path.exists(config_file):
+        shutil.copy(config_file, os.path.join(args.out, "config.json"))
     else:
         from transformers import AutoConfig
         AutoConfig.from_pretrained(args.checkpoint, trust_remote_code=True).save_pretrained(args.out)
