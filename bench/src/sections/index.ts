@@ -11,7 +11,15 @@ import { peersSection } from './peers';
 import { scaleOutSection } from './scale-out';
 import { systemSection } from './system';
 
-export const SECTIONS: readonly Section[] = [encoderSection, llmSection, kindsSection, systemSection, scaleOutSection, mixedSection, peersSection];
+export const SECTIONS: readonly Section[] = [
+  encoderSection,
+  llmSection,
+  kindsSection,
+  systemSection,
+  scaleOutSection,
+  mixedSection,
+  peersSection,
+];
 
 /** Sections run when `--sections` is not given. */
 export const DEFAULT_SECTIONS = SECTIONS.map((s) => s.id);

@@ -28,13 +28,15 @@ const KINDS: Kind[] = [
     name: 'ModernBERT-shaped',
     family: 'encoder',
     model: (dir) => benchModel(dir, 'encoder', 'base', 1, 'modernbert'),
-    shape: 'preset `base` with `--encoder-style modernbert`: 12 layers, hidden 768, 12 heads, rotary positions, global attention every third layer and a 32-token window in the others, a GELU-gated MLP, no token types',
+    shape:
+      'preset `base` with `--encoder-style modernbert`: 12 layers, hidden 768, 12 heads, rotary positions, global attention every third layer and a 32-token window in the others, a GELU-gated MLP, no token types',
   },
   {
     name: 'Qwen3-shaped',
     family: 'qwen3',
     model: (dir) => benchModel(dir, 'qwen3', 'decoder', 1, 'qwen3'),
-    shape: 'preset `decoder` with `--family qwen3 --qwen3-output scores`: 4 layers, hidden 1,024, 16 heads, vocab 32,000, rotary positions, RMSNorm with q / k norms, SwiGLU; output l_yes − l_no [B]',
+    shape:
+      'preset `decoder` with `--family qwen3 --qwen3-output scores`: 4 layers, hidden 1,024, 16 heads, vocab 32,000, rotary positions, RMSNorm with q / k norms, SwiGLU; output l_yes − l_no [B]',
   },
 ];
 
