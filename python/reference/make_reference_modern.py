@@ -22,7 +22,6 @@ hash of this script, make_reference.py (the corpus), the export recipe and the r
 nothing is redone.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -32,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_reference import CORPUS, EXPORT, PAIRS, QUERIES, ROOT, corpus_iter  # noqa: E402
+from make_reference import CORPUS, EXPORT, PAIRS, QUERIES, ROOT, corpus_iter, digest  # noqa: E402
 
 INPUTS = [os.path.abspath(__file__), os.path.join(HERE, "make_reference.py"), EXPORT,
           os.path.join(ROOT, "python", "requirements.txt"), os.path.join(ROOT, "python", "requirements-modern.txt")]
@@ -52,14 +51,6 @@ QWEN3_TEMPLATE = {
 }
 QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|"
                r"\s+(?!\S)|\s+")
-
-
-def digest():
-    h = hashlib.sha256()
-    for path in INPUTS:
-        with open(path, "rb") as f:
-            h.update(f.read())
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- tokenizers (trained here, no hub)
@@ -295,7 +286,7 @@ def main():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     out = os.path.abspath(args.out)
     stamp = os.path.join(out, "stamp")
-    want = digest()
+    want = digest(INPUTS)
     if os.path.exists(stamp) and open(stamp).read().strip() == want:
         print(f"make_reference_modern: {out} is up to date")
         return

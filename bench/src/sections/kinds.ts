@@ -6,15 +6,10 @@
 import { makeCorpus } from '@rerank/model-gen';
 import { benchModel, type BenchModel } from '../models';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
-import { compareOnWorkload, planName, type PlanSpec } from './compare';
+import { compareOnWorkload, planName } from './compare';
 import { CORPUS_SEED } from './encoder';
+import { FULL_SWEEP, QUICK_SWEEP } from './llm';
 import { deriveObservations } from './observations';
-
-const FULL_SWEEP: PlanSpec[] = [
-  ...[1, 4, 16].map((value) => ({ kind: 'rows' as const, value, padMultiple: 1 })),
-  { kind: 'tokens', value: 2048, padMultiple: 1 },
-];
-const QUICK_SWEEP: PlanSpec[] = [{ kind: 'rows', value: 4, padMultiple: 1 }];
 
 interface Kind {
   name: string;

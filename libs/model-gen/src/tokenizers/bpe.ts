@@ -14,7 +14,7 @@
  * (their merge sequences finish before the new merge could apply), so every vocabulary word stays ONE
  * token. Any text tokenizes: every byte has a symbol.
  */
-import { AddedTokenJson, addedTokensDecoder, addToken, specialToken, TokenizerFiles, tooSmall } from './common';
+import { addedTokensDecoder, addToken, clsSepTemplate, SpecialTokenIds, specialToken, TokenizerFiles, tooSmall } from './common';
 import { CORE_WORDS, pseudoWord } from './vocab';
 
 export type BpeFlavor = 'gemma' | 'qwen' | 'modernbert';
@@ -148,27 +148,21 @@ function bpeFiles(list: string[], index: Map<string, number>, merges: [string, s
     // ModernBERT's [MASK] takes the space before it; Qwen's <think> tags are added tokens, not special.
     return { ...token, lstrip: t === '[MASK]', special: !flavor.plain.includes(t) };
   });
-  if (o.flavor === 'qwen') return qwenFiles(list, vocab, index, merges, added, o);
-  if (o.flavor === 'modernbert') return modernbertFiles(list, vocab, index, merges, added, o);
+  const id = (t: string) => index.get(t) as number;
+  const parts = FLAVOR_FILES[o.flavor ?? 'gemma'](id, o);
   const tokenizer = {
     version: '1.0',
     truncation: null,
     padding: null,
     added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: {
-      // Gemma-like: <bos> before single sequences (the reranker families add it themselves, untemplated).
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<bos>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<bos>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
-      special_tokens: { '<bos>': { id: '<bos>', ids: [2], tokens: ['<bos>'] } },
-    },
-    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    normalizer: parts.normalizer,
+    pre_tokenizer: parts.preTokenizer,
+    post_processor: parts.postProcessor,
+    decoder: parts.decoder,
     model: {
       type: 'BPE',
       dropout: null,
-      unk_token: '<unk>',
+      unk_token: parts.unkToken,
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
       fuse_unk: false,
@@ -178,137 +172,89 @@ function bpeFiles(list: string[], index: Map<string, number>, merges: [string, s
       merges,
     },
   };
-  const tokenizerConfig = {
-    tokenizer_class: 'GemmaTokenizer',
-    bos_token: '<bos>',
-    eos_token: '<eos>',
-    pad_token: '<pad>',
-    unk_token: '<unk>',
-    add_bos_token: true,
-    add_eos_token: false,
-    model_max_length: o.maxLength,
-    padding_side: o.paddingSide,
-    clean_up_tokenization_spaces: false,
-    added_tokens_decoder: addedTokensDecoder(added),
-  };
-  return { tokenizer, tokenizerConfig, special: { pad: 0, eos: 1, bos: 2, unk: 3 }, vocab: index, vocabSize: list.length };
+  const tokenizerConfig = { ...parts.config, model_max_length: o.maxLength, added_tokens_decoder: addedTokensDecoder(added) };
+  return { tokenizer, tokenizerConfig, special: parts.special, vocab: index, vocabSize: list.length };
 }
 
-const BPE_MODEL = {
-  type: 'BPE',
-  dropout: null,
-  continuing_subword_prefix: null,
-  end_of_word_suffix: null,
-  fuse_unk: false,
-  byte_fallback: false,
-  ignore_merges: false,
-};
 const BYTE_LEVEL = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+/** Qwen's byte-level steps: the split is its regex's, offsets untrimmed. */
+const QWEN_BYTE_LEVEL = { ...BYTE_LEVEL, trim_offsets: false, use_regex: false };
 
-/** Qwen2 / Qwen3 (tokenizer.json and tokenizer_config.json as Qwen's files have them). */
-function qwenFiles(
-  list: string[],
-  vocab: Record<string, number>,
-  index: Map<string, number>,
-  merges: [string, string][],
-  added: AddedTokenJson[],
-  o: BpeOptions,
-): TokenizerFiles {
-  const tokenizer = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: { type: 'NFC' },
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        { type: 'Split', pattern: { Regex: QWEN2_SPLIT }, behavior: 'Isolated', invert: false },
-        { ...BYTE_LEVEL, trim_offsets: false, use_regex: false },
-      ],
-    },
-    post_processor: { ...BYTE_LEVEL, trim_offsets: false, use_regex: false },
-    decoder: { ...BYTE_LEVEL, trim_offsets: false, use_regex: false },
-    model: { ...BPE_MODEL, unk_token: null, vocab, merges },
-  };
-  const tokenizerConfig = {
-    tokenizer_class: 'Qwen2Tokenizer',
-    bos_token: null,
-    eos_token: '<|im_end|>',
-    pad_token: '<|endoftext|>',
-    unk_token: null,
-    add_bos_token: false,
-    model_max_length: o.maxLength,
-    padding_side: o.paddingSide,
-    clean_up_tokenization_spaces: false,
-    added_tokens_decoder: addedTokensDecoder(added),
-  };
-  const id = (t: string) => index.get(t) as number;
-  return {
-    tokenizer,
-    tokenizerConfig,
-    special: { pad: id('<|endoftext|>'), eos: id('<|im_end|>'), unk: id('<|endoftext|>') },
-    vocab: index,
-    vocabSize: list.length,
-  };
+/** What each flavor's tokenizer.json and tokenizer_config.json say, as the real models' files. */
+interface FlavorFiles {
+  normalizer: Record<string, unknown> | null;
+  preTokenizer: Record<string, unknown>;
+  postProcessor: Record<string, unknown>;
+  decoder: Record<string, unknown>;
+  unkToken: string | null;
+  config: Record<string, unknown>;
+  special: SpecialTokenIds;
 }
 
-/** ModernBERT (answerdotai/ModernBERT-base's layout: OLMo-style byte-level BPE, BERT special tokens). */
-function modernbertFiles(
-  list: string[],
-  vocab: Record<string, number>,
-  index: Map<string, number>,
-  merges: [string, string][],
-  added: AddedTokenJson[],
-  o: BpeOptions,
-): TokenizerFiles {
-  const id = (t: string) => index.get(t) as number;
-  const tokenizer = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: { type: 'NFC' },
-    pre_tokenizer: BYTE_LEVEL,
-    post_processor: {
+const FLAVOR_FILES: Record<BpeFlavor, (id: (token: string) => number, o: BpeOptions) => FlavorFiles> = {
+  gemma: (id, o) => ({
+    normalizer: null,
+    preTokenizer: BYTE_LEVEL,
+    // <bos> before single sequences (the reranker families add it themselves, untemplated).
+    postProcessor: {
       type: 'TemplateProcessing',
-      single: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-      ],
-      pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-        { SpecialToken: { id: '[SEP]', type_id: 1 } },
-      ],
-      special_tokens: {
-        '[CLS]': { id: '[CLS]', ids: [id('[CLS]')], tokens: ['[CLS]'] },
-        '[SEP]': { id: '[SEP]', ids: [id('[SEP]')], tokens: ['[SEP]'] },
-      },
+      single: [{ SpecialToken: { id: '<bos>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [{ SpecialToken: { id: '<bos>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<bos>': { id: '<bos>', ids: [id('<bos>')], tokens: ['<bos>'] } },
     },
     decoder: BYTE_LEVEL,
-    model: { ...BPE_MODEL, unk_token: null, vocab, merges },
-  };
-  const tokenizerConfig = {
-    tokenizer_class: 'PreTrainedTokenizerFast',
-    cls_token: '[CLS]',
-    sep_token: '[SEP]',
-    pad_token: '[PAD]',
-    unk_token: '[UNK]',
-    mask_token: '[MASK]',
-    model_input_names: ['input_ids', 'attention_mask'],
-    model_max_length: o.maxLength,
-    clean_up_tokenization_spaces: true,
-    added_tokens_decoder: addedTokensDecoder(added),
-  };
-  return {
-    tokenizer,
-    tokenizerConfig,
+    unkToken: '<unk>',
+    config: {
+      tokenizer_class: 'GemmaTokenizer',
+      bos_token: '<bos>',
+      eos_token: '<eos>',
+      pad_token: '<pad>',
+      unk_token: '<unk>',
+      add_bos_token: true,
+      add_eos_token: false,
+      padding_side: o.paddingSide,
+      clean_up_tokenization_spaces: false,
+    },
+    special: { pad: id('<pad>'), eos: id('<eos>'), bos: id('<bos>'), unk: id('<unk>') },
+  }),
+  qwen: (id, o) => ({
+    normalizer: { type: 'NFC' },
+    preTokenizer: {
+      type: 'Sequence',
+      pretokenizers: [{ type: 'Split', pattern: { Regex: QWEN2_SPLIT }, behavior: 'Isolated', invert: false }, QWEN_BYTE_LEVEL],
+    },
+    postProcessor: QWEN_BYTE_LEVEL,
+    decoder: QWEN_BYTE_LEVEL,
+    unkToken: null,
+    config: {
+      tokenizer_class: 'Qwen2Tokenizer',
+      bos_token: null,
+      eos_token: '<|im_end|>',
+      pad_token: '<|endoftext|>',
+      unk_token: null,
+      add_bos_token: false,
+      padding_side: o.paddingSide,
+      clean_up_tokenization_spaces: false,
+    },
+    // Qwen has no unknown token (every byte has a symbol); its pad stands in.
+    special: { pad: id('<|endoftext|>'), eos: id('<|im_end|>'), unk: id('<|endoftext|>') },
+  }),
+  modernbert: (id) => ({
+    normalizer: { type: 'NFC' },
+    preTokenizer: BYTE_LEVEL,
+    postProcessor: clsSepTemplate(id),
+    decoder: BYTE_LEVEL,
+    unkToken: null,
+    config: {
+      tokenizer_class: 'PreTrainedTokenizerFast',
+      cls_token: '[CLS]',
+      sep_token: '[SEP]',
+      pad_token: '[PAD]',
+      unk_token: '[UNK]',
+      mask_token: '[MASK]',
+      model_input_names: ['input_ids', 'attention_mask'],
+      clean_up_tokenization_spaces: true,
+    },
     special: { pad: id('[PAD]'), unk: id('[UNK]'), cls: id('[CLS]'), sep: id('[SEP]'), mask: id('[MASK]') },
-    vocab: index,
-    vocabSize: list.length,
-  };
-}
+  }),
+};
