@@ -195,7 +195,7 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     return path;
   };
 
-  if (o.fused && (decoder || modernbert)) throw new Error('fused: only BERT and XLM-R-style encoders have a fused graph');
+  if (o.fused && (decoder || modernbert)) throw new Error('fused: only the encoder family (BERT and XLM-R styles) has a fused graph');
   const main = graph({ outputDtype: o.outputDtype, compressRatio: 1, ...(o.fused ? { fused: true } : {}) });
   const modelPath = join(dir, 'onnx', 'model.onnx');
   const modelBytes = main.writeTo(modelPath);

@@ -171,9 +171,10 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
   private async prepare(input: unknown, overrides?: ScoreOverrides) {
     const pairs = checkPairs(input);
     const single = pairs !== input;
+    // Overrides are checked before the model is opened (its defaults fill in only what the call leaves out).
+    checkInstructionFormats(resolveCall(this.family, this.options, overrides));
     const model = await this.loaded();
     const call = this.callSettings(model, overrides);
-    checkInstructionFormats(call);
     const graphs = new Map(model.sessions.map((s) => [s, this.graphFor(model, call, s)]));
     const plans = new Map<string, GraphPlan>();
     for (const path of new Set(graphs.values())) {

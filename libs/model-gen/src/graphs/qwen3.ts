@@ -42,9 +42,9 @@ export function buildQwen3Graph(o: Qwen3GraphOptions): GraphBuilder {
   const positionIds = b.input('position_ids', DataType.INT64, ['batch', 'sequence']);
   const arange = m.arange(ids);
 
-  // Rows of std 1/sqrt(H) so the tied head's logits have std ≈ 1; inputs scaled back up.
+  // Rows of std 1/sqrt(H) so the tied head's logits have std ≈ 1; unscaled inputs, as Qwen3 (unlike Gemma).
   const embed = m.param('model.embed_tokens.weight', [o.vocabSize, H], m.scales.embedding / Math.sqrt(H));
-  let x = b.op('Mul', [b.op('Gather', [embed, ids], { axis: 0 }), b.scalarFloat(Math.sqrt(H))]);
+  let x = b.op('Gather', [embed, ids], { axis: 0 });
   const rope = m.rotaryTables(positionIds, H / o.heads, 1000000);
   const maskAdd = causalMask(m, mask, arange);
   for (let i = 0; i < o.layers; i++) {
