@@ -155,7 +155,10 @@ export const ENGINE_OPTIONS = {
     default: { text: 'false; true for qwen3' },
     scope: 'call',
     doc: 'sigmoid of each score (0..1; qwen3: the probability of "yes")',
-    api: { field: fields.bool(), default: 'true on the synchronous rerank routes (Cohere / Jina / vLLM scores are 0..1), false for jobs' },
+    api: {
+      field: fields.bool(),
+      default: "true on the synchronous rerank routes (Cohere / Jina / vLLM scores are 0..1); for jobs the model's (false; true for qwen3)",
+    },
     cli: { kind: 'boolean', section: 'scoring' },
   },
   trustRemoteCode: {
