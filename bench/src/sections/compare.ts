@@ -175,7 +175,8 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   const alternation = `${section}/${group}`;
 
   // --- the engine, defaults (bar the fixed thread count) ---
-  const options = { devices: ['cpu' as const], intraOpNumThreads: threads };
+  // Raw scores, as the direct runs read them (qwen3 normalizes by default).
+  const options = { devices: ['cpu' as const], intraOpNumThreads: threads, normalize: false };
   const open = (dir: string, extra: Record<string, number> = {}) =>
     createReranker(spec.family, dir, { ...options, ...extra }) as BaseReranker<ScoreOverrides, number>;
   const engine = open(spec.model.dir);

@@ -6,10 +6,16 @@
 import { makeCorpus } from '@rerank/model-gen';
 import { benchModel, type BenchModel } from '../models';
 import type { BenchContext, Metric, Row, Section, SectionResult } from '../types';
-import { compareOnWorkload, planName } from './compare';
+import { compareOnWorkload, planName, type PlanSpec } from './compare';
 import { CORPUS_SEED } from './encoder';
-import { FULL_SWEEP, QUICK_SWEEP } from './llm';
+import { FULL_SWEEP } from './llm';
 import { deriveObservations } from './observations';
+
+/** Quick: a fixed-rows plan and the engine's own token budget (512 on the CPU), so the limit is not one plan's. */
+const QUICK_SWEEP: PlanSpec[] = [
+  { kind: 'rows', value: 4, padMultiple: 1 },
+  { kind: 'tokens', value: 512, padMultiple: 1 },
+];
 
 interface Kind {
   name: string;
