@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { makeTestModel, type Family, type PresetName } from '@rerank/model-gen';
+import { makeTestModel, type Family, type MakeTestModelOptions, type PresetName } from '@rerank/model-gen';
 
 export interface BenchModel {
   dir: string;
@@ -32,8 +32,20 @@ function generatorFingerprint(): string {
 
 let fingerprint: string | undefined;
 
-/** `fused`: the encoder blocks as onnxruntime contrib operators; `int8`: the plain graph plus its int8 variant. */
-export type ModelVariantName = 'plain' | 'fused' | 'int8';
+/**
+ * `fused`: the encoder blocks as onnxruntime contrib operators; `int8`: the plain graph plus its int8
+ * variant; `modernbert`: a ModernBERT-shaped encoder; `qwen3`: a Qwen3-shaped reranker with the pooled
+ * l_yes − l_no output the export recipe writes.
+ */
+export type ModelVariantName = 'plain' | 'fused' | 'int8' | 'modernbert' | 'qwen3';
+
+const VARIANT_OPTIONS: Record<ModelVariantName, Partial<MakeTestModelOptions>> = {
+  plain: {},
+  fused: { fused: true },
+  int8: { quantized: true },
+  modernbert: { encoderStyle: 'modernbert' },
+  qwen3: { qwen3Output: 'scores' },
+};
 
 /**
  * A generated model of the given family and preset under `cacheDir`, reused when a previous run
@@ -60,7 +72,7 @@ export async function benchModel(
     outDir: dir,
     preset,
     seed,
-    ...(variant === 'fused' ? { fused: true } : variant === 'int8' ? { quantized: true } : {}),
+    ...VARIANT_OPTIONS[variant],
   });
   writeFileSync(marker, JSON.stringify({ fingerprint, family, preset, seed, variant, parameterCount: info.parameterCount }) + '\n');
   return { dir, family, preset, ...v, parameterCount: info.parameterCount, generatedSeconds: info.elapsedMs / 1000 };

@@ -1,7 +1,7 @@
 import { FlagLLMReranker, FlagReranker, LayerWiseFlagLLMReranker, LightWeightFlagLLMReranker, RerankerArgumentError } from '@rerank/engine';
 import { makeCorpus } from '@rerank/model-gen';
 import { releaseDirectSessions, runDirect } from './support/direct-run';
-import { TestModels } from './support/models';
+import { FAMILY_CLASSES, TestModels } from './support/models';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const PAIR: [string, string] = ['what is machine learning', 'machine learning is a subset of artificial intelligence'];
@@ -70,13 +70,7 @@ describe('scores', () => {
       '%s: input order kept whatever the batches and devices',
       async (family) => {
         const model = await models.get({ family });
-        const R = {
-          encoder: FlagReranker,
-          llm: FlagLLMReranker,
-          layerwise: LayerWiseFlagLLMReranker,
-          lightweight: LightWeightFlagLLMReranker,
-        }[family];
-        const r = models.track(new R(model.dir));
+        const r = models.track(new FAMILY_CLASSES[family](model.dir));
         const base = (await r.computeScore(pairs)) as number[];
         expect(base).toHaveLength(pairs.length);
         expect(new Set(base.map((x) => x.toFixed(6))).size).toBeGreaterThan(pairs.length * 0.9);
@@ -91,7 +85,7 @@ describe('scores', () => {
         const reversed = (await r.computeScore([...pairs].reverse())) as number[];
         reversed.reverse().forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
         // Two devices (two CPU sessions working in parallel).
-        const two = models.track(new R(model.dir, { devices: ['cpu', 'cpu'] }));
+        const two = models.track(new FAMILY_CLASSES[family](model.dir, { devices: ['cpu', 'cpu'] }));
         const split = (await two.computeScore(pairs)) as number[];
         split.forEach((s, i) => expect(Math.abs(s - base[i])).toBeLessThan(1e-5));
       },

@@ -74,6 +74,9 @@ describe('one declaration per engine option', () => {
       'normalize',
       'max_batch_tokens',
       'prompt',
+      'truncation',
+      'instruction',
+      'prompt_template',
       'cutoff_layers',
       'compress_layers',
       'compress_ratio',
@@ -81,7 +84,22 @@ describe('one declaration per engine option', () => {
     for (const o of API_ENGINE_OPTIONS) {
       expect([o.field, ENGINE_OPTIONS[o.engine].scope]).toEqual([o.field, 'call']);
       // Whatever the API accepts, the engine accepts.
-      const probes = [0, 1, 16, 4096, 131072, null, true, 'x', '{}{}', [1], 2, 8];
+      const probes = [
+        0,
+        1,
+        16,
+        4096,
+        131072,
+        null,
+        true,
+        'x',
+        '{}{}',
+        [1],
+        2,
+        8,
+        'longest_first',
+        { prefix: '', format: '{query}{document}', suffix: '' },
+      ];
       for (const v of probes)
         if (o.check.schema.safeParse(v).success)
           expect([o.field, v, ENGINE_OPTIONS[o.engine].field.schema.safeParse(v).success]).toEqual([o.field, v, true]);

@@ -31,6 +31,20 @@ const CASES: Case[] = [
     sides: ['right'], // encoders read the first token: right padding only
   },
   {
+    name: 'encoder modernbert',
+    options: { family: 'encoder', encoderStyle: 'modernbert' },
+    inputs: [`input_ids:${ids}`, `attention_mask:${ids}`],
+    outputs: ['logits:float32[batch,1]'],
+    sides: ['right'], // positions count from the left edge, as ModernBERT's
+  },
+  {
+    name: 'qwen3',
+    options: { family: 'qwen3', qwen3Output: 'scores' },
+    inputs: [`input_ids:${ids}`, `attention_mask:${ids}`, `position_ids:${ids}`],
+    outputs: ['scores:float32[batch]'],
+    sides: ['left', 'right'],
+  },
+  {
     name: 'llm',
     options: { family: 'llm' },
     inputs: [`input_ids:${ids}`, `attention_mask:${ids}`, `position_ids:${ids}`],

@@ -31,7 +31,7 @@ const LLM_PROMPT =
 export function decoderRow(tok: Tokenizer, info: TestModelInfo, query: string, passage: string, prompt = LLM_PROMPT): Row {
   const enc = (s: string) => tok.encode(s, { add_special_tokens: false }).ids;
   const sep = enc('\n');
-  const q = [info.special.bos!, ...enc(`A: ${query}`)];
+  const q = [...(info.special.bos === undefined ? [] : [info.special.bos]), ...enc(`A: ${query}`)];
   const p = enc(`B: ${passage}`);
   const pr = enc(prompt);
   return { ids: [...q, ...sep, ...p, ...sep, ...pr], queryLength: q.length + sep.length, promptLength: sep.length + pr.length };

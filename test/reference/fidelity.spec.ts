@@ -1,8 +1,11 @@
 /**
- * Reference fidelity: FlagEmbedding 1.4's own scores (python/reference/make_reference.py, one pair per
- * compute_score call) against the same checkpoints exported by scripts/export-onnx.py and scored by the
- * engine, the `rerank score` command, the sync API and a job, to 1e-4 on fp32 CPU. The corpus has
- * unicode, CJK, an empty passage, a passage far beyond max_length and a query longer than it.
+ * Reference fidelity: the references' own scores (FlagEmbedding 1.4 for its four families,
+ * python/reference/make_reference.py; sentence-transformers' CrossEncoder for ModernBERT and
+ * Qwen3-Reranker's published usage, make_reference_modern.py; one pair per call) against the same
+ * checkpoints exported by scripts/export-onnx.py and scored by the engine, the `rerank score` command,
+ * the sync API and a job, to 1e-4 on fp32 CPU. The corpus has unicode, CJK, an empty passage, a
+ * passage far beyond max_length and a query longer than it (and pairs beyond 8,192 tokens for the
+ * models that read that far).
  *
  * What the contract deliberately does not copy:
  * - light-weight: FlagEmbedding scores the i-th *requested* layer with lm_head[i], so a layer's score
@@ -15,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AutoReranker } from '@rerank/engine';
+import { AutoReranker, cliFlagName, type EngineOptionName, snakeName } from '@rerank/engine';
 import { Cluster } from '../support/cluster';
 import { waitFor } from '../support/processes';
 import {
@@ -35,7 +38,7 @@ jest.setTimeout(30 * 60_000);
 
 let fixtures: ReferenceFixture[] = [];
 const report = new FidelityReport();
-const FAMILIES = ['encoder', 'llm', 'layerwise', 'lightweight'] as const;
+const FAMILIES = ['encoder', 'llm', 'layerwise', 'lightweight', 'qwen3'] as const;
 const of = (family: string) => fixtures.filter((f) => f.family === family);
 
 beforeAll(() => {
@@ -49,14 +52,14 @@ afterAll(() => {
   console.log(`reference fidelity, worst |difference| per family and path:\n${report.table()}`);
 });
 
-function expectClose(got: Scores, c: ReferenceCase, what: string, family: string, path: string): void {
+function expectClose(got: Scores, c: ReferenceCase, what: string, fx: ReferenceFixture, path: string): void {
   const diff = worstDifference(got, c.expected, what);
-  report.add(family, path, diff);
+  report.add(fx.kind ?? fx.family, path, diff);
   if (diff > TOLERANCE) throw new Error(`${what}: worst difference ${diff} > ${TOLERANCE}`);
 }
 
 describe('engine', () => {
-  test.each(FAMILIES)('%s: every export and case equals FlagEmbedding to 1e-4', async (family) => {
+  test.each(FAMILIES)('%s: every export and case equals its reference to 1e-4', async (family) => {
     expect(of(family).length).toBeGreaterThan(0);
     for (const fx of of(family)) {
       for (const [name, ex] of Object.entries(fx.exports)) {
@@ -64,7 +67,7 @@ describe('engine', () => {
         try {
           for (const c of fx.cases) {
             const got = await reranker.computeScore(c.pairs, c.options);
-            expectClose(got, c, `${fx.name}/${name} "${c.name}"`, family, ex.fused ? 'engine (fused)' : 'engine');
+            expectClose(got, c, `${fx.name}/${name} "${c.name}"`, fx, ex.fused ? 'engine (fused)' : 'engine');
           }
         } finally {
           await reranker.close();
@@ -87,36 +90,41 @@ describe('engine', () => {
   });
 });
 
-const BIN = join(ROOT, 'bin', 'rerank.js');
-const CLI_FLAGS: Record<string, string> = {
-  maxLength: '--max-length',
-  queryMaxLength: '--query-max-length',
-  prompt: '--prompt',
-  cutoffLayers: '--cutoff-layers',
-  compressRatio: '--compress-ratio',
-  compressLayers: '--compress-layers',
-  queryInstructionForRerank: '--query-instruction-for-rerank',
-  queryInstructionFormat: '--query-instruction-format',
-  passageInstructionForRerank: '--passage-instruction-for-rerank',
-  passageInstructionFormat: '--passage-instruction-format',
-};
+describe('qwen3: the sequence-classification conversion', () => {
+  test("its one logit (lm_head[yes] - lm_head[no]) scores as the causal model's l_yes - l_no: the same ranking", async () => {
+    const scoresOf = async (name: string) => {
+      const fx = fixtures.find((f) => f.name === name);
+      if (!fx) throw new Error(`no fixture ${name}`);
+      const reranker = await AutoReranker.fromFinetuned(fx.exports.model.dir, { devices: 'cpu' });
+      try {
+        return (await reranker.computeScore(fx.cases[0].pairs, { ...fx.cases[0].options, normalize: false })) as number[];
+      } finally {
+        await reranker.close();
+      }
+    };
+    const causal = await scoresOf('qwen3-reranker');
+    const seqCls = await scoresOf('qwen3-reranker-seq-cls');
+    expect(worstDifference(seqCls, causal, 'seq-cls against causal')).toBeLessThan(TOLERANCE);
+    const ranking = (s: number[]) => s.map((_, i) => i).sort((a, b) => s[b] - s[a]);
+    expect(ranking(seqCls)).toEqual(ranking(causal));
+  });
+});
 
+const BIN = join(ROOT, 'bin', 'rerank.js');
+
+/** The case's options as `rerank score` flags (the contract's names: lists comma separated, objects as JSON). */
 function cliArgs(options: Record<string, unknown>): string[] {
   const args: string[] = [];
   for (const [k, v] of Object.entries(options)) {
-    if (k === 'normalize') {
-      if (v) args.push('--normalize');
-      continue;
-    }
-    const flag = CLI_FLAGS[k];
-    if (!flag) throw new Error(`no CLI flag for ${k}`);
-    args.push(`${flag}=${Array.isArray(v) ? v.join(',') : String(v)}`);
+    const flag = `--${cliFlagName(k as EngineOptionName)}`;
+    if (typeof v === 'boolean') args.push(v ? flag : `--no-${flag.slice(2)}`);
+    else args.push(`${flag}=${Array.isArray(v) ? v.join(',') : typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v)}`);
   }
   return args;
 }
 
 describe('rerank score (CLI)', () => {
-  test.each(FAMILIES)('%s: every export loads; every case equals FlagEmbedding to 1e-4', (family) => {
+  test.each(FAMILIES)('%s: every export loads; every case equals its reference to 1e-4', (family) => {
     expect(of(family).length).toBeGreaterThan(0);
     for (const fx of of(family)) {
       for (const [name, ex] of Object.entries(fx.exports)) {
@@ -137,7 +145,7 @@ describe('rerank score (CLI)', () => {
           const got: Scores = perLayer
             ? (lines[0].score as number[]).map((_, k) => lines.map((l) => (l.score as number[])[k]))
             : lines.map((l) => l.score as number);
-          expectClose(got, c, `${fx.name}/${name} "${c.name}" (CLI)`, family, 'CLI');
+          expectClose(got, c, `${fx.name}/${name} "${c.name}" (CLI)`, fx, 'CLI');
         }
         if (ex.quantized) {
           const c = fx.cases[0];
@@ -158,22 +166,9 @@ describe('rerank score (CLI)', () => {
   });
 });
 
-/** API field names of the engine options. */
-const API_FIELDS: Record<string, string> = {
-  maxLength: 'max_length',
-  queryMaxLength: 'query_max_length',
-  prompt: 'prompt',
-  cutoffLayers: 'cutoff_layers',
-  compressRatio: 'compress_ratio',
-  compressLayers: 'compress_layers',
-  normalize: 'normalize',
-  queryInstructionForRerank: 'query_instruction_for_rerank',
-  queryInstructionFormat: 'query_instruction_format',
-  passageInstructionForRerank: 'passage_instruction_for_rerank',
-  passageInstructionFormat: 'passage_instruction_format',
-};
+/** The case's options as API fields (raw scores unless the case normalizes, as the reference's default). */
 const apiOptions = (options: Record<string, unknown>) =>
-  Object.fromEntries([['normalize', false], ...Object.entries(options).map(([k, v]) => [API_FIELDS[k], v])]);
+  Object.fromEntries([['normalize', false], ...Object.entries(options).map(([k, v]) => [snakeName(k), v])]);
 
 /** Queries in pair order, each with its passages (the fixtures' pairs are every query × every passage). */
 function byQuery(pairs: [string, string][]): { query: string; passages: string[]; first: number }[] {
@@ -211,7 +206,7 @@ describe('service: sync API and jobs', () => {
     return { ...c, options: { ...c.options, cutoffLayers: [layers[layers.length - 1]] }, expected: c.expected[c.expected.length - 1] };
   }
 
-  test.each(FAMILIES)('%s: POST /v1/rerank equals FlagEmbedding to 1e-4', async (family) => {
+  test.each(FAMILIES)('%s: POST /v1/rerank equals its reference to 1e-4', async (family) => {
     expect(of(family).length).toBeGreaterThan(0);
     for (const fx of of(family)) {
       for (const name of Object.keys(fx.exports)) {
@@ -230,13 +225,13 @@ describe('service: sync API and jobs', () => {
             for (const res of r.body.results as { index: number; relevance_score: number }[])
               got[group.first + res.index] = res.relevance_score;
           }
-          expectClose(got, c, `${fx.name}/${name} "${c.name}" (sync API)`, family, 'sync API');
+          expectClose(got, c, `${fx.name}/${name} "${c.name}" (sync API)`, fx, 'sync API');
         }
       }
     }
   });
 
-  test.each(FAMILIES)('%s: a job (POST /v1/jobs) equals FlagEmbedding to 1e-4', async (family) => {
+  test.each(FAMILIES)('%s: a job (POST /v1/jobs) equals its reference to 1e-4', async (family) => {
     expect(of(family).length).toBeGreaterThan(0);
     for (const fx of of(family)) {
       const name = Object.keys(fx.exports)[0];
@@ -271,7 +266,7 @@ describe('service: sync API and jobs', () => {
             if (perLayer) d.scores!.forEach((s, k) => (layers[k][at] = s));
           }
         }
-        expectClose(perLayer ? layers : flat, c, `${fx.name} "${c.name}" (job)`, family, 'job');
+        expectClose(perLayer ? layers : flat, c, `${fx.name} "${c.name}" (job)`, fx, 'job');
       }
     }
   });

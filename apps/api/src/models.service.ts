@@ -79,6 +79,9 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
       const compression = local?.compression ?? remote?.compression;
       const maxPositions = local?.maxPositions ?? remote?.maxPositions;
       const decoderParts = local?.decoderParts ?? remote?.decoderParts;
+      const maxLength = local?.maxLength ?? remote?.maxLength;
+      const truncation = local?.truncation ?? remote?.truncation;
+      const chatFrame = local?.chatFrame ?? remote?.chatFrame;
       return {
         name: m.name,
         family: this.family(m),
@@ -87,6 +90,9 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
         ...(m.options ? { options: m.options } : {}),
         ...(maxPositions !== undefined ? { maxPositions } : {}),
         ...(decoderParts ? { decoderParts } : {}),
+        ...(maxLength !== undefined ? { maxLength } : {}),
+        ...(truncation ? { truncation } : {}),
+        ...(chatFrame !== undefined ? { chatFrame } : {}),
       };
     });
   }
@@ -124,13 +130,18 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
   list() {
     return {
       object: 'list',
-      data: this.config.models.map((m) => {
+      data: this.known().map((k) => {
+        const m = this.config.models.find((x) => x.name === k.name) as ModelConfig;
         const workers = this.workers.filter((w) => w.state === 'ready' && w.models.some((x) => x.name === m.name));
         const generated = this.generated(m);
         return {
           id: m.name,
           object: 'model',
-          family: this.family(m) ?? null,
+          family: k.family ?? null,
+          // Limits, as a request meets them: the default max_length (a model's options may set another), the positions, the truncation.
+          max_length: typeof m.options?.maxLength === 'number' ? m.options.maxLength : (k.maxLength ?? null),
+          max_positions: k.maxPositions ?? null,
+          ...(k.family === 'encoder' ? { truncation: (m.options?.truncation as string | undefined) ?? k.truncation ?? null } : {}),
           generated_test_model: generated,
           ...(generated
             ? {

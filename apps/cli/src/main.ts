@@ -1,5 +1,5 @@
 import { RerankApiError, RerankConnectionError, RerankTimeoutError } from '@rerank/client';
-import { RerankerArgumentError, ModelLoadError } from '@rerank/engine';
+import { ModelLoadError, ModelRunError, OutOfMemoryError, RerankerArgumentError } from '@rerank/engine';
 import { UsageError } from './client-env';
 import { DOCTOR_HELP, runDoctor } from './doctor-command';
 import { JOBS_HELP, runJobs } from './jobs-command';
@@ -64,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
     const known =
       error instanceof RerankerArgumentError ||
       error instanceof ModelLoadError ||
+      error instanceof ModelRunError ||
+      error instanceof OutOfMemoryError ||
       error instanceof InputError ||
       error instanceof UsageError ||
       error instanceof RerankApiError ||
@@ -80,6 +82,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let settled = false;
+// Never exit 0 with a command's work undone: when the event loop empties while it still waits (a
+// device thread that stopped without answering), say so and fail.
+process.on('beforeExit', () => {
+  if (settled) return;
+  process.stderr.write(
+    'rerank: the command stopped before finishing (a device thread ended without answering); its output is incomplete\n',
+  );
+  process.exit(70);
+});
 void main(process.argv.slice(2)).then((code) => {
+  settled = true;
   process.exitCode = code;
 });

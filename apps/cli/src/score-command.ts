@@ -16,7 +16,7 @@ function flagLines(section: CliFlag['section']): string {
   return ENGINE_OPTION_NAMES.flatMap((name) => {
     const d: EngineOptionDecl = ENGINE_OPTIONS[name];
     if (d.cli?.section !== section) return [];
-    const arg = { boolean: '', int: ' <n>', ints: ' <list>', string: ' <s>', devices: ' <list>' }[d.cli.kind];
+    const arg = { boolean: '', int: ' <n>', ints: ' <list>', string: ' <s>', devices: ' <list>', json: ' <json>' }[d.cli.kind];
     const usage = `  --${cliFlagName(name)}${arg}`;
     const indent = ' '.repeat(38);
     const head = usage.length > 36 ? `${usage}\n${indent}` : usage.padEnd(38);
@@ -39,11 +39,12 @@ layer, when several --cutoff-layers are asked for).
 Model
   --model <dir|name>                  model directory (Hugging Face layout), a name under the cache
                                       directory, or a hub id (downloaded once into the cache)
-  --family <name>                     encoder | llm | layerwise | lightweight (default: from reranker.json,
+  --family <name>                     encoder | llm | layerwise | lightweight | qwen3 (default: from reranker.json,
                                       the model name, then config.json architectures)
 ${flagLines('model')}
 
-Scoring (the reference's options; lists are comma separated; "\\n" in formats becomes a newline)
+Scoring (the reference's options; lists are comma separated; "\\n" in formats becomes a newline;
+--no-<flag> sets a yes/no option to false)
 ${flagLines('scoring')}
 
 Output
@@ -75,6 +76,12 @@ function flagValue(kind: CliFlag['kind'], flag: string, v: string | boolean): un
       return list(v)?.map((s) => toInt(flag, s));
     case 'devices':
       return list(v)?.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
+    case 'json':
+      try {
+        return JSON.parse(v) as unknown;
+      } catch (e) {
+        throw new Error(`--${flag}: expected JSON, got ${JSON.stringify(v)} (${(e as Error).message})`, { cause: e });
+      }
     default:
       return v;
   }
@@ -100,6 +107,8 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
+    // --no-normalize and the like: qwen3 normalizes unless told not to.
+    allowNegative: true,
     options: {
       model: { type: 'string' },
       family: { type: 'string' },

@@ -8,6 +8,7 @@ import {
   AutoReranker,
   type BatchStats,
   type Family,
+  ModelRunError,
   type Pair,
   PRIORITY_DEFAULT,
   RerankerArgumentError,
@@ -114,7 +115,14 @@ export class EngineScorer implements ShardScorer {
     schedule: ScoreSchedule = { priority: PRIORITY_DEFAULT },
   ): Promise<PairScore[]> {
     const reranker = this.reranker(model);
-    return permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
+    try {
+      return await permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
+    } catch (e) {
+      // The same batch fails the same way on every attempt; clients see the model's name, not the server's path.
+      if (e instanceof ModelRunError)
+        throw new PermanentTaskError(`model "${model}" ${ModelRunError.describe(e.device, e.batch, e.runtimeMessage)}`);
+      throw e;
+    }
   }
 
   async syncPairs(data: SyncJobData): Promise<SyncPairs> {
@@ -126,7 +134,7 @@ export class EngineScorer implements ShardScorer {
     if (data.maxChunksPerDoc === undefined && !data.truncateLeft) return whole(docs);
     // Room for the passage beside this query: maxLength minus the query part and the template.
     const frame = await permanentOnBadArguments(() => reranker.inspectInputs([[data.query, '']], data.options));
-    const budget = (await permanentOnBadArguments(() => Promise.resolve(reranker.maxLengthFor(data.options)))) - frame[0].inputIds.length;
+    const budget = (await permanentOnBadArguments(() => reranker.maxLengthFor(data.options))) - frame[0].inputIds.length;
     if (budget >= 1 && data.truncateLeft) docs = await Promise.all(docs.map((d) => keepLastTokens(d, budget, count)));
     if (budget < 1 || data.maxChunksPerDoc === undefined) return whole(docs);
     const pairs: Pair[] = [];
@@ -165,6 +173,9 @@ export class EngineScorer implements ShardScorer {
       ...(e.facts.compression ? { compression: e.facts.compression } : {}),
       ...(e.facts.maxPositions !== undefined ? { maxPositions: e.facts.maxPositions } : {}),
       ...(e.facts.decoderParts ? { decoderParts: e.facts.decoderParts } : {}),
+      ...(e.facts.maxLength !== undefined ? { maxLength: e.facts.maxLength } : {}),
+      ...(e.facts.truncation ? { truncation: e.facts.truncation } : {}),
+      ...(e.facts.chatFrame !== undefined ? { chatFrame: e.facts.chatFrame } : {}),
     }));
   }
 

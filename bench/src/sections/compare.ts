@@ -4,7 +4,18 @@
  * on the same runtime, the engine's device thread, and (encoders) transformers.js. Also the figures
  * that explain the gaps: padding efficiency, tokenizer time, tensor-building time, hand-off cost.
  */
-import { FlagLLMReranker, FlagReranker, readModelFiles, type Pair } from '@rerank/engine';
+import {
+  type BaseReranker,
+  createReranker,
+  promptFormatter,
+  QWEN3_DEFAULT_INSTRUCTION,
+  QWEN3_PROMPT_TEMPLATE,
+  readModelFiles,
+  type Pair,
+  type ScoreOverrides,
+} from '@rerank/engine';
+
+const fillQwen3 = promptFormatter(QWEN3_PROMPT_TEMPLATE);
 import { applyInstruction } from '../../../libs/engine/src/instructions';
 import { LLM_PASSAGE_INSTRUCTION, LLM_QUERY_INSTRUCTION, defaultMaxBatchTokens } from '../../../libs/engine/src/options';
 import { TextTokenizer } from '../../../libs/engine/src/tokenization/text-tokenizer';
@@ -50,7 +61,7 @@ export interface CompareSpec {
   section: string;
   group: string;
   model: BenchModel;
-  family: 'encoder' | 'llm';
+  family: 'encoder' | 'llm' | 'qwen3';
   pairs: Pair[];
   threads: number;
   /** Timed runs of the key rows: the engine, the best limit plan, the reference plan, transformers.js. */
@@ -103,7 +114,7 @@ function engineBounds(p: PlanSpec): { batchSize: number; maxBatchTokens: number 
 }
 
 /** Tokenizes every text of the pairs as the engine does (instructions applied, each distinct text once). */
-function tokenizeAll(tokenizer: TextTokenizer, pairs: readonly Pair[], family: 'encoder' | 'llm'): number {
+function tokenizeAll(tokenizer: TextTokenizer, pairs: readonly Pair[], family: CompareSpec['family']): number {
   const cache = new Map<string, number[]>();
   let tokens = 0;
   const ids = (text: string) => {
@@ -115,7 +126,10 @@ function tokenizeAll(tokenizer: TextTokenizer, pairs: readonly Pair[], family: '
     tokens += v.length;
   };
   for (const [q, p] of pairs) {
-    if (family === 'llm') {
+    if (family === 'qwen3') {
+      // One text per pair: the prompt's middle (the frame is tokenized once per call).
+      tokens += tokenizer.encode(fillQwen3({ instruction: QWEN3_DEFAULT_INSTRUCTION, query: q, document: p })).length;
+    } else if (family === 'llm') {
       ids(applyInstruction(q, LLM_QUERY_INSTRUCTION, '{}{}', 'queryInstructionFormat'));
       ids(applyInstruction(p, LLM_PASSAGE_INSTRUCTION, '{}{}', 'passageInstructionFormat'));
     } else {
@@ -161,9 +175,10 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   const alternation = `${section}/${group}`;
 
   // --- the engine, defaults (bar the fixed thread count) ---
-  const options = { devices: ['cpu' as const], intraOpNumThreads: threads };
+  // Raw scores, as the direct runs read them (qwen3 normalizes by default).
+  const options = { devices: ['cpu' as const], intraOpNumThreads: threads, normalize: false };
   const open = (dir: string, extra: Record<string, number> = {}) =>
-    spec.family === 'encoder' ? new FlagReranker(dir, { ...options, ...extra }) : new FlagLLMReranker(dir, { ...options, ...extra });
+    createReranker(spec.family, dir, { ...options, ...extra }) as BaseReranker<ScoreOverrides, number>;
   const engine = open(spec.model.dir);
   await engine.ready();
   const t = now();
@@ -176,7 +191,7 @@ export async function compareOnWorkload(ctx: BenchContext, spec: CompareSpec): P
   };
   const engineWarmup = () => engine.computeScore(pairs.slice(0, spec.warmupPairs));
   const engineLimits = { batchSize: 128, maxBatchTokens: defaultMaxBatchTokens([{ kind: 'cpu' }]), padMultiple: spec.enginePadMultiple };
-  const engineNotes = `batchSize ${engineLimits.batchSize}, maxBatchTokens ${engineLimits.maxBatchTokens}${spec.family === 'llm' ? `, pad ×${engineLimits.padMultiple} on the CPU` : ''}`;
+  const engineNotes = `batchSize ${engineLimits.batchSize}, maxBatchTokens ${engineLimits.maxBatchTokens}${spec.family !== 'encoder' ? `, pad ×${engineLimits.padMultiple} on the CPU` : ''}`;
   let engineRow: Row | undefined;
   if (!spec.alternate) {
     log(`engine (computeScore) on ${n} pairs…`);

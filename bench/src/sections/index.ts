@@ -4,13 +4,22 @@
  */
 import type { Section } from '../types';
 import { encoderSection } from './encoder';
+import { kindsSection } from './kinds';
 import { llmSection } from './llm';
 import { mixedSection } from './mixed';
 import { peersSection } from './peers';
 import { scaleOutSection } from './scale-out';
 import { systemSection } from './system';
 
-export const SECTIONS: readonly Section[] = [encoderSection, llmSection, systemSection, scaleOutSection, mixedSection, peersSection];
+export const SECTIONS: readonly Section[] = [
+  encoderSection,
+  llmSection,
+  kindsSection,
+  systemSection,
+  scaleOutSection,
+  mixedSection,
+  peersSection,
+];
 
 /** Sections run when `--sections` is not given. */
 export const DEFAULT_SECTIONS = SECTIONS.map((s) => s.id);

@@ -10,11 +10,11 @@ import { compareOnWorkload, planName, type PlanSpec } from './compare';
 import { CORPUS_SEED } from './encoder';
 import { deriveObservations } from './observations';
 
-const FULL_SWEEP: PlanSpec[] = [
+export const FULL_SWEEP: PlanSpec[] = [
   ...[1, 4, 16].map((value) => ({ kind: 'rows' as const, value, padMultiple: 1 })),
   { kind: 'tokens', value: 2048, padMultiple: 1 },
 ];
-const QUICK_SWEEP: PlanSpec[] = [4].map((value) => ({ kind: 'rows' as const, value, padMultiple: 1 }));
+export const QUICK_SWEEP: PlanSpec[] = [4].map((value) => ({ kind: 'rows' as const, value, padMultiple: 1 }));
 
 export const llmSection: Section = {
   id: 'llm',

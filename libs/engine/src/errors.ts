@@ -19,6 +19,32 @@ export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }
 
+/**
+ * A model's graph failed inside the runtime on a batch (a shape frozen at export, an operator the
+ * device lacks, ...): names the graph file, the device and the batch.
+ */
+export class ModelRunError extends Error {
+  override readonly name = 'ModelRunError';
+  constructor(
+    /** The graph file. */
+    readonly graph: string,
+    readonly device: string,
+    readonly batch: { rows: number; width: number },
+    /** What the runtime said. */
+    readonly runtimeMessage: string,
+  ) {
+    super(`${graph} ${ModelRunError.describe(device, batch, runtimeMessage)}`);
+  }
+
+  /** The message without the graph's path (for a service that names the model otherwise). */
+  static describe(device: string, batch: { rows: number; width: number }, runtimeMessage: string): string {
+    return (
+      `failed on ${device} running a batch of ${batch.rows} × ${batch.width} tokens: ${runtimeMessage} ` +
+      '(a graph that fails at some batch shapes was likely exported with shapes frozen from its sample input: export it again with scripts/export-onnx.py, which checks that)'
+    );
+  }
+}
+
 /** The runtime ran out of memory even for a single pair. */
 export class OutOfMemoryError extends Error {
   override readonly name = 'OutOfMemoryError';

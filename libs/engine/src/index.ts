@@ -12,6 +12,7 @@ export {
   type LightWeightRerankerOptions,
   type LightWeightRerankerOverrides,
 } from './rerankers/lightweight-reranker';
+export { Qwen3Reranker, type Qwen3RerankerOptions, type Qwen3RerankerOverrides } from './rerankers/qwen3-reranker';
 export {
   AutoReranker,
   createReranker,
@@ -28,7 +29,9 @@ export { readModelFiles, type ModelFiles, type RerankerJson } from './model/mode
 export { resolveModelDir, defaultCacheDir, ENGINE_ENV_VARS } from './model/resolve';
 export { downloadModel } from './model/hub';
 export { planBatches, paddingEfficiency, chunkRanges, type BatchLimits } from './batching/batch-plan';
-export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT } from './options';
+export { LLM_DEFAULT_PROMPT, LIGHTWEIGHT_DEFAULT_PROMPT, DEFAULT_MAX_LENGTH, QWEN3_MAX_LENGTH } from './options';
+export { QWEN3_DEFAULT_INSTRUCTION, QWEN3_PROMPT_TEMPLATE, promptFormatter, type PromptTemplate } from './prompt-template';
+export { longestFirst } from './sequences/encoder-sequences';
 export {
   COMPRESS_RATIOS,
   ENGINE_OPTIONS,

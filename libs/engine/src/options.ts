@@ -11,7 +11,8 @@ import {
 import { fieldProblem } from './contract/field';
 import { type Device, resolveDevices } from './devices';
 import { RerankerArgumentError } from './errors';
-import type { Family, RerankerOptions, ScoreOverrides } from './types';
+import { type PromptTemplate, QWEN3_DEFAULT_INSTRUCTION, QWEN3_PROMPT_TEMPLATE } from './prompt-template';
+import type { Family, RerankerOptions, ScoreOverrides, Truncation } from './types';
 
 /** Defaults of the LLM families (FlagEmbedding decoder_only/*.py). */
 export const LLM_DEFAULT_PROMPT =
@@ -20,6 +21,18 @@ export const LIGHTWEIGHT_DEFAULT_PROMPT = 'Predict whether passage B contains an
 export const LLM_QUERY_INSTRUCTION = 'A: ';
 export const LLM_PASSAGE_INSTRUCTION = 'B: ';
 export const LLM_SEPARATOR = '\n';
+/** FlagEmbedding's max_length. */
+export const DEFAULT_MAX_LENGTH = 512;
+/** Qwen3-Reranker's published max_length. */
+export const QWEN3_MAX_LENGTH = 8192;
+
+/** Defaults a model sets for its calls (reranker.json), under the caller's options. */
+export interface ModelCallDefaults {
+  maxLength?: number;
+  truncation?: Truncation;
+  instruction?: string;
+  promptTemplate?: PromptTemplate;
+}
 
 /**
  * Padded tokens per batch when not set. On CPU, small length-sorted batches (about 4 rows of a
@@ -39,8 +52,12 @@ export interface ResolvedOptions {
   devices: Device[];
   batchSize: number;
   queryMaxLength: number | null;
-  maxLength: number;
+  /** null: the model's default. */
+  maxLength: number | null;
   normalize: boolean;
+  truncation: Truncation | null;
+  instruction: string | null;
+  promptTemplate: PromptTemplate | null;
   cacheDir: string | null;
   prompt: string | null;
   cutoffLayers: number[] | null;
@@ -60,8 +77,12 @@ export interface CallSettings {
   passageInstructionFormat: string;
   batchSize: number;
   maxLength: number;
+  /** Infinity: no cap of its own (longest_first truncation, unless given). */
   queryMaxLength: number;
   normalize: boolean;
+  truncation: Truncation;
+  instruction: string;
+  promptTemplate: PromptTemplate;
   prompt: string | null;
   cutoffLayers: number[] | null;
   compressLayers: number[] | null;
@@ -102,7 +123,7 @@ export function resolveOptions(family: Family, options: RerankerOptions): Resolv
   if (options === null || typeof options !== 'object')
     throw new RerankerArgumentError('options', `must be an object, got ${JSON.stringify(options)}`);
   checkKeys(options, family, false);
-  const llm = family !== 'encoder';
+  const llm = family === 'llm' || family === 'layerwise' || family === 'lightweight';
   const o = options;
   // Every given option against its declaration, in declaration order (the first bad one is reported).
   for (const name of ENGINE_OPTION_NAMES) if (name !== 'devices' && o[name] !== undefined) checked(name, o[name]);
@@ -119,8 +140,12 @@ export function resolveOptions(family: Family, options: RerankerOptions): Resolv
     devices,
     batchSize: or('batchSize'),
     queryMaxLength: o.queryMaxLength ?? null,
-    maxLength: or('maxLength'),
-    normalize: or('normalize'),
+    maxLength: o.maxLength ?? null,
+    // qwen3's score is the logit of "yes" against "no": its published usage returns the probability.
+    normalize: o.normalize ?? family === 'qwen3',
+    truncation: o.truncation ?? null,
+    instruction: o.instruction ?? null,
+    promptTemplate: o.promptTemplate ?? null,
     cacheDir: o.cacheDir ?? null,
     prompt: o.prompt ?? null,
     cutoffLayers: o.cutoffLayers ? [...o.cutoffLayers] : null,
@@ -133,14 +158,23 @@ export function resolveOptions(family: Family, options: RerankerOptions): Resolv
   };
 }
 
-/** Applies per-call overrides, as the reference's keyword arguments to compute_score. */
-export function resolveCall(family: Family, base: ResolvedOptions, overrides: ScoreOverrides = {}): CallSettings {
+/**
+ * Applies per-call overrides, as the reference's keyword arguments to compute_score, over the
+ * constructor's options, over the model's defaults (`model`, from reranker.json once it is loaded).
+ */
+export function resolveCall(
+  family: Family,
+  base: ResolvedOptions,
+  overrides: ScoreOverrides = {},
+  model: ModelCallDefaults = {},
+): CallSettings {
   if (overrides === null || typeof overrides !== 'object')
     throw new RerankerArgumentError('overrides', `must be an object, got ${JSON.stringify(overrides)}`);
   checkKeys(overrides, family, true);
   const o = overrides;
   for (const name of ENGINE_OPTION_NAMES) if (o[name as keyof OverridesOf] !== undefined) checked(name, o[name as keyof OverridesOf]);
-  const maxLength = o.maxLength ?? base.maxLength;
+  const maxLength = o.maxLength ?? base.maxLength ?? model.maxLength ?? (family === 'qwen3' ? QWEN3_MAX_LENGTH : DEFAULT_MAX_LENGTH);
+  const truncation = o.truncation ?? base.truncation ?? model.truncation ?? 'only_second';
   return {
     queryInstruction: o.queryInstructionForRerank === undefined ? base.queryInstruction : o.queryInstructionForRerank,
     queryInstructionFormat: o.queryInstructionFormat ?? base.queryInstructionFormat,
@@ -148,9 +182,17 @@ export function resolveCall(family: Family, base: ResolvedOptions, overrides: Sc
     passageInstructionFormat: o.passageInstructionFormat ?? base.passageInstructionFormat,
     batchSize: o.batchSize ?? base.batchSize,
     maxLength,
-    // null per call: the constructor's, else 3/4 of max length.
-    queryMaxLength: o.queryMaxLength ?? base.queryMaxLength ?? Math.floor((maxLength * 3) / 4),
+    // null per call: the constructor's, else 3/4 of max length (FlagEmbedding's rule); longest_first
+    // truncation (CrossEncoder's) cuts the longer text first and caps the query only when asked.
+    queryMaxLength:
+      o.queryMaxLength ??
+      base.queryMaxLength ??
+      (truncation === 'longest_first' ? Number.POSITIVE_INFINITY : Math.floor((maxLength * 3) / 4)),
     normalize: o.normalize ?? base.normalize,
+    truncation,
+    // null: the default (Qwen3-Reranker's own code turns a missing instruction into its default).
+    instruction: o.instruction ?? base.instruction ?? model.instruction ?? QWEN3_DEFAULT_INSTRUCTION,
+    promptTemplate: o.promptTemplate ?? base.promptTemplate ?? model.promptTemplate ?? QWEN3_PROMPT_TEMPLATE,
     prompt: o.prompt === undefined ? base.prompt : o.prompt,
     cutoffLayers: o.cutoffLayers === undefined ? base.cutoffLayers : o.cutoffLayers && [...o.cutoffLayers],
     compressLayers: o.compressLayers === undefined ? base.compressLayers : o.compressLayers && [...o.compressLayers],

@@ -1,8 +1,19 @@
 import type { OptionsOf, OverridesOf } from './contract/engine-options';
 
-/** The four reranker families of FlagEmbedding, named as in reranker.json. */
-export type Family = 'encoder' | 'llm' | 'layerwise' | 'lightweight';
-export const FAMILIES: readonly Family[] = ['encoder', 'llm', 'layerwise', 'lightweight'];
+/**
+ * Reranker families, named as in reranker.json: FlagEmbedding's four, and `qwen3`, Qwen3-Reranker's
+ * chat-prompt yes/no judgement (docs/models.md says why it is a family of its own).
+ */
+export type Family = 'encoder' | 'llm' | 'layerwise' | 'lightweight' | 'qwen3';
+export const FAMILIES: readonly Family[] = ['encoder', 'llm', 'layerwise', 'lightweight', 'qwen3'];
+
+/**
+ * How a cross-encoder pair is cut to maxLength: `only_second`, FlagEmbedding's rule (the query cut to
+ * queryMaxLength, then only the passage); `longest_first`, Hugging Face tokenizers' default, as
+ * sentence-transformers' CrossEncoder and `tokenizer(q, p, truncation=True)` cut (the longer text first).
+ */
+export type Truncation = 'only_second' | 'longest_first';
+export const TRUNCATIONS: readonly Truncation[] = ['only_second', 'longest_first'];
 
 /** A (query, passage) pair, as the reference takes it. */
 export type Pair = readonly [query: string, passage: string];

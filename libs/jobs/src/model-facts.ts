@@ -5,7 +5,14 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DecoderPartLengths, type Family, familyFromArchitectures, readModelFiles, readSequenceFacts } from '@rerank/engine';
+import {
+  type DecoderPartLengths,
+  type Family,
+  familyFromArchitectures,
+  readModelFiles,
+  readSequenceFacts,
+  type Truncation,
+} from '@rerank/engine';
 
 export interface CompressionOffer {
   ratio: number;
@@ -24,6 +31,12 @@ export interface ModelFacts {
   maxPositions?: number;
   /** LLM families: token counts of bos, separator and default prompt (for the length check at submission). */
   decoderParts?: DecoderPartLengths;
+  /** The max_length a request gets when it names none (reranker.json's, else the family's). */
+  maxLength?: number;
+  /** Encoders: how a pair is cut to max_length. */
+  truncation?: Truncation;
+  /** qwen3: tokens of the default prompt's prefix and suffix (max_length must exceed them). */
+  chatFrame?: number;
 }
 
 /** `family`: the configured one, when RERANK_MODELS names it (else reranker.json or config.json's architectures). */
@@ -50,6 +63,9 @@ export function readModelFacts(dir: string, family?: Family): ModelFacts {
         const seq = readSequenceFacts(files, knownFamily);
         if (seq.maxPositions !== undefined) facts.maxPositions = seq.maxPositions;
         if (seq.decoderParts) facts.decoderParts = seq.decoderParts;
+        facts.maxLength = seq.maxLength;
+        if (seq.truncation) facts.truncation = seq.truncation;
+        if (seq.chatFrame !== undefined) facts.chatFrame = seq.chatFrame;
       } catch {
         // A tokenizer that does not load here fails loudly in the worker; the length check is then left to it.
       }

@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { GraphBuilder } from './onnx/graph-builder';
 import { buildEncoderGraph, EncoderStyle } from './graphs/encoder';
 import { buildDecoderGraph, range1 } from './graphs/decoder';
+import { buildModernBertGraph } from './graphs/modernbert';
+import { buildQwen3Graph, type Qwen3Output } from './graphs/qwen3';
 import { DEFAULT_SCALES, InitScales } from './graphs/layers';
-import { Family, hfConfig, ModelVariant, rerankerJson } from './hf-config';
+import { Family, hfConfig, MODERNBERT_LOCAL_WINDOW, ModelVariant, rerankerJson } from './hf-config';
 import { ModelDims, PresetName, PRESETS } from './presets';
 import { makeTokenizer } from './tokenizers';
 import { SpecialTokenIds } from './tokenizers/common';
@@ -21,14 +23,21 @@ import { coreWordId } from './tokenizers/vocab';
  * families' default settings. Extra rows leave the first ones (and so every score) unchanged.
  */
 export const DECODER_MIN_POSITIONS = 1024;
+/** ModernBERT's positions (gte-reranker-modernbert-base reads 8,192 tokens). */
+export const MODERNBERT_POSITIONS = 8192;
+/** Qwen3's max_position_embeddings; Qwen3-Reranker reads 8,192 tokens by default. */
+export const QWEN3_POSITIONS = 40960;
+export const QWEN3_MAX_LENGTH = 8192;
 
 export interface MakeTestModelOptions extends Partial<ModelDims> {
   family: Family;
   outDir: string;
   /** Base dimensions (default 'tiny'); explicit layers/hidden/… override it. */
   preset?: PresetName;
-  /** Encoder family only (default 'bert'). */
+  /** Encoder family only (default 'bert'; 'modernbert': rotary positions, global and local attention, no token types, longest_first truncation). */
   encoderStyle?: EncoderStyle;
+  /** qwen3 only: 'logits' [B, T, V] (default), pooled 'scores' [B] (l_yes − l_no), or a sequence-classification 'classifier' [B, 1]. */
+  qwen3Output?: Qwen3Output;
   /** Weight seed (default 1). Same seed and options → byte-identical files. */
   seed?: number;
   /** llm only: 'scores' [B] (default) or unpooled 'logits' [B, T, V] (small vocabularies). */
@@ -80,8 +89,8 @@ export interface TestModelInfo {
   /** Graph input names of onnx/model.onnx, in order, and its output name. */
   inputNames: string[];
   outputName: 'logits' | 'scores';
-  /** Special token ids, plus for decoders `yes` ("Yes") and `newline` ("\n", the separator). */
-  special: SpecialTokenIds & { yes?: number; newline?: number };
+  /** Special token ids, plus for decoders `yes` ("Yes"; qwen3: "yes") and `newline` ("\n", the separator), for qwen3 `no`. */
+  special: SpecialTokenIds & { yes?: number; no?: number; newline?: number };
   scoreLayers?: number[];
   defaultCutoffLayers?: number[];
   compressRatio?: number;
@@ -102,24 +111,29 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     heads: o.heads ?? base.heads,
     intermediate: o.intermediate ?? base.intermediate,
     vocabSize: o.vocabSize ?? base.vocabSize,
-    maxPositions: o.maxPositions ?? (o.family === 'encoder' ? base.maxPositions : Math.max(base.maxPositions, DECODER_MIN_POSITIONS)),
+    maxPositions: o.maxPositions ?? defaultPositions(o, base.maxPositions),
   };
   if (dims.hidden % dims.heads !== 0) throw new Error(`hidden ${dims.hidden} is not a multiple of heads ${dims.heads}`);
   const seed = o.seed ?? 1;
   const scales: InitScales = { ...DEFAULT_SCALES, ...o.scales };
   const style: EncoderStyle = o.encoderStyle ?? 'bert';
   const decoder = o.family !== 'encoder';
+  const qwen3 = o.family === 'qwen3';
+  const modernbert = o.family === 'encoder' && style === 'modernbert';
 
   const paddingSide = o.paddingSide ?? (o.family === 'lightweight' ? 'right' : 'left');
   const tok = makeTokenizer({
-    style: decoder ? 'bpe' : style,
+    style: decoder || modernbert ? 'bpe' : (style as 'bert' | 'xlmr'),
+    flavor: qwen3 ? 'qwen' : modernbert ? 'modernbert' : 'gemma',
     vocabSize: dims.vocabSize,
-    maxLength: dims.maxPositions,
+    maxLength: qwen3 ? QWEN3_MAX_LENGTH : dims.maxPositions,
     paddingSide,
   });
   const special: TestModelInfo['special'] = { ...tok.special };
   if (decoder) {
-    special.yes = coreWordId('bpe', 'Yes', false);
+    // Qwen3-Reranker answers "yes" / "no" (bare vocabulary entries); FlagEmbedding's LLMs "Yes".
+    special.yes = coreWordId('bpe', qwen3 ? 'yes' : 'Yes', false);
+    if (qwen3) special.no = coreWordId('bpe', 'no', false);
     special.newline = tok.vocab.get('\u010a'); // byte-level "\n"
   }
 
@@ -145,20 +159,33 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     outputDtype?: 'float32' | 'float16';
     compressRatio?: number;
   }): GraphBuilder =>
-    decoder
-      ? buildDecoderGraph({
+    qwen3
+      ? buildQwen3Graph({
           ...dims,
-          family: o.family as 'llm' | 'layerwise' | 'lightweight',
           seed,
           scales,
-          yesTokenId: special.yes!,
-          llmOutput: o.llmOutput,
-          scoreLayers,
-          compressLayers,
           weightCache,
+          yesTokenId: special.yes!,
+          noTokenId: special.no!,
+          output: o.qwen3Output,
           ...extra,
         })
-      : buildEncoderGraph({ ...dims, style, seed, scales, weightCache, ...extra });
+      : modernbert
+        ? buildModernBertGraph({ ...dims, seed, scales, weightCache, localWindow: MODERNBERT_LOCAL_WINDOW, ...extra })
+        : decoder
+          ? buildDecoderGraph({
+              ...dims,
+              family: o.family as 'llm' | 'layerwise' | 'lightweight',
+              seed,
+              scales,
+              yesTokenId: special.yes!,
+              llmOutput: o.llmOutput,
+              scoreLayers,
+              compressLayers,
+              weightCache,
+              ...extra,
+            })
+          : buildEncoderGraph({ ...dims, style, seed, scales, weightCache, ...extra });
 
   const dir = o.outDir;
   mkdirSync(join(dir, 'onnx'), { recursive: true });
@@ -168,7 +195,7 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     return path;
   };
 
-  if (o.fused && decoder) throw new Error('fused: only the encoder family has a fused graph');
+  if (o.fused && (decoder || modernbert)) throw new Error('fused: only the encoder family (BERT and XLM-R styles) has a fused graph');
   const main = graph({ outputDtype: o.outputDtype, compressRatio: 1, ...(o.fused ? { fused: true } : {}) });
   const modelPath = join(dir, 'onnx', 'model.onnx');
   const modelBytes = main.writeTo(modelPath);
@@ -200,11 +227,13 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
   files.tokenizer = writeJson('tokenizer.json', tok.tokenizer, 0);
   files.tokenizerConfig = writeJson('tokenizer_config.json', tok.tokenizerConfig);
   writeJson('special_tokens_map.json', specialTokensMap(tok.tokenizerConfig));
-  files.config = writeJson('config.json', hfConfig(o.family, style, dims, tok.special, seed));
+  files.config = writeJson('config.json', hfConfig(o.family, style, dims, tok.special, seed, o.qwen3Output === 'classifier'));
   files.reranker = writeJson(
     'reranker.json',
     rerankerJson({
       family: o.family,
+      ...(modernbert ? { truncation: 'longest_first' as const, maxLength: dims.maxPositions } : {}),
+      ...(qwen3 ? { maxLength: QWEN3_MAX_LENGTH } : {}),
       layers: scoreLayers,
       defaultCutoffLayers,
       compressRatio: 1,
@@ -215,6 +244,7 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
 
   const inputNames = decoder ? ['input_ids', 'attention_mask', 'position_ids'] : ['input_ids', 'attention_mask'];
   if (!decoder && style === 'bert') inputNames.push('token_type_ids');
+  const qwen3Output = o.qwen3Output ?? 'logits';
   if (light) inputNames.push('query_lengths', 'prompt_lengths');
   return {
     dir,
@@ -224,7 +254,10 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     dims,
     files,
     inputNames,
-    outputName: o.family === 'encoder' || (o.family === 'llm' && o.llmOutput === 'logits') ? 'logits' : 'scores',
+    outputName:
+      o.family === 'encoder' || (o.family === 'llm' && o.llmOutput === 'logits') || (qwen3 && qwen3Output !== 'scores')
+        ? 'logits'
+        : 'scores',
     special,
     scoreLayers,
     defaultCutoffLayers,
@@ -234,6 +267,13 @@ export async function makeTestModel(o: MakeTestModelOptions): Promise<TestModelI
     modelBytes,
     elapsedMs: Date.now() - start,
   };
+}
+
+/** Positions when not given: the preset's, at least DECODER_MIN_POSITIONS for decoders, ModernBERT's and Qwen3's own. */
+function defaultPositions(o: MakeTestModelOptions, preset: number): number {
+  if (o.family === 'qwen3') return QWEN3_POSITIONS;
+  if (o.family === 'encoder') return o.encoderStyle === 'modernbert' ? MODERNBERT_POSITIONS : preset;
+  return Math.max(preset, DECODER_MIN_POSITIONS);
 }
 
 function specialTokensMap(cfg: Record<string, unknown>): Record<string, unknown> {

@@ -1,7 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FlagLLMReranker, FlagReranker, LayerWiseFlagLLMReranker, LightWeightFlagLLMReranker } from '@rerank/engine';
+import {
+  type AnyReranker,
+  type Family,
+  FlagLLMReranker,
+  FlagReranker,
+  LayerWiseFlagLLMReranker,
+  LightWeightFlagLLMReranker,
+  Qwen3Reranker,
+  type RerankerOptions,
+} from '@rerank/engine';
 import { makeTestModel, type MakeTestModelOptions, type TestModelInfo } from '@rerank/model-gen';
 
 /** Generated models for a test file, in a temp dir removed afterwards, and the rerankers to close. */
@@ -33,9 +42,10 @@ export class TestModels {
 }
 
 /** The reranker class of each generated family. */
-export const FAMILY_CLASSES = {
+export const FAMILY_CLASSES: Record<Family, new (dir: string, options?: RerankerOptions) => AnyReranker> = {
   encoder: FlagReranker,
   llm: FlagLLMReranker,
   layerwise: LayerWiseFlagLLMReranker,
   lightweight: LightWeightFlagLLMReranker,
+  qwen3: Qwen3Reranker,
 };

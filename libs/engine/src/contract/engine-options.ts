@@ -5,12 +5,15 @@
  * API's checks (@rerank/jobs validation), the OpenAPI schemas, and `rerank score`'s flags and help.
  */
 import { z } from 'zod';
-import type { BatchStats, Family } from '../types';
+import { type BatchStats, type Family, TRUNCATIONS } from '../types';
 import { formatInstruction } from '../instructions';
+import { promptFormatter, QWEN3_DEFAULT_INSTRUCTION } from '../prompt-template';
 import { RerankerArgumentError } from '../errors';
 import { type Field, fields, refined } from './field';
 
 export const COMPRESS_RATIOS = [1, 2, 4, 8] as const;
+/** FlagEmbedding's families: its instruction and query-length options. */
+const FLAG_FAMILIES = ['encoder', 'llm', 'layerwise', 'lightweight'] as const;
 const LLM_FAMILIES = ['llm', 'layerwise', 'lightweight'] as const;
 const LAYER_FAMILIES = ['layerwise', 'lightweight'] as const;
 
@@ -21,7 +24,7 @@ const deviceSpec = z.union([z.string(), z.int().min(0)]);
 export interface CliFlag {
   /** Flag name without "--" (default: the option name in kebab-case). */
   flag?: string;
-  kind: 'boolean' | 'int' | 'ints' | 'string' | 'devices';
+  kind: 'boolean' | 'int' | 'ints' | 'string' | 'devices' | 'json';
   section: 'model' | 'scoring';
 }
 
@@ -53,6 +56,19 @@ function formatParses(field: string) {
   };
 }
 
+/** The API's prompt-template check: the engine's own formatter must accept the format. */
+function templateParses(template: { prefix: string; format: string; suffix: string } | null): string | null {
+  if (template === null) return null;
+  try {
+    promptFormatter(template, 'prompt_template');
+    return null;
+  } catch (e) {
+    if (e instanceof RerankerArgumentError) return e.message.slice('prompt_template: '.length);
+    throw e;
+  }
+}
+const TEMPLATE_KEYS = ['prefix', 'format', 'suffix'] as const;
+
 const LAYERS_EXPECT = 'a non-empty list of layer numbers';
 const API_LAYERS = { maxItems: 256, maxLayer: 1000, expect: 'a non-empty list of layer numbers (integers >= 0)' };
 const API_MAX_TOKENS = 131072;
@@ -68,6 +84,7 @@ export const ENGINE_OPTIONS = {
   queryInstructionForRerank: {
     field: fields.nullableText(),
     default: { text: 'none; "A: " for the LLM families' },
+    families: FLAG_FAMILIES,
     scope: 'call',
     doc: 'instruction put before each query (null: none)',
     api: { field: fields.nullableText(10000) },
@@ -76,6 +93,7 @@ export const ENGINE_OPTIONS = {
   queryInstructionFormat: {
     field: fields.text(),
     default: { value: '{}{}', text: '"{}{}" (instruction, query)' },
+    families: FLAG_FAMILIES,
     scope: 'call',
     doc: 'format of instruction and query, Python str.format style',
     api: { field: refined(fields.text(1000), formatParses('query_instruction_format')) },
@@ -84,6 +102,7 @@ export const ENGINE_OPTIONS = {
   passageInstructionForRerank: {
     field: fields.nullableText(),
     default: { text: 'none; "B: " for the LLM families' },
+    families: FLAG_FAMILIES,
     scope: 'call',
     doc: 'instruction put before each document (null: none)',
     api: { field: fields.nullableText(10000) },
@@ -92,6 +111,7 @@ export const ENGINE_OPTIONS = {
   passageInstructionFormat: {
     field: fields.text(),
     default: { value: '{}{}', text: '"{}{}" (instruction, document)' },
+    families: FLAG_FAMILIES,
     scope: 'call',
     doc: 'format of instruction and document, Python str.format style',
     api: { field: refined(fields.text(1000), formatParses('passage_instruction_format')) },
@@ -114,7 +134,8 @@ export const ENGINE_OPTIONS = {
   },
   queryMaxLength: {
     field: fields.nullableInt(0),
-    default: { text: '3/4 of the maximum length' },
+    default: { text: '3/4 of the maximum length; none with longest_first truncation' },
+    families: FLAG_FAMILIES,
     scope: 'call',
     doc: 'tokens of the query',
     api: { field: fields.nullableInt(0, API_MAX_TOKENS) },
@@ -122,19 +143,22 @@ export const ENGINE_OPTIONS = {
   },
   maxLength: {
     field: fields.int(1),
-    default: { value: 512, text: '512' },
+    default: { text: "the model's (reranker.json max_length), else 512; 8192 for qwen3" },
     scope: 'call',
-    doc: 'tokens of query + document + special tokens',
+    doc: 'tokens of query + document + special tokens (qwen3: of the whole prompt)',
     // At least 16 over HTTP: room for any pair template and some text.
     api: { field: fields.int(16, API_MAX_TOKENS) },
     cli: { kind: 'int', section: 'scoring' },
   },
   normalize: {
     field: fields.bool(),
-    default: { value: false, text: 'false' },
+    default: { text: 'false; true for qwen3' },
     scope: 'call',
-    doc: 'sigmoid of each score (0..1)',
-    api: { field: fields.bool(), default: 'true on the synchronous rerank routes (Cohere / Jina / vLLM scores are 0..1), false for jobs' },
+    doc: 'sigmoid of each score (0..1; qwen3: the probability of "yes")',
+    api: {
+      field: fields.bool(),
+      default: "true on the synchronous rerank routes (Cohere / Jina / vLLM scores are 0..1); for jobs the model's (false; true for qwen3)",
+    },
     cli: { kind: 'boolean', section: 'scoring' },
   },
   trustRemoteCode: {
@@ -225,6 +249,33 @@ export const ENGINE_OPTIONS = {
     doc: 'LLM families: the prompt after the pair',
     api: { field: fields.nullableText(10000) },
     cli: { kind: 'string', section: 'scoring' },
+  },
+  truncation: {
+    field: fields.oneOfText(TRUNCATIONS),
+    default: { text: "the model's (reranker.json truncation), else only_second" },
+    families: ['encoder'],
+    scope: 'call',
+    doc: 'only_second (FlagEmbedding: query cut to queryMaxLength, then the passage) or longest_first (sentence-transformers CrossEncoder: the longer text first)',
+    api: { field: fields.oneOfText(TRUNCATIONS) },
+    cli: { kind: 'string', section: 'scoring' },
+  },
+  instruction: {
+    field: fields.nullableText(),
+    default: { text: `the model's (reranker.json instruction), else "${QWEN3_DEFAULT_INSTRUCTION}"` },
+    families: ['qwen3'],
+    scope: 'call',
+    doc: "qwen3: the task instruction in the prompt's {instruction} (null: the default)",
+    api: { field: fields.nullableText(10000) },
+    cli: { kind: 'string', section: 'scoring' },
+  },
+  promptTemplate: {
+    field: fields.nullableTexts(TEMPLATE_KEYS),
+    default: { text: "the model's (reranker.json prompt_template), else Qwen3-Reranker's chat prompt" },
+    families: ['qwen3'],
+    scope: 'call',
+    doc: 'qwen3: {prefix, format, suffix}: the format (with {instruction}, {query}, {document}) is cut at its end to fit maxLength, prefix and suffix never (null: the default)',
+    api: { field: refined(fields.nullableTexts(TEMPLATE_KEYS, 10000), templateParses) },
+    cli: { kind: 'json', section: 'scoring' },
   },
   cutoffLayers: {
     field: fields.layers({ expect: LAYERS_EXPECT }),

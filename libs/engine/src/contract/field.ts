@@ -58,6 +58,15 @@ export const fields = {
       .meta({ enum: [...values] });
     return { schema, expect };
   },
+  /** One of a few strings. */
+  oneOfText<T extends string>(values: readonly T[]): Field<z.ZodType<T, T>> {
+    return { schema: z.enum(values as [T, ...T[]]), expect: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}` };
+  },
+  /** An object of texts (each at most `max` characters), every key required, or null. */
+  nullableTexts<K extends string>(keys: readonly K[], max?: number): Field<z.ZodNullable<z.ZodObject<Record<K, z.ZodString>>>> {
+    const shape = Object.fromEntries(keys.map((k) => [k, fields.text(max).schema])) as Record<K, z.ZodString>;
+    return { schema: z.strictObject(shape).nullable(), expect: `an object {${keys.join(', ')}} of strings, or null` };
+  },
   /** A non-empty list of layer numbers, or null. */
   layers(opts: { maxItems?: number; maxLayer?: number; expect: string }): Field<z.ZodNullable<z.ZodArray<z.ZodNumber>>> {
     let item = z.int().min(0);

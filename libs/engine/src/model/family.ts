@@ -16,6 +16,11 @@ const NAME_TO_FAMILY: ReadonlyMap<string, Family> = new Map<string, Family>([
   ['jina-reranker-v2-base-multilingual', 'encoder'],
   ['gte-multilingual-reranker-base', 'encoder'],
   ['bce-reranker-base_v1', 'encoder'],
+  // Beyond FlagEmbedding's mapping: ModernBERT cross-encoders and Qwen3-Reranker.
+  ['gte-reranker-modernbert-base', 'encoder'],
+  ['qwen3-reranker-0.6b', 'qwen3'],
+  ['qwen3-reranker-4b', 'qwen3'],
+  ['qwen3-reranker-8b', 'qwen3'],
 ]);
 
 /** Families by the names the reference's `model_class` argument uses, and by ours. */
@@ -28,6 +33,8 @@ const FAMILY_ALIASES: ReadonlyMap<string, Family> = new Map<string, Family>([
   ['decoder-only-layerwise', 'layerwise'],
   ['lightweight', 'lightweight'],
   ['decoder-only-lightweight', 'lightweight'],
+  ['qwen3', 'qwen3'],
+  ['qwen3-reranker', 'qwen3'],
 ]);
 
 export const KNOWN_MODEL_NAMES: readonly string[] = [...NAME_TO_FAMILY.keys()];
@@ -49,7 +56,9 @@ export function modelBaseName(nameOrPath: string): string {
 }
 
 export function familyFromName(nameOrPath: string): Family | undefined {
-  return NAME_TO_FAMILY.get(modelBaseName(nameOrPath));
+  const base = modelBaseName(nameOrPath);
+  // Qwen3-Reranker's sequence-classification conversions keep its prompt: "qwen3-reranker-0.6b-seq-cls".
+  return NAME_TO_FAMILY.get(base) ?? (/^qwen3-reranker-/.test(base) ? 'qwen3' : undefined);
 }
 
 /** `…ForSequenceClassification` is a cross-encoder, `…ForCausalLM` a decoder reranker. */

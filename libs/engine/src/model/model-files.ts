@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors';
-import type { Family } from '../types';
+import type { PromptTemplate } from '../prompt-template';
+import { type Family, TRUNCATIONS, type Truncation } from '../types';
 import { parseFamily } from './family';
 import { positionLimit } from './position-limit';
 
@@ -17,6 +18,15 @@ export interface RerankerJson {
   family?: Family;
   prompt?: string;
   yesToken?: string;
+  /** qwen3: the token whose logit the yes logit is weighed against (default "no"). */
+  noToken?: string;
+  /** The model's default maxLength (CrossEncoder-style models and qwen3 read to their own maximum). */
+  maxLength?: number;
+  /** Encoders: how a pair is cut to maxLength (default only_second, FlagEmbedding's rule). */
+  truncation?: Truncation;
+  /** qwen3: the default instruction and chat prompt. */
+  instruction?: string;
+  promptTemplate?: PromptTemplate;
   layers?: number[];
   defaultCutoffLayers?: number[];
   compressRatio?: number;
@@ -112,10 +122,27 @@ function parseRerankerJson(raw: Record<string, unknown>, dir: string): RerankerJ
   const family = str('family');
   if (family !== undefined) {
     out.family = parseFamily(family);
-    if (!out.family) throw bad('family', '"encoder", "llm", "layerwise" or "lightweight"');
+    if (!out.family) throw bad('family', '"encoder", "llm", "layerwise", "lightweight" or "qwen3"');
   }
   out.prompt = str('prompt');
   out.yesToken = str('yes_token');
+  out.noToken = str('no_token');
+  out.instruction = str('instruction');
+  if (raw.max_length !== undefined) {
+    if (!Number.isInteger(raw.max_length) || (raw.max_length as number) < 1) throw bad('max_length', 'a positive integer');
+    out.maxLength = raw.max_length as number;
+  }
+  const truncation = str('truncation');
+  if (truncation !== undefined) {
+    if (!(TRUNCATIONS as readonly string[]).includes(truncation)) throw bad('truncation', TRUNCATIONS.map((t) => `"${t}"`).join(' or '));
+    out.truncation = truncation as Truncation;
+  }
+  if (raw.prompt_template !== undefined) {
+    const t = raw.prompt_template as Record<string, unknown> | null;
+    if (!t || typeof t !== 'object' || !['prefix', 'format', 'suffix'].every((k) => typeof t[k] === 'string'))
+      throw bad('prompt_template', 'an object {prefix, format, suffix} of strings');
+    out.promptTemplate = { prefix: t.prefix as string, format: t.format as string, suffix: t.suffix as string };
+  }
   out.layers = ints('layers');
   out.defaultCutoffLayers = ints('default_cutoff_layers');
   out.compressLayers = ints('compress_layers');

@@ -2,16 +2,22 @@ import { ModelLoadError, RerankerArgumentError } from '../errors';
 import { FAMILY_NAMES, KNOWN_MODEL_NAMES, familyFromArchitectures, familyFromName, parseFamily } from '../model/family';
 import { readModelFiles } from '../model/model-files';
 import { resolveModelDir } from '../model/resolve';
-import type { Family, RerankerOptions } from '../types';
+import type { Family, PairScore, RerankerOptions, ScoreOverrides } from '../types';
+import type { BaseReranker } from './base-reranker';
 import { FlagLLMReranker } from './flag-llm-reranker';
 import { FlagReranker } from './flag-reranker';
 import { LayerWiseFlagLLMReranker } from './layerwise-reranker';
 import { LightWeightFlagLLMReranker } from './lightweight-reranker';
+import { Qwen3Reranker } from './qwen3-reranker';
 
-export type AnyReranker = FlagReranker | FlagLLMReranker | LayerWiseFlagLLMReranker | LightWeightFlagLLMReranker;
+/**
+ * A reranker of any family, as AutoReranker makes it: per-call overrides of every family are accepted
+ * by type and checked against the model's family at run time (narrow with instanceof for the typed class).
+ */
+export type AnyReranker = BaseReranker<ScoreOverrides, PairScore>;
 
 export interface AutoRerankerOptions extends RerankerOptions {
-  /** Force the family: ours (`encoder`, `llm`, `layerwise`, `lightweight`) or the reference's `model_class` names. */
+  /** Force the family: ours (`encoder`, `llm`, `layerwise`, `lightweight`, `qwen3`) or the reference's `model_class` names. */
   family?: string;
 }
 
@@ -68,5 +74,7 @@ export function createReranker(family: Family, nameOrPath: string, options: Rera
       return new LayerWiseFlagLLMReranker(nameOrPath, options);
     case 'lightweight':
       return new LightWeightFlagLLMReranker(nameOrPath, options);
+    case 'qwen3':
+      return new Qwen3Reranker(nameOrPath, options);
   }
 }

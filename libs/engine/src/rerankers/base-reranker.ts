@@ -17,6 +17,9 @@ export interface PairInputs {
   promptLength?: number;
 }
 
+/** Token ids of a text, no special tokens. */
+export type TextIds = (text: string) => number[];
+
 /** How one call of a family turns pairs into model inputs and reads scores back. */
 export interface FamilyCall {
   /** Score columns per pair (cutoff layers). */
@@ -28,8 +31,8 @@ export interface FamilyCall {
    * equal keys share device runs (e.g. the cutoff layers' columns).
    */
   mergeKey: string;
-  /** Builds one pair's model input from the token ids of its (instructed) texts. */
-  build(query: number[], passage: number[], index: number): EncodedPair;
+  /** Builds one pair's model input from its texts; `ids` tokenizes a text (no special tokens), memoized per call. */
+  build(query: string, passage: string, index: number, ids: TextIds): EncodedPair;
   /** Reads `columns` scores per row off the graph output. */
   read(output: RunOutput, tensors: BatchTensors, rows: number): Float64Array;
 }
@@ -66,7 +69,7 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
   /** Loads the model and starts a runtime session per device. Scoring calls this on first use. */
   async ready(): Promise<void> {
     const model = await this.loaded();
-    const call = resolveCall(this.family, this.options);
+    const call = this.callSettings(model);
     await Promise.all(model.sessions.map((s) => model.graphPlan(this.graphFor(model, call, s), [s])));
   }
 
@@ -96,8 +99,8 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
   }
 
   /** The maxLength (tokens of query + passage + special tokens) a call with these overrides truncates to. */
-  maxLengthFor(overrides?: ScoreOverrides): number {
-    return resolveCall(this.family, this.options, overrides).maxLength;
+  async maxLengthFor(overrides?: ScoreOverrides): Promise<number> {
+    return this.callSettings(await this.loaded(), overrides).maxLength;
   }
 
   /**
@@ -168,9 +171,10 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
   private async prepare(input: unknown, overrides?: ScoreOverrides) {
     const pairs = checkPairs(input);
     const single = pairs !== input;
-    const call = resolveCall(this.family, this.options, overrides);
-    checkInstructionFormats(call);
+    // Overrides are checked before the model is opened (its defaults fill in only what the call leaves out).
+    checkInstructionFormats(resolveCall(this.family, this.options, overrides));
     const model = await this.loaded();
+    const call = this.callSettings(model, overrides);
     const graphs = new Map(model.sessions.map((s) => [s, this.graphFor(model, call, s)]));
     const plans = new Map<string, GraphPlan>();
     for (const path of new Set(graphs.values())) {
@@ -197,15 +201,23 @@ export abstract class BaseReranker<Overrides extends ScoreOverrides = ScoreOverr
     };
     const encode = (start: number, end: number): EncodedPair[] => {
       const out: EncodedPair[] = [];
-      for (let i = start; i < end; i++) {
-        const [query, passage] = pairs[i];
-        const q = ids(applyInstruction(query, call.queryInstruction, call.queryInstructionFormat, 'queryInstructionFormat'));
-        const p = ids(applyInstruction(passage, call.passageInstruction, call.passageInstructionFormat, 'passageInstructionFormat'));
-        out.push(family.build(q, p, i));
-      }
+      for (let i = start; i < end; i++) out.push(family.build(pairs[i][0], pairs[i][1], i, ids));
       return out;
     };
     return { pairs, single, call, model, graphs, plans, plan, family, encode };
+  }
+
+  /** A call's settings: its overrides over the constructor's options over the model's defaults (reranker.json). */
+  protected callSettings(model: LoadedModel, overrides?: ScoreOverrides): CallSettings {
+    return resolveCall(this.family, this.options, overrides, model.files.reranker);
+  }
+
+  /** Token ids of a pair's query and passage with the call's instructions (FlagEmbedding's families). */
+  protected instructedIds(call: CallSettings, query: string, passage: string, ids: TextIds): [number[], number[]] {
+    return [
+      ids(applyInstruction(query, call.queryInstruction, call.queryInstructionFormat, 'queryInstructionFormat')),
+      ids(applyInstruction(passage, call.passageInstruction, call.passageInstructionFormat, 'passageInstructionFormat')),
+    ];
   }
 
   /** The family's layout and score reading for one call's settings and graph. */

@@ -2,6 +2,7 @@ import { ModelLoadError, RerankerArgumentError } from '../errors';
 import { type CallSettings, LLM_DEFAULT_PROMPT, LLM_SEPARATOR } from '../options';
 import type { BatchTensors, PaddingSide } from '../batching/tensors';
 import type { RunOutput } from '../runtime/device-session';
+import type { Device } from '../devices';
 import { type DecoderParts, DecoderSequences } from '../sequences/decoder-sequences';
 import type { Family, PairScore, RerankerOptions, ScoreOverrides } from '../types';
 import { BaseReranker, type FamilyCall } from './base-reranker';
@@ -77,13 +78,16 @@ export abstract class DecoderReranker<Overrides extends ScoreOverrides, One exte
     const parts = this.parts(model, call);
     this.sequences.checkLimits(limits, parts);
     const onOverflow = this.queryOverflowNotice();
-    const padMultiple = this.options.devices.some((d) => d.kind === 'cuda') ? 8 : 1;
+    const padMultiple = gpuPadMultiple(this.options.devices);
     return {
       columns,
       padSide,
       padMultiple,
       mergeKey: readKey,
-      build: (q, p, i) => this.sequences.build(q, p, parts, limits, i, onOverflow),
+      build: (query, passage, i, ids) => {
+        const [q, p] = this.instructedIds(call, query, passage, ids);
+        return this.sequences.build(q, p, parts, limits, i, onOverflow);
+      },
       read,
     };
   }
@@ -118,6 +122,11 @@ export abstract class DecoderReranker<Overrides extends ScoreOverrides, One exte
       return column;
     });
   }
+}
+
+/** Decoder batches are padded to a multiple of 8 on GPUs (tensor cores), as the reference; on CPU to their longest row. */
+export function gpuPadMultiple(devices: readonly Device[]): number {
+  return devices.some((d) => d.kind === 'cuda') ? 8 : 1;
 }
 
 /** Picks the cutoff layers' columns of a `scores` [B, K] output, row-major. */

@@ -31,7 +31,10 @@ export class FlagReranker extends BaseReranker<FlagRerankerOverrides, number> {
       padSide: 'right',
       padMultiple: 1,
       mergeKey: 'logits',
-      build: (q, p, i) => sequences.build(q, p, limits, i, onOverflow),
+      build: (query, passage, i, ids) => {
+        const [q, p] = this.instructedIds(call, query, passage, ids);
+        return sequences.build(q, p, limits, call.truncation, i, onOverflow);
+      },
       read: (out, _tensors, rows) => {
         if (out.dims.length === 2 && out.dims[1] !== 1) {
           throw new ModelLoadError(`logits has ${out.dims[1]} labels per row; a reranker's classifier has one`);

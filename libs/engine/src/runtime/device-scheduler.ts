@@ -34,7 +34,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { type BatchLimits, chunkRanges, paddedLength, planBatches } from '../batching/batch-plan';
-import { OutOfMemoryError, RerankerArgumentError } from '../errors';
+import { ModelRunError, OutOfMemoryError, RerankerArgumentError } from '../errors';
 import type { EncodedPair } from '../sequences/encoded-pair';
 import type { BatchStats } from '../types';
 import { DeviceRunError, type DeviceSession, type RunOutput } from './device-session';
@@ -319,7 +319,8 @@ export class DeviceScheduler {
         out = await device.run(path, tensors.feeds, output);
         (this.rates.get(device) as DeviceRate).record(pairs.length * width, start, this.now());
       } catch (e) {
-        if (!(e instanceof DeviceRunError) || !e.oom) throw e;
+        if (e instanceof DeviceRunError && !e.oom) throw new ModelRunError(path, device.name, { rows: pairs.length, width }, e.message);
+        if (!(e instanceof DeviceRunError)) throw e;
         if (pairs.length === 1)
           throw new OutOfMemoryError(`${device.name} ran out of memory on a single pair of ${width} tokens: ${e.message}`);
         const { limits } = lead;

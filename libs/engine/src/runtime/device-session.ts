@@ -61,6 +61,8 @@ export class DeviceSession {
   private readonly worker: Worker;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  /** Replies not yet in: close() waits for them. */
+  private readonly inFlight = new Set<Promise<Reply>>();
   private closed = false;
 
   constructor(
@@ -94,13 +96,20 @@ export class DeviceSession {
   async run(path: string, feeds: Record<string, Feed>, output: string): Promise<RunOutput> {
     const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
     const reply = await this.call({ type: 'run', key: path, feeds, output }, transfer);
-    if (reply.error) throw new DeviceRunError(`${this.name}: ${reply.error.message}`, reply.error.oom);
+    if (reply.error) throw new DeviceRunError(reply.error.message, reply.error.oom);
     return { data: reply.data as Float32Array, dims: reply.dims as number[] };
   }
 
+  /**
+   * Stops the device thread once the runs in flight have answered: terminating a thread inside
+   * onnxruntime's native run can abort the whole process. The thread is referenced while it stops, so
+   * the process cannot exit (as 0, with the caller's work undone) before close() resolves.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    this.worker.ref();
     await this.worker.terminate();
   }
 
@@ -131,13 +140,16 @@ export class DeviceSession {
   private call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error(`device session ${this.name} is closed`));
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+    const reply = new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
       this.worker.postMessage({ ...message, id }, transfer);
     }).finally(() => {
-      if (this.pending.size === 0) this.worker.unref();
+      this.inFlight.delete(reply);
+      if (this.pending.size === 0 && !this.closed) this.worker.unref();
     });
+    this.inFlight.add(reply);
+    return reply;
   }
 
   private failAll(error: Error): void {

@@ -5,11 +5,11 @@ import type { GraphSignature, GraphValue } from './device-session';
 
 /** How a family reads its scores off the graph's output. */
 export type OutputKind =
-  /** encoder `logits` [B, 1] or [B] */
+  /** encoder `logits` [B, 1] or [B]; qwen3 sequence-classification conversions likewise */
   | 'logit'
-  /** llm `scores` [B] */
+  /** llm `scores` [B]; qwen3 `scores` [B] (l_yes − l_no) */
   | 'pooled'
-  /** llm `logits` [B, T, V], pooled by the engine */
+  /** llm and qwen3 `logits` [B, T, V], pooled by the engine */
   | 'token-logits'
   /** layer-wise / light-weight `scores` [B, K] */
   | 'layer-scores';
@@ -40,6 +40,16 @@ const EXPECTED: Record<Family, Expected> = {
     optional: { position_ids: 2 },
     outputs: [
       { name: 'scores', rank: 1, kind: 'pooled' },
+      { name: 'logits', rank: 3, kind: 'token-logits' },
+    ],
+  },
+  qwen3: {
+    required: IDS,
+    optional: { position_ids: 2 },
+    outputs: [
+      { name: 'scores', rank: 1, kind: 'pooled' },
+      { name: 'logits', rank: 2, kind: 'logit' },
+      { name: 'logits', rank: 1, kind: 'logit' },
       { name: 'logits', rank: 3, kind: 'token-logits' },
     ],
   },

@@ -3,7 +3,7 @@
  * readiness and model list read them. A worker that stops beating drops out after HEARTBEAT_TTL_MS.
  */
 import type { Redis } from 'ioredis';
-import type { DecoderPartLengths, Family } from '@rerank/engine';
+import type { DecoderPartLengths, Family, Truncation } from '@rerank/engine';
 import type { CompressionOffer } from '../model-facts';
 import { keys } from './keys';
 
@@ -18,6 +18,9 @@ export interface WorkerModel {
   compression?: CompressionOffer[];
   maxPositions?: number;
   decoderParts?: DecoderPartLengths;
+  maxLength?: number;
+  truncation?: Truncation;
+  chatFrame?: number;
 }
 
 export interface WorkerHeartbeat {

@@ -1,4 +1,4 @@
-import type { DecoderPartLengths, Family } from '@rerank/engine';
+import type { DecoderPartLengths, Family, Truncation } from '@rerank/engine';
 import type { Limits } from '../config';
 import type { CompressionOffer } from '../model-facts';
 import { invalid, overLimit } from '../errors';
@@ -18,6 +18,11 @@ export interface KnownModel {
   maxPositions?: number;
   /** LLM families: bos / separator / default prompt token counts, when known. */
   decoderParts?: DecoderPartLengths;
+  /** The max_length a request gets when it names none, when known. */
+  maxLength?: number;
+  truncation?: Truncation;
+  /** qwen3: tokens of the default prompt's prefix and suffix, when known. */
+  chatFrame?: number;
 }
 
 export interface ValidationContext {

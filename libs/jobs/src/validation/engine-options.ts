@@ -65,14 +65,21 @@ export function readEngineOptions(body: JsonObject, model: KnownModel): ScoreOve
  * engine would.
  */
 function checkPositions(o: ScoreOverrides, model: KnownModel, base: Record<string, unknown>): void {
+  const maxLength = o.maxLength ?? (typeof base.maxLength === 'number' ? base.maxLength : (model.maxLength ?? 512));
+  // qwen3: the prompt's prefix and suffix are never cut; a custom template is checked by the engine.
+  const customTemplate = (o.promptTemplate !== undefined && o.promptTemplate !== null) || base.promptTemplate !== undefined;
+  if (model.family === 'qwen3' && model.chatFrame !== undefined && !customTemplate && maxLength <= model.chatFrame)
+    throw invalid(
+      'max_length',
+      `${maxLength} leaves no room for the query and document: model "${model.name}"'s prompt prefix and suffix take ${model.chatFrame} tokens; send max_length ${model.chatFrame + 1} or more`,
+    );
   const limit = model.maxPositions;
   if (limit === undefined) return;
-  const maxLength = o.maxLength ?? (typeof base.maxLength === 'number' ? base.maxLength : 512);
   const queryMaxLength =
     o.queryMaxLength ?? (typeof base.queryMaxLength === 'number' ? base.queryMaxLength : Math.floor((maxLength * 3) / 4));
   let longest = maxLength;
   let what = 'query, document and special tokens';
-  if (model.family && model.family !== 'encoder' && model.decoderParts) {
+  if (model.family && model.family !== 'encoder' && model.family !== 'qwen3' && model.decoderParts) {
     const customPrompt = (o.prompt !== undefined && o.prompt !== null) || typeof base.prompt === 'string';
     const parts = { ...model.decoderParts, ...(customPrompt ? { prompt: 0 } : {}) };
     longest = longestDecoderSequence({ maxLength, queryMaxLength }, parts);

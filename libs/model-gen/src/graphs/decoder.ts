@@ -116,7 +116,7 @@ export function buildDecoderGraph(o: DecoderGraphOptions): GraphBuilder {
 }
 
 /** Additive mask [B, 1, T, T]: key j visible from query i when j <= i and j is a real token. */
-function causalMask(m: ModelContext, mask: string, arange: string): string {
+export function causalMask(m: ModelContext, mask: string, arange: string): string {
   const b = m.b;
   const j = b.op('Unsqueeze', [arange, b.constInt64([0])]); // [1, T]
   const i = b.op('Unsqueeze', [arange, b.constInt64([1])]); // [T, 1]

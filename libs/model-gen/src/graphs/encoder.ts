@@ -11,7 +11,8 @@ import { DataType } from '../onnx/onnx-proto';
 import { FloatType, GraphBuilder } from '../onnx/graph-builder';
 import { InitScales, ModelContext, outputCode, TransformerDims, WeightCache } from './layers';
 
-export type EncoderStyle = 'bert' | 'xlmr';
+/** bert and xlmr here; modernbert in modernbert.ts. */
+export type EncoderStyle = 'bert' | 'xlmr' | 'modernbert';
 
 export interface EncoderGraphOptions extends TransformerDims {
   style: EncoderStyle;

@@ -131,6 +131,74 @@ export class ModelContext {
     return this.linear(merged, `${name}.o_proj`, hidden, hidden);
   }
 
+  /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · weight (Qwen3, as LlamaRMSNorm). */
+  rmsNorm(x: string, name: string, dim: number, eps: number): string {
+    const b = this.b;
+    const meanSquare = b.op('ReduceMean', [b.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    const normed = b.op('Div', [x, b.op('Sqrt', [b.op('Add', [meanSquare, b.scalarFloat(eps)])])]);
+    return b.op('Mul', [normed, this.param(`${name}.weight`, [dim], this.scales.bias, 1)]);
+  }
+
+  /**
+   * Rotary position tables for head size `hd`: cos and sin of position · θ^(-2k/hd), each half
+   * repeated (Hugging Face's rotate_half layout), shaped [P, 1, T, hd] from positions [P, T] (int64).
+   */
+  rotaryTables(positions: string, hd: number, theta: number): { cos: string; sin: string } {
+    const b = this.b;
+    const invFreq = Array.from({ length: hd / 2 }, (_, k) => theta ** ((-2 * k) / hd));
+    const angles = b.op('Mul', [b.op('Unsqueeze', [b.castFloat(positions), b.constInt64([-1])]), b.constFloat(invFreq)]); // [P, T, hd/2]
+    const full = b.op('Unsqueeze', [b.op('Concat', [angles, angles], { axis: -1 }), b.constInt64([1])]); // [P, 1, T, hd]
+    return { cos: b.op('Cos', [full]), sin: b.op('Sin', [full]) };
+  }
+
+  /** x · cos + rotate_half(x) · sin over x [B, h, T, hd], rotate_half(x) = [-x2, x1]. */
+  applyRotary(x: string, rope: { cos: string; sin: string }, hd: number): string {
+    const b = this.b;
+    const half = (start: number, end: number) => b.op('Slice', [x, b.constInt64([start]), b.constInt64([end]), b.constInt64([-1])]);
+    const rotated = b.op('Concat', [b.op('Neg', [half(hd / 2, hd)]), half(0, hd / 2)], { axis: -1 });
+    return b.op('Add', [b.op('Mul', [x, rope.cos]), b.op('Mul', [rotated, rope.sin])]);
+  }
+
+  /**
+   * Self-attention with rotary positions over x [B, T, H] (ModernBERT, Qwen3): no biases; `qkNorm`
+   * applies a per-head RMSNorm to q and k before the rotation, as Qwen3 does.
+   */
+  rotaryAttention(
+    x: string,
+    maskAdd: string,
+    name: string,
+    dims: TransformerDims,
+    rope: { cos: string; sin: string },
+    qkNorm?: { eps: number },
+  ): string {
+    const b = this.b;
+    const { hidden, heads } = dims;
+    const hd = hidden / heads;
+    const split = b.constInt64([0, 0, heads, hd]);
+    const proj = (p: string, gain: number) => {
+      let h = b.op('Reshape', [this.linear(x, `${name}.${p}`, hidden, hidden, gain, false), split]); // [B, T, h, d]
+      if (qkNorm && p !== 'v_proj') h = this.rmsNorm(h, `${name}.${p[0]}_norm`, hd, qkNorm.eps);
+      return b.op('Transpose', [h], { perm: [0, 2, 1, 3] }); // [B, h, T, d]
+    };
+    const q = this.applyRotary(proj('q_proj', this.scales.qk), rope, hd);
+    const k = this.applyRotary(proj('k_proj', this.scales.qk), rope, hd);
+    const v = proj('v_proj', this.scales.proj);
+    const kT = b.op('Transpose', [k], { perm: [0, 1, 3, 2] });
+    const scores = b.op('Add', [b.op('Mul', [b.op('MatMul', [q, kT]), b.scalarFloat(1 / Math.sqrt(hd))]), maskAdd]);
+    const ctx = b.op('MatMul', [b.op('Softmax', [scores], { axis: -1 }), v]);
+    const merged = b.op('Reshape', [b.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), b.constInt64([0, 0, hidden])]);
+    return this.linear(merged, `${name}.o_proj`, hidden, hidden, this.scales.proj, false);
+  }
+
+  /** Gated MLP without biases: down(act(gate(x)) · up(x)); `act` GELU (ModernBERT's GLU) or SiLU (Qwen3's SwiGLU). */
+  gatedMlp(x: string, name: string, dims: TransformerDims, act: 'gelu' | 'silu'): string {
+    const b = this.b;
+    const gate = this.linear(x, `${name}.gate_proj`, dims.hidden, dims.intermediate, this.scales.proj, false);
+    const up = this.linear(x, `${name}.up_proj`, dims.hidden, dims.intermediate, this.scales.proj, false);
+    const activated = act === 'gelu' ? this.gelu(gate) : b.op('Mul', [gate, b.op('Sigmoid', [gate])]);
+    return this.linear(b.op('Mul', [activated, up]), `${name}.down_proj`, dims.intermediate, dims.hidden, this.scales.proj, false);
+  }
+
   ffn(x: string, name: string, dims: TransformerDims): string {
     const h = this.gelu(this.linear(x, `${name}.up_proj`, dims.hidden, dims.intermediate));
     return this.linear(h, `${name}.down_proj`, dims.intermediate, dims.hidden);

@@ -4,7 +4,7 @@
  *   letters a–z not already present; "##" + letters and digits; "##" + syllables; then pseudo-words.
  * Any ASCII word tokenizes (letters and ## continuations exist); other scripts give [UNK].
  */
-import { addedTokensDecoder, addToken, specialToken, TokenizerFiles, tooSmall } from './common';
+import { addedTokensDecoder, addToken, clsSepTemplate, specialToken, TokenizerFiles, tooSmall } from './common';
 import { CORE_SYMBOLS, CORE_WORDS, LOWER_LETTERS, pseudoWord, SYLLABLES } from './vocab';
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
@@ -21,8 +21,6 @@ export function bertTokenizer(vocabSize: number, maxLength: number): TokenizerFi
   const vocab: Record<string, number> = {};
   list.forEach((t, i) => (vocab[t] = i));
   const added = SPECIALS.map((t, i) => specialToken(i, t));
-  const special = (id: string) => ({ id, ids: [index.get(id)!], tokens: [id] });
-
   const tokenizer = {
     version: '1.0',
     truncation: null,
@@ -30,22 +28,7 @@ export function bertTokenizer(vocabSize: number, maxLength: number): TokenizerFi
     added_tokens: added,
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-      ],
-      pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-        { SpecialToken: { id: '[SEP]', type_id: 1 } },
-      ],
-      special_tokens: { '[CLS]': special('[CLS]'), '[SEP]': special('[SEP]') },
-    },
+    post_processor: clsSepTemplate((t) => index.get(t)!),
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   };

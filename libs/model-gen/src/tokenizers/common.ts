@@ -54,3 +54,24 @@ export function addToken(list: string[], index: Map<string, number>, token: stri
 export function tooSmall(style: string, vocabSize: number, minimum: number): Error {
   return new Error(`vocabSize ${vocabSize} is too small for the ${style} tokenizer (minimum ${minimum})`);
 }
+
+/** BERT's post-processor, as tokenizer.json writes it: `[CLS] A [SEP]`, `[CLS] A [SEP] B [SEP]` (B with type id 1). */
+export function clsSepTemplate(id: (token: string) => number): Record<string, unknown> {
+  const special = (token: string) => ({ id: token, ids: [id(token)], tokens: [token] });
+  return {
+    type: 'TemplateProcessing',
+    single: [
+      { SpecialToken: { id: '[CLS]', type_id: 0 } },
+      { Sequence: { id: 'A', type_id: 0 } },
+      { SpecialToken: { id: '[SEP]', type_id: 0 } },
+    ],
+    pair: [
+      { SpecialToken: { id: '[CLS]', type_id: 0 } },
+      { Sequence: { id: 'A', type_id: 0 } },
+      { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      { Sequence: { id: 'B', type_id: 1 } },
+      { SpecialToken: { id: '[SEP]', type_id: 1 } },
+    ],
+    special_tokens: { '[CLS]': special('[CLS]'), '[SEP]': special('[SEP]') },
+  };
+}
