@@ -94,7 +94,8 @@ it("a job for each model is scored only by that model's worker, with the engine'
 });
 
 it("a synchronous request goes to its model's worker", async () => {
-  const before = (await beat(beta)).pairsScored;
+  const betaBefore = (await beat(beta)).pairsScored;
+  const alphaBefore = (await beat(alpha)).pairsScored;
   const r = await cluster.client.post('/v1/rerank', {
     model: 'beta',
     query: 'q river',
@@ -109,8 +110,14 @@ it("a synchronous request goes to its model's worker", async () => {
   ]);
   const byIndex = new Map(r.body.results.map((x: { index: number; relevance_score: number }) => [x.index, x.relevance_score]));
   expect([0, 1, 2].map((i) => byIndex.get(i))).toEqual(expected);
-  // Heartbeat counters count job shards only; the scores above came from beta's queue (alpha's worker has no beta loaded).
-  expect((await beat(beta)).pairsScored).toBe(before);
+  // The counters count synchronous pairs too: beta's worker scored the 3 pairs (its next heartbeat shows them), alpha's none.
+  await waitFor(
+    "beta's worker counts the 3 pairs",
+    async () => ((await beat(beta)).pairsScored - betaBefore === 3 ? true : undefined),
+    20000,
+    200,
+  );
+  expect((await beat(alpha)).pairsScored).toBe(alphaBefore);
 });
 
 it('a model with no live worker: 503 unavailable with Retry-After for requests and jobs (the default), nothing stored', async () => {

@@ -3,7 +3,8 @@
  * asked) a worker launcher, all from dist/. The tests' Cluster and the bench's Stack extend it.
  */
 import type { Redis } from 'ioredis';
-import { createRedis, freePort, WorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
+import { createRedis, WorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
+import { freePort } from './free-port';
 import { spawnApp } from './apps';
 import type { AppProcess } from './process';
 import { type RedisServerOptions, startRedisServer, type RedisServer } from './redis-server';

@@ -15,7 +15,6 @@ export * from './store/scripts';
 export * from './job-view';
 export * from './logger';
 export * from './merge';
-export * from './ports';
 export * from './queues';
 export * from './redis';
 export * from './results';

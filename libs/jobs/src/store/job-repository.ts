@@ -442,11 +442,6 @@ export class JobRepository {
     return json(await this.redis.get(keys.docIds(id)), null);
   }
 
-  /** queued -> running; true when this call made the change. */
-  async markRunning(id: string, now = Date.now()): Promise<boolean> {
-    return (await runScript(this.redis, SCRIPTS.markRunning, [keys.job(id)], [now])) === 1;
-  }
-
   /**
    * A worker starts shard `n`: one round trip that checks the job is not over, reads the texts of
    * `flatIndices`, and when all are there marks the job running and counts the run (a count above

@@ -15,7 +15,6 @@ export interface LuaScript {
 
 export const SCRIPTS = {
   finish: { file: 'finish', numberOfKeys: 1 },
-  markRunning: { file: 'mark-running', numberOfKeys: 1 },
   startShard: { file: 'start-shard', numberOfKeys: 3 },
   claimActiveJob: { file: 'claim-active-job', numberOfKeys: 1 },
   fairWaiting: { file: 'fair-waiting', numberOfKeys: 2 },
