@@ -8,9 +8,10 @@ import { TeiError } from './compat/tei-error';
 
 export interface ApiRequest extends IncomingMessage {
   body?: unknown;
-  /** Set by the API key guard: who owns what this request creates or reads. */
-  owner?: string;
-  ownerLabel?: string;
+  /** Set by the API key guard: the tenant of the caller's key, who owns what this request creates or reads. */
+  tenant?: string;
+  /** The key's label (access log; never the key). */
+  keyLabel?: string;
 }
 
 /** The one place core errors get their HTTP status and code. */
@@ -25,7 +26,7 @@ export function toApiError(e: unknown): ApiError | null {
   if (e instanceof ApiError) return e;
   if (e instanceof ValidationError) {
     const { status, code } = VALIDATION_STATUS[e.kind];
-    return new ApiError(status, code, e.message, e.field, e.limit, e.extra);
+    return new ApiError(status, code, e.message, { field: e.field, limit: e.limit, extra: e.extra });
   }
   return null;
 }
@@ -39,8 +40,7 @@ export function sendError(res: ServerResponse, e: ApiError): void {
   res.statusCode = e.status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
-  // Errors that say when to come back (503 overloaded: Retry-After).
-  for (const [name, value] of Object.entries((e as { headers?: Record<string, string> }).headers ?? {})) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
   res.end(body);
 }
 
@@ -71,12 +71,7 @@ export function jsonBodyReader(limit: number, authenticate: (req: ApiRequest) =>
       413,
       'limit_exceeded',
       `the request body (${size}) exceeds the limit of ${limit} bytes (RERANK_MAX_BODY_BYTES); for more documents split the work into several jobs`,
-      undefined,
-      {
-        name: 'bytes per request body',
-        value: limit,
-        env: 'RERANK_MAX_BODY_BYTES',
-      },
+      { limit: { name: 'bytes per request body', value: limit, env: 'RERANK_MAX_BODY_BYTES' } },
     );
   return (req: ApiRequest, res: ServerResponse, next: (err?: unknown) => void): void => {
     if (!WITH_BODY.has(req.method ?? '')) return next();

@@ -45,8 +45,8 @@ async function main(): Promise<void> {
   app.use(
     jsonBodyReader(config.limits.maxBodyBytes, (req) => {
       const caller = keys.authenticate(req);
-      req.owner = caller.owner;
-      req.ownerLabel = caller.label;
+      req.tenant = caller.tenant;
+      req.keyLabel = caller.label;
     }),
   );
   app.use(rebindRequestContext);

@@ -7,10 +7,10 @@ import {
   type ModelFacts,
   readModelFacts,
   type RerankConfig,
+  retryLater,
   type WorkerHeartbeat,
   type WorkersRegistry,
 } from '@rerank/jobs';
-import { RetryLaterError } from './backpressure';
 import { CONFIG, WORKERS_REGISTRY } from './tokens';
 
 /** Retry-After of a request for a model without a live worker: about when a starting worker's heartbeat shows. */
@@ -108,11 +108,12 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
     await this.refresh();
     if (this.serving(model).length > 0) return;
     const elsewhere = [...new Set(this.workers.flatMap((w) => w.models.map((m) => m.name)))].filter((n) => n !== model).sort();
-    throw new RetryLaterError(
+    throw retryLater(
+      503,
       'unavailable',
       `model "${model}" has no live worker (${elsewhere.length ? `live workers serve ${elsewhere.join(', ')}` : 'no worker is live'}); start a worker with RERANK_WORKER_MODELS including ${model} (or unset), then retry; nothing was stored`,
       UNSERVED_RETRY_AFTER_S,
-      { model },
+      { extra: { model } },
     );
   }
 

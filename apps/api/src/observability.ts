@@ -70,7 +70,7 @@ export function observability({ log, metrics, gauges, routeOf }: ObservabilityOp
         route,
         status: res.statusCode,
         duration_ms: Math.round(seconds * 1e4) / 10,
-        key: req.ownerLabel ?? null,
+        key: req.keyLabel ?? null,
       };
       const line = `${method} ${route} ${res.statusCode}`;
       if (res.statusCode >= 500) log.error(line, fields);

@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard } from './api-key.guard';
 import type { ApiRequest } from './http';
 import { RateLimitGuard } from './rate-limit.guard';
@@ -12,13 +11,13 @@ export class RerankController {
 
   @Post('v1/rerank')
   @HttpCode(200)
-  v1(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.rerank.rerank(body, 1, req.owner as string, res);
+  v1(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.rerank.rerank(body, 1, req.tenant as string);
   }
 
   @Post('v2/rerank')
   @HttpCode(200)
-  v2(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.rerank.rerank(body, 2, req.owner as string, res);
+  v2(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.rerank.rerank(body, 2, req.tenant as string);
   }
 }

@@ -9,7 +9,6 @@ import {
   type BatchStats,
   type Family,
   type Pair,
-  PRIORITY_DEFAULT,
   RerankerArgumentError,
   type ScoreOverrides,
   type ScoreSchedule,
@@ -28,10 +27,10 @@ import {
 } from '@rerank/jobs';
 import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
 
-/** A synchronous request's pairs; `owners[i]` is the document of pair i when documents were split into chunks. */
+/** A synchronous request's pairs; `documentOf[i]` is the document of pair i when documents were split into chunks. */
 export interface SyncPairs {
   pairs: Pair[];
-  owners: number[] | null;
+  documentOf: number[] | null;
 }
 
 export interface ShardScorer {
@@ -39,10 +38,9 @@ export interface ShardScorer {
   load(): Promise<void>;
   /**
    * Pair-major scores: a number per pair, or a list per pair when several layers. Throws PermanentTaskError for bad options.
-   * `schedule` orders this call's batches on the device against other calls': its class (PRIORITY_INTERACTIVE
-   * for sync requests), tenant (the owner), group (a job's shards) and weight (default: bulk work, a call alone).
+   * `schedule` orders this call's batches on the device against other calls' (the task's schedule as the API made it).
    */
-  score(model: string, pairs: Pair[], options: ScoreOverrides, schedule?: ScoreSchedule): Promise<PairScore[]>;
+  score(model: string, pairs: Pair[], options: ScoreOverrides, schedule: ScoreSchedule): Promise<PairScore[]>;
   /** A sync request's pairs: documents cut to max_tokens_per_doc (or kept from the end), then split into chunks. */
   syncPairs(data: SyncJobData): Promise<SyncPairs>;
   /** Tokens the model reads for these pairs (special tokens included), as scoring builds them. */
@@ -107,12 +105,7 @@ export class EngineScorer implements ShardScorer {
     if (b.paddedTokens > 0) this.metrics?.observe('rerank_worker_batch_padding_efficiency', labels, b.realTokens / b.paddedTokens);
   }
 
-  async score(
-    model: string,
-    pairs: Pair[],
-    options: ScoreOverrides,
-    schedule: ScoreSchedule = { priority: PRIORITY_DEFAULT },
-  ): Promise<PairScore[]> {
+  async score(model: string, pairs: Pair[], options: ScoreOverrides, schedule: ScoreSchedule): Promise<PairScore[]> {
     const reranker = this.reranker(model);
     return permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
   }
@@ -122,7 +115,7 @@ export class EngineScorer implements ShardScorer {
     const count = async (text: string) => (await reranker.tokenIds(text)).length;
     const cap = data.maxTokensPerDoc;
     let docs = cap === undefined ? data.documents : await Promise.all(data.documents.map((d) => cutToTokens(d, cap, count)));
-    const whole = (texts: string[]): SyncPairs => ({ pairs: texts.map((d) => [data.query, d]), owners: null });
+    const whole = (texts: string[]): SyncPairs => ({ pairs: texts.map((d) => [data.query, d]), documentOf: null });
     if (data.maxChunksPerDoc === undefined && !data.truncateLeft) return whole(docs);
     // Room for the passage beside this query: maxLength minus the query part and the template.
     const frame = await permanentOnBadArguments(() => reranker.inspectInputs([[data.query, '']], data.options));
@@ -130,14 +123,14 @@ export class EngineScorer implements ShardScorer {
     if (budget >= 1 && data.truncateLeft) docs = await Promise.all(docs.map((d) => keepLastTokens(d, budget, count)));
     if (budget < 1 || data.maxChunksPerDoc === undefined) return whole(docs);
     const pairs: Pair[] = [];
-    const owners: number[] = [];
+    const documentOf: number[] = [];
     for (let i = 0; i < docs.length; i++) {
       for (const chunk of await splitIntoChunks(docs[i], budget, data.maxChunksPerDoc, count)) {
         pairs.push([data.query, chunk]);
-        owners.push(i);
+        documentOf.push(i);
       }
     }
-    return { pairs, owners };
+    return { pairs, documentOf };
   }
 
   async inputTokens(model: string, pairs: Pair[], options: ScoreOverrides): Promise<number> {

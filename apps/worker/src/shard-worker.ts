@@ -6,26 +6,29 @@
  * consumer come from main.ts (unit tests pass a fake scorer and call `handle` directly).
  */
 import { hostname } from 'node:os';
-import { type Pair, PRIORITY_DEFAULT, PRIORITY_INTERACTIVE, type ScoreSchedule } from '@rerank/engine';
+import { type Pair, SHARED_TENANT } from '@rerank/engine';
 import {
-  costFactor,
   createLogger,
   flatIndices,
   HEARTBEAT_INTERVAL_MS,
   InfraRetryExhaustedError,
-  type JobRepository,
+  jobSchedule,
+  type JobRecords,
   type Logger,
   PermanentTaskError,
   type QueueConsumer,
   type PairScore,
-  parseShardJobId,
   rankingScore,
+  requestSchedule,
   type RerankConfig,
+  type Schedule,
   type ScoringJobData,
   type ShardContext,
   type ShardJobData,
+  type ShardProgress,
   type ShardReturn,
   shardTopK,
+  type StoreConnection,
   type SyncJobData,
   type SyncReturn,
   withInfraRetry,
@@ -35,8 +38,8 @@ import {
 } from '@rerank/jobs';
 import type { ShardScorer } from './engine-scorer';
 
-/** What the worker needs of the job repository. */
-export type ShardJobs = Pick<JobRepository, 'waitForConnection' | 'waitUntilWritable' | 'shardContext' | 'startShard' | 'recordShard'>;
+/** What the worker needs of the job store. */
+export type ShardJobs = StoreConnection & ShardProgress & Pick<JobRecords, 'shardContext'>;
 
 export interface ShardWorkerDeps {
   jobs: ShardJobs;
@@ -48,7 +51,7 @@ export interface ShardWorkerDeps {
    */
   consume: (
     handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
-    admitToTenantSlot: (shardJobId: string) => Promise<boolean>,
+    admitToTenantSlot: (shard: ShardJobData) => boolean,
   ) => QueueConsumer;
   /** Worker id in heartbeats (default host-pid). */
   id?: string;
@@ -57,24 +60,19 @@ export interface ShardWorkerDeps {
   metrics?: Metrics;
 }
 
-/** Each document's score: its best chunk's (pairs are in document order; owners[i] is pair i's document). */
-export function bestChunks(scores: PairScore[], owners: number[], documents: number): PairScore[] {
+/** Each document's score: its best chunk's (pairs are in document order; documentOf[i] is pair i's document). */
+export function bestChunks(scores: PairScore[], documentOf: number[], documents: number): PairScore[] {
   const best = new Array<PairScore>(documents);
   for (let i = 0; i < scores.length; i++) {
-    const d = owners[i];
+    const d = documentOf[i];
     if (best[d] === undefined || rankingScore(scores[i]) > rankingScore(best[d])) best[d] = scores[i];
   }
   return best;
 }
 
-/** A job shard on the device: bulk work of its owner, its job one group weighted 1 / (1 + priority). */
-export function shardSchedule(jobId: string, ctx: Pick<ShardContext, 'owner' | 'priority'>): ScoreSchedule {
-  return { priority: PRIORITY_DEFAULT, tenant: ctx.owner, group: jobId, weight: 1 / costFactor(ctx.priority) };
-}
-
-/** A synchronous request part on the device: interactive, for its owner (none from an older API). */
-export function syncSchedule(data: Pick<SyncJobData, 'owner'>): ScoreSchedule {
-  return { priority: PRIORITY_INTERACTIVE, ...(data.owner ? { tenant: data.owner } : {}) };
+/** A task's schedule as the API made it; a task queued by an older API, which carried none, gets the shared tenant's. */
+export function scheduleOf(data: ScoringJobData): Schedule {
+  return data.schedule ?? (data.kind === 'shard' ? jobSchedule(SHARED_TENANT, data.jobId) : requestSchedule(SHARED_TENANT));
 }
 
 export class ShardWorker {
@@ -90,7 +88,7 @@ export class ShardWorker {
   private pairsScored = 0;
   /** Jobs of the shards being scored now (a job may have several). */
   private readonly running: string[] = [];
-  /** Shards in hand per tenant (owner), from reading their job's context to their end. */
+  /** Shards in hand per tenant, from reading their job's context to their end. */
   private readonly tenantShards = new Map<string, number>();
   private stopping: Promise<void> | undefined;
   /** Busy time (something being scored) since the last busy-ratio reading. */
@@ -116,7 +114,7 @@ export class ShardWorker {
     await this.deps.scorer.load();
     this.consumer = this.deps.consume(
       (data) => this.handle(data),
-      (id) => this.admitToTenantSlot(id),
+      (shard) => this.admitToTenantSlot(shard),
     );
     await this.consumer.waitUntilReady();
     this.state = 'ready';
@@ -185,13 +183,13 @@ export class ShardWorker {
 
   private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
     const { scorer } = this.deps;
-    const { pairs, owners } = await scorer.syncPairs(data);
-    // Its batches go to the device ahead of the shards' (which only wait for the batches in flight).
-    const scores = await scorer.score(data.model, pairs, data.options, syncSchedule(data));
+    const { pairs, documentOf } = await scorer.syncPairs(data);
+    // Interactive: its batches go to the device ahead of the shards' (which only wait for the batches in flight).
+    const scores = await scorer.score(data.model, pairs, data.options, scheduleOf(data));
     const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
     this.deps.metrics?.counter('rerank_worker_pairs_scored_total', { device: this.device, model: data.model }, pairs.length);
-    return { scores: owners ? bestChunks(scores, owners, data.documents.length) : scores, tokens, pairs: pairs.length };
+    return { scores: documentOf ? bestChunks(scores, documentOf, data.documents.length) : scores, tokens, pairs: pairs.length };
   }
 
   private async context(jobId: string): Promise<ShardContext | null> {
@@ -209,11 +207,8 @@ export class ShardWorker {
    * fixed slots: another tenant's job starts now instead of after the shards in flight, and the
    * device scheduler shares the device; the tenant filling the fixed slots gets no more.
    */
-  async admitToTenantSlot(shardJobId: string): Promise<boolean> {
-    const shard = parseShardJobId(shardJobId);
-    if (!shard || this.stopping) return false;
-    const ctx = await this.context(shard.jobId).catch(() => null);
-    return ctx !== null && (this.tenantShards.get(ctx.owner) ?? 0) < this.config.workerConcurrency;
+  admitToTenantSlot(shard: ShardJobData): boolean {
+    return !this.stopping && (this.tenantShards.get(scheduleOf(shard).tenant) ?? 0) < this.config.workerConcurrency;
   }
 
   /** A Redis read or write of a shard, retried through infrastructure errors (RERANK_INFRA_RETRY_MS). */
@@ -238,13 +233,14 @@ export class ShardWorker {
   private async runShard(d: ShardJobData): Promise<ShardReturn> {
     const ctx = await this.redisOp(`reading the layout of job ${d.jobId}`, () => this.context(d.jobId));
     if (!ctx) return { skipped: true, reason: 'job not found (expired or removed)' };
-    this.tenantShards.set(ctx.owner, (this.tenantShards.get(ctx.owner) ?? 0) + 1);
+    const { tenant } = scheduleOf(d);
+    this.tenantShards.set(tenant, (this.tenantShards.get(tenant) ?? 0) + 1);
     try {
       return await this.scoreInContext(d, ctx);
     } finally {
-      const left = (this.tenantShards.get(ctx.owner) ?? 1) - 1;
-      if (left > 0) this.tenantShards.set(ctx.owner, left);
-      else this.tenantShards.delete(ctx.owner);
+      const left = (this.tenantShards.get(tenant) ?? 1) - 1;
+      if (left > 0) this.tenantShards.set(tenant, left);
+      else this.tenantShards.delete(tenant);
     }
   }
 
@@ -263,7 +259,7 @@ export class ShardWorker {
     const fields = { ...(ctx.requestId ? { request_id: ctx.requestId } : {}), job_id: d.jobId, shard: d.n };
     const t0 = process.hrtime.bigint();
     try {
-      const s = await this.deps.scorer.score(d.model, pairs, ctx.options, shardSchedule(d.jobId, ctx));
+      const s = await this.deps.scorer.score(d.model, pairs, ctx.options, scheduleOf(d));
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
       // Once this write went through, the queue's completion write (the scores) almost surely goes through too.

@@ -1,7 +1,7 @@
 /**
  * A job as clients see it (GET /v1/jobs/{id}) and as webhooks carry it.
  */
-import type { JobRecord, Progress } from './store/job-repository';
+import type { JobRecord, Progress } from './ports/job-store';
 import type { QueryResult } from './results';
 import { redactUrl } from './net/webhook-target';
 

@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { vllmRerankToCohere } from '@rerank/jobs';
 import { ApiKeyGuard } from '../api-key.guard';
 import { type ApiRequest, toApiError } from '../http';
@@ -24,11 +23,11 @@ export class CompatController {
 
   @Post('rerank')
   @HttpCode(200)
-  async rerankAny(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
+  async rerankAny(@Body() body: unknown, @Req() req: ApiRequest) {
     const isTei = body !== null && typeof body === 'object' && !Array.isArray(body) && 'texts' in body && !('documents' in body);
-    if (!isTei) return this.rerank.rerank(vllmRerankToCohere(body), 1, req.owner as string, res);
+    if (!isTei) return this.rerank.rerank(vllmRerankToCohere(body), 1, req.tenant as string);
     try {
-      return await this.compat.teiRerank(body, req.owner as string, res);
+      return await this.compat.teiRerank(body, req.tenant as string);
     } catch (e) {
       const known = toApiError(e);
       throw known ? TeiError.from(known) : e;
@@ -42,13 +41,13 @@ export class CompatController {
 
   @Post('score')
   @HttpCode(200)
-  score(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.compat.score(body, req.owner as string, res);
+  score(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.compat.score(body, req.tenant as string);
   }
 
   @Post('v1/score')
   @HttpCode(200)
-  scoreV1(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.compat.score(body, req.owner as string, res);
+  scoreV1(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.compat.score(body, req.tenant as string);
   }
 }

@@ -11,13 +11,14 @@ import {
   QUEUE_SHARDS,
   QUEUE_WEBHOOKS,
   type ScoringJobData,
+  type ShardJobData,
   type ShardReturn,
   type SyncReturn,
   type WebhookJobData,
 } from '../queues';
 import { createRedis } from '../redis';
 import { workerQueueOptions } from './bull-flow';
-import type { AggregationTask, QueueConsumer, WebhookTask } from './scoring-queue';
+import type { AggregationTask, QueueConsumer, WebhookTask } from '../ports/scoring-queue';
 import { tenantSlots } from './tenant-slot';
 
 /** Thrown by a handler: fail the queue job now, without its remaining attempts. */
@@ -98,8 +99,8 @@ export function consumeShards(
   models: readonly string[],
   handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
   options: Omit<ConsumerOptions, 'concurrency'> & {
-    /** Whether the shard at the head of the queue (its BullMQ job id) may take the tenant slot. */
-    admitToTenantSlot?: (shardJobId: string) => Promise<boolean>;
+    /** Whether the shard at the head of the queue may take a tenant slot. */
+    admitToTenantSlot?: (shard: ShardJobData) => boolean;
   },
 ): QueueConsumer {
   const { admitToTenantSlot, ...rest } = options;
@@ -129,7 +130,7 @@ export function consumeShards(
       }),
     ];
     if (config.workerTenantSlots && admitToTenantSlot) {
-      const worker = bullWorker<ScoringJobData, ShardReturn | SyncReturn>(
+      const worker = bullWorker<ShardJobData, ShardReturn | SyncReturn>(
         config,
         names.shards,
         score,

@@ -8,7 +8,6 @@ import type { Redis } from 'ioredis';
 import type { RerankConfig } from '../config';
 import {
   type AggregateJobData,
-  BULL_PREFIX,
   modelQueues,
   QUEUE_AGGREGATE,
   QUEUE_WEBHOOKS,
@@ -18,11 +17,22 @@ import {
   type TerminalStatus,
   type WebhookJobData,
 } from '../queues';
+import { BULL_PREFIX } from '../store/keys';
 import { createRedis } from '../redis';
 import type { ShardPlan } from '../sharding';
 import { buildFlow, enqueueWebhook } from './bull-flow';
-import type { JobSchedule, ScoringQueue, SyncOutcome, WebhookQueue } from './scoring-queue';
+import type { ScoringQueue, SyncOutcome, WebhookQueue } from '../ports/scoring-queue';
+import type { Schedule } from '../schedule';
 import { FairShardTags } from './fair-queue';
+
+/**
+ * The sync queue's order from a request's weight: weight 1 (Cohere's priority 0) no BullMQ priority,
+ * ahead of every other; weight 1 / (1 + p) BullMQ priority p (1..9), lower first.
+ */
+export function syncBullPriority(weight: number): number | undefined {
+  const p = Math.round(1 / weight) - 1;
+  return p <= 0 ? undefined : p;
+}
 
 /** Webhook deliveries on BullMQ (the aggregator's WebhookQueue). */
 export class BullWebhookQueue implements WebhookQueue {
@@ -104,7 +114,7 @@ export class BullScoringQueue implements ScoringQueue {
   }
 
   /** Adds a job's flow; gives up after the command timeout so a request never hangs on a Redis that is gone. */
-  async addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: JobSchedule = {}): Promise<void> {
+  async addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: Schedule): Promise<void> {
     const limitMs = this.config.redisCommandTimeoutMs + 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -115,20 +125,17 @@ export class BullScoringQueue implements ScoringQueue {
     });
     try {
       const queue = () =>
-        this.fair.addJob(
-          this.queues(model).shards,
-          { jobId, owner: schedule.owner ?? '', shards, ...(schedule.priority !== undefined ? { priority: schedule.priority } : {}) },
-          async (priorities) => {
-            await this.flows.add(buildFlow(this.config, jobId, model, shards, priorities));
-          },
-        );
+        this.fair.addJob(this.queues(model).shards, { jobId, schedule, shards }, async (priorities) => {
+          await this.flows.add(buildFlow(this.config, jobId, model, shards, schedule, priorities));
+        });
       await Promise.race([queue(), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async addSyncShard(data: SyncJobData, priority?: number): Promise<string> {
+  async addSyncShard(data: SyncJobData): Promise<string> {
+    const priority = data.schedule ? syncBullPriority(data.schedule.weight) : undefined;
     const opts = {
       attempts: 1,
       removeOnComplete: { age: 60 },

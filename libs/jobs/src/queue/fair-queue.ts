@@ -11,13 +11,11 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseShardJobId, shardJobId } from '../queues';
+import type { Schedule } from '../schedule';
 import type { ShardPlan } from '../sharding';
 import { keys } from '../store/keys';
-import { runScript, SCRIPTS } from '../store/scripts';
-import { costFactor, type FairShard, newcomerStart, shardCost, tagAt, tenantTags, virtualTime } from './shard-priority';
-
-/** The tenant of jobs queued without an owner (no API keys configured: everyone shares one). */
-export const SHARED_TENANT = 'open';
+import { runScript } from '../store/scripts';
+import { type FairShard, newcomerStart, shardCost, tagAt, tenantTags, virtualTime } from './shard-priority';
 /** How long a tenant's hash of waiting shards lives after its last job was added. */
 const FAIR_TTL_SECONDS = 86400;
 /** A re-tagging holds its tenant's lock at most this long (a replica that died frees it by then). */
@@ -26,11 +24,9 @@ const LOCK_MS = 5000;
 /** What a new job brings to its tenant's sequence. */
 export interface FairJob {
   jobId: string;
-  /** The tenant (the job's owner). */
-  owner: string;
+  /** Its tenant and weight. */
+  schedule: Schedule;
   shards: readonly ShardPlan[];
-  /** Cohere's scale, 0 the most urgent. */
-  priority?: number;
 }
 
 /** A shard's entry in its tenant's hash: `cost factor queuedAt`. */
@@ -56,12 +52,12 @@ export class FairShardTags {
    * shards' priorities (priorities[n] for shard n) while the tenant's lock is held.
    */
   async addJob(queue: Queue, job: FairJob, add: (priorities: number[]) => Promise<void>): Promise<void> {
-    const owner = job.owner || SHARED_TENANT;
-    const hash = keys.fairShards(queue.name, owner);
-    const lock = keys.fairLock(queue.name, owner);
-    const token = await this.lock(lock, `${queue.name} of tenant ${owner}`);
+    const { tenant } = job.schedule;
+    const hash = keys.fairShards(queue.name, tenant);
+    const lock = keys.fairLock(queue.name, tenant);
+    const token = await this.lock(lock, `${queue.name} of tenant ${tenant}`);
     try {
-      const reply = (await runScript(this.redis, SCRIPTS.fairWaiting, [hash, queue.keys.prioritized], [])) as (string | number)[];
+      const reply = (await runScript(this.redis, 'fair-waiting', [hash, queue.keys.prioritized], [])) as (string | number)[];
       const head = Number(reply[0]);
       const finish = Number(reply[1]);
       const waiting: FairShard[] = [];
@@ -80,7 +76,7 @@ export class FairShardTags {
       const start =
         waiting.length > 0 ? Math.max(virtualTime(queueHead), tenantHead) : newcomerStart(queueHead, finish < 0 ? null : finish);
       const queuedAt = Date.now();
-      const factor = costFactor(job.priority);
+      const factor = 1 / job.schedule.weight;
       const fresh: FairShard[] = job.shards.map((s, n) => ({
         id: shardJobId(job.jobId, n),
         job: job.jobId,
@@ -97,9 +93,9 @@ export class FairShardTags {
       const args: (string | number)[] = [queue.toKey(''), FAIR_TTL_SECONDS, tagAt(start, total), moves.length];
       for (const t of moves) args.push(t.id, t.tag);
       for (const s of fresh) args.push(s.id, entry(s));
-      await runScript(this.redis, SCRIPTS.fairRetag, [hash, queue.keys.prioritized, queue.keys.pc], args);
+      await runScript(this.redis, 'fair-retag', [hash, queue.keys.prioritized, queue.keys.pc], args);
     } finally {
-      await runScript(this.redis, SCRIPTS.fairUnlock, [lock], [token]).catch(() => undefined);
+      await runScript(this.redis, 'fair-unlock', [lock], [token]).catch(() => undefined);
     }
   }
 

@@ -28,15 +28,8 @@ import { SHARD_PRIORITY } from '../queues';
 
 /** BullMQ's largest priority. */
 export const MAX_BULL_PRIORITY = 2 ** 21;
-/** Job priorities above this weigh as this. */
-export const MAX_JOB_PRIORITY = 9;
 /** Characters per unit of virtual time. */
 export const COST_UNIT_CHARS = 4096;
-
-/** A job's cost factor from Cohere's priority: 1 + p (p clamped to 0..MAX_JOB_PRIORITY), i.e. weight 1 / (1 + p). */
-export function costFactor(priority = 0): number {
-  return 1 + Math.min(MAX_JOB_PRIORITY, Math.max(0, Math.floor(priority)));
-}
 
 /** A shard's cost as a fraction of work (characters; at least 1 so an empty shard still counts). */
 export function shardCost(chars: number): number {
@@ -53,7 +46,7 @@ export interface FairShard {
   n: number;
   /** Characters (shardCost). */
   cost: number;
-  /** The job's cost factor (costFactor of its priority). */
+  /** The job's cost factor: 1 / its schedule's weight. */
   factor: number;
   /** When the job was queued (ms): the older job wins ties. */
   queuedAt: number;

@@ -13,9 +13,10 @@
  * first; a slot then holds whatever came next: a worker never reserves more than its fixed slots
  * and these.
  */
-import { type Job, type Worker } from 'bullmq';
+import { Job, type Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import type { QueueConsumer } from './scoring-queue';
+import type { QueueConsumer } from '../ports/scoring-queue';
+import type { ShardJobData } from '../queues';
 
 /** How often a worker with every fixed slot busy looks at its queue's next shard (besides when a tenant slot frees). */
 export const TENANT_SLOT_POLL_MS = 200;
@@ -23,8 +24,8 @@ export const TENANT_SLOT_POLL_MS = 200;
 export interface TenantSlotOptions {
   /** Whether every fixed slot of the worker is busy (otherwise BullMQ's own fetch takes the head). */
   full: () => boolean;
-  /** Whether a tenant slot may take the queue's next shard, given its BullMQ job id. */
-  admit: (shardJobId: string) => Promise<boolean>;
+  /** Whether a tenant slot may take the queue's next shard, given the shard as queued (its schedule names its tenant). */
+  admit: (shard: ShardJobData) => boolean;
   /** The lock duration the queue's workers use (RERANK_LOCK_DURATION_MS). */
   lockDurationMs: number;
   onError: (e: Error) => void;
@@ -34,10 +35,12 @@ export interface TenantSlotOptions {
  * Runs `size` tenant slots on `worker`, a BullMQ Worker made with `autorun: false` on the queue of
  * the fixed slots.
  */
-export function tenantSlots<D, R>(worker: Worker<D, R>, size: number, options: TenantSlotOptions): QueueConsumer {
+export function tenantSlots<R>(worker: Worker<ShardJobData, R>, size: number, options: TenantSlotOptions): QueueConsumer {
   const held = new Set<Promise<void>>();
   let pumping: Promise<void> | null = null;
   let closing = false;
+  /** The last head read: it stays the head while it is refused, so polls need not read it again. */
+  let lastHead: { id: string; data: ShardJobData } | undefined;
 
   /**
    * The shard BullMQ hands out next: the oldest of the plain wait list (where a shard back from a
@@ -53,16 +56,28 @@ export function tenantSlots<D, R>(worker: Worker<D, R>, size: number, options: T
     return waiting[0] ?? prioritized[0];
   };
 
+  /** The next shard as queued (BullMQ's public Job.fromId), or undefined when none waits or it went meanwhile. */
+  const nextShard = async (): Promise<ShardJobData | undefined> => {
+    const id = await nextShardId();
+    if (id === undefined) return undefined;
+    if (lastHead?.id !== id) {
+      const job = await Job.fromId<ShardJobData, R>(worker, id);
+      if (!job) return undefined;
+      lastHead = { id, data: job.data };
+    }
+    return lastHead.data;
+  };
+
   /** That shard, moved to active for this slot, if `admit` lets it in. */
-  const fetchAdmitted = async (): Promise<{ job: Job<D, R>; token: string } | undefined> => {
-    const head = await nextShardId();
-    if (head === undefined || closing || !(await options.admit(head)) || closing) return undefined;
+  const fetchAdmitted = async (): Promise<{ job: Job<ShardJobData, R>; token: string } | undefined> => {
+    const head = await nextShard();
+    if (head === undefined || closing || !options.admit(head)) return undefined;
     const token = `${worker.id}:slot:${randomUUID()}`;
     const job = await worker.getNextJob(token, { block: false });
     return job && { job, token };
   };
 
-  const work = async (job: Job<D, R>, token: string): Promise<void> => {
+  const work = async (job: Job<ShardJobData, R>, token: string): Promise<void> => {
     const renew = setInterval(
       () => void job.extendLock(token, options.lockDurationMs).catch(options.onError),
       Math.max(100, options.lockDurationMs / 2),

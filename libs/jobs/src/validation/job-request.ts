@@ -49,7 +49,7 @@ export interface NormalizedJob {
   options: ScoreOverrides;
   webhook: WebhookTarget | null;
   metadata: JsonObject | null;
-  /** Cohere's scale, 0 (default) the most urgent: the job's weight among its owner's queued jobs (queue/shard-priority.ts). */
+  /** Cohere's scale, 0 (default) the most urgent: the job's weight among its tenant's jobs (schedule.ts, priorityWeight). */
   priority: number;
 }
 

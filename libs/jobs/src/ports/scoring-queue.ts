@@ -1,9 +1,10 @@
 /**
  * The queue ports: what the services need of a queue, whatever carries it. The BullMQ adapters
- * are bull-scoring-queue.ts (producer side: API, aggregator) and bull-consumers.ts (worker side);
- * the unit tests use in-memory fakes of the same interfaces.
+ * are ../queue/bull-scoring-queue.ts (producer side: API, aggregator) and ../queue/bull-consumers.ts
+ * (worker and aggregator side); the unit tier's fakes (test/unit/fakes.ts) implement the same interfaces.
  */
 import type { ShardReturn, SyncJobData, SyncReturn, TerminalStatus } from '../queues';
+import type { Schedule } from '../schedule';
 import type { ShardPlan } from '../sharding';
 
 /** How a synchronous shard ended, or that it did not in time. */
@@ -18,27 +19,16 @@ export interface WebhookQueue {
   queueWebhook(jobId: string, event: TerminalStatus): Promise<void>;
 }
 
-/** How a job shares the workers with other jobs (shard-priority.ts). */
-export interface JobSchedule {
-  /** Cohere's scale, 0 (default) the most urgent: weight 1 / (1 + p) against the same tenant's other jobs. */
-  priority?: number;
-  /** The tenant: the job's owner (tenants share a model's queue equally); one shared tenant when not given. */
-  owner?: string;
-}
-
 /** The producer side of the scoring queues (the API). */
 export interface ScoringQueue extends WebhookQueue {
   /**
-   * A job as one unit: its shards and the aggregation that runs once they are done; all queued or
-   * none. Its shards interleave with those of other tenants' jobs and of its tenant's other jobs
-   * queued before it (fair shares by cost, not FIFO).
+   * A job as one unit: its shards (each carrying `schedule`) and the aggregation that runs once they
+   * are done; all queued or none. Waiting shards are ordered by their schedules (ARCHITECTURE.md,
+   * "The fairness model").
    */
-  addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule?: JobSchedule): Promise<void>;
-  /**
-   * A part of a synchronous request as one shard ahead of job shards; returns its id. `priority`: a
-   * BullMQ priority below the job shards' (see syncPriority), or none (first of all).
-   */
-  addSyncShard(data: SyncJobData, priority?: number): Promise<string>;
+  addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: Schedule): Promise<void>;
+  /** A part of a synchronous request as one shard of its own queue, ahead of job shards; returns its id. */
+  addSyncShard(data: SyncJobData): Promise<string>;
   /** Waits up to `timeoutMs` for a synchronous shard. */
   waitForSync(id: string, timeoutMs: number): Promise<SyncOutcome>;
   /** Removes a synchronous shard and its texts (done, failed, or never started). */
