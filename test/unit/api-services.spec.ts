@@ -107,6 +107,36 @@ describe('JobsService', () => {
     await expect(service.get(body.id, 'bob', '')).rejects.toMatchObject({ status: 404 });
   });
 
+  it('serves every score as JSON lines (chunks of whole lines, the controller streams them) or as one JSON document', async () => {
+    const created = await service.create(
+      { model: 'enc', queries: [{ id: 'q1', query: 'q' }], documents: [{ id: 'a', text: 'xx' }, 'y', 'zzz'], top_k: 1 },
+      'alice',
+      undefined,
+      '',
+    );
+    const id = (created.body as { id: string }).id;
+    await runJob(id);
+    const answer = await service.results(id, 'alice', true, undefined);
+    if (answer.kind !== 'lines') throw new Error('expected JSON lines');
+    let text = '';
+    for await (const chunk of answer.lines) {
+      expect(chunk.endsWith('\n')).toBe(true);
+      text += chunk;
+    }
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { query_index: 0, query_id: 'q1', index: 0, id: 'a', score: 2 },
+      { query_index: 0, query_id: 'q1', index: 1, score: 1 },
+      { query_index: 0, query_id: 'q1', index: 2, score: 3 },
+    ]);
+    expect(json(await service.results(id, 'alice', true, 'json'))).toMatchObject({ results: [{ query_index: 0, scores: [2, 1, 3] }] });
+    await expect(service.results(id, 'alice', true, 'xml')).rejects.toMatchObject({ kind: 'invalid', field: 'format' });
+  });
+
   it('refuses bad input with the field named and stores nothing', async () => {
     const before = jobs.ids();
     await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '')).rejects.toMatchObject({
@@ -201,5 +231,67 @@ describe('RerankService', () => {
       code: 'scoring_failed',
       message: 'scoring failed: device lost',
     });
+  });
+});
+
+describe('rate limits and backpressure: errors carry their headers', () => {
+  it('a request within the budget gets its RateLimit-* headers; past it, 429 with Retry-After and the limit', async () => {
+    const limited = unitConfig({ RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE: '2', RERANK_RATE_LIMIT_ACTIVE_JOBS: '1' });
+    const store = new MemoryJobStore(new MemoryDocumentStore());
+    const limits = new RateLimitService(limited, new MemoryQuotaStore({ requests: 2, pairs: 0 }, store));
+    expect(await limits.request('t1')).toEqual({ 'RateLimit-Limit': '2', 'RateLimit-Remaining': '1', 'RateLimit-Reset': '60' });
+    expect(await limits.request('t1')).toEqual({ 'RateLimit-Limit': '2', 'RateLimit-Remaining': '0', 'RateLimit-Reset': '60' });
+    const refused = (await limits.request('t1').catch((e: unknown) => e)) as ApiError;
+    expect(refused).toBeInstanceOf(ApiError);
+    expect([refused.status, refused.code, refused.limit?.env]).toEqual([429, 'rate_limited', 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE']);
+    expect(refused.headers).toEqual({ 'retry-after': '60', 'RateLimit-Limit': '2', 'RateLimit-Remaining': '0', 'RateLimit-Reset': '60' });
+    expect(refused.toBody().error.retry_after_seconds).toBe(60);
+    // Active jobs: the second of one tenant is refused until the first ends.
+    await store.create({
+      id: 'job_1',
+      tenant: 't1',
+      createdAt: 1,
+      job: {
+        model: 'enc',
+        family: 'encoder',
+        queries: [],
+        sets: [],
+        documentIds: null,
+        pairs: 1,
+        topK: 1,
+        returnDocuments: false,
+        options: {},
+        webhook: null,
+        metadata: null,
+        priority: 0,
+      },
+      shardsTotal: 1,
+      baseUrl: '',
+      requestHash: '',
+    });
+    await limits.claimActiveJob('t1', 'job_1');
+    const busy = (await limits.claimActiveJob('t1', 'job_2').catch((e: unknown) => e)) as ApiError;
+    expect([busy.status, busy.headers]).toEqual([429, { 'retry-after': '5' }]);
+    await store.finish('job_1', 'completed');
+    await limits.claimActiveJob('t1', 'job_2');
+  });
+
+  it('backpressure: 503 overloaded with Retry-After when the store is nearly full, at once when it is unreachable', async () => {
+    const store = new MemoryJobStore(new MemoryDocumentStore());
+    const fakeQuotas = new MemoryQuotaStore({ requests: 0, pairs: 0 }, store);
+    const gate = new BackpressureService(config, fakeQuotas, store);
+    await gate.admit(10, 1000);
+    fakeQuotas.storeMemory = { used: 950, max: 1000 };
+    const gateFull = new BackpressureService(config, fakeQuotas, store);
+    const full = (await gateFull.admit(10, 1000).catch((e: unknown) => e)) as ApiError;
+    expect([full.status, full.code, full.headers, full.extra]).toEqual([
+      503,
+      'overloaded',
+      { 'retry-after': '5' },
+      { retry_after_seconds: 5, reason: 'redis_memory' },
+    ]);
+    store.up = false;
+    const down = (await gate.admit(1, 1).catch((e: unknown) => e)) as ApiError;
+    expect([down.status, down.code, down.headers]).toEqual([503, 'unavailable', { 'retry-after': '2' }]);
   });
 });
