@@ -4,7 +4,8 @@
  * backpressure over the fake stores; a job's shards run through a ShardWorker (fake scorer) and the
  * Aggregator, so create -> results runs whole.
  */
-import { ApiError, type RerankConfig, type ShardResult } from '@rerank/jobs';
+import { TENANT_CREDIT_MS } from '@rerank/engine';
+import { ApiError, ASSUMED_CHARS_PER_SECOND, type RerankConfig, type ShardResult } from '@rerank/jobs';
 import { Aggregator } from '../../apps/aggregator/src/aggregator';
 import { BackpressureService } from '../../apps/api/src/backpressure';
 import { JobsService, type ResultsAnswer } from '../../apps/api/src/jobs.service';
@@ -293,5 +294,41 @@ describe('rate limits and backpressure: errors carry their headers', () => {
     store.up = false;
     const down = (await gate.admit(1, 1).catch((e: unknown) => e)) as ApiError;
     expect([down.status, down.code, down.headers]).toEqual([503, 'unavailable', { 'retry-after': '2' }]);
+  });
+});
+
+describe('ModelsService', () => {
+  it("sizes the one fairness credit for a model's queue: its live workers' throughput over the engine's TENANT_CREDIT_MS", async () => {
+    const workers = new MemoryWorkersRegistry();
+    const beat = (id: string, models: string[], charsPerSecond: number | undefined, state: 'ready' | 'stopping' = 'ready') =>
+      workers.beat({
+        id,
+        host: 'h',
+        pid: 1,
+        device: 'cpu',
+        threads: 1,
+        state,
+        models: models.map((name) => ({ name, family: 'encoder', generated: true })),
+        startedAt: 0,
+        beatAt: Date.now(),
+        shardsScored: 0,
+        pairsScored: 0,
+        current: null,
+        ...(charsPerSecond !== undefined ? { charsPerSecond } : {}),
+      });
+    const service = new ModelsService(config, workers);
+    await service.refresh();
+    // No worker has measured its throughput yet: 65,536 characters a second are assumed.
+    expect(service.creditChars('enc')).toBe(ASSUMED_CHARS_PER_SECOND * 4);
+    expect(ASSUMED_CHARS_PER_SECOND).toBe(65536);
+    await beat('w1', ['enc'], 50_000);
+    await beat('w2', ['enc'], 30_000);
+    await beat('w3', ['other'], 1_000_000);
+    await beat('w4', ['enc'], 90_000, 'stopping');
+    await beat('w5', ['enc'], undefined);
+    await service.refresh();
+    // 80,000 characters a second for 4 s.
+    expect(TENANT_CREDIT_MS).toBe(4000);
+    expect(service.creditChars('enc')).toBe(320_000);
   });
 });

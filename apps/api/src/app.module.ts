@@ -82,7 +82,12 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
           inject: [REDIS, DOCUMENT_STORE],
         },
         { provide: QUOTA_STORE, useFactory: (redis: Redis) => new RedisQuotaStore(redis, config.security.rateLimits), inject: [REDIS] },
-        { provide: SCORING_QUEUE, useFactory: (redis: Redis) => new BullScoringQueue(redis, config), inject: [REDIS] },
+        {
+          provide: SCORING_QUEUE,
+          useFactory: (redis: Redis, models: ModelsService) =>
+            new BullScoringQueue(redis, config, { creditChars: (model) => models.creditChars(model) }),
+          inject: [REDIS, ModelsService],
+        },
         { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new RedisWorkersRegistry(redis), inject: [REDIS] },
         { provide: METRICS, useValue: new Metrics([...API_METRICS, 'rerank_job_duration_seconds']) },
         {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { type Family, familyFromName } from '@rerank/engine';
+import { type Family, familyFromName, TENANT_CREDIT_MS } from '@rerank/engine';
 import {
+  ASSUMED_CHARS_PER_SECOND,
   HEARTBEAT_INTERVAL_MS,
   type KnownModel,
   type ModelConfig,
@@ -115,6 +116,15 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
       UNSERVED_RETRY_AFTER_S,
       { extra: { model } },
     );
+  }
+
+  /**
+   * The one fairness credit in characters for `model`'s queue: what its live workers score in the
+   * engine's TENANT_CREDIT_MS at the throughput they report (ASSUMED_CHARS_PER_SECOND while none has).
+   */
+  creditChars(model: string): number {
+    const reported = this.serving(model).reduce((sum, w) => sum + (w.charsPerSecond ?? 0), 0);
+    return ((reported > 0 ? reported : ASSUMED_CHARS_PER_SECOND) * TENANT_CREDIT_MS) / 1000;
   }
 
   liveWorkers(): WorkerHeartbeat[] {

@@ -36,6 +36,7 @@ import {
   type WorkersRegistry,
   type Metrics,
 } from '@rerank/jobs';
+import { BusyTime, Throughput } from './busy-time';
 import type { ShardScorer } from './engine-scorer';
 
 /** What the worker needs of the job store. */
@@ -70,6 +71,9 @@ export function bestChunks(scores: PairScore[], documentOf: number[], documents:
   return best;
 }
 
+/** Characters of the pairs (query + document each): the unit of the queue's cost. */
+const pairChars = (pairs: readonly Pair[]) => pairs.reduce((n, [q, d]) => n + q.length + d.length, 0);
+
 /** A task's schedule as the API made it; a task queued by an older API, which carried none, gets the shared tenant's. */
 export function scheduleOf(data: ScoringJobData): Schedule {
   return data.schedule ?? (data.kind === 'shard' ? jobSchedule(SHARED_TENANT, data.jobId) : requestSchedule(SHARED_TENANT));
@@ -91,10 +95,10 @@ export class ShardWorker {
   /** Shards in hand per tenant, from reading their job's context to their end. */
   private readonly tenantShards = new Map<string, number>();
   private stopping: Promise<void> | undefined;
-  /** Busy time (something being scored) since the last busy-ratio reading. */
-  private busyMs = 0;
-  private busySince: number | null = null;
-  private lastReading = Date.now();
+  /** Time something was being scored: the busy ratio's and the throughput's. */
+  private readonly busy = new BusyTime();
+  private readonly throughput = new Throughput(this.busy);
+  private lastReading = { at: Date.now(), busyMs: 0 };
 
   constructor(
     private readonly config: RerankConfig,
@@ -135,6 +139,7 @@ export class ShardWorker {
       beatAt: Date.now(),
       shardsScored: this.shardsScored,
       pairsScored: this.pairsScored,
+      charsPerSecond: Math.round(this.throughput.sample()),
       current: this.running[0] ?? null,
     };
     try {
@@ -146,37 +151,21 @@ export class ShardWorker {
 
   /** One task from the shards queue. */
   async handle(data: ScoringJobData): Promise<ShardReturn | SyncReturn> {
-    this.busyStart();
+    this.busy.start();
     try {
       if (data.kind === 'sync') return await this.scoreSync(data);
       return await this.scoreShard(data);
     } finally {
-      this.busyEnd();
-    }
-  }
-
-  private active = 0;
-  private busyStart(): void {
-    if (this.active++ === 0) this.busySince = Date.now();
-  }
-  private busyEnd(): void {
-    if (--this.active === 0 && this.busySince !== null) {
-      this.busyMs += Date.now() - this.busySince;
-      this.busySince = null;
+      this.busy.end();
     }
   }
 
   /** Share of the time since the previous reading that this worker was scoring (rerank_worker_busy_ratio). */
   readBusyRatio(now = Date.now()): number {
-    let busy = this.busyMs;
-    if (this.busySince !== null) {
-      busy += now - this.busySince;
-      this.busySince = now;
-    }
-    const elapsed = now - this.lastReading;
-    this.busyMs = 0;
-    this.lastReading = now;
-    const ratio = elapsed > 0 ? Math.min(1, busy / elapsed) : 0;
+    const busyMs = this.busy.ms(now);
+    const elapsed = now - this.lastReading.at;
+    const ratio = elapsed > 0 ? Math.min(1, (busyMs - this.lastReading.busyMs) / elapsed) : 0;
+    this.lastReading = { at: now, busyMs };
     this.deps.metrics?.gauge('rerank_worker_busy_ratio', { device: this.device }, ratio);
     return ratio;
   }
@@ -188,6 +177,7 @@ export class ShardWorker {
     const scores = await scorer.score(data.model, pairs, data.options, scheduleOf(data));
     const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
+    this.throughput.add(pairChars(pairs));
     this.deps.metrics?.counter('rerank_worker_pairs_scored_total', { device: this.device, model: data.model }, pairs.length);
     return { scores: documentOf ? bestChunks(scores, documentOf, data.documents.length) : scores, tokens, pairs: pairs.length };
   }
@@ -266,6 +256,7 @@ export class ShardWorker {
       await this.redisOp(`recording the progress of ${where}`, () => this.jobs.recordShard(d.jobId, d.n, pairs.length));
       this.shardsScored++;
       this.pairsScored += pairs.length;
+      this.throughput.add(pairChars(pairs));
       const labels = { device: this.device, model: d.model };
       this.deps.metrics?.counter('rerank_worker_pairs_scored_total', labels, pairs.length);
       this.deps.metrics?.observe('rerank_worker_shard_duration_seconds', labels, seconds);

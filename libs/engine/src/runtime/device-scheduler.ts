@@ -56,8 +56,12 @@ export interface RunRecord {
   parts: { call: number; label?: string; rows: number }[];
 }
 
-/** Device time a tenant back from idle may run ahead of the others before they share (the header's step 2). */
-export const TENANT_CREDIT_MS = 2000;
+/**
+ * The one fairness credit: device time a tenant back from idle may run ahead of the others before
+ * they share (the header's step 2). The job system's queue sizes its credit with it too
+ * (ARCHITECTURE.md, "The fairness model"): a job of a few seconds runs ahead whole.
+ */
+export const TENANT_CREDIT_MS = 4000;
 
 export interface SchedulerOptions {
   /** Told about each run as it is dispatched (tests: the order and merging of runs). */

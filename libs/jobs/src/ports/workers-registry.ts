@@ -31,6 +31,8 @@ export interface WorkerHeartbeat {
   beatAt: number;
   shardsScored: number;
   pairsScored: number;
+  /** Characters (queries and documents) it scores per second of busy time, smoothed; 0 before it measured (absent from older workers). */
+  charsPerSecond?: number;
   /** The job whose shard is being scored, if any. */
   current: string | null;
 }

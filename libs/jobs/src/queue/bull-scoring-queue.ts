@@ -62,6 +62,14 @@ interface ModelQueues {
   syncEvents: Promise<QueueEvents> | null;
 }
 
+export interface BullScoringQueueOptions {
+  /**
+   * The one fairness credit in characters for a model's queue: what its devices score in the engine's
+   * TENANT_CREDIT_MS, at the throughput its workers report (ModelsService.creditChars); none: no credit.
+   */
+  creditChars?: (model: string) => number;
+}
+
 export class BullScoringQueue implements ScoringQueue {
   private readonly perModel = new Map<string, ModelQueues>();
   private readonly aggregate: Queue<AggregateJobData>;
@@ -74,6 +82,7 @@ export class BullScoringQueue implements ScoringQueue {
   constructor(
     private readonly redis: Redis,
     private readonly config: RerankConfig,
+    private readonly options: BullScoringQueueOptions = {},
   ) {
     const opts = { connection: redis, prefix: BULL_PREFIX };
     this.aggregate = new Queue<AggregateJobData>(QUEUE_AGGREGATE, opts);
@@ -125,9 +134,14 @@ export class BullScoringQueue implements ScoringQueue {
     });
     try {
       const queue = () =>
-        this.fair.addJob(this.queues(model).shards, { jobId, schedule, shards }, async (priorities) => {
-          await this.flows.add(buildFlow(this.config, jobId, model, shards, schedule, priorities));
-        });
+        this.fair.addJob(
+          this.queues(model).shards,
+          { jobId, schedule, shards },
+          this.options.creditChars?.(model) ?? 0,
+          async (priorities) => {
+            await this.flows.add(buildFlow(this.config, jobId, model, shards, schedule, priorities));
+          },
+        );
       await Promise.race([queue(), timeout]);
     } finally {
       clearTimeout(timer);

@@ -4,8 +4,8 @@
  * shards and the new job's are tagged again as one sequence, under a short per-(queue, tenant) lock
  * so two API replicas adding jobs for one tenant never tag from the same stale snapshot. Re-tagging
  * moves a shard inside BullMQ's prioritized set the way BullMQ's own changePriority does (a Lua
- * script over its layout in bullmq 5: score = priority × 2^32 + arrival counter), in one script for
- * all of them; a shard a worker took meanwhile is skipped.
+ * script over its layout, bull-internals.ts: score = priority × 2^32 + arrival counter), in one
+ * script for all of them; a shard a worker took meanwhile is skipped.
  */
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
@@ -15,7 +15,8 @@ import type { Schedule } from '../schedule';
 import type { ShardPlan } from '../sharding';
 import { keys } from '../store/keys';
 import { runScript } from '../store/scripts';
-import { type FairShard, newcomerStart, shardCost, tagAt, tenantTags, virtualTime } from './shard-priority';
+import { prioritizedKeys } from './bull-internals';
+import { creditUnits, type FairShard, newcomerStart, shardCost, tagAt, tenantTags, virtualTime } from './shard-priority';
 /** How long a tenant's hash of waiting shards lives after its last job was added. */
 const FAIR_TTL_SECONDS = 86400;
 /** A re-tagging holds its tenant's lock at most this long (a replica that died frees it by then). */
@@ -49,15 +50,17 @@ export class FairShardTags {
 
   /**
    * Tags a new job's shards and re-tags its tenant's waiting ones, then `add`s the job with its
-   * shards' priorities (priorities[n] for shard n) while the tenant's lock is held.
+   * shards' priorities (priorities[n] for shard n) while the tenant's lock is held. `creditChars`:
+   * the fairness credit in characters (what the model's devices score in TENANT_CREDIT_MS).
    */
-  async addJob(queue: Queue, job: FairJob, add: (priorities: number[]) => Promise<void>): Promise<void> {
+  async addJob(queue: Queue, job: FairJob, creditChars: number, add: (priorities: number[]) => Promise<void>): Promise<void> {
     const { tenant } = job.schedule;
     const hash = keys.fairShards(queue.name, tenant);
     const lock = keys.fairLock(queue.name, tenant);
     const token = await this.lock(lock, `${queue.name} of tenant ${tenant}`);
     try {
-      const reply = (await runScript(this.redis, 'fair-waiting', [hash, queue.keys.prioritized], [])) as (string | number)[];
+      const bull = prioritizedKeys(queue);
+      const reply = (await runScript(this.redis, 'fair-waiting', [hash, bull.prioritized], [])) as (string | number)[];
       const head = Number(reply[0]);
       const finish = Number(reply[1]);
       const waiting: FairShard[] = [];
@@ -74,7 +77,9 @@ export class FairShardTags {
       // A tenant with shards waiting keeps its place; a tenant without starts near the queue's head.
       const queueHead = head < 0 ? null : head;
       const start =
-        waiting.length > 0 ? Math.max(virtualTime(queueHead), tenantHead) : newcomerStart(queueHead, finish < 0 ? null : finish);
+        waiting.length > 0
+          ? Math.max(virtualTime(queueHead), tenantHead)
+          : newcomerStart(queueHead, finish < 0 ? null : finish, creditUnits(creditChars));
       const queuedAt = Date.now();
       const factor = 1 / job.schedule.weight;
       const fresh: FairShard[] = job.shards.map((s, n) => ({
@@ -90,10 +95,10 @@ export class FairShardTags {
       await add(fresh.map((s) => byId.get(s.id) as number));
       const moves = tags.filter((t) => current.has(t.id) && current.get(t.id) !== t.tag);
       const total = [...waiting, ...fresh].reduce((sum, s) => sum + s.cost, 0);
-      const args: (string | number)[] = [queue.toKey(''), FAIR_TTL_SECONDS, tagAt(start, total), moves.length];
+      const args: (string | number)[] = [bull.jobPrefix, FAIR_TTL_SECONDS, tagAt(start, total), moves.length];
       for (const t of moves) args.push(t.id, t.tag);
       for (const s of fresh) args.push(s.id, entry(s));
-      await runScript(this.redis, 'fair-retag', [hash, queue.keys.prioritized, queue.keys.pc], args);
+      await runScript(this.redis, 'fair-retag', [hash, bull.prioritized, bull.counter], args);
     } finally {
       await runScript(this.redis, 'fair-unlock', [lock], [token]).catch(() => undefined);
     }

@@ -8,7 +8,8 @@
  * queue. So while every fixed slot is busy, the slots look at the shard BullMQ would hand out next
  * every TENANT_SLOT_POLL_MS, and again as soon as one of them frees; when `admit` lets that shard's
  * tenant in, a slot takes the next shard (BullMQ's manual fetch: getNextJob, then processJob,
- * which records the result or the failure as the fixed slots do; the lock is extended here). The
+ * which records the result or the failure as the fixed slots do; the lock is extended here; what
+ * this needs of BullMQ's internals is in bull-internals.ts). The
  * device scheduler then shares the device between the tenants. Another worker may take that shard
  * first; a slot then holds whatever came next: a worker never reserves more than its fixed slots
  * and these.
@@ -17,6 +18,7 @@ import { Job, type Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { QueueConsumer } from '../ports/scoring-queue';
 import type { ShardJobData } from '../queues';
+import { nextJobId, processFetchedJob } from './bull-internals';
 
 /** How often a worker with every fixed slot busy looks at its queue's next shard (besides when a tenant slot frees). */
 export const TENANT_SLOT_POLL_MS = 200;
@@ -42,23 +44,9 @@ export function tenantSlots<R>(worker: Worker<ShardJobData, R>, size: number, op
   /** The last head read: it stays the head while it is refused, so polls need not read it again. */
   let lastHead: { id: string; data: ShardJobData } | undefined;
 
-  /**
-   * The shard BullMQ hands out next: the oldest of the plain wait list (where a shard back from a
-   * stalled worker waits), else the first of the prioritized set (every shard queued by a job).
-   */
-  const nextShardId = async (): Promise<string | undefined> => {
-    const client = await worker.client;
-    // Sent together: one round trip.
-    const [waiting, prioritized] = await Promise.all([
-      client.lrange(worker.keys.wait, -1, -1),
-      client.zrange(worker.keys.prioritized, 0, 0),
-    ]);
-    return waiting[0] ?? prioritized[0];
-  };
-
   /** The next shard as queued (BullMQ's public Job.fromId), or undefined when none waits or it went meanwhile. */
   const nextShard = async (): Promise<ShardJobData | undefined> => {
-    const id = await nextShardId();
+    const id = await nextJobId(worker as Worker);
     if (id === undefined) return undefined;
     if (lastHead?.id !== id) {
       const job = await Job.fromId<ShardJobData, R>(worker, id);
@@ -84,7 +72,7 @@ export function tenantSlots<R>(worker: Worker<ShardJobData, R>, size: number, op
     );
     try {
       // Completion or failure is recorded as for a fixed slot; no next job is fetched with it.
-      await worker.processJob(job, token, () => false);
+      await processFetchedJob(worker, job, token);
     } finally {
       clearInterval(renew);
     }
