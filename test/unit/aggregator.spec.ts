@@ -130,7 +130,7 @@ it('reads from the document store only the top-k texts no shard carried (shards 
 it('fails the job with the first failed shard, removes the shards not taken, sends job.failed', async () => {
   await storeJob('job_g3');
   const webhooks = new FakeWebhookQueue();
-  const task = aggregationTask('job_g3', [], [{ shard: '2', reason: 'engine exploded' }]);
+  const task = aggregationTask('job_g3', [], [{ shard: '2', code: 'scoring_failed', message: 'engine exploded' }]);
   expect(await aggregator(webhooks).aggregate(task)).toEqual({ failed: 'shard 2 failed after 3 attempt(s): engine exploded' });
   expect(task.removedPending).toBe(true);
   expect((await jobs.get('job_g3'))!.error).toEqual({
@@ -138,6 +138,19 @@ it('fails the job with the first failed shard, removes the shards not taken, sen
     message: 'shard 2 failed after 3 attempt(s): engine exploded',
   });
   expect(webhooks.queued).toEqual([{ jobId: 'job_g3', event: 'failed' }]);
+});
+
+it('words a shard failure by its code: out of infrastructure retries or refused options, failed at once', async () => {
+  for (const [id, code, reason] of [
+    ['job_g8', 'redis_unavailable', 'Redis unavailable for 100 ms while starting shard 0 of job job_g8'],
+    ['job_g9', 'bad_options', 'maxLength: must be positive'],
+  ] as const) {
+    await storeJob(id, { webhook: null });
+    expect(await aggregator().aggregate(aggregationTask(id, [], [{ shard: '0', code, message: reason }]))).toEqual({
+      failed: `shard 0 failed: ${reason}`,
+    });
+    expect((await jobs.get(id))!.error).toEqual({ code: 'shard_failed', message: `shard 0 failed: ${reason}` });
+  }
 });
 
 it('drops a cancelled job whose shards were skipped; an aggregation failing for good fails the job', async () => {

@@ -141,7 +141,7 @@ describe('JobsService', () => {
   it('refuses bad input with the field named and stores nothing', async () => {
     const before = jobs.ids();
     await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '')).rejects.toMatchObject({
-      kind: 'invalid',
+      kind: 'empty',
       field: 'documents',
     });
     await expect(service.create({ model: 'nope', query: 'q', documents: ['a'] }, 'alice', undefined, '')).rejects.toMatchObject({

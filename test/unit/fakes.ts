@@ -29,6 +29,7 @@ import {
   type Schedule,
   type ScoringQueue,
   type ShardContext,
+  type ShardFailure,
   type ShardJobData,
   type ShardPlan,
   type ShardReturn,
@@ -421,7 +422,7 @@ export class FakeScorer implements ShardScorer {
   async score(model: string, pairs: Pair[], options: ScoreOverrides, schedule: ScoreSchedule): Promise<PairScore[]> {
     this.calls.push({ model, pairs, options, schedule });
     if (model !== 'enc') throw new Error(`model "${model}" is not loaded`);
-    if ((options as { maxLength?: number }).maxLength === -1) throw new PermanentTaskError('maxLength: must be positive');
+    if ((options as { maxLength?: number }).maxLength === -1) throw new PermanentTaskError('bad_options', 'maxLength: must be positive');
     return pairs.map(([q, d]) => this.rule(q, d));
   }
 
@@ -513,7 +514,7 @@ export class FakeScoringQueue extends FakeWebhookQueue implements ScoringQueue {
 export function aggregationTask(
   jobId: string,
   results: ShardReturn[],
-  failed: { shard: string; reason: string }[] = [],
+  failed: ShardFailure[] = [],
 ): AggregationTask & { removedPending: boolean } {
   const task = {
     jobId,

@@ -107,16 +107,17 @@ export class Aggregator {
 
     const failed = await this.op(`reading the failed shards of job ${id}`, () => task.failedShards());
     if (failed.length > 0) {
-      const { shard, reason } = failed[0];
-      // A shard out of infrastructure retries failed once, with Redis's reason; others used their attempts.
-      const message = /^Redis unavailable/.test(reason)
-        ? `shard ${shard} failed: ${reason}`
-        : `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`;
+      const { shard, code, message: reason } = failed[0];
+      // Out of infrastructure retries or refused options: failed at once; a scoring error used every attempt.
+      const message =
+        code === 'scoring_failed'
+          ? `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`
+          : `shard ${shard} failed: ${reason}`;
       await this.finish(id, 'failed', { code: 'shard_failed', message });
       // The other shards no worker took yet need not run.
       await task.removePendingShards().catch(() => undefined);
       await this.expire(id);
-      this.log.warn(`job ${id} failed: ${message}`, { ...jobFields(id, record), shard });
+      this.log.warn(`job ${id} failed: ${message}`, { ...jobFields(id, record), shard, failure: code });
       return { failed: message };
     }
     if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'completed') {

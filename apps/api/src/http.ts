@@ -17,6 +17,7 @@ export interface ApiRequest extends IncomingMessage {
 /** The one place core errors get their HTTP status and code. */
 const VALIDATION_STATUS: Record<ValidationKind, { status: number; code: string }> = {
   invalid: { status: 400, code: 'invalid_request' },
+  empty: { status: 400, code: 'invalid_request' },
   limit: { status: 413, code: 'limit_exceeded' },
   too_large_for_sync: { status: 413, code: 'too_large_for_sync' },
 };

@@ -171,7 +171,7 @@ async function permanentOnBadArguments<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof RerankerArgumentError) throw new PermanentTaskError(e.message);
+    if (e instanceof RerankerArgumentError) throw new PermanentTaskError('bad_options', e.message);
     throw e;
   }
 }

@@ -215,7 +215,7 @@ export class ShardWorker {
       // The failure is itself a write: wait until Redis takes writes, so the queue can record it.
       this.log.error(`shard ${d.n} of job ${d.jobId}: ${e.message}; failing it once Redis takes writes again`);
       await this.jobs.waitUntilWritable(this.id);
-      throw new PermanentTaskError(e.message);
+      throw new PermanentTaskError('redis_unavailable', e.message);
     }
   }
 

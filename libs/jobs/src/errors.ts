@@ -79,10 +79,11 @@ export function retryLater(status: 429 | 503, code: string, message: string, sec
 /**
  * What is wrong with a request:
  * - 'invalid': a field is missing or wrong;
+ * - 'empty': a list or text that must have content is empty (a kind of invalid; TEI answers it apart);
  * - 'limit': a configured limit was exceeded (`limit` names it and its variable);
  * - 'too_large_for_sync': more than a synchronous request serves; submit it as a job.
  */
-export type ValidationKind = 'invalid' | 'limit' | 'too_large_for_sync';
+export type ValidationKind = 'invalid' | 'empty' | 'limit' | 'too_large_for_sync';
 
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
@@ -103,6 +104,11 @@ export class ValidationError extends Error {
 /** A field is missing or wrong; the message says what to send instead. */
 export function invalid(field: string, message: string): ValidationError {
   return new ValidationError('invalid', field || undefined, field ? `${field}: ${message}` : message);
+}
+
+/** A list or text that must have content is empty; the message says what to send. */
+export function emptyInput(field: string, message: string): ValidationError {
+  return new ValidationError('empty', field || undefined, field ? `${field}: ${message}` : message);
 }
 
 /** A configured limit was exceeded; names the limit and its variable. */

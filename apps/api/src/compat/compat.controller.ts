@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { vllmRerankToCohere } from '@rerank/jobs';
 import { ApiKeyGuard } from '../api-key.guard';
-import { type ApiRequest, toApiError } from '../http';
+import type { ApiRequest } from '../http';
 import { RateLimitGuard } from '../rate-limit.guard';
 import { RerankService } from '../rerank.service';
 import { CompatService } from './compat.service';
@@ -29,8 +29,7 @@ export class CompatController {
     try {
       return await this.compat.teiRerank(body, req.tenant as string);
     } catch (e) {
-      const known = toApiError(e);
-      throw known ? TeiError.from(known) : e;
+      throw TeiError.from(e) ?? e;
     }
   }
 

@@ -38,13 +38,41 @@ export interface ScoringQueue extends WebhookQueue {
   close(): Promise<void>;
 }
 
+/**
+ * Why a shard (or a synchronous part) failed for good:
+ * - 'redis_unavailable': the worker ran out of infrastructure retries (RERANK_INFRA_RETRY_MS); failed at once;
+ * - 'bad_options': the engine refused the job's options; failed at once (every attempt would);
+ * - 'scoring_failed': scoring threw, on every attempt (RERANK_SHARD_ATTEMPTS);
+ * - 'queue': the queue failed it itself (e.g. stalled more often than allowed).
+ */
+export type ShardFailureCode = 'redis_unavailable' | 'bad_options' | 'scoring_failed' | 'queue';
+export const SHARD_FAILURE_CODES: readonly ShardFailureCode[] = ['redis_unavailable', 'bad_options', 'scoring_failed', 'queue'];
+
+export interface ShardFailure {
+  /** Shard number ('?' when the queue's record does not say). */
+  shard: string;
+  code: ShardFailureCode;
+  message: string;
+}
+
+/** Thrown by a scoring handler: fail the task now, without its remaining attempts, with this code. */
+export class PermanentTaskError extends Error {
+  override readonly name = 'PermanentTaskError';
+  constructor(
+    readonly code: Exclude<ShardFailureCode, 'scoring_failed' | 'queue'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A job's aggregation, run once all its shards ended. */
 export interface AggregationTask {
   jobId: string;
   attemptsMade: number;
   maxAttempts: number;
-  /** Shards that failed for good: their shard number and the reason. */
-  failedShards(): Promise<{ shard: string; reason: string }[]>;
+  /** Shards that failed for good. */
+  failedShards(): Promise<ShardFailure[]>;
   /** What each completed shard returned. */
   shardResults(): Promise<ShardReturn[]>;
   /** Removes the shards no worker has taken yet. */

@@ -20,6 +20,7 @@ import {
 import { BULL_PREFIX } from '../store/keys';
 import { createRedis } from '../redis';
 import type { ShardPlan } from '../sharding';
+import { decodeFailure } from './bull-consumers';
 import { buildFlow, enqueueWebhook } from './bull-flow';
 import type { ScoringQueue, SyncOutcome, WebhookQueue } from '../ports/scoring-queue';
 import type { Schedule } from '../schedule';
@@ -173,7 +174,7 @@ export class BullScoringQueue implements ScoringQueue {
       return { state: 'completed', value: (await job.waitUntilFinished(await this.syncEvents(entry.model), timeoutMs)) as SyncReturn };
     } catch (e) {
       const state = await job.getState().catch(() => 'unknown');
-      if (state === 'failed') return { state: 'failed', error: (e as Error).message };
+      if (state === 'failed') return { state: 'failed', error: decodeFailure((e as Error).message).message };
       return { state: 'timeout', active: state === 'active' };
     }
   }
