@@ -72,16 +72,12 @@ function bullWorker<D, R>(
   options: RawOptions<D>,
   autorun = true,
 ): Worker<D, R> {
-  const worker = new Worker<D, R>(
-    queue,
-    handler,
-    {
-      connection: createRedis(config.redisUrl, { blocking: true, name: options.name }),
-      concurrency: options.concurrency,
-      autorun,
-      ...workerQueueOptions(config),
-    },
-  );
+  const worker = new Worker<D, R>(queue, handler, {
+    connection: createRedis(config.redisUrl, { blocking: true, name: options.name }),
+    concurrency: options.concurrency,
+    autorun,
+    ...workerQueueOptions(config),
+  });
   if (options.onError) worker.on('error', options.onError);
   else worker.on('error', () => undefined);
   const onFailed = options.onFailed;

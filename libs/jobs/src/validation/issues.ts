@@ -94,7 +94,8 @@ function unknownKeyMessage(key: string, words: FieldWords | undefined, fallback:
 
 /** What is wrong with a value, and whether it is an empty list that must have items. */
 function valueProblem(issue: Issue, value: unknown, w: FieldWords): { message: string; empty: boolean } {
-  if (w.field) return { message: fieldProblem(w.field, value)?.message ?? `expected ${w.field.expect}, got ${describe(value)}`, empty: false };
+  if (w.field)
+    return { message: fieldProblem(w.field, value)?.message ?? `expected ${w.field.expect}, got ${describe(value)}`, empty: false };
   if (issue.code === 'custom') return { message: issue.message, empty: false };
   if (value === undefined && w.missing) return { message: `missing; ${w.missing}`, empty: false };
   if (Array.isArray(value) && value.length === 0 && w.empty) return { message: `the list is empty; ${w.empty}`, empty: true };
@@ -132,7 +133,12 @@ export function issueToError(raw: Issue, words: BodyWords, body: unknown): Valid
   for (let n = 1; n < issue.path.length; n++) {
     const w = words.fields[patternOf(issue.path.slice(0, n))];
     if (w?.whole)
-      return valueError(fieldOf(issue.path.slice(0, n)), { ...issue, code: 'invalid_type' } as Issue, valueAt(body, issue.path.slice(0, n)), w);
+      return valueError(
+        fieldOf(issue.path.slice(0, n)),
+        { ...issue, code: 'invalid_type' } as Issue,
+        valueAt(body, issue.path.slice(0, n)),
+        w,
+      );
   }
   return valueError(fieldOf(issue.path), issue, valueAt(body, issue.path), words.fields[patternOf(issue.path)] ?? {});
 }
