@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, type HostList, ValidationError, type ValidationKind } from '@rerank/jobs';
 import { TeiError } from './compat/tei-error';
+import { messageRoutes } from './routes';
 
 export interface ApiRequest extends IncomingMessage {
   body?: unknown;
@@ -51,13 +52,9 @@ export function sendError(res: ServerResponse, e: ApiError): void {
  */
 function compatErrorBody(e: ApiError, url: string): unknown {
   if (e instanceof TeiError) return e.teiBody();
-  const path = url.split('?')[0];
-  if (MESSAGE_ROUTES.has(path)) return { message: e.message, ...e.toBody() };
+  if (messageRoutes.has(url.split('?')[0])) return { message: e.message, ...e.toBody() };
   return e.toBody();
 }
-
-/** Routes whose clients (Cohere, vLLM, Infinity) read a top-level `message`. */
-const MESSAGE_ROUTES = new Set(['/v1/rerank', '/v2/rerank', '/rerank', '/score', '/v1/score']);
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 

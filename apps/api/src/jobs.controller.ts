@@ -7,12 +7,13 @@ import { ApiKeyGuard } from './api-key.guard';
 import { type ApiRequest, baseUrl, type ProxyTrust, sendError } from './http';
 import { JobsService } from './jobs.service';
 import { RateLimitGuard } from './rate-limit.guard';
+import { nestPath, ROUTES } from './routes';
 import { CONFIG } from './tokens';
 
 const NDJSON = 'application/x-ndjson; charset=utf-8';
 
 @UseGuards(ApiKeyGuard, RateLimitGuard)
-@Controller('v1/jobs')
+@Controller()
 export class JobsController {
   private readonly trust: ProxyTrust;
 
@@ -23,7 +24,7 @@ export class JobsController {
     this.trust = config.security.trustProxy;
   }
 
-  @Post()
+  @Post(nestPath(ROUTES.createJob))
   async create(
     @Body() body: unknown,
     @Headers('idempotency-key') key: string | undefined,
@@ -35,7 +36,7 @@ export class JobsController {
     return out.body;
   }
 
-  @Get()
+  @Get(nestPath(ROUTES.listJobs))
   list(@Req() req: ApiRequest) {
     // The raw query string, not Express's parsed one: repeated and bracketed names stay visible (and refused).
     const url = req.url ?? '';
@@ -43,13 +44,13 @@ export class JobsController {
     return this.jobs.list(new URLSearchParams(q >= 0 ? url.slice(q + 1) : ''), req.tenant as string, baseUrl(req, this.trust));
   }
 
-  @Get(':id')
+  @Get(nestPath(ROUTES.getJob))
   get(@Param('id') id: string, @Req() req: ApiRequest) {
     return this.jobs.get(id, req.tenant as string, baseUrl(req, this.trust));
   }
 
   /** JSON, or every score streamed as JSON lines (with backpressure; a failure mid-stream cuts the connection). */
-  @Get(':id/results')
+  @Get(nestPath(ROUTES.getJobResults))
   async results(
     @Param('id') id: string,
     @Query('all') all: string | undefined,
@@ -64,7 +65,7 @@ export class JobsController {
     );
   }
 
-  @Delete(':id')
+  @Delete(nestPath(ROUTES.cancelJob))
   cancel(@Param('id') id: string, @Req() req: ApiRequest) {
     return this.jobs.cancel(id, req.tenant as string, baseUrl(req, this.trust));
   }

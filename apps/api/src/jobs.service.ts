@@ -21,6 +21,7 @@ import {
   type RerankConfig,
   isRedisUnavailable,
   encodeJobCursor,
+  type JobAcceptedBody,
   type JobView,
   type ScoringQueue,
   rankingScore,
@@ -47,11 +48,8 @@ export interface JobList {
   next_cursor: string | null;
 }
 
-export interface CreateResult {
-  /** 202 for a new job, 200 for the replay of an Idempotency-Key. */
-  status: 200 | 202;
-  body: unknown;
-}
+/** 202 with what is known of a new job, or 200 with the existing job for the replay of an Idempotency-Key. */
+export type CreateResult = { status: 202; body: JobAcceptedBody } | { status: 200; body: JobView };
 
 /** GET /v1/jobs/{id}/results: one JSON document, or every score as JSON lines (chunks of whole lines). */
 export type ResultsAnswer = { kind: 'json'; body: unknown } | { kind: 'lines'; lines: AsyncIterable<string> };

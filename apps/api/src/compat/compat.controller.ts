@@ -4,6 +4,7 @@ import { ApiKeyGuard } from '../api-key.guard';
 import type { ApiRequest } from '../http';
 import { RateLimitGuard } from '../rate-limit.guard';
 import { RerankService } from '../rerank.service';
+import { nestPath, ROUTES } from '../routes';
 import { CompatService } from './compat.service';
 import { TeiError } from './tei-error';
 
@@ -21,7 +22,7 @@ export class CompatController {
     private readonly rerank: RerankService,
   ) {}
 
-  @Post('rerank')
+  @Post(nestPath(ROUTES.rerankCompat))
   @HttpCode(200)
   async rerankAny(@Body() body: unknown, @Req() req: ApiRequest) {
     const isTei = body !== null && typeof body === 'object' && !Array.isArray(body) && 'texts' in body && !('documents' in body);
@@ -33,18 +34,18 @@ export class CompatController {
     }
   }
 
-  @Get('info')
+  @Get(nestPath(ROUTES.teiInfo))
   info() {
     return this.compat.info();
   }
 
-  @Post('score')
+  @Post(nestPath(ROUTES.score))
   @HttpCode(200)
   score(@Body() body: unknown, @Req() req: ApiRequest) {
     return this.compat.score(body, req.tenant as string);
   }
 
-  @Post('v1/score')
+  @Post(nestPath(ROUTES.scoreV1))
   @HttpCode(200)
   scoreV1(@Body() body: unknown, @Req() req: ApiRequest) {
     return this.compat.score(body, req.tenant as string);
