@@ -8,13 +8,14 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { type ClusterGauges, createLogger, describeConfig, loadConfigOrExit, type Metrics } from '@rerank/jobs';
 import { ApiErrorFilter } from './api-error.filter';
 import { ApiKeys } from './api-keys';
 import { AppModule } from './app.module';
 import { HttpDrain } from './drain';
-import { jsonBodyReader } from './http';
+import { beforeBody, bodyParserErrors, jsonBodyOptions } from './http';
 import { expressRouteTemplates, observability, rebindRequestContext } from './observability';
 import { setupOpenApi } from './openapi';
 import { mountQueueDashboard } from './queue-dashboard';
@@ -23,7 +24,7 @@ import { CLUSTER_GAUGES, METRICS, REDIS } from './tokens';
 async function main(): Promise<void> {
   const log = createLogger('api');
   const config = loadConfigOrExit(log, { requireModels: true });
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
   });
@@ -39,16 +40,19 @@ async function main(): Promise<void> {
   );
   const drain = new HttpDrain();
   app.use(drain.track);
-  // Before the body reader, which knows only API keys: the dashboard checks admin keys itself.
+  // Before the body parser, which knows only API keys: the dashboard checks admin keys itself.
   const dashboard = mountQueueDashboard(app, config, app.get(REDIS));
   const keys = new ApiKeys(config.apiKeys);
+  const limit = config.limits.maxBodyBytes;
   app.use(
-    jsonBodyReader(config.limits.maxBodyBytes, (req) => {
+    beforeBody(limit, (req) => {
       const caller = keys.authenticate(req);
       req.tenant = caller.tenant;
       req.keyLabel = caller.label;
     }),
   );
+  app.useBodyParser('json', jsonBodyOptions(limit));
+  app.use(bodyParserErrors(limit));
   app.use(rebindRequestContext);
   app.useGlobalFilters(new ApiErrorFilter());
   setupOpenApi(app);

@@ -63,7 +63,7 @@ export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySe
 
 /**
  * Mounts the dashboard on the API's Express instance when admin keys are configured (call before the
- * JSON body reader: the dashboard's own API reads its bodies). Returns the queues' closer, or null.
+ * JSON body parser: the dashboard's own API reads its bodies). Returns the queues' closer, or null.
  */
 export function mountQueueDashboard(app: INestApplication, config: RerankConfig, redis: Redis): { close(): Promise<void> } | null {
   if (config.adminKeys.length === 0) return null;
