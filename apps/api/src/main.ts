@@ -5,7 +5,6 @@
  * queue listeners and Redis: synchronous requests still get their scores.
  */
 import 'reflect-metadata';
-import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -73,7 +72,7 @@ async function main(): Promise<void> {
     log.info(
       `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
     );
-    const r = await drain.drain(app.getHttpServer() as Server, config.drainTimeoutMs);
+    const r = await drain.drain(app.getHttpServer(), config.drainTimeoutMs);
     log.info(
       `drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`,
     );
