@@ -9,12 +9,12 @@ import {
   type JobListing,
   type JobListQuery,
   type JobStore,
-  type NormalizedJob,
   RedisDocumentStore,
   redisJobStore,
 } from '@rerank/jobs';
 import { keys } from '../../libs/jobs/src/store/keys';
 import { startRedis, type TestRedis } from '../support/redis-server';
+import { storeOneDocumentJob } from '../support/jobs';
 import { MemoryDocumentStore, MemoryJobStore } from '../unit/fakes';
 
 let redis: TestRedis;
@@ -25,24 +25,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const job = (): NormalizedJob =>
-  ({
-    model: 'enc',
-    family: 'encoder',
-    queries: [{ id: null, text: 'q', set: 0 }],
-    sets: [{ offset: 0, count: 1 }],
-    documents: ['d'],
-    documentIds: null,
-    pairs: 1,
-    topK: 1,
-    returnDocuments: false,
-    options: {},
-    webhook: null,
-    metadata: null,
-  }) as unknown as NormalizedJob;
-
 async function make(repo: JobStore, tenant: string, id: string, createdAt: number): Promise<void> {
-  await repo.create({ id, tenant, createdAt, job: job(), shardsTotal: 1, baseUrl: 'http://api', requestHash: 'h' });
+  await storeOneDocumentJob(repo, id, tenant, createdAt);
   await repo.activate(id);
 }
 

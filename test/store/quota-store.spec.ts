@@ -3,8 +3,9 @@
  * fake: per-minute budgets, a tenant's active jobs (ended ones no longer count), pending pairs of
  * unfinished jobs; then Redis's memory reading.
  */
-import { type JobStore, type NormalizedJob, type QuotaStore, RedisDocumentStore, redisJobStore, RedisQuotaStore } from '@rerank/jobs';
+import { type JobStore, type QuotaStore, RedisDocumentStore, redisJobStore, RedisQuotaStore } from '@rerank/jobs';
 import { startRedis, type TestRedis } from '../support/redis-server';
+import { storeOneDocumentJob } from '../support/jobs';
 import { MemoryDocumentStore, MemoryJobStore, MemoryQuotaStore } from '../unit/fakes';
 
 let redis: TestRedis;
@@ -17,22 +18,7 @@ afterAll(async () => {
 
 const BUDGETS = { requestsPerMinute: 3, pairsPerMinute: 0 };
 
-async function job(jobs: JobStore, id: string): Promise<void> {
-  const job = {
-    model: 'enc',
-    queries: [{ id: null, text: 'q', set: 0 }],
-    sets: [{ offset: 0, count: 1 }],
-    documents: ['d'],
-    documentIds: null,
-    pairs: 1,
-    topK: 1,
-    returnDocuments: false,
-    options: {},
-    webhook: null,
-    metadata: null,
-  } as unknown as NormalizedJob;
-  await jobs.create({ id, tenant: 't', createdAt: 1, job, shardsTotal: 1, baseUrl: '', requestHash: '' });
-}
+const job = (jobs: JobStore, id: string) => storeOneDocumentJob(jobs, id, 't');
 
 describe.each([
   [

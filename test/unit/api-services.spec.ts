@@ -14,6 +14,7 @@ import { RateLimitService } from '../../apps/api/src/rate-limit.service';
 import { RerankService } from '../../apps/api/src/rerank.service';
 import { SyncScoring } from '../../apps/api/src/sync-scoring';
 import { ShardWorker } from '../../apps/worker/src/shard-worker';
+import { storeOneDocumentJob } from '../support/jobs';
 import {
   aggregationTask,
   FakeScorer,
@@ -248,28 +249,7 @@ describe('rate limits and backpressure: errors carry their headers', () => {
     expect(refused.headers).toEqual({ 'retry-after': '60', 'RateLimit-Limit': '2', 'RateLimit-Remaining': '0', 'RateLimit-Reset': '60' });
     expect(refused.toBody().error.retry_after_seconds).toBe(60);
     // Active jobs: the second of one tenant is refused until the first ends.
-    await store.create({
-      id: 'job_1',
-      tenant: 't1',
-      createdAt: 1,
-      job: {
-        model: 'enc',
-        family: 'encoder',
-        queries: [],
-        sets: [],
-        documentIds: null,
-        pairs: 1,
-        topK: 1,
-        returnDocuments: false,
-        options: {},
-        webhook: null,
-        metadata: null,
-        priority: 0,
-      },
-      shardsTotal: 1,
-      baseUrl: '',
-      requestHash: '',
-    });
+    await storeOneDocumentJob(store, 'job_1', 't1');
     await limits.claimActiveJob('t1', 'job_1');
     const busy = (await limits.claimActiveJob('t1', 'job_2').catch((e: unknown) => e)) as ApiError;
     expect([busy.status, busy.headers]).toEqual([429, { 'retry-after': '5' }]);
