@@ -15,9 +15,7 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<ApiRequest>();
-    const caller = this.keys.authenticate(req);
-    req.tenant = caller.tenant;
-    req.keyLabel = caller.label;
+    this.keys.identify(req);
     return true;
   }
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SHARED_TENANT } from '@rerank/engine';
 import { ApiError, type ApiKey } from '@rerank/jobs';
+import type { ApiRequest } from './http';
 
 export interface Caller {
   /** Its tenant, who owns what the request creates or reads: a hash of the key, or SHARED_TENANT when the API runs open. */
@@ -32,6 +33,13 @@ export class ApiKeys {
 
   get open(): boolean {
     return this.keys.length === 0;
+  }
+
+  /** Sets `req.tenant` and `req.keyLabel` from its key, or throws a 401 saying what to send. */
+  identify(req: ApiRequest): void {
+    const caller = this.authenticate(req);
+    req.tenant = caller.tenant;
+    req.keyLabel = caller.label;
   }
 
   /** The caller of `req`, or a 401 saying what to send. */

@@ -43,13 +43,7 @@ async function main(): Promise<void> {
   const dashboard = mountQueueDashboard(app, config, app.get(REDIS));
   const keys = new ApiKeys(config.apiKeys);
   const limit = config.limits.maxBodyBytes;
-  app.use(
-    beforeBody(limit, (req) => {
-      const caller = keys.authenticate(req);
-      req.tenant = caller.tenant;
-      req.keyLabel = caller.label;
-    }),
-  );
+  app.use(beforeBody(limit, (req) => keys.identify(req)));
   app.useBodyParser('json', jsonBodyOptions(limit));
   app.use(bodyParserErrors(limit));
   app.use(rebindRequestContext);
