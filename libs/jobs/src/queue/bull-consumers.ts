@@ -45,7 +45,7 @@ export function decodeFailure(reason: string): Pick<ShardFailure, 'code' | 'mess
 /** A scoring handler's error with its code in the message; a PermanentTaskError fails the task now. */
 function scoringFailure(e: unknown): Error {
   if (e instanceof PermanentTaskError) return new UnrecoverableError(encodeFailure(e.code, e.message));
-  return new Error(encodeFailure('scoring_failed', e instanceof Error ? e.message : String(e)));
+  return new Error(encodeFailure('scoring_failed', e instanceof Error ? e.message : String(e)), { cause: e });
 }
 
 export interface ConsumerOptions {
