@@ -38,7 +38,7 @@ export class KeySet {
 
 /** 401 with the Basic challenge, or 403; null when `req` carries an admin key. */
 export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySet): ApiError | null {
-  const unauthorized = (message: string) => Object.assign(new ApiError(401, 'unauthorized', message), { headers: CHALLENGE });
+  const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message, { headers: CHALLENGE });
   const count = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i].toLowerCase() === 'authorization').length;
   if (count > 1) return unauthorized('send exactly one Authorization header ("Authorization: Bearer <admin key>")');
   const header = req.headers.authorization;
