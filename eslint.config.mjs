@@ -24,6 +24,29 @@ export default defineConfig(
     },
   },
   {
+    // The apps reach storage and queues only through @rerank/jobs's ports and the adapters its barrel
+    // exports: no adapter files (key names, Lua scripts), no Redis or BullMQ calls of their own.
+    files: ['apps/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/libs/*/src/**', '@rerank/*/*'],
+              message: 'apps import a library through its barrel (@rerank/jobs, @rerank/engine, ...), never its files',
+            },
+          ],
+          paths: ['ioredis', 'bullmq', 'rate-limiter-flexible'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: 'apps reach Redis and BullMQ through the ports and adapters of @rerank/jobs',
+          })),
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Tests read HTTP bodies, parsed manifests and metrics as untyped JSON and assert exact values on them.

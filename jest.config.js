@@ -1,7 +1,12 @@
-/** Tests run from TypeScript sources; processes they spawn (workers, the API) run from dist/, built by `npm test`. */
-module.exports = {
+/**
+ * Two tiers, as jest projects (`npm test` runs both; `npm run test:unit` the first):
+ * - unit: test/unit, in-process only (no redis-server, no child process, no model files): the
+ *   services on fakes of their ports, and the pure core; seconds.
+ * - integration: everything else: the adapters on a real redis-server, the engine on real ONNX
+ *   Runtime sessions, the apps as processes from dist/ (built by `npm test`).
+ */
+const shared = {
   testEnvironment: '<rootDir>/test/jest-environment.js',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   moduleNameMapper: {
@@ -11,5 +16,17 @@ module.exports = {
     '^@rerank/harness$': '<rootDir>/libs/harness/src',
     '^@rerank/client$': '<rootDir>/libs/client/src',
   },
+};
+
+module.exports = {
   testTimeout: 120000,
+  projects: [
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/test'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/'],
+    },
+  ],
 };

@@ -7,8 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, startReceiver } from '@rerank/harness';
-import { freePort } from '@rerank/jobs';
+import { Cluster, freePort, startReceiver } from '@rerank/harness';
 import { makeTestModel } from '@rerank/model-gen';
 
 const DOCUMENTS = 10000;

@@ -3,13 +3,13 @@
  * OpenAPI, synchronous rerank (Cohere / Jina shapes), keys, idempotency, cancel. Bad input: hostile-input.spec.ts.
  */
 import { AutoReranker, type FlagReranker } from '@rerank/engine';
-import { JobRepository } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { ApiClient } from '../support/http';
 import { testEncoderDir, testLayerwiseDir, removeTestModels, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(120000);
 
@@ -293,7 +293,7 @@ describe('jobs: keys, idempotency, cancel', () => {
     const again = await alice.post('/v1/jobs', body, key);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
-    const jobsNow = () => new JobRepository(cluster.redis.client).jobIds();
+    const jobsNow = () => new JobInspector(cluster.redis.client).jobIds();
     const before = await jobsNow();
     const other = await alice.post('/v1/jobs', { ...body, top_k: 4 }, key);
     expect(other.status).toBe(409);
@@ -343,7 +343,7 @@ describe('jobs: keys, idempotency, cancel', () => {
       expect(doneAtCancel).toBeGreaterThanOrEqual(2);
 
       // The aggregation parent runs once the shard in flight (if any) is done; it drops the documents.
-      const jobs = new JobRepository(cluster.redis.client);
+      const jobs = new JobInspector(cluster.redis.client);
       await waitFor('cancelled job settled', async () => (!(await jobs.hasDocuments(id)) ? true : undefined), 20000);
       expect(await jobs.ttl(id)).toBeGreaterThan(0);
       const view = (await alice.get(`/v1/jobs/${id}`)).body;

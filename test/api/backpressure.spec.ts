@@ -4,21 +4,15 @@
  * 503 while Redis is down, and the infrastructure-error classifier and retry on real replies.
  */
 import { Redis } from 'ioredis';
-import {
-  freePort,
-  InfraRetryExhaustedError,
-  isRedisInfraError,
-  JobRepository,
-  loadConfig,
-  ConfigError,
-  withInfraRetry,
-} from '@rerank/jobs';
-import { parseInfoMemory } from '../../apps/api/src/backpressure';
+import { InfraRetryExhaustedError, isRedisInfraError, loadConfig, ConfigError, withInfraRetry } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
+import { parseInfoMemory } from '../../libs/jobs/src/store/redis-quota-store';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { testEncoderDir, removeTestModels } from '../support/model';
 import { waitFor } from '../support/processes';
 import { startRedis, type TestRedis } from '../support/redis-server';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(120000);
 
@@ -162,7 +156,7 @@ describe('the API under pressure (no workers: jobs stay queued)', () => {
   const gone = (id: string) =>
     waitFor(
       `job ${id} documents dropped`,
-      async () => (!(await new JobRepository(cluster.redis.client).hasDocuments(id)) ? true : undefined),
+      async () => (!(await new JobInspector(cluster.redis.client).hasDocuments(id)) ? true : undefined),
       30000,
     );
   const job = (seed: number) => ({ model: 'tiny', query: 'harbor', documents: makeDocuments(3000, seed, 3, 8) });

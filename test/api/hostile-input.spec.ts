@@ -10,7 +10,8 @@
  * are bugs this suite found. Both fail until then; run only the rest with
  * `npx jest test/api/hostile-input.spec.ts -t current`.
  */
-import { keys, modelQueues } from '@rerank/jobs';
+import { modelQueues } from '@rerank/jobs';
+import { keys } from '../../libs/jobs/src/store/keys';
 import { Cluster } from '../support/cluster';
 import { testEncoderDir, testLayerwiseDir, removeTestModels } from '../support/model';
 import { type RawReply, type RawRequest, rawRequest } from '../support/raw-http';

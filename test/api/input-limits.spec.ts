@@ -4,9 +4,9 @@
  * whole, metadata depth and size, duplicate document ids, max_length against the model's positions,
  * and an internal error answered 500 (not a Redis outage).
  */
-import { JobRepository } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { testEncoderDir, testLayerwiseDir, removeTestModels } from '../support/model';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(180000);
 
@@ -61,7 +61,7 @@ describe('POST /v1/jobs input limits', () => {
     expect(created.status).toBe(202);
     expect(created.body.counts).toEqual({ queries: 1, documents: N, pairs: N });
     const id: string = created.body.id;
-    const jobs = new JobRepository(cluster.redis.client);
+    const jobs = new JobInspector(cluster.redis.client);
     const samples = [0, 1, 999, 1000, 1001, 59999, 60000, 77777, N - 1];
     expect(await jobs.documents(id, samples)).toEqual(samples.map(docText));
     expect(await jobs.documents(id, [N])).toEqual([null]);

@@ -4,12 +4,14 @@
  * SSRF guard at the API, proxy headers, /v1/models without paths, API keys, and webhook secrets
  * encrypted at rest while deliveries stay correctly signed.
  */
-import { freePort, JobRepository, keys, verifySignature } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
+import { verifySignature } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { ApiClient } from '../support/http';
 import { removeTestModels, testEncoderDir } from '../support/model';
 import { type AppProcess, spawnApp, waitFor, waitForHttp } from '../support/processes';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(180000);
 
@@ -155,7 +157,7 @@ describe('active jobs per key', () => {
     const four = await client.post('/v1/jobs', job());
     expect(four.status).toBe(202);
     expect(
-      await cluster.redis.client.zrange(keys.activeJobs((await new JobRepository(cluster.redis.client).get(four.body.id))!.owner), 0, -1),
+      await new JobInspector(cluster.redis.client).activeJobs((await new JobInspector(cluster.redis.client).get(four.body.id))!.tenant),
     ).toEqual(expect.arrayContaining([two.body.id, four.body.id]));
   });
 });
@@ -224,7 +226,7 @@ describe('webhook secrets at rest', () => {
     const client = cluster.client.withKey(KEYS.main);
     const created = await client.post('/v1/jobs', job({ webhook: { url: receiver.url, secret: WEBHOOK_SECRET } }));
     expect(created.status).toBe(202);
-    const stored = await new JobRepository(cluster.redis.client).storedWebhookSecret(created.body.id);
+    const stored = await new JobInspector(cluster.redis.client).storedWebhookSecret(created.body.id);
     expect(stored).toMatch(/^enc:v1:/);
     expect(stored).not.toContain(WEBHOOK_SECRET);
     await cluster.startWorkers('cpu');

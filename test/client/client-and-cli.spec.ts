@@ -17,7 +17,7 @@ import {
   verifyWebhookSignature,
 } from '@rerank/client';
 import { type FlagReranker, type Pair } from '@rerank/engine';
-import { freePort } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';

@@ -1,4 +1,4 @@
-import { OutOfMemoryError, PRIORITY_DEFAULT, PRIORITY_INTERACTIVE, type ScoreSchedule } from '@rerank/engine';
+import { OutOfMemoryError, type ScoreSchedule } from '@rerank/engine';
 import { buildBatchTensors } from '../../libs/engine/src/batching/tensors';
 import { DeviceScheduler, type RunRecord, type SchedulerOptions } from '../../libs/engine/src/runtime/device-scheduler';
 import { DeviceRunError, type DeviceSession, type Feed, type RunOutput } from '../../libs/engine/src/runtime/device-session';
@@ -84,7 +84,7 @@ describe('DeviceScheduler: order', () => {
     hooks.onRun = () => {
       if (runs.length !== 10) return;
       submittedAt = runs.length;
-      interactive = s.score(task('now', same(12), 1000, { schedule: { priority: PRIORITY_INTERACTIVE } }));
+      interactive = s.score(task('now', same(12), 1000, { schedule: { class: 'interactive' } }));
     };
     expect(Array.from(await big)).toEqual(expected(bigLengths, 1));
     expect(Array.from(await (interactive as Promise<Float64Array>))).toEqual(expected(same(12), 1000));
@@ -198,8 +198,8 @@ describe('DeviceScheduler: fairness by virtual device time', () => {
     await expect(s.score(task('x', same(4), 1, { schedule: { weight: 0 } }))).rejects.toThrow(
       'weight: must be a number above 0 (default 1), got 0',
     );
-    await expect(s.score(task('x', same(4), 1, { schedule: { priority: Number.NaN } }))).rejects.toThrow(
-      'priority: must be a finite number',
+    await expect(s.score(task('x', same(4), 1, { schedule: { class: 'urgent' as 'batch' } }))).rejects.toThrow(
+      'class: must be "interactive" or "batch" (default "batch"), got "urgent"',
     );
   });
 });
@@ -309,7 +309,7 @@ describe('DeviceScheduler: merging calls into shared runs', () => {
   test('several devices share the calls, two runs in flight on each', async () => {
     const { s, runs } = scheduler([fakeDevice('a'), fakeDevice('b')]);
     const lengths = same(100);
-    expect(Array.from(await s.score(task('x', lengths, 1, { schedule: { priority: PRIORITY_DEFAULT } })))).toEqual(expected(lengths, 1));
+    expect(Array.from(await s.score(task('x', lengths, 1, { schedule: { class: 'batch' } })))).toEqual(expected(lengths, 1));
     expect(runs.slice(0, 4).map((r) => r.device)).toEqual(['a', 'b', 'a', 'b']);
     expect(new Set(runs.map((r) => r.device))).toEqual(new Set(['a', 'b']));
   });

@@ -1,4 +1,4 @@
-import { type BatchStats, FlagReranker, LayerWiseFlagLLMReranker, PRIORITY_DEFAULT, PRIORITY_INTERACTIVE } from '@rerank/engine';
+import { type BatchStats, FlagReranker, LayerWiseFlagLLMReranker } from '@rerank/engine';
 import { makeCorpus } from '@rerank/model-gen';
 import { FAMILY_CLASSES, TestModels } from './support/models';
 
@@ -31,7 +31,7 @@ describe('calls merged into shared device runs, real models', () => {
       const lengths = (await r.inspectInputs(big, overrides)).map((p) => p.inputIds.length);
       const shortest = big.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
       const calls = [big, [...big].reverse(), shortest.slice(32).map((i) => big[i]), small];
-      const schedules = [{}, { tenant: 'b' }, { tenant: 'c', priority: PRIORITY_INTERACTIVE }, { tenant: 'c', group: 'j' }];
+      const schedules = [{}, { tenant: 'b' }, { tenant: 'c', class: 'interactive' as const }, { tenant: 'c', group: 'j' }];
       const alone = [];
       for (const pairs of calls) alone.push(await r.score(pairs, overrides));
       stats.length = 0;
@@ -67,11 +67,11 @@ describe('calls merged into shared device runs, real models', () => {
     const sixAlone = await r.score(six);
     const order: string[] = [];
     const track = <T>(name: string, p: Promise<T>) => p.then((s) => (order.push(name), s));
-    const bulkRuns = bulk.map((b, k) => track(`bulk ${k}`, r.score(b, undefined, { priority: PRIORITY_DEFAULT })));
+    const bulkRuns = bulk.map((b, k) => track(`bulk ${k}`, r.score(b, undefined, { class: 'batch' })));
     // Let the bulk calls fill the scheduler, then a small bulk call, then the same pairs as an interactive one.
     await new Promise((res) => setTimeout(res, 50));
     const smallBulk = track('small bulk', r.score(six));
-    const smallInteractive = track('small interactive', r.score(six, undefined, { priority: PRIORITY_INTERACTIVE }));
+    const smallInteractive = track('small interactive', r.score(six, undefined, { class: 'interactive' }));
     const [mixed, sb, si] = await Promise.all([Promise.all(bulkRuns), smallBulk, smallInteractive]);
     expect(order[0]).toBe('small interactive');
     expect(order.indexOf('small interactive')).toBeLessThan(order.indexOf('small bulk'));

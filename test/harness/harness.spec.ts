@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, ProcessExitedError, ROOT, startProcess, startRedisServer, stopProcess, waitForHttp } from '@rerank/harness';
-import { freePort } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
 
 jest.setTimeout(60000);
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startProcess } from '@rerank/harness';
-import { freePort } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
 import { commandOf, type ProcessInfo, processTree, ROOT, waitFor, stackEnv } from '../support/processes';
 
 jest.setTimeout(180000);

@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { clusterKeysInUse, keys, useClusterKeys } from '../../libs/jobs/src/store/keys';
 import {
   CONFIG_VAR,
   CONFIG_VARS,
-  clusterKeysInUse,
-  keys,
   parseRedisUrl,
-  useClusterKeys,
   ConfigError,
   PROCESSES,
   closestName,
@@ -37,6 +35,7 @@ const EXPECTED_NAMES = [
   'RERANK_MODELS',
   'RERANK_CACHE_DIR',
   'RERANK_DEVICES',
+  'RERANK_DOCUMENT_STORE',
   'RERANK_THREADS',
   'RERANK_API_KEYS',
   'RERANK_MAX_BODY_BYTES',

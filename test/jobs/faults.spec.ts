@@ -7,7 +7,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FlagReranker } from '@rerank/engine';
-import { BULL_PREFIX, CONFIG_VARS, JobRepository, modelQueues, verifySignature } from '@rerank/jobs';
+import { CONFIG_VARS, modelQueues, verifySignature } from '@rerank/jobs';
+import { BULL_PREFIX } from '../../libs/jobs/src/store/keys';
 
 // The one model's queues (placement: every model has its own).
 const QUEUE_SHARDS = modelQueues('tiny').shards;
@@ -17,6 +18,7 @@ import { makeDocuments } from '../support/data';
 import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { type AppProcess, waitFor } from '../support/processes';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(240000);
 
@@ -139,7 +141,7 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
     await expectCompleted(cluster, id, query, docs);
     // Every shard ran, those of killed workers more than once.
     const shards = (await cluster.client.get(`/v1/jobs/${id}`)).body.progress.shards_total as number;
-    const runs = Object.values(await new JobRepository(cluster.redis.client).shardRuns(id));
+    const runs = Object.values(await new JobInspector(cluster.redis.client).shardRuns(id));
     expect(runs).toHaveLength(shards);
     expect(runs.filter((n) => n > 1).length).toBeGreaterThanOrEqual(1);
   });
@@ -179,7 +181,7 @@ describe('faults with fast recovery settings (lock 3 s, stalled check 1 s)', () 
         async () =>
           (await cluster.redis.client.lrange(active, 0, -1)).includes(id)
             ? true
-            : (await new JobRepository(cluster.redis.client).status(id)) === 'completed'
+            : (await new JobInspector(cluster.redis.client).status(id)) === 'completed'
               ? false
               : undefined,
         120000,

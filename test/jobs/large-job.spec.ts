@@ -6,11 +6,12 @@
  * Each test starts the workers it needs and checks against the engine's scores, so any one of them
  * runs alone (`-t`) or in any order.
  */
-import { JobRepository, WorkersRegistry } from '@rerank/jobs';
+import { RedisWorkersRegistry } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments, QUERIES } from '../support/data';
 import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
 import { waitFor } from '../support/processes';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(300000);
 
@@ -178,7 +179,7 @@ describe('a 10,000-document job with three queries', () => {
   it('survives two workers SIGKILLed mid-job: every pair scored once, same results', async () => {
     // Kill a worker busy on a shard at ~20% and again at ~55%.
     await useWorkers('cpu,cpu');
-    const registry = new WorkersRegistry(cluster.redis.client);
+    const registry = new RedisWorkersRegistry(cluster.redis.client);
     const killed: number[] = [];
     let killing = false;
     const killBusy = async (jobId: string) => {
@@ -203,7 +204,7 @@ describe('a 10,000-document job with three queries', () => {
     timings.killedTwiceWallMs = r.wallMs;
     checkProgress(r);
     // Shards of killed workers ran again (runs > 1); progress counted each shard once (checked above).
-    const runs = await new JobRepository(cluster.redis.client).shardRuns(r.id);
+    const runs = await new JobInspector(cluster.redis.client).shardRuns(r.id);
     const reruns = Object.values(runs).filter((n) => n > 1).length;
     console.log(`killed worker pids ${killed.join(', ')}; shards run again: ${reruns}`);
     expect(Object.keys(runs)).toHaveLength(30);

@@ -142,7 +142,7 @@ test("a sync request, the tenant's second job and another tenant's job overtake 
   expect(bigBetween).toBeGreaterThanOrEqual(1);
   expect(bigBetween).toBeLessThanOrEqual(4);
   expect(bigBefore + bigBetween + bigAfter).toBe(40);
-  // B comes back from idle with a credit (NEWCOMER_CREDIT_UNITS of cost ahead of the queue's head)
+  // B comes back from idle with the fairness credit (TENANT_CREDIT_MS at the model's throughput, in cost ahead of the queue's head)
   // that covers its small job: once its first shard started, all of it runs before any more of A's
   // waiting work (A's second job, sent first, may have started a shard before B's job arrived).
   const firstSmall = order.findIndex((s) => s.job === small.body.id);

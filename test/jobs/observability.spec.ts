@@ -5,13 +5,15 @@
  * request id from the POST to the shards and the webhook; no API key or webhook secret in any log.
  */
 import { AutoReranker, type Pair } from '@rerank/engine';
-import { freePort, JobRepository, loadConfig, METRIC_CATALOGUE } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
+import { loadConfig, METRIC_CATALOGUE } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { removeTestModels, testEncoderDir } from '../support/model';
 import { waitFor } from '../support/processes';
 import { Scrape } from '../support/prometheus';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(180000);
 
@@ -103,7 +105,7 @@ describe('metrics and logs over one known job', () => {
     expect(created.status).toBe(202);
     expect(created.headers.get('x-request-id')).toBe(requestId);
     id = created.body.id;
-    const record = await new JobRepository(cluster.redis.client).get(id);
+    const record = await new JobInspector(cluster.redis.client).get(id);
     shards = record!.shardsTotal;
     expect(shards).toBeGreaterThanOrEqual(4);
     expect(record!.requestId).toBe(requestId);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../support/http';
 import { removeTestModels, testEncoderDir } from '../support/model';
-import { freePort } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
 import { type AppProcess, spawnApp, waitFor, waitForHttp } from '../support/processes';
 import { startRedis, type TestRedis } from '../support/redis-server';
 

@@ -3,7 +3,8 @@
  * on REDIS_URL=redis+cluster://...; a 10,000-document job completes with every score equal to the
  * engine's in-process scores, and its keys are hash-tagged (one slot per job, one for the queues).
  */
-import { clusterKeysInUse, createRedis, keys, redisNodes } from '@rerank/jobs';
+import { createRedis, redisNodes } from '@rerank/jobs';
+import { clusterKeysInUse, keys } from '../../libs/jobs/src/store/keys';
 import type { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Supervisor } from '@rerank/harness';
-import { freePort, type Logger } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
+import type { Logger } from '@rerank/jobs';
 import { ApiClient } from '../support/http';
 import { type AppProcess, spawnApp, waitFor, waitForHttp } from '../support/processes';
 

@@ -5,11 +5,13 @@
  * whose every score equals the in-process engine's.
  */
 import { type FlagReranker } from '@rerank/engine';
-import { freePort, JobRepository, type WorkerHeartbeat } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
+import type { WorkerHeartbeat } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
 import { removeTestModels, testEncoderDir, referenceEngine } from '../support/model';
 import { type AppProcess, spawnApp, waitFor, waitForHttp } from '../support/processes';
+import { JobInspector } from '../support/job-inspector';
 
 jest.setTimeout(300000);
 
@@ -127,7 +129,7 @@ it('a job completes with identical scores when one of two nodes is SIGKILLed mid
   );
   const bAfter = beatsOf(await cluster.workers(), b)[0].pairsScored;
   expect(bAfter).toBeGreaterThan(bBefore);
-  const runs = Object.values(await new JobRepository(cluster.redis.client).shardRuns(id));
+  const runs = Object.values(await new JobInspector(cluster.redis.client).shardRuns(id));
   expect(runs).toHaveLength(shards);
   expect(runs.every((n) => n >= 1)).toBe(true);
   // Shards node A was scoring when it went down came back (its locks lapsed) and ran again on node B.

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess } from '@rerank/harness';
-import { freePort } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
 import { ApiClient } from '../support/http';
 import { referenceScores, removeTestModels, testEncoderDir } from '../support/model';
 import { ROOT, waitForHttp, stackEnv } from '../support/processes';

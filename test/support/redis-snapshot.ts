@@ -14,7 +14,8 @@
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, modelQueues, QUEUE_AGGREGATE, QUEUE_WEBHOOKS } from '@rerank/jobs';
+import { modelQueues, QUEUE_AGGREGATE, QUEUE_WEBHOOKS } from '@rerank/jobs';
+import { BULL_PREFIX } from '../../libs/jobs/src/store/keys';
 
 export const VOLATILE_KEY = /^rerank:workers$|^rerank:worker:|^rerank:q:[^:]+:(stalled-check|meta)$/;
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from '@rerank/jobs';
+import { freePort } from '@rerank/harness';
 import { type AppProcess, startProcess, waitFor } from '@rerank/harness';
 
 const run = promisify(execFile);

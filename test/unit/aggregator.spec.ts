@@ -1,28 +1,27 @@
-/** The aggregator in-process: real repository on a real redis-server, fake aggregation tasks and webhook queue, a local webhook receiver. */
-import { JobRepository, type NormalizedJob, verifySignature, WorkersRegistry } from '@rerank/jobs';
+/**
+ * The aggregator in-process on fakes of its ports (job and document stores, registry, aggregation
+ * tasks, webhook queue): no Redis. Webhooks go to a receiver in this process.
+ */
+import { type NormalizedJob, verifySignature } from '@rerank/jobs';
 import { Aggregator } from '../../apps/aggregator/src/aggregator';
-import { startRedis, type TestRedis } from '../support/redis-server';
 import { type Receiver, startReceiver } from '../support/webhook-receiver';
-import { aggregationTask, FakeWebhookQueue, unitConfig } from './fakes';
+import { aggregationTask, FakeWebhookQueue, MemoryDocumentStore, MemoryJobStore, MemoryWorkersRegistry, unitConfig } from './fakes';
 
-let redis: TestRedis;
-let jobs: JobRepository;
+const documents = new MemoryDocumentStore();
+const jobs = new MemoryJobStore(documents);
 let receiver: Receiver;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 beforeAll(async () => {
-  redis = await startRedis();
-  jobs = new JobRepository(redis.client);
   receiver = await startReceiver();
 });
 afterAll(async () => {
   await receiver?.close();
-  await redis?.stop();
 });
 
 function aggregator(webhooks = new FakeWebhookQueue()) {
-  const config = unitConfig(redis.url, { RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_WEBHOOK_ATTEMPTS: '2' });
-  return new Aggregator(config, { jobs, registry: new WorkersRegistry(redis.client), webhooks, consume: () => [], log: silent });
+  const config = unitConfig({ RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost', RERANK_WEBHOOK_ATTEMPTS: '2' });
+  return new Aggregator(config, { jobs, documents, registry: new MemoryWorkersRegistry(), webhooks, consume: () => [], log: silent });
 }
 
 async function storeJob(id: string, over: Partial<NormalizedJob> = {}): Promise<void> {
@@ -47,8 +46,10 @@ async function storeJob(id: string, over: Partial<NormalizedJob> = {}): Promise<
     metadata: null,
     ...over,
   } as NormalizedJob;
-  await jobs.create({ id, owner: 'o', createdAt: 1, job, shardsTotal: 3, baseUrl: 'http://api', requestHash: '' });
+  await documents.write(id, job.documents);
+  await jobs.create({ id, tenant: 'o', createdAt: 1, job, shardsTotal: 3, baseUrl: 'http://api', requestHash: '' });
   await jobs.activate(id);
+  await documents.keep(id);
 }
 
 it('merges shard scores into top-k per query with ids and the texts the shards carried, completes the job once, queues its webhook', async () => {
@@ -103,14 +104,15 @@ it('merges shard scores into top-k per query with ids and the texts the shards c
   ]);
   expect(await jobs.queryScores('job_g1', 0)).toEqual([0.9, 0.5, 0.5]);
   expect((await jobs.get('job_g1'))!.status).toBe('completed');
-  expect(await jobs.hasDocuments('job_g1')).toBe(false);
+  expect(await documents.has('job_g1')).toBe(false);
+  expect(jobs.ttl('job_g1')).toBe(unitConfig().resultTtlSeconds);
   expect(webhooks.queued).toEqual([{ jobId: 'job_g1', event: 'completed' }]);
   // Run again (a retried aggregation): nothing to merge, the webhook queued again is a no-op.
   expect(await a.aggregate(aggregationTask('job_g1', []))).toEqual({ skipped: 'completed' });
   expect(webhooks.queued).toHaveLength(1);
 });
 
-it('reads from Redis only the top-k texts no shard carried (shards of an older worker)', async () => {
+it('reads from the document store only the top-k texts no shard carried (shards of an older worker)', async () => {
   await storeJob('job_g2');
   await aggregator().aggregate(
     aggregationTask('job_g2', [
@@ -128,7 +130,7 @@ it('reads from Redis only the top-k texts no shard carried (shards of an older w
 it('fails the job with the first failed shard, removes the shards not taken, sends job.failed', async () => {
   await storeJob('job_g3');
   const webhooks = new FakeWebhookQueue();
-  const task = aggregationTask('job_g3', [], [{ shard: '2', reason: 'engine exploded' }]);
+  const task = aggregationTask('job_g3', [], [{ shard: '2', code: 'scoring_failed', message: 'engine exploded' }]);
   expect(await aggregator(webhooks).aggregate(task)).toEqual({ failed: 'shard 2 failed after 3 attempt(s): engine exploded' });
   expect(task.removedPending).toBe(true);
   expect((await jobs.get('job_g3'))!.error).toEqual({
@@ -136,6 +138,19 @@ it('fails the job with the first failed shard, removes the shards not taken, sen
     message: 'shard 2 failed after 3 attempt(s): engine exploded',
   });
   expect(webhooks.queued).toEqual([{ jobId: 'job_g3', event: 'failed' }]);
+});
+
+it('words a shard failure by its code: out of infrastructure retries or refused options, failed at once', async () => {
+  for (const [id, code, reason] of [
+    ['job_g8', 'redis_unavailable', 'Redis unavailable for 100 ms while starting shard 0 of job job_g8'],
+    ['job_g9', 'bad_options', 'maxLength: must be positive'],
+  ] as const) {
+    await storeJob(id, { webhook: null });
+    expect(await aggregator().aggregate(aggregationTask(id, [], [{ shard: '0', code, message: reason }]))).toEqual({
+      failed: `shard 0 failed: ${reason}`,
+    });
+    expect((await jobs.get(id))!.error).toEqual({ code: 'shard_failed', message: `shard 0 failed: ${reason}` });
+  }
 });
 
 it('drops a cancelled job whose shards were skipped; an aggregation failing for good fails the job', async () => {

@@ -1,63 +1,57 @@
 /**
- * The API's services in-process: JobsService and RerankService with the real repository, rate
- * limits and backpressure on a real redis-server, and the in-memory scoring queue; a job's shards
- * run through a ShardWorker (fake scorer) and the Aggregator, so create -> results runs whole.
+ * The API's services in-process on fakes of their ports (job, document and quota stores, workers
+ * registry, scoring queue): no Redis. JobsService and RerankService with the real rate limits and
+ * backpressure over the fake stores; a job's shards run through a ShardWorker (fake scorer) and the
+ * Aggregator, so create -> results runs whole.
  */
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
-import { ApiError, JobRepository, type RerankConfig, type ShardResult, WorkersRegistry } from '@rerank/jobs';
+import { TENANT_CREDIT_MS } from '@rerank/engine';
+import { ApiError, ASSUMED_CHARS_PER_SECOND, type RerankConfig, type ShardResult } from '@rerank/jobs';
 import { Aggregator } from '../../apps/aggregator/src/aggregator';
 import { BackpressureService } from '../../apps/api/src/backpressure';
-import { JobsService } from '../../apps/api/src/jobs.service';
+import { JobsService, type ResultsAnswer } from '../../apps/api/src/jobs.service';
 import { ModelsService } from '../../apps/api/src/models.service';
 import { RateLimitService } from '../../apps/api/src/rate-limit.service';
 import { RerankService } from '../../apps/api/src/rerank.service';
 import { SyncScoring } from '../../apps/api/src/sync-scoring';
 import { ShardWorker } from '../../apps/worker/src/shard-worker';
-import { startRedis, type TestRedis } from '../support/redis-server';
-import { aggregationTask, FakeScorer, FakeScoringQueue, FakeWebhookQueue, unitConfig } from './fakes';
+import { storeOneDocumentJob } from '../support/jobs';
+import {
+  aggregationTask,
+  FakeScorer,
+  FakeScoringQueue,
+  FakeWebhookQueue,
+  MemoryDocumentStore,
+  MemoryJobStore,
+  MemoryQuotaStore,
+  MemoryWorkersRegistry,
+  unitConfig,
+} from './fakes';
 
-let redis: TestRedis;
-let config: RerankConfig;
-let jobs: JobRepository;
-let queue: FakeScoringQueue;
-let scorer: FakeScorer;
-let worker: ShardWorker;
-let service: JobsService;
-let rerank: RerankService;
+// No worker heartbeats here (the worker runs in-process through the fake queue), so requests are not
+// refused for want of a live worker; that refusal is tested on real processes (test/jobs/placement.spec.ts).
+const config: RerankConfig = unitConfig({
+  RERANK_SYNC_TIMEOUT_MS: '1000',
+  RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
+  RERANK_REFUSE_UNSERVED: 'none',
+});
+const documentStore = new MemoryDocumentStore();
+const jobs = new MemoryJobStore(documentStore);
+const quotas = new MemoryQuotaStore({ requests: 0, pairs: 0 }, jobs);
+const registry = new MemoryWorkersRegistry();
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const res = () => new ServerResponse(new IncomingMessage(new Socket()));
-
-beforeAll(async () => {
-  redis = await startRedis();
-  // No worker heartbeats here (the worker runs in-process through the fake queue), so requests are not
-  // refused for want of a live worker; that refusal is tested on real processes (test/jobs/placement.spec.ts).
-  config = unitConfig(redis.url, {
-    RERANK_SYNC_TIMEOUT_MS: '1000',
-    RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
-    RERANK_REFUSE_UNSERVED: 'none',
-  });
-  jobs = new JobRepository(redis.client);
-  scorer = new FakeScorer();
-  const registry = new WorkersRegistry(redis.client);
-  worker = new ShardWorker(config, 'cpu', {
-    jobs,
-    registry,
-    scorer,
-    consume: () => ({ name: 's', isRunning: () => true, waitUntilReady: async () => undefined, close: async () => undefined }),
-    log: silent,
-  });
-  queue = new FakeScoringQueue((data) => worker.handle(data));
-  const models = new ModelsService(config, registry);
-  const rateLimits = new RateLimitService(config, redis.client);
-  const backpressure = new BackpressureService(config, redis.client);
-  await redis.client.ping();
-  service = new JobsService(config, jobs, queue, models, rateLimits, backpressure);
-  rerank = new RerankService(config, new SyncScoring(config, queue, backpressure, models), models, rateLimits);
+const worker = new ShardWorker(config, 'cpu', {
+  jobs,
+  registry,
+  scorer: new FakeScorer(),
+  consume: () => ({ name: 's', isRunning: () => true, waitUntilReady: async () => undefined, close: async () => undefined }),
+  log: silent,
 });
-afterAll(async () => {
-  await redis?.stop();
-});
+const queue = new FakeScoringQueue((data) => worker.handle(data));
+const models = new ModelsService(config, registry);
+const rateLimits = new RateLimitService(config, quotas);
+const backpressure = new BackpressureService(config, quotas, jobs);
+const service = new JobsService(config, jobs, documentStore, queue, models, rateLimits, backpressure);
+const rerank = new RerankService(config, new SyncScoring(config, queue, backpressure, models), models, rateLimits);
 
 /** Runs every shard queued for a job through the worker, then the aggregation. */
 async function runJob(id: string): Promise<void> {
@@ -66,12 +60,19 @@ async function runJob(id: string): Promise<void> {
   for (const shard of queued.shards) results.push(await worker.handle(shard));
   const aggregator = new Aggregator(config, {
     jobs,
-    registry: new WorkersRegistry(redis.client),
+    documents: documentStore,
+    registry,
     webhooks: new FakeWebhookQueue(),
     consume: () => [],
     log: silent,
   });
   await aggregator.aggregate(aggregationTask(id, results as ShardResult[]));
+}
+
+/** A results answer's JSON body. */
+function json(answer: ResultsAnswer): unknown {
+  if (answer.kind !== 'json') throw new Error('expected a JSON answer');
+  return answer.body;
 }
 
 describe('JobsService', () => {
@@ -82,7 +83,6 @@ describe('JobsService', () => {
       'alice',
       undefined,
       'http://api',
-      res(),
     );
     expect(created.status).toBe(202);
     const body = created.body as { id: string; status: string; counts: unknown; progress: { shards_total: number } };
@@ -91,13 +91,16 @@ describe('JobsService', () => {
     expect(queued.model).toBe('enc');
     expect(queued.shards.length).toBe(body.progress.shards_total);
     expect(queued.shards.flatMap((s) => s.idx).sort()).toEqual([0, 1, 2, 3]);
-    expect(await jobs.ttl(body.id)).toBe(-1);
+    // Activated: the job and its texts stay until it ends; its shards carry the job's schedule.
+    expect([jobs.ttl(body.id), documentStore.ttl(body.id)]).toEqual([null, null]);
+    expect(queued.schedule).toEqual({ class: 'batch', tenant: 'alice', group: body.id, weight: 1 });
+    expect(queued.shards.every((s) => s.schedule === queued.schedule)).toBe(true);
 
     await runJob(body.id);
     const view = (await service.get(body.id, 'alice', 'http://api')) as { status: string; progress: unknown };
     expect(view.status).toBe('completed');
     expect(view.progress).toMatchObject({ shards_done: queued.shards.length, pairs_done: 4, pairs_total: 4 });
-    const results = (await service.results(body.id, 'alice', false, undefined, res())) as { results: { top_k: unknown[] }[] };
+    const results = json(await service.results(body.id, 'alice', false, undefined)) as { results: { top_k: unknown[] }[] };
     expect(results.results[0].top_k).toEqual([
       { index: 3, id: 'x9', score: 32, document: { text: 'the longest document of them all' } },
       { index: 1, score: 22, document: { text: 'a much longer document' } },
@@ -106,26 +109,56 @@ describe('JobsService', () => {
     await expect(service.get(body.id, 'bob', '')).rejects.toMatchObject({ status: 404 });
   });
 
+  it('serves every score as JSON lines (chunks of whole lines, the controller streams them) or as one JSON document', async () => {
+    const created = await service.create(
+      { model: 'enc', queries: [{ id: 'q1', query: 'q' }], documents: [{ id: 'a', text: 'xx' }, 'y', 'zzz'], top_k: 1 },
+      'alice',
+      undefined,
+      '',
+    );
+    const id = (created.body as { id: string }).id;
+    await runJob(id);
+    const answer = await service.results(id, 'alice', true, undefined);
+    if (answer.kind !== 'lines') throw new Error('expected JSON lines');
+    let text = '';
+    for await (const chunk of answer.lines) {
+      expect(chunk.endsWith('\n')).toBe(true);
+      text += chunk;
+    }
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { query_index: 0, query_id: 'q1', index: 0, id: 'a', score: 2 },
+      { query_index: 0, query_id: 'q1', index: 1, score: 1 },
+      { query_index: 0, query_id: 'q1', index: 2, score: 3 },
+    ]);
+    expect(json(await service.results(id, 'alice', true, 'json'))).toMatchObject({ results: [{ query_index: 0, scores: [2, 1, 3] }] });
+    await expect(service.results(id, 'alice', true, 'xml')).rejects.toMatchObject({ kind: 'invalid', field: 'format' });
+  });
+
   it('refuses bad input with the field named and stores nothing', async () => {
-    const before = await jobs.jobIds();
-    await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '', res())).rejects.toMatchObject({
-      kind: 'invalid',
+    const before = jobs.ids();
+    await expect(service.create({ model: 'enc', query: 'q', documents: [] }, 'alice', undefined, '')).rejects.toMatchObject({
+      kind: 'empty',
       field: 'documents',
     });
-    await expect(service.create({ model: 'nope', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({
+    await expect(service.create({ model: 'nope', query: 'q', documents: ['a'] }, 'alice', undefined, '')).rejects.toMatchObject({
       kind: 'invalid',
       field: 'model',
     });
-    expect(await jobs.jobIds()).toEqual(before);
+    expect(jobs.ids()).toEqual(before);
   });
 
   it('answers a repeated Idempotency-Key with the first job, and 409 for another body', async () => {
     const body = { model: 'enc', query: 'q', documents: ['a', 'b'] };
-    const first = await service.create(body, 'alice', 'key-1', '', res());
-    const again = await service.create(body, 'alice', 'key-1', '', res());
+    const first = await service.create(body, 'alice', 'key-1', '');
+    const again = await service.create(body, 'alice', 'key-1', '');
     expect(again.status).toBe(200);
     expect((again.body as { id: string }).id).toBe((first.body as { id: string }).id);
-    const other = await service.create({ ...body, top_k: 1 }, 'alice', 'key-1', '', res()).catch((e: ApiError) => e);
+    const other = await service.create({ ...body, top_k: 1 }, 'alice', 'key-1', '').catch((e: ApiError) => e);
     expect(other).toMatchObject({ status: 409, code: 'idempotency_key_reused' });
   });
 
@@ -135,31 +168,30 @@ describe('JobsService', () => {
       'alice',
       undefined,
       '',
-      res(),
     );
     const id = (created.body as { id: string }).id;
     const view = (await service.cancel(id, 'alice', '')) as { status: string };
     expect(view.status).toBe('cancelled');
     expect(queue.cancelled).toContain(id);
     expect(queue.queued).toContainEqual({ jobId: id, event: 'cancelled' });
-    expect(await jobs.ttl(id)).toBeGreaterThan(0);
+    expect([jobs.ttl(id), documentStore.ttl(id)]).toEqual([config.resultTtlSeconds, config.resultTtlSeconds]);
     await expect(service.cancel(id, 'alice', '')).rejects.toMatchObject({ status: 409, code: 'job_finished' });
     // Its shards, taken anyway, are skipped.
     expect(await worker.handle(queue.jobs.get(id)!.shards[0])).toEqual({ skipped: true, reason: 'job cancelled' });
   });
 
   it('a queue that cannot take the job: 503, and the job is not left behind', async () => {
-    const before = await jobs.jobIds();
+    const before = jobs.ids();
     queue.failAdd = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     try {
-      await expect(service.create({ model: 'enc', query: 'q', documents: ['a'] }, 'alice', undefined, '', res())).rejects.toMatchObject({
+      await expect(service.create({ model: 'enc', query: 'q', documents: ['a'] }, 'alice', undefined, '')).rejects.toMatchObject({
         status: 503,
         code: 'queue_unavailable',
       });
     } finally {
       queue.failAdd = null;
     }
-    expect(await jobs.jobIds()).toEqual(before);
+    expect(jobs.ids()).toEqual(before);
   });
 });
 
@@ -169,7 +201,6 @@ describe('RerankService', () => {
       { model: 'enc', query: 'q', documents: ['bb', 'a', 'cccc'], top_n: 2, return_documents: true },
       2,
       'alice',
-      res(),
     );
     expect(out.results).toEqual([
       { index: 2, relevance_score: 4, document: { text: 'cccc' } },
@@ -180,14 +211,14 @@ describe('RerankService', () => {
   });
 
   it('a failed scoring is 500 with the reason; no worker in time is 504 and the request is taken back', async () => {
-    await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'], max_length: -1 }, 1, 'alice', res())).rejects.toMatchObject({
+    await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'], max_length: -1 }, 1, 'alice')).rejects.toMatchObject({
       kind: 'invalid',
       field: 'max_length',
     });
     const removedBefore = queue.removed.length;
     queue.hold = true;
     try {
-      await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({
+      await expect(rerank.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice')).rejects.toMatchObject({
         status: 504,
         code: 'timeout',
       });
@@ -196,17 +227,88 @@ describe('RerankService', () => {
     }
     expect(queue.removed.length).toBe(removedBefore + 1);
     const failingQueue = new FakeScoringQueue(async () => Promise.reject(new Error('device lost')));
-    const models = new ModelsService(config, new WorkersRegistry(redis.client));
-    const failing = new RerankService(
-      config,
-      new SyncScoring(config, failingQueue, new BackpressureService(config, redis.client), models),
-      models,
-      new RateLimitService(config, redis.client),
-    );
-    await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice', res())).rejects.toMatchObject({
+    const failing = new RerankService(config, new SyncScoring(config, failingQueue, backpressure, models), models, rateLimits);
+    await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice')).rejects.toMatchObject({
       status: 500,
       code: 'scoring_failed',
       message: 'scoring failed: device lost',
     });
+  });
+});
+
+describe('rate limits and backpressure: errors carry their headers', () => {
+  it('a request within the budget gets its RateLimit-* headers; past it, 429 with Retry-After and the limit', async () => {
+    const limited = unitConfig({ RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE: '2', RERANK_RATE_LIMIT_ACTIVE_JOBS: '1' });
+    const store = new MemoryJobStore(new MemoryDocumentStore());
+    const limits = new RateLimitService(limited, new MemoryQuotaStore({ requests: 2, pairs: 0 }, store));
+    expect(await limits.request('t1')).toEqual({ 'RateLimit-Limit': '2', 'RateLimit-Remaining': '1', 'RateLimit-Reset': '60' });
+    expect(await limits.request('t1')).toEqual({ 'RateLimit-Limit': '2', 'RateLimit-Remaining': '0', 'RateLimit-Reset': '60' });
+    const refused = (await limits.request('t1').catch((e: unknown) => e)) as ApiError;
+    expect(refused).toBeInstanceOf(ApiError);
+    expect([refused.status, refused.code, refused.limit?.env]).toEqual([429, 'rate_limited', 'RERANK_RATE_LIMIT_REQUESTS_PER_MINUTE']);
+    expect(refused.headers).toEqual({ 'retry-after': '60', 'RateLimit-Limit': '2', 'RateLimit-Remaining': '0', 'RateLimit-Reset': '60' });
+    expect(refused.toBody().error.retry_after_seconds).toBe(60);
+    // Active jobs: the second of one tenant is refused until the first ends.
+    await storeOneDocumentJob(store, 'job_1', 't1');
+    await limits.claimActiveJob('t1', 'job_1');
+    const busy = (await limits.claimActiveJob('t1', 'job_2').catch((e: unknown) => e)) as ApiError;
+    expect([busy.status, busy.headers]).toEqual([429, { 'retry-after': '5' }]);
+    await store.finish('job_1', 'completed');
+    await limits.claimActiveJob('t1', 'job_2');
+  });
+
+  it('backpressure: 503 overloaded with Retry-After when the store is nearly full, at once when it is unreachable', async () => {
+    const store = new MemoryJobStore(new MemoryDocumentStore());
+    const fakeQuotas = new MemoryQuotaStore({ requests: 0, pairs: 0 }, store);
+    const gate = new BackpressureService(config, fakeQuotas, store);
+    await gate.admit(10, 1000);
+    fakeQuotas.storeMemory = { used: 950, max: 1000 };
+    const gateFull = new BackpressureService(config, fakeQuotas, store);
+    const full = (await gateFull.admit(10, 1000).catch((e: unknown) => e)) as ApiError;
+    expect([full.status, full.code, full.headers, full.extra]).toEqual([
+      503,
+      'overloaded',
+      { 'retry-after': '5' },
+      { retry_after_seconds: 5, reason: 'redis_memory' },
+    ]);
+    store.up = false;
+    const down = (await gate.admit(1, 1).catch((e: unknown) => e)) as ApiError;
+    expect([down.status, down.code, down.headers]).toEqual([503, 'unavailable', { 'retry-after': '2' }]);
+  });
+});
+
+describe('ModelsService', () => {
+  it("sizes the one fairness credit for a model's queue: its live workers' throughput over the engine's TENANT_CREDIT_MS", async () => {
+    const workers = new MemoryWorkersRegistry();
+    const beat = (id: string, models: string[], charsPerSecond: number | undefined, state: 'ready' | 'stopping' = 'ready') =>
+      workers.beat({
+        id,
+        host: 'h',
+        pid: 1,
+        device: 'cpu',
+        threads: 1,
+        state,
+        models: models.map((name) => ({ name, family: 'encoder', generated: true })),
+        startedAt: 0,
+        beatAt: Date.now(),
+        shardsScored: 0,
+        pairsScored: 0,
+        current: null,
+        ...(charsPerSecond !== undefined ? { charsPerSecond } : {}),
+      });
+    const service = new ModelsService(config, workers);
+    await service.refresh();
+    // No worker has measured its throughput yet: 65,536 characters a second are assumed.
+    expect(service.creditChars('enc')).toBe(ASSUMED_CHARS_PER_SECOND * 4);
+    expect(ASSUMED_CHARS_PER_SECOND).toBe(65536);
+    await beat('w1', ['enc'], 50_000);
+    await beat('w2', ['enc'], 30_000);
+    await beat('w3', ['other'], 1_000_000);
+    await beat('w4', ['enc'], 90_000, 'stopping');
+    await beat('w5', ['enc'], undefined);
+    await service.refresh();
+    // 80,000 characters a second for 4 s.
+    expect(TENANT_CREDIT_MS).toBe(4000);
+    expect(service.creditChars('enc')).toBe(320_000);
   });
 });

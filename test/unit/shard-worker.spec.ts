@@ -1,38 +1,31 @@
-/** The shard worker in-process: real repository and registry on a real redis-server, a fake scorer, a fake queue consumer. */
-import { PRIORITY_DEFAULT, PRIORITY_INTERACTIVE } from '@rerank/engine';
+/** The shard worker in-process on fakes of its ports (job and document stores, registry, scorer, queue consumer): no Redis. */
 import {
-  JobRepository,
+  jobSchedule,
   type NormalizedJob,
   PermanentTaskError,
   type QueueConsumer,
+  requestSchedule,
   type ScoringJobData,
+  type ShardJobData,
   type ShardReturn,
   type SyncReturn,
-  WorkersRegistry,
 } from '@rerank/jobs';
 import { ShardWorker } from '../../apps/worker/src/shard-worker';
-import { startRedis, type TestRedis } from '../support/redis-server';
-import { FakeScorer, unitConfig } from './fakes';
+import { FakeScorer, MemoryDocumentStore, MemoryJobStore, MemoryWorkersRegistry, unitConfig } from './fakes';
 
-let redis: TestRedis;
-let jobs: JobRepository;
+const documents = new MemoryDocumentStore();
+const jobs = new MemoryJobStore(documents);
+const registry = new MemoryWorkersRegistry();
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-beforeAll(async () => {
-  redis = await startRedis();
-  jobs = new JobRepository(redis.client);
-});
-afterAll(async () => {
-  await redis?.stop();
-});
 
 function worker(
   scorer = new FakeScorer(),
-  consume: (h: (d: ScoringJobData) => Promise<ShardReturn | SyncReturn>) => QueueConsumer = () => fakeConsumer(),
+  consume: (h: (d: ScoringJobData) => Promise<ShardReturn | SyncReturn>, admit: (shard: ShardJobData) => boolean) => QueueConsumer = () =>
+    fakeConsumer(),
 ) {
-  return new ShardWorker(unitConfig(redis.url), 'cpu', {
+  return new ShardWorker(unitConfig(), 'cpu', {
     jobs,
-    registry: new WorkersRegistry(redis.client),
+    registry,
     scorer,
     consume,
     id: 'unit-worker',
@@ -51,7 +44,7 @@ function fakeConsumer(): QueueConsumer & { closed: boolean } {
   return c;
 }
 
-async function storeJob(id: string, documents: string[], returnDocuments: boolean, topK = 2, priority = 0): Promise<void> {
+async function storeJob(id: string, texts: string[], returnDocuments: boolean, topK = 2): Promise<void> {
   const job = {
     model: 'enc',
     family: 'encoder',
@@ -61,26 +54,28 @@ async function storeJob(id: string, documents: string[], returnDocuments: boolea
     ],
     sets: [
       { offset: 0, count: 2 },
-      { offset: 2, count: documents.length - 2 },
+      { offset: 2, count: texts.length - 2 },
     ],
-    documents,
+    documents: texts,
     documentIds: null,
-    pairs: documents.length,
+    pairs: texts.length,
     topK,
     returnDocuments,
     options: { maxLength: 64 },
     webhook: null,
     metadata: null,
-    priority,
+    priority: 0,
   } as NormalizedJob;
-  await jobs.create({ id, owner: 'o', createdAt: 1, job, shardsTotal: 2, baseUrl: '', requestHash: '' });
+  await documents.write(id, texts);
+  await jobs.create({ id, tenant: 'o', createdAt: 1, job, shardsTotal: 2, baseUrl: '', requestHash: '' });
 }
 
 it('scores a shard of the second set: its own texts by flat index, scores in idx order, the top-k texts returned, progress and the run recorded', async () => {
   await storeJob('job_w1', ['x', 'yy', 'ccc', 'a', 'bbbbb', 'dd'], true);
   const scorer = new FakeScorer();
   const w = worker(scorer);
-  const out = await w.handle({ kind: 'shard', jobId: 'job_w1', n: 1, model: 'enc', q: 1, idx: [3, 0, 2, 1] });
+  const schedule = jobSchedule('o', 'job_w1');
+  const out = await w.handle({ kind: 'shard', jobId: 'job_w1', n: 1, model: 'enc', q: 1, idx: [3, 0, 2, 1], schedule });
   // Set 1 starts at flat index 2: idx 0..3 are 'ccc', 'a', 'bbbbb', 'dd'.
   expect(scorer.calls).toEqual([
     {
@@ -92,8 +87,8 @@ it('scores a shard of the second set: its own texts by flat index, scores in idx
         ['second', 'a'],
       ],
       options: { maxLength: 64 },
-      // Bulk work of the job's owner, the job one group of weight 1 (priority 0).
-      schedule: { priority: PRIORITY_DEFAULT, tenant: 'o', group: 'job_w1', weight: 1 },
+      // The job's schedule as it came with the shard: batch work of tenant o, the job one group of weight 1.
+      schedule: { class: 'batch', tenant: 'o', group: 'job_w1', weight: 1 },
     },
   ]);
   expect(out).toEqual({
@@ -106,7 +101,7 @@ it('scores a shard of the second set: its own texts by flat index, scores in idx
     ],
   });
   expect(await jobs.progress('job_w1')).toEqual({ shardsDone: 1, pairsDone: 4 });
-  expect(await jobs.shardRuns('job_w1')).toEqual({ '1': 1 });
+  expect(jobs.shardRuns('job_w1')).toEqual({ '1': 1 });
   expect((await jobs.get('job_w1'))!.status).toBe('running');
 });
 
@@ -140,35 +135,41 @@ it('skips shards of cancelled, vanished or emptied jobs without scoring them', a
     reason: 'job not found (expired or removed)',
   });
   await storeJob('job_w5', ['x', 'yy', 'z'], false);
-  await jobs.expire('job_w5', 60);
+  await documents.remove('job_w5');
   expect(await w.handle({ kind: 'shard', jobId: 'job_w5', n: 0, model: 'enc', q: 0, idx: [0] })).toEqual({
     skipped: true,
     reason: 'job documents not found (job ended)',
   });
   expect(scorer.calls).toHaveLength(0);
-  expect(await jobs.shardRuns('job_w5')).toEqual({});
+  expect(jobs.shardRuns('job_w5')).toEqual({});
 });
 
-it("passes a job's priority as its weight on the device: priority 3 → 1/4", async () => {
-  await storeJob('job_w6', ['x', 'yy', 'zzz'], false, 2, 3);
-  const scorer = new FakeScorer();
-  await worker(scorer).handle({ kind: 'shard', jobId: 'job_w6', n: 0, model: 'enc', q: 1, idx: [0] });
-  expect(scorer.calls.map((c) => c.schedule)).toEqual([{ priority: PRIORITY_DEFAULT, tenant: 'o', group: 'job_w6', weight: 0.25 }]);
-});
-
-it('scores a synchronous request from its own texts, interactive for its owner; a bad option fails it for good', async () => {
+it("passes a shard's schedule to the device unchanged (priority 3: weight 1/4); a shard of an older API, without one, is the shared tenant's", async () => {
+  await storeJob('job_w6', ['x', 'yy', 'zzz'], false, 2);
   const scorer = new FakeScorer();
   const w = worker(scorer);
-  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {}, owner: 'key-b' })).toEqual({
+  await w.handle({ kind: 'shard', jobId: 'job_w6', n: 0, model: 'enc', q: 1, idx: [0], schedule: jobSchedule('o', 'job_w6', 3) });
+  await w.handle({ kind: 'shard', jobId: 'job_w6', n: 1, model: 'enc', q: 0, idx: [0] });
+  expect(scorer.calls.map((c) => c.schedule)).toEqual([
+    { class: 'batch', tenant: 'o', group: 'job_w6', weight: 0.25 },
+    { class: 'batch', tenant: 'open', group: 'job_w6', weight: 1 },
+  ]);
+});
+
+it('scores a synchronous request from its own texts, interactive for its tenant; a bad option fails it for good', async () => {
+  const scorer = new FakeScorer();
+  const w = worker(scorer);
+  const schedule = requestSchedule('key-b', 1);
+  expect(await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['abc', 'a'], options: {}, schedule })).toEqual({
     scores: [3, 1],
     tokens: 4,
     pairs: 2,
   });
-  // Without an owner (a part queued by an older API): interactive, no tenant.
+  // Without a schedule (a part queued by an older API): interactive, the shared tenant.
   await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: {} });
   expect(scorer.calls.map((c) => c.schedule)).toEqual([
-    { priority: PRIORITY_INTERACTIVE, tenant: 'key-b' },
-    { priority: PRIORITY_INTERACTIVE },
+    { class: 'interactive', tenant: 'key-b', weight: 0.5 },
+    { class: 'interactive', tenant: 'open', weight: 1 },
   ]);
   await expect(w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: { maxLength: -1 } })).rejects.toBeInstanceOf(
     PermanentTaskError,
@@ -183,7 +184,6 @@ it('start loads the models, takes tasks from its consumer and beats; stop closes
     handler = h;
     return consumer;
   });
-  const registry = new WorkersRegistry(redis.client);
   await w.start();
   expect(scorer.loaded).toBe(true);
   const live = await registry.live();
@@ -196,4 +196,39 @@ it('start loads the models, takes tasks from its consumer and beats; stop closes
   await w.stop();
   expect([consumer.closed, scorer.closed]).toEqual([true, true]);
   expect(await registry.live()).toEqual([]);
+});
+
+it('admits the head of the queue to a tenant slot by the tenant its schedule names, while that tenant holds fewer shards than the fixed slots', async () => {
+  await storeJob('job_w7', ['x', 'yy', 'zzz', 'wwww'], false);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  class GatedScorer extends FakeScorer {
+    override async score(...args: Parameters<FakeScorer['score']>) {
+      await gate;
+      return super.score(...args);
+    }
+  }
+  let admit: ((shard: ShardJobData) => boolean) | undefined;
+  const w = worker(new GatedScorer(), (_h, a) => {
+    admit = a;
+    return fakeConsumer();
+  });
+  await w.start();
+  const shard = (n: number, tenant: string): ShardJobData => ({
+    kind: 'shard',
+    jobId: 'job_w7',
+    n,
+    model: 'enc',
+    q: 1,
+    idx: [n],
+    schedule: jobSchedule(tenant, 'job_w7'),
+  });
+  // RERANK_WORKER_CONCURRENCY is 2: tenant a holds both fixed slots' worth of shards.
+  const running = [w.handle(shard(0, 'a')), w.handle(shard(1, 'a'))];
+  await new Promise((r) => setImmediate(r));
+  expect([admit!(shard(0, 'a')), admit!(shard(0, 'b')), admit!({ ...shard(0, 'x'), schedule: undefined })]).toEqual([false, true, true]);
+  release();
+  await Promise.all(running);
+  expect(admit!(shard(0, 'a'))).toBe(true);
+  await w.stop();
 });

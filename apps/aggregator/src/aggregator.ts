@@ -8,10 +8,13 @@ import {
   DELIVERY_HEADER,
   EVENT_HEADER,
   ATTEMPT_HEADER,
+  type DocumentStore,
   flatIndex,
   formatResults,
+  InfraRetryExhaustedError,
   jobView,
-  type JobRepository,
+  type JobRecords,
+  type JobResultStore,
   type Logger,
   mergeShardResults,
   postWebhook,
@@ -28,33 +31,22 @@ import {
   webhookPayload,
   withInfraRetry,
   type WebhookQueue,
+  type WebhookStates,
   type WebhookTask,
   type WorkersRegistry,
   type JobRecord,
   type Metrics,
+  type ShardProgress,
+  type StoreConnection,
 } from '@rerank/jobs';
 
-/** What the aggregator needs of the job repository. */
-export type AggregatorJobs = Pick<
-  JobRepository,
-  | 'waitForConnection'
-  | 'ping'
-  | 'get'
-  | 'status'
-  | 'layout'
-  | 'documents'
-  | 'documentIds'
-  | 'progress'
-  | 'result'
-  | 'finish'
-  | 'storeResults'
-  | 'expire'
-  | 'recordWebhookAttempt'
-  | 'recordWebhookOutcome'
->;
+/** What the aggregator needs of the job store. */
+export type AggregatorJobs = StoreConnection & JobRecords & JobResultStore & WebhookStates & Pick<ShardProgress, 'progress'>;
 
 export interface AggregatorDeps {
   jobs: AggregatorJobs;
+  /** The job's texts: read for top-k entries no shard carried, removed when the job ends. */
+  documents: DocumentStore;
   registry: Pick<WorkersRegistry, 'live'>;
   webhooks: WebhookQueue;
   /** Starts the queue consumers (BullMQ: consumeAggregations, consumeWebhooks), each calling back into the aggregator. */
@@ -110,29 +102,29 @@ export class Aggregator {
   /** A job's shards all ended: merge, store, complete (or fail), queue its webhook. */
   async aggregate(task: AggregationTask): Promise<unknown> {
     const id = task.jobId;
-    const ttl = this.config.resultTtlSeconds;
     const record = await this.op(`reading job ${id}`, () => this.store.get(id));
     if (!record) return { skipped: 'job not found' };
 
     const failed = await this.op(`reading the failed shards of job ${id}`, () => task.failedShards());
     if (failed.length > 0) {
-      const { shard, reason } = failed[0];
-      // A shard out of infrastructure retries failed once, with Redis's reason; others used their attempts.
-      const message = /^Redis unavailable/.test(reason)
-        ? `shard ${shard} failed: ${reason}`
-        : `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`;
+      const { shard, code, message: reason } = failed[0];
+      // Out of infrastructure retries or refused options: failed at once; a scoring error used every attempt.
+      const message =
+        code === 'scoring_failed'
+          ? `shard ${shard} failed after ${this.config.queue.shardAttempts} attempt(s): ${reason}`
+          : `shard ${shard} failed: ${reason}`;
       await this.finish(id, 'failed', { code: 'shard_failed', message });
       // The other shards no worker took yet need not run.
       await task.removePendingShards().catch(() => undefined);
-      await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
-      this.log.warn(`job ${id} failed: ${message}`, { ...jobFields(id, record), shard });
+      await this.expire(id);
+      this.log.warn(`job ${id} failed: ${message}`, { ...jobFields(id, record), shard, failure: code });
       return { failed: message };
     }
     if (record.status === 'cancelled' || record.status === 'failed' || record.status === 'completed') {
       // Run again after its webhook could not be queued (Redis refused the write): queue it now (a no-op when queued).
       if (record.webhook)
         await this.op(`queueing the webhook of job ${id}`, () => this.deps.webhooks.queueWebhook(id, record.status as TerminalStatus));
-      await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
+      await this.expire(id);
       this.log.info(`job ${id} ${record.status}: nothing to merge`, jobFields(id, record));
       return { skipped: record.status };
     }
@@ -149,7 +141,7 @@ export class Aggregator {
       // Only a job that ended meanwhile (cancel) has skipped shards.
       const status = await this.op(`reading the status of job ${id}`, () => this.store.status(id));
       if (status === 'cancelled' || status === 'failed') {
-        await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
+        await this.expire(id);
         return { skipped: status };
       }
       await this.finish(id, 'failed', { code: 'internal', message: `${skipped.length} shard(s) were not scored: ${skipped[0]}` });
@@ -169,13 +161,14 @@ export class Aggregator {
       const texts = record.returnDocuments ? await this.topTexts(id, layout, plan, results) : null;
       top = formatResults(layout, plan, ids, texts);
     } catch (e) {
-      if (e instanceof Error && e.name === 'InfraRetryExhaustedError') throw e;
+      if (e instanceof InfraRetryExhaustedError) throw e;
       await this.finish(id, 'failed', { code: 'internal', message: `merging shard results: ${(e as Error).message}` });
-      await this.op(`expiring job ${id}`, () => this.store.expire(id, ttl));
+      await this.expire(id);
       throw e;
     }
-    // Results first (with the expiry, and the texts dropped): once the job reads "completed", they are there.
-    await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, ttl));
+    // Results first (with the expiry), then the texts go: once the job reads "completed", the results are there.
+    await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, this.config.resultTtlSeconds));
+    await this.op(`removing the texts of job ${id}`, () => this.deps.documents.remove(id));
     const changed = await this.finish(id, 'completed');
     this.log.info(
       `job ${id} ${changed ? 'completed' : `ended meanwhile (${await this.store.status(id).catch(() => '?')})`}: ${record.counts.pairs} pairs in ${results.length} shards, merged in ${Date.now() - t} ms`,
@@ -203,11 +196,17 @@ export class Aggregator {
     const texts: (string | null)[] = plan.flatIndices.map((f) => carried.get(f) ?? null);
     const missing = plan.flatIndices.filter((_, i) => texts[i] === null);
     if (missing.length > 0) {
-      const read = await this.op(`reading the documents of job ${id}`, () => this.store.documents(id, missing));
+      const read = await this.op(`reading the documents of job ${id}`, () => this.deps.documents.read(id, missing));
       let m = 0;
       for (let i = 0; i < texts.length; i++) if (texts[i] === null) texts[i] = read[m++];
     }
     return texts;
+  }
+
+  /** The job ended: its record expires after RERANK_RESULT_TTL_SECONDS, its texts go now. */
+  private async expire(id: string): Promise<void> {
+    await this.op(`expiring job ${id}`, () => this.store.expire(id, this.config.resultTtlSeconds));
+    await this.op(`removing the texts of job ${id}`, () => this.deps.documents.remove(id));
   }
 
   /** Terminal status (once) and its webhook. */

@@ -11,11 +11,12 @@ import {
   consumeWebhooks,
   createLogger,
   createRedis,
-  JobRepository,
+  documentStore,
   loadConfigOrExit,
   Metrics,
+  RedisWorkersRegistry,
+  redisJobStore,
   startHealthServer,
-  WorkersRegistry,
 } from '@rerank/jobs';
 import { Aggregator } from './aggregator';
 
@@ -37,9 +38,11 @@ async function main(): Promise<void> {
     return { contentType: metrics.contentType, text: await metrics.text() };
   };
   const onError = (queue: string) => (e: Error) => log.error(`${queue}: ${e.message}`);
+  const documents = documentStore(config, redis);
   const service = new Aggregator(config, {
-    jobs: new JobRepository(redis, { secretKey: config.security.secretKey }),
-    registry: new WorkersRegistry(redis),
+    jobs: redisJobStore(redis, { documents, secretKey: config.security.secretKey }),
+    documents,
+    registry: new RedisWorkersRegistry(redis),
     webhooks,
     log,
     metrics,

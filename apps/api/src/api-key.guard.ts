@@ -4,7 +4,7 @@ import { ApiKeys } from './api-keys';
 import type { ApiRequest } from './http';
 import { CONFIG } from './tokens';
 
-/** Routes behind API keys: sets `req.owner` (and `ownerLabel`) or answers 401 (see ApiKeys). */
+/** Routes behind API keys: sets `req.tenant` (and `keyLabel`) or answers 401 (see ApiKeys). */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly keys: ApiKeys;
@@ -15,9 +15,7 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<ApiRequest>();
-    const caller = this.keys.authenticate(req);
-    req.owner = caller.owner;
-    req.ownerLabel = caller.label;
+    this.keys.identify(req);
     return true;
   }
 }

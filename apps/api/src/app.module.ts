@@ -7,12 +7,15 @@ import {
   BullScoringQueue,
   ClusterGauges,
   createRedis,
-  JobRepository,
+  type DocumentStore,
+  documentStore,
   Metrics,
+  RedisQuotaStore,
+  RedisWorkersRegistry,
+  redisJobStore,
   type RerankConfig,
   rootLogger,
   type ScoringQueue,
-  WorkersRegistry,
 } from '@rerank/jobs';
 import { ApiKeyGuard } from './api-key.guard';
 import { BackpressureService } from './backpressure';
@@ -29,11 +32,11 @@ import { RateLimitService } from './rate-limit.service';
 import { RerankController } from './rerank.controller';
 import { RerankService } from './rerank.service';
 import { SyncScoring } from './sync-scoring';
-import { CLUSTER_GAUGES, CONFIG, JOB_REPOSITORY, METRICS, REDIS, SCORING_QUEUE, WORKERS_REGISTRY } from './tokens';
+import { CLUSTER_GAUGES, CONFIG, DOCUMENT_STORE, JOB_STORE, METRICS, QUOTA_STORE, REDIS, SCORING_QUEUE, WORKERS_REGISTRY } from './tokens';
 
 /**
- * The API's composition root: controllers over services; the services get the job repository, the
- * scoring queue (BullMQ) and the workers registry as providers, never build them.
+ * The API's composition root: controllers over services; the services get the stores (jobs,
+ * documents, quotas), the scoring queue (BullMQ) and the workers registry as providers, never build them.
  *
  * Queues are not registered through @nestjs/bullmq: the same BullMQ adapters (libs/jobs/src/queue)
  * serve the worker and the aggregator, which are not Nest apps, and the API only produces.
@@ -71,14 +74,21 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         ApiKeyGuard,
         RateLimitService,
         RateLimitGuard,
+        { provide: DOCUMENT_STORE, useFactory: (redis: Redis) => documentStore(config, redis), inject: [REDIS] },
         {
-          provide: JOB_REPOSITORY,
-          useFactory: (redis: Redis) =>
-            new JobRepository(redis, { secretKey: config.security.secretKey, ownerIndexMax: config.jobListMax }),
-          inject: [REDIS],
+          provide: JOB_STORE,
+          useFactory: (redis: Redis, documents: DocumentStore) =>
+            redisJobStore(redis, { documents, secretKey: config.security.secretKey, tenantIndexMax: config.jobListMax }),
+          inject: [REDIS, DOCUMENT_STORE],
         },
-        { provide: SCORING_QUEUE, useFactory: (redis: Redis) => new BullScoringQueue(redis, config), inject: [REDIS] },
-        { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new WorkersRegistry(redis), inject: [REDIS] },
+        { provide: QUOTA_STORE, useFactory: (redis: Redis) => new RedisQuotaStore(redis, config.security.rateLimits), inject: [REDIS] },
+        {
+          provide: SCORING_QUEUE,
+          useFactory: (redis: Redis, models: ModelsService) =>
+            new BullScoringQueue(redis, config, { creditChars: (model) => models.creditChars(model) }),
+          inject: [REDIS, ModelsService],
+        },
+        { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new RedisWorkersRegistry(redis), inject: [REDIS] },
         { provide: METRICS, useValue: new Metrics([...API_METRICS, 'rerank_job_duration_seconds']) },
         {
           provide: CLUSTER_GAUGES,

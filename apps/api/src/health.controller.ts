@@ -1,17 +1,18 @@
 import type { ServerResponse } from 'node:http';
 import { Controller, Get, Res } from '@nestjs/common';
 import { HealthService } from './health.service';
+import { nestPath, ROUTES } from './routes';
 
-@Controller('health')
+@Controller()
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
-  @Get('live')
+  @Get(nestPath(ROUTES.live))
   live() {
     return { status: 'ok' };
   }
 
-  @Get('ready')
+  @Get(nestPath(ROUTES.ready))
   async ready(@Res({ passthrough: true }) res: ServerResponse) {
     const r = await this.health.ready();
     res.statusCode = r.ok ? 200 : 503;

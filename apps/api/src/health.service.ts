@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JobRepository, RerankConfig } from '@rerank/jobs';
+import type { RerankConfig, StoreConnection } from '@rerank/jobs';
 import { ModelsService } from './models.service';
-import { CONFIG, JOB_REPOSITORY } from './tokens';
+import { CONFIG, JOB_STORE } from './tokens';
 
 /**
  * Ready: Redis answers and, with RERANK_REFUSE_UNSERVED=all (the default), some configured model is
@@ -13,7 +13,7 @@ import { CONFIG, JOB_REPOSITORY } from './tokens';
 export class HealthService {
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    @Inject(JOB_REPOSITORY) private readonly jobs: Pick<JobRepository, 'ping'>,
+    @Inject(JOB_STORE) private readonly jobs: Pick<StoreConnection, 'ping'>,
     private readonly models: ModelsService,
   ) {}
 

@@ -1,16 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Metrics } from '@rerank/jobs';
 import {
   ApiError,
   checkWebhookUrl,
+  type DocumentStore,
   flatIndex,
   invalid,
+  type ItemId,
   type JobLayout,
   type JobRecord,
-  type JobRepository,
   jobLinks,
+  jobSchedule,
+  type JobStore,
   jobView,
   notFound,
   type PairScore,
@@ -19,6 +21,7 @@ import {
   type RerankConfig,
   isRedisUnavailable,
   encodeJobCursor,
+  type JobAcceptedBody,
   type JobView,
   type ScoringQueue,
   rankingScore,
@@ -29,7 +32,7 @@ import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { RateLimitService } from './rate-limit.service';
 import { currentRequestId } from './observability';
-import { CONFIG, JOB_REPOSITORY, METRICS, SCORING_QUEUE } from './tokens';
+import { CONFIG, DOCUMENT_STORE, JOB_STORE, METRICS, SCORING_QUEUE } from './tokens';
 
 export function newJobId(): string {
   return `job_${randomBytes(12).toString('base64url')}`;
@@ -45,10 +48,11 @@ export interface JobList {
   next_cursor: string | null;
 }
 
-export interface CreateResult {
-  status: 200 | 202;
-  body: unknown;
-}
+/** 202 with what is known of a new job, or 200 with the existing job for the replay of an Idempotency-Key. */
+export type CreateResult = { status: 202; body: JobAcceptedBody } | { status: 200; body: JobView };
+
+/** GET /v1/jobs/{id}/results: one JSON document, or every score as JSON lines (chunks of whole lines). */
+export type ResultsAnswer = { kind: 'json'; body: unknown } | { kind: 'lines'; lines: AsyncIterable<string> };
 
 /** The shape of ids this API issues: anything else is a 404 without a Redis read. */
 const JOB_ID = /^job_[A-Za-z0-9_-]{1,64}$/;
@@ -60,7 +64,8 @@ export class JobsService {
 
   constructor(
     @Inject(CONFIG) private readonly config: RerankConfig,
-    @Inject(JOB_REPOSITORY) private readonly store: JobRepository,
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(DOCUMENT_STORE) private readonly documents: DocumentStore,
     @Inject(SCORING_QUEUE) private readonly queues: ScoringQueue,
     private readonly models: ModelsService,
     private readonly rateLimits: RateLimitService,
@@ -69,7 +74,7 @@ export class JobsService {
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 
-  async create(body: unknown, owner: string, idempotencyKey: string | undefined, base: string, res: ServerResponse): Promise<CreateResult> {
+  async create(body: unknown, tenant: string, idempotencyKey: string | undefined, base: string): Promise<CreateResult> {
     if (
       idempotencyKey !== undefined &&
       (idempotencyKey.length === 0 || idempotencyKey.length > 255 || !/^[\x21-\x7e]+$/.test(idempotencyKey))
@@ -91,18 +96,14 @@ export class JobsService {
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
     if (keyHash) {
-      const existing = await this.store.claimIdempotencyKey(owner, keyHash, id, requestHash, this.config.resultTtlSeconds);
+      const existing = await this.store.claimIdempotencyKey(tenant, keyHash, id, requestHash, this.config.resultTtlSeconds);
       if (existing) {
         if (existing.body !== requestHash) {
           throw new ApiError(
             409,
             'idempotency_key_reused',
             'Idempotency-Key: this key was used with a different request body; use a new key for a new job',
-            'Idempotency-Key',
-            undefined,
-            {
-              job_id: existing.job,
-            },
+            { field: 'Idempotency-Key', extra: { job_id: existing.job } },
           );
         }
         const record = await this.store.get(existing.job);
@@ -111,7 +112,7 @@ export class JobsService {
             409,
             'idempotency_key_in_use',
             'Idempotency-Key: the first request with this key is still being queued; retry in a moment',
-            'Idempotency-Key',
+            { field: 'Idempotency-Key' },
           );
         }
         return { status: 200, body: await this.view(record, base) };
@@ -120,13 +121,12 @@ export class JobsService {
 
     try {
       await this.rateLimits.consumePairs(
-        owner,
+        tenant,
         job.pairs,
-        res,
         body !== null && typeof body === 'object' && 'query' in body ? 'documents' : 'queries',
       );
     } catch (e) {
-      if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
+      if (keyHash) await this.store.releaseIdempotencyKey(tenant, keyHash).catch(() => undefined);
       throw e;
     }
 
@@ -137,9 +137,10 @@ export class JobsService {
     );
     try {
       const requestId = currentRequestId();
+      await this.documents.write(id, job.documents);
       await this.store.create({
         id,
-        owner,
+        tenant,
         createdAt: t,
         job,
         shardsTotal: shards.length,
@@ -148,18 +149,20 @@ export class JobsService {
         ...(requestId ? { requestId } : {}),
       });
       // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
-      await this.rateLimits.claimActiveJob(owner, id, res);
+      await this.rateLimits.claimActiveJob(tenant, id);
       await this.backpressure.track(id, job.pairs);
-      await this.queues.addJob(id, job.model, shards, { priority: job.priority, owner });
+      await this.queues.addJob(id, job.model, shards, jobSchedule(tenant, id, job.priority));
       await this.store.activate(id);
+      await this.documents.keep(id);
     } catch (e) {
       const cleanUp = async () => {
-        await this.store.discard(id, owner).catch(() => undefined);
-        if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash).catch(() => undefined);
-        await this.rateLimits.releaseActiveJob(owner, id).catch(() => undefined);
+        await this.store.discard(id, tenant).catch(() => undefined);
+        await this.documents.remove(id).catch(() => undefined);
+        if (keyHash) await this.store.releaseIdempotencyKey(tenant, keyHash).catch(() => undefined);
+        await this.rateLimits.releaseActiveJob(tenant, id).catch(() => undefined);
       };
       // With Redis gone the clean-up would wait for the command timeout: answer first (the job's keys expire anyway).
-      if (this.store.connected) await cleanUp();
+      if (this.store.connected()) await cleanUp();
       else void cleanUp();
       if (e instanceof ApiError) throw e;
       if (!isRedisUnavailable(e)) {
@@ -189,10 +192,10 @@ export class JobsService {
     };
   }
 
-  /** A job of this owner, or 404 (another key's job looks exactly like a missing one). */
-  async owned(id: string, owner: string): Promise<JobRecord> {
+  /** A job of this tenant, or 404 (another key's job looks exactly like a missing one). */
+  async owned(id: string, tenant: string): Promise<JobRecord> {
     const record = JOB_ID.test(id) ? await this.store.get(id) : null;
-    if (!record || record.owner !== owner) throw this.missing(id);
+    if (!record || record.tenant !== tenant) throw this.missing(id);
     return record;
   }
 
@@ -205,9 +208,9 @@ export class JobsService {
   }
 
   /** The caller's jobs, newest first, a page at a time (the query string as sent: limit, cursor, status, created_after, created_before). */
-  async list(params: URLSearchParams, owner: string, base: string): Promise<JobList> {
+  async list(params: URLSearchParams, tenant: string, base: string): Promise<JobList> {
     const query = validateJobListQuery(params);
-    const page = await this.store.listOwned(owner, query);
+    const page = await this.store.listOwned(tenant, query);
     return {
       object: 'list',
       data: page.jobs.map((j) => jobView(j.record, j.progress, base)),
@@ -217,14 +220,14 @@ export class JobsService {
   }
 
   /** GET /v1/jobs/{id}: the job and its progress in one Redis round trip (clients poll this). */
-  async get(id: string, owner: string, base: string) {
+  async get(id: string, tenant: string, base: string) {
     const found = JOB_ID.test(id) ? await this.store.getWithProgress(id) : null;
-    if (!found || found.record.owner !== owner) throw this.missing(id);
+    if (!found || found.record.tenant !== tenant) throw this.missing(id);
     return jobView(found.record, found.progress, base);
   }
 
-  async cancel(id: string, owner: string, base: string) {
-    const record = await this.owned(id, owner);
+  async cancel(id: string, tenant: string, base: string) {
+    const record = await this.owned(id, tenant);
     if (record.status !== 'queued' && record.status !== 'running') {
       throw new ApiError(409, 'job_finished', `job ${id} is already ${record.status}; only queued or running jobs can be cancelled`);
     }
@@ -233,19 +236,21 @@ export class JobsService {
       const now = await this.store.status(id);
       throw new ApiError(409, 'job_finished', `job ${id} became ${now} before the cancel; nothing to cancel`);
     }
-    // The job's keys expire even if its aggregation never runs; the aggregator drops the documents when it does.
-    await this.store.expire(id, this.config.resultTtlSeconds, true);
+    // The job expires even if its aggregation never runs; its texts stay for a shard in flight until the
+    // aggregator drops them, or expire with it.
+    await this.store.expire(id, this.config.resultTtlSeconds);
+    await this.documents.expire(id, this.config.resultTtlSeconds);
     // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
     await this.queues.cancelPendingShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
     if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');
     this.metrics?.counter('rerank_jobs_total', { outcome: 'cancelled' });
     this.metrics?.observe('rerank_job_duration_seconds', { outcome: 'cancelled' }, Math.max(0, (Date.now() - record.createdAt) / 1000));
     this.log.log(`job ${id} cancelled`);
-    return this.get(id, owner, base);
+    return this.get(id, tenant, base);
   }
 
-  private async completed(id: string, owner: string): Promise<JobRecord> {
-    const record = await this.owned(id, owner);
+  private async completed(id: string, tenant: string): Promise<JobRecord> {
+    const record = await this.owned(id, tenant);
     if (record.status !== 'completed') {
       const why =
         record.status === 'failed'
@@ -253,8 +258,8 @@ export class JobsService {
           : record.status === 'cancelled'
             ? ''
             : '; poll GET /v1/jobs/{id} (or use a webhook) until it completes';
-      throw new ApiError(409, 'job_not_completed', `job ${id} is ${record.status}, so it has no results${why}`, undefined, undefined, {
-        status: record.status,
+      throw new ApiError(409, 'job_not_completed', `job ${id} is ${record.status}, so it has no results${why}`, {
+        extra: { status: record.status },
       });
     }
     return record;
@@ -265,39 +270,28 @@ export class JobsService {
    * job's size, so clients parse one format. `format=json` (one JSON document, top-k plus `scores`
    * per query) stays for clients that ask for it; `format=jsonl` is the default said explicitly.
    */
-  async results(id: string, owner: string, all: boolean, format: string | undefined, res: ServerResponse): Promise<unknown> {
+  async results(id: string, tenant: string, all: boolean, format: string | undefined): Promise<ResultsAnswer> {
     if (format !== undefined && format !== 'json' && format !== 'jsonl')
       throw invalid('format', `expected "json" or "jsonl", got ${JSON.stringify(format)}`);
-    const record = await this.completed(id, owner);
+    const record = await this.completed(id, tenant);
     const top = (await this.store.result(id)) as QueryResult[] | null;
     if (!top) throw notFound(`the results of job ${id} have expired`);
     const head = { id, object: 'rerank.job.results', model: record.model, top_k: record.topK, metadata: record.metadata };
-    if (!all) return { ...head, results: top };
+    if (!all) return { kind: 'json', body: { ...head, results: top } };
 
-    const asLines = format !== 'json';
     const ids = await this.store.documentIds(id);
     const layout = await this.store.layout(id);
     if (!layout) throw notFound(`the results of job ${id} have expired`);
-    if (!asLines) {
+    if (format === 'json') {
       const results = [];
       for (const q of top) results.push({ ...q, scores: await this.store.queryScores(id, q.query_index) });
-      return { ...head, results };
+      return { kind: 'json', body: { ...head, results } };
     }
-    await this.streamLines(id, top, ids, layout, res);
-    return undefined;
+    return { kind: 'lines', lines: this.scoreLines(id, top, ids, layout) };
   }
 
-  /** Every score as JSON lines: {"query_index", "query_id"?, "index", "id"?, "score", "scores"?}, query by query in document order. */
-  private async streamLines(
-    id: string,
-    top: QueryResult[],
-    ids: (string | number | null)[] | null,
-    layout: JobLayout,
-    res: ServerResponse,
-  ): Promise<void> {
-    res.statusCode = 200;
-    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
-    const write = (chunk: string) => (res.write(chunk) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));
+  /** Every score as JSON lines: {"query_index", "query_id"?, "index", "id"?, "score", "scores"?}, query by query in document order, in chunks of about 64 KiB. */
+  private async *scoreLines(id: string, top: QueryResult[], ids: (ItemId | null)[] | null, layout: JobLayout): AsyncGenerator<string> {
     for (const q of top) {
       const scores = (await this.store.queryScores(id, q.query_index)) as PairScore[];
       const qid = q.query_id !== undefined ? `,"query_id":${JSON.stringify(q.query_id)}` : '';
@@ -310,12 +304,11 @@ export class JobsService {
           `{"query_index":${q.query_index}${qid},"index":${i}${docId !== null && docId !== undefined ? `,"id":${JSON.stringify(docId)}` : ''},` +
           `"score":${Number.isFinite(score) ? score : null}${Array.isArray(s) ? `,"scores":${JSON.stringify(s)}` : ''}}\n`;
         if (chunk.length > 65536) {
-          await write(chunk);
+          yield chunk;
           chunk = '';
         }
       }
-      if (chunk) await write(chunk);
+      if (chunk) yield chunk;
     }
-    res.end();
   }
 }

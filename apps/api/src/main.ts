@@ -6,11 +6,11 @@
  * queue listeners and Redis: synchronous requests still get their scores.
  */
 import 'reflect-metadata';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import {
   type ClusterGauges,
@@ -25,7 +25,7 @@ import { ApiErrorFilter } from './api-error.filter';
 import { ApiKeys } from './api-keys';
 import { AppModule } from './app.module';
 import { HttpDrain } from './drain';
-import { jsonBodyReader } from './http';
+import { beforeBody, bodyParserErrors, jsonBodyOptions } from './http';
 import { expressRouteTemplates, observability, rebindRequestContext } from './observability';
 import { setupOpenApi } from './openapi';
 import { mountQueueDashboard } from './queue-dashboard';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const { values: args } = parseArgs({ options: { host: { type: 'string' } } });
   const config = loadConfigOrExit(log, { requireModels: true });
   const host = args.host ?? config.host;
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
   });
@@ -52,16 +52,13 @@ async function main(): Promise<void> {
   );
   const drain = new HttpDrain();
   app.use(drain.track);
-  // Before the body reader, which knows only API keys: the dashboard checks admin keys itself.
+  // Before the body parser, which knows only API keys: the dashboard checks admin keys itself.
   const dashboard = mountQueueDashboard(app, config, app.get(REDIS));
   const keys = new ApiKeys(config.apiKeys);
-  app.use(
-    jsonBodyReader(config.limits.maxBodyBytes, (req) => {
-      const caller = keys.authenticate(req);
-      req.owner = caller.owner;
-      req.ownerLabel = caller.label;
-    }),
-  );
+  const limit = config.limits.maxBodyBytes;
+  app.use(beforeBody(limit, (req) => keys.identify(req)));
+  app.useBodyParser('json', jsonBodyOptions(limit));
+  app.use(bodyParserErrors(limit));
   app.use(rebindRequestContext);
   app.useGlobalFilters(new ApiErrorFilter());
   setupOpenApi(app);
@@ -89,7 +86,7 @@ async function main(): Promise<void> {
     log.info(
       `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
     );
-    const r = await drain.drain(app.getHttpServer() as Server, config.drainTimeoutMs);
+    const r = await drain.drain(app.getHttpServer(), config.drainTimeoutMs);
     log.info(
       `drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`,
     );
@@ -103,7 +100,7 @@ async function main(): Promise<void> {
   // Started by the stack (IPC channel): stop when it goes away.
   if (process.send) process.on('disconnect', () => void stop('parent gone'));
   await (host === undefined ? app.listen(config.port) : app.listen(config.port, host));
-  const bound = (app.getHttpServer() as Server).address() as AddressInfo;
+  const bound = app.getHttpServer().address() as AddressInfo;
   new Logger('api').log(
     `listening on ${describeBound(bound)}; docs at /docs, OpenAPI at /openapi.json; config ${JSON.stringify(describeConfig(config))}`,
   );

@@ -1,16 +1,17 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { type Family, familyFromName } from '@rerank/engine';
+import { type Family, familyFromName, TENANT_CREDIT_MS } from '@rerank/engine';
 import {
+  ASSUMED_CHARS_PER_SECOND,
   HEARTBEAT_INTERVAL_MS,
   type KnownModel,
   type ModelConfig,
   type ModelFacts,
   readModelFacts,
   type RerankConfig,
+  retryLater,
   type WorkerHeartbeat,
   type WorkersRegistry,
 } from '@rerank/jobs';
-import { RetryLaterError } from './backpressure';
 import { CONFIG, WORKERS_REGISTRY } from './tokens';
 
 /** Retry-After of a request for a model without a live worker: about when a starting worker's heartbeat shows. */
@@ -114,12 +115,22 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
     await this.refresh();
     if (this.serving(model).length > 0) return;
     const elsewhere = [...new Set(this.workers.flatMap((w) => w.models.map((m) => m.name)))].filter((n) => n !== model).sort();
-    throw new RetryLaterError(
+    throw retryLater(
+      503,
       'unavailable',
       `model "${model}" has no live worker (${elsewhere.length ? `live workers serve ${elsewhere.join(', ')}` : 'no worker is live'}); start a worker with RERANK_WORKER_MODELS including ${model} (or unset), then retry; nothing was stored`,
       UNSERVED_RETRY_AFTER_S,
-      { model },
+      { extra: { model } },
     );
+  }
+
+  /**
+   * The one fairness credit in characters for `model`'s queue: what its live workers score in the
+   * engine's TENANT_CREDIT_MS at the throughput they report (ASSUMED_CHARS_PER_SECOND while none has).
+   */
+  creditChars(model: string): number {
+    const reported = this.serving(model).reduce((sum, w) => sum + (w.charsPerSecond ?? 0), 0);
+    return ((reported > 0 ? reported : ASSUMED_CHARS_PER_SECOND) * TENANT_CREDIT_MS) / 1000;
   }
 
   liveWorkers(): WorkerHeartbeat[] {

@@ -1,6 +1,6 @@
 /**
  * The API's request plumbing for operations, mounted before everything else (so it also sees the
- * 401/413 answers the body reader sends before Nest routes a request):
+ * 401/413/415 answers sent before Nest routes a request, by the checks around the body parser):
  * - X-Request-Id: a sane one from the client is kept, otherwise one is generated; echoed on the
  *   answer and available to services (`currentRequestId`) so a job stores it;
  * - one access-log line per request (method, route template, status, duration, key label; never the key);
@@ -70,7 +70,7 @@ export function observability({ log, metrics, gauges, routeOf }: ObservabilityOp
         route,
         status: res.statusCode,
         duration_ms: Math.round(seconds * 1e4) / 10,
-        key: req.ownerLabel ?? null,
+        key: req.keyLabel ?? null,
       };
       const line = `${method} ${route} ${res.statusCode}`;
       if (res.statusCode >= 500) log.error(line, fields);
@@ -84,7 +84,7 @@ export function observability({ log, metrics, gauges, routeOf }: ObservabilityOp
 /**
  * Restores the request's context after the body was read: stream events run outside the context
  * `observability` entered, so services (a job storing its request id) would not see it. Mount after
- * the body reader.
+ * the body parser.
  */
 export function rebindRequestContext(req: ApiRequest & { id?: string }, _res: ServerResponse, next: () => void): void {
   if (req.id) context.run({ requestId: req.id }, next);
@@ -93,7 +93,7 @@ export function rebindRequestContext(req: ApiRequest & { id?: string }, _res: Se
 
 /**
  * Route templates of the Express app's routes, for requests that did not reach their handler (the
- * body reader's 401/413): the template whose pattern matches the path, else 'unmatched'.
+ * 401/413/415 around the body parser): the template whose pattern matches the path, else 'unmatched'.
  */
 export function expressRouteTemplates(getRouter: () => unknown): RouteOf {
   return (req) => {

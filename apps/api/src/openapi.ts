@@ -38,6 +38,7 @@ import {
   WebhookPayloadSchema,
 } from '@rerank/jobs';
 import { z } from 'zod';
+import { type OperationId, ROUTES } from './routes';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
@@ -77,12 +78,13 @@ const BEFORE_ROUTING: Record<string, ResponseConfig> = {
 const jobId = z.object({ id: z.string().meta({ description: 'The job id from POST /v1/jobs', example: 'job_01' }) });
 const SYNC_ERRORS = [400, 401, 413, 415, 429, 503, 504];
 
+/** A route's method, path and operation id, from the one table (routes.ts). */
+const route = (id: OperationId) => ({ method: ROUTES[id].method, path: ROUTES[id].path, operationId: id });
+
 function routes(): RouteConfig[] {
   return [
     {
-      method: 'post',
-      path: '/v1/rerank',
-      operationId: 'rerankV1',
+      ...route('rerankV1'),
       tags: ['rerank'],
       summary: 'Rerank documents for a query (Cohere v1 / Jina shape)',
       description:
@@ -91,9 +93,7 @@ function routes(): RouteConfig[] {
       responses: { 200: { description: 'Results, best first', content: json(RerankResponseSchema) }, ...errors(SYNC_ERRORS) },
     },
     {
-      method: 'post',
-      path: '/v2/rerank',
-      operationId: 'rerankV2',
+      ...route('rerankV2'),
       tags: ['rerank'],
       summary: 'Rerank documents for a query (Cohere v2 shape)',
       description: 'As /v1/rerank; max_tokens_per_doc defaults to 4096 and priority orders synchronous requests.',
@@ -101,9 +101,7 @@ function routes(): RouteConfig[] {
       responses: { 200: { description: 'Results, best first', content: json(RerankResponseSchema) }, ...errors(SYNC_ERRORS) },
     },
     {
-      method: 'post',
-      path: '/v1/jobs',
-      operationId: 'createJob',
+      ...route('createJob'),
       tags: ['jobs'],
       summary: 'Submit an asynchronous rerank job',
       description:
@@ -127,9 +125,7 @@ function routes(): RouteConfig[] {
       },
     },
     {
-      method: 'get',
-      path: '/v1/jobs',
-      operationId: 'listJobs',
+      ...route('listJobs'),
       tags: ['jobs'],
       summary: "The caller's jobs, newest first, a page at a time",
       description:
@@ -161,18 +157,14 @@ function routes(): RouteConfig[] {
       responses: { 200: { description: 'A page of jobs', content: json(JobListSchema) }, ...errors([400, 401, 429, 503]) },
     },
     {
-      method: 'get',
-      path: '/v1/jobs/{id}',
-      operationId: 'getJob',
+      ...route('getJob'),
       tags: ['jobs'],
       summary: 'Status, progress, timings, error and webhook delivery of a job',
       request: { params: jobId },
       responses: { 200: { description: 'The job', content: json(JobSchema) }, ...errors([401, 404, 429, 503]) },
     },
     {
-      method: 'delete',
-      path: '/v1/jobs/{id}',
-      operationId: 'cancelJob',
+      ...route('cancelJob'),
       tags: ['jobs'],
       summary: 'Cancel a job',
       description: 'Shards not started never run; the job ends cancelled and its webhook says so.',
@@ -180,9 +172,7 @@ function routes(): RouteConfig[] {
       responses: { 200: { description: 'The cancelled job', content: json(JobSchema) }, ...errors([401, 404, 409, 429, 503]) },
     },
     {
-      method: 'get',
-      path: '/v1/jobs/{id}/results',
-      operationId: 'getJobResults',
+      ...route('getJobResults'),
       tags: ['jobs'],
       summary: 'Top-k per query, best first (ties: lower index first)',
       description:
@@ -208,26 +198,20 @@ function routes(): RouteConfig[] {
       },
     },
     {
-      method: 'get',
-      path: '/v1/models',
-      operationId: 'listModels',
+      ...route('listModels'),
       tags: ['models'],
       summary: 'Served models, their family, and the workers that have them loaded',
       responses: { 200: { description: 'The models', content: json(ModelListSchema) }, ...errors([401, 429, 503]) },
     },
     {
-      method: 'get',
-      path: '/health/live',
-      operationId: 'live',
+      ...route('live'),
       tags: ['health'],
       summary: 'The process is up',
       security: [],
       responses: { 200: { description: 'Up', content: json(HealthSchema) }, ...BEFORE_ROUTING },
     },
     {
-      method: 'get',
-      path: '/health/ready',
-      operationId: 'ready',
+      ...route('ready'),
       tags: ['health'],
       summary: 'Redis reachable and at least one worker has the models loaded',
       security: [],
@@ -238,9 +222,7 @@ function routes(): RouteConfig[] {
       },
     },
     {
-      method: 'post',
-      path: '/rerank',
-      operationId: 'rerankCompat',
+      ...route('rerankCompat'),
       tags: ['compatibility'],
       summary: "TEI's or vLLM / Infinity's rerank",
       description:
@@ -270,19 +252,15 @@ function routes(): RouteConfig[] {
       },
     },
     {
-      method: 'get',
-      path: '/info',
-      operationId: 'teiInfo',
+      ...route('teiInfo'),
       tags: ['compatibility'],
       summary: "TEI's model information",
       responses: { 200: { description: 'Model information', content: json(TeiInfoSchema) }, ...errors([401]) },
     },
-    ...(['/score', '/v1/score'] as const).map((path): RouteConfig => ({
-      method: 'post',
-      path,
-      operationId: path === '/score' ? 'score' : 'scoreV1',
+    ...(['score', 'scoreV1'] as const).map((id): RouteConfig => ({
+      ...route(id),
       tags: ['compatibility'],
-      summary: path === '/score' ? "vLLM's score API" : "vLLM's score API (OpenAI-style path)",
+      summary: id === 'score' ? "vLLM's score API" : "vLLM's score API (OpenAI-style path)",
       description:
         '{model, text_1, text_2}: one-to-one, one-to-many (text_1 a string) or pairwise (two lists of one length) → {data: [{index, score}], usage}.',
       request: { body: { content: json(ScoreRequestSchema), required: true } },
@@ -313,7 +291,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     scheme: 'bearer',
     description: 'An opaque API key from RERANK_API_KEYS, sent as Authorization: Bearer <key> (not a JWT).',
   });
-  for (const route of routes()) registry.registerPath(route);
+  for (const r of routes()) registry.registerPath(r);
   for (const event of ['completed', 'failed', 'cancelled'] as const) {
     registry.registerWebhook({
       method: 'post',

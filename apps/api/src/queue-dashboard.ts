@@ -10,24 +10,13 @@ import type { INestApplication } from '@nestjs/common';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ApiError, type ApiKey, BULL_PREFIX, modelQueues, QUEUE_AGGREGATE, QUEUE_WEBHOOKS, type RerankConfig } from '@rerank/jobs';
+import { ApiError, type ApiKey, dashboardQueues, type RerankConfig } from '@rerank/jobs';
 import { sendError } from './http';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
 const CHALLENGE = { 'www-authenticate': 'Basic realm="rerank queue dashboard", charset="UTF-8"' };
-
-/** Each model's shard and sync queues (placement), then the shared ones. */
-const queuesOf = (models: readonly string[]): { name: string; description: string }[] => [
-  ...models.flatMap((m) => [
-    { name: modelQueues(m).shards, description: `Shards of ${m}'s jobs, taken by the workers that serve ${m}` },
-    { name: modelQueues(m).sync, description: `Parts of synchronous requests for ${m}, taken by the workers that serve ${m}` },
-  ]),
-  { name: QUEUE_AGGREGATE, description: 'One per job: merges its shards once all are scored (aggregator)' },
-  { name: QUEUE_WEBHOOKS, description: 'Webhook deliveries with their retries (aggregator)' },
-];
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
@@ -49,7 +38,7 @@ export class KeySet {
 
 /** 401 with the Basic challenge, or 403; null when `req` carries an admin key. */
 export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySet): ApiError | null {
-  const unauthorized = (message: string) => Object.assign(new ApiError(401, 'unauthorized', message), { headers: CHALLENGE });
+  const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message, { headers: CHALLENGE });
   const count = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i].toLowerCase() === 'authorization').length;
   if (count > 1) return unauthorized('send exactly one Authorization header ("Authorization: Bearer <admin key>")');
   const header = req.headers.authorization;
@@ -74,14 +63,14 @@ export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySe
 
 /**
  * Mounts the dashboard on the API's Express instance when admin keys are configured (call before the
- * JSON body reader: the dashboard's own API reads its bodies). Returns the queues' closer, or null.
+ * JSON body parser: the dashboard's own API reads its bodies). Returns the queues' closer, or null.
  */
 export function mountQueueDashboard(app: INestApplication, config: RerankConfig, redis: Redis): { close(): Promise<void> } | null {
   if (config.adminKeys.length === 0) return null;
-  const queues = queuesOf(config.models.map((m) => m.name)).map((q) => ({
-    queue: new Queue(q.name, { connection: redis, prefix: BULL_PREFIX }),
-    description: q.description,
-  }));
+  const queues = dashboardQueues(
+    redis,
+    config.models.map((m) => m.name),
+  );
   const server = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   // Read-only: removing or retrying a shard by hand would bypass the job's own bookkeeping.
   createBullBoard({

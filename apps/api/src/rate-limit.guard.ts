@@ -3,7 +3,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { ApiRequest } from './http';
 import { RateLimitService } from './rate-limit.service';
 
-/** Requests per minute per owner; runs after ApiKeyGuard (which sets the owner). */
+/** Requests per minute per tenant; runs after ApiKeyGuard (which sets the tenant); writes the RateLimit-* headers. */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
   constructor(private readonly limits: RateLimitService) {}
@@ -11,7 +11,9 @@ export class RateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const req = http.getRequest<ApiRequest>();
-    await this.limits.request(req.owner ?? 'open', http.getResponse<ServerResponse>());
+    const headers = await this.limits.request(req.tenant as string);
+    const res = http.getResponse<ServerResponse>();
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     return true;
   }
 }

@@ -1,24 +1,24 @@
-import type { ServerResponse } from 'node:http';
-import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard } from './api-key.guard';
 import type { ApiRequest } from './http';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RerankService } from './rerank.service';
+import { nestPath, ROUTES } from './routes';
 
 @UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller()
 export class RerankController {
   constructor(private readonly rerank: RerankService) {}
 
-  @Post('v1/rerank')
+  @Post(nestPath(ROUTES.rerankV1))
   @HttpCode(200)
-  v1(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.rerank.rerank(body, 1, req.owner as string, res);
+  v1(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.rerank.rerank(body, 1, req.tenant as string);
   }
 
-  @Post('v2/rerank')
+  @Post(nestPath(ROUTES.rerankV2))
   @HttpCode(200)
-  v2(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.rerank.rerank(body, 2, req.owner as string, res);
+  v2(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.rerank.rerank(body, 2, req.tenant as string);
   }
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
-import { rankingScore, type RerankConfig, topK, validateRerankRequest } from '@rerank/jobs';
+import { rankingScore, type RerankConfig, requestSchedule, topK, validateRerankRequest } from '@rerank/jobs';
 import { ModelsService } from './models.service';
 import { RateLimitService } from './rate-limit.service';
 import { SyncScoring } from './sync-scoring';
@@ -20,10 +19,10 @@ export class RerankService {
     private readonly rateLimits: RateLimitService,
   ) {}
 
-  async rerank(body: unknown, version: 1 | 2, owner: string, res: ServerResponse) {
+  async rerank(body: unknown, version: 1 | 2, tenant: string) {
     const req = validateRerankRequest(body, { limits: this.config.limits, models: this.models.known() }, version);
-    await this.rateLimits.consumePairs(owner, req.documents.length, res, 'documents');
-    const out = await this.sync.score({ ...req, owner });
+    await this.rateLimits.consumePairs(tenant, req.documents.length, 'documents');
+    const out = await this.sync.score({ ...req, schedule: requestSchedule(tenant, req.priority) });
     const ranked = topK(out.scores, req.topN);
     // Cohere bills a search unit per 100 documents (each chunk of a long document counts).
     const searchUnits = Math.max(1, Math.ceil(out.pairs / 100));

@@ -4,21 +4,13 @@
  * request (up to RERANK_SYNC_MAX_DOCUMENTS) is cut like a job's shards so several workers share it.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  ApiError,
-  isRedisUnavailable,
-  type PairScore,
-  type RerankConfig,
-  type ScoringQueue,
-  type SyncJobData,
-  syncPriority,
-} from '@rerank/jobs';
+import { ApiError, isRedisUnavailable, type PairScore, type RerankConfig, type ScoringQueue, type SyncJobData } from '@rerank/jobs';
 import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { CONFIG, SCORING_QUEUE } from './tokens';
 
-/** A synchronous request as the queue carries it (its parts are SyncJobData), plus Cohere's priority (0 = highest; see syncPriority). */
-export type SyncScoringRequest = Omit<SyncJobData, 'kind'> & { priority?: number };
+/** A synchronous request as the queue carries it (its parts are SyncJobData, each with the request's schedule). */
+export type SyncScoringRequest = Omit<SyncJobData, 'kind'> & Required<Pick<SyncJobData, 'schedule'>>;
 
 export interface SyncScores {
   /** One per document, in document order. */
@@ -76,7 +68,6 @@ export class SyncScoring {
     // Then a model no live worker serves (placement): 503 with Retry-After, nothing queued.
     await this.models.requireServed(req.model, 'sync');
     const slices = sliceDocuments(req.query, req.documents, config.shard.maxPairs, config.shard.maxChars);
-    const priority = syncPriority(req.priority ?? 0);
     const data = (s: [number, number]): SyncJobData => ({
       kind: 'sync',
       model: req.model,
@@ -86,11 +77,11 @@ export class SyncScoring {
       ...(req.maxTokensPerDoc !== undefined ? { maxTokensPerDoc: req.maxTokensPerDoc } : {}),
       ...(req.maxChunksPerDoc !== undefined ? { maxChunksPerDoc: req.maxChunksPerDoc } : {}),
       ...(req.truncateLeft ? { truncateLeft: true } : {}),
-      ...(req.owner ? { owner: req.owner } : {}),
+      schedule: req.schedule,
     });
     let ids: string[];
     try {
-      ids = await Promise.all(slices.map((s) => queue.addSyncShard(data(s), priority)));
+      ids = await Promise.all(slices.map((s) => queue.addSyncShard(data(s))));
     } catch (e) {
       if (!isRedisUnavailable(e)) throw e;
       throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
@@ -129,9 +120,7 @@ export class SyncScoring {
         'timeout',
         `no worker finished the request within ${config.syncTimeoutMs} ms (RERANK_SYNC_TIMEOUT_MS): ${req.documents.length} documents in ${ids.length} part(s); ` +
           'check GET /health/ready for live workers, or submit it as an asynchronous job: POST /v1/jobs with the same query and documents, then GET /v1/jobs/{id}/results',
-        undefined,
-        undefined,
-        { jobs_url: '/v1/jobs' },
+        { extra: { jobs_url: '/v1/jobs' } },
       );
     }
     return scores;

@@ -1,11 +1,15 @@
 /** Injection tokens of values that are not classes (ports and their adapters, configuration). */
 export const CONFIG = Symbol('RerankConfig');
 export const REDIS = Symbol('Redis');
-/** JobRepository (Redis). */
-export const JOB_REPOSITORY = Symbol('JobRepository');
+/** JobStore (Redis: redisJobStore). */
+export const JOB_STORE = Symbol('JobStore');
+/** DocumentStore (RERANK_DOCUMENT_STORE: Redis or files). */
+export const DOCUMENT_STORE = Symbol('DocumentStore');
+/** QuotaStore (Redis: RedisQuotaStore). */
+export const QUOTA_STORE = Symbol('QuotaStore');
 /** ScoringQueue (BullMQ: BullScoringQueue). */
 export const SCORING_QUEUE = Symbol('ScoringQueue');
-/** WorkersRegistry (Redis). */
+/** WorkersRegistry (Redis: RedisWorkersRegistry). */
 export const WORKERS_REGISTRY = Symbol('WorkersRegistry');
 /** Metrics (prom-client registry built from the metric catalogue). */
 export const METRICS = Symbol('Metrics');

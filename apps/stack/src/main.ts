@@ -9,9 +9,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type RedisServer, spawnProcess, startRedisServer, Supervisor, waitForHttp } from '@rerank/harness';
+import { freePort, type RedisServer, spawnProcess, startRedisServer, Supervisor, waitForHttp } from '@rerank/harness';
 import { makeTestModel } from '@rerank/model-gen';
-import { createLogger, freePort, isLoopbackHost, loadConfigOrExit, localUrl } from '@rerank/jobs';
+import { createLogger, isLoopbackHost, loadConfigOrExit, localUrl } from '@rerank/jobs';
 
 const log = createLogger('stack');
 const GENERATED_MODEL_NAME = 'generated-test-reranker';

@@ -10,7 +10,6 @@ import {
   type Family,
   ModelRunError,
   type Pair,
-  PRIORITY_DEFAULT,
   RerankerArgumentError,
   type ScoreOverrides,
   type ScoreSchedule,
@@ -29,10 +28,10 @@ import {
 } from '@rerank/jobs';
 import { cutToTokens, keepLastTokens, splitIntoChunks } from './document-budget';
 
-/** A synchronous request's pairs; `owners[i]` is the document of pair i when documents were split into chunks. */
+/** A synchronous request's pairs; `documentOf[i]` is the document of pair i when documents were split into chunks. */
 export interface SyncPairs {
   pairs: Pair[];
-  owners: number[] | null;
+  documentOf: number[] | null;
 }
 
 export interface ShardScorer {
@@ -40,10 +39,9 @@ export interface ShardScorer {
   load(): Promise<void>;
   /**
    * Pair-major scores: a number per pair, or a list per pair when several layers. Throws PermanentTaskError for bad options.
-   * `schedule` orders this call's batches on the device against other calls': its class (PRIORITY_INTERACTIVE
-   * for sync requests), tenant (the owner), group (a job's shards) and weight (default: bulk work, a call alone).
+   * `schedule` orders this call's batches on the device against other calls' (the task's schedule as the API made it).
    */
-  score(model: string, pairs: Pair[], options: ScoreOverrides, schedule?: ScoreSchedule): Promise<PairScore[]>;
+  score(model: string, pairs: Pair[], options: ScoreOverrides, schedule: ScoreSchedule): Promise<PairScore[]>;
   /** A sync request's pairs: documents cut to max_tokens_per_doc (or kept from the end), then split into chunks. */
   syncPairs(data: SyncJobData): Promise<SyncPairs>;
   /** Tokens the model reads for these pairs (special tokens included), as scoring builds them. */
@@ -108,19 +106,14 @@ export class EngineScorer implements ShardScorer {
     if (b.paddedTokens > 0) this.metrics?.observe('rerank_worker_batch_padding_efficiency', labels, b.realTokens / b.paddedTokens);
   }
 
-  async score(
-    model: string,
-    pairs: Pair[],
-    options: ScoreOverrides,
-    schedule: ScoreSchedule = { priority: PRIORITY_DEFAULT },
-  ): Promise<PairScore[]> {
+  async score(model: string, pairs: Pair[], options: ScoreOverrides, schedule: ScoreSchedule): Promise<PairScore[]> {
     const reranker = this.reranker(model);
     try {
       return await permanentOnBadArguments(() => reranker.score(pairs, options, schedule));
     } catch (e) {
       // The same batch fails the same way on every attempt; clients see the model's name, not the server's path.
       if (e instanceof ModelRunError)
-        throw new PermanentTaskError(`model "${model}" ${ModelRunError.describe(e.device, e.batch, e.runtimeMessage)}`);
+        throw new PermanentTaskError('model_failed', `model "${model}" ${ModelRunError.describe(e.device, e.batch, e.runtimeMessage)}`);
       throw e;
     }
   }
@@ -130,7 +123,7 @@ export class EngineScorer implements ShardScorer {
     const count = async (text: string) => (await reranker.tokenIds(text)).length;
     const cap = data.maxTokensPerDoc;
     let docs = cap === undefined ? data.documents : await Promise.all(data.documents.map((d) => cutToTokens(d, cap, count)));
-    const whole = (texts: string[]): SyncPairs => ({ pairs: texts.map((d) => [data.query, d]), owners: null });
+    const whole = (texts: string[]): SyncPairs => ({ pairs: texts.map((d) => [data.query, d]), documentOf: null });
     if (data.maxChunksPerDoc === undefined && !data.truncateLeft) return whole(docs);
     // Room for the passage beside this query: maxLength minus the query part and the template.
     const frame = await permanentOnBadArguments(() => reranker.inspectInputs([[data.query, '']], data.options));
@@ -138,14 +131,14 @@ export class EngineScorer implements ShardScorer {
     if (budget >= 1 && data.truncateLeft) docs = await Promise.all(docs.map((d) => keepLastTokens(d, budget, count)));
     if (budget < 1 || data.maxChunksPerDoc === undefined) return whole(docs);
     const pairs: Pair[] = [];
-    const owners: number[] = [];
+    const documentOf: number[] = [];
     for (let i = 0; i < docs.length; i++) {
       for (const chunk of await splitIntoChunks(docs[i], budget, data.maxChunksPerDoc, count)) {
         pairs.push([data.query, chunk]);
-        owners.push(i);
+        documentOf.push(i);
       }
     }
-    return { pairs, owners };
+    return { pairs, documentOf };
   }
 
   async inputTokens(model: string, pairs: Pair[], options: ScoreOverrides): Promise<number> {
@@ -189,7 +182,7 @@ async function permanentOnBadArguments<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof RerankerArgumentError) throw new PermanentTaskError(e.message);
+    if (e instanceof RerankerArgumentError) throw new PermanentTaskError('bad_options', e.message);
     throw e;
   }
 }

@@ -10,11 +10,12 @@ import {
   consumeShards,
   createLogger,
   createRedis,
-  JobRepository,
+  documentStore,
   loadConfigOrExit,
   Metrics,
+  RedisWorkersRegistry,
+  redisJobStore,
   WORKER_METRICS,
-  WorkersRegistry,
 } from '@rerank/jobs';
 import { EngineScorer } from './engine-scorer';
 import { ShardWorker } from './shard-worker';
@@ -49,8 +50,8 @@ async function main(): Promise<void> {
   const shardWorker = new ShardWorker(config, device, {
     id,
     log: workerLog,
-    jobs: new JobRepository(redis),
-    registry: new WorkersRegistry(redis),
+    jobs: redisJobStore(redis, { documents: documentStore(config, redis) }),
+    registry: new RedisWorkersRegistry(redis),
     scorer: new EngineScorer(config, device, workerLog, id, metrics),
     metrics,
     consume: (handler, admitToTenantSlot) => {

@@ -6,26 +6,29 @@
  * consumer come from main.ts (unit tests pass a fake scorer and call `handle` directly).
  */
 import { hostname } from 'node:os';
-import { type Pair, PRIORITY_DEFAULT, PRIORITY_INTERACTIVE, type ScoreSchedule } from '@rerank/engine';
+import { type Pair, SHARED_TENANT } from '@rerank/engine';
 import {
-  costFactor,
   createLogger,
   flatIndices,
   HEARTBEAT_INTERVAL_MS,
   InfraRetryExhaustedError,
-  type JobRepository,
+  jobSchedule,
+  type JobRecords,
   type Logger,
   PermanentTaskError,
   type QueueConsumer,
   type PairScore,
-  parseShardJobId,
   rankingScore,
+  requestSchedule,
   type RerankConfig,
+  type Schedule,
   type ScoringJobData,
   type ShardContext,
   type ShardJobData,
+  type ShardProgress,
   type ShardReturn,
   shardTopK,
+  type StoreConnection,
   type SyncJobData,
   type SyncReturn,
   withInfraRetry,
@@ -33,10 +36,11 @@ import {
   type WorkersRegistry,
   type Metrics,
 } from '@rerank/jobs';
+import { BusyTime, Throughput } from './busy-time';
 import type { ShardScorer } from './engine-scorer';
 
-/** What the worker needs of the job repository. */
-export type ShardJobs = Pick<JobRepository, 'waitForConnection' | 'waitUntilWritable' | 'shardContext' | 'startShard' | 'recordShard'>;
+/** What the worker needs of the job store. */
+export type ShardJobs = StoreConnection & ShardProgress & Pick<JobRecords, 'shardContext'>;
 
 export interface ShardWorkerDeps {
   jobs: ShardJobs;
@@ -48,7 +52,7 @@ export interface ShardWorkerDeps {
    */
   consume: (
     handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
-    admitToTenantSlot: (shardJobId: string) => Promise<boolean>,
+    admitToTenantSlot: (shard: ShardJobData) => boolean,
   ) => QueueConsumer;
   /** Worker id in heartbeats (default host-pid). */
   id?: string;
@@ -57,24 +61,22 @@ export interface ShardWorkerDeps {
   metrics?: Metrics;
 }
 
-/** Each document's score: its best chunk's (pairs are in document order; owners[i] is pair i's document). */
-export function bestChunks(scores: PairScore[], owners: number[], documents: number): PairScore[] {
+/** Each document's score: its best chunk's (pairs are in document order; documentOf[i] is pair i's document). */
+export function bestChunks(scores: PairScore[], documentOf: number[], documents: number): PairScore[] {
   const best = new Array<PairScore>(documents);
   for (let i = 0; i < scores.length; i++) {
-    const d = owners[i];
+    const d = documentOf[i];
     if (best[d] === undefined || rankingScore(scores[i]) > rankingScore(best[d])) best[d] = scores[i];
   }
   return best;
 }
 
-/** A job shard on the device: bulk work of its owner, its job one group weighted 1 / (1 + priority). */
-export function shardSchedule(jobId: string, ctx: Pick<ShardContext, 'owner' | 'priority'>): ScoreSchedule {
-  return { priority: PRIORITY_DEFAULT, tenant: ctx.owner, group: jobId, weight: 1 / costFactor(ctx.priority) };
-}
+/** Characters of the pairs (query + document each): the unit of the queue's cost. */
+const pairChars = (pairs: readonly Pair[]) => pairs.reduce((n, [q, d]) => n + q.length + d.length, 0);
 
-/** A synchronous request part on the device: interactive, for its owner (none from an older API). */
-export function syncSchedule(data: Pick<SyncJobData, 'owner'>): ScoreSchedule {
-  return { priority: PRIORITY_INTERACTIVE, ...(data.owner ? { tenant: data.owner } : {}) };
+/** A task's schedule as the API made it; a task queued by an older API, which carried none, gets the shared tenant's. */
+export function scheduleOf(data: ScoringJobData): Schedule {
+  return data.schedule ?? (data.kind === 'shard' ? jobSchedule(SHARED_TENANT, data.jobId) : requestSchedule(SHARED_TENANT));
 }
 
 export class ShardWorker {
@@ -90,13 +92,13 @@ export class ShardWorker {
   private pairsScored = 0;
   /** Jobs of the shards being scored now (a job may have several). */
   private readonly running: string[] = [];
-  /** Shards in hand per tenant (owner), from reading their job's context to their end. */
+  /** Shards in hand per tenant, from reading their job's context to their end. */
   private readonly tenantShards = new Map<string, number>();
   private stopping: Promise<void> | undefined;
-  /** Busy time (something being scored) since the last busy-ratio reading. */
-  private busyMs = 0;
-  private busySince: number | null = null;
-  private lastReading = Date.now();
+  /** Time something was being scored: the busy ratio's and the throughput's. */
+  private readonly busy = new BusyTime();
+  private readonly throughput = new Throughput(this.busy);
+  private lastReading = { at: Date.now(), busyMs: 0 };
 
   constructor(
     private readonly config: RerankConfig,
@@ -116,7 +118,7 @@ export class ShardWorker {
     await this.deps.scorer.load();
     this.consumer = this.deps.consume(
       (data) => this.handle(data),
-      (id) => this.admitToTenantSlot(id),
+      (shard) => this.admitToTenantSlot(shard),
     );
     await this.consumer.waitUntilReady();
     this.state = 'ready';
@@ -137,6 +139,7 @@ export class ShardWorker {
       beatAt: Date.now(),
       shardsScored: this.shardsScored,
       pairsScored: this.pairsScored,
+      charsPerSecond: Math.round(this.throughput.sample()),
       current: this.running[0] ?? null,
     };
     try {
@@ -148,50 +151,35 @@ export class ShardWorker {
 
   /** One task from the shards queue. */
   async handle(data: ScoringJobData): Promise<ShardReturn | SyncReturn> {
-    this.busyStart();
+    this.busy.start();
     try {
       if (data.kind === 'sync') return await this.scoreSync(data);
       return await this.scoreShard(data);
     } finally {
-      this.busyEnd();
-    }
-  }
-
-  private active = 0;
-  private busyStart(): void {
-    if (this.active++ === 0) this.busySince = Date.now();
-  }
-  private busyEnd(): void {
-    if (--this.active === 0 && this.busySince !== null) {
-      this.busyMs += Date.now() - this.busySince;
-      this.busySince = null;
+      this.busy.end();
     }
   }
 
   /** Share of the time since the previous reading that this worker was scoring (rerank_worker_busy_ratio). */
   readBusyRatio(now = Date.now()): number {
-    let busy = this.busyMs;
-    if (this.busySince !== null) {
-      busy += now - this.busySince;
-      this.busySince = now;
-    }
-    const elapsed = now - this.lastReading;
-    this.busyMs = 0;
-    this.lastReading = now;
-    const ratio = elapsed > 0 ? Math.min(1, busy / elapsed) : 0;
+    const busyMs = this.busy.ms(now);
+    const elapsed = now - this.lastReading.at;
+    const ratio = elapsed > 0 ? Math.min(1, (busyMs - this.lastReading.busyMs) / elapsed) : 0;
+    this.lastReading = { at: now, busyMs };
     this.deps.metrics?.gauge('rerank_worker_busy_ratio', { device: this.device }, ratio);
     return ratio;
   }
 
   private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
     const { scorer } = this.deps;
-    const { pairs, owners } = await scorer.syncPairs(data);
-    // Its batches go to the device ahead of the shards' (which only wait for the batches in flight).
-    const scores = await scorer.score(data.model, pairs, data.options, syncSchedule(data));
+    const { pairs, documentOf } = await scorer.syncPairs(data);
+    // Interactive: its batches go to the device ahead of the shards' (which only wait for the batches in flight).
+    const scores = await scorer.score(data.model, pairs, data.options, scheduleOf(data));
     const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
+    this.throughput.add(pairChars(pairs));
     this.deps.metrics?.counter('rerank_worker_pairs_scored_total', { device: this.device, model: data.model }, pairs.length);
-    return { scores: owners ? bestChunks(scores, owners, data.documents.length) : scores, tokens, pairs: pairs.length };
+    return { scores: documentOf ? bestChunks(scores, documentOf, data.documents.length) : scores, tokens, pairs: pairs.length };
   }
 
   private async context(jobId: string): Promise<ShardContext | null> {
@@ -209,11 +197,8 @@ export class ShardWorker {
    * fixed slots: another tenant's job starts now instead of after the shards in flight, and the
    * device scheduler shares the device; the tenant filling the fixed slots gets no more.
    */
-  async admitToTenantSlot(shardJobId: string): Promise<boolean> {
-    const shard = parseShardJobId(shardJobId);
-    if (!shard || this.stopping) return false;
-    const ctx = await this.context(shard.jobId).catch(() => null);
-    return ctx !== null && (this.tenantShards.get(ctx.owner) ?? 0) < this.config.workerConcurrency;
+  admitToTenantSlot(shard: ShardJobData): boolean {
+    return !this.stopping && (this.tenantShards.get(scheduleOf(shard).tenant) ?? 0) < this.config.workerConcurrency;
   }
 
   /** A Redis read or write of a shard, retried through infrastructure errors (RERANK_INFRA_RETRY_MS). */
@@ -230,7 +215,7 @@ export class ShardWorker {
       // The failure is itself a write: wait until Redis takes writes, so the queue can record it.
       this.log.error(`shard ${d.n} of job ${d.jobId}: ${e.message}; failing it once Redis takes writes again`);
       await this.jobs.waitUntilWritable(this.id);
-      throw new PermanentTaskError(e.message);
+      throw new PermanentTaskError('redis_unavailable', e.message);
     }
   }
 
@@ -238,13 +223,14 @@ export class ShardWorker {
   private async runShard(d: ShardJobData): Promise<ShardReturn> {
     const ctx = await this.redisOp(`reading the layout of job ${d.jobId}`, () => this.context(d.jobId));
     if (!ctx) return { skipped: true, reason: 'job not found (expired or removed)' };
-    this.tenantShards.set(ctx.owner, (this.tenantShards.get(ctx.owner) ?? 0) + 1);
+    const { tenant } = scheduleOf(d);
+    this.tenantShards.set(tenant, (this.tenantShards.get(tenant) ?? 0) + 1);
     try {
       return await this.scoreInContext(d, ctx);
     } finally {
-      const left = (this.tenantShards.get(ctx.owner) ?? 1) - 1;
-      if (left > 0) this.tenantShards.set(ctx.owner, left);
-      else this.tenantShards.delete(ctx.owner);
+      const left = (this.tenantShards.get(tenant) ?? 1) - 1;
+      if (left > 0) this.tenantShards.set(tenant, left);
+      else this.tenantShards.delete(tenant);
     }
   }
 
@@ -263,13 +249,14 @@ export class ShardWorker {
     const fields = { ...(ctx.requestId ? { request_id: ctx.requestId } : {}), job_id: d.jobId, shard: d.n };
     const t0 = process.hrtime.bigint();
     try {
-      const s = await this.deps.scorer.score(d.model, pairs, ctx.options, shardSchedule(d.jobId, ctx));
+      const s = await this.deps.scorer.score(d.model, pairs, ctx.options, scheduleOf(d));
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
       // Once this write went through, the queue's completion write (the scores) almost surely goes through too.
       await this.redisOp(`recording the progress of ${where}`, () => this.jobs.recordShard(d.jobId, d.n, pairs.length));
       this.shardsScored++;
       this.pairsScored += pairs.length;
+      this.throughput.add(pairChars(pairs));
       const labels = { device: this.device, model: d.model };
       this.deps.metrics?.counter('rerank_worker_pairs_scored_total', labels, pairs.length);
       this.deps.metrics?.observe('rerank_worker_shard_duration_seconds', labels, seconds);

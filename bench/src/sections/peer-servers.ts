@@ -8,8 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '@rerank/jobs';
-import { waitFor } from '@rerank/harness';
+import { freePort, waitFor } from '@rerank/harness';
 import type { Pair } from '@rerank/engine';
 import { alternate, fmt, now, percentile, row } from '../measure';
 import { Stack, threadsEnv } from '../stack/stack';

@@ -53,7 +53,7 @@ export { fields, fieldProblem, refined, type Field, type FieldProblem } from './
 export { positionLimit } from './model/position-limit';
 export { readSequenceFacts, type SequenceFacts, type DecoderPartLengths } from './model/sequence-facts';
 export { longestDecoderSequence } from './sequences/decoder-sequences';
-export { PRIORITY_INTERACTIVE, PRIORITY_DEFAULT } from './runtime/device-scheduler';
+export { TENANT_CREDIT_MS } from './runtime/device-scheduler';
 export {
   inspectCuda,
   onnxruntimeFolder,

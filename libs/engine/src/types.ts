@@ -59,14 +59,22 @@ export interface BatchStats {
  */
 export type ScoreOverrides = OverridesOf;
 
+/** A call's class on the devices: interactive work (a synchronous request) runs ahead of batch work (job shards, the CLI). */
+export type WorkClass = 'interactive' | 'batch';
+
+/** The tenant of a call that names none; the job system's one tenant when it runs without API keys. */
+export const SHARED_TENANT = 'open';
+
 /**
  * How a call's batches are scheduled against other calls on the same devices (not part of the
- * scores: a pair's score never depends on its batch).
+ * scores: a pair's score never depends on its batch). The job system makes one per request or job
+ * at its API and carries it unchanged to here (libs/jobs/src/schedule.ts); ARCHITECTURE.md, "The
+ * fairness model", says how the devices serve it.
  */
 export interface ScoreSchedule {
-  /** Class: lower runs first; 0 for interactive requests, 1 (the default) for bulk work. */
-  priority?: number;
-  /** Who the call works for (a tenant: an API key's label); calls of one class share the devices fairly across tenants. */
+  /** Default 'batch'. Classes are strict: interactive work first. */
+  class?: WorkClass;
+  /** Who the call works for (an API key's tenant); calls of one class share the devices fairly across tenants. Default SHARED_TENANT. */
   tenant?: string;
   /** The unit of fairness inside a tenant (a job id: a job's shards are one group); default: the call alone. */
   group?: string;

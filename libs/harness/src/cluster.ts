@@ -3,7 +3,8 @@
  * asked) a worker launcher, all from dist/. The tests' Cluster and the bench's Stack extend it.
  */
 import type { Redis } from 'ioredis';
-import { createRedis, freePort, WorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
+import { createRedis, RedisWorkersRegistry, type WorkerHeartbeat } from '@rerank/jobs';
+import { freePort } from './free-port';
 import { spawnApp } from './apps';
 import type { AppProcess } from './process';
 import { type RedisServerOptions, startRedisServer, type RedisServer } from './redis-server';
@@ -157,7 +158,7 @@ export class Cluster {
 
   /** Live worker heartbeats (any state). */
   workers(): Promise<WorkerHeartbeat[]> {
-    return new WorkersRegistry(this.appsRedis()).live();
+    return new RedisWorkersRegistry(this.appsRedis()).live();
   }
 
   private external: Redis | undefined;

@@ -5,6 +5,7 @@
  * the bench: the apps from dist/ with a clean environment, and `Cluster` (redis, API, aggregator,
  * workers) that the tests' Cluster and the bench's Stack extend.
  */
+export * from './free-port';
 export * from './process';
 export * from './supervisor';
 export * from './wait';

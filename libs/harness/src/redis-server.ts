@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '@rerank/jobs';
+import { freePort } from './free-port';
 import { type AppProcess, type OutputMode, startProcess } from './process';
 import { ProcessExitedError, waitFor } from './wait';
 

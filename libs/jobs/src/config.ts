@@ -69,6 +69,8 @@ export interface RerankConfig {
   /** undefined: the app's default; 0: no health server. */
   healthPort: number | undefined;
   dataDir: string;
+  /** RERANK_DOCUMENT_STORE: where a job's texts wait (Redis, or files under dataDir/documents). */
+  documentStore: 'redis' | 'files';
   models: ModelConfig[];
   modelsFromEnv: boolean;
   cacheDir: string | undefined;
@@ -164,9 +166,17 @@ export const CONFIG_VARS = [
     name: 'RERANK_DATA_DIR',
     type: directory(),
     default: './data',
-    processes: ['stack'],
+    processes: ['api', 'worker', 'aggregator', 'stack'],
     description:
-      'Where `npm start` keeps redis persistence (<dir>/redis) and the generated test model (<dir>/models); not used by the images.',
+      'Where `npm start` keeps redis persistence (<dir>/redis) and the generated test model (<dir>/models), and, with RERANK_DOCUMENT_STORE=files, where every process keeps job texts (<dir>/documents).',
+  },
+  {
+    name: 'RERANK_DOCUMENT_STORE',
+    type: custom('redis or files', parseDocumentStoreVar),
+    default: 'redis',
+    processes: ['api', 'worker', 'aggregator', 'stack'],
+    description:
+      "Where a job's texts wait until it ends. redis: beside the job (one script reads a shard's texts as it starts). files: one file per job under <RERANK_DATA_DIR>/documents, read by position, for jobs whose texts would crowd Redis's memory (a 1,000,000-pair job); the API, workers and aggregator must then share that directory (one machine, or a shared volume).",
   },
   {
     name: 'RERANK_MODELS',
@@ -797,6 +807,12 @@ export function parseWorkerModelsVar(raw: string, name: string): Parsed<string[]
   return { value: names, problems: [] };
 }
 
+function parseDocumentStoreVar(raw: string, name: string): Parsed<'redis' | 'files'> {
+  const v = raw.toLowerCase();
+  if (v === 'redis' || v === 'files') return { value: v, problems: [] };
+  return { problems: [`${name}: expected redis or files, got "${raw}"`] };
+}
+
 function parseRefuseUnservedVar(raw: string, name: string): Parsed<'sync' | 'all' | 'none'> {
   const v = raw.toLowerCase();
   if (v === 'sync' || v === 'all' || v === 'none') return { value: v, problems: [] };
@@ -902,6 +918,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): R
     host: v.RERANK_HOST ?? (v.RERANK_API_KEYS?.length ? undefined : '127.0.0.1'),
     healthPort: v.HEALTH_PORT,
     dataDir: v.RERANK_DATA_DIR,
+    documentStore: v.RERANK_DOCUMENT_STORE,
     models: v.RERANK_MODELS ?? [],
     modelsFromEnv: v.RERANK_MODELS !== undefined,
     cacheDir: v.RERANK_CACHE_DIR,

@@ -1,7 +1,9 @@
 /**
  * @rerank/jobs: the framework-free core of the job system (configuration, request validation,
- * sharding, merging, the Redis job store, queue layout, webhook signing). The apps (api, worker,
- * aggregator, stack) are thin shells over it.
+ * sharding, merging, queue payloads, webhook signing), its ports (ports/: stores, workers registry)
+ * and the adapters the composition roots (the apps' main.ts and app.module.ts) build: Redis stores
+ * (store/) and BullMQ queues (queue/). Key names and Lua scripts stay inside the adapters: this
+ * barrel does not export them, and ESLint keeps the apps from importing adapter files directly.
  */
 export * from './config';
 export * from './config-schema';
@@ -9,23 +11,31 @@ export * from './errors';
 export * from './health-server';
 export * from './infra-retry';
 export * from './job-layout';
-export * from './store/job-repository';
-export * from './store/keys';
-export * from './store/scripts';
 export * from './job-view';
 export * from './logger';
 export * from './merge';
-export * from './ports';
 export * from './queues';
 export * from './redis';
 export * from './results';
 export * from './sharding';
 export * from './webhook';
-export * from './store/workers-registry';
-export * from './queue/scoring-queue';
+export * from './ports/job-store';
+export * from './ports/document-store';
+export * from './ports/quota-store';
+export * from './ports/workers-registry';
+export { redisJobStore, type RedisJobStoreOptions } from './store/redis-job-store';
+export { DEFAULT_TENANT_INDEX_MAX } from './store/redis-job-records';
+export { RedisDocumentStore } from './store/redis-document-store';
+export { FileDocumentStore } from './store/file-document-store';
+export { documentStore } from './store/document-store';
+export { RedisQuotaStore, type RateBudgets } from './store/redis-quota-store';
+export { RedisWorkersRegistry } from './store/redis-workers-registry';
+export * from './ports/scoring-queue';
+export * from './schedule';
 export * from './queue/bull-flow';
 export * from './queue/bull-scoring-queue';
 export * from './queue/bull-consumers';
+export * from './queue/bull-dashboard-queues';
 export * from './queue/tenant-slot';
 export * from './queue/shard-priority';
 export * from './queue/fair-queue';

@@ -1,42 +1,15 @@
 /**
- * A job as clients see it (GET /v1/jobs/{id}) and as webhooks carry it.
+ * A job as clients see it (GET /v1/jobs/{id}) and as webhooks carry it: the types are the
+ * contract's (contract/http-bodies.ts, JobSchema and WebhookPayloadSchema), built here from a record.
  */
-import type { JobRecord, Progress } from './store/job-repository';
+import type { JobBody, WebhookPayloadBody } from './contract/http-bodies';
+import type { JobRecord, Progress } from './ports/job-store';
 import type { QueryResult } from './results';
 import { redactUrl } from './net/webhook-target';
 
-export interface JobLinks {
-  self: string;
-  results: string;
-  cancel: string;
-}
-
-export interface JobView {
-  id: string;
-  object: 'rerank.job';
-  status: JobRecord['status'];
-  model: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  progress: { shards_done: number; shards_total: number; pairs_done: number; pairs_total: number };
-  counts: { queries: number; documents: number; pairs: number };
-  top_k: number;
-  timings: { queued_ms: number | null; running_ms: number | null; total_ms: number | null };
-  error: { code: string; message: string } | null;
-  metadata: Record<string, unknown> | null;
-  webhook: {
-    url: string;
-    state: string;
-    event: string | null;
-    attempts: number;
-    last_status: number | null;
-    last_error: string | null;
-    last_attempt_at: string | null;
-    delivered_at: string | null;
-  } | null;
-  links: JobLinks;
-}
+export type JobView = JobBody;
+export type JobLinks = JobView['links'];
+export type WebhookPayload = WebhookPayloadBody;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -85,23 +58,6 @@ export function jobView(job: JobRecord, progress: Progress, baseUrl = '', now = 
       : null,
     links: jobLinks(job.id, baseUrl),
   };
-}
-
-export interface WebhookPayload {
-  event: `job.${'completed' | 'failed' | 'cancelled'}`;
-  delivery_id: string;
-  id: string;
-  status: JobRecord['status'];
-  model: string;
-  counts: JobView['counts'];
-  progress: JobView['progress'];
-  created_at: string;
-  finished_at: string | null;
-  error: JobView['error'];
-  metadata: JobView['metadata'];
-  links: JobLinks;
-  /** Present when the job completed with at most RERANK_WEBHOOK_INLINE_MAX top-k entries. */
-  results?: QueryResult[];
 }
 
 export function webhookPayload(view: JobView, deliveryId: string, results: QueryResult[] | null): WebhookPayload {

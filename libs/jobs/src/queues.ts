@@ -3,8 +3,7 @@
  */
 import type { ScoreOverrides } from '@rerank/engine';
 import type { PairScore, ShardResult } from './merge';
-
-export { BULL_PREFIX } from './store/keys';
+import type { Schedule } from './schedule';
 
 export const QUEUE_SHARDS = 'shards';
 /** Synchronous request parts: a queue of their own, so a worker busy with shards still takes them at once. */
@@ -39,17 +38,6 @@ export const QUEUE_WEBHOOKS = 'webhooks';
  * (QUEUE_SYNC) and go ahead of shards on the device.
  */
 export const SHARD_PRIORITY = 100;
-/** The lowest BullMQ priority of a synchronous request (its own queue). */
-export const SYNC_LOWEST_PRIORITY = 9;
-
-/**
- * BullMQ priority of a synchronous request from Cohere's `priority` (0, the default, is the highest):
- * 0 → no BullMQ priority (ahead of everything, as before); 1..9 → BullMQ priority 1..9, in that order;
- * 10 and above → 9 (SYNC_LOWEST_PRIORITY). The device runs every synchronous request ahead of job shards.
- */
-export function syncPriority(priority: number): number | undefined {
-  return priority <= 0 ? undefined : Math.min(priority, SYNC_LOWEST_PRIORITY);
-}
 
 /**
  * A shard of an asynchronous job: one query against some of its documents.
@@ -68,6 +56,8 @@ export interface ShardJobData {
   q: number;
   /** Document indices within the query's set (not flat indices: `flatIndex(layout, q, index)` converts). */
   idx: number[];
+  /** The job's schedule (jobSchedule), the same on each of its shards. Absent from shards queued by an older API. */
+  schedule?: Schedule;
 }
 
 /** A synchronous /v1/rerank request: small, carries its texts. */
@@ -83,8 +73,8 @@ export interface SyncJobData {
   maxChunksPerDoc?: number;
   /** A document longer than fits beside the query keeps its end, not its start (TEI truncation_direction "Left"). */
   truncateLeft?: boolean;
-  /** The caller's owner (API key): its tenant on the device. Absent from parts queued by an older API. */
-  owner?: string;
+  /** The request's schedule (requestSchedule). Absent from parts queued by an older API. */
+  schedule?: Schedule;
 }
 
 export type ScoringJobData = ShardJobData | SyncJobData;

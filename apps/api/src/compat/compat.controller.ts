@@ -1,10 +1,10 @@
-import type { ServerResponse } from 'node:http';
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { vllmRerankToCohere } from '@rerank/jobs';
 import { ApiKeyGuard } from '../api-key.guard';
-import { type ApiRequest, toApiError } from '../http';
+import type { ApiRequest } from '../http';
 import { RateLimitGuard } from '../rate-limit.guard';
 import { RerankService } from '../rerank.service';
+import { nestPath, ROUTES } from '../routes';
 import { CompatService } from './compat.service';
 import { TeiError } from './tei-error';
 
@@ -22,33 +22,32 @@ export class CompatController {
     private readonly rerank: RerankService,
   ) {}
 
-  @Post('rerank')
+  @Post(nestPath(ROUTES.rerankCompat))
   @HttpCode(200)
-  async rerankAny(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
+  async rerankAny(@Body() body: unknown, @Req() req: ApiRequest) {
     const isTei = body !== null && typeof body === 'object' && !Array.isArray(body) && 'texts' in body && !('documents' in body);
-    if (!isTei) return this.rerank.rerank(vllmRerankToCohere(body), 1, req.owner as string, res);
+    if (!isTei) return this.rerank.rerank(vllmRerankToCohere(body), 1, req.tenant as string);
     try {
-      return await this.compat.teiRerank(body, req.owner as string, res);
+      return await this.compat.teiRerank(body, req.tenant as string);
     } catch (e) {
-      const known = toApiError(e);
-      throw known ? TeiError.from(known) : e;
+      throw TeiError.from(e) ?? e;
     }
   }
 
-  @Get('info')
+  @Get(nestPath(ROUTES.teiInfo))
   info() {
     return this.compat.info();
   }
 
-  @Post('score')
+  @Post(nestPath(ROUTES.score))
   @HttpCode(200)
-  score(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.compat.score(body, req.owner as string, res);
+  score(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.compat.score(body, req.tenant as string);
   }
 
-  @Post('v1/score')
+  @Post(nestPath(ROUTES.scoreV1))
   @HttpCode(200)
-  scoreV1(@Body() body: unknown, @Req() req: ApiRequest, @Res({ passthrough: true }) res: ServerResponse) {
-    return this.compat.score(body, req.owner as string, res);
+  scoreV1(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.compat.score(body, req.tenant as string);
   }
 }

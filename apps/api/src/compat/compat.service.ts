@@ -1,6 +1,5 @@
-import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
-import { type RerankConfig, rankingScore, topK, validateScoreRequest, validateTeiRerank } from '@rerank/jobs';
+import { type RerankConfig, rankingScore, requestSchedule, topK, validateScoreRequest, validateTeiRerank } from '@rerank/jobs';
 import { ModelsService } from '../models.service';
 import { RateLimitService } from '../rate-limit.service';
 import { SyncScoring } from '../sync-scoring';
@@ -21,16 +20,16 @@ export class CompatService {
   }
 
   /** TEI: `[{index, score, text?}]`, best first. */
-  async teiRerank(body: unknown, owner: string, res: ServerResponse) {
+  async teiRerank(body: unknown, tenant: string) {
     const req = validateTeiRerank(body, this.ctx());
-    await this.rateLimits.consumePairs(owner, req.texts.length, res, 'texts');
+    await this.rateLimits.consumePairs(tenant, req.texts.length, 'texts');
     const out = await this.sync.score({
       model: req.model,
       query: req.query,
       documents: req.texts,
       options: req.options,
       truncateLeft: req.truncateLeft,
-      owner,
+      schedule: requestSchedule(tenant),
     });
     return topK(out.scores, out.scores.length).map((r) => ({
       index: r.index,
@@ -60,9 +59,9 @@ export class CompatService {
   }
 
   /** vLLM: `{id, object, created, model, data: [{index, object, score}], usage}` in input order. */
-  async score(body: unknown, owner: string, res: ServerResponse) {
+  async score(body: unknown, tenant: string) {
     const req = validateScoreRequest(body, this.ctx());
-    await this.rateLimits.consumePairs(owner, req.pairs.length, res, 'text_2');
+    await this.rateLimits.consumePairs(tenant, req.pairs.length, 'text_2');
     // One sync request per distinct first text (one-to-many is one request).
     const groups = new Map<string, number[]>();
     req.pairs.forEach(([a], i) => groups.set(a, [...(groups.get(a) ?? []), i]));
@@ -75,7 +74,7 @@ export class CompatService {
           query,
           documents: idx.map((i) => req.pairs[i][1]),
           options: req.options,
-          owner,
+          schedule: requestSchedule(tenant),
         });
         idx.forEach((i, k) => (scores[i] = rankingScore(out.scores[k])));
         tokens += out.tokens;

@@ -1,4 +1,4 @@
-import { ApiError } from '@rerank/jobs';
+import { ApiError, ValidationError } from '@rerank/jobs';
 
 /**
  * An error in Hugging Face TEI's shape, `{error, error_type}`, with TEI's status codes:
@@ -9,22 +9,27 @@ export class TeiError extends ApiError {
     status: number,
     readonly errorType: 'validation' | 'empty' | 'tokenizer' | 'overloaded' | 'backend' | 'unhealthy',
     message: string,
+    /** The headers of the error it stands for (Retry-After, RateLimit-*). */
+    headers: Record<string, string> = {},
   ) {
-    super(status, `tei_${errorType}`, message);
+    super(status, `tei_${errorType}`, message, { headers });
   }
 
   teiBody(): { error: string; error_type: string } {
     return { error: this.message, error_type: this.errorType };
   }
 
-  /** Our error (from validation or scoring) as TEI reports that kind of failure. */
-  static from(e: ApiError): TeiError {
-    if (e instanceof TeiError) return e;
-    if (e.status === 400 && /must not be empty|the list is empty/.test(e.message)) return new TeiError(400, 'empty', e.message);
-    if (e.status === 400 || e.status === 413) return new TeiError(413, 'validation', e.message);
-    if (e.status === 429) return new TeiError(429, 'overloaded', e.message);
-    if (e.status === 503 || e.status === 504) return new TeiError(503, 'unhealthy', e.message);
-    if (e.status >= 500) return new TeiError(424, 'backend', e.message);
-    return new TeiError(e.status, 'validation', e.message);
+  /** Our error (from validation or scoring) as TEI reports that kind of failure; null for an error of no known kind (a bug). */
+  static from(thrown: unknown): TeiError | null {
+    if (thrown instanceof TeiError) return thrown;
+    if (thrown instanceof ValidationError)
+      return thrown.kind === 'empty' ? new TeiError(400, 'empty', thrown.message) : new TeiError(413, 'validation', thrown.message);
+    if (!(thrown instanceof ApiError)) return null;
+    const { status, message, headers } = thrown;
+    if (status === 400 || status === 413) return new TeiError(413, 'validation', message, headers);
+    if (status === 429) return new TeiError(429, 'overloaded', message, headers);
+    if (status === 503 || status === 504) return new TeiError(503, 'unhealthy', message, headers);
+    if (status >= 500) return new TeiError(424, 'backend', message, headers);
+    return new TeiError(status, 'validation', message, headers);
   }
 }

@@ -5,11 +5,11 @@
  * under `batchSize` rows and `maxBatchTokens` padded tokens, see score-pipeline.ts). Each device
  * keeps LANES_PER_DEVICE runs in flight; when one ends, the scheduler picks what runs next:
  *
- * 1. Class first: the lowest `priority` with pending work (PRIORITY_INTERACTIVE, synchronous
- *    requests, ahead of PRIORITY_DEFAULT, job shards). Classes are strict.
+ * 1. Class first: interactive work (synchronous requests) ahead of batch work (job shards) while
+ *    it has pending batches. Classes are strict.
  * 2. Within a class, the tenant with the least virtual time, then within it the group (a job; a
- *    call without a group is a group of its own; a call without a tenant belongs to the default
- *    tenant) with the least virtual time, then that group's earliest call. A run charges each call
+ *    call without a group is a group of its own; a call without a tenant belongs to SHARED_TENANT)
+ *    with the least virtual time, then that group's earliest call. A run charges each call
  *    in it its own padded tokens (rows × width): to its tenant's virtual time (tenants weigh the
  *    same) and to its group's divided by the group's `weight`. A tenant or group that becomes
  *    active starts at max(its own virtual time, the least among the other active ones − a credit)
@@ -36,15 +36,13 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { type BatchLimits, chunkRanges, paddedLength, planBatches } from '../batching/batch-plan';
 import { ModelRunError, OutOfMemoryError, RerankerArgumentError } from '../errors';
 import type { EncodedPair } from '../sequences/encoded-pair';
-import type { BatchStats } from '../types';
+import { type BatchStats, SHARED_TENANT, type WorkClass } from '../types';
 import { DeviceRunError, type DeviceSession, type RunOutput } from './device-session';
 import { FairLevel, FairMember } from './fair-share';
 import type { ScoreTask } from './score-pipeline';
 
-/** Priority class of a synchronous request's batches: ahead of job shards. */
-export const PRIORITY_INTERACTIVE = 0;
-/** Priority class of a call that names none (a job shard, the CLI). */
-export const PRIORITY_DEFAULT = 1;
+/** The order of the classes (step 1 of the header). */
+const CLASS_RANK: Record<WorkClass, number> = { interactive: 0, batch: 1 };
 
 /** Runs posted to a device thread at once: one computing, one ready behind it, so the thread never waits on the main thread. */
 export const LANES_PER_DEVICE = 2;
@@ -58,8 +56,12 @@ export interface RunRecord {
   parts: { call: number; label?: string; rows: number }[];
 }
 
-/** Device time a tenant back from idle may run ahead of the others before they share (the header's step 2). */
-export const TENANT_CREDIT_MS = 2000;
+/**
+ * The one fairness credit: device time a tenant back from idle may run ahead of the others before
+ * they share (the header's step 2). The job system's queue sizes its credit with it too
+ * (ARCHITECTURE.md, "The fairness model"): a job of a few seconds runs ahead whole.
+ */
+export const TENANT_CREDIT_MS = 4000;
 
 export interface SchedulerOptions {
   /** Told about each run as it is dispatched (tests: the order and merging of runs). */
@@ -112,7 +114,7 @@ class Call {
   constructor(
     readonly id: number,
     readonly task: ScoreTask,
-    readonly priority: number,
+    readonly workClass: WorkClass,
     readonly tenant: TenantMember,
     readonly group: FairMember,
     readonly settle: { resolve: (s: Float64Array) => void; reject: (e: Error) => void },
@@ -138,7 +140,7 @@ export class DeviceScheduler {
   private readonly rates = new Map<DeviceSession, DeviceRate>();
   private readonly now: () => number;
   private readonly tenantCreditMs: number;
-  private readonly classes = new Map<number, FairLevel<TenantMember>>();
+  private readonly classes = new Map<WorkClass, FairLevel<TenantMember>>();
   private readonly calls = new Set<Call>();
   private nextId = 0;
 
@@ -156,22 +158,22 @@ export class DeviceScheduler {
 
   /** Scores a call's pairs on the shared devices; `columns` scores per pair, in input order. */
   async score(task: ScoreTask): Promise<Float64Array> {
-    const { priority, tenant, group, weight } = checkSchedule(task);
+    const { workClass, tenant, group, weight } = checkSchedule(task);
     if (task.count === 0) return new Float64Array(0);
     if (this.devices.length === 0) throw new Error('DeviceScheduler: no devices to run on');
     const id = this.nextId++;
-    let cls = this.classes.get(priority);
+    let cls = this.classes.get(workClass);
     if (!cls) {
       cls = new FairLevel((key) => new TenantMember(key));
-      this.classes.set(priority, cls);
+      this.classes.set(workClass, cls);
     }
-    const t = cls.member(tenant ?? '');
+    const t = cls.member(tenant);
     const g = t.groups.member(group ?? `\0call ${id}`);
     g.weight = weight;
     t.live++;
     g.live++;
     return new Promise<Float64Array>((resolve, reject) => {
-      const call = new Call(id, task, priority, t, g, { resolve, reject });
+      const call = new Call(id, task, workClass, t, g, { resolve, reject });
       this.calls.add(call);
       void this.produce(call);
     });
@@ -227,7 +229,11 @@ export class DeviceScheduler {
   private order(): Call[] {
     const ready = [...this.calls].filter((c) => c.hasWork);
     return ready.sort(
-      (a, b) => a.priority - b.priority || FairLevel.compare(a.tenant, b.tenant) || FairLevel.compare(a.group, b.group) || a.id - b.id,
+      (a, b) =>
+        CLASS_RANK[a.workClass] - CLASS_RANK[b.workClass] ||
+        FairLevel.compare(a.tenant, b.tenant) ||
+        FairLevel.compare(a.group, b.group) ||
+        a.id - b.id,
     );
   }
 
@@ -301,7 +307,7 @@ export class DeviceScheduler {
   private charge(run: Run): void {
     for (const [c, rows] of run.parts) {
       const cost = rows.length * run.width;
-      (this.classes.get(c.priority) as FairLevel<TenantMember>).charge(c.tenant, cost);
+      (this.classes.get(c.workClass) as FairLevel<TenantMember>).charge(c.tenant, cost);
       c.tenant.groups.charge(c.group, cost);
     }
   }
@@ -390,7 +396,7 @@ export class DeviceScheduler {
     const ready = call.hasWork;
     if (ready === call.ready) return;
     call.ready = ready;
-    const tenants = this.classes.get(call.priority) as FairLevel<TenantMember>;
+    const tenants = this.classes.get(call.workClass) as FairLevel<TenantMember>;
     const { groups } = call.tenant;
     // The credit a newly active group may start behind the clock: one batch of this call's padded
     // tokens; a newly active tenant's: what the devices run in tenantCreditMs, at least that batch.
@@ -435,13 +441,13 @@ function reportBatch(
   }
 }
 
-function checkSchedule(task: ScoreTask): { priority: number; tenant?: string; group?: string; weight: number } {
+function checkSchedule(task: ScoreTask): { workClass: WorkClass; tenant: string; group?: string; weight: number } {
   const s = task.schedule ?? {};
-  const priority = s.priority ?? PRIORITY_DEFAULT;
-  if (!Number.isFinite(priority))
-    throw new RerankerArgumentError('priority', `must be a finite number (lower runs first), got ${s.priority}`);
+  const workClass = s.class ?? 'batch';
+  if (!(workClass in CLASS_RANK))
+    throw new RerankerArgumentError('class', `must be "interactive" or "batch" (default "batch"), got ${JSON.stringify(s.class)}`);
   const weight = s.weight ?? 1;
   if (!Number.isFinite(weight) || weight <= 0)
     throw new RerankerArgumentError('weight', `must be a number above 0 (default 1), got ${s.weight}`);
-  return { priority, tenant: s.tenant, group: s.group, weight };
+  return { workClass, tenant: s.tenant ?? SHARED_TENANT, group: s.group, weight };
 }

@@ -1,5 +1,5 @@
 /**
- * Weighted fair sharing by virtual time, one level of it (the tenants of a priority class, or the
+ * Weighted fair sharing by virtual time, one level of it (the tenants of a class, or the
  * groups of a tenant). Each member has a virtual time: the device cost it was charged divided by
  * its weight; the scheduler serves the active member with the least. A member that becomes active
  * starts at max(its own virtual time, the level's clock − a bounded credit), where the clock is the

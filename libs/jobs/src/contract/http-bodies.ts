@@ -17,9 +17,14 @@ export const REQUEST_FIELDS = {
   maxChunksPerDoc: fields.int(1, 100),
   maxTokensPerDoc: fields.int(1, 1_000_000),
   priority: fields.int(0, Number.MAX_SAFE_INTEGER),
+  /** top_k (jobs, and in job answers) and top_n (requests): results per query; the validation holds it to RERANK_MAX_TOP_K. */
+  topK: fields.int(1),
   rawScores: fields.bool(),
   truncate: fields.bool(),
 } satisfies Record<string, Field>;
+
+/** A job's top_k when its request sends none. */
+export const DEFAULT_TOP_K = 10;
 
 /** Cohere's default `max_tokens_per_doc` (v2). */
 export const COHERE_MAX_TOKENS_PER_DOC = 4096;
@@ -92,7 +97,7 @@ export const RerankRequestSchema = z
       .array(RankedDocumentSchema)
       .min(1)
       .meta({ description: 'Up to RERANK_SYNC_MAX_DOCUMENTS (default 10,000); more: 413 pointing to /v1/jobs' }),
-    top_n: opt(z.int().min(1), 'How many results, best first (default: all; at most RERANK_MAX_TOP_K)'),
+    top_n: opt(REQUEST_FIELDS.topK.schema, 'How many results, best first (default: all; at most RERANK_MAX_TOP_K)'),
     return_documents: opt(REQUEST_FIELDS.returnDocuments.schema, 'Return each document as sent with its result (default false)'),
     rank_fields: opt(
       z.array(z.string().min(1).max(256)).min(1),
@@ -197,7 +202,7 @@ export const JobRequestSchema = z
       z.array(JobQuerySchema).min(1),
       'Several queries, each with its documents or sharing top-level documents (at most RERANK_MAX_QUERIES)',
     ),
-    top_k: opt(z.int().min(1), 'Results per query (default 10, at most RERANK_MAX_TOP_K)'),
+    top_k: opt(REQUEST_FIELDS.topK.schema, `Results per query (default ${DEFAULT_TOP_K}, at most RERANK_MAX_TOP_K)`),
     return_documents: opt(REQUEST_FIELDS.returnDocuments.schema, 'Include document texts in the top-k results (default true)'),
     webhook: opt(WebhookTargetSchema, 'Called once when the job ends (see the webhooks of this document)'),
     metadata: opt(
@@ -276,7 +281,7 @@ export const JobSchema = z
     finished_at: z.iso.datetime().nullable(),
     progress: ProgressSchema,
     counts: CountsSchema,
-    top_k: z.int(),
+    top_k: REQUEST_FIELDS.topK.schema,
     timings: z.object({ queued_ms: z.int().nullable(), running_ms: z.int().nullable(), total_ms: z.int().nullable() }),
     error: JobErrorSchema,
     metadata: z.record(z.string(), z.unknown()).nullable(),
@@ -365,7 +370,7 @@ export const JobResultsSchema = z
     id: z.string(),
     object: z.literal('rerank.job.results'),
     model: z.string(),
-    top_k: z.int(),
+    top_k: REQUEST_FIELDS.topK.schema,
     metadata: z.record(z.string(), z.unknown()).nullable(),
     results: z.array(QueryResultSchema),
   })

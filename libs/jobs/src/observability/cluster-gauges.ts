@@ -5,8 +5,10 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BULL_PREFIX, modelQueues, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS } from '../queues';
-import { WorkersRegistry } from '../store/workers-registry';
+import { modelQueues, QUEUE_AGGREGATE, QUEUE_SHARDS, QUEUE_WEBHOOKS } from '../queues';
+import { BULL_PREFIX } from '../store/keys';
+import type { WorkersRegistry } from '../ports/workers-registry';
+import { RedisWorkersRegistry } from '../store/redis-workers-registry';
 import { METRIC_QUEUE_STATES } from './metric-catalogue';
 import type { Metrics } from './metrics';
 
@@ -29,7 +31,7 @@ export class ClusterGauges {
       ...models.map((model) => ({ queue: new Queue(modelQueues(model).shards, opts), name: QUEUE_SHARDS, model })),
       ...[QUEUE_AGGREGATE, QUEUE_WEBHOOKS].map((name) => ({ queue: new Queue(name, opts), name, model: '' })),
     ];
-    this.registry = new WorkersRegistry(redis);
+    this.registry = new RedisWorkersRegistry(redis);
   }
 
   /** Sets the gauges from Redis now (called before each /metrics answer). */

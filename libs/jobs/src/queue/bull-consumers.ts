@@ -7,22 +7,45 @@ import type { RerankConfig } from '../config';
 import {
   type AggregateJobData,
   modelQueues,
+  parseShardJobId,
   QUEUE_AGGREGATE,
   QUEUE_SHARDS,
   QUEUE_WEBHOOKS,
   type ScoringJobData,
+  type ShardJobData,
   type ShardReturn,
   type SyncReturn,
   type WebhookJobData,
 } from '../queues';
 import { createRedis } from '../redis';
 import { workerQueueOptions } from './bull-flow';
-import type { AggregationTask, QueueConsumer, WebhookTask } from './scoring-queue';
+import {
+  type AggregationTask,
+  PermanentTaskError,
+  type QueueConsumer,
+  SHARD_FAILURE_CODES,
+  type ShardFailure,
+  type ShardFailureCode,
+  type WebhookTask,
+} from '../ports/scoring-queue';
 import { tenantSlots } from './tenant-slot';
 
-/** Thrown by a handler: fail the queue job now, without its remaining attempts. */
-export class PermanentTaskError extends Error {
-  override readonly name = 'PermanentTaskError';
+/** A scoring task's failure as BullMQ stores it (the job's failedReason): `<code>: <message>`. */
+export function encodeFailure(code: ShardFailureCode, message: string): string {
+  return `${code}: ${message}`;
+}
+
+/** A failedReason back as code and message; one the queue wrote itself (stalled too often) is 'queue'. */
+export function decodeFailure(reason: string): Pick<ShardFailure, 'code' | 'message'> {
+  const cut = reason.indexOf(': ');
+  const code = reason.slice(0, cut) as ShardFailureCode;
+  return cut > 0 && SHARD_FAILURE_CODES.includes(code) ? { code, message: reason.slice(cut + 2) } : { code: 'queue', message: reason };
+}
+
+/** A scoring handler's error with its code in the message; a PermanentTaskError fails the task now. */
+function scoringFailure(e: unknown): Error {
+  if (e instanceof PermanentTaskError) return new UnrecoverableError(encodeFailure(e.code, e.message));
+  return new Error(encodeFailure('scoring_failed', e instanceof Error ? e.message : String(e)), { cause: e });
 }
 
 export interface ConsumerOptions {
@@ -41,7 +64,7 @@ interface RawOptions<D> {
   onFailed?: (job: Job<D>, e: Error) => void;
 }
 
-/** A BullMQ Worker running `handler` on each job of `queue` (a PermanentTaskError fails the job for good). */
+/** A BullMQ Worker running `handler` on each job of `queue`. */
 function bullWorker<D, R>(
   config: RerankConfig,
   queue: string,
@@ -49,23 +72,12 @@ function bullWorker<D, R>(
   options: RawOptions<D>,
   autorun = true,
 ): Worker<D, R> {
-  const worker = new Worker<D, R>(
-    queue,
-    async (job) => {
-      try {
-        return await handler(job);
-      } catch (e) {
-        if (e instanceof PermanentTaskError) throw new UnrecoverableError(e.message);
-        throw e;
-      }
-    },
-    {
-      connection: createRedis(config.redisUrl, { blocking: true, name: options.name }),
-      concurrency: options.concurrency,
-      autorun,
-      ...workerQueueOptions(config),
-    },
-  );
+  const worker = new Worker<D, R>(queue, handler, {
+    connection: createRedis(config.redisUrl, { blocking: true, name: options.name }),
+    concurrency: options.concurrency,
+    autorun,
+    ...workerQueueOptions(config),
+  });
   if (options.onError) worker.on('error', options.onError);
   else worker.on('error', () => undefined);
   const onFailed = options.onFailed;
@@ -98,15 +110,21 @@ export function consumeShards(
   models: readonly string[],
   handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
   options: Omit<ConsumerOptions, 'concurrency'> & {
-    /** Whether the shard at the head of the queue (its BullMQ job id) may take the tenant slot. */
-    admitToTenantSlot?: (shardJobId: string) => Promise<boolean>;
+    /** Whether the shard at the head of the queue may take a tenant slot. */
+    admitToTenantSlot?: (shard: ShardJobData) => boolean;
   },
 ): QueueConsumer {
   const { admitToTenantSlot, ...rest } = options;
   const opts = { ...rest, onFailed: described<ScoringJobData>(options.onFailed) };
   const consumers = models.flatMap((model) => {
     const names = modelQueues(model);
-    const score = (job: Job<ScoringJobData>) => handler(job.data);
+    const score = async (job: Job<ScoringJobData>) => {
+      try {
+        return await handler(job.data);
+      } catch (e) {
+        throw scoringFailure(e);
+      }
+    };
     // Shards in the fixed slots: the tenant slots work only while all of them are busy.
     let busy = 0;
     const fixedSlot = async (job: Job<ScoringJobData>) => {
@@ -129,7 +147,7 @@ export function consumeShards(
       }),
     ];
     if (config.workerTenantSlots && admitToTenantSlot) {
-      const worker = bullWorker<ScoringJobData, ShardReturn | SyncReturn>(
+      const worker = bullWorker<ShardJobData, ShardReturn | SyncReturn>(
         config,
         names.shards,
         score,
@@ -166,8 +184,9 @@ function aggregationTask(job: Job<AggregateJobData>): AggregationTask {
     maxAttempts: job.opts.attempts ?? 1,
     failedShards: async () =>
       Object.entries(await job.getFailedChildrenValues()).map(([key, reason]) => ({
-        shard: /-s(\d+)$/.exec(key)?.[1] ?? '?',
-        reason: String(reason),
+        // The child's key ends in its BullMQ id, `<job>-s<n>` (shardJobId).
+        shard: String(parseShardJobId(key.slice(key.lastIndexOf(':') + 1))?.n ?? '?'),
+        ...decodeFailure(String(reason)),
       })),
     shardResults: async () => Object.values(await job.getChildrenValues<ShardReturn>()),
     removePendingShards: () => job.removeUnprocessedChildren(),

@@ -7,7 +7,6 @@ import type { FlowJob, JobsOptions, Queue } from 'bullmq';
 import type { RerankConfig } from '../config';
 import {
   type AggregateJobData,
-  BULL_PREFIX,
   QUEUE_AGGREGATE,
   modelQueues,
   SHARD_PRIORITY,
@@ -17,6 +16,8 @@ import {
   type WebhookJobData,
   webhookJobId,
 } from '../queues';
+import { BULL_PREFIX } from '../store/keys';
+import type { Schedule } from '../schedule';
 import type { ShardPlan } from '../sharding';
 
 /** `priority`: the shard's BullMQ priority (shard-priority.ts; SHARD_PRIORITY when not given). */
@@ -35,12 +36,13 @@ export function shardJobOptions(config: RerankConfig, jobId: string, n: number, 
   };
 }
 
-/** `priorities[n]`: shard n's BullMQ priority (shardPriorities); all SHARD_PRIORITY when not given. */
+/** Each shard carries the job's `schedule`; `priorities[n]`: shard n's BullMQ priority (fair-queue.ts); all SHARD_PRIORITY when not given. */
 export function buildFlow(
   config: RerankConfig,
   jobId: string,
   model: string,
   shards: readonly ShardPlan[],
+  schedule: Schedule,
   priorities?: readonly number[],
 ): FlowJob {
   const data: AggregateJobData = { jobId };
@@ -58,7 +60,7 @@ export function buildFlow(
     },
     children: shards.map((s, n) => {
       // Placement: only workers serving this model consume its shard queue.
-      const child: ShardJobData = { kind: 'shard', jobId, n, model, q: s.q, idx: s.idx };
+      const child: ShardJobData = { kind: 'shard', jobId, n, model, q: s.q, idx: s.idx, schedule };
       return {
         name: 'shard',
         queueName: modelQueues(model).shards,

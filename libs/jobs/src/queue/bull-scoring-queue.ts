@@ -8,7 +8,6 @@ import type { Redis } from 'ioredis';
 import type { RerankConfig } from '../config';
 import {
   type AggregateJobData,
-  BULL_PREFIX,
   modelQueues,
   QUEUE_AGGREGATE,
   QUEUE_WEBHOOKS,
@@ -18,11 +17,23 @@ import {
   type TerminalStatus,
   type WebhookJobData,
 } from '../queues';
+import { BULL_PREFIX } from '../store/keys';
 import { createRedis } from '../redis';
 import type { ShardPlan } from '../sharding';
+import { decodeFailure } from './bull-consumers';
 import { buildFlow, enqueueWebhook } from './bull-flow';
-import type { JobSchedule, ScoringQueue, SyncOutcome, WebhookQueue } from './scoring-queue';
+import type { ScoringQueue, SyncOutcome, WebhookQueue } from '../ports/scoring-queue';
+import type { Schedule } from '../schedule';
 import { FairShardTags } from './fair-queue';
+
+/**
+ * The sync queue's order from a request's weight: weight 1 (Cohere's priority 0) no BullMQ priority,
+ * ahead of every other; weight 1 / (1 + p) BullMQ priority p (1..9), lower first.
+ */
+export function syncBullPriority(weight: number): number | undefined {
+  const p = Math.round(1 / weight) - 1;
+  return p <= 0 ? undefined : p;
+}
 
 /** Webhook deliveries on BullMQ (the aggregator's WebhookQueue). */
 export class BullWebhookQueue implements WebhookQueue {
@@ -52,6 +63,14 @@ interface ModelQueues {
   syncEvents: Promise<QueueEvents> | null;
 }
 
+export interface BullScoringQueueOptions {
+  /**
+   * The one fairness credit in characters for a model's queue: what its devices score in the engine's
+   * TENANT_CREDIT_MS, at the throughput its workers report (ModelsService.creditChars); none: no credit.
+   */
+  creditChars?: (model: string) => number;
+}
+
 export class BullScoringQueue implements ScoringQueue {
   private readonly perModel = new Map<string, ModelQueues>();
   private readonly aggregate: Queue<AggregateJobData>;
@@ -64,6 +83,7 @@ export class BullScoringQueue implements ScoringQueue {
   constructor(
     private readonly redis: Redis,
     private readonly config: RerankConfig,
+    private readonly options: BullScoringQueueOptions = {},
   ) {
     const opts = { connection: redis, prefix: BULL_PREFIX };
     this.aggregate = new Queue<AggregateJobData>(QUEUE_AGGREGATE, opts);
@@ -104,7 +124,7 @@ export class BullScoringQueue implements ScoringQueue {
   }
 
   /** Adds a job's flow; gives up after the command timeout so a request never hangs on a Redis that is gone. */
-  async addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: JobSchedule = {}): Promise<void> {
+  async addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: Schedule): Promise<void> {
     const limitMs = this.config.redisCommandTimeoutMs + 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -117,9 +137,10 @@ export class BullScoringQueue implements ScoringQueue {
       const queue = () =>
         this.fair.addJob(
           this.queues(model).shards,
-          { jobId, owner: schedule.owner ?? '', shards, ...(schedule.priority !== undefined ? { priority: schedule.priority } : {}) },
+          { jobId, schedule, shards },
+          this.options.creditChars?.(model) ?? 0,
           async (priorities) => {
-            await this.flows.add(buildFlow(this.config, jobId, model, shards, priorities));
+            await this.flows.add(buildFlow(this.config, jobId, model, shards, schedule, priorities));
           },
         );
       await Promise.race([queue(), timeout]);
@@ -128,7 +149,8 @@ export class BullScoringQueue implements ScoringQueue {
     }
   }
 
-  async addSyncShard(data: SyncJobData, priority?: number): Promise<string> {
+  async addSyncShard(data: SyncJobData): Promise<string> {
+    const priority = data.schedule ? syncBullPriority(data.schedule.weight) : undefined;
     const opts = {
       attempts: 1,
       removeOnComplete: { age: 60 },
@@ -152,7 +174,7 @@ export class BullScoringQueue implements ScoringQueue {
       return { state: 'completed', value: (await job.waitUntilFinished(await this.syncEvents(entry.model), timeoutMs)) as SyncReturn };
     } catch (e) {
       const state = await job.getState().catch(() => 'unknown');
-      if (state === 'failed') return { state: 'failed', error: (e as Error).message };
+      if (state === 'failed') return { state: 'failed', error: decodeFailure((e as Error).message).message };
       return { state: 'timeout', active: state === 'active' };
     }
   }

@@ -4,20 +4,19 @@
  * shards and the new job's are tagged again as one sequence, under a short per-(queue, tenant) lock
  * so two API replicas adding jobs for one tenant never tag from the same stale snapshot. Re-tagging
  * moves a shard inside BullMQ's prioritized set the way BullMQ's own changePriority does (a Lua
- * script over its layout in bullmq 5: score = priority × 2^32 + arrival counter), in one script for
- * all of them; a shard a worker took meanwhile is skipped.
+ * script over its layout, bull-internals.ts: score = priority × 2^32 + arrival counter), in one
+ * script for all of them; a shard a worker took meanwhile is skipped.
  */
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseShardJobId, shardJobId } from '../queues';
+import type { Schedule } from '../schedule';
 import type { ShardPlan } from '../sharding';
 import { keys } from '../store/keys';
-import { runScript, SCRIPTS } from '../store/scripts';
-import { costFactor, type FairShard, newcomerStart, shardCost, tagAt, tenantTags, virtualTime } from './shard-priority';
-
-/** The tenant of jobs queued without an owner (no API keys configured: everyone shares one). */
-export const SHARED_TENANT = 'open';
+import { runScript } from '../store/scripts';
+import { prioritizedKeys } from './bull-internals';
+import { creditUnits, type FairShard, newcomerStart, shardCost, tagAt, tenantTags, virtualTime } from './shard-priority';
 /** How long a tenant's hash of waiting shards lives after its last job was added. */
 const FAIR_TTL_SECONDS = 86400;
 /** A re-tagging holds its tenant's lock at most this long (a replica that died frees it by then). */
@@ -26,11 +25,9 @@ const LOCK_MS = 5000;
 /** What a new job brings to its tenant's sequence. */
 export interface FairJob {
   jobId: string;
-  /** The tenant (the job's owner). */
-  owner: string;
+  /** Its tenant and weight. */
+  schedule: Schedule;
   shards: readonly ShardPlan[];
-  /** Cohere's scale, 0 the most urgent. */
-  priority?: number;
 }
 
 /** A shard's entry in its tenant's hash: `cost factor queuedAt`. */
@@ -53,15 +50,17 @@ export class FairShardTags {
 
   /**
    * Tags a new job's shards and re-tags its tenant's waiting ones, then `add`s the job with its
-   * shards' priorities (priorities[n] for shard n) while the tenant's lock is held.
+   * shards' priorities (priorities[n] for shard n) while the tenant's lock is held. `creditChars`:
+   * the fairness credit in characters (what the model's devices score in TENANT_CREDIT_MS).
    */
-  async addJob(queue: Queue, job: FairJob, add: (priorities: number[]) => Promise<void>): Promise<void> {
-    const owner = job.owner || SHARED_TENANT;
-    const hash = keys.fairShards(queue.name, owner);
-    const lock = keys.fairLock(queue.name, owner);
-    const token = await this.lock(lock, `${queue.name} of tenant ${owner}`);
+  async addJob(queue: Queue, job: FairJob, creditChars: number, add: (priorities: number[]) => Promise<void>): Promise<void> {
+    const { tenant } = job.schedule;
+    const hash = keys.fairShards(queue.name, tenant);
+    const lock = keys.fairLock(queue.name, tenant);
+    const token = await this.lock(lock, `${queue.name} of tenant ${tenant}`);
     try {
-      const reply = (await runScript(this.redis, SCRIPTS.fairWaiting, [hash, queue.keys.prioritized], [])) as (string | number)[];
+      const bull = prioritizedKeys(queue);
+      const reply = (await runScript(this.redis, 'fair-waiting', [hash, bull.prioritized], [])) as (string | number)[];
       const head = Number(reply[0]);
       const finish = Number(reply[1]);
       const waiting: FairShard[] = [];
@@ -78,9 +77,11 @@ export class FairShardTags {
       // A tenant with shards waiting keeps its place; a tenant without starts near the queue's head.
       const queueHead = head < 0 ? null : head;
       const start =
-        waiting.length > 0 ? Math.max(virtualTime(queueHead), tenantHead) : newcomerStart(queueHead, finish < 0 ? null : finish);
+        waiting.length > 0
+          ? Math.max(virtualTime(queueHead), tenantHead)
+          : newcomerStart(queueHead, finish < 0 ? null : finish, creditUnits(creditChars));
       const queuedAt = Date.now();
-      const factor = costFactor(job.priority);
+      const factor = 1 / job.schedule.weight;
       const fresh: FairShard[] = job.shards.map((s, n) => ({
         id: shardJobId(job.jobId, n),
         job: job.jobId,
@@ -94,12 +95,12 @@ export class FairShardTags {
       await add(fresh.map((s) => byId.get(s.id) as number));
       const moves = tags.filter((t) => current.has(t.id) && current.get(t.id) !== t.tag);
       const total = [...waiting, ...fresh].reduce((sum, s) => sum + s.cost, 0);
-      const args: (string | number)[] = [queue.toKey(''), FAIR_TTL_SECONDS, tagAt(start, total), moves.length];
+      const args: (string | number)[] = [bull.jobPrefix, FAIR_TTL_SECONDS, tagAt(start, total), moves.length];
       for (const t of moves) args.push(t.id, t.tag);
       for (const s of fresh) args.push(s.id, entry(s));
-      await runScript(this.redis, SCRIPTS.fairRetag, [hash, queue.keys.prioritized, queue.keys.pc], args);
+      await runScript(this.redis, 'fair-retag', [hash, bull.prioritized, bull.counter], args);
     } finally {
-      await runScript(this.redis, SCRIPTS.fairUnlock, [lock], [token]).catch(() => undefined);
+      await runScript(this.redis, 'fair-unlock', [lock], [token]).catch(() => undefined);
     }
   }
 

@@ -28,15 +28,8 @@ import { SHARD_PRIORITY } from '../queues';
 
 /** BullMQ's largest priority. */
 export const MAX_BULL_PRIORITY = 2 ** 21;
-/** Job priorities above this weigh as this. */
-export const MAX_JOB_PRIORITY = 9;
 /** Characters per unit of virtual time. */
 export const COST_UNIT_CHARS = 4096;
-
-/** A job's cost factor from Cohere's priority: 1 + p (p clamped to 0..MAX_JOB_PRIORITY), i.e. weight 1 / (1 + p). */
-export function costFactor(priority = 0): number {
-  return 1 + Math.min(MAX_JOB_PRIORITY, Math.max(0, Math.floor(priority)));
-}
 
 /** A shard's cost as a fraction of work (characters; at least 1 so an empty shard still counts). */
 export function shardCost(chars: number): number {
@@ -53,7 +46,7 @@ export interface FairShard {
   n: number;
   /** Characters (shardCost). */
   cost: number;
-  /** The job's cost factor (costFactor of its priority). */
+  /** The job's cost factor: 1 / its schedule's weight. */
   factor: number;
   /** When the job was queued (ms): the older job wins ties. */
   queuedAt: number;
@@ -75,13 +68,23 @@ export function virtualTime(head: number | null): number {
   return Math.max(1, head ?? SHARD_PRIORITY);
 }
 
-/** How far (units of virtual time) a tenant without waiting shards may start from the queue's head, either way. */
-export const NEWCOMER_CREDIT_UNITS = 64;
+/**
+ * The throughput a model's queue assumes until one of its workers has reported its own (a worker
+ * measures over a few seconds of busy time): 65,536 characters a second, a MiniLM-size encoder on
+ * two CPU threads. Over TENANT_CREDIT_MS (4 s) that is a credit of 64 units.
+ */
+export const ASSUMED_CHARS_PER_SECOND = 65536;
+
+/** The credit in units of virtual time: `creditChars` (the one fairness credit in characters, see fair-queue.ts) over COST_UNIT_CHARS. */
+export function creditUnits(creditChars: number): number {
+  return Math.max(0, Math.floor(creditChars / COST_UNIT_CHARS));
+}
 
 /**
  * Where a tenant without waiting shards starts. `head` is the first waiting shard's priority (null:
  * the queue is empty, so SHARD_PRIORITY), `finish` the tag after the tenant's previous sequence
- * (null: none recorded). It starts at `finish`, kept within NEWCOMER_CREDIT_UNITS of the head:
+ * (null: none recorded), `credit` the fairness credit in units. It starts at `finish`, kept within
+ * the credit of the head:
  * - at most that far ahead of it, so a tenant back from idle catches up a bounded share: its new
  *   job's first shards come before the head, where a worker's tenant slots take them at once
  *   (tenant-slot.ts), instead of after the shards of the tenant being served;
@@ -89,10 +92,10 @@ export const NEWCOMER_CREDIT_UNITS = 64;
  * A stream of small jobs cannot keep jumping the queue: its finish advances with what it ran.
  * BullMQ's lowest priority, 1, also bounds the credit.
  */
-export function newcomerStart(head: number | null, finish: number | null): number {
+export function newcomerStart(head: number | null, finish: number | null, credit: number): number {
   if (head === null) return SHARD_PRIORITY;
-  const ahead = Math.max(1, head - NEWCOMER_CREDIT_UNITS);
-  return finish === null ? ahead : Math.min(Math.max(finish, ahead), head + NEWCOMER_CREDIT_UNITS);
+  const ahead = Math.max(1, head - credit);
+  return finish === null ? ahead : Math.min(Math.max(finish, ahead), head + credit);
 }
 
 /**

@@ -8,14 +8,17 @@
  * queue. So while every fixed slot is busy, the slots look at the shard BullMQ would hand out next
  * every TENANT_SLOT_POLL_MS, and again as soon as one of them frees; when `admit` lets that shard's
  * tenant in, a slot takes the next shard (BullMQ's manual fetch: getNextJob, then processJob,
- * which records the result or the failure as the fixed slots do; the lock is extended here). The
+ * which records the result or the failure as the fixed slots do; the lock is extended here; what
+ * this needs of BullMQ's internals is in bull-internals.ts). The
  * device scheduler then shares the device between the tenants. Another worker may take that shard
  * first; a slot then holds whatever came next: a worker never reserves more than its fixed slots
  * and these.
  */
-import { type Job, type Worker } from 'bullmq';
+import { Job, type Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import type { QueueConsumer } from './scoring-queue';
+import type { QueueConsumer } from '../ports/scoring-queue';
+import type { ShardJobData } from '../queues';
+import { nextJobId, processFetchedJob } from './bull-internals';
 
 /** How often a worker with every fixed slot busy looks at its queue's next shard (besides when a tenant slot frees). */
 export const TENANT_SLOT_POLL_MS = 200;
@@ -23,8 +26,8 @@ export const TENANT_SLOT_POLL_MS = 200;
 export interface TenantSlotOptions {
   /** Whether every fixed slot of the worker is busy (otherwise BullMQ's own fetch takes the head). */
   full: () => boolean;
-  /** Whether a tenant slot may take the queue's next shard, given its BullMQ job id. */
-  admit: (shardJobId: string) => Promise<boolean>;
+  /** Whether a tenant slot may take the queue's next shard, given the shard as queued (its schedule names its tenant). */
+  admit: (shard: ShardJobData) => boolean;
   /** The lock duration the queue's workers use (RERANK_LOCK_DURATION_MS). */
   lockDurationMs: number;
   onError: (e: Error) => void;
@@ -34,42 +37,42 @@ export interface TenantSlotOptions {
  * Runs `size` tenant slots on `worker`, a BullMQ Worker made with `autorun: false` on the queue of
  * the fixed slots.
  */
-export function tenantSlots<D, R>(worker: Worker<D, R>, size: number, options: TenantSlotOptions): QueueConsumer {
+export function tenantSlots<R>(worker: Worker<ShardJobData, R>, size: number, options: TenantSlotOptions): QueueConsumer {
   const held = new Set<Promise<void>>();
   let pumping: Promise<void> | null = null;
   let closing = false;
+  /** The last head read: it stays the head while it is refused, so polls need not read it again. */
+  let lastHead: { id: string; data: ShardJobData } | undefined;
 
-  /**
-   * The shard BullMQ hands out next: the oldest of the plain wait list (where a shard back from a
-   * stalled worker waits), else the first of the prioritized set (every shard queued by a job).
-   */
-  const nextShardId = async (): Promise<string | undefined> => {
-    const client = await worker.client;
-    // Sent together: one round trip.
-    const [waiting, prioritized] = await Promise.all([
-      client.lrange(worker.keys.wait, -1, -1),
-      client.zrange(worker.keys.prioritized, 0, 0),
-    ]);
-    return waiting[0] ?? prioritized[0];
+  /** The next shard as queued (BullMQ's public Job.fromId), or undefined when none waits or it went meanwhile. */
+  const nextShard = async (): Promise<ShardJobData | undefined> => {
+    const id = await nextJobId(worker as Worker);
+    if (id === undefined) return undefined;
+    if (lastHead?.id !== id) {
+      const job = await Job.fromId<ShardJobData, R>(worker, id);
+      if (!job) return undefined;
+      lastHead = { id, data: job.data };
+    }
+    return lastHead.data;
   };
 
   /** That shard, moved to active for this slot, if `admit` lets it in. */
-  const fetchAdmitted = async (): Promise<{ job: Job<D, R>; token: string } | undefined> => {
-    const head = await nextShardId();
-    if (head === undefined || closing || !(await options.admit(head)) || closing) return undefined;
+  const fetchAdmitted = async (): Promise<{ job: Job<ShardJobData, R>; token: string } | undefined> => {
+    const head = await nextShard();
+    if (head === undefined || closing || !options.admit(head)) return undefined;
     const token = `${worker.id}:slot:${randomUUID()}`;
     const job = await worker.getNextJob(token, { block: false });
     return job && { job, token };
   };
 
-  const work = async (job: Job<D, R>, token: string): Promise<void> => {
+  const work = async (job: Job<ShardJobData, R>, token: string): Promise<void> => {
     const renew = setInterval(
       () => void job.extendLock(token, options.lockDurationMs).catch(options.onError),
       Math.max(100, options.lockDurationMs / 2),
     );
     try {
       // Completion or failure is recorded as for a fixed slot; no next job is fetched with it.
-      await worker.processJob(job, token, () => false);
+      await processFetchedJob(worker, job, token);
     } finally {
       clearInterval(renew);
     }

@@ -1,9 +1,9 @@
 /**
  * The Redis key schema: every key the service writes outside BullMQ's own, in one place. Only the
- * repositories (this folder), the rate limiter and the backpressure gauge use it; nothing else
- * spells a key.
+ * Redis adapters (this folder and ../queue) use it; nothing else spells a key (the libs/jobs barrel
+ * does not export it).
  *
- *   rerank:job:<id>            hash   the job (fields: JOB_FIELDS in job-repository.ts)
+ *   rerank:job:<id>            hash   the job (fields: JOB_FIELDS in job-hash.ts)
  *   rerank:job:<id>:layout     string JSON {queries:[{id,text,set}], sets:[{offset,count}]}
  *   rerank:job:<id>:docs       hash   flat document index -> text (deleted once the job ends)
  *   rerank:job:<id>:docids     string JSON list of document ids (only when some were given)
@@ -90,16 +90,7 @@ export function jobIdOfKey(key: string): string | null {
   return rest.includes(':') || rest.includes('{') ? null : rest;
 }
 
-/** Every key of a job (for TTLs and clean-up). */
+/** Every key of a job's record, progress and results (its texts, `keys.docs`, are the document store's). */
 export function jobKeys(id: string): string[] {
-  return [
-    keys.job(id),
-    keys.layout(id),
-    keys.docs(id),
-    keys.docIds(id),
-    keys.progress(id),
-    keys.runs(id),
-    keys.result(id),
-    keys.scores(id),
-  ];
+  return [keys.job(id), keys.layout(id), keys.docIds(id), keys.progress(id), keys.runs(id), keys.result(id), keys.scores(id)];
 }

@@ -1,7 +1,7 @@
 import type { DecoderPartLengths, Family, Truncation } from '@rerank/engine';
 import type { Limits } from '../config';
 import type { CompressionOffer } from '../model-facts';
-import { invalid, overLimit } from '../errors';
+import { emptyInput, invalid, overLimit } from '../errors';
 
 export type ItemId = string | number;
 
@@ -48,7 +48,7 @@ export function pickModel(value: string | undefined, models: readonly KnownModel
 
 /** A text the contract accepted, against the configured length (413) and, unless `allowEmpty`, not blank. */
 export function checkText(v: string, field: string, limits: Limits, what: string, allowEmpty: boolean): string {
-  if (!allowEmpty && v.trim() === '') throw invalid(field, `must not be empty; send the ${what} text`);
+  if (!allowEmpty && v.trim() === '') throw emptyInput(field, `must not be empty; send the ${what} text`);
   if (v.length > limits.maxDocumentChars) {
     throw overLimit(
       field,

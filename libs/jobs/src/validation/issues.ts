@@ -6,7 +6,7 @@
  */
 import { type Field, fieldProblem } from '@rerank/engine';
 import type { z } from 'zod';
-import { invalid, type ValidationError } from '../errors';
+import { emptyInput, invalid, type ValidationError } from '../errors';
 import { describe, toCamel } from './common';
 
 type Issue = z.core.$ZodIssue;
@@ -92,13 +92,21 @@ function unknownKeyMessage(key: string, words: FieldWords | undefined, fallback:
   return `unknown field in ${words?.unknownIn ?? fallback.what}; known fields: ${known.join(', ')}`;
 }
 
-function valueMessage(issue: Issue, value: unknown, w: FieldWords): string {
-  if (w.field) return fieldProblem(w.field, value)?.message ?? `expected ${w.field.expect}, got ${describe(value)}`;
-  if (issue.code === 'custom') return issue.message;
-  if (value === undefined && w.missing) return `missing; ${w.missing}`;
-  if (Array.isArray(value) && value.length === 0 && w.empty) return `the list is empty; ${w.empty}`;
-  if (w.message) return w.message(value, issue);
-  return `expected ${w.expect ?? 'a valid value'}, got ${describe(value)}`;
+/** What is wrong with a value, and whether it is an empty list that must have items. */
+function valueProblem(issue: Issue, value: unknown, w: FieldWords): { message: string; empty: boolean } {
+  if (w.field)
+    return { message: fieldProblem(w.field, value)?.message ?? `expected ${w.field.expect}, got ${describe(value)}`, empty: false };
+  if (issue.code === 'custom') return { message: issue.message, empty: false };
+  if (value === undefined && w.missing) return { message: `missing; ${w.missing}`, empty: false };
+  if (Array.isArray(value) && value.length === 0 && w.empty) return { message: `the list is empty; ${w.empty}`, empty: true };
+  if (w.message) return { message: w.message(value, issue), empty: false };
+  return { message: `expected ${w.expect ?? 'a valid value'}, got ${describe(value)}`, empty: false };
+}
+
+/** A value's problem as a ValidationError of `field`. */
+function valueError(field: string, issue: Issue, value: unknown, w: FieldWords): ValidationError {
+  const p = valueProblem(issue, value, w);
+  return p.empty ? emptyInput(field, p.message) : invalid(field, p.message);
 }
 
 /** A value inside `body` at `path`. */
@@ -125,12 +133,14 @@ export function issueToError(raw: Issue, words: BodyWords, body: unknown): Valid
   for (let n = 1; n < issue.path.length; n++) {
     const w = words.fields[patternOf(issue.path.slice(0, n))];
     if (w?.whole)
-      return invalid(
+      return valueError(
         fieldOf(issue.path.slice(0, n)),
-        valueMessage({ ...issue, code: 'invalid_type' } as Issue, valueAt(body, issue.path.slice(0, n)), w),
+        { ...issue, code: 'invalid_type' } as Issue,
+        valueAt(body, issue.path.slice(0, n)),
+        w,
       );
   }
-  return invalid(fieldOf(issue.path), valueMessage(issue, valueAt(body, issue.path), words.fields[patternOf(issue.path)] ?? {}));
+  return valueError(fieldOf(issue.path), issue, valueAt(body, issue.path), words.fields[patternOf(issue.path)] ?? {});
 }
 
 /** The issues of `body` against `schema`, the one to report first (undefined: it fits), and the parsed body. */

@@ -12,7 +12,7 @@ export const JOB_LIST_MAX_LIMIT = 100;
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 export const JOB_LIST_PARAMS = ['limit', 'cursor', 'status', 'created_after', 'created_before'] as const;
 
-/** A position in an owner's listing: the last job of the previous page. */
+/** A position in a tenant's listing: the last job of the previous page. */
 export interface JobCursor {
   createdAt: number;
   id: string;

@@ -8,11 +8,10 @@ import { invalid, overLimit } from '../errors';
 import { describe, type JsonObject } from './common';
 import { checkText, type ItemId, readDocuments, type ValidationContext } from './documents';
 import { readEngineOptions } from './engine-options';
-import { fieldNames, JobRequestSchema, REQUEST_FIELDS, WebhookTargetSchema } from '../contract/http-bodies';
+import { DEFAULT_TOP_K, fieldNames, JobRequestSchema, REQUEST_FIELDS, WebhookTargetSchema } from '../contract/http-bodies';
 import { type BodyWords, type FieldWords, issueToError, runSchema } from './issues';
 import { commonFieldWords, parseRequest } from './request-body';
 
-export const DEFAULT_TOP_K = 10;
 export const MAX_METADATA_BYTES = 16384;
 export const DEFAULT_MAX_METADATA_DEPTH = 32;
 
@@ -49,7 +48,7 @@ export interface NormalizedJob {
   options: ScoreOverrides;
   webhook: WebhookTarget | null;
   metadata: JsonObject | null;
-  /** Cohere's scale, 0 (default) the most urgent: the job's weight among its owner's queued jobs (queue/shard-priority.ts). */
+  /** Cohere's scale, 0 (default) the most urgent: the job's weight among its tenant's jobs (schedule.ts, priorityWeight). */
   priority: number;
 }
 

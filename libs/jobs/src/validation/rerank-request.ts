@@ -26,7 +26,7 @@ export interface NormalizedRerank {
   maxTokensPerDoc?: number;
   /** Cohere v1: a long document is split into at most this many chunks that fit beside the query; its score is its best chunk's. */
   maxChunksPerDoc?: number;
-  /** Cohere v2: 0 (default) is the highest; see syncPriority for the queue mapping. */
+  /** Cohere v2: 0 (default) is the highest; the request's weight (schedule.ts, priorityWeight). */
   priority: number;
 }
 

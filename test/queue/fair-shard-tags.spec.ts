@@ -7,12 +7,12 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import {
   COST_UNIT_CHARS,
-  costFactor,
   type FairShard,
   FairShardTags,
-  keys,
+  jobSchedule,
   MAX_BULL_PRIORITY,
-  NEWCOMER_CREDIT_UNITS,
+  priorityWeight,
+  creditUnits,
   newcomerStart,
   parseShardJobId,
   SHARD_PRIORITY,
@@ -22,9 +22,12 @@ import {
   tenantTags,
   virtualTime,
 } from '@rerank/jobs';
+import { keys } from '../../libs/jobs/src/store/keys';
 import { startRedis, type TestRedis } from '../support/redis-server';
 
 const U = COST_UNIT_CHARS;
+/** A credit of 64 units (262,144 characters: a model whose devices score 65,536 characters a second, over 4 s). */
+const CREDIT = 64;
 
 /** A job's shards for the tagger: `costs[n]` characters each. */
 function shardsOf(job: string, costs: number[], factor = 1, queuedAt = 0): FairShard[] {
@@ -34,9 +37,9 @@ function shardsOf(job: string, costs: number[], factor = 1, queuedAt = 0): FairS
 const order = (tags: { id: string; tag: number }[]) => tags.map((t) => `${t.id}@${t.tag}`);
 
 describe('tenantTags (pure)', () => {
-  it("costFactor is 1 + priority, clamped to 0..9; the virtual time is the queue's head, SHARD_PRIORITY on an empty queue", () => {
-    expect([0, 1, 3, 9, 12, -1, 2.7].map(costFactor)).toEqual([1, 2, 4, 10, 10, 1, 3]);
-    expect([SHARD_PRIORITY, NEWCOMER_CREDIT_UNITS]).toEqual([100, 64]);
+  it("a job's cost factor is 1 / its weight, 1 + priority clamped to 0..9; the virtual time is the queue's head, SHARD_PRIORITY on an empty queue", () => {
+    expect([0, 1, 3, 9, 12, -1, 2.7].map((p) => 1 / priorityWeight(p))).toEqual([1, 2, 4, 10, 10, 1, 3]);
+    expect([SHARD_PRIORITY, creditUnits(64 * U), creditUnits(64 * U - 1), creditUnits(0)]).toEqual([100, 64, 63, 0]);
     expect([virtualTime(null), virtualTime(5), virtualTime(370)]).toEqual([100, 5, 370]);
   });
 
@@ -54,14 +57,19 @@ describe('tenantTags (pure)', () => {
 
   it("a tenant without waiting shards starts at its previous finish, kept within the credit of the queue's head either way", () => {
     // Empty queue: SHARD_PRIORITY, whatever its finish.
-    expect([newcomerStart(null, null), newcomerStart(null, 5000)]).toEqual([100, 100]);
+    expect([newcomerStart(null, null, CREDIT), newcomerStart(null, 5000, CREDIT)]).toEqual([100, 100]);
     // No finish recorded: the full credit ahead of the head (BullMQ's lowest priority, 1, bounds it).
-    expect([newcomerStart(500, null), newcomerStart(50, null)]).toEqual([436, 1]);
+    expect([newcomerStart(500, null, CREDIT), newcomerStart(50, null, CREDIT)]).toEqual([436, 1]);
+    // No credit (no worker has reported its throughput yet): at the head, behind the shards that tie with it.
+    expect([newcomerStart(500, null, 0), newcomerStart(500, 300, 0), newcomerStart(500, 900, 0)]).toEqual([500, 500, 500]);
     // A finish near the head stands; one far ahead of it (it has been idle) gives only the credit;
     // one far behind it (left from an earlier busy period) holds it back only the credit.
-    expect([newcomerStart(500, 480), newcomerStart(500, 530), newcomerStart(500, 300), newcomerStart(500, 900)]).toEqual([
-      480, 530, 436, 564,
-    ]);
+    expect([
+      newcomerStart(500, 480, CREDIT),
+      newcomerStart(500, 530, CREDIT),
+      newcomerStart(500, 300, CREDIT),
+      newcomerStart(500, 900, CREDIT),
+    ]).toEqual([480, 530, 436, 564]);
   });
 
   it('one job: its shards advance the sequence by their cost in units of COST_UNIT_CHARS, the sum taken exactly', () => {
@@ -107,7 +115,7 @@ describe('tenantTags (pure)', () => {
   });
 
   it("the job's priority weighs it inside its tenant: priority 1 (factor 2) gets half the work of priority 0", () => {
-    const shards = [...shardsOf('a1', [U, U, U, U], costFactor(0), 1), ...shardsOf('a2', [U, U, U, U], costFactor(1), 2)];
+    const shards = [...shardsOf('a1', [U, U, U, U], 1 / priorityWeight(0), 1), ...shardsOf('a2', [U, U, U, U], 1 / priorityWeight(1), 2)];
     expect(order(tenantTags(shards, 10))).toEqual([
       'a1-s0@10',
       'a1-s1@11',
@@ -174,14 +182,14 @@ describe('FairShardTags on Redis and BullMQ', () => {
   it("tags a new tenant's job from the virtual time now and re-tags a tenant's waiting shards when it adds a job", async () => {
     const q = queue('shards.fair1');
     const fair = new FairShardTags(redis.client, 5000);
-    await fair.addJob(q, { jobId: 'a1', owner: 'A', shards: plans([U, U, U]) }, addTo(q, 'a1'));
+    await fair.addJob(q, { jobId: 'a1', schedule: jobSchedule('A', 'a1'), shards: plans([U, U, U]) }, CREDIT * U, addTo(q, 'a1'));
     expect(await waiting(q)).toEqual(['a1-s0@100', 'a1-s1@101', 'a1-s2@102']);
     // B comes with nothing recorded: it starts the full credit (64 units) ahead of the head.
-    await fair.addJob(q, { jobId: 'b1', owner: 'B', shards: plans([U, U]) }, addTo(q, 'b1'));
+    await fair.addJob(q, { jobId: 'b1', schedule: jobSchedule('B', 'b1'), shards: plans([U, U]) }, CREDIT * U, addTo(q, 'b1'));
     expect(await waiting(q)).toEqual(['b1-s0@36', 'b1-s1@37', 'a1-s0@100', 'a1-s1@101', 'a1-s2@102']);
     // A's second job: A's waiting shards are tagged again, the new job's interleave with them
     // (not queued behind a1), B keeps its place.
-    await fair.addJob(q, { jobId: 'a2', owner: 'A', shards: plans([U, U]) }, addTo(q, 'a2'));
+    await fair.addJob(q, { jobId: 'a2', schedule: jobSchedule('A', 'a2'), shards: plans([U, U]) }, CREDIT * U, addTo(q, 'a2'));
     expect(await waiting(q)).toEqual(['b1-s0@36', 'b1-s1@37', 'a1-s0@100', 'a2-s0@101', 'a1-s1@102', 'a2-s1@103', 'a1-s2@104']);
     // Each tenant's hash: its waiting shards and `~finish`, the tag after its sequence.
     expect((await redis.client.hkeys(keys.fairShards(q.name, 'A'))).sort()).toEqual([
@@ -203,10 +211,10 @@ describe('FairShardTags on Redis and BullMQ', () => {
   it('skips and forgets a shard taken while re-tagging; shards gone before are pruned from the tenant set', async () => {
     const q = queue('shards.fair2');
     const fair = new FairShardTags(redis.client, 5000);
-    await fair.addJob(q, { jobId: 'c1', owner: 'C', shards: plans([U, U, U, U]) }, addTo(q, 'c1'));
+    await fair.addJob(q, { jobId: 'c1', schedule: jobSchedule('C', 'c1'), shards: plans([U, U, U, U]) }, CREDIT * U, addTo(q, 'c1'));
     // A worker took c1-s0 before the next add (gone from the prioritized set).
     await q.remove('c1-s0');
-    await fair.addJob(q, { jobId: 'c2', owner: 'C', shards: plans([U]) }, async (priorities) => {
+    await fair.addJob(q, { jobId: 'c2', schedule: jobSchedule('C', 'c2'), shards: plans([U]) }, CREDIT * U, async (priorities) => {
       // ... and c1-s2 while the re-tagging ran: it is not put back.
       await q.remove('c1-s2');
       await addTo(q, 'c2')(priorities);
@@ -228,8 +236,8 @@ describe('FairShardTags on Redis and BullMQ', () => {
       await addTo(q, jobId)(priorities);
     };
     await Promise.all([
-      replicas[0].addJob(q, { jobId: 'd1', owner: 'D', shards: plans([U, U]) }, slowAdd('d1')),
-      replicas[1].addJob(q, { jobId: 'd2', owner: 'D', shards: plans([U, U]) }, slowAdd('d2')),
+      replicas[0].addJob(q, { jobId: 'd1', schedule: jobSchedule('D', 'd1'), shards: plans([U, U]) }, CREDIT * U, slowAdd('d1')),
+      replicas[1].addJob(q, { jobId: 'd2', schedule: jobSchedule('D', 'd2'), shards: plans([U, U]) }, CREDIT * U, slowAdd('d2')),
     ]);
     const got = await waiting(q);
     // Whichever came first, the second saw its shards and interleaved with them.
@@ -242,11 +250,16 @@ describe('FairShardTags on Redis and BullMQ', () => {
     const q = queue('shards.fair4');
     const fair = new FairShardTags(redis.client, 5000);
     // Tenant E's big job: shards of 16 units from 100.
-    await fair.addJob(q, { jobId: 'e1', owner: 'E', shards: plans([16 * U, 16 * U, 16 * U]) }, addTo(q, 'e1'));
+    await fair.addJob(
+      q,
+      { jobId: 'e1', schedule: jobSchedule('E', 'e1'), shards: plans([16 * U, 16 * U, 16 * U]) },
+      CREDIT * U,
+      addTo(q, 'e1'),
+    );
     // Tenant F sends jobs of one 32-unit shard, each taken by a worker before the next arrives.
     const firstTags: number[] = [];
     for (const job of ['f1', 'f2', 'f3', 'f4']) {
-      await fair.addJob(q, { jobId: job, owner: 'F', shards: plans([32 * U]) }, addTo(q, job));
+      await fair.addJob(q, { jobId: job, schedule: jobSchedule('F', job), shards: plans([32 * U]) }, CREDIT * U, addTo(q, job));
       const mine = (await waiting(q)).find((w) => w.startsWith(`${job}-`)) as string;
       firstTags.push(Number(mine.split('@')[1]));
       await q.remove(shardJobId(job, 0));
@@ -256,7 +269,7 @@ describe('FairShardTags on Redis and BullMQ', () => {
     expect(firstTags).toEqual([36, 68, 100, 132]);
     // A finish left from an earlier busy period holds a tenant back by the credit at most.
     await redis.client.hset(keys.fairShards(q.name, 'G'), '~finish', '5000');
-    await fair.addJob(q, { jobId: 'g1', owner: 'G', shards: plans([U]) }, addTo(q, 'g1'));
+    await fair.addJob(q, { jobId: 'g1', schedule: jobSchedule('G', 'g1'), shards: plans([U]) }, CREDIT * U, addTo(q, 'g1'));
     expect(await waiting(q)).toEqual(['e1-s0@100', 'e1-s1@116', 'e1-s2@132', 'g1-s0@164']);
   });
 });

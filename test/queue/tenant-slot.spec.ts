@@ -5,7 +5,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
-import { tenantSlots } from '@rerank/jobs';
+import { jobSchedule, type ShardJobData, tenantSlots } from '@rerank/jobs';
 import { startRedis, type TestRedis } from '../support/redis-server';
 import { waitFor } from '../support/processes';
 
@@ -23,10 +23,19 @@ test('a shard in the wait list (back from a stalled worker) is the one asked abo
   const name = 'shards.slot-order';
   const queue = new Queue(name, { connection: redis.client, prefix: 'rerank:q' });
   // A queued job's shard (prioritized) and a shard a stalled worker left (plain wait list: no priority).
-  await queue.add('shard', {}, { jobId: 'job_a-s0', priority: 100 });
-  await queue.add('shard', {}, { jobId: 'job_b-s3' });
+  const shard = (jobId: string, n: number, tenant: string): ShardJobData => ({
+    kind: 'shard',
+    jobId,
+    n,
+    model: 'm',
+    q: 0,
+    idx: [0],
+    schedule: jobSchedule(tenant, jobId),
+  });
+  await queue.add('shard', shard('job_a', 0, 'tenant-a'), { jobId: 'job_a-s0', priority: 100 });
+  await queue.add('shard', shard('job_b', 3, 'tenant-b'), { jobId: 'job_b-s3' });
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const worker = new Worker(name, async (job) => `scored ${job.id}`, {
+  const worker = new Worker<ShardJobData, string>(name, async (job) => `scored ${job.id}`, {
     connection,
     prefix: 'rerank:q',
     autorun: false,
@@ -35,7 +44,8 @@ test('a shard in the wait list (back from a stalled worker) is the one asked abo
   const errors: Error[] = [];
   const slots = tenantSlots(worker, 1, {
     full: () => true,
-    admit: async (id) => (asked.push(id), id.startsWith('job_b-')),
+    // Asked with the shard as queued: its schedule names the tenant, no other read.
+    admit: (data) => (asked.push(`${data.jobId}-s${data.n}`), data.schedule?.tenant === 'tenant-b'),
     lockDurationMs: 30000,
     onError: (e) => errors.push(e),
   });

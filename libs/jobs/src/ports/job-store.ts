@@ -1,0 +1,179 @@
+/**
+ * The job store port: what the services keep about a job, by concern (one role interface each),
+ * whatever holds it. The Redis adapter is store/redis-job-store.ts; the unit tier's fake is
+ * test/unit/fakes.ts. Texts are not here: they are the DocumentStore's (document-store.ts).
+ */
+import type { ScoreOverrides } from '@rerank/engine';
+import type { JobLayout } from '../job-layout';
+import type { PairScore } from '../merge';
+import type { JobStatus, TerminalStatus } from '../queues';
+import type { ItemId } from '../validation/documents';
+import type { JobCursor, JobListQuery } from '../validation/job-list-query';
+import type { NormalizedJob } from '../validation/job-request';
+
+export interface WebhookState {
+  url: string;
+  /** pending (not sent yet), retrying, delivered, failed. */
+  state: 'pending' | 'retrying' | 'delivered' | 'failed';
+  event: TerminalStatus | null;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  lastAttemptAt: number | null;
+  deliveredAt: number | null;
+}
+
+export interface JobRecord {
+  id: string;
+  /** The tenant that created the job (an API key's hash; SHARED_TENANT without keys): only it may read the job. */
+  tenant: string;
+  status: JobStatus;
+  model: string;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  counts: { queries: number; documents: number; pairs: number };
+  shardsTotal: number;
+  topK: number;
+  returnDocuments: boolean;
+  options: ScoreOverrides;
+  metadata: Record<string, unknown> | null;
+  webhook: WebhookState | null;
+  webhookSecret: string | null;
+  /** Set when the stored secret is encrypted and cannot be opened (RERANK_SECRET_KEY unset or different). */
+  webhookSecretError?: string;
+  error: { code: string; message: string } | null;
+  baseUrl: string;
+  requestHash: string;
+  /** X-Request-Id of the creating request ('' for jobs stored before it was kept). */
+  requestId: string;
+}
+
+export interface Progress {
+  shardsDone: number;
+  pairsDone: number;
+}
+
+/** A job as the API accepted it (its texts go to the DocumentStore, not here). */
+export interface NewJob {
+  id: string;
+  tenant: string;
+  createdAt: number;
+  job: Omit<NormalizedJob, 'documents'>;
+  shardsTotal: number;
+  baseUrl: string;
+  requestHash: string;
+  requestId?: string;
+}
+
+/** What a worker needs of a job to score its shards (read once per job and cached); the schedule comes with each shard. */
+export interface ShardContext {
+  layout: JobLayout;
+  options: ScoreOverrides;
+  topK: number;
+  returnDocuments: boolean;
+  /** X-Request-Id of the creating request, for log lines ('' when none). */
+  requestId: string;
+}
+
+/** A shard's start: its texts (in the order asked), or why it must not run. */
+export type ShardStart = { state: 'ok'; texts: string[] } | { state: 'gone' | 'missing' } | { state: TerminalStatus };
+
+/** A webhook delivery's outcome as stored on the job. */
+export type WebhookOutcome =
+  { state: 'delivered'; status: number | null; at: number } | { state: 'retrying' | 'failed'; status: number | null; error: string };
+
+/** A job with its progress, as GET /v1/jobs/{id} shows it. */
+export interface ListedJob {
+  record: JobRecord;
+  progress: Progress;
+}
+
+export interface JobListPage {
+  jobs: ListedJob[];
+  /** The last job of this page when more follow (the next page's cursor), else null. */
+  next: JobCursor | null;
+}
+
+/** The store's connection, for readiness and for waiting out an outage. */
+export interface StoreConnection {
+  /** Waits until the store answers (process start). */
+  waitForConnection(timeoutMs: number): Promise<void>;
+  /** True while the connection is up (commands now would not wait for a reconnect). */
+  connected(): boolean;
+  ping(): Promise<void>;
+  /** Resolves once the store takes a write again (`who` names the prober). */
+  waitUntilWritable(who: string): Promise<void>;
+}
+
+/** A job's record, status transitions (atomic: of two racing callers exactly one wins), inputs other than texts, and expiry. */
+export interface JobRecords {
+  /** Writes a job; it expires unless `activate` runs (a crash before queueing leaves nothing for good). */
+  create(job: NewJob): Promise<void>;
+  /** The job is queued: it stays until it ends. */
+  activate(id: string): Promise<void>;
+  /** Removes a job that could not be queued, and its entry in its tenant's listing. */
+  discard(id: string, tenant: string): Promise<void>;
+  get(id: string): Promise<JobRecord | null>;
+  /** A job and its progress together (status polls). */
+  getWithProgress(id: string): Promise<ListedJob | null>;
+  status(id: string): Promise<JobStatus | null>;
+  /** Layout, engine options, top-k, return_documents and request id (null when gone). */
+  shardContext(id: string): Promise<ShardContext | null>;
+  layout(id: string): Promise<JobLayout | null>;
+  documentIds(id: string): Promise<(ItemId | null)[] | null>;
+  /**
+   * Moves a job to a terminal status unless it already is in one: true when this call made the
+   * change (so exactly one caller sends the webhook), false when it was terminal, null when gone.
+   */
+  finish(id: string, status: TerminalStatus, error?: { code: string; message: string }, now?: number): Promise<boolean | null>;
+  /** Everything kept of the job expires after `ttlSeconds`. */
+  expire(id: string, ttlSeconds: number): Promise<void>;
+}
+
+/** A tenant's jobs, newest first (GET /v1/jobs). */
+export interface JobListing {
+  listOwned(tenant: string, query: JobListQuery): Promise<JobListPage>;
+}
+
+/** Shards starting and ending. */
+export interface ShardProgress {
+  /**
+   * A worker starts shard `n`: checks the job is not over, reads the texts of `flatIndices`, and
+   * when all are there marks the job running and counts the run (above 1: run again after a worker died).
+   */
+  startShard(id: string, n: number, flatIndices: readonly number[], now?: number): Promise<ShardStart>;
+  /** A shard's pairs are scored; per shard number, so a re-run overwrites instead of counting twice. */
+  recordShard(id: string, n: number, pairs: number): Promise<void>;
+  progress(id: string): Promise<Progress>;
+}
+
+/** A job's results: top-k per query and every score. */
+export interface JobResultStore {
+  /** Stores results and lets the job expire after `ttlSeconds` (the texts are the DocumentStore's to drop). */
+  storeResults(id: string, top: unknown, scores: readonly PairScore[][], ttlSeconds: number): Promise<void>;
+  result(id: string): Promise<unknown>;
+  queryScores(id: string, queryIndex: number): Promise<PairScore[] | null>;
+}
+
+/** A job's webhook delivery state (read with the record). */
+export interface WebhookStates {
+  /** A delivery attempt starts. A job that expired is left gone, not recreated. */
+  recordWebhookAttempt(id: string, event: TerminalStatus, attempt: number, at: number): Promise<void>;
+  recordWebhookOutcome(id: string, outcome: WebhookOutcome): Promise<void>;
+}
+
+/** Idempotency-Key: the first request with a key makes the job, later ones find it. */
+export interface IdempotencyKeys {
+  /** The job a key already made (with its request's hash), or null when this call claimed it for `jobId`. */
+  claimIdempotencyKey(
+    tenant: string,
+    keyHash: string,
+    jobId: string,
+    bodyHash: string,
+    ttlSeconds: number,
+  ): Promise<{ job: string; body: string } | null>;
+  releaseIdempotencyKey(tenant: string, keyHash: string): Promise<void>;
+}
+
+export type JobStore = StoreConnection & JobRecords & JobListing & ShardProgress & JobResultStore & WebhookStates & IdempotencyKeys;
