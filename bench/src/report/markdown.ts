@@ -144,12 +144,7 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
     '',
   );
   out.push('## Machine', '', machineTable(run.machine), '');
-  out.push(
-    `![pairs per second by configuration](${rel(run.chart)})`,
-    '',
-    `The same chart as PNG: [${rel(run.chart.replace(/\.svg$/, '.png'))}](${rel(run.chart.replace(/\.svg$/, '.png'))}).`,
-    '',
-  );
+  out.push(`![pairs per second by configuration](${rel(run.chart)})`, '');
   out.push('## Summary', '');
   out.push("Baseline = the runtime's limit (best batch plan, pre-built batches, `session.run` only). Ratios are pairs/s over pairs/s.", '');
   for (const res of run.results) {
