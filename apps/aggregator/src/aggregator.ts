@@ -77,7 +77,7 @@ export class Aggregator {
   private consumers: QueueConsumer[] = [];
 
   constructor(
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'redis' | 'queue' | 'jobs' | 'webhook'>,
     private readonly deps: AggregatorDeps,
   ) {
     this.log = deps.log ?? createLogger(`aggregator pid ${process.pid}`);
@@ -104,13 +104,13 @@ export class Aggregator {
 
   /** A Redis read or write, retried through infrastructure errors (OOM, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
   private op<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
+    return withInfraRetry(fn, { budgetMs: this.config.redis.infraRetryMs, what, log: this.log });
   }
 
   /** A job's shards all ended: merge, store, complete (or fail), queue its webhook. */
   async aggregate(task: AggregationTask): Promise<unknown> {
     const id = task.jobId;
-    const ttl = this.config.resultTtlSeconds;
+    const ttl = this.config.jobs.resultTtlSeconds;
     const record = await this.op(`reading job ${id}`, () => this.store.get(id));
     if (!record) return { skipped: 'job not found' };
 
@@ -272,7 +272,7 @@ export class Aggregator {
       if (record.webhookSecretError) throw new Error(record.webhookSecretError);
       // Resolves the host once, checks it against the SSRF policy and connects to that address only; 3xx is not followed.
       const res = await postWebhook(record.webhook.url, body, headers, {
-        policy: { allowed: this.config.security.webhookAllowedHosts },
+        policy: { allowed: this.config.webhook.allowedHosts },
         timeoutMs: this.config.webhook.timeoutMs,
       });
       status = res.status;

@@ -24,13 +24,13 @@ const DEFAULT_HEALTH_PORT = 8082;
 async function main(): Promise<void> {
   const log = createLogger('aggregator');
   const config = loadConfigOrExit(log);
-  const redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
+  const redis = createRedis(config.redis.url, { name: 'rerank-aggregator' });
   const webhooks = new BullWebhookQueue(redis, config);
   const metrics = new Metrics(AGGREGATOR_METRICS);
   const gauges = new ClusterGauges(
     redis,
     metrics,
-    config.models.map((m) => m.name),
+    config.models.list.map((m) => m.name),
   );
   const scrape = async () => {
     await gauges.refresh();
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   };
   const onError = (queue: string) => (e: Error) => log.error(`${queue}: ${e.message}`);
   const service = new Aggregator(config, {
-    jobs: new JobRepository(redis, { secretKey: config.security.secretKey }),
+    jobs: new JobRepository(redis, { secretKey: config.webhook.secretKey }),
     registry: new WorkersRegistry(redis),
     webhooks,
     log,
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // Started by the stack (IPC channel): stop when it goes away.
   if (process.send) process.on('disconnect', () => stop('parent gone'));
-  const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
+  const port = config.observability.healthPort ?? DEFAULT_HEALTH_PORT;
   try {
     if (port > 0)
       server = await startHealthServer(

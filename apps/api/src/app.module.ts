@@ -66,7 +66,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         { provide: CONFIG, useValue: config },
         {
           provide: REDIS,
-          useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api', commandTimeoutMs: config.redisCommandTimeoutMs }),
+          useFactory: () => createRedis(config.redis.url, { name: 'rerank-api', commandTimeoutMs: config.redis.commandTimeoutMs }),
         },
         ApiKeyGuard,
         RateLimitService,
@@ -74,7 +74,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         {
           provide: JOB_REPOSITORY,
           useFactory: (redis: Redis) =>
-            new JobRepository(redis, { secretKey: config.security.secretKey, ownerIndexMax: config.jobListMax }),
+            new JobRepository(redis, { secretKey: config.webhook.secretKey, ownerIndexMax: config.jobs.listMax }),
           inject: [REDIS],
         },
         { provide: SCORING_QUEUE, useFactory: (redis: Redis) => new BullScoringQueue(redis, config), inject: [REDIS] },
@@ -86,7 +86,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
             new ClusterGauges(
               redis,
               metrics,
-              config.models.map((m) => m.name),
+              config.models.list.map((m) => m.name),
             ),
           inject: [REDIS, METRICS],
         },

@@ -46,7 +46,7 @@ export class BackpressureService {
   private pending: { at: number; pairs: number } | null = null;
 
   constructor(
-    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(CONFIG) private readonly config: Pick<RerankConfig, 'backpressure'>,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 

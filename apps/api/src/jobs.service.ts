@@ -59,7 +59,7 @@ export class JobsService {
   private readonly log = new Logger('jobs');
 
   constructor(
-    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(CONFIG) private readonly config: Pick<RerankConfig, 'limits' | 'shard' | 'jobs' | 'webhook'>,
     @Inject(JOB_REPOSITORY) private readonly store: JobRepository,
     @Inject(SCORING_QUEUE) private readonly queues: ScoringQueue,
     private readonly models: ModelsService,
@@ -79,7 +79,7 @@ export class JobsService {
     // Everything is checked before anything is written: a refused request leaves nothing in Redis.
     const job = validateJobRequest(body, { limits: this.config.limits, models: this.models.known() });
     // SSRF guard: the webhook host must be (and resolve only to) public addresses unless allow-listed.
-    if (job.webhook) await checkWebhookUrl(job.webhook.url, { allowed: this.config.security.webhookAllowedHosts });
+    if (job.webhook) await checkWebhookUrl(job.webhook.url, { allowed: this.config.webhook.allowedHosts });
     // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
     await this.backpressure.admit(
       job.pairs,
@@ -91,7 +91,7 @@ export class JobsService {
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
     if (keyHash) {
-      const existing = await this.store.claimIdempotencyKey(owner, keyHash, id, requestHash, this.config.resultTtlSeconds);
+      const existing = await this.store.claimIdempotencyKey(owner, keyHash, id, requestHash, this.config.jobs.resultTtlSeconds);
       if (existing) {
         if (existing.body !== requestHash) {
           throw new ApiError(
@@ -197,7 +197,7 @@ export class JobsService {
   }
 
   private missing(id: string): ApiError {
-    return notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.resultTtlSeconds} s)`);
+    return notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.jobs.resultTtlSeconds} s)`);
   }
 
   async view(record: JobRecord, base: string) {
@@ -234,7 +234,7 @@ export class JobsService {
       throw new ApiError(409, 'job_finished', `job ${id} became ${now} before the cancel; nothing to cancel`);
     }
     // The job's keys expire even if its aggregation never runs; the aggregator drops the documents when it does.
-    await this.store.expire(id, this.config.resultTtlSeconds, true);
+    await this.store.expire(id, this.config.jobs.resultTtlSeconds, true);
     // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
     await this.queues.cancelPendingShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
     if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   app.use(drain.track);
   // Before the body reader, which knows only API keys: the dashboard checks admin keys itself.
   const dashboard = mountQueueDashboard(app, config, app.get(REDIS));
-  const keys = new ApiKeys(config.apiKeys);
+  const keys = new ApiKeys(config.api.keys);
   app.use(
     jsonBodyReader(config.limits.maxBodyBytes, (req) => {
       const caller = keys.authenticate(req);
@@ -52,9 +52,9 @@ async function main(): Promise<void> {
   app.use(rebindRequestContext);
   app.useGlobalFilters(new ApiErrorFilter());
   setupOpenApi(app);
-  if (config.apiKeys.length === 0)
+  if (config.api.keys.length === 0)
     log.warn('RERANK_API_KEYS is not set: the API is OPEN, anyone who can reach it can submit and read jobs');
-  if (!config.security.secretKey)
+  if (!config.webhook.secretKey)
     log.warn('RERANK_SECRET_KEY is not set: webhook secrets are stored in plain text in Redis (docs/security.md)');
 
   // Not Nest's enableShutdownHooks: its close() runs the destroy hooks (queue listeners) before it
@@ -67,9 +67,9 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info(
-      `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
+      `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.api.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
     );
-    const r = await drain.drain(app.getHttpServer() as Server, config.drainTimeoutMs);
+    const r = await drain.drain(app.getHttpServer() as Server, config.api.drainTimeoutMs);
     log.info(
       `drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`,
     );
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // Started by the stack (IPC channel): stop when it goes away.
   if (process.send) process.on('disconnect', () => void stop('parent gone'));
-  await app.listen(config.port);
+  await app.listen(config.api.port);
   const url = await app.getUrl();
   new Logger('api').log(`listening on ${url} (docs at /docs, OpenAPI at /openapi.json); config ${JSON.stringify(describeConfig(config))}`);
 }

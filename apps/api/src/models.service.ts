@@ -25,10 +25,10 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
   private readonly local = new Map<string, ModelFacts>();
 
   constructor(
-    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(CONFIG) private readonly config: Pick<RerankConfig, 'models' | 'api'>,
     @Inject(WORKERS_REGISTRY) private readonly registry: Pick<WorkersRegistry, 'live'>,
   ) {
-    for (const m of config.models) this.local.set(m.name, readModelFacts(m.path, m.family));
+    for (const m of config.models.list) this.local.set(m.name, readModelFacts(m.path, m.family));
   }
 
   async onModuleInit(): Promise<void> {
@@ -51,7 +51,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
   }
 
   get configured(): readonly ModelConfig[] {
-    return this.config.models;
+    return this.config.models.list;
   }
 
   private workerModel(name: string) {
@@ -72,7 +72,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
 
   /** For request validation: names and (when known) families. */
   known(): KnownModel[] {
-    return this.config.models.map((m) => {
+    return this.config.models.list.map((m) => {
       const local = this.local.get(m.name);
       const remote = this.workerModel(m.name);
       const layers = local?.layers ?? remote?.layers;
@@ -102,7 +102,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
    * before refusing, so a worker that just started is not missed.
    */
   async requireServed(model: string, kind: 'sync' | 'job'): Promise<void> {
-    const mode = this.config.refuseUnserved;
+    const mode = this.config.api.refuseUnserved;
     if (mode === 'none' || (mode === 'sync' && kind === 'job')) return;
     if (this.serving(model).length > 0) return;
     await this.refresh();
@@ -124,7 +124,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
   list() {
     return {
       object: 'list',
-      data: this.config.models.map((m) => {
+      data: this.config.models.list.map((m) => {
         const workers = this.workers.filter((w) => w.state === 'ready' && w.models.some((x) => x.name === m.name));
         const generated = this.generated(m);
         return {

@@ -76,9 +76,13 @@ export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySe
  * Mounts the dashboard on the API's Express instance when admin keys are configured (call before the
  * JSON body reader: the dashboard's own API reads its bodies). Returns the queues' closer, or null.
  */
-export function mountQueueDashboard(app: INestApplication, config: RerankConfig, redis: Redis): { close(): Promise<void> } | null {
-  if (config.adminKeys.length === 0) return null;
-  const queues = queuesOf(config.models.map((m) => m.name)).map((q) => ({
+export function mountQueueDashboard(
+  app: INestApplication,
+  config: Pick<RerankConfig, 'api' | 'models'>,
+  redis: Redis,
+): { close(): Promise<void> } | null {
+  if (config.api.adminKeys.length === 0) return null;
+  const queues = queuesOf(config.models.list.map((m) => m.name)).map((q) => ({
     queue: new Queue(q.name, { connection: redis, prefix: BULL_PREFIX }),
     description: q.description,
   }));
@@ -89,8 +93,8 @@ export function mountQueueDashboard(app: INestApplication, config: RerankConfig,
     serverAdapter: server,
     options: { uiConfig: { boardTitle: 'Rerank queues' } },
   });
-  const admin = new KeySet(config.adminKeys);
-  const api = new KeySet(config.apiKeys);
+  const admin = new KeySet(config.api.adminKeys);
+  const api = new KeySet(config.api.keys);
   const guard = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
     const refusal = dashboardRefusal(req, admin, api);
     if (!refusal) return next();

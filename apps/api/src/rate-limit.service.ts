@@ -18,13 +18,13 @@ export class RateLimitService {
   private readonly log = new Logger('rate-limit');
   private readonly requests: RateLimiterRedis | null;
   private readonly pairs: RateLimiterRedis | null;
-  private readonly limits: RerankConfig['security']['rateLimits'];
+  private readonly limits: RerankConfig['rateLimits'];
 
   constructor(
-    @Inject(CONFIG) config: RerankConfig,
+    @Inject(CONFIG) config: Pick<RerankConfig, 'rateLimits'>,
     @Inject(REDIS) private readonly redis: Redis,
   ) {
-    this.limits = config.security.rateLimits;
+    this.limits = config.rateLimits;
     const limiter = (name: string, points: number) =>
       points > 0
         ? new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.rateLimit(name), points, duration: 60, rejectIfRedisNotReady: true })

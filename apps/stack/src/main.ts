@@ -115,27 +115,29 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (!config.redisUrlFromEnv) {
+  if (!config.redis.fromEnv) {
     const port = values['redis-port'] ? Number(values['redis-port']) : await freePort();
-    env.REDIS_URL = await startRedis(config.dataDir, port, config.redisMaxmemory);
+    env.REDIS_URL = await startRedis(config.stack.dataDir, port, config.stack.redisMaxmemory);
   }
-  if (!config.modelsFromEnv) env.RERANK_MODELS = await generatedModel(config.dataDir);
+  if (!config.models.fromEnv) env.RERANK_MODELS = await generatedModel(config.stack.dataDir);
   // One HEALTH_PORT for two processes: the launcher takes it, the aggregator the next one; unset, neither serves health here.
-  const health = config.healthPort;
+  const health = config.observability.healthPort;
   const dist = join(__dirname, '..', '..');
   supervise('api', join(dist, 'api', 'src', 'main.js'), env);
   supervise('aggregator', join(dist, 'aggregator', 'src', 'main.js'), { ...env, HEALTH_PORT: health ? String(health + 1) : '0' });
   supervise('workers', join(dist, 'worker', 'src', 'launcher.js'), { ...env, HEALTH_PORT: health ? String(health) : '0' });
 
   // Until the API answers, any exit stops the stack (onGiveUp sets shuttingDown, which ends the wait).
-  const base = `http://127.0.0.1:${config.port}`;
+  const base = `http://127.0.0.1:${config.api.port}`;
   if (!(await answers(`${base}/health/live`, 200, 60000))) {
     if (!shuttingDown) log.error('the API did not come up; stopping');
     return shutdown(1);
   }
   up = true;
   if (await answers(`${base}/health/ready`, 200, 300000)) {
-    log.info(`ready: http://localhost:${config.port} (API docs at /docs), devices ${config.devices.join(', ')}; Ctrl-C stops everything`);
+    log.info(
+      `ready: http://localhost:${config.api.port} (API docs at /docs), devices ${config.worker.devices.map((d) => d.device).join(', ')}; Ctrl-C stops everything`,
+    );
   }
 }
 

@@ -99,7 +99,7 @@ export class ShardWorker {
   private lastReading = Date.now();
 
   constructor(
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'worker' | 'redis'>,
     private readonly device: string,
     private readonly deps: ShardWorkerDeps,
   ) {
@@ -130,7 +130,7 @@ export class ShardWorker {
       host: hostname(),
       pid: process.pid,
       device: this.device,
-      threads: this.config.threads,
+      threads: this.config.worker.threads,
       state: this.state,
       models: this.deps.scorer.models(),
       startedAt: this.startedAt,
@@ -213,12 +213,12 @@ export class ShardWorker {
     const shard = parseShardJobId(shardJobId);
     if (!shard || this.stopping) return false;
     const ctx = await this.context(shard.jobId).catch(() => null);
-    return ctx !== null && (this.tenantShards.get(ctx.owner) ?? 0) < this.config.workerConcurrency;
+    return ctx !== null && (this.tenantShards.get(ctx.owner) ?? 0) < this.config.worker.concurrency;
   }
 
   /** A Redis read or write of a shard, retried through infrastructure errors (RERANK_INFRA_RETRY_MS). */
   private redisOp<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
+    return withInfraRetry(fn, { budgetMs: this.config.redis.infraRetryMs, what, log: this.log });
   }
 
   private async scoreShard(d: ShardJobData): Promise<ShardReturn> {

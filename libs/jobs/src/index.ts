@@ -4,7 +4,6 @@
  * aggregator, stack) are thin shells over it.
  */
 export * from './config';
-export * from './config-schema';
 export * from './errors';
 export * from './health-server';
 export * from './infra-retry';

@@ -30,7 +30,7 @@ export class BullWebhookQueue implements WebhookQueue {
 
   constructor(
     redis: Redis,
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'webhook' | 'jobs'>,
   ) {
     this.queue = new Queue<WebhookJobData>(QUEUE_WEBHOOKS, { connection: redis, prefix: BULL_PREFIX });
   }
@@ -63,13 +63,13 @@ export class BullScoringQueue implements ScoringQueue {
 
   constructor(
     private readonly redis: Redis,
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'redis' | 'queue' | 'jobs' | 'webhook'>,
   ) {
     const opts = { connection: redis, prefix: BULL_PREFIX };
     this.aggregate = new Queue<AggregateJobData>(QUEUE_AGGREGATE, opts);
     this.webhooks = new BullWebhookQueue(redis, config);
     this.flows = new FlowProducer(opts);
-    this.fair = new FairShardTags(redis, config.redisCommandTimeoutMs);
+    this.fair = new FairShardTags(redis, config.redis.commandTimeoutMs);
   }
 
   /** A model's queues (created on first use; the model was validated against RERANK_MODELS before). */
@@ -89,7 +89,7 @@ export class BullScoringQueue implements ScoringQueue {
     const q = this.queues(model);
     if (!q.syncEvents) {
       const events = new QueueEvents(modelQueues(model).sync, {
-        connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-api-events' }),
+        connection: createRedis(this.config.redis.url, { blocking: true, name: 'rerank-api-events' }),
         prefix: BULL_PREFIX,
       });
       events.on('error', () => undefined);
@@ -105,7 +105,7 @@ export class BullScoringQueue implements ScoringQueue {
 
   /** Adds a job's flow; gives up after the command timeout so a request never hangs on a Redis that is gone. */
   async addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: JobSchedule = {}): Promise<void> {
-    const limitMs = this.config.redisCommandTimeoutMs + 1000;
+    const limitMs = this.config.redis.commandTimeoutMs + 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

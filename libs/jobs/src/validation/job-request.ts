@@ -13,8 +13,6 @@ import { type BodyWords, type FieldWords, issueToError, runSchema } from './issu
 import { commonFieldWords, parseRequest } from './request-body';
 
 export const DEFAULT_TOP_K = 10;
-export const MAX_METADATA_BYTES = 16384;
-export const DEFAULT_MAX_METADATA_DEPTH = 32;
 
 export interface JobQuery {
   id: ItemId | null;
@@ -175,8 +173,7 @@ export function jsonDepthExceeds(v: unknown, max: number): boolean {
 
 function validateMetadata(v: JsonObject | undefined | null, limits: Limits): JsonObject | null {
   if (v === undefined || v === null) return null;
-  const maxDepth = limits.maxMetadataDepth ?? DEFAULT_MAX_METADATA_DEPTH;
-  const maxBytes = limits.maxMetadataBytes ?? MAX_METADATA_BYTES;
+  const { maxMetadataDepth: maxDepth, maxMetadataBytes: maxBytes } = limits;
   if (jsonDepthExceeds(v, maxDepth)) {
     throw invalid('metadata', `nested more than ${maxDepth} levels deep (the limit RERANK_MAX_METADATA_DEPTH); send flatter metadata`);
   }
