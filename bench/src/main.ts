@@ -10,7 +10,7 @@ import { parseArgs, USAGE } from './args';
 import { machineInfo } from './machine';
 import { now, withRatios } from './measure';
 import { chartSvg } from './report/chart';
-import { renderMarkdown, type RunRecord } from './report/markdown';
+import { defaultReport, renderMarkdown, type RunRecord } from './report/markdown';
 import { SECTIONS } from './sections';
 import type { BenchContext, SectionResult } from './types';
 
@@ -26,7 +26,7 @@ function commandLine(argv: readonly string[]): string {
 /**
  * Writes the chart (SVG), the JSON and the Markdown of a run. The default report of a mode
  * (BENCHMARKS.md, bench/results/quick.md) keeps its files under bench/charts and bench/results; a run
- * with `--out other.md` (a single section, say) writes other.json and other.svg beside it
+ * with `--out <name>.md` (a single section, say) writes <name>.json and <name>.svg beside it
  * and leaves those of the last full and quick runs alone.
  */
 function writeReport(record: RunRecord, out: string, log: (m: string) => void, renderedFrom?: string, own = false): void {
@@ -81,7 +81,7 @@ async function main(): Promise<number> {
       withRatios(r.rows);
       SECTIONS.find((s) => s.id === r.id)?.derive?.(r);
     }
-    const out = options.outGiven ? options.out : resolve(ROOT, record.mode === 'quick' ? 'bench/results/quick.md' : 'BENCHMARKS.md');
+    const out = options.outGiven ? options.out : resolve(ROOT, defaultReport(record.mode));
     writeReport(record, out, ctx.log, relative(ROOT, options.reportFrom));
     return 0;
   }
