@@ -3,22 +3,10 @@
  * Redis URLs. Each is a value type (values.ts) whose messages follow the variable's name.
  */
 import { z } from 'zod';
-import { FAMILIES, type Family, deviceName, parseDevice } from '@rerank/engine';
+import { FAMILIES, deviceName, parseDevice } from '@rerank/engine';
 import { HostList } from '../net/address-policy';
 import { parseRedisUrl } from '../redis';
 import { commaList, parsed, type Parsed, type ValueType } from './values';
-
-export interface ModelConfig {
-  /** What clients send as `model`. */
-  name: string;
-  /** A model directory or a hub id. */
-  path: string;
-  family?: Family;
-  /** Engine constructor options (camelCase, as `AutoReranker.fromFinetuned` takes them). */
-  options?: Record<string, unknown>;
-  /** A generated test model (set by the stack); workers also detect it from config.json. */
-  generated?: boolean;
-}
 
 export interface ApiKey {
   label: string;
@@ -36,15 +24,20 @@ const MODEL_FIELDS = ['name', 'path', 'family', 'options', 'generated'];
 const got = (issue: { input?: unknown }) => `, got ${JSON.stringify(issue.input)}`;
 const nameError = (issue: { input?: unknown }) => `expected a name of letters, digits and . _ - : / (at most 128)${got(issue)}`;
 
+/** One model of RERANK_MODELS. */
 const modelEntry = z.strictObject(
   {
+    /** What clients send as `model`. */
     name: z.string({ error: nameError }).regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, { error: nameError }),
+    /** A model directory or a hub id. */
     path: z
       .string({ error: (i) => `expected a model directory or hub id${got(i)}` })
       .trim()
       .min(1, 'expected a model directory or hub id, got ""'),
     family: z.enum(FAMILIES, { error: (i) => `expected one of ${FAMILIES.join(', ')}${got(i)}` }).optional(),
+    /** Engine constructor options (camelCase, as `AutoReranker.fromFinetuned` takes them). */
     options: z.record(z.string(), z.unknown(), 'expected an object of engine options (camelCase, e.g. {"maxLength":512})').optional(),
+    /** A generated test model (set by the stack); workers also detect it from config.json. */
     generated: z.boolean('expected true or false').optional(),
   },
   {
@@ -54,6 +47,8 @@ const modelEntry = z.strictObject(
         : 'expected an object {"name","path","family"?,"options"?}',
   },
 );
+
+export type ModelConfig = z.output<typeof modelEntry>;
 
 /** RERANK_MODELS: the shorthand `name=path,name2=path2` or a JSON array of model entries. */
 export function modelList(): ValueType<ModelConfig[]> {
