@@ -1,7 +1,8 @@
 /**
  * Two tiers, as jest projects (`npm test` runs both; `npm run test:unit` the first):
- * - unit: test/unit, in-process only (no redis-server, no child process, no model files): the
- *   services on fakes of their ports, and the pure core; seconds.
+ * - unit: test/unit and test/repo, in-process only (no redis-server, no child process, no model
+ *   files): the services on fakes of their ports, the pure core, and checks of the repository's own
+ *   files (paths cited in comments and docs); seconds.
  * - integration: everything else: the adapters on a real redis-server, the engine on real ONNX
  *   Runtime sessions, the apps as processes from dist/ (built by `npm test`).
  */
@@ -21,12 +22,12 @@ const shared = {
 module.exports = {
   testTimeout: 120000,
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit', '<rootDir>/test/repo'] },
     {
       ...shared,
       displayName: 'integration',
       roots: ['<rootDir>/test'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/', '<rootDir>/test/repo/'],
     },
   ],
 };

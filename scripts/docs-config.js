@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Writes the configuration table of docs/deploy.md from the schema (libs/jobs/src/config.ts).
+// Writes the configuration table of docs/deploy.md from the declarations (libs/jobs/src/config/sections.ts).
 // Run through `npm run docs:config`, which builds dist/ first; `--check` only says whether it is current.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { withConfigTable } = require('../dist/libs/jobs/src/config-docs');
+const { withConfigTable } = require('../dist/libs/jobs/src/config/docs');
 
 const path = join(__dirname, '..', 'docs', 'deploy.md');
 const current = readFileSync(path, 'utf8');

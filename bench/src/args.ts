@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { defaultReport } from './report/markdown';
 import { DEFAULT_SECTIONS, SECTIONS } from './sections';
 import type { BenchOptions } from './types';
 
@@ -101,7 +102,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     sections: ids,
     threads,
     runs: runs ?? (quick ? 1 : 3),
-    out: resolve(out ?? (quick ? 'bench/results/quick.md' : 'BENCHMARKS.md')),
+    out: resolve(out ?? defaultReport(quick ? 'quick' : 'full')),
     ...(out ? { outGiven: true } : {}),
     ...(reportFrom ? { reportFrom: resolve(reportFrom) } : {}),
     cacheDir: resolve(cacheDir),

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: runs the selected sections, then writes the Markdown report, the chart (SVG and
- * PNG, both drawn by report/) and the raw results (JSON, bench/results/<mode>.json). Progress goes
+ * `npm run bench`: runs the selected sections, then writes the Markdown report, the chart (SVG,
+ * report/chart.ts) and the raw results (JSON, bench/results/<mode>.json). Progress goes
  * to stderr. `--report-from bench/results/full.json` re-renders a report from saved results.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,8 @@ import { loadavg } from 'node:os';
 import { parseArgs, USAGE } from './args';
 import { machineInfo } from './machine';
 import { now, withRatios } from './measure';
-import { chartLayout, layoutToSvg } from './report/chart';
-import { layoutToPng } from './report/png';
-import { renderMarkdown, type RunRecord } from './report/markdown';
+import { chartSvg } from './report/chart';
+import { defaultReport, renderMarkdown, type RunRecord } from './report/markdown';
 import { SECTIONS } from './sections';
 import type { BenchContext, SectionResult } from './types';
 
@@ -25,9 +24,9 @@ function commandLine(argv: readonly string[]): string {
 }
 
 /**
- * Writes the chart (SVG + PNG), the JSON and the Markdown of a run. The default report of a mode
+ * Writes the chart (SVG), the JSON and the Markdown of a run. The default report of a mode
  * (BENCHMARKS.md, bench/results/quick.md) keeps its files under bench/charts and bench/results; a run
- * with `--out other.md` (a single section, say) writes other.json, other.svg and other.png beside it
+ * with `--out <name>.md` (a single section, say) writes <name>.json and <name>.svg beside it
  * and leaves those of the last full and quick runs alone.
  */
 function writeReport(record: RunRecord, out: string, log: (m: string) => void, renderedFrom?: string, own = false): void {
@@ -37,13 +36,12 @@ function writeReport(record: RunRecord, out: string, log: (m: string) => void, r
   record.chart = `${base}.svg`;
   mkdirSync(dirname(base), { recursive: true });
   const rows = record.results.flatMap((r) => r.rows);
-  const layout = chartLayout(
+  const svg = chartSvg(
     rows,
     'Pairs per second by configuration',
     `${record.machine.cpuModel}, ${record.machine.cores} cores, ${record.options.threads} intra-op threads, ${record.started.slice(0, 10)}, ${record.command}`,
   );
-  writeFileSync(`${base}.svg`, layoutToSvg(layout));
-  writeFileSync(`${base}.png`, layoutToPng(layout));
+  writeFileSync(`${base}.svg`, svg);
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   // The measurements as measured (a re-rendered report leaves them alone).
@@ -56,7 +54,7 @@ function writeReport(record: RunRecord, out: string, log: (m: string) => void, r
   const other = !own && existsSync(otherPath) ? (JSON.parse(readFileSync(otherPath, 'utf8')) as RunRecord) : undefined;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, renderMarkdown(record, out, other, renderedFrom));
-  log(`wrote ${out}, ${base}.svg, ${base}.png`);
+  log(`wrote ${out}, ${base}.svg`);
 }
 
 async function main(): Promise<number> {
@@ -83,7 +81,7 @@ async function main(): Promise<number> {
       withRatios(r.rows);
       SECTIONS.find((s) => s.id === r.id)?.derive?.(r);
     }
-    const out = options.outGiven ? options.out : resolve(ROOT, record.mode === 'quick' ? 'bench/results/quick.md' : 'BENCHMARKS.md');
+    const out = options.outGiven ? options.out : resolve(ROOT, defaultReport(record.mode));
     writeReport(record, out, ctx.log, relative(ROOT, options.reportFrom));
     return 0;
   }

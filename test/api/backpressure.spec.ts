@@ -108,10 +108,10 @@ describe('configuration of the bounds', () => {
   const base = { RERANK_MODELS: 'tiny=/m' };
   it('has defaults and checks values', () => {
     const c = loadConfig(base);
-    expect(c.infraRetryMs).toBe(300000);
+    expect(c.redis.infraRetryMs).toBe(300000);
     expect(c.backpressure).toEqual({ maxQueuedPairs: 20000000, redisMemoryCeiling: 0.9 });
-    expect(c.redisMaxmemory).toBe('1gb');
-    expect(c.redisCommandTimeoutMs).toBe(5000);
+    expect(c.stack.redisMaxmemory).toBe('1gb');
+    expect(c.redis.commandTimeoutMs).toBe(5000);
     const problems = (env: Record<string, string>) => {
       try {
         loadConfig({ ...base, ...env });

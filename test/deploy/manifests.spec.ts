@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARS, type ConfigVar, ConfigError, loadConfig, parseDevices, type ProcessName } from '@rerank/jobs';
+import { CONFIG_VARS, type EnvVar, ConfigError, loadConfig, parseDevices, type ProcessName } from '@rerank/jobs';
 import { ENGINE_ENV_VARS } from '@rerank/engine';
 
 type Obj = Record<string, any>;
@@ -17,15 +17,15 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
 // ---- what the deployment files may refer to ---------------------------------------------------
 
-/** Every variable of the service, with the processes that read it (libs/jobs/src/config.ts). */
+/** Every variable of the service, with the processes that read it (libs/jobs/src/config/sections.ts). */
 const CONFIG_NAMES = new Set<string>(CONFIG_VARS.map((v) => v.name));
-const DECLARED: ReadonlyMap<string, ConfigVar> = new Map(CONFIG_VARS.map((v) => [v.name, v]));
+const DECLARED: ReadonlyMap<string, EnvVar> = new Map(CONFIG_VARS.map((v) => [v.name, v]));
 /** Used only while building an image, never by the service. */
 /** Variables the NVIDIA container toolkit reads from the GPU image (which GPUs and driver libraries to mount). */
 const CONTAINER_RUNTIME_VARS = ['NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES'];
 /** Variables a deployed process reads (not only `npm start` or the test harness). */
 const KNOWN_RUNTIME_VARS = new Set<string>(
-  CONFIG_VARS.filter((v) => v.processes.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name),
+  CONFIG_VARS.filter((v) => v.readers.some((p: ProcessName) => p !== 'stack' && p !== 'harness')).map((v) => v.name),
 );
 
 /** Default health ports of the processes without an HTTP API (launcher 8081, aggregator 8082, in their main files). */
@@ -66,7 +66,7 @@ function misplacedVars(names: Iterable<string>, role: Role): string[] {
   for (const name of names) {
     const v = DECLARED.get(name);
     if (!v) out.push(`${name}: not a variable of the service`);
-    else if (!v.processes.some((p) => runs.includes(p))) out.push(`${name}: read by ${v.processes.join(', ')}, not by ${runs.join(', ')}`);
+    else if (!v.readers.some((p) => runs.includes(p))) out.push(`${name}: read by ${v.readers.join(', ')}, not by ${runs.join(', ')}`);
   }
   return out;
 }
@@ -351,7 +351,7 @@ describe('configuration variables', () => {
 
   it('the engine reads only declared variables, declared for the processes that run it (workers, CLI)', () => {
     for (const { name } of ENGINE_ENV_VARS) {
-      expect({ name, processes: DECLARED.get(name)?.processes }).toEqual({ name, processes: expect.arrayContaining(['worker', 'cli']) });
+      expect({ name, readers: DECLARED.get(name)?.readers }).toEqual({ name, readers: expect.arrayContaining(['worker', 'cli']) });
     }
   });
 

@@ -235,22 +235,24 @@ describe('KEDA ScaledObjects: one per model, each on its own queue (model placem
 
   it("every model of the API's RERANK_MODELS has exactly one scaled worker Deployment", () => {
     const scaledModels = scaledObjects.map(triggerModel);
-    expect(apiConfig.models.map((m) => m.name)).toEqual(['bge-reranker-v2-m3', 'bge-reranker-v2-gemma']);
-    for (const { name } of apiConfig.models)
+    expect(apiConfig.models.list.map((m) => m.name)).toEqual(['bge-reranker-v2-m3', 'bge-reranker-v2-gemma']);
+    for (const { name } of apiConfig.models.list)
       expect({ model: name, scaledDeployments: scaledModels.filter((m) => m === name).length }).toEqual({
         model: name,
         scaledDeployments: 1,
       });
-    expect([...scaledModels].sort()).toEqual(apiConfig.models.map((m) => m.name).sort());
+    expect([...scaledModels].sort()).toEqual(apiConfig.models.list.map((m) => m.name).sort());
   });
 
   it('a ScaledObject with minReplicaCount 0 needs an API that queues jobs for a model without workers (sync or none)', () => {
     const toZero = scaledObjects.filter((so) => so.spec.minReplicaCount === 0);
     // The LLM reranker scales to zero; the encoder keeps a pod.
     expect(toZero.map(triggerModel)).toEqual(['bge-reranker-v2-gemma']);
-    expect(['sync', 'none']).toContain(apiConfig.refuseUnserved);
+    expect(['sync', 'none']).toContain(apiConfig.api.refuseUnserved);
     // The check bites: the default (all) would refuse the job that wakes the scaler.
-    expect(loadConfig({ ...envOf(api), RERANK_API_KEYS: 'ops:0123456789abcdef', RERANK_REFUSE_UNSERVED: '' }).refuseUnserved).toBe('all');
+    expect(loadConfig({ ...envOf(api), RERANK_API_KEYS: 'ops:0123456789abcdef', RERANK_REFUSE_UNSERVED: '' }).api.refuseUnserved).toBe(
+      'all',
+    );
   });
 
   it('RerankNoLiveWorker leaves out exactly the models that scale to zero; RerankModelNotWaking covers every model', () => {

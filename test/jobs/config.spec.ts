@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterKeysInUse, keys, useClusterKeys } from '../../libs/jobs/src/store/keys';
 import {
-  CONFIG_VAR,
   CONFIG_VARS,
   parseRedisUrl,
   ConfigError,
@@ -14,15 +13,17 @@ import {
   loadConfig,
   localUrl,
   parseDevices,
-  parseModels,
-  readVar,
+  readSection,
+  SECTIONS,
   unknownVariables,
 } from '@rerank/jobs';
 import { spawnApp } from '@rerank/harness';
-import { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from '../../libs/jobs/src/config-docs';
+import { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from '../../libs/jobs/src/config/docs';
 import { restartDelay, threadPlan } from '../../apps/worker/src/launcher';
 
 const MODELS = { RERANK_MODELS: 'tiny=/models/tiny' };
+const NAMES = CONFIG_VARS.map((v) => v.name);
+const declared = (name: string) => CONFIG_VARS.find((v) => v.name === name)!;
 
 /** The names other people's manifests use: fixed. */
 const EXPECTED_NAMES = [
@@ -108,17 +109,18 @@ function problems(env: Record<string, string>, requireModels = false): string[] 
 describe('configuration', () => {
   it('lists every variable once, each with a description', () => {
     expect(CONFIG_VARS.map((v) => v.name).sort()).toEqual([...EXPECTED_NAMES].sort());
-    for (const v of CONFIG_VARS) expect(v.description.length).toBeGreaterThan(20);
+    for (const v of CONFIG_VARS) expect(v.doc.length).toBeGreaterThan(20);
   });
 
   it('applies the documented defaults', () => {
     const c = loadConfig(MODELS);
-    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
-    expect(c.redisUrlFromEnv).toBe(false);
-    expect(c.port).toBe(3000);
-    expect(c.healthPort).toBeUndefined();
-    expect(c.devices).toEqual(['cpu']);
-    expect(c.apiKeys).toEqual([]);
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(c.redis.fromEnv).toBe(false);
+    expect(c.api.port).toBe(3000);
+    expect(c.observability.healthPort).toBeUndefined();
+    expect(c.worker.devices).toEqual([{ device: 'cpu' }]);
+    expect(c.worker.models).toEqual(['tiny']);
+    expect(c.api.keys).toEqual([]);
     const numeric: Record<string, number> = {
       RERANK_MAX_BODY_BYTES: c.limits.maxBodyBytes,
       RERANK_MAX_DOCUMENTS: c.limits.maxDocuments,
@@ -127,12 +129,12 @@ describe('configuration', () => {
       RERANK_MAX_PAIRS: c.limits.maxPairs,
       RERANK_MAX_TOP_K: c.limits.maxTopK,
       RERANK_SYNC_MAX_DOCUMENTS: c.limits.syncMaxDocuments,
-      RERANK_SYNC_TIMEOUT_MS: c.syncTimeoutMs,
-      RERANK_RESULT_TTL_SECONDS: c.resultTtlSeconds,
+      RERANK_SYNC_TIMEOUT_MS: c.api.syncTimeoutMs,
+      RERANK_RESULT_TTL_SECONDS: c.jobs.resultTtlSeconds,
       RERANK_SHARD_MAX_PAIRS: c.shard.maxPairs,
       RERANK_SHARD_MAX_CHARS: c.shard.maxChars,
       RERANK_SHARD_MIN_COUNT: c.shard.minShards,
-      RERANK_WORKER_CONCURRENCY: c.workerConcurrency,
+      RERANK_WORKER_CONCURRENCY: c.worker.concurrency,
       RERANK_WEBHOOK_ATTEMPTS: c.webhook.attempts,
       RERANK_WEBHOOK_BACKOFF_MS: c.webhook.backoffMs,
       RERANK_WEBHOOK_TIMEOUT_MS: c.webhook.timeoutMs,
@@ -141,22 +143,22 @@ describe('configuration', () => {
       RERANK_STALLED_INTERVAL_MS: c.queue.stalledIntervalMs,
       RERANK_MAX_STALLED_COUNT: c.queue.maxStalledCount,
       RERANK_SHARD_ATTEMPTS: c.queue.shardAttempts,
-      RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth!,
-      RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes!,
-      RERANK_DRAIN_TIMEOUT_MS: c.drainTimeoutMs,
-      RERANK_WORKER_SYNC_CONCURRENCY: c.workerSyncConcurrency,
-      PORT: c.port,
+      RERANK_MAX_METADATA_DEPTH: c.limits.maxMetadataDepth,
+      RERANK_MAX_METADATA_BYTES: c.limits.maxMetadataBytes,
+      RERANK_DRAIN_TIMEOUT_MS: c.api.drainTimeoutMs,
+      RERANK_WORKER_SYNC_CONCURRENCY: c.worker.syncConcurrency,
+      PORT: c.api.port,
     };
     for (const [name, value] of Object.entries(numeric)) {
-      expect([name, value]).toEqual([name, Number(CONFIG_VARS.find((v) => v.name === name)?.default)]);
+      expect([name, value]).toEqual([name, Number(declared(name).default)]);
     }
   });
 
   it('RERANK_HOST: loopback while the API has no keys, every interface (undefined) with keys, else as set', () => {
-    expect(loadConfig({}).host).toBe('127.0.0.1');
-    expect(loadConfig({ RERANK_API_KEYS: 'alice:key-alice-1' }).host).toBeUndefined();
-    expect(loadConfig({ RERANK_HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
-    expect(loadConfig({ RERANK_HOST: '::1', RERANK_API_KEYS: 'alice:key-alice-1' }).host).toBe('::1');
+    expect(loadConfig({}).api.host).toBe('127.0.0.1');
+    expect(loadConfig({ RERANK_API_KEYS: 'alice:key-alice-1' }).api.host).toBeUndefined();
+    expect(loadConfig({ RERANK_HOST: '0.0.0.0' }).api.host).toBe('0.0.0.0');
+    expect(loadConfig({ RERANK_HOST: '::1', RERANK_API_KEYS: 'alice:key-alice-1' }).api.host).toBe('::1');
     expect(isLoopbackHost('127.0.0.1')).toBe(true);
     expect(isLoopbackHost('127.1.2.3')).toBe(true);
     expect(isLoopbackHost('[::1]')).toBe(true);
@@ -172,8 +174,8 @@ describe('configuration', () => {
   });
 
   it('RERANK_WORKER_TENANT_SLOTS: on by default, a flag', () => {
-    expect(loadConfig({}).workerTenantSlots).toBe(true);
-    expect(loadConfig({ RERANK_WORKER_TENANT_SLOTS: 'off' }).workerTenantSlots).toBe(false);
+    expect(loadConfig({}).worker.tenantSlots).toBe(true);
+    expect(loadConfig({ RERANK_WORKER_TENANT_SLOTS: 'off' }).worker.tenantSlots).toBe(false);
     expect(() => loadConfig({ RERANK_WORKER_TENANT_SLOTS: 'sometimes' })).toThrow(
       /RERANK_WORKER_TENANT_SLOTS="sometimes": expected 1 or 0/,
     );
@@ -192,12 +194,12 @@ describe('configuration', () => {
       RERANK_MAX_STALLED_COUNT: '9',
       ...MODELS,
     });
-    expect(c.redisUrl).toBe('redis://redis:6380/2');
-    expect(c.port).toBe(8080);
-    expect(c.healthPort).toBe(9000);
-    expect(c.devices).toEqual(['cuda:0', 'cuda:1', 'cpu']);
-    expect(c.threads).toBe(6);
-    expect(c.apiKeys).toEqual([
+    expect(c.redis.url).toBe('redis://redis:6380/2');
+    expect(c.api.port).toBe(8080);
+    expect(c.observability.healthPort).toBe(9000);
+    expect(c.worker.devices.map((d) => d.device)).toEqual(['cuda:0', 'cuda:1', 'cpu']);
+    expect(c.worker.threads).toBe(6);
+    expect(c.api.keys).toEqual([
       { label: 'alice', key: 'key-aaaaaaaa' },
       { label: 'key2', key: 'key-bbbbbbbb' },
     ]);
@@ -226,8 +228,7 @@ describe('configuration', () => {
   it('RERANK_DEVICES places models per device (cuda:0=a+b); a device without = serves RERANK_WORKER_MODELS', () => {
     const two = { RERANK_MODELS: 'llm=/m/llm,minilm=/m/minilm,bge=/m/bge' };
     const c = loadConfig({ ...two, RERANK_DEVICES: 'cuda:0=llm, cuda:1=minilm+bge,cpu' });
-    expect(c.devices).toEqual(['cuda:0', 'cuda:1', 'cpu']);
-    expect(c.deviceSlots).toEqual([
+    expect(c.worker.devices).toEqual([
       { device: 'cuda:0', models: ['llm'] },
       { device: 'cuda:1', models: ['minilm', 'bge'] },
       { device: 'cpu' },
@@ -264,11 +265,11 @@ describe('configuration', () => {
       password: 'secret',
       tls: true,
     });
-    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redisUrl).toBe('redis+cluster://a:7000,b:7001');
-    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redisUrl).toBe(
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redis.url).toBe('redis+cluster://a:7000,b:7001');
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redis.url).toBe(
       'redis+sentinel://s1:26379,s2:26379/mymaster',
     );
-    expect(loadConfig({ REDIS_URL: 'redis+sentinel://s1:26379/mymaster' }).redisUrlFromEnv).toBe(true);
+    expect(loadConfig({ REDIS_URL: 'redis+sentinel://s1:26379/mymaster' }).redis.fromEnv).toBe(true);
     expect(problems({ REDIS_URL: 'redis+sentinel://s1:26379' })).toEqual([
       'REDIS_URL="redis+sentinel://s1:26379": name the master after the sentinels, e.g. redis+sentinel://s1:26379,s2:26379/mymaster',
     ]);
@@ -290,22 +291,22 @@ describe('configuration', () => {
 
   it('reads the listing bound and the admin keys; an admin key is never an API key', () => {
     const d = loadConfig(MODELS);
-    expect(d.jobListMax).toBe(10000);
-    expect(d.adminKeys).toEqual([]);
+    expect(d.jobs.listMax).toBe(10000);
+    expect(d.api.adminKeys).toEqual([]);
     const c = loadConfig({
       ...MODELS,
       RERANK_JOB_LIST_MAX: '50',
       RERANK_ADMIN_KEYS: 'ops:admin-key-0000, admin-key-1111',
       RERANK_API_KEYS: 'alice:key-aaaaaaaa',
     });
-    expect(c.jobListMax).toBe(50);
-    expect(c.adminKeys).toEqual([
+    expect(c.jobs.listMax).toBe(50);
+    expect(c.api.adminKeys).toEqual([
       { label: 'ops', key: 'admin-key-0000' },
       { label: 'key2', key: 'admin-key-1111' },
     ]);
     expect(problems({ ...MODELS, RERANK_JOB_LIST_MAX: '0', RERANK_ADMIN_KEYS: 'ops:short' })).toEqual([
-      'RERANK_JOB_LIST_MAX="0": expected an integer from 1 to 1000000 (default 10000)',
       'RERANK_ADMIN_KEYS: the key labelled "ops" must be at least 8 characters without spaces',
+      'RERANK_JOB_LIST_MAX="0": expected an integer from 1 to 1000000 (default 10000)',
     ]);
     expect(problems({ ...MODELS, RERANK_ADMIN_KEYS: 'ops:key-aaaaaaaa', RERANK_API_KEYS: 'alice:key-aaaaaaaa' })).toEqual([
       'RERANK_ADMIN_KEYS: the key labelled "ops" is also the API key "alice" of RERANK_API_KEYS; give the dashboard a key of its own',
@@ -318,20 +319,34 @@ describe('configuration', () => {
   });
 
   it('parses models as JSON or shorthand, and explains mistakes', () => {
-    expect(parseModels('a=/m/a, b=BAAI/bge-reranker-base').models).toEqual([
+    const models = (RERANK_MODELS: string) => loadConfig({ RERANK_MODELS }).models.list;
+    expect(models('a=/m/a, b=BAAI/bge-reranker-base')).toEqual([
       { name: 'a', path: '/m/a' },
       { name: 'b', path: 'BAAI/bge-reranker-base' },
     ]);
-    expect(parseModels('[{"name":"x","path":"/m/x","family":"llm","options":{"maxLength":256}}]').models).toEqual([
+    expect(models('[{"name":"x","path":"/m/x","family":"llm","options":{"maxLength":256}}]')).toEqual([
       { name: 'x', path: '/m/x', family: 'llm', options: { maxLength: 256 } },
     ]);
-    expect(parseModels('[{"name":"x","path":"/m","family":"decoder"}]').problems[0]).toMatch(
-      /RERANK_MODELS\[0\]\.family: expected one of encoder, llm, layerwise, lightweight/,
-    );
-    expect(parseModels('[{"name":"x","path":"/m","size":3}]').problems[0]).toMatch(/unknown key "size"/);
-    expect(parseModels('a=/x,a=/y').problems[0]).toMatch(/"a" is listed twice/);
-    expect(parseModels('just-a-path').problems[0]).toMatch(/is not name=path/);
-    expect(parseModels('[{"name":').problems[0]).toMatch(/not valid JSON/);
+    expect(problems({ RERANK_MODELS: '[{"name":"x","path":"/m","family":"decoder"}]' })).toEqual([
+      'RERANK_MODELS[0].family: expected one of encoder, llm, layerwise, lightweight, got "decoder"',
+    ]);
+    expect(problems({ RERANK_MODELS: '[{"name":"x","path":"/m","size":3}]' })).toEqual([
+      'RERANK_MODELS[0]: unknown key "size" (known: name, path, family, options, generated)',
+    ]);
+    expect(problems({ RERANK_MODELS: '[{"name":"x y","path":" "},{"path":"/m"}]' })).toEqual([
+      'RERANK_MODELS[0].name: expected a name of letters, digits and . _ - : / (at most 128), got "x y"',
+      'RERANK_MODELS[0].path: expected a model directory or hub id, got ""',
+      'RERANK_MODELS[1].name: expected a name of letters, digits and . _ - : / (at most 128), got undefined',
+    ]);
+    expect(problems({ RERANK_MODELS: '{"name":"x","path":"/m"}' })).toEqual([
+      'RERANK_MODELS: the JSON form must be an array of {"name","path","family"?,"options"?}',
+    ]);
+    expect(problems({ RERANK_MODELS: 'a=/x,a=/y' })).toEqual(['RERANK_MODELS: model name "a" is listed twice']);
+    expect(problems({ RERANK_MODELS: 'just-a-path' })).toEqual([
+      'RERANK_MODELS: "just-a-path" is not name=path; use name=path,name2=path2 or the JSON form',
+    ]);
+    expect(problems({ RERANK_MODELS: '[]' })).toEqual(['RERANK_MODELS: lists no model']);
+    expect(problems({ RERANK_MODELS: '[{"name":' })[0]).toMatch(/^RERANK_MODELS: not valid JSON \(.+\); use \[\{"name"/);
   });
 
   it('launcher: splits CPU threads, backs off restarts', () => {
@@ -360,23 +375,23 @@ describe('configuration', () => {
 
   it('knows a variable declared for any process in every process (tests give one env to all)', () => {
     // RERANK_REDIS_MAXMEMORY is read by `npm start` only, RERANK_HARNESS_LOGS by the test harness only.
-    expect(CONFIG_VAR.RERANK_REDIS_MAXMEMORY.processes).toEqual(['stack']);
-    expect(CONFIG_VAR.RERANK_HARNESS_LOGS.processes).toEqual(['harness']);
+    expect(declared('RERANK_REDIS_MAXMEMORY').readers).toEqual(['stack']);
+    expect(declared('RERANK_HARNESS_LOGS').readers).toEqual(['harness']);
     const c = loadConfig({ ...MODELS, RERANK_REDIS_MAXMEMORY: '2gb', RERANK_HARNESS_LOGS: '1', RERANK_DATA_DIR: '/tmp/x' });
-    expect(c.redisMaxmemory).toBe('2gb');
-    expect(c.dataDir).toBe('/tmp/x');
-    expect(unknownVariables(CONFIG_VARS, { RERANK_REDIS_MAXMEMORY: '2gb', RERANK_HARNESS_LOGS: '1' })).toEqual([]);
+    expect(c.stack.redisMaxmemory).toBe('2gb');
+    expect(c.data.dir).toBe('/tmp/x');
+    expect(unknownVariables(NAMES, { RERANK_REDIS_MAXMEMORY: '2gb', RERANK_HARNESS_LOGS: '1' })).toEqual([]);
   });
 
   it('did-you-mean: edit distance, the closest declared name', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
     expect(editDistance('', 'abc')).toBe(3);
     expect(editDistance('RERANK_THREADS', 'RERANK_THREADS')).toBe(0);
-    expect(closestName('RERANK_THREAD', CONFIG_VARS)).toBe('RERANK_THREADS');
-    expect(closestName('RERANK_DEVICE', CONFIG_VARS)).toBe('RERANK_DEVICES');
-    expect(closestName('RERANK_APIKEYS', CONFIG_VARS)).toBe('RERANK_API_KEYS');
-    expect(closestName('RERANK_RATE_LIMIT_ACTIVE_JOB', CONFIG_VARS)).toBe('RERANK_RATE_LIMIT_ACTIVE_JOBS');
-    expect(closestName('RERANK_OFLINE', CONFIG_VARS)).toBe('RERANK_OFFLINE');
+    expect(closestName('RERANK_THREAD', NAMES)).toBe('RERANK_THREADS');
+    expect(closestName('RERANK_DEVICE', NAMES)).toBe('RERANK_DEVICES');
+    expect(closestName('RERANK_APIKEYS', NAMES)).toBe('RERANK_API_KEYS');
+    expect(closestName('RERANK_RATE_LIMIT_ACTIVE_JOB', NAMES)).toBe('RERANK_RATE_LIMIT_ACTIVE_JOBS');
+    expect(closestName('RERANK_OFLINE', NAMES)).toBe('RERANK_OFFLINE');
   });
 
   it('type and range errors name the variable, the value and what is expected', () => {
@@ -393,17 +408,18 @@ describe('configuration', () => {
       RERANK_SECRET_KEY: 'short',
       RERANK_TRUST_PROXY: '10.0.0.0/99',
     });
+    // In the order of the sections (models, worker, api, limits, backpressure, webhook, observability, stack).
     expect(p).toEqual([
-      'HEALTH_PORT="-1": expected an integer from 0 to 65535',
       'HF_ENDPOINT="ftp://hub.example": expected the http(s) URL of a Hugging Face-compatible hub, e.g. https://huggingface.co',
       'HF_HUB_OFFLINE="maybe": expected 1 or 0 (true/false, yes/no, on/off)',
       'RERANK_THREADS="2.5": expected an integer from 1 to 1024',
-      'RERANK_MAX_BODY_BYTES="1023": expected an integer from 1024 to 9007199254740991 (default 33554432)',
       'RERANK_WORKER_CONCURRENCY="65": expected an integer from 1 to 64 (default 2)',
       expect.stringMatching(/^RERANK_TRUST_PROXY: .*10\.0\.0\.0\/99.* \(or true to trust any peer\)$/),
-      'RERANK_SECRET_KEY: at least 32 characters, got 5; generate one with `openssl rand -base64 32`',
+      'RERANK_MAX_BODY_BYTES="1023": expected an integer from 1024 to 9007199254740991 (default 33554432)',
       'RERANK_REDIS_MEMORY_CEILING="1.5": expected a fraction above 0 and at most 1, e.g. 0.9 (default 0.9)',
-      'RERANK_REDIS_MAXMEMORY="2 gigabytes": expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended)',
+      'RERANK_SECRET_KEY: at least 32 characters, got 5; generate one with `openssl rand -base64 32`',
+      'HEALTH_PORT="-1": expected an integer from 0 to 65535',
+      'RERANK_REDIS_MAXMEMORY="2 gigabytes": expected a size in Redis units, e.g. 512mb or 2gb (0: no limit, not recommended) (default 1gb)',
     ]);
     // Range ends are inclusive; blank means unset (the default).
     const c = loadConfig({
@@ -414,34 +430,59 @@ describe('configuration', () => {
       RERANK_REDIS_MEMORY_CEILING: '1',
       RERANK_MAX_TOP_K: '  ',
     });
-    expect([c.workerConcurrency, c.limits.maxBodyBytes, c.healthPort, c.backpressure.redisMemoryCeiling, c.limits.maxTopK]).toEqual([
-      64, 1024, 0, 1, 1000,
-    ]);
+    expect([
+      c.worker.concurrency,
+      c.limits.maxBodyBytes,
+      c.observability.healthPort,
+      c.backpressure.redisMemoryCeiling,
+      c.limits.maxTopK,
+    ]).toEqual([64, 1024, 0, 1, 1000]);
   });
 
   it('reads model download settings for the workers to pass to the engine', () => {
-    expect(loadConfig(MODELS).hub).toEqual({ endpoint: undefined, token: undefined, offline: false });
-    expect(loadConfig({ ...MODELS, HF_ENDPOINT: 'https://hub.internal/', HF_TOKEN: 'hf_abc', RERANK_OFFLINE: 'true' }).hub).toEqual({
+    expect(loadConfig(MODELS).models.hub).toEqual({ endpoint: undefined, token: undefined, offline: false });
+    expect(loadConfig({ ...MODELS, HF_ENDPOINT: 'https://hub.internal/', HF_TOKEN: 'hf_abc', RERANK_OFFLINE: 'true' }).models.hub).toEqual({
       endpoint: 'https://hub.internal/',
       token: 'hf_abc',
       offline: true,
     });
-    expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: '1', RERANK_OFFLINE: '0' }).hub.offline).toBe(true);
-    expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: 'off' }).hub.offline).toBe(false);
+    expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: '1', RERANK_OFFLINE: '0' }).models.hub.offline).toBe(true);
+    expect(loadConfig({ ...MODELS, HF_HUB_OFFLINE: 'off' }).models.hub.offline).toBe(false);
   });
 
   it('every declaration: a default its own type accepts, known processes, a type label', () => {
     for (const v of CONFIG_VARS) {
-      expect({ name: v.name, problems: readVar(v, {}).problems }).toEqual({ name: v.name, problems: [] });
+      if (v.default !== undefined)
+        expect({ name: v.name, default: v.type.schema.safeParse(v.default).success }).toEqual({ name: v.name, default: true });
       expect({
         name: v.name,
-        processes: v.processes.length > 0 && v.processes.every((p) => (PROCESSES as readonly string[]).includes(p)),
-      }).toEqual({ name: v.name, processes: true });
+        readers: v.readers.length > 0 && v.readers.every((p) => (PROCESSES as readonly string[]).includes(p)),
+      }).toEqual({ name: v.name, readers: true });
       expect(v.type.label.length).toBeGreaterThan(3);
       // A variable without a default says in words what applies while unset.
-      if (v.default === null)
-        expect({ name: v.name, unset: typeof (v as { unset?: string }).unset }).toEqual({ name: v.name, unset: 'string' });
+      if (v.default === undefined) expect({ name: v.name, unset: typeof v.unset }).toEqual({ name: v.name, unset: 'string' });
     }
+    // Each is read in the section it is declared in: RERANK_WORKER_CONCURRENCY as config.worker.concurrency.
+    expect(Object.keys(loadConfig(MODELS))).toEqual(Object.keys(SECTIONS));
+    expect([declared('RERANK_WORKER_CONCURRENCY').section, SECTIONS.worker.vars.concurrency.name]).toEqual([
+      'worker',
+      'RERANK_WORKER_CONCURRENCY',
+    ]);
+  });
+
+  it('a process that reads one section alone gets its values or its problems', () => {
+    expect(readSection('client', {})).toEqual({ value: { url: 'http://localhost:3000' } });
+    expect(
+      readSection('client', { RERANK_URL: 'https://rerank.internal/', RERANK_API_KEY: 'key-aaaaaaaa', RERANK_DEVICES: 'gpu7' }),
+    ).toEqual({
+      value: { url: 'https://rerank.internal/', apiKey: 'key-aaaaaaaa' },
+    });
+    expect(readSection('client', { RERANK_URL: 'ftp://x' })).toEqual({
+      problems: [
+        'RERANK_URL="ftp://x": expected the http(s) base URL of the rerank API, e.g. http://localhost:3000 (default http://localhost:3000)',
+      ],
+    });
+    expect(readSection('harness', { RERANK_HARNESS_LOGS: 'yes' })).toEqual({ value: { logs: true } });
   });
 
   it('docs/deploy.md: the configuration table is the one generated from the schema (npm run docs:config)', () => {
@@ -449,17 +490,17 @@ describe('configuration', () => {
     expect(withConfigTable(doc)).toBe(doc);
     const table = configTable().split('\n');
     expect(table).toHaveLength(CONFIG_VARS.length + 2);
-    expect(table[0]).toBe('| variable | default | type | used by | what it does |');
-    // One row per variable, with its default, type and readers.
+    expect(table[0]).toBe('| variable | section | default | type | used by | what it does |');
+    // One row per variable, with its section, default, type and readers.
     expect(table.find((r) => r.startsWith('| `RERANK_WORKER_CONCURRENCY` |'))).toBe(
-      `| \`RERANK_WORKER_CONCURRENCY\` | \`2\` | integer 1–64 | workers | ${CONFIG_VAR.RERANK_WORKER_CONCURRENCY.description} |`,
+      `| \`RERANK_WORKER_CONCURRENCY\` | worker | \`2\` | integer 1–64 | workers | ${declared('RERANK_WORKER_CONCURRENCY').doc} |`,
     );
     expect(table.find((r) => r.startsWith('| `RERANK_SECRET_KEY` |'))).toMatch(
-      /^\| `RERANK_SECRET_KEY` \| none: plain text, a warning at start \| text, ≥ 32 characters \| API, aggregator \| /,
+      /^\| `RERANK_SECRET_KEY` \| webhook \| none: plain text, a warning at start \| text, ≥ 32 characters \| API, aggregator \| /,
     );
     expect(table.find((r) => r.startsWith('| `RERANK_REDIS_MAXMEMORY` |'))).toMatch(/\| `npm start` \|/);
     // A stale table is noticed: the generator rewrites exactly the text between the markers.
-    const stale = doc.replace(/\| `PORT` \| `3000` \|/, '| `PORT` | `8080` |');
+    const stale = doc.replace(/\| `PORT` \| api \| `3000` \|/, '| `PORT` | api | `8080` |');
     expect(stale).not.toBe(doc);
     expect(withConfigTable(stale)).toBe(doc);
     expect(() => withConfigTable(doc.replace(CONFIG_TABLE_END, ''))).toThrow(/markers/);

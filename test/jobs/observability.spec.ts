@@ -252,7 +252,7 @@ describe('LOG_LEVEL', () => {
     const env = { RERANK_MODELS: 'tiny=/tmp/none' };
     expect(() => loadConfig({ ...env, LOG_LEVEL: 'debug' })).not.toThrow();
     expect(() => loadConfig({ ...env, LOG_LEVEL: 'loud' })).toThrow(
-      'LOG_LEVEL: "loud" is not a log level; use one of fatal, error, warn, info, debug, trace, silent',
+      'LOG_LEVEL="loud": expected fatal, error, warn, info, debug, trace or silent (default info)',
     );
   });
 });

@@ -98,7 +98,7 @@ describe('webhook URLs refused at submission', () => {
 
 describe('the allow-list (RERANK_WEBHOOK_ALLOWED_HOSTS)', () => {
   it('allows listed CIDRs and names, nothing else', async () => {
-    const list = HostList.parse('127.0.0.0/8, ::1/128,hooks.internal', 'RERANK_WEBHOOK_ALLOWED_HOSTS');
+    const list = HostList.parse('127.0.0.0/8, ::1/128,hooks.internal');
     expect(list.problems).toEqual([]);
     const allowed = list.list;
     await expect(checkWebhookUrl('http://127.0.0.1:9/h', { allowed })).resolves.toBeUndefined();
@@ -119,14 +119,15 @@ describe('the allow-list (RERANK_WEBHOOK_ALLOWED_HOSTS)', () => {
     );
     expect(() => loadConfig({ RERANK_SECRET_KEY: 'short' })).toThrow(/RERANK_SECRET_KEY: at least 32 characters, got 5/);
     const c = loadConfig({ RERANK_TRUST_PROXY: '10.0.0.0/8' });
-    expect(c.security.trustProxy).not.toBeNull();
-    expect(c.security.trustProxy !== 'all' && c.security.trustProxy?.hasAddress('10.2.3.4')).toBe(true);
-    expect(loadConfig({}).security).toMatchObject({
-      trustProxy: null,
-      secretKey: undefined,
-      rateLimits: { requestsPerMinute: 3000, pairsPerMinute: 5000000, activeJobs: 200 },
-    });
-    expect(loadConfig({ RERANK_TRUST_PROXY: 'true' }).security.trustProxy).toBe('all');
+    expect(c.api.trustProxy).not.toBeNull();
+    expect(c.api.trustProxy !== 'all' && c.api.trustProxy?.hasAddress('10.2.3.4')).toBe(true);
+    const defaults = loadConfig({});
+    expect([defaults.api.trustProxy, defaults.webhook.secretKey, defaults.rateLimits]).toEqual([
+      null,
+      undefined,
+      { requestsPerMinute: 3000, pairsPerMinute: 5000000, activeJobs: 200 },
+    ]);
+    expect(loadConfig({ RERANK_TRUST_PROXY: 'true' }).api.trustProxy).toBe('all');
   });
 
   it('classifies addresses', () => {

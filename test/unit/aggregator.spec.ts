@@ -105,7 +105,7 @@ it('merges shard scores into top-k per query with ids and the texts the shards c
   expect(await jobs.queryScores('job_g1', 0)).toEqual([0.9, 0.5, 0.5]);
   expect((await jobs.get('job_g1'))!.status).toBe('completed');
   expect(await documents.has('job_g1')).toBe(false);
-  expect(jobs.ttl('job_g1')).toBe(unitConfig().resultTtlSeconds);
+  expect(jobs.ttl('job_g1')).toBe(unitConfig().jobs.resultTtlSeconds);
   expect(webhooks.queued).toEqual([{ jobId: 'job_g1', event: 'completed' }]);
   // Run again (a retried aggregation): nothing to merge, the webhook queued again is a no-op.
   expect(await a.aggregate(aggregationTask('job_g1', []))).toEqual({ skipped: 'completed' });

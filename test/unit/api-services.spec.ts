@@ -174,7 +174,7 @@ describe('JobsService', () => {
     expect(view.status).toBe('cancelled');
     expect(queue.cancelled).toContain(id);
     expect(queue.queued).toContainEqual({ jobId: id, event: 'cancelled' });
-    expect([jobs.ttl(id), documentStore.ttl(id)]).toEqual([config.resultTtlSeconds, config.resultTtlSeconds]);
+    expect([jobs.ttl(id), documentStore.ttl(id)]).toEqual([config.jobs.resultTtlSeconds, config.jobs.resultTtlSeconds]);
     await expect(service.cancel(id, 'alice', '')).rejects.toMatchObject({ status: 409, code: 'job_finished' });
     // Its shards, taken anyway, are skipped.
     expect(await worker.handle(queue.jobs.get(id)!.shards[0])).toEqual({ skipped: true, reason: 'job cancelled' });

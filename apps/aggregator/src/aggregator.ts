@@ -69,7 +69,7 @@ export class Aggregator {
   private consumers: QueueConsumer[] = [];
 
   constructor(
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'redis' | 'queue' | 'jobs' | 'webhook'>,
     private readonly deps: AggregatorDeps,
   ) {
     this.log = deps.log ?? createLogger(`aggregator pid ${process.pid}`);
@@ -96,7 +96,7 @@ export class Aggregator {
 
   /** A Redis read or write, retried through infrastructure errors (OOM, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
   private op<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
+    return withInfraRetry(fn, { budgetMs: this.config.redis.infraRetryMs, what, log: this.log });
   }
 
   /** A job's shards all ended: merge, store, complete (or fail), queue its webhook. */
@@ -167,7 +167,7 @@ export class Aggregator {
       throw e;
     }
     // Results first (with the expiry), then the texts go: once the job reads "completed", the results are there.
-    await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, this.config.resultTtlSeconds));
+    await this.op(`storing the results of job ${id}`, () => this.store.storeResults(id, top, scores, this.config.jobs.resultTtlSeconds));
     await this.op(`removing the texts of job ${id}`, () => this.deps.documents.remove(id));
     const changed = await this.finish(id, 'completed');
     this.log.info(
@@ -205,7 +205,7 @@ export class Aggregator {
 
   /** The job ended: its record expires after RERANK_RESULT_TTL_SECONDS, its texts go now. */
   private async expire(id: string): Promise<void> {
-    await this.op(`expiring job ${id}`, () => this.store.expire(id, this.config.resultTtlSeconds));
+    await this.op(`expiring job ${id}`, () => this.store.expire(id, this.config.jobs.resultTtlSeconds));
     await this.op(`removing the texts of job ${id}`, () => this.deps.documents.remove(id));
   }
 
@@ -271,7 +271,7 @@ export class Aggregator {
       if (record.webhookSecretError) throw new Error(record.webhookSecretError);
       // Resolves the host once, checks it against the SSRF policy and connects to that address only; 3xx is not followed.
       const res = await postWebhook(record.webhook.url, body, headers, {
-        policy: { allowed: this.config.security.webhookAllowedHosts },
+        policy: { allowed: this.config.webhook.allowedHosts },
         timeoutMs: this.config.webhook.timeoutMs,
       });
       status = res.status;

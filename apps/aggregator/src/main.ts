@@ -25,13 +25,13 @@ const DEFAULT_HEALTH_PORT = 8082;
 async function main(): Promise<void> {
   const log = createLogger('aggregator');
   const config = loadConfigOrExit(log);
-  const redis = createRedis(config.redisUrl, { name: 'rerank-aggregator' });
+  const redis = createRedis(config.redis.url, { name: 'rerank-aggregator' });
   const webhooks = new BullWebhookQueue(redis, config);
   const metrics = new Metrics(AGGREGATOR_METRICS);
   const gauges = new ClusterGauges(
     redis,
     metrics,
-    config.models.map((m) => m.name),
+    config.models.list.map((m) => m.name),
   );
   const scrape = async () => {
     await gauges.refresh();
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const onError = (queue: string) => (e: Error) => log.error(`${queue}: ${e.message}`);
   const documents = documentStore(config, redis);
   const service = new Aggregator(config, {
-    jobs: redisJobStore(redis, { documents, secretKey: config.security.secretKey }),
+    jobs: redisJobStore(redis, { documents, secretKey: config.webhook.secretKey }),
     documents,
     registry: new RedisWorkersRegistry(redis),
     webhooks,
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // Started by the stack (IPC channel): stop when it goes away.
   if (process.send) process.on('disconnect', () => stop('parent gone'));
-  const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
+  const port = config.observability.healthPort ?? DEFAULT_HEALTH_PORT;
   try {
     if (port > 0)
       server = await startHealthServer(

@@ -9,8 +9,8 @@ import { CONFIG } from './tokens';
 export class ApiKeyGuard implements CanActivate {
   private readonly keys: ApiKeys;
 
-  constructor(@Inject(CONFIG) config: RerankConfig) {
-    this.keys = new ApiKeys(config.apiKeys);
+  constructor(@Inject(CONFIG) config: Pick<RerankConfig, 'api'>) {
+    this.keys = new ApiKeys(config.api.keys);
   }
 
   canActivate(context: ExecutionContext): boolean {

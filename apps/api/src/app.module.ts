@@ -69,7 +69,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         { provide: CONFIG, useValue: config },
         {
           provide: REDIS,
-          useFactory: () => createRedis(config.redisUrl, { name: 'rerank-api', commandTimeoutMs: config.redisCommandTimeoutMs }),
+          useFactory: () => createRedis(config.redis.url, { name: 'rerank-api', commandTimeoutMs: config.redis.commandTimeoutMs }),
         },
         ApiKeyGuard,
         RateLimitService,
@@ -78,10 +78,10 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         {
           provide: JOB_STORE,
           useFactory: (redis: Redis, documents: DocumentStore) =>
-            redisJobStore(redis, { documents, secretKey: config.security.secretKey, tenantIndexMax: config.jobListMax }),
+            redisJobStore(redis, { documents, secretKey: config.webhook.secretKey, tenantIndexMax: config.jobs.listMax }),
           inject: [REDIS, DOCUMENT_STORE],
         },
-        { provide: QUOTA_STORE, useFactory: (redis: Redis) => new RedisQuotaStore(redis, config.security.rateLimits), inject: [REDIS] },
+        { provide: QUOTA_STORE, useFactory: (redis: Redis) => new RedisQuotaStore(redis, config.rateLimits), inject: [REDIS] },
         {
           provide: SCORING_QUEUE,
           useFactory: (redis: Redis, models: ModelsService) =>
@@ -96,7 +96,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
             new ClusterGauges(
               redis,
               metrics,
-              config.models.map((m) => m.name),
+              config.models.list.map((m) => m.name),
             ),
           inject: [REDIS, METRICS],
         },

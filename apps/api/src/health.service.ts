@@ -25,11 +25,11 @@ export class HealthService {
       redis = `unreachable: ${(e as Error).message}`;
     }
     const workers = redis === 'ok' ? await this.models.refresh() : [];
-    const names = this.config.models.map((m) => m.name);
+    const names = this.config.models.list.map((m) => m.name);
     const ready = workers.filter((w) => w.state === 'ready');
     const servedBy = (n: string) => ready.filter((w) => w.models.some((m) => m.name === n)).length;
     const serving = ready.filter((w) => w.models.some((m) => names.includes(m.name)));
-    const needsWorker = this.config.refuseUnserved === 'all';
+    const needsWorker = this.config.api.refuseUnserved === 'all';
     const ok = redis === 'ok' && names.length > 0 && (!needsWorker || names.some((n) => servedBy(n) > 0));
     return {
       ok,

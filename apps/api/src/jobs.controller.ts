@@ -19,9 +19,9 @@ export class JobsController {
 
   constructor(
     private readonly jobs: JobsService,
-    @Inject(CONFIG) config: RerankConfig,
+    @Inject(CONFIG) config: Pick<RerankConfig, 'api'>,
   ) {
-    this.trust = config.security.trustProxy;
+    this.trust = config.api.trustProxy;
   }
 
   @Post(nestPath(ROUTES.createJob))

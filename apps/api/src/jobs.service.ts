@@ -84,7 +84,7 @@ export class JobsService {
     // Everything is checked before anything is written: a refused request leaves nothing in Redis.
     const job = validateJobRequest(body, { limits: this.config.limits, models: this.models.known() });
     // SSRF guard: the webhook host must be (and resolve only to) public addresses unless allow-listed.
-    if (job.webhook) await checkWebhookUrl(job.webhook.url, { allowed: this.config.security.webhookAllowedHosts });
+    if (job.webhook) await checkWebhookUrl(job.webhook.url, { allowed: this.config.webhook.allowedHosts });
     // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
     await this.backpressure.admit(
       job.pairs,
@@ -96,7 +96,7 @@ export class JobsService {
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
     if (keyHash) {
-      const existing = await this.store.claimIdempotencyKey(tenant, keyHash, id, requestHash, this.config.resultTtlSeconds);
+      const existing = await this.store.claimIdempotencyKey(tenant, keyHash, id, requestHash, this.config.jobs.resultTtlSeconds);
       if (existing) {
         if (existing.body !== requestHash) {
           throw new ApiError(
@@ -200,7 +200,7 @@ export class JobsService {
   }
 
   private missing(id: string): ApiError {
-    return notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.resultTtlSeconds} s)`);
+    return notFound(`no job ${JSON.stringify(id)} for this API key (finished jobs expire after ${this.config.jobs.resultTtlSeconds} s)`);
   }
 
   async view(record: JobRecord, base: string) {
@@ -238,8 +238,8 @@ export class JobsService {
     }
     // The job expires even if its aggregation never runs; its texts stay for a shard in flight until the
     // aggregator drops them, or expire with it.
-    await this.store.expire(id, this.config.resultTtlSeconds);
-    await this.documents.expire(id, this.config.resultTtlSeconds);
+    await this.store.expire(id, this.config.jobs.resultTtlSeconds);
+    await this.documents.expire(id, this.config.jobs.resultTtlSeconds);
     // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
     await this.queues.cancelPendingShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
     if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');

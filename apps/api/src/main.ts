@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const log = createLogger('api');
   const { values: args } = parseArgs({ options: { host: { type: 'string' } } });
   const config = loadConfigOrExit(log, { requireModels: true });
-  const host = args.host ?? config.host;
+  const host = args.host ?? config.api.host;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   app.use(drain.track);
   // Before the body parser, which knows only API keys: the dashboard checks admin keys itself.
   const dashboard = mountQueueDashboard(app, config, app.get(REDIS));
-  const keys = new ApiKeys(config.apiKeys);
+  const keys = new ApiKeys(config.api.keys);
   const limit = config.limits.maxBodyBytes;
   app.use(beforeBody(limit, (req) => keys.identify(req)));
   app.useBodyParser('json', jsonBodyOptions(limit));
@@ -62,16 +62,16 @@ async function main(): Promise<void> {
   app.use(rebindRequestContext);
   app.useGlobalFilters(new ApiErrorFilter());
   setupOpenApi(app);
-  if (config.apiKeys.length === 0 && host !== undefined && isLoopbackHost(host)) {
+  if (config.api.keys.length === 0 && host !== undefined && isLoopbackHost(host)) {
     log.warn(
-      `RERANK_API_KEYS is not set: the API is open, so it listens on ${host} only (this machine). RERANK_HOST=0.0.0.0 or --host 0.0.0.0 opens it to other machines, and then anyone who can reach port ${config.port} can submit and read jobs: set RERANK_API_KEYS first (docs/security.md)`,
+      `RERANK_API_KEYS is not set: the API is open, so it listens on ${host} only (this machine). RERANK_HOST=0.0.0.0 or --host 0.0.0.0 opens it to other machines, and then anyone who can reach port ${config.api.port} can submit and read jobs: set RERANK_API_KEYS first (docs/security.md)`,
     );
-  } else if (config.apiKeys.length === 0) {
+  } else if (config.api.keys.length === 0) {
     log.warn(
-      `RERANK_API_KEYS is not set and the API listens on ${host ?? 'every interface'}: it is OPEN, anyone who can reach port ${config.port} can submit and read jobs (docs/security.md)`,
+      `RERANK_API_KEYS is not set and the API listens on ${host ?? 'every interface'}: it is OPEN, anyone who can reach port ${config.api.port} can submit and read jobs (docs/security.md)`,
     );
   }
-  if (!config.security.secretKey)
+  if (!config.webhook.secretKey)
     log.warn('RERANK_SECRET_KEY is not set: webhook secrets are stored in plain text in Redis (docs/security.md)');
 
   // Not Nest's enableShutdownHooks: its close() runs the destroy hooks (queue listeners) before it
@@ -84,9 +84,9 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info(
-      `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
+      `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.api.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
     );
-    const r = await drain.drain(app.getHttpServer(), config.drainTimeoutMs);
+    const r = await drain.drain(app.getHttpServer(), config.api.drainTimeoutMs);
     log.info(
       `drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`,
     );
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // Started by the stack (IPC channel): stop when it goes away.
   if (process.send) process.on('disconnect', () => void stop('parent gone'));
-  await (host === undefined ? app.listen(config.port) : app.listen(config.port, host));
+  await (host === undefined ? app.listen(config.api.port) : app.listen(config.api.port, host));
   const bound = app.getHttpServer().address() as AddressInfo;
   new Logger('api').log(
     `listening on ${describeBound(bound)}; docs at /docs, OpenAPI at /openapi.json; config ${JSON.stringify(describeConfig(config))}`,

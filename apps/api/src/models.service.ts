@@ -26,10 +26,10 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
   private readonly local = new Map<string, ModelFacts>();
 
   constructor(
-    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(CONFIG) private readonly config: Pick<RerankConfig, 'models' | 'api'>,
     @Inject(WORKERS_REGISTRY) private readonly registry: Pick<WorkersRegistry, 'live'>,
   ) {
-    for (const m of config.models) this.local.set(m.name, readModelFacts(m.path, m.family));
+    for (const m of config.models.list) this.local.set(m.name, readModelFacts(m.path, m.family));
   }
 
   async onModuleInit(): Promise<void> {
@@ -52,7 +52,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
   }
 
   get configured(): readonly ModelConfig[] {
-    return this.config.models;
+    return this.config.models.list;
   }
 
   private workerModel(name: string) {
@@ -73,7 +73,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
 
   /** For request validation: names and (when known) families. */
   known(): KnownModel[] {
-    return this.config.models.map((m) => {
+    return this.config.models.list.map((m) => {
       const local = this.local.get(m.name);
       const remote = this.workerModel(m.name);
       const layers = local?.layers ?? remote?.layers;
@@ -109,7 +109,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
    * before refusing, so a worker that just started is not missed.
    */
   async requireServed(model: string, kind: 'sync' | 'job'): Promise<void> {
-    const mode = this.config.refuseUnserved;
+    const mode = this.config.api.refuseUnserved;
     if (mode === 'none' || (mode === 'sync' && kind === 'job')) return;
     if (this.serving(model).length > 0) return;
     await this.refresh();
@@ -142,7 +142,7 @@ export class ModelsService implements OnModuleInit, OnModuleDestroy {
     return {
       object: 'list',
       data: this.known().map((k) => {
-        const m = this.config.models.find((x) => x.name === k.name) as ModelConfig;
+        const m = this.config.models.list.find((x) => x.name === k.name) as ModelConfig;
         const workers = this.workers.filter((w) => w.state === 'ready' && w.models.some((x) => x.name === m.name));
         const generated = this.generated(m);
         return {

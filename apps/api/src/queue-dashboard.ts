@@ -66,10 +66,10 @@ export function dashboardRefusal(req: IncomingMessage, admin: KeySet, api: KeySe
  * JSON body parser: the dashboard's own API reads its bodies). Returns the queues' closer, or null.
  */
 export function mountQueueDashboard(app: INestApplication, config: RerankConfig, redis: Redis): { close(): Promise<void> } | null {
-  if (config.adminKeys.length === 0) return null;
+  if (config.api.adminKeys.length === 0) return null;
   const queues = dashboardQueues(
     redis,
-    config.models.map((m) => m.name),
+    config.models.list.map((m) => m.name),
   );
   const server = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   // Read-only: removing or retrying a shard by hand would bypass the job's own bookkeeping.
@@ -78,8 +78,8 @@ export function mountQueueDashboard(app: INestApplication, config: RerankConfig,
     serverAdapter: server,
     options: { uiConfig: { boardTitle: 'Rerank queues' } },
   });
-  const admin = new KeySet(config.adminKeys);
-  const api = new KeySet(config.apiKeys);
+  const admin = new KeySet(config.api.adminKeys);
+  const api = new KeySet(config.api.keys);
   const guard = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
     const refusal = dashboardRefusal(req, admin, api);
     if (!refusal) return next();

@@ -20,13 +20,13 @@ const PAIRS: Omit<LimitInfo, 'value'> = {
 @Injectable()
 export class RateLimitService {
   private readonly log = new Logger('rate-limit');
-  private readonly limits: RerankConfig['security']['rateLimits'];
+  private readonly limits: RerankConfig['rateLimits'];
 
   constructor(
     @Inject(CONFIG) config: RerankConfig,
     @Inject(QUOTA_STORE) private readonly quotas: Pick<QuotaStore, 'take' | 'claimActiveJob' | 'releaseActiveJob'>,
   ) {
-    this.limits = config.security.rateLimits;
+    this.limits = config.rateLimits;
   }
 
   /** One request of `tenant`: its RateLimit-* headers, or 429 with Retry-After. */

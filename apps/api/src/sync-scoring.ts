@@ -45,7 +45,7 @@ export class SyncScoring {
   private readonly log = new Logger('sync');
 
   constructor(
-    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(CONFIG) private readonly config: Pick<RerankConfig, 'api' | 'shard'>,
     @Inject(SCORING_QUEUE) private readonly queue: ScoringQueue,
     private readonly backpressure: BackpressureService,
     private readonly models: ModelsService,
@@ -86,7 +86,7 @@ export class SyncScoring {
       if (!isRedisUnavailable(e)) throw e;
       throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
     }
-    const deadline = Date.now() + config.syncTimeoutMs;
+    const deadline = Date.now() + config.api.syncTimeoutMs;
     const outcomes = await Promise.all(ids.map((id) => queue.waitForSync(id, Math.max(1, deadline - Date.now()))));
     const scores: SyncScores = { scores: [], tokens: 0, pairs: 0 };
     const drops: Promise<void>[] = [];
@@ -105,7 +105,7 @@ export class SyncScoring {
         late = true;
         // Not done in time: a running part goes once it ends; one nobody took goes now.
         if (o.active)
-          void queue.waitForSync(ids[i], config.syncTimeoutMs).then(
+          void queue.waitForSync(ids[i], config.api.syncTimeoutMs).then(
             () => this.drop(ids[i]),
             () => this.drop(ids[i]),
           );
@@ -118,7 +118,7 @@ export class SyncScoring {
       throw new ApiError(
         504,
         'timeout',
-        `no worker finished the request within ${config.syncTimeoutMs} ms (RERANK_SYNC_TIMEOUT_MS): ${req.documents.length} documents in ${ids.length} part(s); ` +
+        `no worker finished the request within ${config.api.syncTimeoutMs} ms (RERANK_SYNC_TIMEOUT_MS): ${req.documents.length} documents in ${ids.length} part(s); ` +
           'check GET /health/ready for live workers, or submit it as an asynchronous job: POST /v1/jobs with the same query and documents, then GET /v1/jobs/{id}/results',
         { extra: { jobs_url: '/v1/jobs' } },
       );

@@ -112,25 +112,25 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfigOrExit(log);
-  const host = values.host ?? config.host;
+  const host = values.host ?? config.api.host;
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
   const env: NodeJS.ProcessEnv = { ...process.env, ...(values.host === undefined ? {} : { RERANK_HOST: values.host }) };
-  if (!config.redisUrlFromEnv) {
+  if (!config.redis.fromEnv) {
     const port = values['redis-port'] ? Number(values['redis-port']) : await freePort();
-    env.REDIS_URL = await startRedis(config.dataDir, port, config.redisMaxmemory);
+    env.REDIS_URL = await startRedis(config.data.dir, port, config.stack.redisMaxmemory);
   }
-  if (!config.modelsFromEnv) env.RERANK_MODELS = await generatedModel(config.dataDir);
+  if (!config.models.fromEnv) env.RERANK_MODELS = await generatedModel(config.data.dir);
   // One HEALTH_PORT for two processes: the launcher takes it, the aggregator the next one; unset, neither serves health here.
-  const health = config.healthPort;
+  const health = config.observability.healthPort;
   const dist = join(__dirname, '..', '..');
   supervise('api', join(dist, 'api', 'src', 'main.js'), env);
   supervise('aggregator', join(dist, 'aggregator', 'src', 'main.js'), { ...env, HEALTH_PORT: health ? String(health + 1) : '0' });
   supervise('workers', join(dist, 'worker', 'src', 'launcher.js'), { ...env, HEALTH_PORT: health ? String(health) : '0' });
 
   // Until the API answers, any exit stops the stack (onGiveUp sets shuttingDown, which ends the wait).
-  const base = localUrl(host, config.port);
+  const base = localUrl(host, config.api.port);
   if (!(await answers(`${base}/health/live`, 200, 60000))) {
     if (!shuttingDown) log.error('the API did not come up; stopping');
     return shutdown(1);
@@ -138,7 +138,9 @@ async function main(): Promise<void> {
   up = true;
   if (await answers(`${base}/health/ready`, 200, 300000)) {
     const reach = host !== undefined && isLoopbackHost(host) ? 'this machine only' : `listening on ${host ?? 'every interface'}`;
-    log.info(`ready: ${base} (${reach}; API docs at /docs), devices ${config.devices.join(', ')}; Ctrl-C stops everything`);
+    log.info(
+      `ready: ${base} (${reach}; API docs at /docs), devices ${config.worker.devices.map((d) => d.device).join(', ')}; Ctrl-C stops everything`,
+    );
   }
 }
 

@@ -62,7 +62,7 @@ export class EngineScorer implements ShardScorer {
   private readonly loaded = new Map<string, LoadedEntry>();
 
   constructor(
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'models' | 'worker'>,
     private readonly device: string,
     private readonly log: Logger,
     /** Says who is asking in the "not loaded" error. */
@@ -72,9 +72,9 @@ export class EngineScorer implements ShardScorer {
   ) {}
 
   async load(): Promise<void> {
-    for (const m of this.config.models.filter((x) => this.config.workerModels.includes(x.name))) {
+    for (const m of this.config.models.list.filter((x) => this.config.worker.models.includes(x.name))) {
       const t = Date.now();
-      const { hub } = this.config;
+      const { hub } = this.config.models;
       const reranker = await AutoReranker.fromFinetuned(m.path, {
         // Hub settings from the configuration; a model's own options win.
         ...(hub.endpoint ? { hubEndpoint: hub.endpoint } : {}),
@@ -82,9 +82,9 @@ export class EngineScorer implements ShardScorer {
         ...(hub.offline ? { offline: true } : {}),
         ...(m.options ?? {}),
         ...(m.family ? { family: m.family } : {}),
-        ...(this.config.cacheDir ? { cacheDir: this.config.cacheDir } : {}),
+        ...(this.config.models.cacheDir ? { cacheDir: this.config.models.cacheDir } : {}),
         devices: [this.device],
-        intraOpNumThreads: this.config.threads,
+        intraOpNumThreads: this.config.worker.threads,
         onWarning: (w: string) => this.log.warn(`${m.name}: ${w}`),
         ...(this.metrics ? { onBatch: (b: BatchStats) => this.batchScored(m.name, b) } : {}),
       });
@@ -94,7 +94,7 @@ export class EngineScorer implements ShardScorer {
       this.loaded.set(m.name, { config: m, reranker, family: reranker.family, facts });
       this.metrics?.gauge('rerank_worker_model_load_seconds', { device: this.device, model: m.name }, (Date.now() - t) / 1000);
       this.log.info(
-        `model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.threads} thread(s)`,
+        `model ${m.name} (${reranker.family}${facts.generated ? ', GENERATED TEST MODEL' : ''}) loaded from ${reranker.modelNameOrPath} in ${Date.now() - t} ms, ${this.config.worker.threads} thread(s)`,
       );
     }
   }

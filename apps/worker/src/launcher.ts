@@ -48,15 +48,15 @@ class Launcher {
   private readonly slots: Slot[];
   private stopping = false;
 
-  constructor(config: RerankConfig, devices: DeviceSlot[]) {
+  constructor(config: Pick<RerankConfig, 'worker'>, devices: DeviceSlot[]) {
     const threads = threadPlan(
       devices.map((d) => d.device),
-      config.threads,
+      config.worker.threads,
     );
     this.slots = devices.map(({ device, models }, i) => {
       const slot: Slot = {
         device,
-        models: models ?? config.workerModels,
+        models: models ?? config.worker.models,
         placed: models !== undefined,
         threads: threads[i],
         ready: false,
@@ -146,10 +146,10 @@ async function main(): Promise<void> {
   let devices: DeviceSlot[];
   try {
     config = loadConfig(process.env, { requireModels: true });
-    devices = config.deviceSlots;
+    devices = config.worker.devices;
     if (values.devices) {
       const parsed = parseDevices(values.devices, '--devices');
-      const problems = [...parsed.problems, ...checkSlotModels(parsed.slots, config.models, '--devices')];
+      const problems = [...parsed.problems, ...checkSlotModels(parsed.slots, config.models.list, '--devices')];
       if (problems.length) throw new ConfigError(problems);
       devices = parsed.slots;
     }
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   if (process.send) process.on('disconnect', () => onSignal('SIGTERM'));
-  const port = config.healthPort ?? DEFAULT_HEALTH_PORT;
+  const port = config.observability.healthPort ?? DEFAULT_HEALTH_PORT;
   if (port > 0) {
     try {
       await startHealthServer(

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(log, { requireModels: true });
   let device: string;
   try {
-    device = deviceName(parseDevice(values.device ?? config.devices[0]));
+    device = deviceName(parseDevice(values.device ?? config.worker.devices[0].device));
   } catch (e) {
     log.error(`--device: ${(e as Error).message}`);
     process.exit(2);
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const id = `${hostname()}-${process.pid}`;
   const workerLog = createLogger('worker', { device });
   const metrics = new Metrics(WORKER_METRICS);
-  const redis = createRedis(config.redisUrl, { name: 'rerank-worker' });
+  const redis = createRedis(config.redis.url, { name: 'rerank-worker' });
   const shardWorker = new ShardWorker(config, device, {
     id,
     log: workerLog,
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     consume: (handler, admitToTenantSlot) => {
       // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
       let lastQueueError = 0;
-      return consumeShards(config, config.workerModels, handler, {
+      return consumeShards(config, config.worker.models, handler, {
         name: 'rerank-worker-bull',
         onError: (e) => {
           if (Date.now() - lastQueueError < 5000) return;

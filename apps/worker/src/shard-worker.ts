@@ -101,7 +101,7 @@ export class ShardWorker {
   private lastReading = { at: Date.now(), busyMs: 0 };
 
   constructor(
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'worker' | 'redis'>,
     private readonly device: string,
     private readonly deps: ShardWorkerDeps,
   ) {
@@ -132,7 +132,7 @@ export class ShardWorker {
       host: hostname(),
       pid: process.pid,
       device: this.device,
-      threads: this.config.threads,
+      threads: this.config.worker.threads,
       state: this.state,
       models: this.deps.scorer.models(),
       startedAt: this.startedAt,
@@ -198,12 +198,12 @@ export class ShardWorker {
    * device scheduler shares the device; the tenant filling the fixed slots gets no more.
    */
   admitToTenantSlot(shard: ShardJobData): boolean {
-    return !this.stopping && (this.tenantShards.get(scheduleOf(shard).tenant) ?? 0) < this.config.workerConcurrency;
+    return !this.stopping && (this.tenantShards.get(scheduleOf(shard).tenant) ?? 0) < this.config.worker.concurrency;
   }
 
   /** A Redis read or write of a shard, retried through infrastructure errors (RERANK_INFRA_RETRY_MS). */
   private redisOp<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withInfraRetry(fn, { budgetMs: this.config.infraRetryMs, what, log: this.log });
+    return withInfraRetry(fn, { budgetMs: this.config.redis.infraRetryMs, what, log: this.log });
   }
 
   private async scoreShard(d: ShardJobData): Promise<ShardReturn> {

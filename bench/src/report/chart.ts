@@ -1,19 +1,8 @@
 /**
- * The chart of pairs per second by configuration: one panel per section group (each with its own
- * scale: workloads differ by orders of magnitude), horizontal bars. Laid out once as primitives,
- * then drawn as SVG (here) or PNG (png.ts).
+ * The chart of pairs per second by configuration, as SVG: one panel per section group (each with
+ * its own scale: workloads differ by orders of magnitude), horizontal bars.
  */
 import type { Row } from '../types';
-
-export type Primitive =
-  | { kind: 'rect'; x: number; y: number; w: number; h: number; fill: string; title?: string }
-  | { kind: 'text'; x: number; y: number; text: string; size: number; anchor: 'start' | 'end'; bold?: boolean; fill?: string };
-
-export interface ChartLayout {
-  width: number;
-  height: number;
-  items: Primitive[];
-}
 
 const WIDTH = 1200;
 const LABEL_RIGHT = 560;
@@ -25,9 +14,9 @@ const PANEL_TITLE = 26;
 const PANEL_GAP = 18;
 const TOP = 50;
 /** Longest label drawn (the table has the full text). */
-export const MAX_LABEL = 78;
+const MAX_LABEL = 78;
 
-export const COLORS = {
+const COLORS = {
   engine: '#1f77b4',
   limit: '#2ca02c',
   otherPlan: '#9e9e9e',
@@ -39,7 +28,7 @@ export const COLORS = {
 };
 
 /** The colour of a bar, from what its configuration is. */
-export function barColor(r: Row): string {
+function barColor(r: Row): string {
   const c = r.configuration.toLowerCase();
   if (r.baseline) return COLORS.limit;
   if (c.startsWith('engine:')) return COLORS.engine;
@@ -69,30 +58,52 @@ function groupsOf(rows: readonly Row[]): { title: string; rows: Row[] }[] {
   return [...groups.values()];
 }
 
-export function chartLayout(rows: readonly Row[], title: string, subtitle: string): ChartLayout {
-  const items: Primitive[] = [
-    { kind: 'text', x: 12, y: 22, text: title, size: 17, anchor: 'start', bold: true },
-    { kind: 'text', x: 12, y: 40, text: subtitle, size: 11, anchor: 'start', fill: '#555555' },
+interface TextStyle {
+  size: number;
+  anchor?: 'end';
+  bold?: boolean;
+  fill?: string;
+}
+
+function text(x: number, y: number, content: string, style: TextStyle): string {
+  const attrs = [
+    `x="${x.toFixed(1)}"`,
+    `y="${y.toFixed(1)}"`,
+    `font-size="${style.size}"`,
+    ...(style.anchor === 'end' ? ['text-anchor="end"'] : []),
+    ...(style.bold ? ['font-weight="bold"'] : []),
+    ...(style.fill ? [`fill="${style.fill}"`] : []),
   ];
+  return `<text ${attrs.join(' ')}>${escapeXml(content)}</text>`;
+}
+
+function rect(x: number, y: number, w: number, h: number, fill: string, title?: string): string {
+  const r = `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="${fill}"`;
+  return title ? `${r}><title>${escapeXml(title)}</title></rect>` : `${r}/>`;
+}
+
+export function chartSvg(rows: readonly Row[], title: string, subtitle: string): string {
+  const items = [text(12, 22, title, { size: 17, bold: true }), text(12, 40, subtitle, { size: 11, fill: '#555555' })];
   let y = TOP;
   for (const g of groupsOf(rows)) {
-    items.push({ kind: 'text', x: 12, y: y + 16, text: g.title, size: 14, anchor: 'start', bold: true });
+    items.push(text(12, y + 16, g.title, { size: 14, bold: true }));
     y += PANEL_TITLE;
     const max = Math.max(...g.rows.map((r) => r.pairsPerSecond), 1e-9);
     for (const r of g.rows) {
       const w = Math.max(1, (r.pairsPerSecond / max) * BAR_MAX);
       const value = `${r.pairsPerSecond >= 100 ? r.pairsPerSecond.toFixed(0) : r.pairsPerSecond.toFixed(1)} pairs/s${r.ratio !== undefined ? ` (${r.ratio.toFixed(2)}×)` : ''}`;
-      items.push({ kind: 'text', x: LABEL_RIGHT, y: y + BAR_H - 4, text: truncate(r.configuration, MAX_LABEL), size: 11, anchor: 'end' });
-      items.push({
-        kind: 'rect',
-        x: BAR_LEFT,
-        y,
-        w,
-        h: BAR_H,
-        fill: barColor(r),
-        title: `${r.configuration}: ${r.pairsPerSecond.toFixed(2)} pairs/s, ${r.seconds.toFixed(3)} s for ${r.pairs} pairs`,
-      });
-      items.push({ kind: 'text', x: BAR_LEFT + w + 6, y: y + BAR_H - 4, text: value, size: 11, anchor: 'start' });
+      items.push(text(LABEL_RIGHT, y + BAR_H - 4, truncate(r.configuration, MAX_LABEL), { size: 11, anchor: 'end' }));
+      items.push(
+        rect(
+          BAR_LEFT,
+          y,
+          w,
+          BAR_H,
+          barColor(r),
+          `${r.configuration}: ${r.pairsPerSecond.toFixed(2)} pairs/s, ${r.seconds.toFixed(3)} s for ${r.pairs} pairs`,
+        ),
+      );
+      items.push(text(BAR_LEFT + w + 6, y + BAR_H - 4, value, { size: 11 }));
       y += BAR_H + GAP;
     }
     y += PANEL_GAP;
@@ -107,44 +118,25 @@ export function chartLayout(rows: readonly Row[], title: string, subtitle: strin
     [COLORS.transformersJs, 'transformers.js'],
   ];
   let lx = 12;
-  for (const [fill, text] of legend) {
-    const w = 30 + text.length * 7;
+  for (const [fill, label] of legend) {
+    const w = 30 + label.length * 7;
     if (lx + w > WIDTH) {
       lx = 12;
       y += 20;
     }
-    items.push({ kind: 'rect', x: lx, y, w: 12, h: 12, fill });
-    items.push({ kind: 'text', x: lx + 16, y: y + 10, text, size: 11, anchor: 'start' });
+    items.push(rect(lx, y, 12, 12, fill), text(lx + 16, y + 10, label, { size: 11 }));
     lx += w;
   }
-  return { width: WIDTH, height: y + 30, items };
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-export function layoutToSvg(layout: ChartLayout): string {
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif">`,
+  const height = y + 30;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif">`,
     '<rect width="100%" height="100%" fill="white"/>',
-  ];
-  for (const p of layout.items) {
-    if (p.kind === 'rect') {
-      const rect = `<rect x="${p.x.toFixed(1)}" y="${p.y.toFixed(1)}" width="${p.w.toFixed(1)}" height="${p.h.toFixed(1)}" fill="${p.fill}"`;
-      out.push(p.title ? `${rect}><title>${escapeXml(p.title)}</title></rect>` : `${rect}/>`);
-    } else {
-      const attrs = [
-        `x="${p.x.toFixed(1)}"`,
-        `y="${p.y.toFixed(1)}"`,
-        `font-size="${p.size}"`,
-        ...(p.anchor === 'end' ? ['text-anchor="end"'] : []),
-        ...(p.bold ? ['font-weight="bold"'] : []),
-        ...(p.fill ? [`fill="${p.fill}"`] : []),
-      ];
-      out.push(`<text ${attrs.join(' ')}>${escapeXml(p.text)}</text>`);
-    }
-  }
-  out.push('</svg>', '');
-  return out.join('\n');
+    ...items,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -4,6 +4,11 @@ import type { MachineInfo } from '../machine';
 import { fmt } from '../measure';
 import type { BenchOptions, Metric, Row, SectionResult } from '../types';
 
+/** Where a mode's report goes unless `--out` says otherwise (relative to the repository). */
+export function defaultReport(mode: RunRecord['mode']): string {
+  return mode === 'quick' ? 'bench/results/quick.md' : 'BENCHMARKS.md';
+}
+
 /** Everything one `npm run bench` produced (also written as JSON next to the chart). */
 export interface RunRecord {
   mode: 'full' | 'quick';
@@ -144,12 +149,7 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
     '',
   );
   out.push('## Machine', '', machineTable(run.machine), '');
-  out.push(
-    `![pairs per second by configuration](${rel(run.chart)})`,
-    '',
-    `The same chart as PNG: [${rel(run.chart.replace(/\.svg$/, '.png'))}](${rel(run.chart.replace(/\.svg$/, '.png'))}).`,
-    '',
-  );
+  out.push(`![pairs per second by configuration](${rel(run.chart)})`, '');
   out.push('## Summary', '');
   out.push("Baseline = the runtime's limit (best batch plan, pre-built batches, `session.run` only). Ratios are pairs/s over pairs/s.", '');
   for (const res of run.results) {
@@ -182,7 +182,7 @@ export function renderMarkdown(run: RunRecord, outFile: string, other?: RunRecor
     out.push(`## The ${other.mode} run`, '');
     out.push(
       `\`${other.command}\` on ${other.started.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} took ${fmt(other.durationSeconds, 0)} s plus the build ` +
-        `(1-minute load ${fmt(other.loadBefore[0], 2)} before, ${fmt(other.loadAfter[0], 2)} after; its report: bench/results/${other.mode}.md).`,
+        `(1-minute load ${fmt(other.loadBefore[0], 2)} before, ${fmt(other.loadAfter[0], 2)} after; its report: ${defaultReport(other.mode)}).`,
       '',
       runSummary(other),
       '',

@@ -3,15 +3,15 @@
  * SIGTERM then SIGKILL. `npm start`, the worker launcher, the tests and the benchmark all start and
  * stop their processes through this module.
  */
-import { CONFIG_VAR, ConfigError, readVar } from '@rerank/jobs';
+import { ConfigError, readSection } from '@rerank/jobs';
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
-/** RERANK_HARNESS_LOGS, read through the configuration schema (a bad value stops the tests with the reason). */
+/** RERANK_HARNESS_LOGS, the configuration's `harness` section (a bad value stops the tests with the reason). */
 function echoLogs(): boolean {
-  const { value, problems } = readVar(CONFIG_VAR.RERANK_HARNESS_LOGS, process.env);
-  if (problems.length) throw new ConfigError(problems);
-  return value === true;
+  const harness = readSection('harness');
+  if ('problems' in harness) throw new ConfigError(harness.problems);
+  return harness.value.logs === true;
 }
 
 /**

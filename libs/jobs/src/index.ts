@@ -6,7 +6,6 @@
  * barrel does not export them, and ESLint keeps the apps from importing adapter files directly.
  */
 export * from './config';
-export * from './config-schema';
 export * from './errors';
 export * from './health-server';
 export * from './infra-retry';

@@ -33,7 +33,7 @@ export const REDACTED_PATHS = [
   '*.webhookSecret',
 ];
 
-/** LOG_LEVEL, checked (config.ts declares it; a bad value is reported there and falls back to info here). */
+/** LOG_LEVEL, checked (config/sections.ts declares it; a bad value is reported there and falls back to info here). */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
   const raw = env.LOG_LEVEL?.trim().toLowerCase();
   return raw && (LOG_LEVELS as readonly string[]).includes(raw) ? (raw as LogLevel) : 'info';

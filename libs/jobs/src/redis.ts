@@ -1,9 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { useClusterKeys } from './store/keys';
 
-/** Default of `commandTimeout` for request-path clients (RERANK_REDIS_COMMAND_TIMEOUT_MS). */
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 5000;
-
 export interface RedisClientOptions {
   /** BullMQ workers and QueueEvents: retry forever, no command timeout (they block on purpose). */
   blocking?: boolean;

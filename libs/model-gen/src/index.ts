@@ -19,9 +19,8 @@ export { SEGMENT_PASSAGE, SEGMENT_PROMPT, SEGMENT_QUERY } from './graphs/lightwe
 
 export { GraphBuilder } from './onnx/graph-builder';
 export type { FloatType, GraphBuilderOptions } from './onnx/graph-builder';
-export { DataType, encodeModel, encodeTensor } from './onnx/onnx-proto';
+export { DataType, encodeModel } from './onnx/onnx-proto';
 export type { AttrValue, DataTypeCode, ModelData, NodeData, TensorData, ValueInfoData } from './onnx/onnx-proto';
-export { ProtoMessage } from './onnx/protobuf';
 export { float16BitsToFloat32, float32ToFloat16Bits, toFloat16Array } from './onnx/float16';
 
 export { Rng, hashString, normalArray, uniformArray } from './weights';

@@ -9,7 +9,7 @@ import { CONFIG } from '../tokens';
 @Injectable()
 export class CompatService {
   constructor(
-    @Inject(CONFIG) private readonly config: RerankConfig,
+    @Inject(CONFIG) private readonly config: Pick<RerankConfig, 'limits'>,
     private readonly sync: SyncScoring,
     private readonly models: ModelsService,
     private readonly rateLimits: RateLimitService,

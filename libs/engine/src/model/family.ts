@@ -1,7 +1,7 @@
 import type { Family } from '../types';
 
 /**
- * The reference's model-name mapping (FlagEmbedding `model_mapping.py`), by the model's base
+ * The reference's model-name mapping (the module `FlagEmbedding.inference.reranker.model_mapping`), by the model's base
  * name. bge-reranker-v2-m3 is an XLM-RoBERTa cross-encoder, whatever list the spec puts it in.
  */
 const NAME_TO_FAMILY: ReadonlyMap<string, Family> = new Map<string, Family>([

@@ -13,7 +13,7 @@ export interface CompressionVariant {
   compressLayers: number[];
 }
 
-/** `reranker.json`, all fields optional (onnx-contracts.md). */
+/** `reranker.json`, all fields optional (docs/models.md). */
 export interface RerankerJson {
   family?: Family;
   prompt?: string;

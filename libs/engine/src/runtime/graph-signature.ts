@@ -80,7 +80,7 @@ function describeFound(sig: GraphSignature): string {
   return `inputs ${sig.inputs.map(one).join(', ') || 'none'}; outputs ${sig.outputs.map(one).join(', ') || 'none'}`;
 }
 
-/** Checks a graph against its family's contract (onnx-contracts.md) and says how to feed and read it. */
+/** Checks a graph against its family's contract (docs/models.md, Graph inputs and outputs) and says how to feed and read it. */
 export function planGraph(family: Family, sig: GraphSignature, path: string): GraphPlan {
   const expected = EXPECTED[family];
   const fail = (why: string) =>

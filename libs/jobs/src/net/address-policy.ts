@@ -108,17 +108,17 @@ export class HostList {
   }
 
   /** Parses a comma-separated list; `problems` names each entry that is neither a hostname nor a CIDR. */
-  static parse(text: string | undefined, variable: string): { list: HostList; problems: string[] } {
+  static parse(text: string): { list: HostList; problems: string[] } {
     const list = new HostList();
     const problems: string[] = [];
-    for (const entry of (text ?? '')
+    for (const entry of text
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean)) {
       try {
         list.add(entry);
       } catch (e) {
-        problems.push(`${variable}: ${(e as Error).message}`);
+        problems.push((e as Error).message);
       }
     }
     return { list, problems };

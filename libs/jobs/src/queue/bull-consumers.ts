@@ -66,14 +66,14 @@ interface RawOptions<D> {
 
 /** A BullMQ Worker running `handler` on each job of `queue`. */
 function bullWorker<D, R>(
-  config: RerankConfig,
+  config: Pick<RerankConfig, 'redis' | 'queue'>,
   queue: string,
   handler: (job: Job<D>) => Promise<R>,
   options: RawOptions<D>,
   autorun = true,
 ): Worker<D, R> {
   const worker = new Worker<D, R>(queue, handler, {
-    connection: createRedis(config.redisUrl, { blocking: true, name: options.name }),
+    connection: createRedis(config.redis.url, { blocking: true, name: options.name }),
     concurrency: options.concurrency,
     autorun,
     ...workerQueueOptions(config),
@@ -85,7 +85,12 @@ function bullWorker<D, R>(
   return worker;
 }
 
-function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D>) => Promise<R>, options: RawOptions<D>): QueueConsumer {
+function consume<D, R>(
+  config: Pick<RerankConfig, 'redis' | 'queue'>,
+  queue: string,
+  handler: (job: Job<D>) => Promise<R>,
+  options: RawOptions<D>,
+): QueueConsumer {
   const worker = bullWorker(config, queue, handler, options);
   return {
     name: queue,
@@ -96,8 +101,8 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
 }
 
 /**
- * Scoring: job shards (`config.workerConcurrency` at once) and synchronous request parts
- * (`config.workerSyncConcurrency` at once, from their own queue) of the models this worker serves
+ * Scoring: job shards (`config.worker.concurrency` at once) and synchronous request parts
+ * (`config.worker.syncConcurrency` at once, from their own queue) of the models this worker serves
  * (`models`, RERANK_WORKER_MODELS): two BullMQ Workers per model, on the model's queues
  * (modelQueues), so shards never hold the slots a request needs and a worker never takes a model it
  * has not loaded. Either queue's tasks go to the same handler. A worker takes a shard only when one of
@@ -106,7 +111,7 @@ function consume<D, R>(config: RerankConfig, queue: string, handler: (job: Job<D
  * tenant slots (tenant-slot.ts): more shards while the fixed slots are busy, for the tenants admitted.
  */
 export function consumeShards(
-  config: RerankConfig,
+  config: Pick<RerankConfig, 'redis' | 'queue' | 'worker'>,
   models: readonly string[],
   handler: (data: ScoringJobData) => Promise<ShardReturn | SyncReturn>,
   options: Omit<ConsumerOptions, 'concurrency'> & {
@@ -138,25 +143,25 @@ export function consumeShards(
     const own = [
       consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.shards, fixedSlot, {
         ...opts,
-        concurrency: config.workerConcurrency,
+        concurrency: config.worker.concurrency,
       }),
       consume<ScoringJobData, ShardReturn | SyncReturn>(config, names.sync, score, {
         ...opts,
         name: `${options.name}-sync`,
-        concurrency: config.workerSyncConcurrency,
+        concurrency: config.worker.syncConcurrency,
       }),
     ];
-    if (config.workerTenantSlots && admitToTenantSlot) {
+    if (config.worker.tenantSlots && admitToTenantSlot) {
       const worker = bullWorker<ShardJobData, ShardReturn | SyncReturn>(
         config,
         names.shards,
         score,
-        { ...opts, name: `${options.name}-slots`, concurrency: config.workerConcurrency },
+        { ...opts, name: `${options.name}-slots`, concurrency: config.worker.concurrency },
         false,
       );
       own.push(
-        tenantSlots(worker, config.workerConcurrency, {
-          full: () => busy >= config.workerConcurrency,
+        tenantSlots(worker, config.worker.concurrency, {
+          full: () => busy >= config.worker.concurrency,
           admit: admitToTenantSlot,
           lockDurationMs: config.queue.lockDurationMs,
           onError: options.onError ?? (() => undefined),
@@ -198,7 +203,7 @@ function aggregationTask(job: Job<AggregateJobData>): AggregationTask {
  * must not stay running).
  */
 export function consumeAggregations(
-  config: RerankConfig,
+  config: Pick<RerankConfig, 'redis' | 'queue'>,
   handler: (task: AggregationTask) => Promise<unknown>,
   onFailedForGood: (task: AggregationTask, e: Error) => Promise<void>,
   options: Omit<ConsumerOptions, 'concurrency' | 'onFailed'>,
@@ -213,7 +218,7 @@ export function consumeAggregations(
 }
 
 export function consumeWebhooks(
-  config: RerankConfig,
+  config: Pick<RerankConfig, 'redis' | 'queue'>,
   handler: (task: WebhookTask) => Promise<unknown>,
   options: Omit<ConsumerOptions, 'concurrency'>,
 ): QueueConsumer {

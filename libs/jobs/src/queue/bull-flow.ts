@@ -21,7 +21,12 @@ import type { Schedule } from '../schedule';
 import type { ShardPlan } from '../sharding';
 
 /** `priority`: the shard's BullMQ priority (shard-priority.ts; SHARD_PRIORITY when not given). */
-export function shardJobOptions(config: RerankConfig, jobId: string, n: number, priority = SHARD_PRIORITY): JobsOptions {
+export function shardJobOptions(
+  config: Pick<RerankConfig, 'queue' | 'jobs'>,
+  jobId: string,
+  n: number,
+  priority = SHARD_PRIORITY,
+): JobsOptions {
   return {
     jobId: shardJobId(jobId, n),
     priority,
@@ -32,13 +37,13 @@ export function shardJobOptions(config: RerankConfig, jobId: string, n: number, 
     continueParentOnFailure: true,
     // The return value lives on in the parent's processed set; the child itself is not needed.
     removeOnComplete: true,
-    removeOnFail: { age: config.resultTtlSeconds },
+    removeOnFail: { age: config.jobs.resultTtlSeconds },
   };
 }
 
 /** Each shard carries the job's `schedule`; `priorities[n]`: shard n's BullMQ priority (fair-queue.ts); all SHARD_PRIORITY when not given. */
 export function buildFlow(
-  config: RerankConfig,
+  config: Pick<RerankConfig, 'queue' | 'jobs'>,
   jobId: string,
   model: string,
   shards: readonly ShardPlan[],
@@ -56,7 +61,7 @@ export function buildFlow(
       attempts: 3,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: true,
-      removeOnFail: { age: config.resultTtlSeconds },
+      removeOnFail: { age: config.jobs.resultTtlSeconds },
     },
     children: shards.map((s, n) => {
       // Placement: only workers serving this model consume its shard queue.
@@ -73,7 +78,7 @@ export function buildFlow(
 }
 
 /** Worker options from the configuration (lock, stalled recovery). */
-export function workerQueueOptions(config: RerankConfig) {
+export function workerQueueOptions(config: Pick<RerankConfig, 'queue'>) {
   return {
     prefix: BULL_PREFIX,
     lockDuration: config.queue.lockDurationMs,
@@ -85,7 +90,7 @@ export function workerQueueOptions(config: RerankConfig) {
 /** Queues the webhook of a job's terminal event; the BullMQ job id makes a second call a no-op. */
 export async function enqueueWebhook(
   queue: Queue<WebhookJobData>,
-  config: RerankConfig,
+  config: Pick<RerankConfig, 'webhook' | 'jobs'>,
   jobId: string,
   event: TerminalStatus,
 ): Promise<void> {
@@ -97,7 +102,7 @@ export async function enqueueWebhook(
       attempts: config.webhook.attempts,
       backoff: { type: 'exponential', delay: config.webhook.backoffMs },
       removeOnComplete: { age: 3600 },
-      removeOnFail: { age: config.resultTtlSeconds },
+      removeOnFail: { age: config.jobs.resultTtlSeconds },
     },
   );
 }

@@ -41,7 +41,7 @@ export class BullWebhookQueue implements WebhookQueue {
 
   constructor(
     redis: Redis,
-    private readonly config: RerankConfig,
+    private readonly config: Pick<RerankConfig, 'webhook' | 'jobs'>,
   ) {
     this.queue = new Queue<WebhookJobData>(QUEUE_WEBHOOKS, { connection: redis, prefix: BULL_PREFIX });
   }
@@ -89,7 +89,7 @@ export class BullScoringQueue implements ScoringQueue {
     this.aggregate = new Queue<AggregateJobData>(QUEUE_AGGREGATE, opts);
     this.webhooks = new BullWebhookQueue(redis, config);
     this.flows = new FlowProducer(opts);
-    this.fair = new FairShardTags(redis, config.redisCommandTimeoutMs);
+    this.fair = new FairShardTags(redis, config.redis.commandTimeoutMs);
   }
 
   /** A model's queues (created on first use; the model was validated against RERANK_MODELS before). */
@@ -109,7 +109,7 @@ export class BullScoringQueue implements ScoringQueue {
     const q = this.queues(model);
     if (!q.syncEvents) {
       const events = new QueueEvents(modelQueues(model).sync, {
-        connection: createRedis(this.config.redisUrl, { blocking: true, name: 'rerank-api-events' }),
+        connection: createRedis(this.config.redis.url, { blocking: true, name: 'rerank-api-events' }),
         prefix: BULL_PREFIX,
       });
       events.on('error', () => undefined);
@@ -125,7 +125,7 @@ export class BullScoringQueue implements ScoringQueue {
 
   /** Adds a job's flow; gives up after the command timeout so a request never hangs on a Redis that is gone. */
   async addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: Schedule): Promise<void> {
-    const limitMs = this.config.redisCommandTimeoutMs + 1000;
+    const limitMs = this.config.redis.commandTimeoutMs + 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

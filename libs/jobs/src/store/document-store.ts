@@ -6,6 +6,6 @@ import type { DocumentStore } from '../ports/document-store';
 import { FileDocumentStore } from './file-document-store';
 import { RedisDocumentStore } from './redis-document-store';
 
-export function documentStore(config: Pick<RerankConfig, 'documentStore' | 'dataDir'>, redis: Redis): DocumentStore {
-  return config.documentStore === 'files' ? new FileDocumentStore(join(config.dataDir, 'documents')) : new RedisDocumentStore(redis);
+export function documentStore(config: Pick<RerankConfig, 'data'>, redis: Redis): DocumentStore {
+  return config.data.documentStore === 'files' ? new FileDocumentStore(join(config.data.dir, 'documents')) : new RedisDocumentStore(redis);
 }

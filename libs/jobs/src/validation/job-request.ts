@@ -174,8 +174,7 @@ export function jsonDepthExceeds(v: unknown, max: number): boolean {
 
 function validateMetadata(v: JsonObject | undefined | null, limits: Limits): JsonObject | null {
   if (v === undefined || v === null) return null;
-  const maxDepth = limits.maxMetadataDepth ?? DEFAULT_MAX_METADATA_DEPTH;
-  const maxBytes = limits.maxMetadataBytes ?? MAX_METADATA_BYTES;
+  const { maxMetadataDepth: maxDepth, maxMetadataBytes: maxBytes } = limits;
   if (jsonDepthExceeds(v, maxDepth)) {
     throw invalid('metadata', `nested more than ${maxDepth} levels deep (the limit RERANK_MAX_METADATA_DEPTH); send flatter metadata`);
   }

@@ -4,7 +4,7 @@
  * constants and casts made through `constFloat` / `castFloat` follow it, so the same model code emits an
  * fp32 or an fp16 graph.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { AttrValue, DataType, DataTypeCode, encodeModel, ModelData, NodeData, TensorData, ValueInfoData } from './onnx-proto';
 import { toFloat16Array } from './float16';
 
@@ -24,11 +24,6 @@ export interface GraphBuilderOptions {
 
 function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
 }
 
 export class GraphBuilder {
@@ -178,33 +173,13 @@ export class GraphBuilder {
   }
 
   toBytes(): Uint8Array {
-    return encodeModel(this.build()).toBytes();
+    return encodeModel(this.build());
   }
 
-  /** Writes the serialized model chunk by chunk (no full in-memory copy); returns the byte count. */
+  /** Writes the serialized model; returns the byte count. */
   writeTo(path: string): number {
-    const msg = encodeModel(this.build());
-    const fd = openSync(path, 'w');
-    try {
-      // Coalesce the many small chunks (tags, names) into 1 MiB writes; large tensors go straight through.
-      const buf = new Uint8Array(1 << 20);
-      let used = 0;
-      for (const p of msg.parts()) {
-        const large = p.length > buf.length / 2;
-        if (used > 0 && (large || used + p.length > buf.length)) {
-          writeAll(fd, buf.subarray(0, used));
-          used = 0;
-        }
-        if (large) writeAll(fd, p);
-        else {
-          buf.set(p, used);
-          used += p.length;
-        }
-      }
-      if (used > 0) writeAll(fd, buf.subarray(0, used));
-    } finally {
-      closeSync(fd);
-    }
-    return msg.length;
+    const bytes = this.toBytes();
+    writeFileSync(path, bytes);
+    return bytes.length;
   }
 }

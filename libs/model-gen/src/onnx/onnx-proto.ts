@@ -1,11 +1,16 @@
 /**
- * Encoders for the subset of onnx.proto (ModelProto and what it contains) the generator emits.
- * Field numbers are those of onnx/onnx.proto (proto2); repeated scalars are written unpacked,
- * which every protobuf parser accepts.
+ * The generator's graphs as ONNX ModelProto bytes, encoded by protobufjs from onnx's own schema:
+ * onnx.proto beside this file is the one the `onnx` Python package 1.17 ships (Apache-2.0, proto2:
+ * repeated scalars unpacked, fields written in field-number order).
  */
-import { ProtoMessage } from './protobuf';
+import { join } from 'node:path';
+import { loadSync } from 'protobufjs';
 
-/** TensorProto.DataType values. */
+const onnx = loadSync(join(__dirname, 'onnx.proto'));
+const ModelProto = onnx.lookupType('onnx.ModelProto');
+const AttributeType = onnx.lookupEnum('onnx.AttributeProto.AttributeType').values;
+
+/** TensorProto.DataType values the generator uses (the schema's names and numbers). */
 export const DataType = {
   FLOAT: 1,
   UINT8: 2,
@@ -16,9 +21,6 @@ export const DataType = {
   FLOAT16: 10,
 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
-
-/** AttributeProto.AttributeType values. */
-const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 
 export interface TensorData {
   name: string;
@@ -64,83 +66,53 @@ export interface ModelData {
   metadata?: Record<string, string>;
 }
 
-export function encodeTensor(t: TensorData): ProtoMessage {
-  const m = new ProtoMessage();
-  for (const d of t.dims) m.int(1, d);
-  m.int(2, t.dataType);
-  m.string(8, t.name);
-  m.bytes(9, t.raw);
-  return m;
-}
+const tensorProto = (t: TensorData) => ({ dims: t.dims, dataType: t.dataType, name: t.name, rawData: t.raw });
 
-function encodeAttribute(name: string, value: AttrValue): ProtoMessage {
-  const m = new ProtoMessage();
-  m.string(1, name);
+function attributeProto(name: string, value: AttrValue) {
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) throw new Error(`attribute ${name}: use { f: ${value} } for floats`);
-    m.int(3, value).int(20, AttrType.INT);
-  } else if (typeof value === 'string') {
-    m.string(4, value).int(20, AttrType.STRING);
-  } else if (Array.isArray(value)) {
-    for (const v of value) m.int(8, v);
-    m.int(20, AttrType.INTS);
-  } else if ('f' in value) {
-    m.float(2, value.f).int(20, AttrType.FLOAT);
-  } else if ('floats' in value) {
-    for (const v of value.floats) m.float(7, v);
-    m.int(20, AttrType.FLOATS);
-  } else {
-    m.message(5, encodeTensor(value.tensor)).int(20, AttrType.TENSOR);
+    return { name, i: value, type: AttributeType.INT };
   }
-  return m;
+  if (typeof value === 'string') return { name, s: Buffer.from(value, 'utf8'), type: AttributeType.STRING };
+  if (Array.isArray(value)) return { name, ints: value, type: AttributeType.INTS };
+  if ('f' in value) return { name, f: value.f, type: AttributeType.FLOAT };
+  if ('floats' in value) return { name, floats: value.floats, type: AttributeType.FLOATS };
+  return { name, t: tensorProto(value.tensor), type: AttributeType.TENSOR };
 }
 
-function encodeNode(n: NodeData): ProtoMessage {
-  const m = new ProtoMessage();
-  for (const i of n.inputs) m.string(1, i);
-  for (const o of n.outputs) m.string(2, o);
-  m.string(3, n.name);
-  m.string(4, n.opType);
-  for (const [k, v] of Object.entries(n.attrs)) m.message(5, encodeAttribute(k, v));
-  if (n.domain) m.string(7, n.domain);
-  return m;
-}
+const valueInfoProto = (v: ValueInfoData) => ({
+  name: v.name,
+  type: {
+    tensorType: {
+      elemType: v.elemType,
+      shape: { dim: v.dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+    },
+  },
+});
 
-function encodeValueInfo(v: ValueInfoData): ProtoMessage {
-  const shape = new ProtoMessage();
-  for (const d of v.dims) {
-    const dim = new ProtoMessage();
-    if (typeof d === 'string') dim.string(2, d);
-    else dim.int(1, d);
-    shape.message(1, dim);
-  }
-  const tensorType = new ProtoMessage().int(1, v.elemType).message(2, shape);
-  const type = new ProtoMessage().message(1, tensorType);
-  return new ProtoMessage().string(1, v.name).message(2, type);
-}
-
-export function encodeModel(model: ModelData): ProtoMessage {
-  const g = new ProtoMessage();
-  for (const n of model.nodes) g.message(1, encodeNode(n));
-  g.string(2, model.graphName);
-  for (const t of model.initializers) g.message(5, encodeTensor(t));
-  for (const i of model.inputs) g.message(11, encodeValueInfo(i));
-  for (const o of model.outputs) g.message(12, encodeValueInfo(o));
-
-  const m = new ProtoMessage();
-  m.int(1, model.irVersion);
-  m.string(2, model.producerName);
-  m.string(3, model.producerVersion);
-  if (model.docString) m.string(6, model.docString);
-  m.message(7, g);
-  for (const o of model.opsets) {
-    const op = new ProtoMessage();
-    if (o.domain) op.string(1, o.domain);
-    op.int(2, o.version);
-    m.message(8, op);
-  }
-  for (const [k, v] of Object.entries(model.metadata ?? {})) {
-    m.message(14, new ProtoMessage().string(1, k).string(2, v));
-  }
-  return m;
+/** The serialized ModelProto of `model`. */
+export function encodeModel(model: ModelData): Uint8Array {
+  const graph = {
+    node: model.nodes.map((n) => ({
+      input: n.inputs,
+      output: n.outputs,
+      name: n.name,
+      opType: n.opType,
+      attribute: Object.entries(n.attrs).map(([k, v]) => attributeProto(k, v)),
+      ...(n.domain ? { domain: n.domain } : {}),
+    })),
+    name: model.graphName,
+    initializer: model.initializers.map(tensorProto),
+    input: model.inputs.map(valueInfoProto),
+    output: model.outputs.map(valueInfoProto),
+  };
+  return ModelProto.encode({
+    irVersion: model.irVersion,
+    producerName: model.producerName,
+    producerVersion: model.producerVersion,
+    ...(model.docString ? { docString: model.docString } : {}),
+    graph,
+    opsetImport: model.opsets.map((o) => ({ ...(o.domain ? { domain: o.domain } : {}), version: o.version })),
+    metadataProps: Object.entries(model.metadata ?? {}).map(([key, value]) => ({ key, value })),
+  }).finish();
 }
