@@ -1,4 +1,5 @@
 import { LIGHTWEIGHT_DEFAULT_PROMPT, LLM_DEFAULT_PROMPT, LLM_SEPARATOR } from '../options';
+import { decoderPrefix } from '../sequences/decoder-sequences';
 import { TextTokenizer } from '../tokenization/text-tokenizer';
 import type { Family } from '../types';
 import type { ModelFiles } from './model-files';
@@ -27,8 +28,10 @@ export function readSequenceFacts(files: ModelFiles, family: Family): SequenceFa
   if (family === 'encoder') return facts;
   const tokenizer = new TextTokenizer(files);
   const prompt = files.reranker.prompt ?? (family === 'lightweight' ? LIGHTWEIGHT_DEFAULT_PROMPT : LLM_DEFAULT_PROMPT);
-  const { bosId, padId } = tokenizer;
-  const withBos = bosId !== undefined && (family !== 'llm' || bosId !== padId);
-  facts.decoderParts = { prefix: withBos ? 1 : 0, sep: tokenizer.encode(LLM_SEPARATOR).length, prompt: tokenizer.encode(prompt).length };
+  facts.decoderParts = {
+    prefix: decoderPrefix(family, tokenizer.bosId, tokenizer.padId).length,
+    sep: tokenizer.encode(LLM_SEPARATOR).length,
+    prompt: tokenizer.encode(prompt).length,
+  };
   return facts;
 }
