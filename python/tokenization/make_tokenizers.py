@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
 """Tokenizers built the way real ones are, for the differential test of the engine's tokenizer
-(test/tokenization/differential.spec.ts) against the Rust `tokenizers` (the Python package).
+(test/tokenization/differential.spec.ts) against the Rust `tokenizers` (the Python package), and for
+the reference fixtures (python/reference/make_reference.py).
 
     .venv/bin/python python/tokenization/make_tokenizers.py --out .cache/tokenizers
 
-SentencePiece models are trained with `sentencepiece` under their standard normalization rules and
-converted by `transformers`' own converters through the slow tokenizer classes (XLM-R, DeBERTa-v2,
-Llama legacy and not, Gemma); byte-level BPE vocabularies go through the GPT-2 and Qwen2 converters;
-BERT WordPiece vocabularies through BertConverter (cased, and uncased with accent stripping; both
-split Chinese characters). A few shapes no converter of transformers 4.44 writes are assembled with
-the `tokenizers` API as their authors did: the older XLM-R file of the hub (Precompiled alone,
-WhitespaceSplit + Metaspace serialized with `add_prefix_space`), a Llama-3 style byte-level BPE
-(`ignore_merges`, its Split regex) and a BPE over the remaining normalizers and pre-tokenizers.
-Each directory holds what `save_pretrained` writes (tokenizer.json, tokenizer_config.json, ...).
-<out>/index.json lists them with their kind (encoder: the pair goes through the tokenizer's
-template; llm: the decoder layout).
+SentencePiece models are trained with `sentencepiece` under their standard normalization rules
+(nmt_nfkc, nmt_nfkc_cf; identity with byte fallback for Llama and Gemma) and converted by
+`transformers`' own converters through the slow tokenizer classes (XLM-R, DeBERTa-v2, Llama legacy
+and not, BPE and Unigram, Gemma); byte-level BPE vocabularies go through the GPT-2 and Qwen2
+converters; BERT WordPiece vocabularies through BertConverter (cased, and uncased with accent
+stripping; both split Chinese characters). Two shapes no converter of transformers 4.44 writes are
+assembled with the `tokenizers` API as their authors did: Llama-3's byte-level BPE (`ignore_merges`,
+its split) and a BPE over the remaining normalizers and pre-tokenizers; the XLM-R file is in the
+shape of the hub's (an older converter). Each directory holds what `save_pretrained` writes
+(tokenizer.json, tokenizer_config.json, ...); <out>/index.json lists them (see TOKENIZERS).
 
 Cached: when <out>/stamp holds the hash of these scripts and the requirements, nothing is redone.
 """
@@ -180,6 +180,7 @@ def gpt2(work):
     from transformers import GPT2TokenizerFast
     vocab, merges = train_byte_level_bpe(work, 4000)
     tok = GPT2TokenizerFast(vocab_file=vocab, merges_file=merges, from_slow=True)
+    tok.pad_token = tok.eos_token  # as fine-tunes set it: FlagEmbedding pads every batch
     tok.add_tokens([added(" spaced", normalized=False), added("<lr>", lstrip=True, rstrip=True, normalized=False)])
     return tok
 

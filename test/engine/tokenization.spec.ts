@@ -4,7 +4,7 @@
  * test/tokenization/differential.spec.ts compares whole tokenizers with the reference itself.
  */
 import { AddedVocabulary } from '../../libs/engine/src/tokenization/added-vocabulary';
-import { makeModel } from '../../libs/engine/src/tokenization/models';
+import { makeModel, scoreAsRead } from '../../libs/engine/src/tokenization/models';
 import { makeNormalizer } from '../../libs/engine/src/tokenization/normalizers';
 import { OnigPattern } from '../../libs/engine/src/tokenization/onig-pattern';
 import { PairTemplate } from '../../libs/engine/src/tokenization/pair-template';
@@ -285,6 +285,12 @@ describe('models', () => {
     ];
     expect(makeModel({ type: 'Unigram', unk_id: 0, vocab }).encode('abéé')).toEqual([3, 0]);
     expect(makeModel({ type: 'Unigram', unk_id: 0, vocab, byte_fallback: true }).encode('abé')).toEqual([3, 4, 5]);
+  });
+
+  test("Unigram scores as the reference's JSON parser reads them (one unit in the last place off, as it is)", () => {
+    expect(scoreAsRead(-7.3586955070495605)).toBe(-7.35869550704956);
+    expect(scoreAsRead(-10.122307777404785)).toBe(-10.122307777404783);
+    expect([scoreAsRead(0), scoreAsRead(-1.5), scoreAsRead(-1e-7)]).toEqual([0, -1.5, -1e-7]);
   });
 
   test('WordPiece: longest prefix, then ## pieces; a word that fails is the unknown token', () => {

@@ -168,7 +168,7 @@ class Bpe implements WordModel {
         const bytes = [...Buffer.from(s, 'utf8')].map((b) => this.byteIds[b]);
         // The reference adds a pending unknown token only at the next known character or the end.
         if (bytes.every((b) => b !== undefined)) {
-          ids.push(...(bytes));
+          ids.push(...bytes);
           continue;
         }
       }
@@ -377,6 +377,28 @@ class VocabTrie {
 }
 
 const UNK_PENALTY = 10;
+const POW10 = Array.from({ length: 309 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * A score as the reference reads it from tokenizer.json: `serde_json` without its float_roundtrip
+ * feature parses "-7.3586955070495605" as significand / 10^16 in floating point, which is one unit in
+ * the last place off for about a fifth of SentencePiece scores, and that decides ties between paths.
+ * The decimal digits are the shortest that give back `value` (what the file holds when a tokenizer or
+ * Python's json wrote it).
+ */
+export function scoreAsRead(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
+  const [mantissa, exp = '0'] = Math.abs(value).toString().split('e');
+  const [whole, fraction = ''] = mantissa.split('.');
+  let f = Number(BigInt(whole + fraction));
+  let exponent = Number(exp) - fraction.length;
+  while (Math.abs(exponent) > 308 && f !== 0) {
+    f /= 1e308;
+    exponent += 308;
+  }
+  f = exponent >= 0 ? f * POW10[exponent] : f / POW10[-exponent];
+  return value < 0 ? -f : f;
+}
 
 class Unigram implements WordModel {
   private readonly tokenIds = new Map<string, number>();
@@ -388,11 +410,11 @@ class Unigram implements WordModel {
 
   constructor(json: Json) {
     const vocab = (json.vocab ?? []) as [string, number][];
-    this.scores = Float64Array.from(vocab.map((v) => v[1]));
+    this.scores = Float64Array.from(vocab.map((v) => scoreAsRead(v[1])));
     let min = Infinity;
-    vocab.forEach(([token, score], id) => {
+    vocab.forEach(([token], id) => {
       this.tokenIds.set(token, id);
-      if (score < min) min = score;
+      if (this.scores[id] < min) min = this.scores[id];
     });
     // Every token of the vocabulary, as the last of duplicates (the reference's map keeps the last).
     for (const [token, id] of this.tokenIds) this.trie.insert(token, id);

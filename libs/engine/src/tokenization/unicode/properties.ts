@@ -55,6 +55,5 @@ export function utf8Length(cp: number): number {
 
 /** Lone surrogates become U+FFFD, as in UTF-8 (the reference's strings cannot hold them). */
 export function wellFormed(text: string): string {
-   
   return /[\ud800-\udfff]/.test(text) ? Buffer.from(text, 'utf8').toString('utf8') : text;
 }
