@@ -16,7 +16,6 @@ and batch composition cannot matter. Cached: when <out>/stamp holds the hash of 
 export recipe and the requirements, nothing is redone.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -72,14 +71,6 @@ CORPUS = QUERIES + PASSAGES + [
     "Predict whether passage B contains an answer to query A.", "A: B: Yes No yes no\n",
     "Is the passage B relevant to query A? Represent this query for retrieval: passage:",
 ]
-
-
-def digest():
-    h = hashlib.sha256()
-    for path in INPUTS:
-        with open(path, "rb") as f:
-            h.update(f.read())
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- tokenizers (trained here, no hub)
@@ -331,7 +322,7 @@ def main():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     out = os.path.abspath(args.out)
     stamp = os.path.join(out, "stamp")
-    want = digest()
+    want = real_tokenizers.digest(INPUTS)
     if not args.only and os.path.exists(stamp) and open(stamp).read().strip() == want:
         print(f"make_reference: {out} is up to date")
         return

@@ -34,9 +34,10 @@ INPUTS = [os.path.abspath(__file__), os.path.join(HERE, "corpus.py"), os.path.jo
 import corpus  # noqa: E402
 
 
-def digest():
+def digest(paths=INPUTS):
+    """The cache stamp: a hash of the files whose change must rebuild the outputs."""
     h = hashlib.sha256()
-    for path in INPUTS:
+    for path in paths:
         with open(path, "rb") as f:
             h.update(f.read())
     return h.hexdigest()
@@ -234,17 +235,18 @@ def bpe_pieces(work):
 # name → (kind, separator, sweep, builder). kind: how a pair is laid out (encoder: the tokenizer's
 # template; llm: the decoder layout). separator: a special token the reference matches in the raw text,
 # which the test puts between independent inputs packed into one string. sweep: the contexts in which
-# the test tries every code point: "full" (alone, and in a word and between words) for the kinds the
-# supported models carry, "alone" for the tokenizers that add pieces (their words are in the corpus).
+# the test tries every code point: "full" (alone, and in a word and between words) for one tokenizer of
+# each pipeline the supported models carry, "alone" for the others (Gemma's pieces are Llama's less
+# Prepend) and the ones that add pieces; all of them see the corpus in every context.
 TOKENIZERS = {
     "bert-uncased": ("encoder", "[SEP]", "full", lambda w: bert(w, True)),
     "bert-cased": ("encoder", "[SEP]", "full", lambda w: bert(w, False)),
     "xlmr": ("encoder", "</s>", "full", xlmr),
     "deberta-v2": ("encoder", "[SEP]", "full", deberta_v2),
     "llama": ("llm", "</s>", "full", llama),
-    "gemma": ("llm", "<eos>", "full", gemma),
     "qwen2": ("llm", "<|endoftext|>", "full", qwen2),
     "gpt2": ("llm", "<|endoftext|>", "full", gpt2),
+    "gemma": ("llm", "<eos>", "alone", gemma),
     "deberta-v2-lower-punct": ("encoder", "[SEP]", "alone", lambda w: deberta_v2(w, True)),
     "llama-nonlegacy": ("llm", "</s>", "alone", lambda w: llama(w, legacy=False)),
     "llama-unigram-byte-fallback": ("llm", "</s>", "alone", lambda w: llama(w, model_type="unigram")),
