@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
-"""The reference side of test/tokenization/differential.spec.ts: a process that answers, one JSON
-line per request on stdin, with what the Rust `tokenizers` (through `transformers`' AutoTokenizer, as
-FlagEmbedding loads it) and FlagEmbedding's own pair layout make of the texts.
+"""The reference side of test/tokenization/differential.spec.ts: a process that answers requests
+(one JSON line each on stdin) with what the Rust `tokenizers` (through `transformers`' AutoTokenizer,
+as FlagEmbedding loads it) and FlagEmbedding's own pair layout make of the texts.
 
     {"op": "encode", "dir": D, "texts": [...]}
-        → {"ids": [[...], ...]}                       the backend's encode_batch, no special tokens
+        → ids: the backend's encode_batch of each text, no special tokens
     {"op": "pairs", "dir": D, "kind": "encoder" | "llm", "pairs": [[q, p], ...],
      "max_length": M, "query_max_length": Q, "prompt": P}
-        → {"ids": [[...], ...], "type_ids": [[...], ...] | null}
-          the model input of each pair as FlagEmbedding 1.4 builds it (truncation included)
+        → ids and, where the tokenizer returns them, type_ids: the model input of each pair as
+          FlagEmbedding 1.4 builds it (truncation included)
 
-Errors answer {"error": "..."}. Ids come back as one flat list plus lengths (smaller, faster to parse).
+Each answer is a JSON line naming its lists, {"lists": [["ids", count, size], ...]} (or {"error": ...}),
+then for each list its `count` lengths and `size` values as little-endian int32: answers run to tens of
+megabytes, which JSON would spend seconds writing and reading.
 """
 import importlib.util
 import json
 import os
 import sys
+from array import array
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
@@ -40,8 +43,18 @@ def main():
             tokenizers[d] = AutoTokenizer.from_pretrained(d)
         return tokenizers[d]
 
-    def flat(lists):
-        return {"lengths": [len(x) for x in lists], "flat": [i for x in lists for i in x]}
+    def send(named):
+        """Writes the header line, then each list's lengths and values."""
+        header = {"lists": [[name, len(lists), sum(map(len, lists))] for name, lists in named]}
+        out = sys.stdout.buffer
+        out.write(json.dumps(header).encode() + b"\n")
+        for _, lists in named:
+            out.write(array("i", map(len, lists)).tobytes())
+            values = array("i")
+            for x in lists:
+                values.extend(x)
+            out.write(values.tobytes())
+        out.flush()
 
     def encoder_pairs(tok, pairs, max_length, query_max_length):
         # FlagEmbedding/inference/reranker/encoder_only/base.py, compute_score_single_gpu
@@ -78,21 +91,21 @@ def main():
             tok = tokenizer(req["dir"])
             if req["op"] == "encode":
                 encodings = tok.backend_tokenizer.encode_batch(req["texts"], add_special_tokens=False)
-                answer = flat([e.ids for e in encodings])
+                named = [("ids", [e.ids for e in encodings])]
             elif req["op"] == "pairs":
                 pairs = req["pairs"]
                 if req["kind"] == "encoder":
                     ids, types = encoder_pairs(tok, pairs, req["max_length"], req["query_max_length"])
                 else:
                     ids, types = llm_pairs(tok, pairs, req["max_length"], req["query_max_length"], req["prompt"])
-                answer = flat(ids)
-                answer["type_ids"] = flat(types) if types is not None else None
+                named = [("ids", ids)] + ([("type_ids", types)] if types is not None else [])
             else:
                 raise ValueError(f"unknown op {req['op']}")
         except Exception as e:  # the test shows it
-            answer = {"error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(answer, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+            sys.stdout.buffer.write(json.dumps({"error": f"{type(e).__name__}: {e}"}).encode() + b"\n")
+            sys.stdout.buffer.flush()
+            continue
+        send(named)
 
 
 if __name__ == "__main__":

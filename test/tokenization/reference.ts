@@ -59,18 +59,19 @@ export function referenceTokenizers(): ReferenceTokenizer[] {
   });
 }
 
-interface Flat {
-  lengths: number[];
-  flat: number[];
-}
+/** The lists of one answer, by name (see oracle.py's docstring for the format). */
+type Answer = Map<string, number[][]>;
 
-function unflatten(f: Flat): number[][] {
+/** Splits `count` lengths and their values (little-endian int32) into lists. */
+function readLists(bytes: Buffer, count: number, size: number): number[][] {
+  const words = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   const out: number[][] = [];
-  let k = 0;
-  for (const n of f.lengths) {
-    out.push(f.flat.slice(k, k + n));
-    k += n;
+  let k = count;
+  for (let i = 0; i < count; i++) {
+    out.push(Array.from(words.subarray(k, k + words[i])));
+    k += words[i];
   }
+  if (k !== count + size) throw new Error(`oracle.py: ${size} values announced, ${k - count} read`);
   return out;
 }
 
@@ -85,23 +86,20 @@ export interface PairRequest {
 /** One python/tokenization/oracle.py process; requests are answered in order. */
 export class Oracle {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly waiting: { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
-  /** Chunks of the answer being read (answers are megabytes: no rescanning of what came before). */
-  private chunks: string[] = [];
+  private readonly waiting: { resolve: (v: Answer) => void; reject: (e: Error) => void }[] = [];
+  /** Bytes received and not yet consumed: a header line, then the binary lists it announces. */
+  private pending: Buffer = Buffer.alloc(0);
   private stderr = '';
 
   constructor() {
     this.child = spawn(PYTHON, [join(ROOT, 'python', 'tokenization', 'oracle.py')], { env: pythonEnv });
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (chunk: string) => {
-      for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n')) {
-        this.chunks.push(chunk.slice(0, i));
-        chunk = chunk.slice(i + 1);
-        const line = this.chunks.join('');
-        this.chunks = [];
-        this.waiting.shift()?.resolve(JSON.parse(line) as Record<string, unknown>);
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+      for (let answer = this.take(); answer; answer = this.take()) {
+        const waiter = this.waiting.shift();
+        if (answer instanceof Error) waiter?.reject(answer);
+        else waiter?.resolve(answer);
       }
-      if (chunk) this.chunks.push(chunk);
     });
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
     this.child.on('exit', (code) => {
@@ -109,18 +107,41 @@ export class Oracle {
     });
   }
 
-  private async ask(request: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
+  /** The first complete answer in `pending`, consumed; undefined while it is still arriving. */
+  private take(): Answer | Error | undefined {
+    const eol = this.pending.indexOf(10);
+    if (eol < 0) return undefined;
+    const header = JSON.parse(this.pending.subarray(0, eol).toString('utf8')) as {
+      lists?: [string, number, number][];
+      error?: string;
+    };
+    if (header.error !== undefined) {
+      this.pending = this.pending.subarray(eol + 1);
+      return new Error(`oracle.py: ${header.error}`);
+    }
+    const lists = header.lists ?? [];
+    const total = lists.reduce((n, [, count, size]) => n + 4 * (count + size), 0);
+    if (this.pending.length < eol + 1 + total) return undefined;
+    const answer: Answer = new Map();
+    let at = eol + 1;
+    for (const [name, count, size] of lists) {
+      answer.set(name, readLists(this.pending.subarray(at, at + 4 * (count + size)), count, size));
+      at += 4 * (count + size);
+    }
+    this.pending = this.pending.subarray(at);
+    return answer;
+  }
+
+  private ask(request: Record<string, unknown>): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.child.stdin.write(JSON.stringify(request) + '\n');
     });
-    if (typeof answer.error === 'string') throw new Error(`oracle.py: ${answer.error}`);
-    return answer;
   }
 
   /** The Rust tokenizer's ids of each text (no special tokens added). */
   async encode(dir: string, texts: string[]): Promise<number[][]> {
-    return unflatten((await this.ask({ op: 'encode', dir, texts })) as unknown as Flat);
+    return (await this.ask({ op: 'encode', dir, texts })).get('ids')!;
   }
 
   /** FlagEmbedding's model input for each pair. */
@@ -134,8 +155,8 @@ export class Oracle {
       query_max_length: r.queryMaxLength,
       prompt: r.prompt,
     });
-    const types = answer.type_ids as Flat | null;
-    return { ids: unflatten(answer as unknown as Flat), ...(types ? { typeIds: unflatten(types) } : {}) };
+    const types = answer.get('type_ids');
+    return { ids: answer.get('ids')!, ...(types ? { typeIds: types } : {}) };
   }
 
   /** Ends the process (it exits at the end of its input). */
