@@ -16,18 +16,22 @@ and batch composition cannot matter. Cached: when <out>/stamp holds the hash of 
 export recipe and the requirements, nothing is redone.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EXPORT = os.path.join(ROOT, "scripts", "export-onnx.py")
-INPUTS = [os.path.abspath(__file__), EXPORT, os.path.join(ROOT, "python", "requirements.txt")]
+TOKENIZATION = os.path.join(ROOT, "python", "tokenization")
+INPUTS = [os.path.abspath(__file__), EXPORT, os.path.join(ROOT, "python", "requirements.txt"),
+          os.path.join(TOKENIZATION, "make_tokenizers.py"), os.path.join(TOKENIZATION, "corpus.py")]
+sys.path.insert(0, TOKENIZATION)
+import make_tokenizers as real_tokenizers  # noqa: E402  (tokenizers built the way real ones are)
 
 LONG = " ".join(f"word{i} river library harbor 河流 {i}" for i in range(400))  # far beyond any max_length
 QUERIES = [
@@ -45,20 +49,28 @@ PASSAGES = [
     "Yes",
 ]
 PAIRS = [[q, p] for q in QUERIES for p in PASSAGES]
+# The input classes of the tokenizer test (test/tokenization): grapheme clusters (emoji with skin tones
+# and joiners, flags, keycaps, combining marks, Hangul jamo, Indic conjuncts, variation selectors),
+# format and control characters (soft hyphen, byte-order mark, zero-width and bidi marks), every kind
+# of space, special-token text written literally, compatibility forms, and a passage around max_length.
+UNICODE_QUERIES = [
+    "emoji 👩‍💻 👨‍👩‍👧‍👦 👍🏽 🇫🇷🇯🇵 1️⃣ ☺︎ ☺️ what\u200bis\u00adsoft\ufeffbom?",
+    "ｆｕｌｌ ｗｉｄｔｈ ﬁnance ™ ① Å e\u0301 क्ष ক্ষ 한\u1100\u1161\u11a8 葛\U000e0100 <s> [SEP] <|endoftext|>",
+]
+UNICODE_PASSAGES = [
+    "Zero\u200bwidth\u200cjoin\u200d, bidi \u202aembed\u202c \u2066iso\u2069, tags \U000e0041, \x00\x07\x1b\x7f\x85 "
+    "controls,\tspaces\u00a0\u1680\u2003\u2028\u2029\u202f\u205f\u3000 and   runs   of   spaces.",
+    "Combining: a\u0300\u0301\u0302 Z\u0351\u036b\u0343 ✓ naïve; Hangul 각각 \u1100\u1161\u11a8; Indic स्त्री த்தமிழ் ශ්‍රී; "
+    "keycaps #️⃣ *️⃣; flags 🏴󠁧󠁢󠁥󠁮󠁧󠁿 🏳️‍🌈; special tokens written out: <s> </s> <pad> <mask> [CLS] [MASK] <eos> <unk>",
+    " ".join(f"word{i} река 川 {i}\u00ad😀" for i in range(120)),  # around max_length 512 for most vocabularies
+]
+UNICODE_PAIRS = [[q, p] for q in UNICODE_QUERIES for p in UNICODE_PASSAGES + PASSAGES[:2]]
 CORPUS = QUERIES + PASSAGES + [
     "Given a query A and a passage B, determine whether the passage contains an answer to the query by "
     "providing a prediction of either 'Yes' or 'No'.",
     "Predict whether passage B contains an answer to query A.", "A: B: Yes No yes no\n",
     "Is the passage B relevant to query A? Represent this query for retrieval: passage:",
 ]
-
-
-def digest(inputs=INPUTS):
-    h = hashlib.sha256()
-    for path in inputs:
-        with open(path, "rb") as f:
-            h.update(f.read())
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- tokenizers (trained here, no hub)
@@ -76,24 +88,6 @@ def bert_tokenizer(dirname):
     os.makedirs(dirname, exist_ok=True)
     wp.save_model(dirname)
     return BertTokenizerFast(vocab_file=os.path.join(dirname, "vocab.txt"), do_lower_case=True, model_max_length=512)
-
-
-def xlmr_tokenizer():
-    from tokenizers import Regex, SentencePieceUnigramTokenizer, normalizers, processors
-    from transformers import XLMRobertaTokenizerFast
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    sp = SentencePieceUnigramTokenizer()
-    sp.train_from_iterator(corpus_iter(), vocab_size=300, special_tokens=specials, unk_token="<unk>")
-    tok = sp._tokenizer
-    # The trainer's Nmt normalizer is not in the engine's tokenizer library (real XLM-R files carry
-    # Precompiled instead); NFKC plus space folding is close to what Precompiled does.
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
-    return XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                   cls_token="<s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
-                                   model_max_length=512)
 
 
 def bpe_tokenizer(bos, pad, eos="<eos>"):
@@ -115,7 +109,7 @@ def small(**kw):
     return base
 
 
-def make_checkpoint(spec, ckpt):
+def make_checkpoint(spec, ckpt, work):
     import torch
     torch.manual_seed(spec["seed"])
     kind = spec["kind"]
@@ -126,11 +120,37 @@ def make_checkpoint(spec, ckpt):
         model = BertForSequenceClassification(cfg)
     elif kind == "xlmr":
         from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
-        tok = xlmr_tokenizer()
+        tok = real_tokenizers.xlmr(work)
         cfg = XLMRobertaConfig(vocab_size=len(tok), num_labels=1, max_position_embeddings=514, type_vocab_size=1,
                                pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
                                eos_token_id=tok.eos_token_id, **small())
         model = XLMRobertaForSequenceClassification(cfg)
+    elif kind == "deberta-v2":
+        # mxbai-rerank v1's shape: relative attention (p2c, c2p, log buckets), no absolute positions,
+        # no token types.
+        from transformers import DebertaV2Config, DebertaV2ForSequenceClassification
+        tok = real_tokenizers.deberta_v2(work)
+        cfg = DebertaV2Config(vocab_size=len(tok), num_labels=1, max_position_embeddings=512, relative_attention=True,
+                              pos_att_type=["p2c", "c2p"], position_buckets=256, max_relative_positions=-1,
+                              norm_rel_ebd="layer_norm", share_att_key=True, type_vocab_size=0,
+                              position_biased_input=False, pad_token_id=tok.pad_token_id, **small())
+        model = DebertaV2ForSequenceClassification(cfg)
+    elif kind == "qwen2":
+        # A Qwen2 LLM reranker: byte-level BPE with Qwen2's split and NFC, no bos, pad = eos.
+        from transformers import Qwen2Config, Qwen2ForCausalLM
+        tok = real_tokenizers.qwen2(work)
+        cfg = Qwen2Config(vocab_size=len(tok), num_key_value_heads=1, max_position_embeddings=1024,
+                          pad_token_id=tok.pad_token_id, bos_token_id=None, eos_token_id=tok.eos_token_id, **small())
+        model = Qwen2ForCausalLM(cfg)
+    elif kind == "llama":
+        # A Llama LLM reranker: SentencePiece BPE with byte fallback (Llama-2's legacy normalizer), pad = unk.
+        from transformers import LlamaConfig, LlamaForCausalLM
+        tok = real_tokenizers.llama(work)
+        tok.pad_token = tok.unk_token
+        cfg = LlamaConfig(vocab_size=len(tok), num_key_value_heads=1, max_position_embeddings=1024,
+                          pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                          **small())
+        model = LlamaForCausalLM(cfg)
     elif kind == "gemma":
         from transformers import GemmaConfig, GemmaForCausalLM
         tok = bpe_tokenizer(bos=spec["bos"], pad="<pad>")
@@ -221,6 +241,8 @@ LLM_CASES = [
     ("max_length 48, query_max_length 10, normalize", {"maxLength": 48, "queryMaxLength": 10, "normalize": True}),
     ("prompt", {"prompt": "Is passage B relevant to query A?", "maxLength": 64}),
     ("instructions and formats", dict(INSTRUCTIONS, maxLength=64)),
+    # None: no instruction at all (the LLM families' default is "A: " / "B: ").
+    ("null instructions", {"queryInstructionForRerank": None, "passageInstructionForRerank": None, "maxLength": 64}),
 ]
 # FlagEmbedding's CostWiseGemmaForCausalLM scores the i-th *requested* layer with lm_head[i], so with
 # cutoff_layers=[3] alone layer 3 gets the head trained for the first score layer, and a layer's score
@@ -231,11 +253,17 @@ LIGHTWEIGHT_HEADS = "cutoff_layers picks heads by position in the reference; the
 
 SPECS = [
     {"name": "encoder-bert", "family": "encoder", "kind": "bert", "seed": 1, "exports": {"model": ["--quantize"], "model-fused": ["--optimize"]}, "cases": ENCODER_CASES},
-    {"name": "encoder-xlmr", "family": "encoder", "kind": "xlmr", "seed": 2, "exports": {"model": ["--quantize"], "model-fused": ["--optimize"]}, "cases": ENCODER_CASES},
+    {"name": "encoder-xlmr", "family": "encoder", "kind": "xlmr", "seed": 2, "exports": {"model": ["--quantize"], "model-fused": ["--optimize"]}, "cases": ENCODER_CASES, "pairs": PAIRS + UNICODE_PAIRS},
+    {"name": "encoder-deberta-v2", "family": "encoder", "kind": "deberta-v2", "seed": 7, "exports": {"model": []},
+     "cases": ENCODER_CASES, "pairs": PAIRS + UNICODE_PAIRS},
     {"name": "llm-gemma-bos", "family": "llm", "kind": "gemma", "bos": "<bos>", "seed": 3, "exports": {"model": ["--quantize"]},
      "cases": LLM_CASES},
     {"name": "llm-gemma-bos-is-pad", "family": "llm", "kind": "gemma", "bos": "<pad>", "seed": 4, "exports": {"model": []},
      "cases": LLM_CASES[:3]},
+    {"name": "llm-qwen2", "family": "llm", "kind": "qwen2", "seed": 8, "exports": {"model": []}, "cases": LLM_CASES,
+     "pairs": PAIRS + UNICODE_PAIRS},
+    {"name": "llm-llama", "family": "llm", "kind": "llama", "seed": 9, "exports": {"model": []}, "cases": LLM_CASES,
+     "pairs": PAIRS + UNICODE_PAIRS},
     {"name": "layerwise-minicpm", "family": "layerwise", "kind": "minicpm", "seed": 5,
      "exports": {"model": ["--layers", "1,2,3", "--default-cutoff-layers", "3", "--quantize"]},
      "cases": [("defaults", {}), ("cutoff_layers [2]", {"cutoffLayers": [2], "maxLength": 40}),
@@ -261,11 +289,13 @@ def build(spec, out):
     ckpt = os.path.join(d, "checkpoint")
     shutil.rmtree(d, ignore_errors=True)
     t = time.time()
-    make_checkpoint(spec, ckpt)
+    with tempfile.TemporaryDirectory() as work:
+        make_checkpoint(spec, ckpt, work)
+    pairs = spec.get("pairs", PAIRS)
     cases = []
     for name, options in spec["cases"]:
-        cases.append({"name": name, "options": options, "pairs": PAIRS,
-                      "expected": expected_scores(spec["family"], ckpt, options, PAIRS)})
+        cases.append({"name": name, "options": options, "pairs": pairs,
+                      "expected": expected_scores(spec["family"], ckpt, options, pairs)})
     t_ref = time.time() - t
     t = time.time()
     exports = {}
@@ -292,7 +322,7 @@ def main():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     out = os.path.abspath(args.out)
     stamp = os.path.join(out, "stamp")
-    want = digest()
+    want = real_tokenizers.digest(INPUTS)
     if not args.only and os.path.exists(stamp) and open(stamp).read().strip() == want:
         print(f"make_reference: {out} is up to date")
         return

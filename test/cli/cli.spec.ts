@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LayerWiseFlagLLMReranker, FlagReranker } from '@rerank/engine';
+import { FlagLLMReranker, LayerWiseFlagLLMReranker, FlagReranker } from '@rerank/engine';
 import { makeCorpus } from '@rerank/model-gen';
 import { waitFor } from '../support/processes';
 
@@ -151,6 +151,38 @@ describe('rerank command', () => {
       expect(help.stdout).toContain(flag);
     }
     expect(rerank(['score', '--help']).stdout).toMatch(/^rerank score --model/);
+  });
+
+  test('"null" is None for every option that takes it: no instruction at all, the default length', async () => {
+    expect(rerank(['make-test-model', '--family', 'llm', '--out', join(dir, 'llm')]).status).toBe(0);
+    const nulls = [
+      '--query-instruction-for-rerank=null',
+      '--passage-instruction-for-rerank=null',
+      '--query-max-length=null',
+      '--prompt=null',
+    ];
+    const out = rerank(['score', '--model', join(dir, 'llm'), ...nulls], jsonl);
+    expect(out.stderr).toBe('');
+    const scores = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { score: number }).score);
+    const engine = new FlagLLMReranker(join(dir, 'llm'), { queryInstructionForRerank: null, passageInstructionForRerank: null });
+    const expected = await engine.computeScore(pairs, { queryMaxLength: null, prompt: null });
+    await engine.close();
+    // Without the flags the family's "A: " / "B: " instructions apply, and scores differ.
+    const plain = new FlagLLMReranker(join(dir, 'llm'));
+    const defaults = await plain.computeScore(pairs);
+    await plain.close();
+    expect(scores).toEqual(expected);
+    expect(scores).not.toEqual(defaults);
+    const help = rerank(['score', '--help']).stdout;
+    expect(help).toMatch(/--query-instruction-for-rerank <s>\|null/);
+    expect(help).toMatch(/--query-max-length <n>\|null/);
+    // A flag whose option takes no null still says what it wants.
+    expect(rerank(['score', '--model', join(dir, 'llm'), '--max-length=null'], jsonl).stderr).toMatch(
+      /--max-length: expected an integer, got "null"/,
+    );
   });
   test('--max-length beyond the model positions exits 2 naming max-length and the limit; an over-long query part is scored with a warning', async () => {
     // 'enc' is made by the first test: a BERT encoder with 512 positions.

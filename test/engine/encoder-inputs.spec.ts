@@ -155,11 +155,14 @@ describe('encoder inputs (FlagReranker)', () => {
     }
   });
 
-  test('positionLimit reads config.json: BERT as is, RoBERTa-like minus padding_idx + 1', () => {
+  test('positionLimit reads config.json: BERT as is, RoBERTa-like minus padding_idx + 1, DeBERTa without absolute positions none', () => {
     expect(positionLimit({ model_type: 'bert', max_position_embeddings: 512, pad_token_id: 0 })).toBe(512);
     expect(positionLimit({ model_type: 'xlm-roberta', max_position_embeddings: 514, pad_token_id: 1 })).toBe(512);
     expect(positionLimit({ architectures: ['RobertaForSequenceClassification'], max_position_embeddings: 514, pad_token_id: 1 })).toBe(512);
     expect(positionLimit({ model_type: 'gemma', max_position_embeddings: 8192, pad_token_id: 0 })).toBe(8192);
     expect(positionLimit({ model_type: 'bert' })).toBeUndefined();
+    // DeBERTa-v3 / mxbai-rerank v1: relative positions only, any length.
+    expect(positionLimit({ model_type: 'deberta-v2', max_position_embeddings: 512, position_biased_input: false })).toBeUndefined();
+    expect(positionLimit({ model_type: 'deberta-v2', max_position_embeddings: 512, position_biased_input: true })).toBe(512);
   });
 });

@@ -11,12 +11,19 @@ import {
 import { countPairLines, readPairChunks } from './read-pairs';
 import { scoreProgress } from './score-progress';
 
+/** Options whose value may be null: on the command line, the text `null` gives null. */
+function nullable(d: EngineOptionDecl): boolean {
+  return d.field.schema.safeParse(null).success;
+}
+
 /** One help line per flag: the flag and its argument, then the doc and default from the contract. */
 function flagLines(section: CliFlag['section']): string {
   return ENGINE_OPTION_NAMES.flatMap((name) => {
     const d: EngineOptionDecl = ENGINE_OPTIONS[name];
     if (d.cli?.section !== section) return [];
-    const arg = { boolean: '', int: ' <n>', ints: ' <list>', string: ' <s>', devices: ' <list>', json: ' <json>' }[d.cli.kind];
+    const arg =
+      { boolean: '', int: ' <n>', ints: ' <list>', string: ' <s>', devices: ' <list>', json: ' <json>' }[d.cli.kind] +
+      (nullable(d) ? '|null' : '');
     const usage = `  --${cliFlagName(name)}${arg}`;
     const indent = ' '.repeat(38);
     const head = usage.length > 36 ? `${usage}\n${indent}` : usage.padEnd(38);
@@ -44,7 +51,8 @@ Model
 ${flagLines('model')}
 
 Scoring (the reference's options; lists are comma separated; "\\n" in formats becomes a newline;
---no-<flag> sets a yes/no option to false)
+--no-<flag> sets a yes/no option to false; "null" is None for the options that take it, as in Python:
+for an instruction, none at all)
 ${flagLines('scoring')}
 
 Output
@@ -128,7 +136,8 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
     const cli = (ENGINE_OPTIONS[name] as EngineOptionDecl).cli;
     const flag = cliFlagName(name);
     const given = (values as Record<string, string | boolean | undefined>)[flag];
-    if (cli && given !== undefined) options[name] = flagValue(cli.kind, flag, given);
+    if (cli && given !== undefined)
+      options[name] = given === 'null' && nullable(ENGINE_OPTIONS[name]) ? null : flagValue(cli.kind, flag, given);
   }
   const chunkRaw = values['chunk-size'];
   const chunkSize = typeof chunkRaw === 'string' ? toInt('chunk-size', chunkRaw) : DEFAULT_CHUNK;

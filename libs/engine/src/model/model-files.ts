@@ -34,16 +34,21 @@ export interface RerankerJson {
   variants?: CompressionVariant[];
 }
 
+/** What a tokenizer reads from a model directory: tokenizer.json and the configs naming special tokens. */
+export interface TokenizerFiles {
+  tokenizerJson: string;
+  /** special_tokens_map.json overlaid by tokenizer_config.json. */
+  tokenizerConfig: Record<string, unknown>;
+  config: Record<string, unknown>;
+}
+
 /** What the engine reads from a model directory in the Hugging Face layout. */
-export interface ModelFiles {
+export interface ModelFiles extends TokenizerFiles {
   dir: string;
   /** The fp32 graph, `onnx/model.onnx` or `model.onnx`. */
   graph: string;
   fp16Graph?: string;
   quantizedGraph?: string;
-  tokenizerJson: string;
-  tokenizerConfig: Record<string, unknown>;
-  config: Record<string, unknown>;
   /** Longest sequence the position embeddings take (config.json; see positionLimit); undefined: unknown. */
   maxPositions?: number;
   reranker: RerankerJson;
@@ -66,22 +71,25 @@ export function readModelFiles(dir: string): ModelFiles {
     throw new ModelLoadError(
       `no ONNX graph in ${dir}: expected one of ${GRAPH_CANDIDATES.join(', ')} (see docs/models.md for the export recipe)`,
     );
-  const tokenizerJson = join(dir, 'tokenizer.json');
-  if (!existsSync(tokenizerJson))
-    throw new ModelLoadError(`no tokenizer.json in ${dir}: the engine needs the fast-tokenizer file that Hugging Face models ship`);
-  const tokenizerConfig = { ...readJson(dir, 'special_tokens_map.json'), ...readJson(dir, 'tokenizer_config.json') };
-  const config = readJson(dir, 'config.json');
+  const tokenizer = readTokenizerFiles(dir);
   return {
     dir,
     graph,
     fp16Graph: firstExisting(dir, FP16_CANDIDATES),
     quantizedGraph: firstExisting(dir, QUANTIZED_CANDIDATES),
-    tokenizerJson,
-    tokenizerConfig,
-    config,
-    maxPositions: positionLimit(config),
+    ...tokenizer,
+    maxPositions: positionLimit(tokenizer.config),
     reranker: parseRerankerJson(readJson(dir, 'reranker.json'), dir),
   };
+}
+
+/** The tokenizer's files of a model directory (a graph need not be there). */
+export function readTokenizerFiles(dir: string): TokenizerFiles {
+  const tokenizerJson = join(dir, 'tokenizer.json');
+  if (!existsSync(tokenizerJson))
+    throw new ModelLoadError(`no tokenizer.json in ${dir}: the engine needs the fast-tokenizer file that Hugging Face models ship`);
+  const tokenizerConfig = { ...readJson(dir, 'special_tokens_map.json'), ...readJson(dir, 'tokenizer_config.json') };
+  return { tokenizerJson, tokenizerConfig, config: readJson(dir, 'config.json') };
 }
 
 function firstExisting(dir: string, candidates: readonly string[]): string | undefined {

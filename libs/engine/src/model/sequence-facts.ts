@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_LENGTH, LIGHTWEIGHT_DEFAULT_PROMPT, LLM_DEFAULT_PROMPT, LLM_SEPARATOR, QWEN3_MAX_LENGTH } from '../options';
 import { QWEN3_PROMPT_TEMPLATE } from '../prompt-template';
+import { decoderPrefix } from '../sequences/decoder-sequences';
 import { TextTokenizer } from '../tokenization/text-tokenizer';
 import type { Family, Truncation } from '../types';
 import type { ModelFiles } from './model-files';
@@ -44,8 +45,10 @@ export function readSequenceFacts(files: ModelFiles, family: Family): SequenceFa
     return facts;
   }
   const prompt = r.prompt ?? (family === 'lightweight' ? LIGHTWEIGHT_DEFAULT_PROMPT : LLM_DEFAULT_PROMPT);
-  const { bosId, padId } = tokenizer;
-  const withBos = bosId !== undefined && (family !== 'llm' || bosId !== padId);
-  facts.decoderParts = { prefix: withBos ? 1 : 0, sep: tokenizer.encode(LLM_SEPARATOR).length, prompt: tokenizer.encode(prompt).length };
+  facts.decoderParts = {
+    prefix: decoderPrefix(family, tokenizer.bosId, tokenizer.padId).length,
+    sep: tokenizer.encode(LLM_SEPARATOR).length,
+    prompt: tokenizer.encode(prompt).length,
+  };
   return facts;
 }

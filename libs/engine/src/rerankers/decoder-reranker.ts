@@ -3,7 +3,7 @@ import { type CallSettings, LLM_DEFAULT_PROMPT, LLM_SEPARATOR } from '../options
 import type { BatchTensors, PaddingSide } from '../batching/tensors';
 import type { RunOutput } from '../runtime/device-session';
 import type { Device } from '../devices';
-import { type DecoderParts, DecoderSequences } from '../sequences/decoder-sequences';
+import { type DecoderParts, decoderPrefix, DecoderSequences } from '../sequences/decoder-sequences';
 import type { Family, PairScore, RerankerOptions, ScoreOverrides } from '../types';
 import { BaseReranker, type FamilyCall } from './base-reranker';
 import type { LoadedModel } from './loaded-model';
@@ -52,8 +52,7 @@ export abstract class DecoderReranker<Overrides extends ScoreOverrides, One exte
       this.promptIds.set(prompt, promptIds);
     }
     const { bosId, padId } = model.tokenizer;
-    const withBos = bosId !== undefined && (this.bosAlways || bosId !== padId);
-    return { prefix: withBos ? [bosId] : [], sep: this.sepIds, prompt: promptIds };
+    return { prefix: decoderPrefix(this.family, bosId, padId), sep: this.sepIds, prompt: promptIds };
   }
 
   protected paddingSide(model: LoadedModel, positionIds: boolean): PaddingSide {

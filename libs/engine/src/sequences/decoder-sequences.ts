@@ -1,4 +1,5 @@
 import { RerankerArgumentError } from '../errors';
+import type { Family } from '../types';
 import {
   checkLongest,
   checkPositions,
@@ -14,6 +15,14 @@ export interface DecoderParts {
   prefix: number[];
   sep: number[];
   prompt: number[];
+}
+
+/**
+ * `[bos]`, or nothing: as the reference, the llm family puts bos first only when it differs from the
+ * pad token; the layer-wise and light-weight families always do.
+ */
+export function decoderPrefix(family: Family, bosId: number | undefined, padId: number): number[] {
+  return bosId !== undefined && (family !== 'llm' || bosId !== padId) ? [bosId] : [];
 }
 
 /**

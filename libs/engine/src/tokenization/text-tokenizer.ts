@@ -1,42 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelLoadError } from '../errors';
-import type { ModelFiles } from '../model/model-files';
+import type { TokenizerFiles } from '../model/model-files';
+import { type AddedTokenJson, AddedVocabulary } from './added-vocabulary';
+import { makeModel, type WordModel } from './models';
+import { makeNormalizer, type Normalizer } from './normalizers';
+import { PairTemplate } from './pair-template';
+import { makePreTokenizer, type PreTokenizer, type Split } from './pre-tokenizers';
+import { wellFormed } from './unicode/properties';
 
-/** A template field: a special token, or where the first (A) or second (B) sequence goes. */
-export type TemplatePiece = { special: number; typeId: number } | { sequence: 'A' | 'B'; typeId: number };
-
-/**
- * The tokenizer's own pair template (`[CLS] A [SEP] B [SEP]`, `<s> A </s></s> B </s>`, ...),
- * read off its post-processor once, so truncated ids can be framed without re-tokenizing.
- */
-export class PairTemplate {
-  readonly specialCount: number;
-  constructor(readonly pieces: readonly TemplatePiece[]) {
-    this.specialCount = pieces.filter((p) => 'special' in p).length;
-  }
-
-  /** Ids and token type ids of `A` and `B` framed by the template. */
-  apply(a: ArrayLike<number>, b: ArrayLike<number>): { ids: Int32Array; typeIds: Int32Array } {
-    const n = a.length + b.length + this.specialCount;
-    const ids = new Int32Array(n);
-    const typeIds = new Int32Array(n);
-    let k = 0;
-    for (const piece of this.pieces) {
-      if ('special' in piece) {
-        ids[k] = piece.special;
-        typeIds[k++] = piece.typeId;
-      } else {
-        const seq = piece.sequence === 'A' ? a : b;
-        for (let i = 0; i < seq.length; i++) {
-          ids[k] = seq[i];
-          typeIds[k++] = piece.typeId;
-        }
-      }
-    }
-    return { ids, typeIds };
-  }
-}
+export { PairTemplate, type TemplatePiece } from './pair-template';
 
 /** The name of a special token in tokenizer_config.json: a string or `{content}`. */
 function tokenName(value: unknown): string | undefined {
@@ -46,27 +18,44 @@ function tokenName(value: unknown): string | undefined {
   return undefined;
 }
 
+function modelSize(model: Record<string, unknown>): number {
+  const vocab = model.vocab;
+  return Array.isArray(vocab) ? vocab.length : Object.keys(vocab ?? {}).length;
+}
+
 /**
- * `@huggingface/tokenizers` over a model directory's tokenizer.json, with the special-token ids
- * the contract defines and memoized encoding (queries repeat across thousands of pairs).
+ * A model directory's tokenizer.json, applied as the reference (Hugging Face `tokenizers`, Rust)
+ * applies it: added tokens, normalizer, pre-tokenizer and model (docs/models.md, "Tokenizers"), with
+ * the special-token ids the contract defines and the pair template of its post-processor.
  */
 export class TextTokenizer {
   readonly bosId: number | undefined;
   readonly eosId: number | undefined;
   readonly padId: number;
   readonly paddingSide: 'left' | 'right';
-  private readonly tokenizer: Tokenizer;
-  private readonly addedTokenIds = new Map<string, number>();
+  private readonly normalizer: Normalizer | undefined;
+  private readonly preTokenizer: PreTokenizer | undefined;
+  private readonly model: WordModel;
+  private readonly added: AddedVocabulary;
+  private readonly postProcessor: Record<string, unknown> | null;
 
-  constructor(files: ModelFiles) {
-    let json: Record<string, unknown>;
+  constructor(files: TokenizerFiles) {
     try {
-      json = JSON.parse(readFileSync(files.tokenizerJson, 'utf8')) as Record<string, unknown>;
-      this.tokenizer = new Tokenizer(json, files.tokenizerConfig);
+      const json = JSON.parse(readFileSync(files.tokenizerJson, 'utf8')) as Record<string, unknown>;
+      const model = json.model as Record<string, unknown>;
+      this.normalizer = makeNormalizer(json.normalizer as Record<string, unknown> | null);
+      this.preTokenizer = makePreTokenizer(json.pre_tokenizer as Record<string, unknown> | null);
+      this.model = makeModel(model);
+      this.added = new AddedVocabulary(
+        (json.added_tokens ?? []) as AddedTokenJson[],
+        (content) => this.model.tokenToId(content),
+        modelSize(model),
+        this.normalizer,
+      );
+      this.postProcessor = (json.post_processor ?? null) as Record<string, unknown> | null;
     } catch (e) {
       throw new ModelLoadError(`cannot read the tokenizer ${files.tokenizerJson}: ${(e as Error).message}`);
     }
-    for (const [id, token] of this.tokenizer.get_added_tokens_decoder()) this.addedTokenIds.set(token.content, id);
     const cfg = files.tokenizerConfig;
     this.bosId = this.idOfConfigToken(cfg.bos_token);
     this.eosId = this.idOfConfigToken(cfg.eos_token);
@@ -78,41 +67,30 @@ export class TextTokenizer {
 
   /** Token ids of a text, no special tokens added. */
   encode(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const ids: number[] = [];
+    for (const section of this.added.split(wellFormed(text), this.normalizer)) {
+      if ('id' in section) {
+        ids.push(section.id);
+        continue;
+      }
+      const words: Split[] = this.preTokenizer ? this.preTokenizer([section]) : [section];
+      for (const word of words) for (const id of this.model.encode(word.text)) ids.push(id);
+    }
+    return ids;
   }
 
   /** Id of a token string, or undefined when the vocabulary lacks it. */
   tokenId(token: string): number | undefined {
-    return this.addedTokenIds.get(token) ?? this.tokenizer.token_to_id(token);
+    return this.added.ids.get(token) ?? this.model.tokenToId(token);
   }
 
   /** The pair template of the tokenizer's post-processor (none: plain concatenation). */
   pairTemplate(): PairTemplate {
-    const processor = this.tokenizer.post_processor;
-    if (!processor)
-      return new PairTemplate([
-        { sequence: 'A', typeId: 0 },
-        { sequence: 'B', typeId: 1 },
-      ]);
-    // Markers from the private-use area stand for the two sequences.
-    const markA = '\uE000A';
-    const markB = '\uE000B';
-    const out = processor.post_process([markA], [markB], true);
-    const tokens = [...out.tokens, ...(out.tokens_pair ?? [])];
-    const types = out.token_type_ids ?? [];
-    const pieces: TemplatePiece[] = tokens.map((t, i) => {
-      const typeId = types[i] ?? 0;
-      if (t === markA) return { sequence: 'A', typeId };
-      if (t === markB) return { sequence: 'B', typeId };
-      const id = this.tokenId(t);
-      if (id === undefined)
-        throw new ModelLoadError(`the tokenizer's pair template uses ${JSON.stringify(t)}, which is not in its vocabulary`);
-      return { special: id, typeId };
-    });
-    const seqs = pieces.filter((p) => 'sequence' in p).map((p) => ('sequence' in p ? p.sequence : ''));
-    if (seqs.join('') !== 'AB')
-      throw new ModelLoadError(`the tokenizer's pair template must place the query then the passage once each; found ${seqs.join(',')}`);
-    return new PairTemplate(pieces);
+    try {
+      return PairTemplate.fromPostProcessor(this.postProcessor);
+    } catch (e) {
+      throw new ModelLoadError(`the tokenizer's post-processor: ${(e as Error).message}`);
+    }
   }
 
   private idOfConfigToken(value: unknown): number | undefined {
