@@ -328,7 +328,7 @@ describe('configuration', () => {
       { name: 'x', path: '/m/x', family: 'llm', options: { maxLength: 256 } },
     ]);
     expect(problems({ RERANK_MODELS: '[{"name":"x","path":"/m","family":"decoder"}]' })).toEqual([
-      'RERANK_MODELS[0].family: expected one of encoder, llm, layerwise, lightweight, got "decoder"',
+      'RERANK_MODELS[0].family: expected one of encoder, llm, layerwise, lightweight, qwen3, got "decoder"',
     ]);
     expect(problems({ RERANK_MODELS: '[{"name":"x","path":"/m","size":3}]' })).toEqual([
       'RERANK_MODELS[0]: unknown key "size" (known: name, path, family, options, generated)',
