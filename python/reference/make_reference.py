@@ -304,12 +304,16 @@ def build(spec, out):
         subprocess.run([sys.executable, EXPORT, ckpt, model, "--family", spec["family"], *flags], check=True)
         exports[dirname] = {"dir": os.path.abspath(model), "flags": flags,
                             "quantized": "--quantize" in flags, "fused": "--optimize" in flags}
-    fixture = {"name": spec["name"], "family": spec["family"], "checkpoint": os.path.abspath(ckpt),
-               "exports": exports, "cases": cases,
+    write_fixture(d, {"name": spec["name"], "family": spec["family"]}, ckpt, exports, cases, t_ref, t, "make_reference")
+
+
+def write_fixture(d, head, ckpt, exports, cases, t_ref, t, script):
+    """fixture.json of one checkpoint (what test/reference/fixtures.ts reads), and a line of timings."""
+    fixture = {**head, "checkpoint": os.path.abspath(ckpt), "exports": exports, "cases": cases,
                "seconds": {"reference": round(t_ref, 1), "export": round(time.time() - t, 1)}}
     with open(os.path.join(d, "fixture.json"), "w") as f:
         json.dump(fixture, f, ensure_ascii=False, indent=1)
-    print(f"make_reference: {spec['name']}: reference {t_ref:.1f}s, export {time.time() - t:.1f}s", flush=True)
+    print(f"{script}: {head['name']}: reference {t_ref:.1f}s, export {time.time() - t:.1f}s", flush=True)
 
 
 def main():

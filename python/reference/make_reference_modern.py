@@ -31,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_reference import CORPUS, EXPORT, PAIRS, QUERIES, ROOT, corpus_iter, real_tokenizers  # noqa: E402
+from make_reference import CORPUS, EXPORT, PAIRS, QUERIES, ROOT, corpus_iter, real_tokenizers, write_fixture  # noqa: E402
 
 INPUTS = [os.path.abspath(__file__), os.path.join(HERE, "make_reference.py"), EXPORT,
           os.path.join(ROOT, "python", "requirements.txt"), os.path.join(ROOT, "python", "requirements-modern.txt")]
@@ -269,12 +269,8 @@ def build(spec, out):
         model = os.path.join(d, dirname)
         subprocess.run([sys.executable, EXPORT, ckpt, model, "--family", spec["family"], *flags], check=True)
         exports[dirname] = {"dir": os.path.abspath(model), "flags": flags, "quantized": "--quantize" in flags, "fused": False}
-    fixture = {"name": spec["name"], "family": spec["family"], "kind": spec["kind"], "checkpoint": os.path.abspath(ckpt),
-               "exports": exports, "cases": cases,
-               "seconds": {"reference": round(t_ref, 1), "export": round(time.time() - t, 1)}}
-    with open(os.path.join(d, "fixture.json"), "w") as f:
-        json.dump(fixture, f, ensure_ascii=False, indent=1)
-    print(f"make_reference_modern: {spec['name']}: reference {t_ref:.1f}s, export {time.time() - t:.1f}s", flush=True)
+    head = {"name": spec["name"], "family": spec["family"], "kind": spec["kind"]}
+    write_fixture(d, head, ckpt, exports, cases, t_ref, t, "make_reference_modern")
 
 
 def main():
