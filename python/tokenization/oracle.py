@@ -57,7 +57,7 @@ def main():
         out.flush()
 
     def encoder_pairs(tok, pairs, max_length, query_max_length):
-        # FlagEmbedding/inference/reranker/encoder_only/base.py, compute_score_single_gpu
+        # FlagEmbedding 1.4: https://github.com/FlagOpen/FlagEmbedding/blob/master/FlagEmbedding/inference/reranker/encoder_only/base.py (compute_score_single_gpu)
         q = tok([p[0] for p in pairs], return_tensors=None, add_special_tokens=False, max_length=query_max_length,
                 truncation=True)["input_ids"]
         d = tok([p[1] for p in pairs], return_tensors=None, add_special_tokens=False, max_length=max_length,
@@ -68,7 +68,7 @@ def main():
         return [it["input_ids"] for it in items], types
 
     def llm_pairs(tok, pairs, max_length, query_max_length, prompt):
-        # FlagEmbedding/inference/reranker/decoder_only/base.py, compute_score_single_gpu
+        # FlagEmbedding 1.4: https://github.com/FlagOpen/FlagEmbedding/blob/master/FlagEmbedding/inference/reranker/decoder_only/base.py (compute_score_single_gpu)
         q = tok([p[0] for p in pairs], return_tensors=None, add_special_tokens=False, max_length=query_max_length,
                 truncation=True)["input_ids"]
         d = tok([p[1] for p in pairs], return_tensors=None, add_special_tokens=False, max_length=max_length,

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Pair } from '@rerank/engine';
 
 export class InputError extends Error {}
@@ -22,7 +21,7 @@ export function parsePairLine(line: string, lineNumber: number): Pair {
 /** Reads pairs from a JSON-lines file (or stdin for "-" / none) in chunks of `chunkSize`. */
 export async function* readPairChunks(path: string | undefined, chunkSize: number): AsyncGenerator<Pair[]> {
   const input = path && path !== '-' ? createReadStream(path, 'utf8') : process.stdin;
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  const lines = jsonLines(input);
   let chunk: Pair[] = [];
   let n = 0;
   for await (const line of lines) {
@@ -40,6 +39,24 @@ export async function* readPairChunks(path: string | undefined, chunkSize: numbe
 /** Non-blank lines of a file: the pairs to expect (for the progress bar's total). */
 export async function countPairLines(path: string): Promise<number> {
   let n = 0;
-  for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) if (line.trim() !== '') n++;
+  for await (const line of jsonLines(createReadStream(path, 'utf8'))) if (line.trim() !== '') n++;
   return n;
+}
+
+/**
+ * The lines of a JSON Lines stream: split at "\n" only (a "\r" before it dropped). Not node:readline:
+ * Node 24's also ends lines at U+2028 and U+2029 (Node 20's did not), and JSON.stringify leaves those in strings
+ * unescaped, so a text holding one would be cut in two.
+ */
+export async function* jsonLines(input: AsyncIterable<string | Buffer>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const chunk of input) {
+    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    const lines = rest.split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  rest += decoder.decode();
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
