@@ -35,10 +35,14 @@ export class Cluster extends HarnessCluster {
     return (this.api_client ??= new ApiClient(this.base));
   }
 
-  /** Redis keys of jobs and idempotency records, and BullMQ job counts (what "nothing stored" checks). */
+  /**
+   * Redis keys of jobs and idempotency records, and BullMQ job counts (what "nothing stored" checks).
+   * Left out: heartbeats and BullMQ's bookkeeping of a queue, which its workers write on their own
+   * schedule (`:stalled` is the stalled checker's set of the active jobs it saw, for any earlier job).
+   */
   async footprint(): Promise<{ keys: string[]; counts: Record<string, number> }> {
     const keys = (await this.redis.client.keys('rerank:*'))
-      .filter((k) => !/stalled-check|^rerank:worker|:events$|:meta$|:id$|:marker$/.test(k))
+      .filter((k) => !/stalled-check|:stalled$|^rerank:worker|:events$|:meta$|:id$|:marker$/.test(k))
       .sort();
     // Every model's shard queue (placement: shards.<model>).
     const shardQueues = [
