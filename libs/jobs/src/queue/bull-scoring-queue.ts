@@ -149,6 +149,10 @@ export class BullScoringQueue implements ScoringQueue {
     }
   }
 
+  async hasJob(jobId: string): Promise<boolean> {
+    return (await this.aggregate.getJob(jobId)) !== undefined;
+  }
+
   async addSyncShard(data: SyncJobData): Promise<string> {
     const priority = data.schedule ? syncBullPriority(data.schedule.weight) : undefined;
     const opts = {

@@ -11,7 +11,7 @@
  *   rerank:job:<id>:runs       hash   shard number -> times scoring started (diagnostics)
  *   rerank:job:<id>:result     string JSON top-k per query
  *   rerank:job:<id>:scores     hash   query index -> JSON list of every score, in document order
- *   rerank:idem:<owner>:<hash> string JSON {job, body} for Idempotency-Key
+ *   rerank:idem:<owner>:<hash> string JSON {job, body, lease?} for Idempotency-Key (lease: while its job is being created)
  *   rerank:owner:<owner>:jobs  zset   job id -> created (ms): the owner's jobs for GET /v1/jobs (bounded; ids of expired jobs pruned)
  *   rerank:workers             zset   worker id -> last heartbeat (ms)
  *   rerank:worker:<id>         string JSON heartbeat (device, models, pid), expires
