@@ -17,6 +17,7 @@ import { ShardWorker } from '../../apps/worker/src/shard-worker';
 import { storeOneDocumentJob } from '../support/jobs';
 import {
   aggregationTask,
+  FakeCancelSignals,
   FakeScorer,
   FakeScoringQueue,
   FakeWebhookQueue,
@@ -50,8 +51,9 @@ const queue = new FakeScoringQueue((data) => worker.handle(data));
 const models = new ModelsService(config, registry);
 const rateLimits = new RateLimitService(config, quotas);
 const backpressure = new BackpressureService(config, quotas, jobs);
-const service = new JobsService(config, jobs, documentStore, queue, models, rateLimits, backpressure);
-const rerank = new RerankService(config, new SyncScoring(config, queue, backpressure, models), models, rateLimits);
+const cancels = new FakeCancelSignals();
+const service = new JobsService(config, jobs, documentStore, queue, models, rateLimits, backpressure, cancels);
+const rerank = new RerankService(config, new SyncScoring(config, queue, backpressure, models, cancels), models, rateLimits);
 
 /** Runs every shard queued for a job through the worker, then the aggregation. */
 async function runJob(id: string): Promise<void> {
@@ -173,6 +175,8 @@ describe('JobsService', () => {
     const view = (await service.cancel(id, 'alice', '')) as { status: string };
     expect(view.status).toBe('cancelled');
     expect(queue.cancelled).toContain(id);
+    // The workers are told (a shard in hand drops its pairs not yet on a device).
+    expect(cancels.published).toContainEqual({ kind: 'job', id });
     expect(queue.queued).toContainEqual({ jobId: id, event: 'cancelled' });
     expect([jobs.ttl(id), documentStore.ttl(id)]).toEqual([config.jobs.resultTtlSeconds, config.jobs.resultTtlSeconds]);
     await expect(service.cancel(id, 'alice', '')).rejects.toMatchObject({ status: 409, code: 'job_finished' });
@@ -227,7 +231,7 @@ describe('RerankService', () => {
     }
     expect(queue.removed.length).toBe(removedBefore + 1);
     const failingQueue = new FakeScoringQueue(async () => Promise.reject(new Error('device lost')));
-    const failing = new RerankService(config, new SyncScoring(config, failingQueue, backpressure, models), models, rateLimits);
+    const failing = new RerankService(config, new SyncScoring(config, failingQueue, backpressure, models, cancels), models, rateLimits);
     await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice')).rejects.toMatchObject({
       status: 500,
       code: 'scoring_failed',

@@ -7,6 +7,8 @@
 import type { Pair, ScoreOverrides, ScoreSchedule } from '@rerank/engine';
 import {
   type AggregationTask,
+  type CancelSignals,
+  type CancelTarget,
   type DocumentStore,
   type IdempotencyClaim,
   HEARTBEAT_TTL_MS,
@@ -526,6 +528,23 @@ export class FakeScoringQueue extends FakeWebhookQueue implements ScoringQueue {
 
   async cancelPendingShards(jobId: string): Promise<void> {
     this.cancelled.push(jobId);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Cancels in memory: what was published, delivered to the subscribers. */
+export class FakeCancelSignals implements CancelSignals {
+  readonly published: CancelTarget[] = [];
+  private readonly handlers: ((t: CancelTarget) => void)[] = [];
+
+  async publish(target: CancelTarget): Promise<void> {
+    this.published.push(target);
+    for (const h of this.handlers) h(target);
+  }
+
+  async subscribe(handler: (target: CancelTarget) => void): Promise<void> {
+    this.handlers.push(handler);
   }
 
   async close(): Promise<void> {}

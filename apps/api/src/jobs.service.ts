@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Metrics } from '@rerank/jobs';
 import {
   ApiError,
+  type CancelSignals,
   checkWebhookUrl,
   type DocumentStore,
   type IdempotencyClaim,
@@ -33,7 +34,7 @@ import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { RateLimitService } from './rate-limit.service';
 import { currentRequestId } from './observability';
-import { CONFIG, DOCUMENT_STORE, JOB_STORE, METRICS, SCORING_QUEUE } from './tokens';
+import { CANCEL_SIGNALS, CONFIG, DOCUMENT_STORE, JOB_STORE, METRICS, SCORING_QUEUE } from './tokens';
 
 export function newJobId(): string {
   return `job_${randomBytes(12).toString('base64url')}`;
@@ -88,6 +89,7 @@ export class JobsService {
     private readonly models: ModelsService,
     private readonly rateLimits: RateLimitService,
     private readonly backpressure: BackpressureService,
+    @Inject(CANCEL_SIGNALS) private readonly cancels: Pick<CancelSignals, 'publish'>,
     /** Jobs accepted and cancelled (the aggregator counts completed and failed). */
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
@@ -341,8 +343,10 @@ export class JobsService {
     // aggregator drops them, or expire with it.
     await this.store.expire(id, this.config.jobs.resultTtlSeconds);
     await this.documents.expire(id, this.config.jobs.resultTtlSeconds);
-    // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
+    // Shards no worker took yet leave the queue (workers also check the status before scoring one);
+    // workers scoring one drop its pairs not yet on a device at their next batch.
     await this.queues.cancelPendingShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
+    await this.cancels.publish({ kind: 'job', id }).catch((e: Error) => this.log.warn(`job ${id}: telling the workers: ${e.message}`));
     if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');
     this.metrics?.counter('rerank_jobs_total', { outcome: 'cancelled' });
     this.metrics?.observe('rerank_job_duration_seconds', { outcome: 'cancelled' }, Math.max(0, (Date.now() - record.createdAt) / 1000));

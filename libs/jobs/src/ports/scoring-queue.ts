@@ -33,7 +33,7 @@ export interface ScoringQueue extends WebhookQueue {
   addSyncShard(data: SyncJobData): Promise<string>;
   /** Waits up to `timeoutMs` for a synchronous shard. */
   waitForSync(id: string, timeoutMs: number): Promise<SyncOutcome>;
-  /** Removes a synchronous shard and its texts (done, failed, or never started). */
+  /** Removes a synchronous shard and its texts (done, failed, or never started); throws while a worker holds it. */
   removeSync(id: string): Promise<void>;
   /** Removes the shards of a job that no worker has taken yet (cancel). */
   cancelPendingShards(jobId: string): Promise<void>;

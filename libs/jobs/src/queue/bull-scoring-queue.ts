@@ -185,8 +185,10 @@ export class BullScoringQueue implements ScoringQueue {
 
   async removeSync(id: string): Promise<void> {
     const entry = this.syncJobs.get(id);
+    if (!entry) return;
+    // Throws while a worker holds the part (BullMQ's lock): it stays known here, to be removed once it ended.
+    await entry.job.remove();
     this.syncJobs.delete(id);
-    await entry?.job.remove();
   }
 
   async cancelPendingShards(jobId: string): Promise<void> {
