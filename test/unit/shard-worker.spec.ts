@@ -24,6 +24,7 @@ function worker(
   scorer = new FakeScorer(),
   consume: (h: (d: ScoringJobData) => Promise<ShardReturn | SyncReturn>, admit: (shard: ShardJobData) => boolean) => QueueConsumer = () =>
     fakeConsumer(),
+  cancels?: FakeCancelSignals,
 ) {
   return new ShardWorker(unitConfig(), 'cpu', {
     jobs,
@@ -32,6 +33,7 @@ function worker(
     consume,
     id: 'unit-worker',
     log: silent,
+    ...(cancels ? { cancels } : {}),
   });
 }
 
@@ -248,15 +250,7 @@ it('a cancel published while a shard or a synchronous part is scored aborts its 
     }
   }
   const scorer = new WaitingScorer();
-  const w = new ShardWorker(unitConfig(), 'cpu', {
-    jobs,
-    registry,
-    scorer,
-    consume: () => fakeConsumer(),
-    id: 'unit-worker',
-    log: silent,
-    cancels,
-  });
+  const w = worker(scorer, undefined, cancels);
   await w.start();
   try {
     const shard = w.handle({ kind: 'shard', jobId: 'job_w9', n: 0, model: 'enc', q: 0, idx: [0, 1], schedule: jobSchedule('o', 'job_w9') });
@@ -278,15 +272,7 @@ it('a cancel published while a shard or a synchronous part is scored aborts its 
 it('a synchronous part taken after its cancel arrived is not scored', async () => {
   const cancels = new FakeCancelSignals();
   const scorer = new FakeScorer();
-  const w = new ShardWorker(unitConfig(), 'cpu', {
-    jobs,
-    registry,
-    scorer,
-    consume: () => fakeConsumer(),
-    id: 'unit-worker',
-    log: silent,
-    cancels,
-  });
+  const w = worker(scorer, undefined, cancels);
   await w.start();
   try {
     await cancels.publish({ kind: 'sync', id: 'tok-2' });
