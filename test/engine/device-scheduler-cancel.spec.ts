@@ -110,29 +110,74 @@ describe('DeviceScheduler: cancel', () => {
 describe('cancel on the real device thread', () => {
   afterAll(() => removeTestModels());
 
-  test("a reranker's score() cancelled as its first batch answers: the device runs at most the batch its thread started behind it, then the call rejects", async () => {
+  /** Replaces DeviceSession.run for `body`: `hook` sees each run as it is posted and each answer. */
+  async function watchingRuns(
+    hook: { posted?: (n: number) => void; answered: (out: RunOutput | null) => void },
+    body: () => Promise<void>,
+  ): Promise<void> {
+    const original = (Object.getOwnPropertyDescriptor(DeviceSession.prototype, 'run') as PropertyDescriptor).value as DeviceSession['run'];
+    let posted = 0;
+    DeviceSession.prototype.run = async function (
+      this: DeviceSession,
+      path: string,
+      feeds: Record<string, Feed>,
+      output: string,
+      skip?: Int32Array,
+    ) {
+      hook.posted?.(++posted);
+      const out = await original.call(this, path, feeds, output, skip as Int32Array);
+      hook.answered(out);
+      return out;
+    } as DeviceSession['run'];
+    try {
+      await body();
+    } finally {
+      DeviceSession.prototype.run = original;
+    }
+  }
+
+  test("a reranker's score() cancelled as its second batch is posted: the thread skips what it had not started; the call rejects", async () => {
     const engine = await referenceEngine(await testEncoderDir());
     try {
       const docs = makeDocuments(2000, 5, 4, 30);
       const abort = new AbortController();
-      // Counts what the device threads answered: computed runs and skipped ones.
       let computed = 0;
       let skipped = 0;
-      const original = (Object.getOwnPropertyDescriptor(DeviceSession.prototype, 'run') as PropertyDescriptor)
-        .value as DeviceSession['run'];
-      DeviceSession.prototype.run = async function (
-        this: DeviceSession,
-        path: string,
-        feeds: Record<string, Feed>,
-        output: string,
-        skip?: Int32Array,
-      ) {
-        const out = await original.call(this, path, feeds, output, skip as Int32Array);
-        if (out === null) skipped++;
-        else if (++computed === 1) abort.abort();
-        return out;
-      } as DeviceSession['run'];
-      try {
+      await watchingRuns(
+        {
+          // The cancel lands as the second batch is posted, while the thread computes the first.
+          posted: (n) => n === 2 && abort.abort(),
+          answered: (out) => (out === null ? skipped++ : computed++),
+        },
+        async () => {
+          const call = engine.score(
+            docs.map((d) => ['alpha river', d] as [string, string]),
+            { batchSize: 16 },
+            { signal: abort.signal },
+          );
+          await expect(call).rejects.toThrow(ScoringCancelledError);
+          await new Promise((r) => setTimeout(r, 200));
+        },
+      );
+      // 2000 pairs are 125 batches: two were posted; the one behind was skipped (and the first too when the
+      // thread had not started it yet), nothing else ran.
+      expect(computed + skipped).toBe(2);
+      expect(skipped).toBeGreaterThanOrEqual(1);
+      // The engine scores the next call normally.
+      const pairs = docs.slice(0, 5).map((d) => ['alpha river', d] as [string, string]);
+      expect(await engine.score(pairs)).toHaveLength(5);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('cancelled as its first batch answers: the device runs at most the batch its thread started right after it', async () => {
+    const engine = await referenceEngine(await testEncoderDir());
+    try {
+      const docs = makeDocuments(2000, 6, 4, 30);
+      const abort = new AbortController();
+      let answered = 0;
+      await watchingRuns({ answered: () => ++answered === 1 && abort.abort() }, async () => {
         const call = engine.score(
           docs.map((d) => ['alpha river', d] as [string, string]),
           { batchSize: 16 },
@@ -140,16 +185,9 @@ describe('cancel on the real device thread', () => {
         );
         await expect(call).rejects.toThrow(ScoringCancelledError);
         await new Promise((r) => setTimeout(r, 200));
-      } finally {
-        DeviceSession.prototype.run = original;
-      }
-      // 2000 pairs are 125 batches: the one whose answer cancelled, and at most the one the thread started right after it
-      // (a run posted behind one still computing is skipped; the fake-device tests above pin that).
-      expect(computed).toBeLessThanOrEqual(2);
-      expect(computed + skipped).toBeLessThanOrEqual(2);
-      // The engine scores the next call normally.
-      const pairs = docs.slice(0, 5).map((d) => ['alpha river', d] as [string, string]);
-      expect(await engine.score(pairs)).toHaveLength(5);
+      });
+      // The batch whose answer cancelled, and at most the one in the second lane.
+      expect(answered).toBeLessThanOrEqual(2);
     } finally {
       await engine.close();
     }
