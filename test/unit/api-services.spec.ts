@@ -4,6 +4,7 @@
  * backpressure over the fake stores; a job's shards run through a ShardWorker (fake scorer) and the
  * Aggregator, so create -> results runs whole.
  */
+import { createHash } from 'node:crypto';
 import { TENANT_CREDIT_MS } from '@rerank/engine';
 import { ApiError, ASSUMED_CHARS_PER_SECOND, type RerankConfig, type ShardResult } from '@rerank/jobs';
 import { Aggregator } from '../../apps/aggregator/src/aggregator';
@@ -162,6 +163,29 @@ describe('JobsService', () => {
     expect((again.body as { id: string }).id).toBe((first.body as { id: string }).id);
     const other = await service.create({ ...body, top_k: 1 }, 'alice', 'key-1', '').catch((e: ApiError) => e);
     expect(other).toMatchObject({ status: 409, code: 'idempotency_key_reused' });
+  });
+
+  it("an Idempotency-Key held by a creation that died: 409 with Retry-After while its lease runs, then taken over (the dead request's leftovers removed)", async () => {
+    const body = { model: 'enc', query: 'q', documents: ['a', 'b'] };
+    const hash = (v: string) => createHash('sha256').update(v).digest('hex');
+    const keyHash = hash('key-dead');
+    // The dead request stored its texts and its pending job, then the lease was all that was left of it.
+    await documentStore.write('job_dead', ['a', 'b']);
+    const dead = { job: 'job_dead', body: hash(JSON.stringify(body)), leaseUntil: Date.now() + 60000 };
+    expect(await jobs.claimIdempotencyKey('alice', keyHash, dead, 60)).toBeNull();
+    const busy = await service.create(body, 'alice', 'key-dead', '').catch((e: ApiError) => e);
+    expect(busy).toMatchObject({ status: 409, code: 'idempotency_key_in_use', headers: { 'retry-after': '60' } });
+    // The lease lapses (the fake keeps whatever the claim says).
+    const lapsed = { ...dead, leaseUntil: Date.now() - 1 };
+    expect(await jobs.updateIdempotencyKey('alice', keyHash, dead, lapsed, 60)).toBe(true);
+    const created = await service.create(body, 'alice', 'key-dead', '');
+    expect(created.status).toBe(202);
+    const id = (created.body as { id: string }).id;
+    expect(id).not.toBe('job_dead');
+    expect(await documentStore.has('job_dead')).toBe(false);
+    // Committed: the next retry gets the job.
+    const again = await service.create(body, 'alice', 'key-dead', '');
+    expect(again).toMatchObject({ status: 200, body: { id } });
   });
 
   it('cancels a queued job: status, pending shards removed, webhook queued; a second cancel is 409', async () => {

@@ -302,7 +302,13 @@ export class MemoryJobStore implements JobStore {
     return null;
   }
 
-  async updateIdempotencyKey(tenant: string, keyHash: string, from: IdempotencyClaim, to: IdempotencyClaim): Promise<boolean> {
+  async updateIdempotencyKey(
+    tenant: string,
+    keyHash: string,
+    from: IdempotencyClaim,
+    to: IdempotencyClaim,
+    _ttlSeconds: number,
+  ): Promise<boolean> {
     const key = `${tenant}:${keyHash}`;
     const found = this.idempotency.get(key);
     if (!found || !sameClaim(found, from)) return false;
