@@ -91,9 +91,15 @@ describe.each([
     jobs = stores.jobs;
   });
 
-  it('stores a job and reads it back typed', async () => {
+  it('stores a job and reads it back typed; pending and unlisted until activated', async () => {
     await created(stores, 'job_r1');
+    expect((await jobs.get('job_r1'))!.pending).toBe(true);
+    expect((await jobs.listOwned('alice', { limit: 100 })).jobs.map((j) => j.record.id)).not.toContain('job_r1');
     await jobs.activate('job_r1');
+    await jobs.activate('job_r1');
+    expect((await jobs.listOwned('alice', { limit: 100 })).jobs.map((j) => j.record.id).filter((id) => id === 'job_r1')).toEqual([
+      'job_r1',
+    ]);
     const r = await jobs.get('job_r1');
     expect(r).toEqual({
       id: 'job_r1',
@@ -124,6 +130,7 @@ describe.each([
       baseUrl: 'http://api',
       requestHash: 'h1',
       requestId: 'req-job_r1',
+      pending: false,
     });
     expect(await jobs.shardContext('job_r1')).toEqual({
       layout: { queries: twoSetJob().queries, sets: twoSetJob().sets },
@@ -211,12 +218,25 @@ describe.each([
     expect(await jobs.get('job_gone2')).toBeNull();
   });
 
-  it('claims an idempotency key once, gives the first job back, releases it; discard removes the job and its listing entry', async () => {
-    expect(await jobs.claimIdempotencyKey('alice', 'k1', 'job_a', 'body1', 60)).toBeNull();
-    expect(await jobs.claimIdempotencyKey('alice', 'k1', 'job_b', 'body2', 60)).toEqual({ job: 'job_a', body: 'body1' });
-    expect(await jobs.claimIdempotencyKey('bob', 'k1', 'job_c', 'body1', 60)).toBeNull();
-    await jobs.releaseIdempotencyKey('alice', 'k1');
-    expect(await jobs.claimIdempotencyKey('alice', 'k1', 'job_d', 'body1', 60)).toBeNull();
+  it('claims an idempotency key once, gives the first job back, renews, commits, takes over, releases it; discard removes the job and its listing entry', async () => {
+    const a = { job: 'job_a', body: 'body1', leaseUntil: 1000 };
+    expect(await jobs.claimIdempotencyKey('alice', 'k1', a, 60)).toBeNull();
+    expect(await jobs.claimIdempotencyKey('alice', 'k1', { job: 'job_b', body: 'body2' }, 60)).toEqual(a);
+    expect(await jobs.claimIdempotencyKey('bob', 'k1', { job: 'job_c', body: 'body1' }, 60)).toBeNull();
+    // Renewed only by the holder of the lease it names.
+    const renewed = { ...a, leaseUntil: 2000 };
+    expect(await jobs.updateIdempotencyKey('alice', 'k1', a, renewed, 60)).toBe(true);
+    expect(await jobs.updateIdempotencyKey('alice', 'k1', a, { ...a, leaseUntil: 3000 }, 60)).toBe(false);
+    // A retry takes over the claim it read, and only that one.
+    const b = { job: 'job_b', body: 'body1', leaseUntil: 5000 };
+    expect(await jobs.claimIdempotencyKey('alice', 'k1', b, 60, a)).toEqual(renewed);
+    expect(await jobs.claimIdempotencyKey('alice', 'k1', b, 60, renewed)).toBeNull();
+    // The first request's release no longer frees the key; the commit drops the lease.
+    await jobs.releaseIdempotencyKey('alice', 'k1', renewed);
+    expect(await jobs.updateIdempotencyKey('alice', 'k1', b, { job: 'job_b', body: 'body1' }, 60)).toBe(true);
+    expect(await jobs.claimIdempotencyKey('alice', 'k1', { job: 'job_x', body: 'body1' }, 60)).toEqual({ job: 'job_b', body: 'body1' });
+    await jobs.releaseIdempotencyKey('alice', 'k1', { job: 'job_b', body: 'body1' });
+    expect(await jobs.claimIdempotencyKey('alice', 'k1', { job: 'job_d', body: 'body1' }, 60)).toBeNull();
     await created(stores, 'job_r7');
     await jobs.discard('job_r7', 'alice');
     expect(await jobs.get('job_r7')).toBeNull();
@@ -238,11 +258,13 @@ describe('Redis adapter', () => {
   it('every Lua script is read from its file, its key count from the file name', () => {
     const sources = scriptSources();
     expect(Object.fromEntries(Object.entries(sources).map(([name, s]) => [name, s.numberOfKeys]))).toEqual({
+      activate: 3,
       'claim-active-job': 1,
       'fair-retag': 3,
       'fair-unlock': 1,
       'fair-waiting': 2,
       finish: 1,
+      'idempotency-swap': 1,
       'start-shard': 3,
       'update-existing': 1,
     });
@@ -265,6 +287,15 @@ describe('Redis adapter', () => {
       webhookSecret: null,
       webhookSecretError: expect.stringMatching(/RERANK_SECRET_KEY is not set/),
     });
+  });
+
+  it('activating a job that already ended (a retry completing a crashed creation) keeps its expiry', async () => {
+    await created({ jobs, documents }, 'job_x8');
+    await jobs.finish('job_x8', 'completed');
+    await jobs.expire('job_x8', 120);
+    await jobs.activate('job_x8');
+    expect(await client.ttl(keys.job('job_x8'))).toBe(120);
+    expect((await jobs.get('job_x8'))!.pending).toBe(false);
   });
 
   it('counts each start of a shard (a count above 1: run again after a worker died); a start of missing texts counts nothing', async () => {

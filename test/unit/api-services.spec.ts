@@ -4,6 +4,7 @@
  * backpressure over the fake stores; a job's shards run through a ShardWorker (fake scorer) and the
  * Aggregator, so create -> results runs whole.
  */
+import { createHash } from 'node:crypto';
 import { TENANT_CREDIT_MS } from '@rerank/engine';
 import { ApiError, ASSUMED_CHARS_PER_SECOND, type RerankConfig, type ShardResult } from '@rerank/jobs';
 import { Aggregator } from '../../apps/aggregator/src/aggregator';
@@ -17,6 +18,7 @@ import { ShardWorker } from '../../apps/worker/src/shard-worker';
 import { storeOneDocumentJob } from '../support/jobs';
 import {
   aggregationTask,
+  FakeCancelSignals,
   FakeScorer,
   FakeScoringQueue,
   FakeWebhookQueue,
@@ -50,8 +52,9 @@ const queue = new FakeScoringQueue((data) => worker.handle(data));
 const models = new ModelsService(config, registry);
 const rateLimits = new RateLimitService(config, quotas);
 const backpressure = new BackpressureService(config, quotas, jobs);
-const service = new JobsService(config, jobs, documentStore, queue, models, rateLimits, backpressure);
-const rerank = new RerankService(config, new SyncScoring(config, queue, backpressure, models), models, rateLimits);
+const cancels = new FakeCancelSignals();
+const service = new JobsService(config, jobs, documentStore, queue, models, rateLimits, backpressure, cancels);
+const rerank = new RerankService(config, new SyncScoring(config, queue, backpressure, models, cancels), models, rateLimits);
 
 /** Runs every shard queued for a job through the worker, then the aggregation. */
 async function runJob(id: string): Promise<void> {
@@ -162,6 +165,29 @@ describe('JobsService', () => {
     expect(other).toMatchObject({ status: 409, code: 'idempotency_key_reused' });
   });
 
+  it("an Idempotency-Key held by a creation that died: 409 with Retry-After while its lease runs, then taken over (the dead request's leftovers removed)", async () => {
+    const body = { model: 'enc', query: 'q', documents: ['a', 'b'] };
+    const hash = (v: string) => createHash('sha256').update(v).digest('hex');
+    const keyHash = hash('key-dead');
+    // The dead request stored its texts and its pending job, then the lease was all that was left of it.
+    await documentStore.write('job_dead', ['a', 'b']);
+    const dead = { job: 'job_dead', body: hash(JSON.stringify(body)), leaseUntil: Date.now() + 60000 };
+    expect(await jobs.claimIdempotencyKey('alice', keyHash, dead, 60)).toBeNull();
+    const busy = await service.create(body, 'alice', 'key-dead', '').catch((e: ApiError) => e);
+    expect(busy).toMatchObject({ status: 409, code: 'idempotency_key_in_use', headers: { 'retry-after': '60' } });
+    // The lease lapses (the fake keeps whatever the claim says).
+    const lapsed = { ...dead, leaseUntil: Date.now() - 1 };
+    expect(await jobs.updateIdempotencyKey('alice', keyHash, dead, lapsed, 60)).toBe(true);
+    const created = await service.create(body, 'alice', 'key-dead', '');
+    expect(created.status).toBe(202);
+    const id = (created.body as { id: string }).id;
+    expect(id).not.toBe('job_dead');
+    expect(await documentStore.has('job_dead')).toBe(false);
+    // Committed: the next retry gets the job.
+    const again = await service.create(body, 'alice', 'key-dead', '');
+    expect(again).toMatchObject({ status: 200, body: { id } });
+  });
+
   it('cancels a queued job: status, pending shards removed, webhook queued; a second cancel is 409', async () => {
     const created = await service.create(
       { model: 'enc', query: 'q', documents: ['a', 'b'], webhook: { url: 'http://127.0.0.1:9/h' } },
@@ -173,6 +199,8 @@ describe('JobsService', () => {
     const view = (await service.cancel(id, 'alice', '')) as { status: string };
     expect(view.status).toBe('cancelled');
     expect(queue.cancelled).toContain(id);
+    // The workers are told (a shard in hand drops its pairs not yet on a device).
+    expect(cancels.published).toContainEqual({ kind: 'job', id });
     expect(queue.queued).toContainEqual({ jobId: id, event: 'cancelled' });
     expect([jobs.ttl(id), documentStore.ttl(id)]).toEqual([config.jobs.resultTtlSeconds, config.jobs.resultTtlSeconds]);
     await expect(service.cancel(id, 'alice', '')).rejects.toMatchObject({ status: 409, code: 'job_finished' });
@@ -227,7 +255,7 @@ describe('RerankService', () => {
     }
     expect(queue.removed.length).toBe(removedBefore + 1);
     const failingQueue = new FakeScoringQueue(async () => Promise.reject(new Error('device lost')));
-    const failing = new RerankService(config, new SyncScoring(config, failingQueue, backpressure, models), models, rateLimits);
+    const failing = new RerankService(config, new SyncScoring(config, failingQueue, backpressure, models, cancels), models, rateLimits);
     await expect(failing.rerank({ model: 'enc', query: 'q', documents: ['a'] }, 1, 'alice')).rejects.toMatchObject({
       status: 500,
       code: 'scoring_failed',

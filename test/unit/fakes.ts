@@ -7,7 +7,10 @@
 import type { Pair, ScoreOverrides, ScoreSchedule } from '@rerank/engine';
 import {
   type AggregationTask,
+  type CancelSignals,
+  type CancelTarget,
   type DocumentStore,
+  type IdempotencyClaim,
   HEARTBEAT_TTL_MS,
   type ItemId,
   type JobLayout,
@@ -74,11 +77,13 @@ interface StoredJob {
   ttlSeconds: number | null;
 }
 
+const sameClaim = (a: IdempotencyClaim, b: IdempotencyClaim) => a.job === b.job && a.body === b.body && a.leaseUntil === b.leaseUntil;
+
 /** The JobStore in memory; texts come from `documents` (as the Redis store's shard start reads them). */
 export class MemoryJobStore implements JobStore {
   private readonly jobs = new Map<string, StoredJob>();
   private readonly tenantIndex = new Map<string, { id: string; createdAt: number }[]>();
-  private readonly idempotency = new Map<string, { job: string; body: string }>();
+  private readonly idempotency = new Map<string, IdempotencyClaim>();
   up = true;
 
   constructor(private readonly documents: DocumentStore) {}
@@ -126,6 +131,7 @@ export class MemoryJobStore implements JobStore {
         baseUrl: n.baseUrl,
         requestHash: n.requestHash,
         requestId: n.requestId ?? '',
+        pending: true,
       },
       layout: { queries: clone(job.queries), sets: clone(job.sets) },
       documentIds: job.documentIds ? clone(job.documentIds) : null,
@@ -135,14 +141,16 @@ export class MemoryJobStore implements JobStore {
       scores: null,
       ttlSeconds: 3600,
     });
-    const index = this.tenantIndex.get(n.tenant) ?? [];
-    index.push({ id: n.id, createdAt: n.createdAt });
-    this.tenantIndex.set(n.tenant, index);
   }
 
   async activate(id: string): Promise<void> {
     const j = this.jobs.get(id);
-    if (j) j.ttlSeconds = null;
+    if (!j) return;
+    j.record.pending = false;
+    if (j.record.status === 'queued' || j.record.status === 'running') j.ttlSeconds = null;
+    const index = this.tenantIndex.get(j.record.tenant) ?? [];
+    if (!index.some((e) => e.id === id)) index.push({ id, createdAt: j.record.createdAt });
+    this.tenantIndex.set(j.record.tenant, index);
   }
 
   async discard(id: string, tenant: string): Promise<void> {
@@ -283,18 +291,35 @@ export class MemoryJobStore implements JobStore {
   async claimIdempotencyKey(
     tenant: string,
     keyHash: string,
-    jobId: string,
-    bodyHash: string,
-  ): Promise<{ job: string; body: string } | null> {
+    claim: IdempotencyClaim,
+    _ttlSeconds: number,
+    replacing?: IdempotencyClaim,
+  ): Promise<IdempotencyClaim | null> {
     const key = `${tenant}:${keyHash}`;
     const found = this.idempotency.get(key);
-    if (found) return { ...found };
-    this.idempotency.set(key, { job: jobId, body: bodyHash });
+    if (found && !(replacing && sameClaim(found, replacing))) return { ...found };
+    this.idempotency.set(key, { ...claim });
     return null;
   }
 
-  async releaseIdempotencyKey(tenant: string, keyHash: string): Promise<void> {
-    this.idempotency.delete(`${tenant}:${keyHash}`);
+  async updateIdempotencyKey(
+    tenant: string,
+    keyHash: string,
+    from: IdempotencyClaim,
+    to: IdempotencyClaim,
+    _ttlSeconds: number,
+  ): Promise<boolean> {
+    const key = `${tenant}:${keyHash}`;
+    const found = this.idempotency.get(key);
+    if (!found || !sameClaim(found, from)) return false;
+    this.idempotency.set(key, { ...to });
+    return true;
+  }
+
+  async releaseIdempotencyKey(tenant: string, keyHash: string, claim: IdempotencyClaim): Promise<void> {
+    const key = `${tenant}:${keyHash}`;
+    const found = this.idempotency.get(key);
+    if (found && sameClaim(found, claim)) this.idempotency.delete(key);
   }
 }
 
@@ -503,8 +528,29 @@ export class FakeScoringQueue extends FakeWebhookQueue implements ScoringQueue {
     this.removed.push(id);
   }
 
+  async hasJob(jobId: string): Promise<boolean> {
+    return this.jobs.has(jobId);
+  }
+
   async cancelPendingShards(jobId: string): Promise<void> {
     this.cancelled.push(jobId);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Cancels in memory: what was published, delivered to the subscribers. */
+export class FakeCancelSignals implements CancelSignals {
+  readonly published: CancelTarget[] = [];
+  private readonly handlers: ((t: CancelTarget) => void)[] = [];
+
+  async publish(target: CancelTarget): Promise<void> {
+    this.published.push(target);
+    for (const h of this.handlers) h(target);
+  }
+
+  async subscribe(handler: (target: CancelTarget) => void): Promise<void> {
+    this.handlers.push(handler);
   }
 
   async close(): Promise<void> {}

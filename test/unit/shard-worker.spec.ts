@@ -1,7 +1,9 @@
-/** The shard worker in-process on fakes of its ports (job and document stores, registry, scorer, queue consumer): no Redis. */
+/** The shard worker in-process on fakes of its ports (job and document stores, registry, scorer, queue consumer, cancels): no Redis. */
+import { ScoringCancelledError } from '@rerank/engine';
 import {
   jobSchedule,
   type NormalizedJob,
+  type PairScore,
   PermanentTaskError,
   type QueueConsumer,
   requestSchedule,
@@ -11,7 +13,7 @@ import {
   type SyncReturn,
 } from '@rerank/jobs';
 import { ShardWorker } from '../../apps/worker/src/shard-worker';
-import { FakeScorer, MemoryDocumentStore, MemoryJobStore, MemoryWorkersRegistry, unitConfig } from './fakes';
+import { FakeCancelSignals, FakeScorer, MemoryDocumentStore, MemoryJobStore, MemoryWorkersRegistry, unitConfig } from './fakes';
 
 const documents = new MemoryDocumentStore();
 const jobs = new MemoryJobStore(documents);
@@ -22,6 +24,7 @@ function worker(
   scorer = new FakeScorer(),
   consume: (h: (d: ScoringJobData) => Promise<ShardReturn | SyncReturn>, admit: (shard: ShardJobData) => boolean) => QueueConsumer = () =>
     fakeConsumer(),
+  cancels?: FakeCancelSignals,
 ) {
   return new ShardWorker(unitConfig(), 'cpu', {
     jobs,
@@ -30,6 +33,7 @@ function worker(
     consume,
     id: 'unit-worker',
     log: silent,
+    ...(cancels ? { cancels } : {}),
   });
 }
 
@@ -88,7 +92,8 @@ it('scores a shard of the second set: its own texts by flat index, scores in idx
       ],
       options: { maxLength: 64 },
       // The job's schedule as it came with the shard: batch work of tenant o, the job one group of weight 1.
-      schedule: { class: 'batch', tenant: 'o', group: 'job_w1', weight: 1 },
+      // With the signal a cancel of the job aborts.
+      schedule: { class: 'batch', tenant: 'o', group: 'job_w1', weight: 1, signal: expect.any(AbortSignal) },
     },
   ]);
   expect(out).toEqual({
@@ -151,8 +156,8 @@ it("passes a shard's schedule to the device unchanged (priority 3: weight 1/4); 
   await w.handle({ kind: 'shard', jobId: 'job_w6', n: 0, model: 'enc', q: 1, idx: [0], schedule: jobSchedule('o', 'job_w6', 3) });
   await w.handle({ kind: 'shard', jobId: 'job_w6', n: 1, model: 'enc', q: 0, idx: [0] });
   expect(scorer.calls.map((c) => c.schedule)).toEqual([
-    { class: 'batch', tenant: 'o', group: 'job_w6', weight: 0.25 },
-    { class: 'batch', tenant: 'open', group: 'job_w6', weight: 1 },
+    { class: 'batch', tenant: 'o', group: 'job_w6', weight: 0.25, signal: expect.any(AbortSignal) },
+    { class: 'batch', tenant: 'open', group: 'job_w6', weight: 1, signal: expect.any(AbortSignal) },
   ]);
 });
 
@@ -231,4 +236,51 @@ it('admits the head of the queue to a tenant slot by the tenant its schedule nam
   await Promise.all(running);
   expect(admit!(shard(0, 'a'))).toBe(true);
   await w.stop();
+});
+
+it('a cancel published while a shard or a synchronous part is scored aborts its scoring call: the shard is skipped as cancelled, the part answers no scores', async () => {
+  await storeJob('job_w9', ['x', 'yy', 'zzz'], false, 2);
+  const cancels = new FakeCancelSignals();
+  // A scorer that waits until its call is cancelled, as the engine does with pairs not yet on a device.
+  class WaitingScorer extends FakeScorer {
+    override async score(...args: Parameters<FakeScorer['score']>): Promise<PairScore[]> {
+      await super.score(...args);
+      const signal = args[3].signal as AbortSignal;
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new ScoringCancelledError(signal.reason))));
+    }
+  }
+  const scorer = new WaitingScorer();
+  const w = worker(scorer, undefined, cancels);
+  await w.start();
+  try {
+    const shard = w.handle({ kind: 'shard', jobId: 'job_w9', n: 0, model: 'enc', q: 0, idx: [0, 1], schedule: jobSchedule('o', 'job_w9') });
+    const part = w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a', 'bb'], options: {}, cancel: 'tok-1' });
+    await new Promise((r) => setImmediate(r));
+    // Another job's cancel and another request's leave them running.
+    await cancels.publish({ kind: 'job', id: 'job_other' });
+    await cancels.publish({ kind: 'sync', id: 'tok-other' });
+    expect(scorer.calls.map((c) => (c.schedule.signal as AbortSignal).aborted)).toEqual([false, false]);
+    await cancels.publish({ kind: 'job', id: 'job_w9' });
+    await cancels.publish({ kind: 'sync', id: 'tok-1' });
+    expect(await shard).toEqual({ skipped: true, reason: 'job cancelled' });
+    expect(await part).toEqual({ scores: [], pairs: 0, cancelled: true });
+  } finally {
+    await w.stop();
+  }
+});
+
+it('a synchronous part taken after its cancel arrived is not scored', async () => {
+  const cancels = new FakeCancelSignals();
+  const scorer = new FakeScorer();
+  const w = worker(scorer, undefined, cancels);
+  await w.start();
+  try {
+    await cancels.publish({ kind: 'sync', id: 'tok-2' });
+    // The fake scorer scores whatever it gets: the call reaches it with its signal already aborted.
+    const calls = scorer.calls.length;
+    await w.handle({ kind: 'sync', model: 'enc', query: 'q', documents: ['a'], options: {}, cancel: 'tok-2' });
+    expect((scorer.calls[calls].schedule.signal as AbortSignal).aborted).toBe(true);
+  } finally {
+    await w.stop();
+  }
 });

@@ -11,6 +11,7 @@ import {
   documentStore,
   Metrics,
   RedisQuotaStore,
+  RedisCancelSignals,
   RedisWorkersRegistry,
   redisJobStore,
   type RerankConfig,
@@ -32,7 +33,18 @@ import { RateLimitService } from './rate-limit.service';
 import { RerankController } from './rerank.controller';
 import { RerankService } from './rerank.service';
 import { SyncScoring } from './sync-scoring';
-import { CLUSTER_GAUGES, CONFIG, DOCUMENT_STORE, JOB_STORE, METRICS, QUOTA_STORE, REDIS, SCORING_QUEUE, WORKERS_REGISTRY } from './tokens';
+import {
+  CANCEL_SIGNALS,
+  CLUSTER_GAUGES,
+  CONFIG,
+  DOCUMENT_STORE,
+  JOB_STORE,
+  METRICS,
+  QUOTA_STORE,
+  REDIS,
+  SCORING_QUEUE,
+  WORKERS_REGISTRY,
+} from './tokens';
 
 /**
  * The API's composition root: controllers over services; the services get the stores (jobs,
@@ -89,6 +101,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
           inject: [REDIS, ModelsService],
         },
         { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new RedisWorkersRegistry(redis), inject: [REDIS] },
+        { provide: CANCEL_SIGNALS, useFactory: (redis: Redis) => new RedisCancelSignals(redis), inject: [REDIS] },
         { provide: METRICS, useValue: new Metrics([...API_METRICS, 'rerank_job_duration_seconds']) },
         {
           provide: CLUSTER_GAUGES,

@@ -3,8 +3,10 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Metrics } from '@rerank/jobs';
 import {
   ApiError,
+  type CancelSignals,
   checkWebhookUrl,
   type DocumentStore,
+  type IdempotencyClaim,
   flatIndex,
   invalid,
   type ItemId,
@@ -32,13 +34,30 @@ import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
 import { RateLimitService } from './rate-limit.service';
 import { currentRequestId } from './observability';
-import { CONFIG, DOCUMENT_STORE, JOB_STORE, METRICS, SCORING_QUEUE } from './tokens';
+import { CANCEL_SIGNALS, CONFIG, DOCUMENT_STORE, JOB_STORE, METRICS, SCORING_QUEUE } from './tokens';
 
 export function newJobId(): string {
   return `job_${randomBytes(12).toString('base64url')}`;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** The first request with an Idempotency-Key is still creating its job. */
+function retryLater409(seconds: number): ApiError {
+  return new ApiError(
+    409,
+    'idempotency_key_in_use',
+    'Idempotency-Key: the first request with this key is still being queued; retry in a moment',
+    {
+      field: 'Idempotency-Key',
+      extra: { retry_after_seconds: seconds },
+      headers: { 'retry-after': String(seconds) },
+    },
+  );
+}
+
+/** Steps of a job's creation, in order: the test hook RERANK_TEST_FAULT_AFTER names one (with RERANK_TEST_HOOKS=1). */
+export type CreationStep = 'claim' | 'documents' | 'record' | 'quota' | 'queue' | 'activate';
 
 /** GET /v1/jobs: a page of the caller's jobs. */
 export interface JobList {
@@ -70,6 +89,7 @@ export class JobsService {
     private readonly models: ModelsService,
     private readonly rateLimits: RateLimitService,
     private readonly backpressure: BackpressureService,
+    @Inject(CANCEL_SIGNALS) private readonly cancels: Pick<CancelSignals, 'publish'>,
     /** Jobs accepted and cancelled (the aggregator counts completed and failed). */
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
@@ -95,29 +115,34 @@ export class JobsService {
     const id = newJobId();
     const requestHash = sha256(JSON.stringify(body));
     const keyHash = idempotencyKey === undefined ? null : sha256(idempotencyKey);
+    // The key is held under a lease while the job is created, renewed before each step and
+    // committed once the job is visible: a creation cut short lets a retry take the key over.
+    let claim: IdempotencyClaim | null = null;
     if (keyHash) {
-      const existing = await this.store.claimIdempotencyKey(tenant, keyHash, id, requestHash, this.config.jobs.resultTtlSeconds);
-      if (existing) {
-        if (existing.body !== requestHash) {
-          throw new ApiError(
-            409,
-            'idempotency_key_reused',
-            'Idempotency-Key: this key was used with a different request body; use a new key for a new job',
-            { field: 'Idempotency-Key', extra: { job_id: existing.job } },
-          );
-        }
-        const record = await this.store.get(existing.job);
-        if (!record) {
-          throw new ApiError(
-            409,
-            'idempotency_key_in_use',
-            'Idempotency-Key: the first request with this key is still being queued; retry in a moment',
-            { field: 'Idempotency-Key' },
-          );
-        }
-        return { status: 200, body: await this.view(record, base) };
-      }
+      claim = { job: id, body: requestHash, leaseUntil: Date.now() + this.config.jobs.idempotencyLeaseMs };
+      const replay = await this.claimKey(tenant, keyHash, claim, base);
+      if (replay) return replay;
+      this.faultAfter('claim');
     }
+    const releaseKey = async () => {
+      if (keyHash && claim) await this.store.releaseIdempotencyKey(tenant, keyHash, claim).catch(() => undefined);
+    };
+    const renew = async () => {
+      if (!keyHash || !claim) return;
+      const next = { ...claim, leaseUntil: Date.now() + this.config.jobs.idempotencyLeaseMs };
+      if (!(await this.store.updateIdempotencyKey(tenant, keyHash, claim, next, this.config.jobs.resultTtlSeconds))) {
+        claim = null;
+        throw new ApiError(
+          409,
+          'idempotency_key_in_use',
+          'Idempotency-Key: a retry with this key took it over while this request was being queued',
+          {
+            field: 'Idempotency-Key',
+          },
+        );
+      }
+      claim = next;
+    };
 
     try {
       await this.rateLimits.consumePairs(
@@ -126,7 +151,7 @@ export class JobsService {
         body !== null && typeof body === 'object' && 'query' in body ? 'documents' : 'queries',
       );
     } catch (e) {
-      if (keyHash) await this.store.releaseIdempotencyKey(tenant, keyHash).catch(() => undefined);
+      await releaseKey();
       throw e;
     }
 
@@ -135,9 +160,14 @@ export class JobsService {
       { queries: job.queries, sets: job.sets, documentLengths: job.documents.map((d) => d.length) },
       this.config.shard,
     );
+    let queued = false;
     try {
       const requestId = currentRequestId();
+      await renew();
       await this.documents.write(id, job.documents);
+      this.faultAfter('documents');
+      await renew();
+      // Pending: nobody sees the job until its shards are queued (activate).
       await this.store.create({
         id,
         tenant,
@@ -148,17 +178,25 @@ export class JobsService {
         requestHash,
         ...(requestId ? { requestId } : {}),
       });
+      this.faultAfter('record');
+      await renew();
       // After create: the job hash exists, so a concurrent claim does not prune this job's slot.
       await this.rateLimits.claimActiveJob(tenant, id);
       await this.backpressure.track(id, job.pairs);
+      this.faultAfter('quota');
+      // The last renewal: the lease outlasts addJob (it gives up after the command timeout + 1 s).
+      await renew();
       await this.queues.addJob(id, job.model, shards, jobSchedule(tenant, id, job.priority));
-      await this.store.activate(id);
-      await this.documents.keep(id);
+      queued = true;
+      this.faultAfter('queue');
+      await this.finishCreation(id);
+      this.faultAfter('activate');
     } catch (e) {
       const cleanUp = async () => {
+        if (queued) await this.queues.cancelPendingShards(id).catch(() => undefined);
         await this.store.discard(id, tenant).catch(() => undefined);
         await this.documents.remove(id).catch(() => undefined);
-        if (keyHash) await this.store.releaseIdempotencyKey(tenant, keyHash).catch(() => undefined);
+        await releaseKey();
         await this.rateLimits.releaseActiveJob(tenant, id).catch(() => undefined);
       };
       // With Redis gone the clean-up would wait for the command timeout: answer first (the job's keys expire anyway).
@@ -172,6 +210,12 @@ export class JobsService {
       }
       this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
       throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
+    }
+    // The job exists completely: the key names it for good (a retry that completed it first committed it already).
+    if (keyHash && claim) {
+      await this.store
+        .updateIdempotencyKey(tenant, keyHash, claim, { job: id, body: requestHash }, this.config.jobs.resultTtlSeconds)
+        .catch((e: Error) => this.log.warn(`job ${id}: committing its Idempotency-Key: ${e.message} (a retry commits it)`));
     }
     this.metrics?.counter('rerank_jobs_total', { outcome: 'accepted' });
     this.log.log(
@@ -192,10 +236,69 @@ export class JobsService {
     };
   }
 
-  /** A job of this tenant, or 404 (another key's job looks exactly like a missing one). */
+  /** The last step of a creation, also run by a retry completing one cut short after its shards were queued (idempotent). */
+  private async finishCreation(id: string): Promise<void> {
+    await this.store.activate(id);
+    await this.documents.keep(id);
+  }
+
+  /**
+   * Claims an Idempotency-Key for a new job: null when claimed (also when taken over from a request
+   * that died before queueing its job), or the answer to a replay: the job the key made (200), a
+   * creation that died after queueing its shards completed here (200), 409 when the key was used
+   * with another body or its job is still being created.
+   */
+  private async claimKey(tenant: string, keyHash: string, claim: IdempotencyClaim, base: string): Promise<CreateResult | null> {
+    const ttl = this.config.jobs.resultTtlSeconds;
+    let held = await this.store.claimIdempotencyKey(tenant, keyHash, claim, ttl);
+    // A few rounds: between two reads another retry may take the key over or commit it.
+    for (let round = 0; held && round < 3; round++) {
+      if (held.body !== claim.body) {
+        throw new ApiError(
+          409,
+          'idempotency_key_reused',
+          'Idempotency-Key: this key was used with a different request body; use a new key for a new job',
+          { field: 'Idempotency-Key', extra: { job_id: held.job } },
+        );
+      }
+      const record = await this.store.get(held.job);
+      const creating = held.leaseUntil !== undefined;
+      if (record && (!record.pending || record.status !== 'queued' || (creating && (await this.queues.hasJob(record.id))))) {
+        // The job is queued; when its request died before the end, finish the creation for it.
+        if (creating) {
+          await this.finishCreation(record.id);
+          await this.store.updateIdempotencyKey(tenant, keyHash, held, { job: held.job, body: held.body }, ttl);
+        }
+        return { status: 200, body: await this.view((await this.store.get(record.id)) ?? record, base) };
+      }
+      const leaseLeftMs = creating ? (held.leaseUntil as number) - Date.now() : Infinity;
+      if (leaseLeftMs > 0) {
+        throw retryLater409(Number.isFinite(leaseLeftMs) ? Math.ceil(leaseLeftMs / 1000) : 1);
+      }
+      // The request holding the key died before queueing its job: take the key over, drop what it left.
+      const lapsed = held;
+      held = await this.store.claimIdempotencyKey(tenant, keyHash, claim, ttl, lapsed);
+      if (!held) {
+        this.log.warn(`Idempotency-Key of job ${lapsed.job}: its creation stopped before the job was queued; a retry takes it over`);
+        await this.store.discard(lapsed.job, tenant).catch(() => undefined);
+        await this.documents.remove(lapsed.job).catch(() => undefined);
+        await this.rateLimits.releaseActiveJob(tenant, lapsed.job).catch(() => undefined);
+      }
+    }
+    if (held) throw retryLater409(1);
+    return null;
+  }
+
+  /** Test hook: the process dies right after `step` of a job's creation (RERANK_TEST_FAULT_AFTER, only with RERANK_TEST_HOOKS=1). */
+  private faultAfter(step: CreationStep): void {
+    const { testHooks, faultAfter } = this.config.harness;
+    if (testHooks && faultAfter === step) process.kill(process.pid, 'SIGKILL');
+  }
+
+  /** A job of this tenant, or 404 (another key's job, or one whose creation has not finished, looks exactly like a missing one). */
   async owned(id: string, tenant: string): Promise<JobRecord> {
     const record = JOB_ID.test(id) ? await this.store.get(id) : null;
-    if (!record || record.tenant !== tenant) throw this.missing(id);
+    if (!record || record.tenant !== tenant || record.pending) throw this.missing(id);
     return record;
   }
 
@@ -222,7 +325,7 @@ export class JobsService {
   /** GET /v1/jobs/{id}: the job and its progress in one Redis round trip (clients poll this). */
   async get(id: string, tenant: string, base: string) {
     const found = JOB_ID.test(id) ? await this.store.getWithProgress(id) : null;
-    if (!found || found.record.tenant !== tenant) throw this.missing(id);
+    if (!found || found.record.tenant !== tenant || found.record.pending) throw this.missing(id);
     return jobView(found.record, found.progress, base);
   }
 
@@ -240,8 +343,10 @@ export class JobsService {
     // aggregator drops them, or expire with it.
     await this.store.expire(id, this.config.jobs.resultTtlSeconds);
     await this.documents.expire(id, this.config.jobs.resultTtlSeconds);
-    // Shards no worker took yet are removed; one being scored finishes (workers check before scoring).
+    // Shards no worker took yet leave the queue (workers also check the status before scoring one);
+    // workers scoring one drop its pairs not yet on a device at their next batch.
     await this.queues.cancelPendingShards(id).catch((e: Error) => this.log.warn(`job ${id}: removing unstarted shards: ${e.message}`));
+    await this.cancels.publish({ kind: 'job', id }).catch((e: Error) => this.log.warn(`job ${id}: telling the workers: ${e.message}`));
     if (record.webhook) await this.queues.queueWebhook(id, 'cancelled');
     this.metrics?.counter('rerank_jobs_total', { outcome: 'cancelled' });
     this.metrics?.observe('rerank_job_duration_seconds', { outcome: 'cancelled' }, Math.max(0, (Date.now() - record.createdAt) / 1000));

@@ -3,6 +3,8 @@
  * 401/413/415 answers sent before Nest routes a request, by the checks around the body parser):
  * - X-Request-Id: a sane one from the client is kept, otherwise one is generated; echoed on the
  *   answer and available to services (`currentRequestId`) so a job stores it;
+ * - the request's AbortSignal (`currentRequestSignal`): aborted when the client closes the connection
+ *   before its answer was sent, so a synchronous request stops its scoring;
  * - one access-log line per request (method, route template, status, duration, key label; never the key);
  * - rerank_http_requests_total / rerank_http_request_duration_seconds by route template;
  * - GET /metrics (Prometheus text, cluster gauges refreshed from Redis).
@@ -17,11 +19,24 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 /** What a client may send as its request id: short, printable, no spaces or quotes (it ends up in logs and Redis). */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
-const context = new AsyncLocalStorage<{ requestId: string }>();
+interface RequestContext {
+  requestId: string;
+  /** Aborted when the connection closed before the answer was sent. */
+  signal: AbortSignal;
+}
+
+const context = new AsyncLocalStorage<RequestContext>();
+/** Each request's context, for `rebindRequestContext`. */
+const contexts = new WeakMap<object, RequestContext>();
 
 /** The id of the request being served (undefined outside one). */
 export function currentRequestId(): string | undefined {
   return context.getStore()?.requestId;
+}
+
+/** The signal of the request being served: aborted once its client went away (undefined outside a request). */
+export function currentRequestSignal(): AbortSignal | undefined {
+  return context.getStore()?.signal;
 }
 
 export function requestIdOf(header: string | string[] | undefined): string {
@@ -77,7 +92,13 @@ export function observability({ log, metrics, gauges, routeOf }: ObservabilityOp
       else if (res.statusCode >= 400) log.warn(line, fields);
       else log.info(line, fields);
     });
-    context.run({ requestId }, next);
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort('the client closed the connection');
+    });
+    const ctx = { requestId, signal: gone.signal };
+    contexts.set(req, ctx);
+    context.run(ctx, next);
   };
 }
 
@@ -87,7 +108,8 @@ export function observability({ log, metrics, gauges, routeOf }: ObservabilityOp
  * the body parser.
  */
 export function rebindRequestContext(req: ApiRequest & { id?: string }, _res: ServerResponse, next: () => void): void {
-  if (req.id) context.run({ requestId: req.id }, next);
+  const ctx = contexts.get(req);
+  if (ctx) context.run(ctx, next);
   else next();
 }
 

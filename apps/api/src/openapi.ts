@@ -105,7 +105,7 @@ function routes(): RouteConfig[] {
       tags: ['jobs'],
       summary: 'Submit an asynchronous rerank job',
       description:
-        'Answers 202 once the job is durably queued. The same Idempotency-Key and body give the same job (200); the same key with another body 409.',
+        'Answers 202 once the job is durably queued; a job is visible (GET, listing) only from then on. The same Idempotency-Key and body give the same job (200); the same key with another body 409 idempotency_key_reused. While the first request with a key is still creating its job, 409 idempotency_key_in_use with Retry-After; a request that died before queueing its job frees its key within RERANK_IDEMPOTENCY_LEASE_MS, so retrying after a lost answer is always safe.',
       request: {
         headers: z.object({
           'Idempotency-Key': z
@@ -121,7 +121,10 @@ function routes(): RouteConfig[] {
         202: { description: 'Queued (GET /v1/jobs/{id} has the full view)', content: json(JobAcceptedSchema) },
         200: { description: 'Replay of an Idempotency-Key: the existing job', content: json(JobSchema) },
         ...errors([400, 401, 413, 415, 429, 503]),
-        409: { description: 'Idempotency-Key already used with another body', content: json(ErrorSchema) },
+        409: {
+          description: 'Idempotency-Key already used with another body, or its first request is still creating the job (Retry-After)',
+          content: json(ErrorSchema),
+        },
       },
     },
     {

@@ -3,11 +3,25 @@
  * as sync jobs carrying their texts, ahead of asynchronous shards, and the API waits for them. A large
  * request (up to RERANK_SYNC_MAX_DOCUMENTS) is cut like a job's shards so several workers share it.
  */
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ApiError, isRedisUnavailable, type PairScore, type RerankConfig, type ScoringQueue, type SyncJobData } from '@rerank/jobs';
+import {
+  ApiError,
+  type CancelSignals,
+  isRedisUnavailable,
+  type PairScore,
+  type RerankConfig,
+  type ScoringQueue,
+  type SyncJobData,
+  type SyncOutcome,
+} from '@rerank/jobs';
 import { BackpressureService } from './backpressure';
 import { ModelsService } from './models.service';
-import { CONFIG, SCORING_QUEUE } from './tokens';
+import { currentRequestSignal } from './observability';
+import { CANCEL_SIGNALS, CONFIG, SCORING_QUEUE } from './tokens';
+
+/** How long a cancelled request waits for its parts a worker holds to stop (at their next batch) before removing them. */
+const CANCELLED_PART_WAIT_MS = 30000;
 
 /** A synchronous request as the queue carries it (its parts are SyncJobData, each with the request's schedule). */
 export type SyncScoringRequest = Omit<SyncJobData, 'kind'> & Required<Pick<SyncJobData, 'schedule'>>;
@@ -49,6 +63,7 @@ export class SyncScoring {
     @Inject(SCORING_QUEUE) private readonly queue: ScoringQueue,
     private readonly backpressure: BackpressureService,
     private readonly models: ModelsService,
+    @Inject(CANCEL_SIGNALS) private readonly cancels: Pick<CancelSignals, 'publish'>,
   ) {}
 
   /** A part's texts leave Redis once it is answered (BullMQ would keep a completed job's data for removeOnComplete's age). */
@@ -58,7 +73,30 @@ export class SyncScoring {
       .catch((e: Error) => this.log.warn(`sync request ${id}: removing it from Redis: ${e.message} (it expires within 60 s)`));
   }
 
-  async score(req: SyncScoringRequest): Promise<SyncScores> {
+  /**
+   * Stops a request's parts (its client went away, or it timed out): workers drop their pairs not yet
+   * on a device at the next batch; parts nobody took leave Redis now, those held by a worker once it let
+   * them go (after its batch in flight).
+   */
+  private async cancelParts(token: string, ids: readonly string[]): Promise<void> {
+    await this.cancels
+      .publish({ kind: 'sync', id: token })
+      .catch((e: Error) => this.log.warn(`sync request: telling the workers: ${e.message}`));
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          await this.queue.removeSync(id);
+        } catch {
+          // Held by a worker: it returns at its next batch.
+          await this.queue.waitForSync(id, CANCELLED_PART_WAIT_MS).catch(() => undefined);
+          await this.drop(id);
+        }
+      }),
+    );
+  }
+
+  /** `signal`: the request's (aborted when its client went away). */
+  async score(req: SyncScoringRequest, signal: AbortSignal | undefined = currentRequestSignal()): Promise<SyncScores> {
     const { config, queue } = this;
     // Redis down, nearly full, or too much queued: 503 with Retry-After before anything is written.
     await this.backpressure.admit(
@@ -67,6 +105,7 @@ export class SyncScoring {
     );
     // Then a model no live worker serves (placement): 503 with Retry-After, nothing queued.
     await this.models.requireServed(req.model, 'sync');
+    const token = randomUUID();
     const slices = sliceDocuments(req.query, req.documents, config.shard.maxPairs, config.shard.maxChars);
     const data = (s: [number, number]): SyncJobData => ({
       kind: 'sync',
@@ -78,6 +117,7 @@ export class SyncScoring {
       ...(req.maxChunksPerDoc !== undefined ? { maxChunksPerDoc: req.maxChunksPerDoc } : {}),
       ...(req.truncateLeft ? { truncateLeft: true } : {}),
       schedule: req.schedule,
+      cancel: token,
     });
     let ids: string[];
     try {
@@ -87,7 +127,12 @@ export class SyncScoring {
       throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
     }
     const deadline = Date.now() + config.api.syncTimeoutMs;
-    const outcomes = await Promise.all(ids.map((id) => queue.waitForSync(id, Math.max(1, deadline - Date.now()))));
+    const waiting = Promise.all(ids.map((id) => queue.waitForSync(id, Math.max(1, deadline - Date.now()))));
+    const outcomes = await this.unlessGone(waiting, signal);
+    if (outcomes === 'gone') {
+      void this.cancelParts(token, ids);
+      throw new ApiError(499, 'client_closed_request', 'the client closed the connection before the answer; its scoring was cancelled');
+    }
     const scores: SyncScores = { scores: [], tokens: 0, pairs: 0 };
     const drops: Promise<void>[] = [];
     let failure: string | undefined;
@@ -103,16 +148,12 @@ export class SyncScoring {
         drops.push(this.drop(ids[i]));
       } else {
         late = true;
-        // Not done in time: a running part goes once it ends; one nobody took goes now.
-        if (o.active)
-          void queue.waitForSync(ids[i], config.api.syncTimeoutMs).then(
-            () => this.drop(ids[i]),
-            () => this.drop(ids[i]),
-          );
-        else drops.push(this.drop(ids[i]));
       }
     }
     await Promise.all(drops);
+    // Not done in time: the parts still queued or scored are cancelled (the answer does not wait for that).
+    const lateIds = ids.filter((_, i) => outcomes[i].state === 'timeout');
+    if (lateIds.length > 0) void this.cancelParts(token, lateIds);
     if (failure !== undefined) throw new ApiError(500, 'scoring_failed', `scoring failed: ${failure}`);
     if (late) {
       throw new ApiError(
@@ -124,5 +165,21 @@ export class SyncScoring {
       );
     }
     return scores;
+  }
+
+  /** The outcomes, or 'gone' as soon as the request's client went away. */
+  private async unlessGone(waiting: Promise<SyncOutcome[]>, signal: AbortSignal | undefined): Promise<SyncOutcome[] | 'gone'> {
+    if (!signal) return waiting;
+    if (signal.aborted) return 'gone';
+    let onAbort: (() => void) | undefined;
+    const gone = new Promise<'gone'>((resolve) => {
+      onAbort = () => resolve('gone');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([waiting, gone]);
+    } finally {
+      signal.removeEventListener('abort', onAbort as () => void);
+    }
   }
 }

@@ -15,3 +15,5 @@ export const WORKERS_REGISTRY = Symbol('WorkersRegistry');
 export const METRICS = Symbol('Metrics');
 /** ClusterGauges: queue and worker gauges read from Redis at scrape time. */
 export const CLUSTER_GAUGES = Symbol('ClusterGauges');
+/** CancelSignals (Redis pub/sub: RedisCancelSignals): cancels of jobs and synchronous requests, to the workers. */
+export const CANCEL_SIGNALS = Symbol('CancelSignals');

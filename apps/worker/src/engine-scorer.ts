@@ -99,9 +99,10 @@ export class EngineScorer implements ShardScorer {
     }
   }
 
-  /** One batch a device ran: real tokens scored, and real / padded tokens. */
+  /** One batch a device ran (a cancelled call's too): its pairs, real tokens scored, and real / padded tokens. */
   private batchScored(model: string, b: BatchStats): void {
     const labels = { device: this.device, model };
+    this.metrics?.counter('rerank_worker_pairs_run_total', labels, b.rows);
     this.metrics?.counter('rerank_worker_tokens_scored_total', labels, b.realTokens);
     if (b.paddedTokens > 0) this.metrics?.observe('rerank_worker_batch_padding_efficiency', labels, b.realTokens / b.paddedTokens);
   }

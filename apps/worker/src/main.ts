@@ -13,6 +13,7 @@ import {
   documentStore,
   loadConfigOrExit,
   Metrics,
+  RedisCancelSignals,
   RedisWorkersRegistry,
   redisJobStore,
   WORKER_METRICS,
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   const workerLog = createLogger('worker', { device });
   const metrics = new Metrics(WORKER_METRICS);
   const redis = createRedis(config.redis.url, { name: 'rerank-worker' });
+  const cancels = new RedisCancelSignals(redis);
   const shardWorker = new ShardWorker(config, device, {
     id,
     log: workerLog,
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
     registry: new RedisWorkersRegistry(redis),
     scorer: new EngineScorer(config, device, workerLog, id, metrics),
     metrics,
+    cancels,
     consume: (handler, admitToTenantSlot) => {
       // While Redis refuses writes every fetch fails: log the queue's errors at most every 5 s.
       let lastQueueError = 0;
@@ -72,7 +75,14 @@ async function main(): Promise<void> {
   // The launcher serves these on its health port (worker-metrics.ts).
   answerMetricsRequests(metrics, () => shardWorker.readBusyRatio());
   // The worker, then its Redis connection.
-  const worker = { start: () => shardWorker.start(), stop: () => shardWorker.stop().finally(() => redis.quit().catch(() => undefined)) };
+  const worker = {
+    start: () => shardWorker.start(),
+    stop: () =>
+      shardWorker
+        .stop()
+        .finally(() => cancels.close())
+        .finally(() => redis.quit().catch(() => undefined)),
+  };
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;

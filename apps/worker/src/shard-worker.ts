@@ -6,8 +6,10 @@
  * consumer come from main.ts (unit tests pass a fake scorer and call `handle` directly).
  */
 import { hostname } from 'node:os';
-import { type Pair, SHARED_TENANT } from '@rerank/engine';
+import { type Pair, ScoringCancelledError, SHARED_TENANT } from '@rerank/engine';
 import {
+  type CancelSignals,
+  type CancelTarget,
   createLogger,
   flatIndices,
   HEARTBEAT_INTERVAL_MS,
@@ -59,6 +61,8 @@ export interface ShardWorkerDeps {
   log?: Logger;
   /** Pairs, shard durations and the busy ratio (WORKER_METRICS); none in unit tests. */
   metrics?: Metrics;
+  /** Cancels of jobs and synchronous requests (Redis pub/sub): their scoring in flight is dropped at the next batch. */
+  cancels?: Pick<CancelSignals, 'subscribe'>;
 }
 
 /** Each document's score: its best chunk's (pairs are in document order; documentOf[i] is pair i's document). */
@@ -70,6 +74,9 @@ export function bestChunks(scores: PairScore[], documentOf: number[], documents:
   }
   return best;
 }
+
+/** Cancels a worker remembers, for work it takes after the cancel arrived. */
+const RECENT_CANCELS = 1024;
 
 /** Characters of the pairs (query + document each): the unit of the queue's cost. */
 const pairChars = (pairs: readonly Pair[]) => pairs.reduce((n, [q, d]) => n + q.length + d.length, 0);
@@ -94,6 +101,10 @@ export class ShardWorker {
   private readonly running: string[] = [];
   /** Shards in hand per tenant, from reading their job's context to their end. */
   private readonly tenantShards = new Map<string, number>();
+  /** Scoring in flight by what cancels it (`job:<id>`, `sync:<token>`). */
+  private readonly cancellable = new Map<string, Set<AbortController>>();
+  /** The latest cancels (bounded): work taken after its cancel arrived (a part fetched meanwhile) stops at once. */
+  private readonly cancelled = new Set<string>();
   private stopping: Promise<void> | undefined;
   /** Time something was being scored: the busy ratio's and the throughput's. */
   private readonly busy = new BusyTime();
@@ -116,6 +127,8 @@ export class ShardWorker {
     this.beat.unref();
     await this.heartbeat();
     await this.deps.scorer.load();
+    // Listening before taking work: a cancel published once a shard is in hand is not missed.
+    await this.deps.cancels?.subscribe((t) => this.cancel(t));
     this.consumer = this.deps.consume(
       (data) => this.handle(data),
       (shard) => this.admitToTenantSlot(shard),
@@ -170,11 +183,44 @@ export class ShardWorker {
     return ratio;
   }
 
+  /** A cancel arrived: scoring of that job or request stops at its next batch. */
+  private cancel(t: CancelTarget): void {
+    const key = `${t.kind}:${t.id}`;
+    this.cancelled.add(key);
+    if (this.cancelled.size > RECENT_CANCELS) this.cancelled.delete(this.cancelled.values().next().value as string);
+    for (const c of this.cancellable.get(key) ?? []) c.abort(`${t.kind} ${t.id} cancelled`);
+  }
+
+  /** Runs `fn` with a signal that a cancel of `key` aborts (none without a key). */
+  private async withCancel<T>(key: string | undefined, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    if (key === undefined) return fn(undefined);
+    const controller = new AbortController();
+    if (this.cancelled.has(key)) controller.abort(`${key} cancelled`);
+    let set = this.cancellable.get(key);
+    if (!set) this.cancellable.set(key, (set = new Set()));
+    set.add(controller);
+    try {
+      return await fn(controller.signal);
+    } finally {
+      set.delete(controller);
+      if (set.size === 0) this.cancellable.delete(key);
+    }
+  }
+
   private async scoreSync(data: SyncJobData): Promise<SyncReturn> {
     const { scorer } = this.deps;
     const { pairs, documentOf } = await scorer.syncPairs(data);
-    // Interactive: its batches go to the device ahead of the shards' (which only wait for the batches in flight).
-    const scores = await scorer.score(data.model, pairs, data.options, scheduleOf(data));
+    let scores: PairScore[];
+    try {
+      // Interactive: its batches go to the device ahead of the shards' (which only wait for the batches in flight).
+      scores = await this.withCancel(data.cancel && `sync:${data.cancel}`, (signal) =>
+        scorer.score(data.model, pairs, data.options, { ...scheduleOf(data), ...(signal ? { signal } : {}) }),
+      );
+    } catch (e) {
+      // The client went away or timed out: nobody waits for the scores.
+      if (e instanceof ScoringCancelledError) return { scores: [], pairs: 0, cancelled: true };
+      throw e;
+    }
     const tokens = await scorer.inputTokens(data.model, pairs, data.options);
     this.pairsScored += pairs.length;
     this.throughput.add(pairChars(pairs));
@@ -234,7 +280,20 @@ export class ShardWorker {
     }
   }
 
-  private async scoreInContext(d: ShardJobData, ctx: ShardContext): Promise<ShardReturn> {
+  /** A shard of a job cancelled while it is in hand is dropped at the next batch (and skipped, not failed). */
+  private scoreInContext(d: ShardJobData, ctx: ShardContext): Promise<ShardReturn> {
+    return this.withCancel(`job:${d.jobId}`, async (signal) => {
+      try {
+        return await this.scoreStarted(d, ctx, signal);
+      } catch (e) {
+        if (!(e instanceof ScoringCancelledError)) throw e;
+        this.log.info(`shard ${d.n} of job ${d.jobId}: job cancelled, its pairs not yet run dropped`, { job_id: d.jobId, shard: d.n });
+        return { skipped: true, reason: 'job cancelled' };
+      }
+    });
+  }
+
+  private async scoreStarted(d: ShardJobData, ctx: ShardContext, signal: AbortSignal | undefined): Promise<ShardReturn> {
     const where = `shard ${d.n} of job ${d.jobId}`;
     const query = ctx.layout.queries[d.q];
     // Cancelled (or already failed) jobs: shards not started never run.
@@ -249,7 +308,7 @@ export class ShardWorker {
     const fields = { ...(ctx.requestId ? { request_id: ctx.requestId } : {}), job_id: d.jobId, shard: d.n };
     const t0 = process.hrtime.bigint();
     try {
-      const s = await this.deps.scorer.score(d.model, pairs, ctx.options, scheduleOf(d));
+      const s = await this.deps.scorer.score(d.model, pairs, ctx.options, { ...scheduleOf(d), ...(signal ? { signal } : {}) });
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
       // Once this write went through, the queue's completion write (the scores) almost surely goes through too.

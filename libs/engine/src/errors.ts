@@ -49,3 +49,11 @@ export class ModelRunError extends Error {
 export class OutOfMemoryError extends Error {
   override readonly name = 'OutOfMemoryError';
 }
+
+/** A call whose AbortSignal fired: its pairs not yet in a device run were dropped (not a failure of the model or the input). */
+export class ScoringCancelledError extends Error {
+  override readonly name = 'ScoringCancelledError';
+  constructor(readonly reason?: unknown) {
+    super(`scoring cancelled${reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : ''}`);
+  }
+}

@@ -80,4 +80,9 @@ export interface ScoreSchedule {
   group?: string;
   /** The group's share weight inside its tenant (> 0, default 1): weight 2 gets twice the device time of weight 1. */
   weight?: number;
+  /**
+   * Cancels the call: its pairs not yet in a device run are dropped, a run of its pairs alone that a
+   * device thread has not started is skipped, and the call rejects with ScoringCancelledError.
+   */
+  signal?: AbortSignal;
 }

@@ -75,6 +75,8 @@ export interface SyncJobData {
   truncateLeft?: boolean;
   /** The request's schedule (requestSchedule). Absent from parts queued by an older API. */
   schedule?: Schedule;
+  /** The request's cancel token: a CancelSignals `sync` cancel with it stops the part's scoring (client gone, timeout). */
+  cancel?: string;
 }
 
 export type ScoringJobData = ShardJobData | SyncJobData;
@@ -92,6 +94,8 @@ export interface SyncReturn {
   tokens?: number;
   /** Pairs scored (chunks count separately), for billed search units. */
   pairs?: number;
+  /** The request was cancelled (client gone, timeout) while its part was scored: no scores. */
+  cancelled?: true;
 }
 
 export interface AggregateJobData {

@@ -31,10 +31,16 @@
  *
  * A run that fails fails every call with rows in it. A run out of memory shrinks the chosen call's
  * bounds to 3/4 (as the reference), and every call's rows go back to the front of its own queue.
+ *
+ * A call whose `schedule.signal` aborts is cancelled at once: its pairs not yet in a run are
+ * dropped, it stops tokenizing, and it rejects with ScoringCancelledError. A run already posted to
+ * a device thread whose every call was cancelled is skipped if the thread has not started it (a
+ * flag on shared memory, read by the thread before it runs), so a cancelled call costs each device
+ * at most the run it is computing; a run shared with live calls runs, for them.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { type BatchLimits, chunkRanges, paddedLength, planBatches } from '../batching/batch-plan';
-import { ModelRunError, OutOfMemoryError, RerankerArgumentError } from '../errors';
+import { ModelRunError, OutOfMemoryError, RerankerArgumentError, ScoringCancelledError } from '../errors';
 import type { EncodedPair } from '../sequences/encoded-pair';
 import { type BatchStats, SHARED_TENANT, type WorkClass } from '../types';
 import { DeviceRunError, type DeviceSession, type RunOutput } from './device-session';
@@ -110,6 +116,8 @@ class Call {
   failed = false;
   /** Counted as active in its group (has pending batches). */
   ready = false;
+  /** Stops listening to the call's AbortSignal (once it settled). */
+  detach: (() => void) | undefined;
 
   constructor(
     readonly id: number,
@@ -133,6 +141,8 @@ interface Run {
   lead: Call;
   parts: Map<Call, PendingPair[]>;
   width: number;
+  /** Set to 1 (shared with the device thread) when every call in the run was cancelled: the thread skips it unless started. */
+  skip: Int32Array;
 }
 
 export class DeviceScheduler {
@@ -142,6 +152,8 @@ export class DeviceScheduler {
   private readonly tenantCreditMs: number;
   private readonly classes = new Map<WorkClass, FairLevel<TenantMember>>();
   private readonly calls = new Set<Call>();
+  /** Runs posted to a device and not answered yet. */
+  private readonly posted = new Set<Run>();
   private nextId = 0;
 
   constructor(
@@ -159,6 +171,8 @@ export class DeviceScheduler {
   /** Scores a call's pairs on the shared devices; `columns` scores per pair, in input order. */
   async score(task: ScoreTask): Promise<Float64Array> {
     const { workClass, tenant, group, weight } = checkSchedule(task);
+    const signal = task.schedule?.signal;
+    if (signal?.aborted) throw new ScoringCancelledError(signal.reason);
     if (task.count === 0) return new Float64Array(0);
     if (this.devices.length === 0) throw new Error('DeviceScheduler: no devices to run on');
     const id = this.nextId++;
@@ -175,6 +189,11 @@ export class DeviceScheduler {
     return new Promise<Float64Array>((resolve, reject) => {
       const call = new Call(id, task, workClass, t, g, { resolve, reject });
       this.calls.add(call);
+      if (signal) {
+        const onAbort = () => this.cancel(call, signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.detach = () => signal.removeEventListener('abort', onAbort);
+      }
       void this.produce(call);
     });
   }
@@ -257,7 +276,7 @@ export class DeviceScheduler {
       width = widthOf(rows, limits.padMultiple, exact);
     }
     const parts = new Map<Call, PendingPair[]>([[lead, rows]]);
-    const run: Run = { lead, parts, width };
+    const run: Run = { lead, parts, width, skip: new Int32Array(new SharedArrayBuffer(4)) };
     if (lead.task.mergeKey !== undefined) this.topUp(run, order);
     for (const c of parts.keys()) this.refresh(c);
     this.charge(run);
@@ -316,13 +335,16 @@ export class DeviceScheduler {
     const { lead, parts, width } = run;
     const pairs: EncodedPair[] = [];
     for (const rows of parts.values()) for (const r of rows) pairs.push(r.pair);
+    this.posted.add(run);
     try {
       const tensors = lead.task.tensors(pairs, width);
       const { path, output } = lead.task.graphFor(device);
-      let out: RunOutput;
+      let out: RunOutput | null;
       try {
         const start = this.now();
-        out = await device.run(path, tensors.feeds, output);
+        out = await device.run(path, tensors.feeds, output, run.skip);
+        // Skipped: every call in it was cancelled before the device thread reached it.
+        if (out === null) return;
         (this.rates.get(device) as DeviceRate).record(pairs.length * width, start, this.now());
       } catch (e) {
         if (e instanceof DeviceRunError && !e.oom) throw new ModelRunError(path, device.name, { rows: pairs.length, width }, e.message);
@@ -348,16 +370,26 @@ export class DeviceScheduler {
             c.scores.set(scores.subarray((r + k) * columns, (r + k + 1) * columns), rows[k].index * columns);
           }
           c.remaining -= rows.length;
-          if (c.task.onBatch) reportBatch(c.task.onBatch, device.name, rows, width, pairs.length);
         }
+        // The device ran them, whatever became of the call (a cancelled call's last batch is reported too).
+        if (c.task.onBatch) reportBatch(c.task.onBatch, device.name, rows, width, pairs.length);
         r += rows.length;
       }
       for (const c of parts.keys()) this.finishIfDone(c);
     } catch (e) {
       this.fail([...parts.keys()], e as Error);
     } finally {
+      this.posted.delete(run);
       this.free.set(device, (this.free.get(device) as number) + 1);
       this.pump();
+    }
+  }
+
+  /** A call's AbortSignal fired: drop its pending pairs, reject it, and skip posted runs left with no live call. */
+  private cancel(call: Call, reason: unknown): void {
+    this.fail([call], new ScoringCancelledError(reason));
+    for (const run of this.posted) {
+      if ([...run.parts.keys()].every((c) => c.failed)) Atomics.store(run.skip, 0, 1);
     }
   }
 
@@ -386,6 +418,7 @@ export class DeviceScheduler {
   }
 
   private retire(call: Call): void {
+    call.detach?.();
     this.calls.delete(call);
     call.tenant.live--;
     call.group.live--;

@@ -51,6 +51,7 @@ interface Reply {
   outputs?: GraphValue[];
   data?: Float32Array;
   dims?: number[];
+  skipped?: boolean;
 }
 
 /**
@@ -92,11 +93,18 @@ export class DeviceSession {
     return { inputs: reply.inputs ?? [], outputs: reply.outputs ?? [] };
   }
 
-  /** Runs a batch on the device thread (the model's DeviceScheduler decides what runs and keeps two in flight). */
-  async run(path: string, feeds: Record<string, Feed>, output: string): Promise<RunOutput> {
+  /**
+   * Runs a batch on the device thread (the model's DeviceScheduler decides what runs and keeps two in
+   * flight). `skip`: an Int32Array on a SharedArrayBuffer; set to 1 before the thread reaches the run,
+   * the run is skipped and this resolves to null.
+   */
+  run(path: string, feeds: Record<string, Feed>, output: string): Promise<RunOutput>;
+  run(path: string, feeds: Record<string, Feed>, output: string, skip: Int32Array): Promise<RunOutput | null>;
+  async run(path: string, feeds: Record<string, Feed>, output: string, skip?: Int32Array): Promise<RunOutput | null> {
     const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
-    const reply = await this.call({ type: 'run', key: path, feeds, output }, transfer);
+    const reply = await this.call({ type: 'run', key: path, feeds, output, ...(skip ? { skip } : {}) }, transfer);
     if (reply.error) throw new DeviceRunError(reply.error.message, reply.error.oom);
+    if (reply.skipped) return null;
     return { data: reply.data as Float32Array, dims: reply.dims as number[] };
   }
 

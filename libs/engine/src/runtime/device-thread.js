@@ -7,7 +7,9 @@
  * several devices compute at once. Messages are handled one at a time, in order.
  *
  * In:  {type:'load', id, key, path, options}   -> {id, inputs, outputs}   (metadata of the graph)
- *      {type:'run', id, key, feeds, output}     -> {id, data, dims, dtype}  (output as Float32Array)
+ *      {type:'run', id, key, feeds, output, skip?} -> {id, data, dims, dtype}  (output as Float32Array)
+ *                                                  or {id, skipped: true} when `skip` (an Int32Array on a
+ *                                                  SharedArrayBuffer) was set to 1 before this thread reached the run
  * Errors come back as {id, error: {message, oom}}.
  */
 const { parentPort } = require('node:worker_threads');
@@ -67,6 +69,11 @@ port.on('message', async (msg) => {
       }
       port.postMessage({ id, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) });
     } else if (msg.type === 'run') {
+      // Every call in it was cancelled while it waited behind the run computing: skip it.
+      if (msg.skip && Atomics.load(/** @type {Int32Array} */ (msg.skip), 0) === 1) {
+        port.postMessage({ id, skipped: true });
+        return;
+      }
       const session = sessions.get(msg.key);
       if (!session) throw new Error(`no session ${msg.key} on this device`);
       /** @type {Record<string, import('onnxruntime-node').Tensor>} */

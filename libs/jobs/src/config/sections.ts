@@ -327,6 +327,11 @@ const jobs = section({
     readers: ['api'],
     doc: 'GET /v1/jobs: the newest jobs per API key kept in its listing index (older ones drop out of the listing but stay readable by id until they expire).',
   }),
+  idempotencyLeaseMs: envVar('RERANK_IDEMPOTENCY_LEASE_MS', int(1000, 600000), {
+    default: '10000',
+    readers: ['api'],
+    doc: "How long an Idempotency-Key is held for a job being created, renewed at each step of the creation: when the API dies before the job's shards are queued, a retry with the same key takes it over after at most this long (409 idempotency_key_in_use with Retry-After until then). Keep it above RERANK_REDIS_COMMAND_TIMEOUT_MS + 1 s (queueing a job's shards gives up after that long).",
+  }),
 });
 
 const webhook = section(
@@ -427,6 +432,16 @@ const harness = section({
     unset: '`.venv`',
     readers: ['harness'],
     doc: 'scripts/setup-python.sh and the reference suite: where the Python environment (FlagEmbedding, the export recipe) lives.',
+  }),
+  faultAfter: envVar('RERANK_TEST_FAULT_AFTER', text(), {
+    unset: 'none',
+    readers: ['api'],
+    doc: "Test hook (test/jobs/creation-crash.spec.ts), honoured only with RERANK_TEST_HOOKS=1: the API kills itself (SIGKILL) right after this step of a job's creation: claim, documents, record, quota, queue, activate.",
+  }),
+  testHooks: envVar('RERANK_TEST_HOOKS', flag(), {
+    unset: 'off',
+    readers: ['api'],
+    doc: 'Test hook switch: 1 lets RERANK_TEST_FAULT_AFTER act; never set it in production.',
   }),
   referenceDir: envVar('RERANK_REFERENCE_DIR', text(), {
     unset: '`.cache/reference`',

@@ -74,6 +74,12 @@ export const METRIC_CATALOGUE: readonly MetricSpec[] = [
     help: 'Query-document pairs scored.',
   },
   {
+    name: 'rerank_worker_pairs_run_total',
+    type: 'counter',
+    labels: ['device', 'model'],
+    help: 'Pairs the device ran, batch by batch, whatever became of their call (the batch a cancel caught included): the device work, beside the pairs of shards that completed.',
+  },
+  {
     name: 'rerank_worker_tokens_scored_total',
     type: 'counter',
     labels: ['device', 'model'],

@@ -115,6 +115,7 @@ export const AGGREGATOR_METRICS = [
 ] as const;
 export const WORKER_METRICS = [
   'rerank_worker_pairs_scored_total',
+  'rerank_worker_pairs_run_total',
   'rerank_worker_tokens_scored_total',
   'rerank_worker_shard_duration_seconds',
   'rerank_worker_batch_padding_efficiency',

@@ -47,6 +47,8 @@ export interface JobRecord {
   requestHash: string;
   /** X-Request-Id of the creating request ('' for jobs stored before it was kept). */
   requestId: string;
+  /** Created and not activated yet (its shards may not be queued): its tenant does not see it (GET is a 404, the listing leaves it out). */
+  pending: boolean;
 }
 
 export interface Progress {
@@ -108,9 +110,16 @@ export interface StoreConnection {
 
 /** A job's record, status transitions (atomic: of two racing callers exactly one wins), inputs other than texts, and expiry. */
 export interface JobRecords {
-  /** Writes a job; it expires unless `activate` runs (a crash before queueing leaves nothing for good). */
+  /**
+   * Writes a job, pending: invisible to its tenant (not listed, `pending` on its record) and expiring
+   * unless `activate` runs (a crash before its shards are queued leaves nothing visible, nor for good).
+   */
   create(job: NewJob): Promise<void>;
-  /** The job is queued: it stays until it ends. */
+  /**
+   * The job's shards are queued: it becomes visible (its record, then its tenant's listing) and stays
+   * until it ends. Idempotent (a retry completing a crashed creation runs it again); a job that
+   * already ended keeps its expiry.
+   */
   activate(id: string): Promise<void>;
   /** Removes a job that could not be queued, and its entry in its tenant's listing. */
   discard(id: string, tenant: string): Promise<void>;
@@ -163,17 +172,35 @@ export interface WebhookStates {
   recordWebhookOutcome(id: string, outcome: WebhookOutcome): Promise<void>;
 }
 
+/**
+ * What an Idempotency-Key holds: the job it makes and its request's hash; while that job is being
+ * created, the end of the creating request's lease (epoch ms; renewed step by step). A claim whose
+ * lease ended without its job being queued may be taken over by a retry; a committed one (no lease)
+ * names a job that exists completely.
+ */
+export interface IdempotencyClaim {
+  job: string;
+  body: string;
+  leaseUntil?: number;
+}
+
 /** Idempotency-Key: the first request with a key makes the job, later ones find it. */
 export interface IdempotencyKeys {
-  /** The job a key already made (with its request's hash), or null when this call claimed it for `jobId`. */
+  /**
+   * Sets the key to `claim` (kept `ttlSeconds`) when it is free, or when it still holds `replacing`
+   * (a retry taking over a lapsed claim): null then; else what it holds.
+   */
   claimIdempotencyKey(
     tenant: string,
     keyHash: string,
-    jobId: string,
-    bodyHash: string,
+    claim: IdempotencyClaim,
     ttlSeconds: number,
-  ): Promise<{ job: string; body: string } | null>;
-  releaseIdempotencyKey(tenant: string, keyHash: string): Promise<void>;
+    replacing?: IdempotencyClaim,
+  ): Promise<IdempotencyClaim | null>;
+  /** Replaces `from` by `to` (a renewed lease, or the commit: no lease) when the key still holds `from`; false otherwise. */
+  updateIdempotencyKey(tenant: string, keyHash: string, from: IdempotencyClaim, to: IdempotencyClaim, ttlSeconds: number): Promise<boolean>;
+  /** Frees the key when it still holds `claim`. */
+  releaseIdempotencyKey(tenant: string, keyHash: string, claim: IdempotencyClaim): Promise<void>;
 }
 
 export type JobStore = StoreConnection & JobRecords & JobListing & ShardProgress & JobResultStore & WebhookStates & IdempotencyKeys;

@@ -27,11 +27,13 @@ export interface ScoringQueue extends WebhookQueue {
    * "The fairness model").
    */
   addJob(jobId: string, model: string, shards: readonly ShardPlan[], schedule: Schedule): Promise<void>;
+  /** Whether `addJob` went through for this job and its aggregation has not ended (a retry completing a crashed creation asks). */
+  hasJob(jobId: string): Promise<boolean>;
   /** A part of a synchronous request as one shard of its own queue, ahead of job shards; returns its id. */
   addSyncShard(data: SyncJobData): Promise<string>;
   /** Waits up to `timeoutMs` for a synchronous shard. */
   waitForSync(id: string, timeoutMs: number): Promise<SyncOutcome>;
-  /** Removes a synchronous shard and its texts (done, failed, or never started). */
+  /** Removes a synchronous shard and its texts (done, failed, or never started); throws while a worker holds it. */
   removeSync(id: string): Promise<void>;
   /** Removes the shards of a job that no worker has taken yet (cancel). */
   cancelPendingShards(jobId: string): Promise<void>;

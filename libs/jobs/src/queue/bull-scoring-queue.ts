@@ -149,6 +149,10 @@ export class BullScoringQueue implements ScoringQueue {
     }
   }
 
+  async hasJob(jobId: string): Promise<boolean> {
+    return (await this.aggregate.getJob(jobId)) !== undefined;
+  }
+
   async addSyncShard(data: SyncJobData): Promise<string> {
     const priority = data.schedule ? syncBullPriority(data.schedule.weight) : undefined;
     const opts = {
@@ -181,8 +185,10 @@ export class BullScoringQueue implements ScoringQueue {
 
   async removeSync(id: string): Promise<void> {
     const entry = this.syncJobs.get(id);
+    if (!entry) return;
+    // Throws while a worker holds the part (BullMQ's lock): it stays known here, to be removed once it ended.
+    await entry.job.remove();
     this.syncJobs.delete(id);
-    await entry?.job.remove();
   }
 
   async cancelPendingShards(jobId: string): Promise<void> {

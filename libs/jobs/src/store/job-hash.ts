@@ -40,6 +40,8 @@ export const JOB_FIELDS = {
   webhookDeliveredAt: 'webhook_delivered_at',
   /** X-Request-Id of the POST that created the job: carried into the worker's, aggregator's and webhook's log lines. */
   requestId: 'request_id',
+  /** '1' from `create` until `activate` (the shards are queued): the tenant does not see the job meanwhile. Read by activate-3.lua. */
+  pending: 'pending',
 } as const;
 
 /** Keys of a job not yet queued expire after this long unless it is activated (a crash in between leaves nothing for good). */
@@ -99,6 +101,7 @@ export class JobHash {
       baseUrl: h[F.baseUrl] ?? '',
       requestHash: h[F.requestHash] ?? '',
       requestId: h[F.requestId] ?? '',
+      pending: h[F.pending] === '1',
     };
   }
 

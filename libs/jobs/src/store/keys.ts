@@ -11,11 +11,12 @@
  *   rerank:job:<id>:runs       hash   shard number -> times scoring started (diagnostics)
  *   rerank:job:<id>:result     string JSON top-k per query
  *   rerank:job:<id>:scores     hash   query index -> JSON list of every score, in document order
- *   rerank:idem:<owner>:<hash> string JSON {job, body} for Idempotency-Key
+ *   rerank:idem:<owner>:<hash> string JSON {job, body, lease?} for Idempotency-Key (lease: while its job is being created)
  *   rerank:owner:<owner>:jobs  zset   job id -> created (ms): the owner's jobs for GET /v1/jobs (bounded; ids of expired jobs pruned)
  *   rerank:workers             zset   worker id -> last heartbeat (ms)
  *   rerank:worker:<id>         string JSON heartbeat (device, models, pid), expires
  *   rerank:pending-pairs       hash   job id -> pairs, for jobs accepted and not yet seen finished (backpressure)
+ *   rerank:cancels             channel pub/sub: `job:<id>` / `sync:<token>`, work in flight to drop (no key)
  *   rerank:probe:<id>          string a worker's write probe while Redis refuses writes
  *   rerank:fair:<queue>:<owner>      hash   a tenant's shards waiting in a model's shard queue: BullMQ shard id -> "cost factor queuedAt" (queue/fair-queue.ts; pruned when re-tagging)
  *   rerank:fair-lock:<queue>:<owner> string the API replica re-tagging that tenant's shards (short PX lock)
@@ -71,6 +72,8 @@ export const keys = {
   },
   worker: (id: string) => (clusterKeys ? `rerank:{workers}:${id}` : `rerank:worker:${id}`),
   pendingPairs: 'rerank:pending-pairs',
+  /** The pub/sub channel of cancels (CancelSignals): `job:<id>` or `sync:<token>`. */
+  cancels: 'rerank:cancels',
   probe: (id: string) => `rerank:probe:${id}`,
   /** rate-limiter-flexible's key prefix of one limit (`requests`, `pairs`). */
   rateLimit: (name: string) => `${LIMITS_PREFIX}:${name}`,

@@ -19,7 +19,7 @@ export class RedisJobRecords implements JobRecords {
     private readonly tenantIndexMax = DEFAULT_TENANT_INDEX_MAX,
   ) {}
 
-  /** One round trip for the job's keys, one for its tenant's listing index (another hash slot in a Redis Cluster). */
+  /** One round trip: the job's keys, pending (not listed; `activate` lists it). */
   async create(n: NewJob): Promise<void> {
     const { job, id } = n;
     const fields: Record<string, string | number> = {
@@ -38,6 +38,7 @@ export class RedisJobRecords implements JobRecords {
       [F.metadata]: job.metadata ? JSON.stringify(job.metadata) : '',
       [F.baseUrl]: n.baseUrl,
       [F.requestHash]: n.requestHash,
+      [F.pending]: 1,
     };
     if (n.requestId) fields[F.requestId] = n.requestId;
     if (job.webhook) {
@@ -52,19 +53,21 @@ export class RedisJobRecords implements JobRecords {
     if (job.documentIds) p.set(keys.docIds(id), JSON.stringify(job.documentIds));
     for (const k of [keys.job(id), keys.layout(id), keys.docIds(id)]) p.expire(k, PENDING_TTL_SECONDS);
     await exec(p);
+  }
+
+  /** One script on the job's keys, then the tenant's listing index (another hash slot in a Redis Cluster). */
+  async activate(id: string): Promise<void> {
+    const found = (await runScript(this.redis, 'activate', [keys.job(id), keys.layout(id), keys.docIds(id)], [])) as
+      [string, string] | null;
+    if (!found) return;
+    const [tenant, createdAt] = found;
     // The listing index, bounded to its newest entries (ids of expired jobs go when a listing meets them).
     await exec(
       this.redis
         .multi()
-        .zadd(keys.ownerJobs(n.tenant), n.createdAt, id)
-        .zremrangebyrank(keys.ownerJobs(n.tenant), 0, -(this.tenantIndexMax + 1)),
+        .zadd(keys.ownerJobs(tenant), createdAt, id)
+        .zremrangebyrank(keys.ownerJobs(tenant), 0, -(this.tenantIndexMax + 1)),
     );
-  }
-
-  async activate(id: string): Promise<void> {
-    const p = this.redis.multi();
-    for (const k of [keys.job(id), keys.layout(id), keys.docIds(id)]) p.persist(k);
-    await exec(p);
   }
 
   /** Two commands: the tenant's index is in another slot than the job's keys in a Redis Cluster. */
