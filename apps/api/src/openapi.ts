@@ -26,6 +26,7 @@ import {
   ModelListSchema,
   RerankRequestSchema,
   RerankResponseSchema,
+  InfinityRerankResponseSchema,
   ScoreLineSchema,
   ScoreRequestSchema,
   ScoreResponseSchema,
@@ -224,32 +225,41 @@ function routes(): RouteConfig[] {
     {
       ...route('rerankCompat'),
       tags: ['compatibility'],
-      summary: "TEI's or vLLM / Infinity's rerank",
+      summary: "TEI's or vLLM's rerank",
       description:
-        'A body with "texts" is TEI\'s ({query, texts} → [{index, score, text?}], TEI\'s errors and statuses); one with "documents" is vLLM / Infinity\'s (Cohere-like answer).',
+        'A body with "texts" is TEI\'s ({query, texts, top_n?} → [{index, score, text?}], TEI\'s errors and statuses; fields TEI does not use are ignored, as TEI does); one with "documents" is vLLM\'s (Cohere-like answer). Infinity\'s clients use /infinity/rerank.',
       request: { body: { content: json(z.union([TeiRerankRequestSchema, VllmRerankRequestSchema])), required: true } },
       responses: {
         200: {
-          description: 'TEI: [{index, score, text?}] best first; vLLM / Infinity: the Cohere-like answer',
+          description: 'TEI: [{index, score, text?}] best first; vLLM: the Cohere-like answer',
           content: json(z.union([TeiRerankResponseSchema, RerankResponseSchema])),
         },
         400: {
-          description: 'TEI: empty input (error_type "empty"); vLLM / Infinity: a field is wrong',
+          description: 'TEI: empty input (error_type "empty"); vLLM: a field is wrong',
           content: json(z.union([TeiErrorSchema, ErrorSchema])),
         },
         401: { description: ERROR_MEANING[401], content: json(ErrorSchema) },
         413: {
-          description: 'TEI: validation error (error_type "validation"); vLLM / Infinity: too large',
+          description: 'TEI: validation error (error_type "validation"); vLLM: too large',
           content: json(z.union([TeiErrorSchema, ErrorSchema])),
         },
         424: { description: 'TEI: the backend failed (error_type "backend")', content: json(TeiErrorSchema) },
-        429: { description: 'TEI: overloaded; vLLM / Infinity: rate limited', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        429: { description: 'TEI: overloaded; vLLM: rate limited', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
         503: {
-          description: 'TEI: unhealthy; vLLM / Infinity: overloaded or unavailable',
+          description: 'TEI: unhealthy; vLLM: overloaded or unavailable',
           content: json(z.union([TeiErrorSchema, ErrorSchema])),
         },
         504: { description: ERROR_MEANING[504], content: json(ErrorSchema) },
       },
+    },
+    {
+      ...route('rerankInfinity'),
+      tags: ['compatibility'],
+      summary: "Infinity's rerank (base URL <this API>/infinity)",
+      description:
+        "vLLM's body ({query, documents, top_n, return_documents, raw_scores}); the answer is Infinity's: each document returned as a plain string, usage {prompt_tokens, total_tokens}.",
+      request: { body: { content: json(VllmRerankRequestSchema), required: true } },
+      responses: { 200: { description: 'Results, best first', content: json(InfinityRerankResponseSchema) }, ...errors(SYNC_ERRORS) },
     },
     {
       ...route('teiInfo'),

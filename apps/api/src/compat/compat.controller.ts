@@ -10,9 +10,10 @@ import { TeiError } from './tei-error';
 
 /**
  * Routes of other rerank servers, so their clients work unchanged: TEI's `POST /rerank` and
- * `GET /info`, vLLM / Infinity's `POST /rerank`, vLLM's `POST /score` and `/v1/score`.
- * `POST /rerank` is claimed by TEI and by vLLM / Infinity: a body with `texts` is TEI's, one with
- * `documents` is theirs (Cohere-like).
+ * `GET /info`, vLLM's `POST /rerank`, Infinity's under `/infinity` (`POST /infinity/rerank`: the
+ * same body as vLLM's, whose answer differs), vLLM's `POST /score` and `/v1/score`.
+ * `POST /rerank` is claimed by TEI and by vLLM: a body with `texts` is TEI's, one with
+ * `documents` is vLLM's (Cohere-like).
  */
 @UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller()
@@ -32,6 +33,13 @@ export class CompatController {
     } catch (e) {
       throw TeiError.from(e) ?? e;
     }
+  }
+
+  /** Infinity's POST /rerank (the vLLM body; each document answered as a plain string). */
+  @Post(nestPath(ROUTES.rerankInfinity))
+  @HttpCode(200)
+  infinity(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.rerank.infinityRerank(vllmRerankToCohere(body), req.tenant as string);
   }
 
   @Get(nestPath(ROUTES.teiInfo))
