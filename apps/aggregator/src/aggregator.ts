@@ -94,7 +94,7 @@ export class Aggregator {
     return { ok: redis === 'ok' && this.consumers.length > 0 && this.consumers.every((c) => c.isRunning()), redis, workers };
   }
 
-  /** A Redis read or write, retried through infrastructure errors (OOM, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
+  /** A Redis read or write, retried through infrastructure errors (OOM, MISCONF, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
   private op<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withInfraRetry(fn, { budgetMs: this.config.redis.infraRetryMs, what, log: this.log });
   }

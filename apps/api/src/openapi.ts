@@ -52,7 +52,7 @@ const ERROR_MEANING: Record<number, string> = {
   413: 'The request body or a configured limit is too large (error.limit names the limit and its variable)',
   415: 'The body is not application/json',
   429: 'Rate limit or active-jobs quota of this API key (Retry-After says when to come back)',
-  503: 'Overloaded (Redis near its memory limit, too many pending pairs) or the job store is unreachable; nothing was done (Retry-After)',
+  503: 'Overloaded (Redis near its memory limit, too many pending pairs), or the job store is unreachable or refusing writes (OOM, MISCONF, READONLY); nothing was done (Retry-After)',
   504: 'The synchronous request did not finish in time (RERANK_SYNC_TIMEOUT_MS); submit large work as a job (POST /v1/jobs)',
 };
 

@@ -4,8 +4,8 @@
  * request (up to RERANK_SYNC_MAX_DOCUMENTS) is cut like a job's shards so several workers share it.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ApiError, isRedisUnavailable, type PairScore, type RerankConfig, type ScoringQueue, type SyncJobData } from '@rerank/jobs';
-import { BackpressureService } from './backpressure';
+import { ApiError, type PairScore, type RerankConfig, type ScoringQueue, type SyncJobData } from '@rerank/jobs';
+import { BackpressureService, storeRefusal } from './backpressure';
 import { ModelsService } from './models.service';
 import { CONFIG, SCORING_QUEUE } from './tokens';
 
@@ -83,8 +83,7 @@ export class SyncScoring {
     try {
       ids = await Promise.all(slices.map((s) => queue.addSyncShard(data(s))));
     } catch (e) {
-      if (!isRedisUnavailable(e)) throw e;
-      throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
+      throw storeRefusal(e, 'queue_unavailable') ?? e;
     }
     const deadline = Date.now() + config.api.syncTimeoutMs;
     const outcomes = await Promise.all(ids.map((id) => queue.waitForSync(id, Math.max(1, deadline - Date.now()))));

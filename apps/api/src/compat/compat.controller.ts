@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { vllmRerankToCohere } from '@rerank/jobs';
 import { ApiKeyGuard } from '../api-key.guard';
+import { storeRefusal } from '../backpressure';
 import type { ApiRequest } from '../http';
 import { RateLimitGuard } from '../rate-limit.guard';
 import { RerankService } from '../rerank.service';
@@ -31,7 +32,7 @@ export class CompatController {
     try {
       return await this.compat.teiRerank(body, req.tenant as string);
     } catch (e) {
-      throw TeiError.from(e) ?? e;
+      throw TeiError.from(storeRefusal(e, 'unavailable') ?? e) ?? e;
     }
   }
 
