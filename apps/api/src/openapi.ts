@@ -291,7 +291,11 @@ const webhookHeaders = z.object({
   [EVENT_HEADER]: z
     .enum(['job.completed', 'job.failed', 'job.cancelled'])
     .meta({ description: 'The event (also in the body)', example: 'job.completed' }),
-  [ATTEMPT_HEADER]: z.string().meta({ description: 'Attempt number, from 1', example: '1' }),
+  [ATTEMPT_HEADER]: z.string().meta({
+    description:
+      'Attempt number, from 1, counted when the attempt starts (one cut short by an aggregator stop counts): delivery is at least once',
+    example: '1',
+  }),
 });
 
 export function buildOpenApiDocument(): Record<string, unknown> {

@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 
-export type ScriptName = 'finish' | 'start-shard' | 'claim-active-job' | 'update-existing' | 'fair-waiting' | 'fair-retag' | 'fair-unlock';
+export type ScriptName =
+  'finish' | 'start-shard' | 'claim-active-job' | 'update-existing' | 'webhook-attempt' | 'fair-waiting' | 'fair-retag' | 'fair-unlock';
 
 interface LuaScript {
   numberOfKeys: number;
