@@ -6,8 +6,10 @@
  * Cohere v2's clients' requests work as those servers answer them. Scores are checked against the
  * engine in-process on the same model.
  */
-import { type FlagReranker, type Pair } from '@rerank/engine';
+import type { FlagReranker } from '@rerank/engine';
 import { Cluster } from '../support/cluster';
+import { CAPITAL_DOCS, CAPITAL_QUERY } from '../support/data';
+import { engineChecks, ranking } from '../support/engine-checks';
 import { removeTestModels, referenceEngine, testEncoderDir } from '../support/model';
 
 jest.setTimeout(180000);
@@ -37,32 +39,11 @@ afterAll(async () => {
 });
 
 const api = () => cluster.client.withKey(KEY);
-const query = 'capital of France';
+const query = CAPITAL_QUERY;
 /** As many documents as a synchronous request may carry: more than RERANK_MAX_TOP_K. */
-const docs = [
-  'Paris is the capital of France.',
-  'The river flows to the ocean.',
-  'France borders Spain.',
-  'Capital cities have many museums.',
-  'alpha beta gamma',
-  'Lyon is a city in France.',
-  'The ocean is deep and blue.',
-  'Museums of Paris hold paintings.',
-];
+const docs = [...CAPITAL_DOCS, 'Lyon is a city in France.', 'The ocean is deep and blue.', 'Museums of Paris hold paintings.'];
 
-const expectedScores = (q: string, texts: readonly string[], normalize = true) =>
-  engine.computeScore(
-    texts.map((t) => [q, t] as Pair),
-    { normalize },
-  );
-
-/** Indices best first, ties to the lower index (the API's order). */
-const ranking = (scores: number[]) => scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-
-async function tokensOf(q: string, texts: readonly string[]): Promise<number> {
-  const inputs = await engine.inspectInputs(texts.map((t) => [q, t] as Pair));
-  return inputs.reduce((n, p) => n + p.inputIds.length, 0);
-}
+const { expectedScores, tokensOf } = engineChecks(() => engine);
 
 describe('item 5: an absent top_n is every document, on every synchronous route', () => {
   it('Cohere v1 / v2, vLLM and Infinity: all 8 documents ranked, not RERANK_MAX_TOP_K (3)', async () => {

@@ -88,16 +88,15 @@ it('every entry point answers 503 with Retry-After while Redis refuses writes (M
   expect((await c.client.del(`/v1/jobs/${queued.body.id}`)).status).toBe(200);
 });
 
-it("a job running while Redis refuses writes (MISCONF) for 8 s completes with the engine's scores", async () => {
+/** A cluster with one CPU worker (small shards) and a 3,000-document job of `query` that has made some progress. */
+async function runningJob(env: Record<string, string>, query: string, seed: number) {
   const dir = await testEncoderDir();
   const c = (cluster = await Cluster.start({
     models: [{ name: 'tiny', path: dir }],
     devices: 'cpu',
-    // One attempt per shard: a refusal counted as the shard's own error would fail the job at once.
-    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '150', RERANK_SHARD_ATTEMPTS: '1' },
+    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '150', ...env },
   }));
-  const docs = makeDocuments(3000, 93, 4, 30);
-  const query = 'harbor station';
+  const docs = makeDocuments(3000, seed, 4, 30);
   const created = await c.client.post('/v1/jobs', { model: 'tiny', query, documents: docs, top_k: 5 });
   expect(created.status).toBe(202);
   const id = created.body.id as string;
@@ -107,7 +106,13 @@ it("a job running while Redis refuses writes (MISCONF) for 8 s completes with th
     60000,
     50,
   );
+  return { c, id, dir, docs };
+}
 
+it("a job running while Redis refuses writes (MISCONF) for 8 s completes with the engine's scores", async () => {
+  const query = 'harbor station';
+  // One attempt per shard: a refusal counted as the shard's own error would fail the job at once.
+  const { c, id, dir, docs } = await runningJob({ RERANK_SHARD_ATTEMPTS: '1' }, query, 93);
   await stopPersisting(c);
   await sleep(8000);
   const during = await c.client.get(`/v1/jobs/${id}`);
@@ -123,22 +128,8 @@ it("a job running while Redis refuses writes (MISCONF) for 8 s completes with th
 });
 
 it("workers retry a MISCONF refusal as Redis's, not the job's: past RERANK_INFRA_RETRY_MS the job fails with Redis's reason", async () => {
-  const dir = await testEncoderDir();
   // Locks outlive the refusal here, so the shard that gives up keeps it and its failure is recorded.
-  const c = (cluster = await Cluster.start({
-    models: [{ name: 'tiny', path: dir }],
-    devices: 'cpu',
-    env: { RERANK_THREADS: '1', RERANK_SHARD_MAX_PAIRS: '150', RERANK_INFRA_RETRY_MS: '1500', RERANK_LOCK_DURATION_MS: '60000' },
-  }));
-  const created = await c.client.post('/v1/jobs', { model: 'tiny', query: 'quiet river', documents: makeDocuments(3000, 94, 4, 30) });
-  expect(created.status).toBe(202);
-  const id = created.body.id as string;
-  await waitFor(
-    'some progress',
-    async () => ((await c.client.get(`/v1/jobs/${id}`)).body.progress.pairs_done >= 300 ? true : undefined),
-    60000,
-    50,
-  );
+  const { c, id } = await runningJob({ RERANK_INFRA_RETRY_MS: '1500', RERANK_LOCK_DURATION_MS: '60000' }, 'quiet river', 94);
   await stopPersisting(c);
   await sleep(6000);
   await persistAgain(c);

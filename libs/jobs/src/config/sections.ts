@@ -225,7 +225,7 @@ const limits = section({
   maxTopK: envVar('RERANK_MAX_TOP_K', int(1), {
     default: '1000',
     readers: ['api'],
-    doc: 'Largest top_k / top_n accepted.',
+    doc: 'Largest top_k / top_n accepted (larger: 400 naming it). A synchronous request without top_n gets every document, not this many.',
   }),
   syncMaxDocuments: envVar('RERANK_SYNC_MAX_DOCUMENTS', int(1), {
     default: '10000',
