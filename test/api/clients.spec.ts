@@ -15,7 +15,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Cluster } from '../support/cluster';
 import { waitFor } from '../support/processes';
-import { makeDocuments } from '../support/data';
+import { CAPITAL_DOCS, CAPITAL_QUERY, makeDocuments } from '../support/data';
+import { engineChecks, ranking } from '../support/engine-checks';
 import { testEncoderDir, removeTestModels, referenceEngine } from '../support/model';
 
 jest.setTimeout(180000);
@@ -49,31 +50,10 @@ afterAll(async () => {
 });
 
 const api = () => cluster.client.withKey(KEY);
-const query = 'capital of France';
-const docs = [
-  'Paris is the capital of France.',
-  'The river flows to the ocean.',
-  'France borders Spain.',
-  'Capital cities have many museums.',
-  'alpha beta gamma',
-];
+const query = CAPITAL_QUERY;
+const docs = CAPITAL_DOCS;
 
-async function expectedScores(q: string, texts: string[]): Promise<number[]> {
-  return await engine.computeScore(
-    texts.map((t) => [q, t] as Pair),
-    { normalize: true },
-  );
-}
-
-/** Indices best first, ties to the lower index (the API's order). */
-function ranking(scores: number[]): number[] {
-  return scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-}
-
-async function tokensOf(q: string, texts: string[]): Promise<number> {
-  const inputs = await engine.inspectInputs(texts.map((t) => [q, t] as Pair));
-  return inputs.reduce((n, p) => n + p.inputIds.length, 0);
-}
+const { expectedScores, tokensOf } = engineChecks(() => engine);
 
 const count = async (t: string) => (await engine.tokenIds(t)).length;
 

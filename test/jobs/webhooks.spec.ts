@@ -2,6 +2,8 @@
  * Webhooks end to end: real API, aggregator and worker processes, receivers on localhost.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { verifySignature } from '@rerank/jobs';
 import { Cluster } from '../support/cluster';
 import { makeDocuments } from '../support/data';
@@ -24,7 +26,7 @@ beforeAll(async () => {
       RERANK_WEBHOOK_ALLOWED_HOSTS: '127.0.0.0/8,localhost',
       RERANK_WEBHOOK_ATTEMPTS: '4',
       RERANK_WEBHOOK_BACKOFF_MS: '200',
-      RERANK_WEBHOOK_TIMEOUT_MS: '3000',
+      RERANK_WEBHOOK_TIMEOUT_MS: '30000',
       RERANK_SHARD_ATTEMPTS: '2',
     },
   });
@@ -195,5 +197,54 @@ describe('webhooks', () => {
     expect((await cluster.client.get(`/v1/jobs/${id}/results`)).body.error.message).toMatch(
       /is failed, so it has no results \(error: shard/,
     );
+  });
+
+  it('at least once: a POST cut by an aggregator killed mid-request is sent again, same X-Rerank-Delivery, and that attempt counts', async () => {
+    // A receiver that holds its first request unanswered (the aggregator dies meanwhile) and answers the next 200.
+    const seen: { headers: IncomingHttpHeaders; raw: Buffer }[] = [];
+    const held: ServerResponse[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, raw: Buffer.concat(chunks) });
+        if (seen.length === 1) held.push(res);
+        else res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const created = await cluster.client.post('/v1/jobs', body(url));
+      expect(created.status).toBe(202);
+      const id = created.body.id as string;
+      await waitFor('the first POST', () => (seen.length === 1 ? true : undefined), 30000);
+      const during = (await cluster.client.get(`/v1/jobs/${id}`)).body.webhook;
+      expect([during.state, during.attempts]).toEqual(['pending', 1]);
+      await cluster.restartAggregator();
+      // The delivery's lock expires (3 s here) and the new aggregator takes it again.
+      await waitFor('the second POST', () => (seen.length === 2 ? true : undefined), 60000);
+      const job = await waitFor(
+        'the delivery recorded',
+        async () => {
+          const v = (await cluster.client.get(`/v1/jobs/${id}`)).body;
+          return v.webhook.state === 'delivered' ? v : undefined;
+        },
+        30000,
+      );
+      expect(job.webhook).toMatchObject({ state: 'delivered', event: 'completed', attempts: 2, last_status: 200 });
+      const [first, second] = seen;
+      expect(second.headers['x-rerank-delivery']).toBe(first.headers['x-rerank-delivery']);
+      expect([first.headers['x-rerank-attempt'], second.headers['x-rerank-attempt']]).toEqual(['1', '2']);
+      expect(JSON.parse(second.raw.toString()).delivery_id).toBe(first.headers['x-rerank-delivery']);
+      expect(verifySignature(SECRET, second.headers['x-rerank-signature'] as string, second.raw).ok).toBe(true);
+      // Delivered: nothing more arrives.
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(seen).toHaveLength(2);
+    } finally {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -199,7 +199,7 @@ describe.each([
 
   it('records webhook attempts and outcomes on the job, never on a job that is gone', async () => {
     await created(stores, 'job_r6');
-    await jobs.recordWebhookAttempt('job_r6', 'completed', 1, 111);
+    expect(await jobs.recordWebhookAttempt('job_r6', 'completed', 111)).toBe(1);
     await jobs.recordWebhookOutcome('job_r6', { state: 'retrying', status: 500, error: 'receiver answered HTTP 500' });
     expect((await jobs.get('job_r6'))!.webhook).toEqual({
       url: 'https://hooks.example.com/x',
@@ -211,9 +211,18 @@ describe.each([
       lastAttemptAt: 111,
       deliveredAt: null,
     });
+    // Counted as each starts: the second attempt is number 2.
+    expect(await jobs.recordWebhookAttempt('job_r6', 'completed', 150)).toBe(2);
     await jobs.recordWebhookOutcome('job_r6', { state: 'delivered', status: 204, at: 222 });
-    expect((await jobs.get('job_r6'))!.webhook).toMatchObject({ state: 'delivered', lastStatus: 204, lastError: null, deliveredAt: 222 });
-    await jobs.recordWebhookAttempt('job_gone2', 'completed', 1, 1);
+    expect((await jobs.get('job_r6'))!.webhook).toMatchObject({
+      state: 'delivered',
+      attempts: 2,
+      lastStatus: 204,
+      lastError: null,
+      lastAttemptAt: 150,
+      deliveredAt: 222,
+    });
+    expect(await jobs.recordWebhookAttempt('job_gone2', 'completed', 1)).toBeNull();
     await jobs.recordWebhookOutcome('job_gone2', { state: 'failed', status: null, error: 'x' });
     expect(await jobs.get('job_gone2')).toBeNull();
   });
@@ -267,6 +276,7 @@ describe('Redis adapter', () => {
       'idempotency-swap': 1,
       'start-shard': 3,
       'update-existing': 1,
+      'webhook-attempt': 1,
     });
     for (const { lua } of Object.values(sources)) expect(lua).toMatch(/redis\.call/);
   });
@@ -341,7 +351,7 @@ describe('Redis adapter', () => {
     expect(await client.exists(keys.job('job_x5'))).toBe(0);
     // On a job that lives, the write keeps its TTL.
     await created({ jobs, documents }, 'job_x6');
-    await jobs.recordWebhookAttempt('job_x6', 'completed', 1, 2);
+    expect(await jobs.recordWebhookAttempt('job_x6', 'completed', 2)).toBe(1);
     expect(await client.ttl(keys.job('job_x6'))).toBeGreaterThan(3000);
   });
 

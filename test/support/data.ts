@@ -22,3 +22,13 @@ export function makeDocuments(count: number, seed = 1, minWords = 4, maxWords = 
 }
 
 export const QUERIES = ['alpha river', 'where is the old library near the harbor', 'omega'];
+
+/** A query and documents a client would send (the rerank clients' tests): a few relevant, a few not. */
+export const CAPITAL_QUERY = 'capital of France';
+export const CAPITAL_DOCS = [
+  'Paris is the capital of France.',
+  'The river flows to the ocean.',
+  'France borders Spain.',
+  'Capital cities have many museums.',
+  'alpha beta gamma',
+];

@@ -176,7 +176,7 @@ it('delivers a signed webhook and records it; a refusing receiver is recorded as
       { q: 1, idx: [0, 1], s: [1, 2] },
     ]),
   );
-  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', attempt: 1, maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({
+  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({
     status: 200,
   });
   const got = receiver.deliveries.find((r) => r.headers['x-rerank-delivery'] === 'dlv-1')!;
@@ -184,14 +184,14 @@ it('delivers a signed webhook and records it; a refusing receiver is recorded as
   expect(got.json).toMatchObject({ id: 'job_g6', status: 'completed' });
   expect((await jobs.get('job_g6'))!.webhook).toMatchObject({ state: 'delivered', event: 'completed', attempts: 1, lastStatus: 200 });
   // Delivered already: a repeated run does not POST again.
-  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', attempt: 2, maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({
+  expect(await a.deliver({ jobId: 'job_g6', event: 'completed', maxAttempts: 2, deliveryId: 'dlv-1' })).toEqual({
     skipped: 'delivered',
   });
 
   await storeJob('job_g7', { webhook: { url: 'http://127.0.0.1:1/closed', secret: null } });
   await jobs.finish('job_g7', 'cancelled');
-  await expect(a.deliver({ jobId: 'job_g7', event: 'cancelled', attempt: 1, maxAttempts: 2, deliveryId: 'dlv-2' })).rejects.toThrow();
+  await expect(a.deliver({ jobId: 'job_g7', event: 'cancelled', maxAttempts: 2, deliveryId: 'dlv-2' })).rejects.toThrow();
   expect((await jobs.get('job_g7'))!.webhook).toMatchObject({ state: 'retrying', attempts: 1 });
-  await expect(a.deliver({ jobId: 'job_g7', event: 'cancelled', attempt: 2, maxAttempts: 2, deliveryId: 'dlv-2' })).rejects.toThrow();
+  await expect(a.deliver({ jobId: 'job_g7', event: 'cancelled', maxAttempts: 2, deliveryId: 'dlv-2' })).rejects.toThrow();
   expect((await jobs.get('job_g7'))!.webhook).toMatchObject({ state: 'failed', attempts: 2 });
 });

@@ -234,7 +234,7 @@ describe('RerankService', () => {
       { index: 2, relevance_score: 4, document: { text: 'cccc' } },
       { index: 0, relevance_score: 2, document: { text: 'bb' } },
     ]);
-    expect(out.usage).toEqual({ documents: 3, search_units: 1, total_tokens: 6 });
+    expect(out.usage).toEqual({ documents: 3, search_units: 1, total_tokens: 6, prompt_tokens: 6 });
     expect(queue.sync.size).toBe(0);
   });
 

@@ -276,9 +276,11 @@ export class MemoryJobStore implements JobStore {
     return clone(this.jobs.get(id)?.scores?.[queryIndex] ?? null);
   }
 
-  async recordWebhookAttempt(id: string, event: TerminalStatus, attempt: number, at: number): Promise<void> {
+  async recordWebhookAttempt(id: string, event: TerminalStatus, at: number): Promise<number | null> {
     const w = this.jobs.get(id)?.record.webhook;
-    if (w) Object.assign(w, { event, attempts: attempt, lastAttemptAt: at });
+    if (!w) return null;
+    Object.assign(w, { event, attempts: w.attempts + 1, lastAttemptAt: at });
+    return w.attempts;
   }
 
   async recordWebhookOutcome(id: string, o: WebhookOutcome): Promise<void> {

@@ -94,7 +94,7 @@ export class Aggregator {
     return { ok: redis === 'ok' && this.consumers.length > 0 && this.consumers.every((c) => c.isRunning()), redis, workers };
   }
 
-  /** A Redis read or write, retried through infrastructure errors (OOM, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
+  /** A Redis read or write, retried through infrastructure errors (OOM, MISCONF, READONLY, connection) for RERANK_INFRA_RETRY_MS. */
   private op<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withInfraRetry(fn, { budgetMs: this.config.redis.infraRetryMs, what, log: this.log });
   }
@@ -240,11 +240,19 @@ export class Aggregator {
 
   /** One delivery attempt of a job's webhook; throws to be retried (the queue's backoff). */
   async deliver(task: WebhookTask): Promise<unknown> {
-    const { jobId, event, attempt, maxAttempts, deliveryId } = task;
+    const { jobId, event, maxAttempts, deliveryId } = task;
     const record = await this.op(`reading job ${jobId}`, () => this.store.get(jobId));
     if (!record?.webhook) return { skipped: 'job or webhook gone' };
     // Delivered already: this run repeats a delivery whose completion Redis refused to record (OOM); don't POST twice.
     if (record.webhook.state === 'delivered' && record.webhook.event === event) return { skipped: 'delivered' };
+    // Every attempt was started already, the last one cut short (the aggregator died mid-POST): no more.
+    if (record.webhook.attempts >= maxAttempts) {
+      const error = `${record.webhook.attempts} attempt(s) started (RERANK_WEBHOOK_ATTEMPTS), the last one cut short by a stop of the aggregator`;
+      await this.op(`recording a webhook failure of job ${jobId}`, () =>
+        this.store.recordWebhookOutcome(jobId, { state: 'failed', status: null, error }),
+      );
+      return { skipped: 'attempts used' };
+    }
     const view = jobView(record, await this.op(`reading the progress of job ${jobId}`, () => this.store.progress(jobId)), record.baseUrl);
     let results: QueryResult[] | null = null;
     if (event === 'completed') {
@@ -253,6 +261,11 @@ export class Aggregator {
       if (top && entries <= this.config.webhook.inlineMax) results = top;
     }
     const body = JSON.stringify(webhookPayload(view, deliveryId, results));
+    // Counted as it starts (before the POST): an attempt cut short still counts, and the next one says so.
+    const attempt = await this.op(`recording a webhook attempt of job ${jobId}`, () =>
+      this.store.recordWebhookAttempt(jobId, event, Date.now()),
+    );
+    if (attempt === null) return { skipped: 'job or webhook gone' };
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'rerank-webhooks/1',
@@ -261,8 +274,6 @@ export class Aggregator {
       [ATTEMPT_HEADER]: String(attempt),
     };
     if (record.webhookSecret) headers[SIGNATURE_HEADER] = signatureHeader(record.webhookSecret, body);
-    const now = Date.now();
-    await this.op(`recording a webhook attempt of job ${jobId}`, () => this.store.recordWebhookAttempt(jobId, event, attempt, now));
 
     let status: number | null = null;
     let error: string | null = null;

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, isRedisUnavailable } from '@rerank/jobs';
+import { ApiError } from '@rerank/jobs';
+import { storeRefusal } from './backpressure';
 import { sendError, toApiError } from './http';
 
 const CODES: Record<number, string> = {
@@ -15,7 +16,7 @@ const CODES: Record<number, string> = {
 
 const log = new Logger('http');
 
-/** Any error as the API answers it: ours with their status (toApiError), Nest's, Redis outages as 503, the rest 500 (logged). */
+/** Any error as the API answers it: ours with their status (toApiError), Nest's, Redis outages and refusals as 503, the rest 500 (logged). */
 export function errorAnswer(exception: unknown, req: Pick<IncomingMessage, 'method' | 'url'>): ApiError {
   const known = toApiError(exception);
   if (known) return known;
@@ -28,9 +29,10 @@ export function errorAnswer(exception: unknown, req: Pick<IncomingMessage, 'meth
     return new ApiError(status, CODES[status] ?? 'error', message);
   }
   const err = exception as Error;
-  if (isRedisUnavailable(err)) {
-    log.warn(`${req.method} ${req.url}: Redis unavailable: ${err.message}`);
-    return new ApiError(503, 'unavailable', 'the job store (Redis) is unreachable; nothing was done, retry later');
+  const refusal = storeRefusal(err, 'unavailable');
+  if (refusal) {
+    log.warn(`${req.method} ${req.url}: Redis cannot take the command: ${err.message}`);
+    return refusal;
   }
   log.error(`${req.method} ${req.url}: ${err?.stack ?? String(exception)}`);
   return new ApiError(500, 'internal', 'internal error; the server log has the details');

@@ -8,6 +8,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ApiError,
+  infraErrorReason,
   isRedisInfraError,
   type QuotaStore,
   type RerankConfig,
@@ -21,6 +22,22 @@ import { CONFIG, JOB_STORE, QUOTA_STORE } from './tokens';
 const GAUGE_TTL_MS = 1000;
 export const OVERLOADED_RETRY_AFTER_S = 5;
 export const UNAVAILABLE_RETRY_AFTER_S = 2;
+
+/**
+ * A store error that is not the request's fault, as the API answers it at every entry point: Redis
+ * unreachable, or there and refusing the command for now (OOM under maxmemory, MISCONF after a failed
+ * snapshot on a full disk, READONLY during a failover, ...; isRedisInfraError is the one classifier) is
+ * 503 with Retry-After; null for any other error (a bug: 500).
+ */
+export function storeRefusal(e: unknown, code: 'unavailable' | 'queue_unavailable'): ApiError | null {
+  if (e instanceof ApiError || !isRedisInfraError(e)) return null;
+  return retryLater(
+    503,
+    code,
+    `the job store (Redis) cannot take work now (${infraErrorReason(e as Error)}); nothing was stored, retry later`,
+    UNAVAILABLE_RETRY_AFTER_S,
+  );
+}
 
 @Injectable()
 export class BackpressureService {
@@ -39,15 +56,7 @@ export class BackpressureService {
     try {
       await this.check(pairs, bytes);
     } catch (e) {
-      if (!(e instanceof ApiError) && isRedisInfraError(e)) {
-        throw retryLater(
-          503,
-          'unavailable',
-          `the job store (Redis) cannot take work now (${(e as Error).message}); nothing was stored, retry later`,
-          UNAVAILABLE_RETRY_AFTER_S,
-        );
-      }
-      throw e;
+      throw storeRefusal(e, 'unavailable') ?? e;
     }
   }
 

@@ -1,9 +1,14 @@
 /**
  * Graceful HTTP shutdown: counts requests in flight; `drain()` stops accepting connections, lets
  * the requests in flight finish (their keep-alive connections closed after the answer), and after
- * the drain timeout answers what is left with 503 and drops the connections.
+ * the drain timeout answers what is left with 503. Then no connection outlives it, whatever its
+ * client does: idle keep-alives, requests half sent (a request line or headers never finished: no
+ * request in flight, so nothing to wait for) and clients that stop reading are closed, after at
+ * most SOCKET_GRACE_MS for the last answers to leave. Outside a drain, the server's own timeouts
+ * (SOCKET_TIMEOUTS) bound how long a connection may take to send a request or stay idle.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError } from '@rerank/jobs';
 import { sendError } from './http';
 
@@ -15,8 +20,15 @@ export interface DrainReport {
   ms: number;
 }
 
+/** Node's server timeouts, set on the API's server: the headers within 20 s, the whole request within 2 min, 5 s idle between requests. */
+export const SOCKET_TIMEOUTS = { headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: 5_000 } as const;
+
+/** How long the connections left at the end of a drain get to send what was written to them before they are destroyed. */
+export const SOCKET_GRACE_MS = 1000;
+
 export class HttpDrain {
   private readonly open = new Set<ServerResponse>();
+  private readonly sockets = new Set<Socket>();
   private draining = false;
   private idle: (() => void) | undefined;
 
@@ -38,7 +50,41 @@ export class HttpDrain {
     next();
   };
 
-  drain(server: Server, timeoutMs: number): Promise<DrainReport> {
+  /** Sets the server's timeouts and follows its connections (call before it listens). */
+  attach(server: Server): void {
+    Object.assign(server, SOCKET_TIMEOUTS);
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** Every connection still open ends: each sends what was written to it, and is destroyed after SOCKET_GRACE_MS at the latest. */
+  private async closeSockets(): Promise<void> {
+    if (this.sockets.size === 0) return;
+    for (const socket of this.sockets) socket.destroySoon();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const socket of this.sockets) socket.destroy();
+        resolve();
+      }, SOCKET_GRACE_MS);
+      const check = () => {
+        if (this.sockets.size > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      for (const socket of this.sockets) socket.once('close', () => setImmediate(check));
+    });
+  }
+
+  async drain(server: Server, timeoutMs: number): Promise<DrainReport> {
+    const report = await this.requests(server, timeoutMs);
+    await this.closeSockets();
+    return report;
+  }
+
+  /** Stops accepting, and waits for the requests in flight (503 for those left at the timeout). */
+  private requests(server: Server, timeoutMs: number): Promise<DrainReport> {
     const t = Date.now();
     this.draining = true;
     const inFlight = this.open.size;

@@ -21,7 +21,6 @@ import {
   planShards,
   type QueryResult,
   type RerankConfig,
-  isRedisUnavailable,
   encodeJobCursor,
   type JobAcceptedBody,
   type JobView,
@@ -30,7 +29,7 @@ import {
   validateJobListQuery,
   validateJobRequest,
 } from '@rerank/jobs';
-import { BackpressureService } from './backpressure';
+import { BackpressureService, storeRefusal } from './backpressure';
 import { ModelsService } from './models.service';
 import { RateLimitService } from './rate-limit.service';
 import { currentRequestId } from './observability';
@@ -203,13 +202,14 @@ export class JobsService {
       if (this.store.connected()) await cleanUp();
       else void cleanUp();
       if (e instanceof ApiError) throw e;
-      if (!isRedisUnavailable(e)) {
-        // Not an outage: a 500 with the stack in the log (the error filter), never "retry later".
+      const refusal = storeRefusal(e, 'queue_unavailable');
+      if (!refusal) {
+        // Not an outage nor a refusal: a 500 with the stack in the log (the error filter), never "retry later".
         this.log.error(`job ${id} could not be queued: ${(e as Error)?.stack ?? String(e)}`);
         throw e;
       }
       this.log.error(`job ${id} could not be queued: ${(e as Error).message}`);
-      throw new ApiError(503, 'queue_unavailable', 'the job could not be queued (Redis unavailable); nothing was stored, retry later');
+      throw refusal;
     }
     // The job exists completely: the key names it for good (a retry that completed it first committed it already).
     if (keyHash && claim) {

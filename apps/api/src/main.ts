@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     }),
   );
   const drain = new HttpDrain();
+  drain.attach(app.getHttpServer());
   app.use(drain.track);
   // Before the body parser, which knows only API keys: the dashboard checks admin keys itself.
   const dashboard = mountQueueDashboard(app, config, app.get(REDIS));

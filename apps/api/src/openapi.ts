@@ -26,6 +26,7 @@ import {
   ModelListSchema,
   RerankRequestSchema,
   RerankResponseSchema,
+  InfinityRerankResponseSchema,
   ScoreLineSchema,
   ScoreRequestSchema,
   ScoreResponseSchema,
@@ -51,7 +52,7 @@ const ERROR_MEANING: Record<number, string> = {
   413: 'The request body or a configured limit is too large (error.limit names the limit and its variable)',
   415: 'The body is not application/json',
   429: 'Rate limit or active-jobs quota of this API key (Retry-After says when to come back)',
-  503: 'Overloaded (Redis near its memory limit, too many pending pairs) or the job store is unreachable; nothing was done (Retry-After)',
+  503: 'Overloaded (Redis near its memory limit, too many pending pairs), or the job store is unreachable or refusing writes (OOM, MISCONF, READONLY); nothing was done (Retry-After)',
   504: 'The synchronous request did not finish in time (RERANK_SYNC_TIMEOUT_MS); submit large work as a job (POST /v1/jobs)',
 };
 
@@ -227,32 +228,41 @@ function routes(): RouteConfig[] {
     {
       ...route('rerankCompat'),
       tags: ['compatibility'],
-      summary: "TEI's or vLLM / Infinity's rerank",
+      summary: "TEI's or vLLM's rerank",
       description:
-        'A body with "texts" is TEI\'s ({query, texts} → [{index, score, text?}], TEI\'s errors and statuses); one with "documents" is vLLM / Infinity\'s (Cohere-like answer).',
+        'A body with "texts" is TEI\'s ({query, texts, top_n?} → [{index, score, text?}], TEI\'s errors and statuses; fields TEI does not use are ignored, as TEI does); one with "documents" is vLLM\'s (Cohere-like answer). Infinity\'s clients use /infinity/rerank.',
       request: { body: { content: json(z.union([TeiRerankRequestSchema, VllmRerankRequestSchema])), required: true } },
       responses: {
         200: {
-          description: 'TEI: [{index, score, text?}] best first; vLLM / Infinity: the Cohere-like answer',
+          description: 'TEI: [{index, score, text?}] best first; vLLM: the Cohere-like answer',
           content: json(z.union([TeiRerankResponseSchema, RerankResponseSchema])),
         },
         400: {
-          description: 'TEI: empty input (error_type "empty"); vLLM / Infinity: a field is wrong',
+          description: 'TEI: empty input (error_type "empty"); vLLM: a field is wrong',
           content: json(z.union([TeiErrorSchema, ErrorSchema])),
         },
         401: { description: ERROR_MEANING[401], content: json(ErrorSchema) },
         413: {
-          description: 'TEI: validation error (error_type "validation"); vLLM / Infinity: too large',
+          description: 'TEI: validation error (error_type "validation"); vLLM: too large',
           content: json(z.union([TeiErrorSchema, ErrorSchema])),
         },
         424: { description: 'TEI: the backend failed (error_type "backend")', content: json(TeiErrorSchema) },
-        429: { description: 'TEI: overloaded; vLLM / Infinity: rate limited', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
+        429: { description: 'TEI: overloaded; vLLM: rate limited', content: json(z.union([TeiErrorSchema, ErrorSchema])) },
         503: {
-          description: 'TEI: unhealthy; vLLM / Infinity: overloaded or unavailable',
+          description: 'TEI: unhealthy; vLLM: overloaded or unavailable',
           content: json(z.union([TeiErrorSchema, ErrorSchema])),
         },
         504: { description: ERROR_MEANING[504], content: json(ErrorSchema) },
       },
+    },
+    {
+      ...route('rerankInfinity'),
+      tags: ['compatibility'],
+      summary: "Infinity's rerank (base URL <this API>/infinity)",
+      description:
+        "vLLM's body ({query, documents, top_n, return_documents, raw_scores}); the answer is Infinity's: each document returned as a plain string, usage {prompt_tokens, total_tokens}.",
+      request: { body: { content: json(VllmRerankRequestSchema), required: true } },
+      responses: { 200: { description: 'Results, best first', content: json(InfinityRerankResponseSchema) }, ...errors(SYNC_ERRORS) },
     },
     {
       ...route('teiInfo'),
@@ -284,7 +294,11 @@ const webhookHeaders = z.object({
   [EVENT_HEADER]: z
     .enum(['job.completed', 'job.failed', 'job.cancelled'])
     .meta({ description: 'The event (also in the body)', example: 'job.completed' }),
-  [ATTEMPT_HEADER]: z.string().meta({ description: 'Attempt number, from 1', example: '1' }),
+  [ATTEMPT_HEADER]: z.string().meta({
+    description:
+      'Attempt number, from 1, counted when the attempt starts (one cut short by an aggregator stop counts): delivery is at least once',
+    example: '1',
+  }),
 });
 
 export function buildOpenApiDocument(): Record<string, unknown> {

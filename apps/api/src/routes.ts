@@ -23,6 +23,8 @@ export const ROUTES = {
   live: { method: 'get', path: '/health/live' },
   ready: { method: 'get', path: '/health/ready' },
   rerankCompat: { method: 'post', path: '/rerank', cohereErrors: true },
+  /** Infinity's clients append /rerank to their base URL: theirs is `<this API>/infinity`. */
+  rerankInfinity: { method: 'post', path: '/infinity/rerank', cohereErrors: true },
   teiInfo: { method: 'get', path: '/info' },
   score: { method: 'post', path: '/score', cohereErrors: true },
   scoreV1: { method: 'post', path: '/v1/score', cohereErrors: true },

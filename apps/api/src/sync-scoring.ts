@@ -8,14 +8,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   ApiError,
   type CancelSignals,
-  isRedisUnavailable,
   type PairScore,
   type RerankConfig,
   type ScoringQueue,
   type SyncJobData,
   type SyncOutcome,
 } from '@rerank/jobs';
-import { BackpressureService } from './backpressure';
+import { BackpressureService, storeRefusal } from './backpressure';
 import { ModelsService } from './models.service';
 import { currentRequestSignal } from './observability';
 import { CANCEL_SIGNALS, CONFIG, SCORING_QUEUE } from './tokens';
@@ -123,8 +122,7 @@ export class SyncScoring {
     try {
       ids = await Promise.all(slices.map((s) => queue.addSyncShard(data(s))));
     } catch (e) {
-      if (!isRedisUnavailable(e)) throw e;
-      throw new ApiError(503, 'queue_unavailable', `the request could not be queued (${(e as Error).message}); retry later`);
+      throw storeRefusal(e, 'queue_unavailable') ?? e;
     }
     const deadline = Date.now() + config.api.syncTimeoutMs;
     const waiting = Promise.all(ids.map((id) => queue.waitForSync(id, Math.max(1, deadline - Date.now()))));

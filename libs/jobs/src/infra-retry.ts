@@ -1,5 +1,5 @@
 /**
- * Retries of Redis infrastructure errors (connection lost, OOM under maxmemory, READONLY during a
+ * Retries of Redis infrastructure errors (connection lost, OOM under maxmemory, MISCONF, READONLY during a
  * failover, timeouts) with exponential backoff, for a bounded time (RERANK_INFRA_RETRY_MS). They are
  * kept apart from a job's own attempts (RERANK_SHARD_ATTEMPTS), which are for errors of the work.
  */

@@ -187,16 +187,25 @@ export function isRedisUnavailable(e: unknown): boolean {
   return false;
 }
 
-/** Reply prefixes of a Redis that is there but cannot take the command now (full, a replica, loading, failing over). */
-const REFUSING_REPLY = /^(OOM|READONLY|LOADING|MASTERDOWN|NOREPLICAS|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
+/**
+ * Reply prefixes of a Redis that is there but cannot take the command now: full (OOM under maxmemory;
+ * MISCONF, writes stopped after a snapshot failed, e.g. on a full disk), a replica, loading, failing over.
+ */
+const REFUSING_REPLY = /^(OOM|MISCONF|READONLY|LOADING|MASTERDOWN|NOREPLICAS|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
  * True for infrastructure errors of Redis: the connection is lost, refused or timed out, or the
- * server refuses the command for now (OOM under maxmemory, READONLY during a failover, LOADING,
- * ...). Such errors say nothing about the job and go away by themselves: retry them with backoff
+ * server refuses the command for now (OOM under maxmemory, MISCONF on a full disk, READONLY during
+ * a failover, LOADING, ...). Such errors say nothing about the job and go away by themselves: retry them with backoff
  * (withInfraRetry) instead of spending the job's attempts. A MULTI aborted because a queued
  * command was refused (EXECABORT) counts when every refusal is one of these.
  */
+/** What Redis said of an infrastructure error: a MULTI aborted by refusals (EXECABORT) reports the first refusal. */
+export function infraErrorReason(e: Error): string {
+  const first = (e as Error & { previousErrors?: unknown[] }).previousErrors?.[0];
+  return /^EXECABORT\b/.test(e.message) && first instanceof Error ? first.message : e.message;
+}
+
 export function isRedisInfraError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const err = e as Error & { code?: string; previousErrors?: unknown[] };

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { vllmRerankToCohere } from '@rerank/jobs';
 import { ApiKeyGuard } from '../api-key.guard';
+import { storeRefusal } from '../backpressure';
 import type { ApiRequest } from '../http';
 import { RateLimitGuard } from '../rate-limit.guard';
 import { RerankService } from '../rerank.service';
@@ -10,9 +11,10 @@ import { TeiError } from './tei-error';
 
 /**
  * Routes of other rerank servers, so their clients work unchanged: TEI's `POST /rerank` and
- * `GET /info`, vLLM / Infinity's `POST /rerank`, vLLM's `POST /score` and `/v1/score`.
- * `POST /rerank` is claimed by TEI and by vLLM / Infinity: a body with `texts` is TEI's, one with
- * `documents` is theirs (Cohere-like).
+ * `GET /info`, vLLM's `POST /rerank`, Infinity's under `/infinity` (`POST /infinity/rerank`: the
+ * same body as vLLM's, whose answer differs), vLLM's `POST /score` and `/v1/score`.
+ * `POST /rerank` is claimed by TEI and by vLLM: a body with `texts` is TEI's, one with
+ * `documents` is vLLM's (Cohere-like).
  */
 @UseGuards(ApiKeyGuard, RateLimitGuard)
 @Controller()
@@ -30,8 +32,15 @@ export class CompatController {
     try {
       return await this.compat.teiRerank(body, req.tenant as string);
     } catch (e) {
-      throw TeiError.from(e) ?? e;
+      throw TeiError.from(storeRefusal(e, 'unavailable') ?? e) ?? e;
     }
+  }
+
+  /** Infinity's POST /rerank (the vLLM body; each document answered as a plain string). */
+  @Post(nestPath(ROUTES.rerankInfinity))
+  @HttpCode(200)
+  infinity(@Body() body: unknown, @Req() req: ApiRequest) {
+    return this.rerank.infinityRerank(vllmRerankToCohere(body), req.tenant as string);
   }
 
   @Get(nestPath(ROUTES.teiInfo))

@@ -31,7 +31,7 @@ export class CompatService {
       truncateLeft: req.truncateLeft,
       schedule: requestSchedule(tenant),
     });
-    return topK(out.scores, out.scores.length).map((r) => ({
+    return topK(out.scores, req.topN).map((r) => ({
       index: r.index,
       score: rankingScore(r.score),
       ...(req.returnText ? { text: req.texts[r.index] } : {}),

@@ -50,7 +50,7 @@ const redis = section(
     infraRetryMs: envVar('RERANK_INFRA_RETRY_MS', int(0), {
       default: '300000',
       readers: ['worker', 'aggregator'],
-      doc: 'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.',
+      doc: 'How long workers and the aggregator keep retrying a Redis write or read that fails for infrastructure reasons (connection lost, OOM under maxmemory, MISCONF when Redis cannot persist, e.g. on a full disk, READONLY during a failover, timeouts), with backoff, before the shard or job fails with the reason. These retries do not use RERANK_SHARD_ATTEMPTS.',
     }),
   },
   (r, ctx) => ({
@@ -225,7 +225,7 @@ const limits = section({
   maxTopK: envVar('RERANK_MAX_TOP_K', int(1), {
     default: '1000',
     readers: ['api'],
-    doc: 'Largest top_k / top_n accepted.',
+    doc: 'Largest top_k / top_n accepted (larger: 400 naming it). A synchronous request without top_n gets every document, not this many.',
   }),
   syncMaxDocuments: envVar('RERANK_SYNC_MAX_DOCUMENTS', int(1), {
     default: '10000',

@@ -89,6 +89,13 @@ export const RankedDocumentSchema = z.union([z.string(), z.object({ text: z.stri
   example: 'Paris is the capital of France.',
 });
 
+/** Cohere v2's relevant_spans as its SDK sends it: a switch, a mode, or an object with a `type` (and the mode's settings). */
+export const RelevantSpansSchema = z.union([
+  z.boolean(),
+  z.enum(['enabled', 'disabled']),
+  z.object({ type: z.enum(['enabled', 'disabled']) }).catchall(z.unknown()),
+]);
+
 export const RerankRequestSchema = z
   .object({
     model: opt(z.string(), 'A served model (GET /v1/models); optional when only one is served'),
@@ -112,6 +119,10 @@ export const RerankRequestSchema = z
       `Cohere v2: each document is cut to this many tokens before scoring (default ${COHERE_MAX_TOKENS_PER_DOC} on /v2/rerank)`,
     ),
     priority: opt(REQUEST_FIELDS.priority.schema, 'Cohere v2: 0 (default) is the highest; 1..9 queue behind it'),
+    relevant_spans: opt(
+      RelevantSpansSchema,
+      'Cohere v2 (Rerank 5 Context Focus): "disabled" (or false, or {"type": "disabled"}) is accepted; asking for spans is a 400, this service returns none',
+    ),
     ...engineOptionShape,
   })
   .meta({
@@ -150,6 +161,7 @@ export const RerankResponseSchema = z
       documents: z.int(),
       search_units: z.int(),
       total_tokens: z.int().meta({ description: 'Tokens the model read (Jina)' }),
+      prompt_tokens: z.int().meta({ description: 'The same count, as Infinity names it' }),
     }),
   })
   .meta({
@@ -159,7 +171,7 @@ export const RerankResponseSchema = z
       results: [{ index: 0, relevance_score: 0.97 }],
       meta: { api_version: { version: '2' }, billed_units: { search_units: 1 } },
       model: 'my-reranker',
-      usage: { documents: 2, search_units: 1, total_tokens: 41 },
+      usage: { documents: 2, search_units: 1, total_tokens: 41, prompt_tokens: 41 },
     },
   });
 
@@ -459,11 +471,12 @@ export const TeiRerankRequestSchema = z
     return_text: opt(REQUEST_FIELDS.returnDocuments.schema, 'Return each text with its score (default false)'),
     truncate: opt(REQUEST_FIELDS.truncate.schema, 'Accepted; texts are always truncated to max_length tokens'),
     truncation_direction: opt(z.enum(['Right', 'Left']), 'Left keeps the end of a long text (default Right)'),
+    top_n: opt(REQUEST_FIELDS.topK.schema, 'How many results, best first (default: all; at most RERANK_MAX_TOP_K)'),
     ...engineOptionShape,
   })
   .meta({
     id: 'TeiRerankRequest',
-    description: "Hugging Face TEI's POST /rerank",
+    description: "Hugging Face TEI's POST /rerank; as TEI, fields it does not use are ignored",
     example: { query: 'What is Deep Learning?', texts: ['Deep Learning is ...', 'cheese is made of milk'], return_text: true },
   });
 
@@ -480,6 +493,36 @@ export const VllmRerankRequestSchema = RerankRequestSchema.extend({
     top_n: 1,
   },
 });
+
+export const InfinityRerankResponseSchema = z
+  .object({
+    object: z.literal('rerank'),
+    id: z.string(),
+    created: z.int(),
+    model: z.string(),
+    results: z
+      .array(
+        z.object({
+          index: z.int(),
+          relevance_score: z.number(),
+          document: z.string().optional().meta({ description: 'With return_documents: the text scored, as a string' }),
+        }),
+      )
+      .meta({ description: 'Best first' }),
+    usage: z.object({ prompt_tokens: z.int(), total_tokens: z.int() }),
+  })
+  .meta({
+    id: 'InfinityRerankResponse',
+    description: "Infinity's answer: each document as a plain string",
+    example: {
+      object: 'rerank',
+      id: 'infinity-8f0c1c57',
+      created: 1735732800,
+      model: 'my-reranker',
+      results: [{ index: 0, relevance_score: 0.97, document: 'Paris is the capital of France.' }],
+      usage: { prompt_tokens: 41, total_tokens: 41 },
+    },
+  });
 
 export const TeiRerankResponseSchema = z
   .array(z.object({ index: z.int(), score: z.number(), text: z.string().optional() }))
@@ -553,5 +596,6 @@ export type ScoreLine = z.output<typeof ScoreLineSchema>;
 export type WebhookPayloadBody = z.output<typeof WebhookPayloadSchema>;
 export type ErrorBody = z.output<typeof ErrorSchema>;
 export type TeiRerankRequest = z.input<typeof TeiRerankRequestSchema>;
+export type InfinityRerankResponse = z.output<typeof InfinityRerankResponseSchema>;
 export type ScoreRequest = z.input<typeof ScoreRequestSchema>;
 export type ScoreResponse = z.output<typeof ScoreResponseSchema>;

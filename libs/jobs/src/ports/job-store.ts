@@ -167,8 +167,11 @@ export interface JobResultStore {
 
 /** A job's webhook delivery state (read with the record). */
 export interface WebhookStates {
-  /** A delivery attempt starts. A job that expired is left gone, not recreated. */
-  recordWebhookAttempt(id: string, event: TerminalStatus, attempt: number, at: number): Promise<void>;
+  /**
+   * A delivery attempt starts: counted now, before its POST, so an attempt a crash cut short counts
+   * too. Its number (from 1), or null when the job expired (left gone, not recreated).
+   */
+  recordWebhookAttempt(id: string, event: TerminalStatus, at: number): Promise<number | null>;
   recordWebhookOutcome(id: string, outcome: WebhookOutcome): Promise<void>;
 }
 

@@ -89,12 +89,10 @@ export interface AggregationTask {
   removePendingShards(): Promise<void>;
 }
 
-/** One attempt to deliver a job's webhook. */
+/** One attempt to deliver a job's webhook (its number is counted by the job store when it starts). */
 export interface WebhookTask {
   jobId: string;
   event: TerminalStatus;
-  /** 1 for the first attempt. */
-  attempt: number;
   maxAttempts: number;
   /** The same across retries of one delivery (X-Rerank-Delivery). */
   deliveryId: string;

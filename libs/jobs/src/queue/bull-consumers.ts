@@ -229,7 +229,6 @@ export function consumeWebhooks(
       handler({
         jobId: job.data.jobId,
         event: job.data.event,
-        attempt: job.attemptsMade + 1,
         maxAttempts: job.opts.attempts ?? 1,
         deliveryId: String(job.id),
       }),

@@ -9,8 +9,16 @@ import { runScript } from './scripts';
 export class RedisWebhookStates implements WebhookStates {
   constructor(private readonly redis: Redis) {}
 
-  async recordWebhookAttempt(id: string, event: TerminalStatus, attempt: number, at: number): Promise<void> {
-    await this.#updateExisting(id, [F.webhookEvent, event, F.webhookAttempts, attempt, F.webhookLastAttemptAt, at]);
+  async recordWebhookAttempt(id: string, event: TerminalStatus, at: number): Promise<number | null> {
+    const n = Number(
+      await runScript(
+        this.redis,
+        'webhook-attempt',
+        [keys.job(id)],
+        [F.webhookAttempts, F.webhookEvent, event, F.webhookLastAttemptAt, at],
+      ),
+    );
+    return n > 0 ? n : null;
   }
 
   async recordWebhookOutcome(id: string, o: WebhookOutcome): Promise<void> {

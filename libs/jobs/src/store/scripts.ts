@@ -16,6 +16,7 @@ export type ScriptName =
   | 'start-shard'
   | 'claim-active-job'
   | 'update-existing'
+  | 'webhook-attempt'
   | 'fair-waiting'
   | 'fair-retag'
   | 'fair-unlock';

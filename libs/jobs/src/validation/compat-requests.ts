@@ -13,7 +13,8 @@ import { NULLABLE_ENGINE_FIELDS, readEngineOptions } from './engine-options';
 import { fieldNames, REQUEST_FIELDS, ScoreRequestSchema, TeiRerankRequestSchema, VllmRerankRequestSchema } from '../contract/http-bodies';
 import { type BodyWords, type FieldWords, issueToError, runSchema } from './issues';
 import { commonFieldWords, parseRequest } from './request-body';
-import { tooLargeForSync } from './rerank-request';
+import { topKWords } from './job-request';
+import { syncTopN, tooLargeForSync } from './rerank-request';
 
 export interface NormalizedTeiRerank {
   model: string;
@@ -22,10 +23,13 @@ export interface NormalizedTeiRerank {
   returnText: boolean;
   /** TEI `truncation_direction: "Left"`: keep a document's end rather than its start. */
   truncateLeft: boolean;
+  /** Results returned, best first: every text unless top_n asks for fewer. */
+  topN: number;
   options: ScoreOverrides;
 }
 
-const TEI_SCHEMA = TeiRerankRequestSchema.strict();
+/** Not strict: TEI ignores the fields it does not use (LiteLLM's and `rerankers`' TEI clients send Cohere's). */
+const TEI_SCHEMA = TeiRerankRequestSchema;
 
 /** Wording of a list of texts at `at` (TEI's texts, vLLM's text_1 / text_2). */
 function textListWords(at: string, missing: string): Record<string, FieldWords> {
@@ -58,6 +62,7 @@ export function validateTeiRerank(input: unknown, ctx: ValidationContext): Norma
       return_text: { field: REQUEST_FIELDS.returnDocuments },
       truncate: { field: REQUEST_FIELDS.truncate },
       truncation_direction: { expect: '"Right" or "Left"' },
+      top_n: topKWords(ctx.limits.maxTopK),
     },
   };
   const { body, model } = parseRequest(TEI_SCHEMA, input, words, ctx.models);
@@ -71,6 +76,7 @@ export function validateTeiRerank(input: unknown, ctx: ValidationContext): Norma
     texts,
     returnText: body.return_text ?? false,
     truncateLeft: body.truncation_direction === 'Left',
+    topN: syncTopN(body.top_n, ctx.limits, texts.length),
     options,
   };
 }

@@ -123,9 +123,13 @@ function jobWords(ctx: ValidationContext): BodyWords {
   };
 }
 
-/** top_k / top_n within the configured limit (the contract checked it is an integer >= 1). */
-export function validateTopK(v: number | undefined, field: string, maxTopK: number, fallback: number): number {
-  if (v === undefined) return Math.min(fallback, maxTopK);
+/**
+ * top_k / top_n within the configured limit (the contract checked it is an integer >= 1); `absent`
+ * when the request sends none, which the limit does not cut: that default is the route's promise
+ * (a job's DEFAULT_TOP_K, every document of a synchronous request), not the client's ask.
+ */
+export function validateTopK(v: number | undefined, field: string, maxTopK: number, absent: number): number {
+  if (v === undefined) return absent;
   if (v > maxTopK) throw invalid(field, topKWords(maxTopK).message!(v, undefined as never));
   return v;
 }
@@ -271,7 +275,7 @@ export function validateJobRequest(input: unknown, ctx: ValidationContext): Norm
     );
   }
 
-  const topK = validateTopK(body.top_k ?? undefined, 'top_k', limits.maxTopK, DEFAULT_TOP_K);
+  const topK = validateTopK(body.top_k ?? undefined, 'top_k', limits.maxTopK, Math.min(DEFAULT_TOP_K, limits.maxTopK));
   const returnDocuments = body.return_documents ?? true;
   const options = readEngineOptions(body, model);
   const webhook = webhookTarget(body.webhook ?? null);

@@ -36,20 +36,26 @@ function fieldValue(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+/** A field of a document: its own properties only (an inherited name such as "toString" is no field). */
+function ownField(doc: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(doc, name) ? doc[name] : undefined;
+}
+
 /** The text a document object is ranked by. */
 function rankedText(doc: Record<string, unknown>, fields: readonly string[] | null, where: string): string {
   if (fields === null || (fields.length === 1 && fields[0] === 'text')) {
-    if (doc.text === undefined || doc.text === null)
+    const text = ownField(doc, 'text');
+    if (text === undefined || text === null)
       throw invalid(
         `${where}.text`,
         'missing; a document is a string or an object with "text" (or name the fields to rank by in rank_fields)',
       );
-    return doc.text as string;
+    return text as string;
   }
-  const lines = fields.filter((f) => doc[f] !== undefined && doc[f] !== null).map((f) => `${f}: ${fieldValue(doc[f])}`);
-  if (lines.length === 0)
+  const present = fields.filter((f) => ownField(doc, f) !== undefined && ownField(doc, f) !== null);
+  if (present.length === 0)
     throw invalid(where, `has none of the rank_fields (${fields.join(', ')}); give every document at least one of them`);
-  return lines.join('\n');
+  return present.map((f) => `${f}: ${fieldValue(doc[f])}`).join('\n');
 }
 
 /** Parsed documents against the configured limits, and the text each is ranked by (rank_fields applied). */
