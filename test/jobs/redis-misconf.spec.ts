@@ -41,7 +41,7 @@ function unmount(dir: string): void {
 
 /** Whether this run can mount (root): decided once, with a mount that is released at once. */
 const CAN_MOUNT = ((probe) => (probe === undefined ? false : (unmount(probe), true)))(mountTmpfs('64k'));
-const DISK = CAN_MOUNT ? "Redis's directory a full tmpfs" : "Redis's directory deleted: not root, no tmpfs";
+const DISK = CAN_MOUNT ? "Redis's directory a full tmpfs" : "Redis's directory deleted: no tmpfs, mounting needs root";
 
 let cluster: Cluster | undefined;
 let mounted: string | undefined;
