@@ -6,7 +6,9 @@ either {"results": [[index, score], ...] best first, ...what else it returned} o
 so the test can assert exact scores and, where a client cannot work, its exact failure.
 
     .venv-clients/bin/python python/clients/run_clients.py --base http://127.0.0.1:PORT --key KEY \
-        --model tiny --query "..." --documents '["...", ...]' --top-n 2
+        --model tiny --query "..." --documents '["...", ...]' --top-n 2 [--many-documents '["...", ...]']
+
+--many-documents: rerankers' TEI ranker is asked again with these (it sends top_n = their number).
 """
 
 import argparse
@@ -74,12 +76,12 @@ def litellm_rerank(a, provider, api_base):
     }
 
 
-def rerankers_tei(a):
+def rerankers_tei(a, documents):
     """The rerankers library's API ranker for text-embeddings-inference, at <api>/rerank."""
     from rerankers import Reranker
 
     ranker = Reranker(a.model, model_type="APIRanker", api_provider="text-embeddings-inference", api_key=a.key, url=f"{a.base}/rerank", verbose=0)
-    ranked = ranker.rank(query=a.query, docs=a.documents)
+    ranked = ranker.rank(query=a.query, docs=documents)
     return {
         "results": [[r.document.doc_id, r.score] for r in ranked.results],
         "documents": [r.document.text for r in ranked.results],
@@ -114,6 +116,7 @@ def main():
     p.add_argument("--query", required=True)
     p.add_argument("--documents", required=True, type=json.loads)
     p.add_argument("--top-n", type=int, required=True)
+    p.add_argument("--many-documents", type=json.loads)
     a = p.parse_args()
 
     clients = {
@@ -121,11 +124,13 @@ def main():
         "langchain InfinityRerank": lambda: langchain_infinity_rerank(a),
         "litellm infinity/": lambda: litellm_rerank(a, "infinity", f"{a.base}/infinity"),
         "litellm huggingface/": lambda: litellm_rerank(a, "huggingface", a.base),
-        "rerankers text-embeddings-inference": lambda: rerankers_tei(a),
+        "rerankers text-embeddings-inference": lambda: rerankers_tei(a, a.documents),
         "cohere ClientV2": lambda: cohere_v2(a, None),
         "cohere ClientV2 relevant_spans disabled": lambda: cohere_v2(a, "disabled"),
         "cohere ClientV2 relevant_spans enabled": lambda: cohere_v2(a, "enabled"),
     }
+    if a.many_documents:
+        clients["rerankers text-embeddings-inference, many documents"] = lambda: rerankers_tei(a, a.many_documents)
     out = {}
     # What the clients print themselves (notices, warnings) goes to stderr: stdout is the JSON alone.
     with contextlib.redirect_stdout(sys.stderr):

@@ -244,9 +244,9 @@ describe('item 7: the Python clients themselves, unchanged, against the running 
   type Answer = { results?: [number, number][]; documents?: unknown[]; error?: string; [k: string]: unknown };
 
   /** python/clients/run_clients.py: every client asked the same question, each one's answer or exact failure. */
-  function runClients(documents: string[], topN: number): Promise<Record<string, Answer>> {
+  function runClients(documents: string[], topN: number, manyDocuments: string[]): Promise<Record<string, Answer>> {
     const args = ['--base', cluster.client.base, '--key', KEY, '--model', 'tiny', '--query', query];
-    args.push('--documents', JSON.stringify(documents), '--top-n', String(topN));
+    args.push('--documents', JSON.stringify(documents), '--top-n', String(topN), '--many-documents', JSON.stringify(manyDocuments));
     return new Promise((resolve, reject) => {
       const child = spawn(PYTHON, [join(ROOT, 'python', 'clients', 'run_clients.py'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -269,7 +269,7 @@ describe('item 7: the Python clients themselves, unchanged, against the running 
     const top = best.slice(0, topN);
     const pairs = (indices: number[]) => indices.map((i) => [i, expected[i]]);
     const tokens = await tokensOf(query, documents);
-    const answers = await runClients(documents, topN);
+    const answers = await runClients(documents, topN, docs);
     const message = `relevant_spans: ${SPANS_NOT_OFFERED}`;
     const spansRefused = { message, error: { code: 'invalid_request', field: 'relevant_spans', message } };
     const traces = Object.fromEntries(
@@ -279,7 +279,7 @@ describe('item 7: the Python clients themselves, unchanged, against the running 
     );
     const shown = Object.fromEntries(Object.entries(answers).map(([n, { trace: _trace, ...a }]) => [n, a]));
     expect({ shown, traces }).toEqual({
-      traces: {},
+      traces: { 'rerankers text-embeddings-inference, many documents': expect.stringContaining('in _parse_response') },
       shown: {
         infinity_client: {
           results: pairs(top),
@@ -294,6 +294,9 @@ describe('item 7: the Python clients themselves, unchanged, against the running 
         'litellm huggingface/': { results: pairs(top), documents: top.map((i) => documents[i]) },
         // rerankers' TEI ranker asks for every text (top_n = their number).
         'rerankers text-embeddings-inference': { results: pairs(best), documents: best.map((i) => documents[i]) },
+        // With more texts than RERANK_MAX_TOP_K it still sends top_n = their number: the route's 413
+        // (item 5's limit, tested above) is read by rerankers as a list of results, without a look at the status.
+        'rerankers text-embeddings-inference, many documents': { error: "TypeError: string indices must be integers, not 'str'" },
         'cohere ClientV2': { results: pairs(top) },
         'cohere ClientV2 relevant_spans disabled': { results: pairs(top) },
         // Spans are not offered (item 7): the SDK raises the API's 400 as its BadRequestError.
