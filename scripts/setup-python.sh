@@ -12,6 +12,10 @@
 #       python/requirements-modern.txt (transformers 4.51, which FlagEmbedding 1.4.2's pin excludes).
 #       Layered on .venv: a .pth file puts .venv's site-packages after its own, so the pins both sets
 #       share (torch and its CUDA wheels above all) come from .venv and only the rest is installed.
+#   scripts/setup-python.sh --clients  (npm test's pretest runs it after --modern): the Python rerank
+#       clients test/api/contract-edges.spec.ts runs against the stack (infinity_client, LangChain,
+#       LiteLLM, rerankers, cohere), in .venv-clients from python/requirements-clients.txt. Standalone
+#       (no torch): about 430 MB, about a minute.
 #
 # Idempotent and cached: when the environment already holds exactly these requirements it returns
 # at once. Needs Python >= 3.9 with the venv module (Debian's system Python: `apt-get install -y
@@ -20,6 +24,7 @@
 #   RERANK_PYTHON_VENV  where the environment goes (default: .venv in the repository)
 #   RERANK_PEERS_VENV   where the --peers environment goes (default: .venv-peers)
 #   RERANK_MODERN_VENV  where the --modern environment goes (default: .venv-modern)
+#   RERANK_CLIENTS_VENV where the --clients environment goes (default: .venv-clients)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +41,12 @@ elif [ "${1:-}" = "--modern" ]; then
   VENV="${RERANK_MODERN_VENV:-.venv-modern}"
   REQUIREMENTS=python/requirements-modern.txt
   CHECK='import torch, transformers, sentence_transformers, onnx, onnxruntime; from transformers import ModernBertConfig, Qwen3Config; print("setup-python: torch", torch.__version__, "transformers", transformers.__version__, "sentence-transformers", sentence_transformers.__version__)'
+elif [ "${1:-}" = "--clients" ]; then
+  VENV="${RERANK_CLIENTS_VENV:-.venv-clients}"
+  REQUIREMENTS=python/requirements-clients.txt
+  CHECK='import os; os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"; import importlib.metadata as m, infinity_client, langchain_community, litellm, rerankers, cohere; print("setup-python:", *(f"{p} {m.version(p)}" for p in ("infinity_client", "langchain-community", "litellm", "rerankers", "cohere")))'
 elif [ -n "${1:-}" ]; then
-  echo "setup-python: unknown argument $1 (--peers or --modern)" >&2
+  echo "setup-python: unknown argument $1 (--peers, --modern or --clients)" >&2
   exit 2
 fi
 STAMP="$VENV/.requirements.sha256"

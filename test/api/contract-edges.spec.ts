@@ -4,8 +4,11 @@
  * synchronous route, whatever RERANK_MAX_TOP_K; document objects are own-property maps (an
  * inherited name is never a field, a field named "__proto__" returns as sent); TEI's, Infinity's and
  * Cohere v2's clients' requests work as those servers answer them. Scores are checked against the
- * engine in-process on the same model.
+ * engine in-process on the same model. The Python clients themselves (Infinity's, LangChain's, LiteLLM's,
+ * rerankers', Cohere's SDK) run against it from .venv-clients (scripts/setup-python.sh --clients).
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { FlagReranker } from '@rerank/engine';
 import { Cluster } from '../support/cluster';
 import { CAPITAL_DOCS, CAPITAL_QUERY } from '../support/data';
@@ -44,6 +47,9 @@ const query = CAPITAL_QUERY;
 const docs = [...CAPITAL_DOCS, 'Lyon is a city in France.', 'The ocean is deep and blue.', 'Museums of Paris hold paintings.'];
 
 const { expectedScores, tokensOf } = engineChecks(() => engine);
+
+const SPANS_NOT_OFFERED =
+  'relevant spans are not offered: the served models score each document as a whole; leave relevant_spans out or send "disabled" (max_chunks_per_doc scores a long document by its best chunk)';
 
 describe('item 5: an absent top_n is every document, on every synchronous route', () => {
   it('Cohere v1 / v2, vLLM and Infinity: all 8 documents ranked, not RERANK_MAX_TOP_K (3)', async () => {
@@ -208,26 +214,94 @@ describe('item 7: clients of TEI, Infinity and Cohere v2 unchanged', () => {
 
   it('Cohere v2 relevant_spans: "disabled" accepted in each form; asking for spans is a clear 400', async () => {
     const expected = await expectedScores(query, docs.slice(0, 2));
-    for (const spans of ['disabled', { type: 'disabled' }, false, null]) {
+    for (const spans of ['disabled', { mode: 'disabled' }, { mode: 'disabled', max_spans: 3 }, { type: 'disabled' }, false, null]) {
       const r = await api().post('/v2/rerank', { model: 'tiny', query, documents: docs.slice(0, 2), relevant_spans: spans });
       expect({ spans, status: r.status }).toEqual({ spans, status: 200 });
       expect(r.body.results.map((x: { index: number; relevance_score: number }) => [x.index, x.relevance_score])).toEqual(
         ranking(expected).map((i) => [i, expected[i]]),
       );
     }
-    for (const spans of ['enabled', { type: 'enabled', max_spans: 3 }, true]) {
+    for (const spans of ['enabled', { mode: 'enabled', threshold: 0.1, max_spans: 3 }, { type: 'enabled', max_spans: 3 }, true]) {
       const r = await api().post('/v2/rerank', { model: 'tiny', query, documents: docs.slice(0, 2), relevant_spans: spans });
       expect(r.status).toBe(400);
       expect(r.body.error).toEqual({
         code: 'invalid_request',
         field: 'relevant_spans',
-        message:
-          'relevant_spans: relevant spans are not offered: the served models score each document as a whole; leave relevant_spans out or send "disabled" (max_chunks_per_doc scores a long document by its best chunk)',
+        message: `relevant_spans: ${SPANS_NOT_OFFERED}`,
       });
     }
     const bad = await api().post('/v2/rerank', { model: 'tiny', query, documents: docs.slice(0, 2), relevant_spans: 'sometimes' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.field).toBe('relevant_spans');
-    expect(bad.body.error.message).toMatch(/^relevant_spans: expected "disabled" \(or false, or \{"type": "disabled"\}\)/);
+    expect(bad.body.error.message).toMatch(/^relevant_spans: expected "disabled" \(or false, or \{"mode": "disabled"\}\)/);
+  });
+});
+
+describe('item 7: the Python clients themselves, unchanged, against the running stack', () => {
+  const ROOT = join(__dirname, '..', '..');
+  const PYTHON = join(process.env.RERANK_CLIENTS_VENV ?? join(ROOT, '.venv-clients'), 'bin', 'python');
+
+  type Answer = { results?: [number, number][]; documents?: unknown[]; error?: string; [k: string]: unknown };
+
+  /** python/clients/run_clients.py: every client asked the same question, each one's answer or exact failure. */
+  function runClients(documents: string[], topN: number, manyDocuments: string[]): Promise<Record<string, Answer>> {
+    const args = ['--base', cluster.client.base, '--key', KEY, '--model', 'tiny', '--query', query];
+    args.push('--documents', JSON.stringify(documents), '--top-n', String(topN), '--many-documents', JSON.stringify(manyDocuments));
+    return new Promise((resolve, reject) => {
+      const child = spawn(PYTHON, [join(ROOT, 'python', 'clients', 'run_clients.py'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', (e) => reject(new Error(`${PYTHON}: ${e.message}; run scripts/setup-python.sh --clients`)));
+      child.on('close', (code) =>
+        code === 0 ? resolve(JSON.parse(out) as Record<string, Answer>) : reject(new Error(`run_clients.py exited ${code}: ${err}`)),
+      );
+    });
+  }
+
+  it('infinity_client, LangChain InfinityRerank, LiteLLM infinity/ and huggingface/, rerankers (TEI), cohere ClientV2', async () => {
+    // Three: rerankers' TEI ranker asks for top_n = every text, and this stack's RERANK_MAX_TOP_K is 3.
+    const documents = docs.slice(0, 3);
+    const topN = 2;
+    const expected = await expectedScores(query, documents);
+    const best = ranking(expected);
+    const top = best.slice(0, topN);
+    const pairs = (indices: number[]) => indices.map((i) => [i, expected[i]]);
+    const tokens = await tokensOf(query, documents);
+    const answers = await runClients(documents, topN, docs);
+    const message = `relevant_spans: ${SPANS_NOT_OFFERED}`;
+    const spansRefused = { message, error: { code: 'invalid_request', field: 'relevant_spans', message } };
+    const traces = Object.fromEntries(
+      Object.entries(answers)
+        .filter(([, a]) => a.error)
+        .map(([n, a]) => [n, a.trace]),
+    );
+    const shown = Object.fromEntries(Object.entries(answers).map(([n, { trace: _trace, ...a }]) => [n, a]));
+    expect({ shown, traces }).toEqual({
+      traces: { 'rerankers text-embeddings-inference, many documents': expect.stringContaining('in _parse_response') },
+      shown: {
+        infinity_client: {
+          results: pairs(top),
+          documents: top.map((i) => documents[i]),
+          prompt_tokens: tokens,
+          total_tokens: tokens,
+        },
+        // LangChain asks for every document and keeps the compressor's top_n.
+        'langchain InfinityRerank': { results: pairs(top), documents: top.map((i) => documents[i]) },
+        'litellm infinity/': { results: pairs(top), documents: top.map((i) => documents[i]) },
+        // Posts TEI's POST /rerank (texts, top_n, return_text) at the base URL.
+        'litellm huggingface/': { results: pairs(top), documents: top.map((i) => documents[i]) },
+        // rerankers' TEI ranker asks for every text (top_n = their number).
+        'rerankers text-embeddings-inference': { results: pairs(best), documents: best.map((i) => documents[i]) },
+        // With more texts than RERANK_MAX_TOP_K it still sends top_n = their number: the route's 413
+        // (item 5's limit, tested above) is read by rerankers as a list of results, without a look at the status.
+        'rerankers text-embeddings-inference, many documents': { error: "TypeError: string indices must be integers, not 'str'" },
+        'cohere ClientV2': { results: pairs(top) },
+        'cohere ClientV2 relevant_spans disabled': { results: pairs(top) },
+        // Spans are not offered (item 7): the SDK raises the API's 400 as its BadRequestError.
+        'cohere ClientV2 relevant_spans enabled': { error: 'BadRequestError', status: 400, body: spansRefused },
+      },
+    });
   });
 });

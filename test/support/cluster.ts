@@ -11,6 +11,8 @@ export interface ClusterOptions extends Omit<HarnessClusterOptions, 'redis'> {
   recovery?: 'fast' | 'default';
   /** Every Redis write fsynced to an append-only file (so a SIGKILLed Redis loses nothing). */
   persistentRedis?: boolean;
+  /** Redis's working directory (kept by stop()); default: a temporary one, removed by stop(). */
+  redisDir?: string;
 }
 
 export const FAST_RECOVERY_ENV = {
@@ -25,7 +27,7 @@ export class Cluster extends HarnessCluster {
     super({
       ...options,
       env: { ...(options.recovery === 'default' ? {} : FAST_RECOVERY_ENV), ...options.env },
-      redis: { persistence: options.persistentRedis ? 'aof-always' : 'none' },
+      redis: { persistence: options.persistentRedis ? 'aof-always' : 'none', dir: options.redisDir },
       workerReadyTimeoutMs: options.workerReadyTimeoutMs ?? 60000,
     });
   }

@@ -25,7 +25,7 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** RERANK_MODELS of the workers when it differs from the API's. */
   workerModels?: ModelEntry[];
-  redis?: Pick<RedisServerOptions, 'persistence' | 'maxmemory'>;
+  redis?: Pick<RedisServerOptions, 'persistence' | 'maxmemory' | 'dir'>;
   /**
    * A Redis of the caller's for the apps (REDIS_URL: a Redis Cluster or Sentinel URL) instead of the
    * redis-server the cluster starts (which then only starts and stops with it).

@@ -89,10 +89,14 @@ export const RankedDocumentSchema = z.union([z.string(), z.object({ text: z.stri
   example: 'Paris is the capital of France.',
 });
 
-/** Cohere v2's relevant_spans as its SDK sends it: a switch, a mode, or an object with a `type` (and the mode's settings). */
+/**
+ * Cohere v2's relevant_spans: a switch, a mode, or an object with the mode and its settings; the
+ * cohere SDK's RerankRelevantSpans sends `{"mode": ..., "threshold"?, "max_spans"?}` (`type` is accepted too).
+ */
 export const RelevantSpansSchema = z.union([
   z.boolean(),
   z.enum(['enabled', 'disabled']),
+  z.object({ mode: z.enum(['enabled', 'disabled']) }).catchall(z.unknown()),
   z.object({ type: z.enum(['enabled', 'disabled']) }).catchall(z.unknown()),
 ]);
 
@@ -121,7 +125,7 @@ export const RerankRequestSchema = z
     priority: opt(REQUEST_FIELDS.priority.schema, 'Cohere v2: 0 (default) is the highest; 1..9 queue behind it'),
     relevant_spans: opt(
       RelevantSpansSchema,
-      'Cohere v2 (Rerank 5 Context Focus): "disabled" (or false, or {"type": "disabled"}) is accepted; asking for spans is a 400, this service returns none',
+      'Cohere v2 (Rerank 5 Context Focus): "disabled" (or false, or {"mode": "disabled"} as the cohere SDK sends it) is accepted; asking for spans is a 400, this service returns none',
     ),
     ...engineOptionShape,
   })

@@ -74,7 +74,7 @@ const RERANK_SCHEMA = RerankRequestSchema.strict();
 function spansAsked(v: z.output<typeof RelevantSpansSchema> | null | undefined): boolean {
   if (v === undefined || v === null) return false;
   if (typeof v === 'boolean') return v;
-  return (typeof v === 'string' ? v : v.type) === 'enabled';
+  return (typeof v === 'string' ? v : 'mode' in v ? v.mode : v.type) === 'enabled';
 }
 
 const SPANS_NOT_OFFERED =
@@ -94,7 +94,7 @@ function rerankWords(ctx: ValidationContext, version: 1 | 2): BodyWords {
       max_chunks_per_doc: { field: REQUEST_FIELDS.maxChunksPerDoc },
       max_tokens_per_doc: { field: REQUEST_FIELDS.maxTokensPerDoc },
       priority: { field: REQUEST_FIELDS.priority },
-      relevant_spans: { whole: true, expect: '"disabled" (or false, or {"type": "disabled"})' },
+      relevant_spans: { whole: true, expect: '"disabled" (or false, or {"mode": "disabled"})' },
     },
   };
 }
