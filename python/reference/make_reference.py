@@ -307,6 +307,14 @@ def build(spec, out):
     write_fixture(d, {"name": spec["name"], "family": spec["family"]}, ckpt, exports, cases, t_ref, t, "make_reference")
 
 
+def write_index(out, specs, stamp, want):
+    """index.json (the fixtures in order), then the stamp that marks them current."""
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump([s["name"] for s in specs], f)
+    with open(stamp, "w") as f:
+        f.write(want)
+
+
 def write_fixture(d, head, ckpt, exports, cases, t_ref, t, script):
     """fixture.json of one checkpoint (what test/reference/fixtures.ts reads), and a line of timings."""
     fixture = {**head, "checkpoint": os.path.abspath(ckpt), "exports": exports, "cases": cases,
@@ -335,10 +343,7 @@ def main():
     for spec in specs:
         build(spec, out)
     if not args.only:
-        with open(os.path.join(out, "index.json"), "w") as f:
-            json.dump([s["name"] for s in SPECS], f)
-        with open(stamp, "w") as f:
-            f.write(want)
+        write_index(out, SPECS, stamp, want)
 
 
 if __name__ == "__main__":

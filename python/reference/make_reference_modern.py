@@ -22,7 +22,6 @@ hash of this script, make_reference.py (the corpus), the export recipe and the r
 nothing is redone.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -31,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_reference import CORPUS, EXPORT, PAIRS, QUERIES, ROOT, corpus_iter, real_tokenizers, write_fixture  # noqa: E402
+from make_reference import CORPUS, EXPORT, PAIRS, QUERIES, ROOT, corpus_iter, real_tokenizers, write_fixture, write_index  # noqa: E402
 
 INPUTS = [os.path.abspath(__file__), os.path.join(HERE, "make_reference.py"), EXPORT,
           os.path.join(ROOT, "python", "requirements.txt"), os.path.join(ROOT, "python", "requirements-modern.txt")]
@@ -289,10 +288,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     for spec in SPECS:
         build(spec, out)
-    with open(os.path.join(out, "index.json"), "w") as f:
-        json.dump([s["name"] for s in SPECS], f)
-    with open(stamp, "w") as f:
-        f.write(want)
+    write_index(out, SPECS, stamp, want)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,13 @@
  * Last real token: idx[b] = max_j(attention_mask[b, j] · j), right for left and right padding.
  */
 import { DataType } from '../onnx/onnx-proto';
-import { FloatType, GraphBuilder } from '../onnx/graph-builder';
-import { InitScales, MASK_NEG, ModelContext, outputCode, TransformerDims, WeightCache } from './layers';
+import { GraphBuilder } from '../onnx/graph-builder';
+import { MASK_NEG, ModelContext, outputCode, TransformerDims, WeightOptions } from './layers';
 import { buildSegments, compressTokens, lightweightInputs, Segments } from './lightweight';
 
 export type DecoderFamily = 'llm' | 'layerwise' | 'lightweight';
 
-export interface DecoderGraphOptions extends TransformerDims {
+export interface DecoderGraphOptions extends TransformerDims, WeightOptions {
   family: DecoderFamily;
   layers: number;
   vocabSize: number;
@@ -33,12 +33,6 @@ export interface DecoderGraphOptions extends TransformerDims {
   /** lightweight: compression ratio (1 = none) and the layers after which it is applied. */
   compressRatio?: number;
   compressLayers?: number[];
-  floatType?: FloatType;
-  outputDtype?: 'float32' | 'float16';
-  quantize?: boolean;
-  scales?: InitScales;
-  /** Weight cache shared between graphs of one model. */
-  weightCache?: WeightCache;
 }
 
 const EPS = 1e-6;

@@ -3,7 +3,7 @@
  * quantized), LayerNorm, GELU, multi-head attention and the FFN.
  */
 import { DataType, DataTypeCode } from '../onnx/onnx-proto';
-import { GraphBuilder } from '../onnx/graph-builder';
+import { FloatType, GraphBuilder } from '../onnx/graph-builder';
 import { hashString, normalArray, Rng } from '../weights';
 
 /**
@@ -33,6 +33,16 @@ export interface TransformerDims {
   hidden: number;
   heads: number;
   intermediate: number;
+}
+
+/** How a graph's weights are drawn and stored, the same for every architecture. */
+export interface WeightOptions {
+  floatType?: FloatType;
+  outputDtype?: 'float32' | 'float16';
+  quantize?: boolean;
+  scales?: InitScales;
+  /** Weight cache shared between graphs of one model. */
+  weightCache?: WeightCache;
 }
 
 export class ModelContext {

@@ -10,20 +10,15 @@
  * then dense + GELU + LayerNorm and the classifier.
  */
 import { DataType } from '../onnx/onnx-proto';
-import { FloatType, GraphBuilder } from '../onnx/graph-builder';
-import { InitScales, MASK_NEG, ModelContext, outputCode, TransformerDims, WeightCache } from './layers';
+import { GraphBuilder } from '../onnx/graph-builder';
+import { MASK_NEG, ModelContext, outputCode, TransformerDims, WeightOptions } from './layers';
 
-export interface ModernBertGraphOptions extends TransformerDims {
+export interface ModernBertGraphOptions extends TransformerDims, WeightOptions {
   layers: number;
   vocabSize: number;
   seed: number;
   /** Sliding window of the local layers (ModernBERT: 128). */
   localWindow: number;
-  floatType?: FloatType;
-  outputDtype?: 'float32' | 'float16';
-  quantize?: boolean;
-  scales?: InitScales;
-  weightCache?: WeightCache;
 }
 
 export const MODERNBERT_GLOBAL_EVERY = 3;

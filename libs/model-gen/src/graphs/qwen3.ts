@@ -11,24 +11,19 @@
  *                                          lm_head[yes] − lm_head[no], at the last real token
  */
 import { DataType } from '../onnx/onnx-proto';
-import { FloatType, GraphBuilder } from '../onnx/graph-builder';
+import { GraphBuilder } from '../onnx/graph-builder';
 import { causalMask } from './decoder';
-import { InitScales, ModelContext, outputCode, TransformerDims, WeightCache } from './layers';
+import { ModelContext, outputCode, TransformerDims, WeightOptions } from './layers';
 
 export type Qwen3Output = 'logits' | 'scores' | 'classifier';
 
-export interface Qwen3GraphOptions extends TransformerDims {
+export interface Qwen3GraphOptions extends TransformerDims, WeightOptions {
   layers: number;
   vocabSize: number;
   seed: number;
   yesTokenId: number;
   noTokenId: number;
   output?: Qwen3Output;
-  floatType?: FloatType;
-  outputDtype?: 'float32' | 'float16';
-  quantize?: boolean;
-  scales?: InitScales;
-  weightCache?: WeightCache;
 }
 
 const EPS = 1e-6;
