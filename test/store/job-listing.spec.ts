@@ -78,7 +78,7 @@ describe.each([
     for (let i = 0; i < 10; i++) await make(repo, 'f1', `job_f${i}`, 10000 + i * 10);
     for (const i of [1, 4, 5, 8]) expect(await repo.finish(`job_f${i}`, 'completed')).toBe(true);
     expect(await repo.finish('job_f6', 'failed', { code: 'x', message: 'boom' })).toBe(true);
-    await repo.recordShard('job_f4', 0, 1);
+    await repo.recordShard('job_f4', { n: 0, q: 0, pairs: 1, top: [] });
 
     expect(await allPages(repo, 'f1', { limit: 3, statuses: ['completed'] })).toEqual([['job_f8', 'job_f5', 'job_f4'], ['job_f1']]);
     expect(await allPages(repo, 'f1', { limit: 2, statuses: ['completed', 'failed'] })).toEqual([

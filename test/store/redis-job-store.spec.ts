@@ -5,11 +5,22 @@
  * every key, sealed webhook secrets, the Lua scripts read from their files, chunked reads.
  */
 import type { Redis } from 'ioredis';
-import { type DocumentStore, type JobStore, type NormalizedJob, RedisDocumentStore, redisJobStore } from '@rerank/jobs';
+import {
+  type DocumentStore,
+  type JobEventLog,
+  type JobStore,
+  compareLogEntryIds,
+  LOG_START,
+  type NormalizedJob,
+  RedisDocumentStore,
+  RedisJobEventLog,
+  redisJobStore,
+  type ShardDone,
+} from '@rerank/jobs';
 import { jobKeys, keys } from '../../libs/jobs/src/store/keys';
 import { scriptSources } from '../../libs/jobs/src/store/scripts';
 import { startRedis, type TestRedis } from '../support/redis-server';
-import { MemoryDocumentStore, MemoryJobStore } from '../unit/fakes';
+import { MemoryDocumentStore, MemoryJobEventLog, MemoryJobStore } from '../unit/fakes';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -50,10 +61,14 @@ function twoSetJob(over: Partial<NormalizedJob> = {}): NormalizedJob {
 interface Stores {
   jobs: JobStore;
   documents: DocumentStore;
+  events: JobEventLog;
 }
 
+/** Shard `n` of query 0 scored: `pairs` pairs, its top-k of one. */
+const shardDone = (n: number, pairs: number): ShardDone => ({ n, q: 0, pairs, top: [{ index: n, score: n / 2 }] });
+
 /** A job as the API stores it: texts, then the record. */
-async function created({ jobs, documents }: Stores, id: string, over: Partial<NormalizedJob> = {}): Promise<void> {
+async function created({ jobs, documents }: Pick<Stores, 'jobs' | 'documents'>, id: string, over: Partial<NormalizedJob> = {}): Promise<void> {
   const job = twoSetJob(over);
   await documents.write(id, job.documents);
   await jobs.create({
@@ -73,14 +88,15 @@ describe.each([
     'Redis',
     (): Stores => {
       const documents = new RedisDocumentStore(redis.client);
-      return { documents, jobs: redisJobStore(redis.client, { documents, secretKey: SECRET_KEY }) };
+      return { documents, jobs: redisJobStore(redis.client, { documents, secretKey: SECRET_KEY }), events: new RedisJobEventLog(redis.client) };
     },
   ],
   [
     'in-memory fake',
     (): Stores => {
       const documents = new MemoryDocumentStore();
-      return { documents, jobs: new MemoryJobStore(documents) };
+      const jobs = new MemoryJobStore(documents);
+      return { documents, jobs, events: new MemoryJobEventLog(jobs) };
     },
   ],
 ])('JobStore contract: %s', (_name, make) => {
@@ -90,6 +106,7 @@ describe.each([
     stores = make();
     jobs = stores.jobs;
   });
+  afterAll(() => stores.events.close());
 
   it('stores a job and reads it back typed; pending and unlisted until activated', async () => {
     await created(stores, 'job_r1');
@@ -168,9 +185,9 @@ describe.each([
   it('finishes a job once; progress per shard; results stored and read back', async () => {
     await created(stores, 'job_r4');
     await jobs.activate('job_r4');
-    await jobs.recordShard('job_r4', 0, 3);
-    await jobs.recordShard('job_r4', 1, 2);
-    await jobs.recordShard('job_r4', 1, 2);
+    await jobs.recordShard('job_r4', shardDone(0, 3));
+    await jobs.recordShard('job_r4', shardDone(1, 2));
+    await jobs.recordShard('job_r4', shardDone(1, 2));
     expect(await jobs.progress('job_r4')).toEqual({ shardsDone: 2, pairsDone: 5 });
     // Status polls read the job and its progress together.
     const polled = await jobs.getWithProgress('job_r4');
@@ -195,6 +212,34 @@ describe.each([
     await created(stores, 'job_r5');
     expect(await jobs.finish('job_r5', 'failed', { code: 'shard_failed', message: 'shard 2 failed' })).toBe(true);
     expect((await jobs.get('job_r5'))!.error).toEqual({ code: 'shard_failed', message: 'shard 2 failed' });
+  });
+
+  it("logs each scored shard and the job's end in its event log, read after any position", async () => {
+    await created(stores, 'job_e1');
+    await jobs.activate('job_e1');
+    const nan = { n: 2, q: 1, pairs: 1, top: [{ index: 0, score: Number.NaN }] };
+    const layered = { n: 1, q: 1, pairs: 2, top: [{ index: 1, score: [0.5, -1.25] }] };
+    await jobs.recordShard('job_e1', shardDone(0, 3));
+    await jobs.recordShard('job_e1', layered);
+    await jobs.recordShard('job_e1', nan);
+    expect(await jobs.finish('job_e1', 'completed')).toBe(true);
+    // A second finish changes nothing, so it logs nothing.
+    expect(await jobs.finish('job_e1', 'failed')).toBe(false);
+    const all = (await stores.events.read(new Map([['job_e1', LOG_START]]), 10)).get('job_e1') ?? [];
+    // Scores go as JSON, as the shards' return values do: NaN becomes null.
+    expect(all.map(({ id: _id, at: _at, ...e }) => e)).toEqual([
+      { kind: 'shard', shard: shardDone(0, 3) },
+      { kind: 'shard', shard: layered },
+      { kind: 'shard', shard: { ...nan, top: [{ index: 0, score: null }] } },
+      { kind: 'end', status: 'completed' },
+    ]);
+    const ids = all.map((e) => e.id);
+    expect([...ids].sort(compareLogEntryIds)).toEqual(ids);
+    expect(new Set(ids).size).toBe(4);
+    const later = await stores.events.read(new Map([['job_e1', ids[1]], ['job_none', LOG_START]]), 10);
+    expect([...later.keys()]).toEqual(['job_e1']);
+    expect(later.get('job_e1')?.map((e) => e.id)).toEqual(ids.slice(2));
+    expect((await stores.events.read(new Map([['job_e1', ids[3]]]), 10)).size).toBe(0);
   });
 
   it('records webhook attempts and outcomes on the job, never on a job that is gone', async () => {
@@ -336,9 +381,9 @@ describe('Redis adapter', () => {
     await created({ jobs, documents }, 'job_x4');
     await jobs.activate('job_x4');
     await documents.keep('job_x4');
-    await jobs.recordShard('job_x4', 0, 5);
+    await jobs.recordShard('job_x4', shardDone(0, 5));
     await jobs.storeResults('job_x4', [], [[1]], 120);
-    for (const k of [keys.job('job_x4'), keys.layout('job_x4'), keys.progress('job_x4'), keys.result('job_x4'), keys.scores('job_x4')])
+    for (const k of [keys.job('job_x4'), keys.layout('job_x4'), keys.progress('job_x4'), keys.events('job_x4'), keys.result('job_x4'), keys.scores('job_x4')])
       expect([k, await client.ttl(k)]).toEqual([k, 120]);
     expect(await client.ttl(keys.docs('job_x4'))).toBe(-1);
   });

@@ -14,12 +14,15 @@ import {
   HEARTBEAT_TTL_MS,
   type ItemId,
   type JobLayout,
+  type JobEventLog,
   type JobListPage,
+  type JobLogEntry,
   type JobListQuery,
   type JobRecord,
   type JobStatus,
   type JobStore,
   type ListedJob,
+  compareLogEntryIds,
   loadConfig,
   type NewJob,
   type PairScore,
@@ -32,6 +35,7 @@ import {
   type Schedule,
   type ScoringQueue,
   type ShardContext,
+  type ShardDone,
   type ShardFailure,
   type ShardJobData,
   type ShardPlan,
@@ -71,6 +75,8 @@ interface StoredJob {
   documentIds: (ItemId | null)[] | null;
   progress: Map<number, number>;
   runs: Map<number, number>;
+  /** The event log (ids `<n>-0`, n counting entries of every job: increasing, as the Redis stream's). */
+  events: JobLogEntry[];
   result: unknown;
   scores: PairScore[][] | null;
   /** Seconds to live when the job was last given an expiry; null: kept. */
@@ -137,6 +143,7 @@ export class MemoryJobStore implements JobStore {
       documentIds: job.documentIds ? clone(job.documentIds) : null,
       progress: new Map(),
       runs: new Map(),
+      events: [],
       result: null,
       scores: null,
       ttlSeconds: 3600,
@@ -197,6 +204,7 @@ export class MemoryJobStore implements JobStore {
     if (!j) return null;
     if (TERMINAL.includes(j.record.status)) return false;
     Object.assign(j.record, { status, finishedAt: now, ...(error ? { error: { ...error } } : {}) });
+    this.log(j, { kind: 'end', status }, now);
     return true;
   }
 
@@ -253,8 +261,23 @@ export class MemoryJobStore implements JobStore {
     return { state: 'ok', texts: texts as string[] };
   }
 
-  async recordShard(id: string, n: number, pairs: number): Promise<void> {
-    this.jobs.get(id)?.progress.set(n, pairs);
+  async recordShard(id: string, shard: ShardDone): Promise<void> {
+    const j = this.jobs.get(id);
+    if (!j) return;
+    j.progress.set(shard.n, shard.pairs);
+    this.log(j, { kind: 'shard', shard: clone(shard) }, Date.now());
+  }
+
+  private logged = 0;
+
+  private log(j: StoredJob, entry: { kind: 'shard'; shard: ShardDone } | { kind: 'end'; status: TerminalStatus }, at: number): void {
+    j.events.push({ id: `${++this.logged}-0`, at, ...entry });
+  }
+
+  /** The job's event log entries after `after` (JobEventLog's read, for MemoryJobEventLog). */
+  eventsAfter(id: string, after: string): JobLogEntry[] {
+    const events = this.jobs.get(id)?.events ?? [];
+    return clone(events.filter((e) => compareLogEntryIds(e.id, after) > 0));
   }
 
   async progress(id: string): Promise<Progress> {
@@ -576,4 +599,20 @@ export function aggregationTask(
     },
   };
   return task;
+}
+
+/** The JobEventLog over a MemoryJobStore's logs: reads what is there (it never waits). */
+export class MemoryJobEventLog implements JobEventLog {
+  constructor(private readonly store: MemoryJobStore) {}
+
+  async read(after: ReadonlyMap<string, string>): Promise<Map<string, JobLogEntry[]>> {
+    const out = new Map<string, JobLogEntry[]>();
+    for (const [id, position] of after) {
+      const entries = this.store.eventsAfter(id, position);
+      if (entries.length > 0) out.set(id, entries);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
 }

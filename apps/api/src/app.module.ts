@@ -12,6 +12,7 @@ import {
   Metrics,
   RedisQuotaStore,
   RedisCancelSignals,
+  RedisJobEventLog,
   RedisWorkersRegistry,
   redisJobStore,
   type RerankConfig,
@@ -24,6 +25,7 @@ import { CompatController } from './compat/compat.controller';
 import { CompatService } from './compat/compat.service';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
+import { JobWatchHub } from './job-events/job-watch-hub';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { ModelsController } from './models.controller';
@@ -38,6 +40,7 @@ import {
   CLUSTER_GAUGES,
   CONFIG,
   DOCUMENT_STORE,
+  JOB_EVENT_LOG,
   JOB_STORE,
   METRICS,
   QUOTA_STORE,
@@ -102,6 +105,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         },
         { provide: WORKERS_REGISTRY, useFactory: (redis: Redis) => new RedisWorkersRegistry(redis), inject: [REDIS] },
         { provide: CANCEL_SIGNALS, useFactory: (redis: Redis) => new RedisCancelSignals(redis), inject: [REDIS] },
+        { provide: JOB_EVENT_LOG, useFactory: (redis: Redis) => new RedisJobEventLog(redis), inject: [REDIS] },
         { provide: METRICS, useValue: new Metrics([...API_METRICS, 'rerank_job_duration_seconds']) },
         {
           provide: CLUSTER_GAUGES,
@@ -115,6 +119,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
         },
         ModelsService,
         JobsService,
+        JobWatchHub,
         RerankService,
         BackpressureService,
         CompatService,

@@ -5,6 +5,7 @@ import type { RerankConfig } from '@rerank/jobs';
 import { errorAnswer } from './api-error.filter';
 import { ApiKeyGuard } from './api-key.guard';
 import { type ApiRequest, baseUrl, type ProxyTrust, sendError } from './http';
+import { JobWatchHub } from './job-events/job-watch-hub';
 import { JobsService } from './jobs.service';
 import { RateLimitGuard } from './rate-limit.guard';
 import { nestPath, ROUTES } from './routes';
@@ -19,6 +20,7 @@ export class JobsController {
 
   constructor(
     private readonly jobs: JobsService,
+    private readonly hub: JobWatchHub,
     @Inject(CONFIG) config: Pick<RerankConfig, 'api'>,
   ) {
     this.trust = config.api.trustProxy;
@@ -63,6 +65,18 @@ export class JobsController {
       // Express hands the StreamableFile its response: a ServerResponse.
       sendError(res as unknown as ServerResponse, errorAnswer(e, req)),
     );
+  }
+
+  /** Server-Sent Events until the job ends (job-events/job-watch-hub.ts); Last-Event-ID resumes. */
+  @Get(nestPath(ROUTES.getJobEvents))
+  async events(
+    @Param('id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: ApiRequest,
+    @Res() res: ServerResponse,
+  ): Promise<void> {
+    const record = await this.jobs.owned(id, req.tenant as string);
+    await this.hub.watch(record, res, lastEventId);
   }
 
   @Delete(nestPath(ROUTES.cancelJob))

@@ -25,6 +25,7 @@ import { ApiErrorFilter } from './api-error.filter';
 import { ApiKeys } from './api-keys';
 import { AppModule } from './app.module';
 import { HttpDrain } from './drain';
+import { JobWatchHub } from './job-events/job-watch-hub';
 import { beforeBody, bodyParserErrors, jsonBodyOptions } from './http';
 import { expressRouteTemplates, observability, rebindRequestContext } from './observability';
 import { setupOpenApi } from './openapi';
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
     log.info(
       `${why}: no new connections; ${drain.inFlight} request(s) in flight get up to ${config.api.drainTimeoutMs} ms (RERANK_DRAIN_TIMEOUT_MS)`,
     );
+    // Event streams never finish on their own: they end now, and their clients resume elsewhere with Last-Event-ID.
+    await app.get(JobWatchHub).close();
     const r = await drain.drain(app.getHttpServer(), config.api.drainTimeoutMs);
     log.info(
       `drained in ${r.ms} ms${r.cutOff ? `; ${r.cutOff} request(s) unfinished at the timeout got 503` : ''}; closing queues and Redis`,

@@ -20,6 +20,9 @@ import {
   JobResultsSchema,
   JobAcceptedSchema,
   JobSchema,
+  JobEndEventSchema,
+  JobPartialEventSchema,
+  JobProgressEventSchema,
   JOB_LIST_DEFAULT_LIMIT,
   JOB_LIST_MAX_LIMIT,
   JOB_STATUSES,
@@ -199,6 +202,35 @@ function routes(): RouteConfig[] {
         },
         ...errors([400, 401, 404, 429, 503]),
         409: { description: 'The job has not completed (or failed, or was cancelled): it has no results', content: json(ErrorSchema) },
+      },
+    },
+    {
+      ...route('getJobEvents'),
+      tags: ['jobs'],
+      summary: 'Watch a job: its progress and best results so far, as Server-Sent Events, until it ends',
+      description:
+        'A text/event-stream (curl -N, EventSource, or the typed client\'s watchJob). Events: `progress` (JobProgressEvent, at most one per ' +
+        'RERANK_EVENTS_INTERVAL_MS), `partial` (JobPartialEvent: the provisional best k of the queries whose best k changed; it can only improve, ' +
+        'and once every shard is in it is the final top k), then one `completed`, `failed` or `cancelled` (JobEndEvent; a completed job\'s `results` ' +
+        'are exactly those of GET /v1/jobs/{id}/results) with id `end`, after which the stream ends. A job that already ended gets its final event at once. ' +
+        'Comment lines (`: keep-alive`) every RERANK_EVENTS_HEARTBEAT_MS keep proxies from closing a quiet stream. Every event batch carries an `id:`; ' +
+        'a reconnect that sends it back as Last-Event-ID (EventSource does) gets only what changed after it, from any API replica; sending `end` back gets 204.',
+      request: {
+        params: jobId,
+        headers: z.object({
+          'last-event-id': z
+            .string()
+            .optional()
+            .meta({ description: "The last event id received: resume after it ('end': the stream is over, 204)", example: '1733600000000-0' }),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'The event stream; each event\'s data is one of the schemas below, by its event name (progress, partial, completed / failed / cancelled)',
+          content: { 'text/event-stream': { schema: z.union([JobProgressEventSchema, JobPartialEventSchema, JobEndEventSchema]) } },
+        },
+        204: { description: 'Last-Event-ID was the final event\'s (`end`): nothing follows' },
+        ...errors([400, 401, 404, 429, 503]),
       },
     },
     {

@@ -19,6 +19,7 @@ export const ROUTES = {
   getJob: { method: 'get', path: '/v1/jobs/{id}' },
   cancelJob: { method: 'delete', path: '/v1/jobs/{id}' },
   getJobResults: { method: 'get', path: '/v1/jobs/{id}/results' },
+  getJobEvents: { method: 'get', path: '/v1/jobs/{id}/events' },
   listModels: { method: 'get', path: '/v1/models' },
   live: { method: 'get', path: '/health/live' },
   ready: { method: 'get', path: '/health/ready' },

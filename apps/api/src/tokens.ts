@@ -17,3 +17,5 @@ export const METRICS = Symbol('Metrics');
 export const CLUSTER_GAUGES = Symbol('ClusterGauges');
 /** CancelSignals (Redis pub/sub: RedisCancelSignals): cancels of jobs and synchronous requests, to the workers. */
 export const CANCEL_SIGNALS = Symbol('CancelSignals');
+/** JobEventLog (Redis streams: RedisJobEventLog): what watchers of a job are told. */
+export const JOB_EVENT_LOG = Symbol('JobEventLog');

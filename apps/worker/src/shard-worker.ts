@@ -310,9 +310,12 @@ export class ShardWorker {
     try {
       const s = await this.deps.scorer.score(d.model, pairs, ctx.options, { ...scheduleOf(d), ...(signal ? { signal } : {}) });
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      // The query's top-k is among its shards' top-k: the job's watchers see it improve, the aggregator takes texts from it.
+      const best = shardTopK(d.idx, s, ctx.topK);
+      const shard = { n: d.n, q: d.q, pairs: pairs.length, top: best.map((i) => ({ index: d.idx[i], score: s[i] })) };
       // Progress per shard number: a shard run again after a worker died overwrites its entry.
       // Once this write went through, the queue's completion write (the scores) almost surely goes through too.
-      await this.redisOp(`recording the progress of ${where}`, () => this.jobs.recordShard(d.jobId, d.n, pairs.length));
+      await this.redisOp(`recording the progress of ${where}`, () => this.jobs.recordShard(d.jobId, shard));
       this.shardsScored++;
       this.pairsScored += pairs.length;
       this.throughput.add(pairChars(pairs));
@@ -325,8 +328,7 @@ export class ShardWorker {
         duration_ms: Math.round(seconds * 1000),
       });
       const result: ShardReturn = { q: d.q, idx: d.idx, s };
-      // The aggregator returns documents from these: the query's top-k is among its shards' top-k.
-      if (ctx.returnDocuments) result.texts = shardTopK(d.idx, s, ctx.topK).map((i) => [d.idx[i], texts[i]]);
+      if (ctx.returnDocuments) result.texts = best.map((i) => [d.idx[i], texts[i]]);
       return result;
     } finally {
       this.running.splice(this.running.indexOf(d.jobId), 1);

@@ -63,6 +63,21 @@ export function rankingScore(s: PairScore): number {
   return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
 }
 
+/** The ranking order: higher score first, equal scores by the lower index. */
+export function byRank(a: Ranked, b: Ranked): number {
+  return rankingScore(b.score) - rankingScore(a.score) || a.index - b.index;
+}
+
+/**
+ * The k best of a query's top-k so far and another shard's top-k of the same query (a shard run
+ * twice brings the same documents again: kept once), in `byRank` order: folding every shard's
+ * top-k this way ends at topK over all the query's scores.
+ */
+export function mergeTopK(current: readonly Ranked[], shard: readonly Ranked[], k: number): Ranked[] {
+  const seen = new Set(current.map((r) => r.index));
+  return [...current, ...shard.filter((r) => !seen.has(r.index))].sort(byRank).slice(0, Math.max(0, k));
+}
+
 /** The k best, best first; equal scores keep the lower index first. */
 export function topK(scores: readonly PairScore[], k: number): Ranked[] {
   const order = Array.from({ length: scores.length }, (_, i) => i);

@@ -334,6 +334,24 @@ const jobs = section({
   }),
 });
 
+const events = section({
+  intervalMs: envVar('RERANK_EVENTS_INTERVAL_MS', int(20, 10000), {
+    default: '250',
+    readers: ['api'],
+    doc: "GET /v1/jobs/{id}/events: the most often a watcher is sent progress and partial events (shards finishing faster are folded into the next ones), and how long the API's one read of every watched job's event log waits.",
+  }),
+  heartbeatMs: envVar('RERANK_EVENTS_HEARTBEAT_MS', int(100, 300000), {
+    default: '15000',
+    readers: ['api'],
+    doc: 'GET /v1/jobs/{id}/events: a comment line is sent on every open stream this often, so proxies keep quiet connections open.',
+  }),
+  maxWatchers: envVar('RERANK_EVENTS_MAX_WATCHERS', int(1, 1000000), {
+    default: '10000',
+    readers: ['api'],
+    doc: 'GET /v1/jobs/{id}/events: open streams one API process serves at most; past it, 503 overloaded with Retry-After.',
+  }),
+});
+
 const webhook = section(
   {
     attempts: envVar('RERANK_WEBHOOK_ATTEMPTS', int(1, 100), {
@@ -462,6 +480,7 @@ export const SECTIONS = {
   shard,
   queue,
   jobs,
+  events,
   webhook,
   observability,
   data,

@@ -402,6 +402,65 @@ export const JobResultsSchema = z
     },
   });
 
+/** GET /v1/jobs/{id}/events: the data of each Server-Sent Event (its `event:` name in the description). */
+export const JobProgressEventSchema = z
+  .object({
+    status: JobStatusSchema,
+    shards_done: z.int(),
+    shards_total: z.int(),
+    pairs_done: z.int(),
+    pairs_total: z.int(),
+    pairs_per_second: z.number().nullable().meta({ description: 'Over the shards after the first one; null until two shards are in' }),
+    eta_seconds: z.number().nullable().meta({ description: 'Pairs left at pairs_per_second; null while that is' }),
+  })
+  .meta({
+    id: 'JobProgressEvent',
+    description: 'event: progress. At most one per RERANK_EVENTS_INTERVAL_MS (default 250 ms), when shards finished since the last one',
+    example: { status: 'running', shards_done: 3, shards_total: 8, pairs_done: 3000, pairs_total: 8000, pairs_per_second: 1250.5, eta_seconds: 4 },
+  });
+
+export const PartialQuerySchema = z
+  .object({
+    query_index: z.int(),
+    query_id: ItemIdSchema.optional(),
+    top_k: z.array(RankedItemSchema.omit({ document: true })).meta({ description: 'The best k so far, best first (ties: lower index first)' }),
+  })
+  .meta({ id: 'PartialQuery', example: { query_index: 0, query_id: 'q1', top_k: [{ index: 0, id: 'd1', score: 4.2 }] } });
+
+export const JobPartialEventSchema = z
+  .object({
+    provisional: z.literal(true).meta({ description: 'Not final: shards are still being scored' }),
+    shards_done: z.int(),
+    shards_total: z.int(),
+    results: z.array(PartialQuerySchema).meta({
+      description:
+        "The queries whose best k changed since the stream's previous event id (all queries with scores on a new stream): keep a map by query_index and replace its entries",
+    }),
+  })
+  .meta({
+    id: 'JobPartialEvent',
+    description:
+      "event: partial. A provisional top k can only improve: an entry leaves it only for a document with a higher score (or an equal score and a lower index), and once every shard is in it is the final top k",
+    example: { provisional: true, shards_done: 3, shards_total: 8, results: [{ query_index: 0, query_id: 'q1', top_k: [{ index: 0, id: 'd1', score: 4.2 }] }] },
+  });
+
+export const JobEndEventSchema = z
+  .object({
+    job: JobSchema,
+    results: z
+      .array(QueryResultSchema)
+      .nullable()
+      .meta({ description: 'completed: exactly the `results` of GET /v1/jobs/{id}/results; failed, cancelled: null' }),
+  })
+  .meta({
+    id: 'JobEndEvent',
+    description: 'event: completed, failed or cancelled (id: end); the last event: the stream ends after it',
+    example: {
+      job: { ...exampleJob, status: 'completed', finished_at: '2025-01-01T12:00:09.000Z' },
+      results: [{ query_index: 0, query_id: 'q1', query: 'capital of France', top_k: [{ index: 0, id: 'd1', score: 4.2 }] }],
+    },
+  });
+
 export const ScoreLineSchema = z
   .object({
     query_index: z.int(),
@@ -597,6 +656,14 @@ export type JobAcceptedBody = z.output<typeof JobAcceptedSchema>;
 export type JobListBody = z.output<typeof JobListSchema>;
 export type JobResults = z.output<typeof JobResultsSchema>;
 export type ScoreLine = z.output<typeof ScoreLineSchema>;
+export type JobProgressEvent = z.output<typeof JobProgressEventSchema>;
+export type JobPartialEvent = z.output<typeof JobPartialEventSchema>;
+export type JobEndEvent = z.output<typeof JobEndEventSchema>;
+/** The events of GET /v1/jobs/{id}/events by name, with their data. */
+export type JobEvent =
+  | { event: 'progress'; id: string | null; data: JobProgressEvent }
+  | { event: 'partial'; id: string | null; data: JobPartialEvent }
+  | { event: 'completed' | 'failed' | 'cancelled'; id: string | null; data: JobEndEvent };
 export type WebhookPayloadBody = z.output<typeof WebhookPayloadSchema>;
 export type ErrorBody = z.output<typeof ErrorSchema>;
 export type TeiRerankRequest = z.input<typeof TeiRerankRequestSchema>;

@@ -5,7 +5,7 @@
  */
 import type { ScoreOverrides } from '@rerank/engine';
 import type { JobLayout } from '../job-layout';
-import type { PairScore } from '../merge';
+import type { PairScore, Ranked } from '../merge';
 import type { JobStatus, TerminalStatus } from '../queues';
 import type { ItemId } from '../validation/documents';
 import type { JobCursor, JobListQuery } from '../validation/job-list-query';
@@ -54,6 +54,17 @@ export interface JobRecord {
 export interface Progress {
   shardsDone: number;
   pairsDone: number;
+}
+
+/**
+ * A shard scored, as the job's event log keeps it for watchers (GET /v1/jobs/{id}/events): its
+ * number, query, pairs and its own top-k (index in the query's set, score; best first).
+ */
+export interface ShardDone {
+  n: number;
+  q: number;
+  pairs: number;
+  top: Ranked[];
 }
 
 /** A job as the API accepted it (its texts go to the DocumentStore, not here). */
@@ -134,6 +145,7 @@ export interface JobRecords {
   /**
    * Moves a job to a terminal status unless it already is in one: true when this call made the
    * change (so exactly one caller sends the webhook), false when it was terminal, null when gone.
+   * The change and the job event log's end entry are one atomic write.
    */
   finish(id: string, status: TerminalStatus, error?: { code: string; message: string }, now?: number): Promise<boolean | null>;
   /** Everything kept of the job expires after `ttlSeconds`. */
@@ -152,8 +164,11 @@ export interface ShardProgress {
    * when all are there marks the job running and counts the run (above 1: run again after a worker died).
    */
   startShard(id: string, n: number, flatIndices: readonly number[], now?: number): Promise<ShardStart>;
-  /** A shard's pairs are scored; per shard number, so a re-run overwrites instead of counting twice. */
-  recordShard(id: string, n: number, pairs: number): Promise<void>;
+  /**
+   * A shard's pairs are scored: its progress (per shard number, so a re-run overwrites instead of
+   * counting twice) and its entry in the job's event log (job-event-log.ts), in one write.
+   */
+  recordShard(id: string, shard: ShardDone): Promise<void>;
   progress(id: string): Promise<Progress>;
 }
 

@@ -11,6 +11,7 @@
  *   rerank:job:<id>:runs       hash   shard number -> times scoring started (diagnostics)
  *   rerank:job:<id>:result     string JSON top-k per query
  *   rerank:job:<id>:scores     hash   query index -> JSON list of every score, in document order
+ *   rerank:job:<id>:events     stream the job's event log for watchers: a shard scored (k=shard n q p t), the end (k=end s)
  *   rerank:idem:<owner>:<hash> string JSON {job, body, lease?} for Idempotency-Key (lease: while its job is being created)
  *   rerank:owner:<owner>:jobs  zset   job id -> created (ms): the owner's jobs for GET /v1/jobs (bounded; ids of expired jobs pruned)
  *   rerank:workers             zset   worker id -> last heartbeat (ms)
@@ -65,6 +66,7 @@ export const keys = {
   runs: (id: string) => `${jobBase(id)}:runs`,
   result: (id: string) => `${jobBase(id)}:result`,
   scores: (id: string) => `${jobBase(id)}:scores`,
+  events: (id: string) => `${jobBase(id)}:events`,
   idempotency: (owner: string, keyHash: string) => `rerank:idem:${owner}:${keyHash}`,
   ownerJobs: (owner: string) => `rerank:owner:${owner}:jobs`,
   get workers(): string {
@@ -95,5 +97,5 @@ export function jobIdOfKey(key: string): string | null {
 
 /** Every key of a job's record, progress and results (its texts, `keys.docs`, are the document store's). */
 export function jobKeys(id: string): string[] {
-  return [keys.job(id), keys.layout(id), keys.docIds(id), keys.progress(id), keys.runs(id), keys.result(id), keys.scores(id)];
+  return [keys.job(id), keys.layout(id), keys.docIds(id), keys.progress(id), keys.runs(id), keys.result(id), keys.scores(id), keys.events(id)];
 }

@@ -119,7 +119,7 @@ export class RedisJobRecords implements JobRecords {
   async finish(id: string, status: TerminalStatus, error?: { code: string; message: string }, now = Date.now()): Promise<boolean | null> {
     const args: (string | number)[] = [status, F.finishedAt, now];
     if (error) args.push(F.error, error.message, F.errorCode, error.code);
-    const r = (await runScript(this.redis, 'finish', [keys.job(id)], args)) as number;
+    const r = (await runScript(this.redis, 'finish', [keys.job(id), keys.events(id)], args)) as number;
     return r === -1 ? null : r === 1;
   }
 

@@ -5,9 +5,10 @@
  */
 import type { Redis } from 'ioredis';
 import type { DocumentStore } from '../ports/document-store';
-import type { Progress, ShardProgress, ShardStart } from '../ports/job-store';
+import type { Progress, ShardDone, ShardProgress, ShardStart } from '../ports/job-store';
 import type { TerminalStatus } from '../queues';
-import { sumProgress } from './job-hash';
+import { exec, sumProgress } from './job-hash';
+import { shardEntryFields } from './redis-job-event-log';
 import { keys } from './keys';
 import { RedisDocumentStore } from './redis-document-store';
 import { runScript } from './scripts';
@@ -37,8 +38,14 @@ export class RedisShardProgress implements ShardProgress {
     return read.every((t): t is string => t !== null) ? { state, texts: read } : { state: 'missing' };
   }
 
-  async recordShard(id: string, n: number, pairs: number): Promise<void> {
-    await this.redis.hset(keys.progress(id), String(n), pairs);
+  /** One round trip: the progress and the event log's entry. */
+  async recordShard(id: string, shard: ShardDone): Promise<void> {
+    await exec(
+      this.redis
+        .multi()
+        .hset(keys.progress(id), String(shard.n), shard.pairs)
+        .xadd(keys.events(id), '*', ...shardEntryFields(shard)),
+    );
   }
 
   async progress(id: string): Promise<Progress> {
