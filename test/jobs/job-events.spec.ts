@@ -139,6 +139,14 @@ describe('job events (Server-Sent Events)', () => {
     const results = await cluster.client.get(`/v1/jobs/${id}/results`);
     expect(results.status).toBe(200);
 
+    console.log(
+      `${shards} shards, ${rounds} burst(s) before the cut; events per stream (a, b, c before/after the cut, d before/after): ` +
+        [a.events, b.events, cCut.events, c2.events, dCut.events, d2.events]
+          .map(
+            (e) => `${e.filter((x) => x.event === 'progress').length} progress + ${e.filter((x) => x.event === 'partial').length} partial`,
+          )
+          .join('; '),
+    );
     for (const [stream, final] of [a, b, c2, d2].map((s, i) => [s, finals[i]] as const)) {
       // The final event is the last one, id "end", its results exactly GET .../results's.
       expect(stream.events[stream.events.length - 1]).toBe(final);
@@ -155,7 +163,11 @@ describe('job events (Server-Sent Events)', () => {
       expect(applyPartials(s.events)).toEqual(finalTops(s.events[s.events.length - 1]));
       const progress = s.events.filter((e) => e.event === 'progress').map((e) => e.data);
       expect(progress.map((p) => p.shards_done)).toEqual([...progress.map((p) => p.shards_done)].sort((x, y) => x - y));
-      expect(progress[progress.length - 1]).toMatchObject({ shards_done: shards, pairs_done: QUERIES.length * DOCS.length, eta_seconds: 0 });
+      expect(progress[progress.length - 1]).toMatchObject({
+        shards_done: shards,
+        pairs_done: QUERIES.length * DOCS.length,
+        eta_seconds: 0,
+      });
       expect(progress[progress.length - 1].pairs_per_second).toBeGreaterThan(0);
       // Event ids increase along the stream.
       const ids = s.events.map((e) => e.id).filter((x): x is string => x !== null && x !== 'end');

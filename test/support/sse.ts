@@ -30,7 +30,8 @@ export interface SseStream {
 
 export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+    // agent: false: no kept-alive socket outlives the stream.
+    const req = request(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       res.setEncoding('utf8');
       const events: ReadEvent[] = [];
       const comments: string[] = [];
@@ -51,7 +52,11 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           }
           const e: ReadEvent = { event: block.event ?? 'message', lastId, id: block.id ?? null, data };
           events.push(e);
-          for (const w of [...waiters]) if (w.test(e)) (waiters.splice(waiters.indexOf(w), 1), w.done(e));
+          for (const w of [...waiters]) {
+            if (!w.test(e)) continue;
+            waiters.splice(waiters.indexOf(w), 1);
+            w.done(e);
+          }
         }
         block = { data: [] };
       };
@@ -90,7 +95,10 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           const found = events.find(test);
           if (found) return Promise.resolve(found);
           return new Promise((done, fail) => {
-            const timer = setTimeout(() => fail(new Error(`no matching event within ${timeoutMs} ms; got ${events.map((e) => e.event).join(',')}`)), timeoutMs);
+            const timer = setTimeout(
+              () => fail(new Error(`no matching event within ${timeoutMs} ms; got ${events.map((e) => e.event).join(',')}`)),
+              timeoutMs,
+            );
             waiters.push({ test, done: (e) => (clearTimeout(timer), done(e)) });
           });
         },

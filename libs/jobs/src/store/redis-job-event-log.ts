@@ -52,11 +52,11 @@ export class RedisJobEventLog implements JobEventLog {
     };
     if (!clusterKeysInUse()) {
       const streams = [...jobs.map((j) => keys.events(j)), ...jobs.map((j) => after.get(j) as string)];
-      collect((await this.reader.xread('BLOCK', blockMs, 'STREAMS', ...streams)) as StreamReply);
+      collect(await this.reader.xread('BLOCK', blockMs, 'STREAMS', ...streams));
       return out;
     }
     const replies = await Promise.all(jobs.map((j) => this.reader.xread('STREAMS', keys.events(j), after.get(j) as string)));
-    for (const reply of replies) collect(reply as StreamReply);
+    for (const reply of replies) collect(reply);
     if (out.size === 0) await new Promise((r) => setTimeout(r, blockMs));
     return out;
   }
