@@ -218,13 +218,10 @@ function routes(): RouteConfig[] {
       request: {
         params: jobId,
         headers: z.object({
-          'last-event-id': z
-            .string()
-            .optional()
-            .meta({
-              description: "The last event id received: resume after it ('end': the stream is over, 204)",
-              example: '1733600000000-0',
-            }),
+          'last-event-id': z.string().optional().meta({
+            description: "The last event id received: resume after it ('end': the stream is over, 204)",
+            example: '1733600000000-0',
+          }),
         }),
       },
       responses: {
