@@ -14,26 +14,13 @@ import type { AppProcess } from '@rerank/harness';
 import { Cluster } from '../support/cluster';
 import type { ApiClient } from '../support/http';
 import { testEncoderDir } from '../support/model';
+import { burst, WATCH_BODY, WATCH_DOCS, WATCH_ENV, WATCH_QUERIES } from '../support/watched-job';
 
 jest.setTimeout(240000);
 
 const KEY = 'job-page-test-key-0123456789';
-const ENV = {
-  RERANK_API_KEYS: `page:${KEY}`,
-  RERANK_REFUSE_UNSERVED: 'sync',
-  RERANK_EVENTS_INTERVAL_MS: '100',
-  RERANK_EVENTS_HEARTBEAT_MS: '300',
-  RERANK_SHARD_MAX_PAIRS: '8',
-  RERANK_WORKER_CONCURRENCY: '1',
-  RERANK_THREADS: '1',
-};
-
-const QUERIES = ['capital of france', 'fast rerankers on gpus', 'how tokenizers split words'];
-const DOCS = Array.from({ length: 96 }, (_, i) => ({
-  id: `d${i}`,
-  text: `document ${i}: ${['paris is the capital', 'gpus run rerankers', 'tokenizers split text', 'unrelated words'][i % 4]} ${'lorem ipsum '.repeat(i % 7)}`,
-}));
-const BODY = { queries: QUERIES.map((query, i) => ({ id: `q${i}`, query })), documents: DOCS, top_k: 5, return_documents: true };
+const ENV = { ...WATCH_ENV, RERANK_API_KEYS: `page:${KEY}` };
+const PAIRS = String(WATCH_QUERIES.length * WATCH_DOCS.length);
 
 /** Debian's chromium on PATH (scripts/install-system-deps.sh installs it); the test fails without it, saying how to install it. */
 function chromiumPath(): string {
@@ -68,16 +55,6 @@ afterAll(async () => {
   await browser?.close();
   await cluster?.stop();
 });
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Lets the worker score for `ms`, then stops it again; what it did reaches the page within an event interval or two. */
-async function burst(ms: number): Promise<void> {
-  worker.proc.kill('SIGCONT');
-  await pause(ms);
-  worker.proc.kill('SIGSTOP');
-  await pause(400);
-}
 
 /**
  * A fresh page (its own context: no storage shared with another test), with its script errors and the
@@ -130,7 +107,7 @@ const tableRows = (page: Page) =>
 
 describe('job page (/jobs/{id}) in headless chromium', () => {
   it('asks for the key, shows progress rising and a provisional best k, then the final top k of the results and a download of all scores', async () => {
-    const created = await api.post('/v1/jobs', BODY);
+    const created = await api.post('/v1/jobs', WATCH_BODY);
     expect(created.status).toBe(202);
     const id: string = created.body.id;
     const shards: number = created.body.progress.shards_total;
@@ -163,11 +140,11 @@ describe('job page (/jobs/{id}) in headless chromium', () => {
     expect(await page.isHidden('#message')).toBe(true);
     expect(await text(page, '#job-id')).toBe(id);
     expect(await text(page, '#model')).toBe('enc');
-    expect(await text(page, '#queries')).toBe('3');
-    expect(await text(page, '#documents')).toBe('96');
-    expect(await text(page, '#pairs')).toBe('288');
+    expect(await text(page, '#queries')).toBe(String(WATCH_QUERIES.length));
+    expect(await text(page, '#documents')).toBe(String(WATCH_DOCS.length));
+    expect(await text(page, '#pairs')).toBe(PAIRS);
     expect(await text(page, '#shards-total')).toBe(String(shards));
-    expect(await text(page, '#pairs-total')).toBe('288');
+    expect(await text(page, '#pairs-total')).toBe(PAIRS);
     expect(await text(page, '#shards-done')).toBe('0');
 
     // The worker scores in bursts: the shards done on the page rise, with a provisional best k, before the end.
@@ -176,7 +153,7 @@ describe('job page (/jobs/{id}) in headless chromium', () => {
     for (let round = 0; seen.length < 2 || provisionalRows === 0; round++) {
       if (round >= 60)
         throw new Error(`after 60 bursts the page showed shards done ${JSON.stringify(seen)}, ${provisionalRows} provisional rows`);
-      await burst(40);
+      await burst(worker, 40);
       const done = Number(await text(page, '#shards-done'));
       if (done >= shards) throw new Error(`the job finished within the bursts (page showed ${JSON.stringify(seen)}): bursts too long`);
       if (done > 0 && done !== seen[seen.length - 1]) seen.push(done);
@@ -196,7 +173,7 @@ describe('job page (/jobs/{id}) in headless chromium', () => {
     await page.waitForFunction(() => document.getElementById('results-state')?.className === 'final', undefined, { timeout: 120000 });
     expect(await text(page, '#status')).toBe('completed');
     expect(await text(page, '#shards-done')).toBe(String(shards));
-    expect(await text(page, '#pairs-done')).toBe('288');
+    expect(await text(page, '#pairs-done')).toBe(PAIRS);
     expect(Number((await text(page, '#rate')).replace(/,/g, ''))).toBeGreaterThan(0);
     expect(await text(page, '#eta')).toBe('0 s');
     const results = await api.get(`/v1/jobs/${id}/results`);
@@ -211,7 +188,7 @@ describe('job page (/jobs/{id}) in headless chromium', () => {
         document: r.document.text,
       })),
     );
-    expect(expected).toHaveLength(QUERIES.length * 5);
+    expect(expected).toHaveLength(WATCH_QUERIES.length * 5);
     expect(await tableRows(page)).toEqual(expected);
     await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'ended');
 
@@ -222,7 +199,7 @@ describe('job page (/jobs/{id}) in headless chromium', () => {
     expect(download.suggestedFilename()).toBe(`${id}-scores.jsonl`);
     const saved = readFileSync(await download.path(), 'utf8');
     expect(saved).toBe(all.text);
-    expect(saved.trimEnd().split('\n')).toHaveLength(288);
+    expect(String(saved.trimEnd().split('\n').length)).toBe(PAIRS);
 
     // The key lived in the script's memory only.
     const kept = await page.evaluate(() => ({
@@ -255,7 +232,7 @@ describe('job page (/jobs/{id}) in headless chromium', () => {
 
   it('shows a job cancelled while watched as cancelled, with no results', async () => {
     worker.proc.kill('SIGSTOP');
-    const created = await api.post('/v1/jobs', BODY);
+    const created = await api.post('/v1/jobs', WATCH_BODY);
     expect(created.status).toBe(202);
     const id: string = created.body.id;
     const { page, errors } = await newPage();
