@@ -5,7 +5,8 @@
  * and resumed with SIGSTOP / SIGCONT so the job is seen mid-way). The page asks for the key and keeps
  * it out of storage; its progress rises while the worker scores in bursts; its provisional best k
  * turns into a final top k equal to GET /v1/jobs/{id}/results; its download equals
- * GET /v1/jobs/{id}/results?all=true; an unknown job and a cancelled one say so.
+ * GET /v1/jobs/{id}/results?all=true; a stream cut by an API restart resumes with Last-Event-ID and
+ * loses nothing; an unknown job and a cancelled one say so.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { AppProcess } from '@rerank/harness';
 import { Cluster } from '../support/cluster';
 import type { ApiClient } from '../support/http';
 import { testEncoderDir } from '../support/model';
+import { applyPartials, openSse } from '../support/sse';
 import { burst, WATCH_BODY, WATCH_DOCS, WATCH_ENV, WATCH_QUERIES } from '../support/watched-job';
 
 jest.setTimeout(240000);
@@ -214,6 +216,66 @@ describe('job page (/jobs/{id}) in headless chromium', () => {
     expect(await page.context().cookies()).toEqual([]);
     // The page ran under its Content-Security-Policy without a violation or a script error.
     expect(errors).toEqual([]);
+  });
+
+  it('resumes its stream with Last-Event-ID after the API restarts mid-job: nothing lost, and the final top k of the results', async () => {
+    worker.proc.kill('SIGSTOP');
+    const created = await api.post('/v1/jobs', WATCH_BODY);
+    expect(created.status).toBe(202);
+    const id: string = created.body.id;
+    const shards: number = created.body.progress.shards_total;
+    const { page, errors } = await newPage();
+    const eventRequests: Record<string, string>[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith(`/v1/jobs/${id}/events`)) eventRequests.push(r.headers());
+    });
+    await openWithKey(page, id);
+    await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'live');
+    for (let round = 0; (await tableRows(page)).length === 0; round++) {
+      if (round >= 60) throw new Error('no provisional best k on the page after 60 bursts');
+      await burst(worker, 40);
+    }
+    const doneAtCut = Number(await text(page, '#shards-done'));
+    expect(doneAtCut).toBeLessThan(shards);
+
+    // The API dies (the stream is cut) and comes back on the same port; the worker scores meanwhile.
+    await cluster.api.kill();
+    await page.waitForFunction(() => document.getElementById('connection')?.textContent?.startsWith('cut'));
+    await burst(worker, 60);
+    await cluster.restartApi();
+    await page.waitForFunction(() => document.getElementById('connection')?.textContent === 'live', undefined, { timeout: 30000 });
+    for (let round = 0; Number(await text(page, '#shards-done')) === doneAtCut; round++) {
+      if (round >= 60) throw new Error(`the page stayed at ${doneAtCut} shards done after the restart`);
+      await burst(worker, 40);
+    }
+    // The reconnect sent the id of the last event the page had: resumed, not started over.
+    expect(eventRequests.length).toBeGreaterThanOrEqual(2);
+    expect(eventRequests[0]['last-event-id']).toBeUndefined();
+    expect(eventRequests[eventRequests.length - 1]['last-event-id']).toMatch(/^\d+-\d+$/);
+    expect(eventRequests.every((h) => h.authorization === `Bearer ${KEY}`)).toBe(true);
+
+    // With the worker stopped, the page's provisional best k is the state a new stream starts from: nothing lost across the cut.
+    const fresh = await openSse(`${cluster.base}/v1/jobs/${id}/events`, { authorization: `Bearer ${KEY}` });
+    await fresh.until((e) => e.event === 'partial');
+    fresh.close();
+    const now = [...applyPartials(fresh.events).entries()]
+      .sort(([a], [b]) => a - b)
+      .flatMap(([q, top]) =>
+        top.map((r: any, i: number) => ({ query_index: q, rank: i + 1, index: r.index, id: r.id, score: r.score, document: '' })),
+      );
+    expect(await page.getAttribute('#results-state', 'class')).toBe('provisional');
+    expect(await tableRows(page)).toEqual(now);
+
+    worker.proc.kill('SIGCONT');
+    await page.waitForFunction(() => document.getElementById('results-state')?.className === 'final', undefined, { timeout: 120000 });
+    const results = await api.get(`/v1/jobs/${id}/results`);
+    expect((await tableRows(page)).map(({ document: _d, ...r }) => r)).toEqual(
+      (results.body.results as any[]).flatMap((q) =>
+        (q.top_k as any[]).map((r, i) => ({ query_index: q.query_index, rank: i + 1, index: r.index, id: r.id, score: r.score })),
+      ),
+    );
+    // Failed loads while the API was down are the browser's notes, not errors of the page.
+    expect(errors.filter((e) => !/^Failed to load resource: net::/.test(e))).toEqual([]);
   });
 
   it("says what the API says of an unknown job (the 404's message)", async () => {
