@@ -26,7 +26,7 @@ const PAIRS = String(WATCH_QUERIES.length * WATCH_DOCS.length);
 
 /** Debian's chromium on PATH (scripts/install-system-deps.sh installs it); the test fails without it, saying how to install it. */
 function chromiumPath(): string {
-  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/bin')) {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
     const path = join(dir, 'chromium');
     if (dir && existsSync(path)) return path;
   }
