@@ -69,6 +69,11 @@ export default defineConfig(
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
   },
   {
+    // The job page's script runs in the browser, as a classic script (apps/api/src/job-page/).
+    files: ['apps/api/src/job-page/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.mjs'],
     languageOptions: { sourceType: 'module' },
   },

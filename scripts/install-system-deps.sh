@@ -3,8 +3,9 @@
 # - Node 24 LTS: when this machine's Node is older, scripts/install-node.sh puts the official binaries
 #   from the npm registry into .cache/node/ of this clone (npm 11 too when the machine's npm is older
 #   than 11.16; no root needed for that part);
-# - Debian's redis-server, and python3 with its venv module for the reference suite's own environment
-#   (scripts/setup-python.sh): installed only when missing, as root (CI, containers) or through sudo.
+# - Debian's redis-server, python3 with its venv module for the reference suite's own environment
+#   (scripts/setup-python.sh), and chromium, the headless browser of the job page's test
+#   (test/api/job-page.spec.ts): installed only when missing, as root (CI, containers) or through sudo.
 #
 # Use it as  eval "$(scripts/install-system-deps.sh)"  : its only output on stdout is the line that puts
 # that Node first on PATH in this shell (nothing when the machine's Node is new enough); messages go to
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()

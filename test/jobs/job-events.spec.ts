@@ -11,29 +11,15 @@ import { Cluster } from '../support/cluster';
 import { ApiClient } from '../support/http';
 import { testEncoderDir } from '../support/model';
 import { applyPartials, openSse, type ReadEvent, type SseStream } from '../support/sse';
+import { burst as burstOf, pause, WATCH_BODY as BODY, WATCH_DOCS as DOCS, WATCH_ENV as ENV, WATCH_QUERIES as QUERIES } from '../support/watched-job';
 
 jest.setTimeout(180000);
-
-const ENV = {
-  RERANK_REFUSE_UNSERVED: 'sync',
-  RERANK_EVENTS_INTERVAL_MS: '100',
-  RERANK_EVENTS_HEARTBEAT_MS: '300',
-  RERANK_SHARD_MAX_PAIRS: '8',
-  RERANK_WORKER_CONCURRENCY: '1',
-  RERANK_THREADS: '1',
-};
-
-const QUERIES = ['capital of france', 'fast rerankers on gpus', 'how tokenizers split words'];
-const DOCS = Array.from({ length: 96 }, (_, i) => ({
-  id: `d${i}`,
-  text: `document ${i}: ${['paris is the capital', 'gpus run rerankers', 'tokenizers split text', 'unrelated words'][i % 4]} ${'lorem ipsum '.repeat(i % 7)}`,
-}));
-const BODY = { queries: QUERIES.map((query, i) => ({ id: `q${i}`, query })), documents: DOCS, top_k: 5, return_documents: true };
 
 let cluster: Cluster;
 let second: AppProcess;
 let api2: ApiClient;
 let worker: AppProcess;
+const burst = (ms: number) => burstOf(worker, ms);
 
 beforeAll(async () => {
   cluster = await Cluster.start({ models: [{ name: 'enc', path: await testEncoderDir() }], env: ENV, recovery: 'default' });
@@ -47,19 +33,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   worker?.proc.kill('SIGCONT');
+  // While Redis is up: cluster.stop() does not stop a worker of startWorker(), and one left without Redis never exits.
+  await worker?.stop();
   await second?.stop();
   await cluster?.stop();
 });
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Lets the worker score for `ms`, then stops it again; events of what it did reach the watchers within a tick or two. */
-async function burst(ms: number): Promise<void> {
-  worker.proc.kill('SIGCONT');
-  await pause(ms);
-  worker.proc.kill('SIGSTOP');
-  await pause(400);
-}
 
 const ranked = (top: any[]) => top.map(({ document: _d, ...r }) => r);
 const finalTops = (final: ReadEvent) => new Map<number, any[]>(final.data.results.map((q: any) => [q.query_index, ranked(q.top_k)]));

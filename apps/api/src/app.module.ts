@@ -26,6 +26,7 @@ import { CompatService } from './compat/compat.service';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { JobWatchHub } from './job-events/job-watch-hub';
+import { JobPageController } from './job-page.controller';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { ModelsController } from './models.controller';
@@ -79,7 +80,7 @@ export class AppModule implements OnModuleDestroy, OnApplicationShutdown {
           },
         }),
       ],
-      controllers: [RerankController, JobsController, ModelsController, HealthController, CompatController],
+      controllers: [RerankController, JobsController, JobPageController, ModelsController, HealthController, CompatController],
       providers: [
         { provide: CONFIG, useValue: config },
         {

@@ -209,30 +209,55 @@ function routes(): RouteConfig[] {
       tags: ['jobs'],
       summary: 'Watch a job: its progress and best results so far, as Server-Sent Events, until it ends',
       description:
-        'A text/event-stream (curl -N, EventSource, or the typed client\'s watchJob). Events: `progress` (JobProgressEvent, at most one per ' +
+        "A text/event-stream (curl -N, EventSource, or the typed client's watchJob). Events: `progress` (JobProgressEvent, at most one per " +
         'RERANK_EVENTS_INTERVAL_MS), `partial` (JobPartialEvent: the provisional best k of the queries whose best k changed; it can only improve, ' +
-        'and once every shard is in it is the final top k), then one `completed`, `failed` or `cancelled` (JobEndEvent; a completed job\'s `results` ' +
+        "and once every shard is in it is the final top k), then one `completed`, `failed` or `cancelled` (JobEndEvent; a completed job's `results` " +
         'are exactly those of GET /v1/jobs/{id}/results) with id `end`, after which the stream ends. A job that already ended gets its final event at once. ' +
         'Comment lines (`: keep-alive`) every RERANK_EVENTS_HEARTBEAT_MS keep proxies from closing a quiet stream. Every event batch carries an `id:`; ' +
         'a reconnect that sends it back as Last-Event-ID (EventSource does) gets only what changed after it, from any API replica; sending `end` back gets 204.',
       request: {
         params: jobId,
         headers: z.object({
-          'last-event-id': z
-            .string()
-            .optional()
-            .meta({ description: "The last event id received: resume after it ('end': the stream is over, 204)", example: '1733600000000-0' }),
+          'last-event-id': z.string().optional().meta({
+            description: "The last event id received: resume after it ('end': the stream is over, 204)",
+            example: '1733600000000-0',
+          }),
         }),
       },
       responses: {
         200: {
-          description: 'The event stream; each event\'s data is one of the schemas below, by its event name (progress, partial, completed / failed / cancelled)',
+          description:
+            "The event stream; each event's data is one of the schemas below, by its event name (progress, partial, completed / failed / cancelled)",
           content: { 'text/event-stream': { schema: z.union([JobProgressEventSchema, JobPartialEventSchema, JobEndEventSchema]) } },
         },
-        204: { description: 'Last-Event-ID was the final event\'s (`end`): nothing follows' },
+        204: { description: "Last-Event-ID was the final event's (`end`): nothing follows" },
         ...errors([400, 401, 404, 429, 503]),
       },
     },
+    {
+      ...route('jobPage'),
+      tags: ['jobs'],
+      summary: 'The job page, for a browser: progress, the live best k per query, the final results and a download of all scores',
+      description:
+        'An HTML page with one script (/assets/job-page.js) and style (/assets/job-page.css), none of which carries job data: they are served ' +
+        "without a key. The script reads GET /v1/jobs/{id} and its events with the key it asks for on a 401 (kept in the page's memory only). " +
+        "Content-Security-Policy: this origin's script, style and requests only.",
+      security: [],
+      request: { params: jobId },
+      responses: { 200: { description: 'The page', content: { 'text/html': { schema: z.string() } } }, ...BEFORE_ROUTING },
+    },
+    ...(
+      [
+        ['jobPageScript', 'text/javascript', 'script'],
+        ['jobPageStyle', 'text/css', 'style sheet'],
+      ] as const
+    ).map(([id, type, what]): RouteConfig => ({
+      ...route(id),
+      tags: ['jobs'],
+      summary: `The job page's ${what}`,
+      security: [],
+      responses: { 200: { description: `The ${what}`, content: { [type]: { schema: z.string() } } }, ...BEFORE_ROUTING },
+    })),
     {
       ...route('listModels'),
       tags: ['models'],

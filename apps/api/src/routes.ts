@@ -20,6 +20,10 @@ export const ROUTES = {
   cancelJob: { method: 'delete', path: '/v1/jobs/{id}' },
   getJobResults: { method: 'get', path: '/v1/jobs/{id}/results' },
   getJobEvents: { method: 'get', path: '/v1/jobs/{id}/events' },
+  /** The job page for a browser (job-page.controller.ts) and its script and style: no key, no job data. */
+  jobPage: { method: 'get', path: '/jobs/{id}' },
+  jobPageScript: { method: 'get', path: '/assets/job-page.js' },
+  jobPageStyle: { method: 'get', path: '/assets/job-page.css' },
   listModels: { method: 'get', path: '/v1/models' },
   live: { method: 'get', path: '/health/live' },
   ready: { method: 'get', path: '/health/ready' },
