@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The job page (/jobs/{id}) in a real headless browser: Debian's chromium driven by playwright-core,
  * on real processes (redis-server, the API with RERANK_API_KEYS, the aggregator, one worker paused
@@ -17,6 +16,22 @@ import type { ApiClient } from '../support/http';
 import { testEncoderDir } from '../support/model';
 import { applyPartials, openSse } from '../support/sse';
 import { burst, WATCH_BODY, WATCH_DOCS, WATCH_ENV, WATCH_QUERIES } from '../support/watched-job';
+
+/**
+ * The browser globals the page callbacks read: they run in chromium, while this file is type-checked
+ * against Node's types only (the DOM library would change the types of every other file).
+ */
+interface PageNode {
+  textContent: string | null;
+  className: string;
+  outerHTML: string;
+  dataset: Record<string, string | undefined>;
+  querySelector(selector: string): PageNode | null;
+}
+declare const document: { getElementById(id: string): PageNode | null; cookie: string; documentElement: PageNode };
+declare const location: { href: string };
+declare const localStorage: Record<string, string>;
+declare const sessionStorage: Record<string, string>;
 
 jest.setTimeout(240000);
 
@@ -95,7 +110,7 @@ const tableRows = (page: Page) =>
   page.$$eval('#top-k tbody tr', (rows) =>
     rows.map((r) => {
       const cell = (name: string) => r.querySelector(`td.${name}`)?.textContent ?? '';
-      const tr = r as HTMLTableRowElement;
+      const tr = r as unknown as PageNode;
       return {
         query_index: Number(tr.dataset.queryIndex),
         rank: Number(tr.dataset.rank),

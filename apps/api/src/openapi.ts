@@ -228,7 +228,7 @@ function routes(): RouteConfig[] {
         200: {
           description:
             "The event stream; each event's data is one of the schemas below, by its event name (progress, partial, completed / failed / cancelled)",
-          content: { 'text/event-stream': { schema: z.union([JobProgressEventSchema, JobPartialEventSchema, JobEndEventSchema]) } },
+          content: { 'text/event-stream': { schema: JobStreamEventSchema } },
         },
         204: { description: "Last-Event-ID was the final event's (`end`): nothing follows" },
         ...errors([400, 401, 404, 429, 503]),
@@ -358,6 +358,24 @@ const webhookHeaders = z.object({
   }),
 });
 
+/** The data schemas of the job event stream, each a component of its own (JobStreamEvent's `data` names them). */
+const JOB_EVENT_DATA = [JobProgressEventSchema, JobPartialEventSchema, JobEndEventSchema];
+const JOB_EVENT_NAMES = JOB_EVENT_DATA.map((schema) => schema.meta()?.id as string);
+
+/** One event of GET /v1/jobs/{id}/events as OpenAPI 3.1 describes a text/event-stream: its fields, `data` a string. */
+const JobStreamEventSchema = z
+  .object({
+    event: z.enum(['progress', 'partial', 'completed', 'failed', 'cancelled']),
+    id: z.string().optional().meta({ description: "The event's id (the last of a batch carries it): send it back as Last-Event-ID" }),
+    data: z.string().meta({
+      description:
+        'One line of JSON: a JobProgressEvent (progress), a JobPartialEvent (partial) or a JobEndEvent (completed, failed, cancelled)',
+      contentMediaType: 'application/json',
+    }),
+    retry: z.int().optional().meta({ description: 'Milliseconds a client waits before reconnecting (sent once, first)' }),
+  })
+  .meta({ id: 'JobStreamEvent', example: { event: 'progress', id: '1733600000123-0', data: '{"status":"running","shards_done":3}' } });
+
 export function buildOpenApiDocument(): Record<string, unknown> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'apiKey', {
@@ -382,8 +400,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     });
   }
-  const generator = new OpenApiGeneratorV31(registry.definitions);
-  return generator.generateDocument({
+  // The event data schemas are components of their own, which JobStreamEvent's data (a string) names below.
+  const generator = new OpenApiGeneratorV31([
+    ...registry.definitions,
+    ...JOB_EVENT_DATA.map((schema) => ({ type: 'schema' as const, schema })),
+  ]);
+  const document = generator.generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Rerank service',
@@ -403,7 +425,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       { name: 'compatibility', description: "Other rerank servers' routes (TEI, vLLM, Infinity)" },
       { name: 'webhooks', description: 'Calls this service makes to webhook.url when a job ends' },
     ],
-  }) as unknown as Record<string, unknown>;
+  });
+  // JSON Schema's contentSchema (what a string holds), which zod-to-openapi does not write.
+  const data = (document.components?.schemas?.JobStreamEvent as { properties: Record<string, Record<string, unknown>> }).properties.data;
+  data.contentMediaType = 'application/json';
+  data.contentSchema = { oneOf: JOB_EVENT_NAMES.map((name) => ({ $ref: `#/components/schemas/${name}` })) };
+  return document as unknown as Record<string, unknown>;
 }
 
 export function setupOpenApi(app: INestApplication): void {
