@@ -11,7 +11,14 @@ import { Cluster } from '../support/cluster';
 import { ApiClient } from '../support/http';
 import { testEncoderDir } from '../support/model';
 import { applyPartials, openSse, type ReadEvent, type SseStream } from '../support/sse';
-import { burst as burstOf, pause, WATCH_BODY as BODY, WATCH_DOCS as DOCS, WATCH_ENV as ENV, WATCH_QUERIES as QUERIES } from '../support/watched-job';
+import {
+  burst as burstOf,
+  pause,
+  WATCH_BODY as BODY,
+  WATCH_DOCS as DOCS,
+  WATCH_ENV as ENV,
+  WATCH_QUERIES as QUERIES,
+} from '../support/watched-job';
 
 jest.setTimeout(180000);
 
@@ -201,5 +208,34 @@ describe('job events (Server-Sent Events)', () => {
     expect(bad.body.error.message).toMatch(/reconnect without it/);
     const missing = await cluster.client.get('/v1/jobs/job_doesnotexist0000000000/events');
     expect(missing.status).toBe(404);
+  });
+
+  it('bounds the streams of a process (503 with Retry-After past RERANK_EVENTS_MAX_WATCHERS); on SIGTERM ends them at once instead of holding the drain', async () => {
+    worker.proc.kill('SIGSTOP');
+    const { id } = await createJob();
+    const port = await freePort();
+    const small = spawnApp('api', {
+      ...cluster.env,
+      PORT: String(port),
+      RERANK_EVENTS_MAX_WATCHERS: '1',
+      RERANK_DRAIN_TIMEOUT_MS: '20000',
+    });
+    await waitForHttp(`http://127.0.0.1:${port}/health/live`, 200, 30000, small);
+    const path = `http://127.0.0.1:${port}/v1/jobs/${id}/events`;
+    const first = await openSse(path);
+    expect(first.status).toBe(200);
+    const full = await new ApiClient(`http://127.0.0.1:${port}`).get(`/v1/jobs/${id}/events`);
+    expect(full.status).toBe(503);
+    expect(full.body.error.code).toBe('overloaded');
+    expect(full.body.error.message).toMatch(/RERANK_EVENTS_MAX_WATCHERS/);
+    expect(full.headers.get('retry-after')).toBe('5');
+    small.proc.kill('SIGTERM');
+    await first.ended;
+    expect(await small.exited).toBe(0);
+    // The stream did not wait for the drain's timeout (which answers what is left with 503).
+    expect(small.output()).toMatch(/drained in \d+ ms; closing queues and Redis/);
+    expect(small.output()).not.toMatch(/unfinished at the timeout/);
+    worker.proc.kill('SIGCONT');
+    expect((await cluster.client.waitJob(id, 60000)).status).toBe('completed');
   });
 });
