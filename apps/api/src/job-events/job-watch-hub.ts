@@ -5,7 +5,7 @@
  * the number of watchers); one tick per interval sends each watcher what changed since the step it
  * is at, built once per step and written to every watcher at that step. A watcher whose connection
  * is not draining is skipped and gets the changes folded together later, so a slow reader costs no
- * memory. The end entry is sent at once: what is left, then the final event, then the stream ends.
+ * memory. The end entry is sent as it is read: what is left, then the final event, then the stream ends.
  */
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
@@ -101,11 +101,13 @@ export class JobWatchHub implements OnModuleDestroy {
         res.writeHead(204).end();
         return;
       }
+      const final = await this.finalChunk(record.id, record.status as TerminalStatus);
       openStream(res);
-      res.end(await this.finalChunk(record.id, record.status as TerminalStatus));
+      res.end(final);
       return;
     }
-    if (this.closed) throw retryLater(503, 'shutting_down', 'the API is shutting down; reconnect (with Last-Event-ID) to another replica', 1);
+    if (this.closed)
+      throw retryLater(503, 'shutting_down', 'the API is shutting down; reconnect (with Last-Event-ID) to another replica', 1);
     if (this.watchers >= this.config.maxWatchers) {
       throw retryLater(
         503,
@@ -170,7 +172,12 @@ export class JobWatchHub implements OnModuleDestroy {
   /** One loop for every watched job: read their logs after what each feed folded, fold, end the jobs that ended. */
   private startReading(): void {
     this.reading ??= (async () => {
+      let lastRead = 0;
       while (!this.closed && this.ready.size > 0) {
+        // At most one read per interval: a read returns as soon as any watched log has news, and shards may finish faster.
+        const wait = lastRead + this.config.intervalMs - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        lastRead = Date.now();
         const after = new Map([...this.ready.values()].map((f) => [f.id, f.fold.lastId ?? LOG_START]));
         let read;
         try {
@@ -178,7 +185,6 @@ export class JobWatchHub implements OnModuleDestroy {
         } catch (e) {
           if (this.closed) break;
           this.log.warn(`reading job event logs: ${(e as Error).message}`);
-          await new Promise((r) => setTimeout(r, this.config.intervalMs));
           continue;
         }
         for (const [id, entries] of read) {
