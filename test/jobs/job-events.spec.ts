@@ -229,6 +229,8 @@ describe('job events (Server-Sent Events)', () => {
     expect(full.body.error.code).toBe('overloaded');
     expect(full.body.error.message).toMatch(/RERANK_EVENTS_MAX_WATCHERS/);
     expect(full.headers.get('retry-after')).toBe('5');
+    const metrics = await new ApiClient(`http://127.0.0.1:${port}`).get('/metrics');
+    expect(metrics.text).toMatch(/^rerank_event_streams 1$/m);
     small.proc.kill('SIGTERM');
     await first.ended;
     expect(await small.exited).toBe(0);

@@ -78,7 +78,9 @@ export function observability({ log, metrics, gauges, routeOf }: ObservabilityOp
       const route = routeOf(req);
       const method = req.method ?? 'GET';
       metrics.counter('rerank_http_requests_total', { route, method, status: String(res.statusCode) });
-      metrics.observe('rerank_http_request_duration_seconds', { route, method }, seconds);
+      // An event stream lasts as long as its job: not a latency.
+      if (!String(res.getHeader('content-type') ?? '').startsWith('text/event-stream'))
+        metrics.observe('rerank_http_request_duration_seconds', { route, method }, seconds);
       const fields = {
         request_id: requestId,
         method,

@@ -8,7 +8,7 @@
  * memory. The end entry is sent as it is read: what is left, then the final event, then the stream ends.
  */
 import type { ServerResponse } from 'node:http';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import {
   ApiError,
   compareLogEntryIds,
@@ -23,6 +23,7 @@ import {
   type JobRecord,
   type JobStore,
   jobView,
+  type Metrics,
   LOG_START,
   type LogEntryId,
   parseLogEntryId,
@@ -34,7 +35,7 @@ import {
   TERMINAL,
 } from '@rerank/jobs';
 import { END_EVENT_ID, HEARTBEAT, openStream, type SseEvent, sseChunk } from './sse';
-import { CONFIG, JOB_EVENT_LOG, JOB_STORE } from '../tokens';
+import { CONFIG, JOB_EVENT_LOG, JOB_STORE, METRICS } from '../tokens';
 
 type FeedStore = Pick<JobStore, 'getWithProgress' | 'layout' | 'documentIds' | 'result'>;
 
@@ -76,6 +77,7 @@ export class JobWatchHub implements OnModuleDestroy {
     @Inject(JOB_EVENT_LOG) private readonly eventLog: JobEventLog,
     @Inject(JOB_STORE) private readonly store: FeedStore,
     @Inject(CONFIG) config: Pick<RerankConfig, 'events'>,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {
     this.config = config.events;
     this.ticker = setInterval(() => this.tick(), this.config.intervalMs);
@@ -116,13 +118,13 @@ export class JobWatchHub implements OnModuleDestroy {
         FULL_RETRY_AFTER_S,
       );
     }
-    this.watchers++;
+    this.count(1);
     const watcher: Watcher = { res, step: 0, resumeAt: resumeFrom === END_EVENT_ID ? null : (resumeFrom ?? null) };
     let feed: Feed;
     try {
       feed = await this.feed(record);
     } catch (e) {
-      this.watchers--;
+      this.count(-1);
       throw e;
     }
     openStream(res);
@@ -132,9 +134,14 @@ export class JobWatchHub implements OnModuleDestroy {
     this.send(feed, [watcher]);
   }
 
+  private count(change: 1 | -1): void {
+    this.watchers += change;
+    this.metrics?.gauge('rerank_event_streams', {}, this.watchers);
+  }
+
   private leave(feed: Feed, watcher: Watcher): void {
     if (!feed.watchers.delete(watcher)) return;
-    this.watchers--;
+    this.count(-1);
     if (feed.watchers.size === 0) this.drop(feed.id);
   }
 

@@ -37,7 +37,7 @@ export const METRIC_CATALOGUE: readonly MetricSpec[] = [
     name: 'rerank_http_request_duration_seconds',
     type: 'histogram',
     labels: ['route', 'method'],
-    help: 'API request latency, by route template and method.',
+    help: 'API request latency, by route template and method (event streams, which last as long as their job, left out).',
   },
   {
     name: 'rerank_queue_jobs',
@@ -114,6 +114,12 @@ export const METRIC_CATALOGUE: readonly MetricSpec[] = [
     type: 'gauge',
     labels: ['model'],
     help: 'Live workers serving a model (from worker heartbeats).',
+  },
+  {
+    name: 'rerank_event_streams',
+    type: 'gauge',
+    labels: [],
+    help: 'Open job event streams (GET /v1/jobs/{id}/events) of this API process (sum over replicas).',
   },
   {
     name: 'rerank_webhook_deliveries_total',

@@ -103,6 +103,7 @@ export const API_METRICS = [
   'rerank_queue_oldest_waiting_age_seconds',
   'rerank_jobs_total',
   'rerank_workers_live',
+  'rerank_event_streams',
 ] as const;
 export const AGGREGATOR_METRICS = [
   'rerank_queue_jobs',
