@@ -68,7 +68,11 @@ interface Stores {
 const shardDone = (n: number, pairs: number): ShardDone => ({ n, q: 0, pairs, top: [{ index: n, score: n / 2 }] });
 
 /** A job as the API stores it: texts, then the record. */
-async function created({ jobs, documents }: Pick<Stores, 'jobs' | 'documents'>, id: string, over: Partial<NormalizedJob> = {}): Promise<void> {
+async function created(
+  { jobs, documents }: Pick<Stores, 'jobs' | 'documents'>,
+  id: string,
+  over: Partial<NormalizedJob> = {},
+): Promise<void> {
   const job = twoSetJob(over);
   await documents.write(id, job.documents);
   await jobs.create({
@@ -88,7 +92,11 @@ describe.each([
     'Redis',
     (): Stores => {
       const documents = new RedisDocumentStore(redis.client);
-      return { documents, jobs: redisJobStore(redis.client, { documents, secretKey: SECRET_KEY }), events: new RedisJobEventLog(redis.client) };
+      return {
+        documents,
+        jobs: redisJobStore(redis.client, { documents, secretKey: SECRET_KEY }),
+        events: new RedisJobEventLog(redis.client),
+      };
     },
   ],
   [
@@ -236,7 +244,13 @@ describe.each([
     const ids = all.map((e) => e.id);
     expect([...ids].sort(compareLogEntryIds)).toEqual(ids);
     expect(new Set(ids).size).toBe(4);
-    const later = await stores.events.read(new Map([['job_e1', ids[1]], ['job_none', LOG_START]]), 10);
+    const later = await stores.events.read(
+      new Map([
+        ['job_e1', ids[1]],
+        ['job_none', LOG_START],
+      ]),
+      10,
+    );
     expect([...later.keys()]).toEqual(['job_e1']);
     expect(later.get('job_e1')?.map((e) => e.id)).toEqual(ids.slice(2));
     expect((await stores.events.read(new Map([['job_e1', ids[3]]]), 10)).size).toBe(0);
@@ -383,7 +397,14 @@ describe('Redis adapter', () => {
     await documents.keep('job_x4');
     await jobs.recordShard('job_x4', shardDone(0, 5));
     await jobs.storeResults('job_x4', [], [[1]], 120);
-    for (const k of [keys.job('job_x4'), keys.layout('job_x4'), keys.progress('job_x4'), keys.events('job_x4'), keys.result('job_x4'), keys.scores('job_x4')])
+    for (const k of [
+      keys.job('job_x4'),
+      keys.layout('job_x4'),
+      keys.progress('job_x4'),
+      keys.events('job_x4'),
+      keys.result('job_x4'),
+      keys.scores('job_x4'),
+    ])
       expect([k, await client.ttl(k)]).toEqual([k, 120]);
     expect(await client.ttl(keys.docs('job_x4'))).toBe(-1);
   });

@@ -416,14 +416,24 @@ export const JobProgressEventSchema = z
   .meta({
     id: 'JobProgressEvent',
     description: 'event: progress. At most one per RERANK_EVENTS_INTERVAL_MS (default 250 ms), when shards finished since the last one',
-    example: { status: 'running', shards_done: 3, shards_total: 8, pairs_done: 3000, pairs_total: 8000, pairs_per_second: 1250.5, eta_seconds: 4 },
+    example: {
+      status: 'running',
+      shards_done: 3,
+      shards_total: 8,
+      pairs_done: 3000,
+      pairs_total: 8000,
+      pairs_per_second: 1250.5,
+      eta_seconds: 4,
+    },
   });
 
 export const PartialQuerySchema = z
   .object({
     query_index: z.int(),
     query_id: ItemIdSchema.optional(),
-    top_k: z.array(RankedItemSchema.omit({ document: true })).meta({ description: 'The best k so far, best first (ties: lower index first)' }),
+    top_k: z
+      .array(RankedItemSchema.omit({ document: true }))
+      .meta({ description: 'The best k so far, best first (ties: lower index first)' }),
   })
   .meta({ id: 'PartialQuery', example: { query_index: 0, query_id: 'q1', top_k: [{ index: 0, id: 'd1', score: 4.2 }] } });
 
@@ -440,8 +450,13 @@ export const JobPartialEventSchema = z
   .meta({
     id: 'JobPartialEvent',
     description:
-      "event: partial. A provisional top k can only improve: an entry leaves it only for a document with a higher score (or an equal score and a lower index), and once every shard is in it is the final top k",
-    example: { provisional: true, shards_done: 3, shards_total: 8, results: [{ query_index: 0, query_id: 'q1', top_k: [{ index: 0, id: 'd1', score: 4.2 }] }] },
+      'event: partial. A provisional top k can only improve: an entry leaves it only for a document with a higher score (or an equal score and a lower index), and once every shard is in it is the final top k',
+    example: {
+      provisional: true,
+      shards_done: 3,
+      shards_total: 8,
+      results: [{ query_index: 0, query_id: 'q1', top_k: [{ index: 0, id: 'd1', score: 4.2 }] }],
+    },
   });
 
 export const JobEndEventSchema = z

@@ -97,5 +97,14 @@ export function jobIdOfKey(key: string): string | null {
 
 /** Every key of a job's record, progress and results (its texts, `keys.docs`, are the document store's). */
 export function jobKeys(id: string): string[] {
-  return [keys.job(id), keys.layout(id), keys.docIds(id), keys.progress(id), keys.runs(id), keys.result(id), keys.scores(id), keys.events(id)];
+  return [
+    keys.job(id),
+    keys.layout(id),
+    keys.docIds(id),
+    keys.progress(id),
+    keys.runs(id),
+    keys.result(id),
+    keys.scores(id),
+    keys.events(id),
+  ];
 }
