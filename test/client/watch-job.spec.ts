@@ -257,7 +257,11 @@ describe('CLI: rerank jobs watch', () => {
     await client.cancelJob(id);
     expect(await watch.exit).toBe(1);
     const events = lines(watch.output());
-    expect(events[events.length - 1]).toMatchObject({ event: 'cancelled', id: 'end', data: { job: { id, status: 'cancelled' }, results: null } });
+    expect(events[events.length - 1]).toMatchObject({
+      event: 'cancelled',
+      id: 'end',
+      data: { job: { id, status: 'cancelled' }, results: null },
+    });
 
     const missing = runWatch('job_doesnotexist0000000000');
     expect(await missing.exit).toBe(2);

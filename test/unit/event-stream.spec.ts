@@ -55,9 +55,11 @@ describe('parseEventStream', () => {
   });
 
   it('gives the id of a block without data; drops an event cut before its blank line, an id holding NUL, a retry not in digits', async () => {
-    expect(await parse(['event: x\nid: 1-0\n\nevent: y\n\nretry: soon\nid: a\0b\ndata: kept\n\nevent: progress\ndata: {"a":1}\n'])).toEqual([
-      { kind: 'id', id: '1-0' },
-      { kind: 'event', event: { event: 'message', id: null, data: 'kept' } },
-    ]);
+    expect(await parse(['event: x\nid: 1-0\n\nevent: y\n\nretry: soon\nid: a\0b\ndata: kept\n\nevent: progress\ndata: {"a":1}\n'])).toEqual(
+      [
+        { kind: 'id', id: '1-0' },
+        { kind: 'event', event: { event: 'message', id: null, data: 'kept' } },
+      ],
+    );
   });
 });

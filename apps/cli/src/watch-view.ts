@@ -47,7 +47,11 @@ export class WatchView {
       const { job } = event.data;
       this.status = job.status;
       this.progress = { ...job.progress, status: job.status, pairs_per_second: this.progress?.pairs_per_second ?? null, eta_seconds: 0 };
-      this.note = job.error ? `${job.error.code}: ${job.error.message}` : job.timings.total_ms !== null ? `in ${seconds(job.timings.total_ms / 1000)}` : '';
+      this.note = job.error
+        ? `${job.error.code}: ${job.error.message}`
+        : job.timings.total_ms !== null
+          ? `in ${seconds(job.timings.total_ms / 1000)}`
+          : '';
     }
     this.draw();
   }

@@ -174,7 +174,12 @@ export const watchersSection: Section = {
             alternation: `watchers/${g.label}`,
             ...(i === 0 ? { baseline: true } : {}),
           });
-          metrics.push({ group: g.label, name: `${name}: API CPU seconds, median`, value: fmt(median(kept.map((a) => a.apiCpu)), 2), unit: 's' });
+          metrics.push({
+            group: g.label,
+            name: `${name}: API CPU seconds, median`,
+            value: fmt(median(kept.map((a) => a.apiCpu)), 2),
+            unit: 's',
+          });
         });
         const ratios = alt.rounds.map((round) => round[1] / round[0]);
         metrics.push({
