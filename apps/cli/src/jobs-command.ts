@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util';
 import type { Job, JobRequest } from '@rerank/client';
 import { clientFromEnv, UsageError } from './client-env';
 import { jobProgressBar } from './job-progress';
+import { watchJob } from './watch-command';
 
-export const JOBS_HELP = `rerank jobs <submit|status|wait|results|cancel> [options]
+export const JOBS_HELP = `rerank jobs <submit|status|wait|watch|results|cancel> [options]
 
 Asynchronous jobs on a running rerank API. The API's base URL is --url, else $RERANK_URL
 (default http://localhost:3000); the API key is read from $RERANK_API_KEY (sent as
@@ -18,6 +19,14 @@ Authorization: Bearer). Answers are printed to stdout as the API gives them (JSO
   rerank jobs wait <id> [--interval-ms <n>] [--timeout-s <n>]
       poll until the job ends (a progress bar on stderr when it is a terminal), print it; exit
       status 0 when completed, 1 when failed or cancelled
+  rerank jobs watch <id>
+      follow the job's events (GET /v1/jobs/{id}/events) until it ends. On a terminal: a progress
+      bar (shards, pairs, pairs/s, time left) and the best results so far of the first queries,
+      redrawn in place and marked provisional until the job completes, then its final state.
+      Otherwise one JSON line per event: {"event","id","data"} (progress, partial, then completed,
+      failed or cancelled, whose data holds the job and, when completed, the results exactly as
+      "results" gives them). A cut stream is resumed where it stopped. Exit status 0 when the job
+      completed, 1 when it failed or was cancelled, 2 on an error (unknown job, no API)
   rerank jobs results <id> [--all]   top-k per query (JSON); --all: every score as JSON lines,
                                      streamed, {"query_index","query_id"?,"index","id"?,"score"}
   rerank jobs cancel <id>            cancel a queued or running job; prints it
@@ -26,7 +35,7 @@ Options
   --url <url>                        the API's base URL (default $RERANK_URL or http://localhost:3000)
 `;
 
-const SUBCOMMANDS = ['submit', 'status', 'wait', 'results', 'cancel'] as const;
+const SUBCOMMANDS = ['submit', 'status', 'wait', 'watch', 'results', 'cancel'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
@@ -119,6 +128,8 @@ export async function runJobs(argv: string[], out: NodeJS.WritableStream = proce
       return 0;
     case 'wait':
       return waitFor(id);
+    case 'watch':
+      return watchJob(client, id, out);
     case 'cancel':
       print(out, await client.cancelJob(id));
       return 0;

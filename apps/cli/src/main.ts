@@ -15,7 +15,7 @@ Commands
       score (query, passage) pairs read as JSON lines; one JSON line out per pair
   rerank make-test-model --family <family> --out <dir> [options]
       write a generated test model (real ONNX graph, deterministic weights)
-  rerank jobs <submit|status|wait|results|cancel> [options]
+  rerank jobs <submit|status|wait|watch|results|cancel> [options]
       asynchronous jobs on a running API (--url or $RERANK_URL, key from $RERANK_API_KEY)
   rerank setup-gpu [--cache <dir>]
       install onnxruntime's CUDA provider and the CUDA libraries it loads, from PyPI

@@ -10,6 +10,7 @@ import { mixedSection } from './mixed';
 import { peersSection } from './peers';
 import { scaleOutSection } from './scale-out';
 import { systemSection } from './system';
+import { watchersSection } from './watchers';
 
 export const SECTIONS: readonly Section[] = [
   encoderSection,
@@ -19,6 +20,7 @@ export const SECTIONS: readonly Section[] = [
   scaleOutSection,
   mixedSection,
   peersSection,
+  watchersSection,
 ];
 
 /** Sections run when `--sections` is not given. */

@@ -8,6 +8,10 @@ import type {
   ErrorBody,
   JobAcceptedBody,
   JobBody,
+  JobEndEvent,
+  JobEvent,
+  JobPartialEvent,
+  JobProgressEvent,
   JobRequest,
   JobResults,
   RerankRequest,
@@ -17,6 +21,8 @@ import type {
 } from '../../jobs/src/contract/http-bodies';
 
 export type { ErrorBody, JobRequest, JobResults, RerankRequest, RerankResponse, ScoreLine };
+/** The events of `GET /v1/jobs/{id}/events` (`watchJob`): progress, partial (provisional best k), and the final one. */
+export type { JobEvent, JobProgressEvent, JobPartialEvent, JobEndEvent };
 
 /** `GET /v1/jobs/{id}` and the answer of cancel. */
 export type Job = JobBody;
@@ -28,6 +34,10 @@ export type JobLinks = Job['links'];
 export type RerankResult = RerankResponse['results'][number];
 export type QueryResult = JobResults['results'][number];
 export type RankedDocument = QueryResult['top_k'][number];
+/** One query's provisional best k in a partial event (no documents' texts). */
+export type PartialQuery = JobPartialEvent['results'][number];
+/** The names of the events that end a job's stream. */
+export type JobEndEventName = Extract<JobEvent, { data: JobEndEvent }>['event'];
 /** The body of a webhook POST (signed with X-Rerank-Signature when the job has a secret). */
 export type WebhookPayload = WebhookPayloadBody;
 /** A document or job identifier as the caller gave it. */
