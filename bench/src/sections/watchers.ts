@@ -5,7 +5,9 @@
  * that read and discard (the cheapest client), checked to have received the final event. Reported: each
  * arm's job time (POST → completed seen by a status poll every 100 ms) and the API process's CPU seconds.
  */
+import { execFileSync } from 'node:child_process';
 import { type IncomingMessage, request } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alternate, type Contender, fmt, median, selfTimed } from '../measure';
 import { benchModel } from '../models';
@@ -129,15 +131,22 @@ export const watchersSection: Section = {
           return selfTimed(seconds);
         },
       });
-      const groups = [
+      const oneJobArms = [
+        ['no watcher', 0],
+        [`${plan.watchersOfOne.toLocaleString('en-US')} watchers of the job`, plan.watchersOfOne],
+      ] as const;
+      const groups: {
+        label: string;
+        pairs: number;
+        bodies: () => Buffer[];
+        arms: readonly (readonly [string, number])[];
+        setup?: () => Promise<void>;
+      }[] = [
         {
           label: `${one.label}, ${SHARD_PAIRS}-pair shards`,
           pairs: plan.oneJobDocuments,
           bodies: () => [one.body],
-          arms: [
-            ['no watcher', 0],
-            [`${plan.watchersOfOne.toLocaleString('en-US')} watchers of the job`, plan.watchersOfOne],
-          ] as const,
+          arms: oneJobArms,
         },
         {
           label: `${plan.jobs} jobs at once, each ${many.label}`,
@@ -148,8 +157,23 @@ export const watchersSection: Section = {
             ['1 watcher of each job', 1],
           ] as const,
         },
+        {
+          // As deployed, the API runs on nodes of its own: here on a core of its own (with Redis, the
+          // aggregator and the watchers), the worker alone on the other with one thread, in both arms.
+          label: `${one.label}, ${SHARD_PAIRS}-pair shards, worker on core 0 (1 thread), API and watchers on core 1`,
+          pairs: plan.oneJobDocuments,
+          bodies: () => [one.body],
+          arms: oneJobArms,
+          setup: async () => {
+            await stack.stopWorkers();
+            await stack.startWorkers(['cpu'], threadsEnv(1));
+            await stack.pin('0', '1');
+            await waitAll(stack, [(await stack.submit(warmupBody(one, 1000))).id]);
+          },
+        },
       ];
       for (const g of groups) {
+        await g.setup?.();
         const attempts: Attempt[][] = g.arms.map(() => []);
         log(`${g.label}: ${plan.rounds} round(s), alternating ${g.arms.map((a) => a[0]).join(' / ')}`);
         const alt = await alternate(
@@ -193,6 +217,8 @@ export const watchersSection: Section = {
       }
     } finally {
       await stack.stop();
+      // This process was pinned with the API's side.
+      execFileSync('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
     }
     return {
       id: 'watchers',
@@ -200,7 +226,7 @@ export const watchersSection: Section = {
       description: [
         `The stack of section 3 with one CPU worker (${ctx.options.threads} threads), RERANK_SHARD_MAX_PAIRS=${SHARD_PAIRS} (more shards: more progress and partial events) and no request rate limit (each stream is a request). ` +
           `Each arm submits its job(s), opens the watchers (raw HTTP event streams that read and discard) right after each 202, and is timed from the first POST until a status poll (every ${POLL_MS} ms, both arms) sees every job completed; every stream is checked to end with the completed event. ` +
-          `The arms alternate within each of ${plan.rounds} round(s). The API's CPU seconds are read from /proc over each run; the watchers run in the bench process, on the same cores as the worker.`,
+          `The arms alternate within each of ${plan.rounds} round(s). The API's CPU seconds are read from /proc over each run; the watchers run in the bench process, on the same cores as the worker, except in the last group, which pins the worker to core 0 (one thread) and the API, aggregator, Redis and watchers to core 1 (taskset), as separate API nodes would keep them apart.`,
       ],
       rows,
       metrics,

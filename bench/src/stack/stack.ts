@@ -4,6 +4,7 @@
  * all scores, the aggregator's merge time, and the workers' resident memory. Sections 3 and 4 drive
  * it, restarting the launcher with other devices and threads (`startWorkers` with RERANK_THREADS).
  */
+import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from '@rerank/harness';
 import { procStat } from '../cpu-monitor';
@@ -107,6 +108,20 @@ export class Stack extends Cluster {
       launcher: of(this.launcher?.proc.pid),
       bench: (own.user + own.system) / 1e6,
     };
+  }
+
+  /**
+   * Pins the workers' side (launcher and workers) to the CPUs `workerCpus` and everything else (API,
+   * aggregator, Redis, this process) to `restCpus`, every thread (taskset -a): the API on cores of
+   * its own, as on a node of its own. `pin('0-N', '0-N')` undoes it.
+   */
+  async pin(workerCpus: string, restCpus: string): Promise<void> {
+    const set = (cpus: string, pid: number | undefined) => {
+      if (pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+    };
+    for (const w of await this.workers()) set(workerCpus, w.pid);
+    set(workerCpus, this.launcher?.proc.pid);
+    for (const pid of [this.api.proc.pid, this.aggregator.proc.pid, this.redis.process.proc.pid, process.pid]) set(restCpus, pid);
   }
 
   /** Resident memory of the worker processes (their pids from the heartbeats). */
