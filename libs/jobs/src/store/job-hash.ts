@@ -128,9 +128,19 @@ export function sumProgress(values: readonly string[]): Progress {
   return { shardsDone: values.length, pairsDone };
 }
 
-/** Runs a MULTI or pipeline; throws the first command error, else returns the replies. */
+/**
+ * Runs a MULTI or pipeline; throws the first command error, else returns the replies. A MULTI whose
+ * commands Redis refused as they were queued (OOM, MISCONF, READONLY) fails as EXECABORT: the first
+ * refusal is thrown instead, since its reason is what the operator needs (and what callers retry on).
+ */
 export async function exec(p: ReturnType<Redis['multi']>): Promise<unknown[]> {
-  const res = await p.exec();
+  let res: [Error | null, unknown][] | null;
+  try {
+    res = await p.exec();
+  } catch (e) {
+    const refused = (e as { previousErrors?: unknown[] }).previousErrors?.[0];
+    throw refused instanceof Error ? refused : e;
+  }
   if (!res) throw new Error('Redis discarded the transaction (EXEC returned null)');
   for (const [err] of res) if (err) throw err;
   return res.map(([, v]) => v);
