@@ -331,7 +331,7 @@ describe('Redis adapter', () => {
       'fair-retag': 3,
       'fair-unlock': 1,
       'fair-waiting': 2,
-      finish: 1,
+      finish: 2,
       'idempotency-swap': 1,
       'start-shard': 3,
       'update-existing': 1,

@@ -265,7 +265,8 @@ export class MemoryJobStore implements JobStore {
     const j = this.jobs.get(id);
     if (!j) return;
     j.progress.set(shard.n, shard.pairs);
-    this.log(j, { kind: 'shard', shard: clone(shard) }, Date.now());
+    // As JSON, as the Redis stream keeps it (NaN scores become null).
+    this.log(j, { kind: 'shard', shard: JSON.parse(JSON.stringify(shard)) as ShardDone }, Date.now());
   }
 
   private logged = 0;
