@@ -65,9 +65,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // The worker first, while Redis is up (it is not the cluster's: cluster.stop() leaves it).
-  worker?.proc.kill('SIGCONT');
-  await worker?.stop();
   for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
   await cluster?.stop();

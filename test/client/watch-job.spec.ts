@@ -51,7 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  worker?.proc.kill('SIGCONT');
+  // The cluster stops its workers (paused ones too) before Redis.
   await cluster?.stop();
 });
 

@@ -103,9 +103,13 @@ export class Cluster {
     return launcher;
   }
 
-  /** A worker process of its own (no launcher, so no restart backoff), ready when this resolves. */
+  /** Workers of `startWorker`, stopped with the cluster. */
+  private readonly ownWorkers: AppProcess[] = [];
+
+  /** A worker process of its own (no launcher, so no restart backoff), ready when this resolves; `stop()` stops it too. */
   async startWorker(extraEnv: Record<string, string> = {}, device = 'cpu'): Promise<AppProcess> {
     const worker = spawnApp('worker', this.workerEnv(extraEnv), ['--device', device]);
+    this.ownWorkers.push(worker);
     await waitFor(
       `worker pid ${worker.proc.pid} ready`,
       async () => {
@@ -175,7 +179,14 @@ export class Cluster {
 
   /** Stops every process it started, Redis last. Safe after a failed start. */
   async stop(): Promise<void> {
-    await Promise.allSettled([this.launcher?.stop(60000), this.api?.stop(), this.aggregator?.stop()]);
+    // Workers first, while Redis is up (one left without Redis retries forever); a test may have paused one (SIGSTOP).
+    for (const w of this.ownWorkers) if (w.running()) w.proc.kill('SIGCONT');
+    await Promise.allSettled([
+      this.launcher?.stop(60000),
+      ...this.ownWorkers.map((w) => w.stop()),
+      this.api?.stop(),
+      this.aggregator?.stop(),
+    ]);
     this.external?.disconnect();
     await this.redis?.stop();
   }
